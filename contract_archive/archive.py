@@ -1,0 +1,269 @@
+"""The archive: the one object the CLI and the API talk to.
+
+It owns the three stores and the ingest pipeline and offers the operations users have: ingest,
+show, read text, download, search, reindex. ``get_archive()`` / ``reset_archive()`` is the
+registry the API's dependencies use; tests build their own ``Archive(settings)``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, Any
+
+from contract_archive.errors import ArchiveError, NotFound
+from contract_archive.settings import Settings, get_settings
+from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
+from ingest.isolation import WorkerPool, default_workers
+from ingest.pdf import ParsedPdf, read_pdf
+from ingest.pipeline import Pipeline
+from ingest.stages import Stage, index_document
+from schemas.search import SearchResponse
+from search_api.search import search as run_search
+from storage.errors import StorageError
+from storage.index.base import IndexDocument, SearchIndex
+from storage.objects.base import ObjectStore
+from storage.records.base import ContractRecord, RecordStore
+from storage.registry import make_index, make_object_store, make_record_store
+
+log = logging.getLogger(__name__)
+
+PARSER_MEMORY_LIMIT = 2 * 1024**3
+
+
+def default_user() -> str:
+    """Who the CLI acts as until access control names users (ARCHIVE_USER later)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = str(os.getuid())
+    return f"local:{name}"
+
+
+class Archive:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        objects: ObjectStore | None = None,
+        records: RecordStore | None = None,
+        index: SearchIndex | None = None,
+        stages: Sequence[Stage] | None = None,
+        parser_workers: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.objects = objects or make_object_store(settings)
+        self.records = records or make_record_store(settings)
+        self.index = index or make_index(settings)
+        self.pipeline = Pipeline(stages)
+        self._parser_workers = parser_workers or default_workers()
+        self._pool: WorkerPool | None = None
+        self._pool_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self, *, migrate: bool = True) -> Archive:
+        """Check every store (failing fast with the setting to fix) and migrate the records."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.objects.check()
+        if migrate:
+            self.records.migrate()
+        self.records.check()
+        self.index.check()
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self.index.close()
+        self.records.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingest ----------------------------------------------------------------------------
+    def _read_pdf(self, path: Path) -> ParsedPdf:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(
+                    self._parser_workers,
+                    timeout=self.settings.parse_timeout_seconds,
+                    memory_limit=PARSER_MEMORY_LIMIT,
+                )
+            pool = self._pool
+        return pool.run(
+            read_pdf,
+            path,
+            max_pages=self.settings.max_pages,
+            min_chars=self.settings.min_text_chars_per_page,
+        )
+
+    def context(self, user: str) -> IngestContext:
+        return IngestContext(
+            limits=IngestLimits(
+                max_bytes=self.settings.max_upload_bytes,
+                max_pages=self.settings.max_pages,
+                min_text_chars=self.settings.min_text_chars_per_page,
+            ),
+            objects=self.objects,
+            records=self.records,
+            index=self.index,
+            read_pdf=self._read_pdf,
+            user=user,
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+        )
+
+    def ingest(
+        self,
+        source: IO[bytes],
+        *,
+        filename: str,
+        title: str | None = None,
+        customer: str | None = None,
+        user: str | None = None,
+    ) -> IngestResult:
+        request = IngestRequest(filename=filename, title=title, customer=customer)
+        return self.pipeline.ingest(
+            self.context(user or default_user()), request, source, self.settings.tmp_dir
+        )
+
+    def ingest_path(
+        self,
+        path: Path,
+        *,
+        display_name: str | None = None,
+        title: str | None = None,
+        customer: str | None = None,
+        user: str | None = None,
+    ) -> IngestResult:
+        name = display_name or str(path)
+        try:
+            fh = open(path, "rb")
+        except OSError as exc:
+            return IngestResult(
+                file=name,
+                status="rejected",
+                reason=f"cannot read the file: {exc.strerror or exc}",
+            )
+        with fh:
+            return self.ingest(fh, filename=name, title=title, customer=customer, user=user)
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, contract_id: int) -> ContractRecord:
+        return self.records.get_contract(contract_id)
+
+    def open_original(self, contract_id: int) -> tuple[ContractRecord, IO[bytes]]:
+        record = self.get(contract_id)
+        return record, self.objects.open(record.original_key)
+
+    def text_document(self, contract_id: int) -> dict[str, Any]:
+        record = self.get(contract_id)
+        return self._load_text(record)
+
+    def _load_text(self, record: ContractRecord) -> dict[str, Any]:
+        with self.objects.open(record.text_key) as fh:
+            data = fh.read()
+        try:
+            document: dict[str, Any] = json.loads(data)
+        except ValueError as exc:
+            raise StorageError(
+                f"the text file of contract {record.id} is damaged ({exc})",
+                hint="run `contract-archive doctor`",
+            ) from exc
+        return document
+
+    def page_texts(self, record: ContractRecord) -> list[str]:
+        return [str(p.get("text", "")) for p in self._load_text(record)["pages"]]
+
+    def search(
+        self,
+        q: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        facets: bool = False,
+    ) -> SearchResponse:
+        s = self.settings
+        return run_search(
+            self.index,
+            q,
+            limit=limit,
+            offset=offset,
+            sort=sort,
+            facets=facets,
+            max_limit=s.search_max_limit,
+            snippet_chars=s.snippet_chars,
+            snippets_per_hit=s.snippets_per_hit,
+        )
+
+    # -- maintenance -----------------------------------------------------------------------
+    def index_documents(self, batch_size: int = 200) -> Iterator[list[IndexDocument]]:
+        batch: list[IndexDocument] = []
+        for record in self.records.iter_contracts():
+            batch.append(index_document(record, self.page_texts(record)))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the index from records and stored text; swap it in when complete."""
+        session = self.index.rebuild()
+        count = 0
+        try:
+            for batch in self.index_documents():
+                session.add(batch)
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
+            session.commit()
+        except BaseException:
+            session.abort()
+            raise
+        # Contracts archived by another process while we rebuilt went into the old index.
+        missing = self.records.contract_ids() - self.index.ids()
+        for contract_id in sorted(missing):
+            with suppress(NotFound):
+                record = self.get(contract_id)
+                self.index.add([index_document(record, self.page_texts(record))])
+                count += 1
+        return count
+
+    def read_stream(self, key: str) -> IO[bytes]:
+        return self.objects.open(key)
+
+
+_archive: Archive | None = None
+_archive_lock = threading.Lock()
+
+
+def get_archive() -> Archive:
+    global _archive
+    with _archive_lock:
+        if _archive is None:
+            _archive = Archive(get_settings()).open()
+        return _archive
+
+
+def reset_archive() -> None:
+    global _archive
+    with _archive_lock:
+        if _archive is not None:
+            with suppress(ArchiveError):
+                _archive.close()
+        _archive = None
+
+
+__all__ = ["Archive", "default_user", "get_archive", "reset_archive"]

@@ -1,0 +1,126 @@
+"""Every setting of the archive, in one place.
+
+Each field is read from an ``ARCHIVE_``-prefixed environment variable (or a ``.env`` file in the
+working directory). The README documents every field; ``tests/test_docs.py`` fails when one is
+missing there. Code reaches the settings through :func:`get_settings`; tests call
+:func:`reset_settings` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contract_archive.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHIVE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- where data lives -------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("./var"),
+        description="Directory for every embedded store: objects, SQLite database, index, keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the records database. Default: SQLite at DATA_DIR/archive.db. "
+            "Use postgresql+psycopg://user:pass@host/db for PostgreSQL."
+        ),
+    )
+    object_store: Literal["local"] = Field(
+        "local", description="Object store backend: `local` (a directory under DATA_DIR)."
+    )
+    index_backend: Literal["tantivy"] = Field(
+        "tantivy", description="Search index backend: `tantivy` (a directory under DATA_DIR)."
+    )
+
+    # --- ingest limits ----------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024,
+        gt=0,
+        description="Largest accepted file in bytes; larger uploads are refused while streaming.",
+    )
+    max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
+    min_text_chars_per_page: int = Field(
+        20,
+        ge=0,
+        description=(
+            "A page whose text layer has fewer letters or digits than this is marked `needs_ocr`."
+        ),
+    )
+    parse_timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Longest time spent parsing and extracting one file before it is rejected.",
+    )
+
+    # --- search -----------------------------------------------------------------------------
+    search_max_limit: int = Field(100, gt=0, description="Largest page size a search may ask for.")
+    snippet_chars: int = Field(
+        160, ge=40, description="Approximate length of one highlighted snippet, in characters."
+    )
+    snippets_per_hit: int = Field(3, ge=1, description="Most snippets returned per search hit.")
+
+    # --- server -----------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `contract-archive serve` listens on.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port `contract-archive serve` listens on.")
+    workers: int = Field(1, ge=1, description="Number of server worker processes for `serve`.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the server and the CLI."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # --- derived paths (not settings) --------------------------------------------------------
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'archive.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; a bad value is a ConfigurationError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "ARCHIVE_" + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError(
+            "invalid setting " + "; ".join(problems),
+            hint="fix the environment variable (see 'Settings' in the README)",
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

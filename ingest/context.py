@@ -1,0 +1,97 @@
+"""What the ingest stages receive: a frozen context and the work item they fill in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.pdf import ParsedPdf
+from storage.index.base import SearchIndex
+from storage.objects.base import ObjectStore, PutResult
+from storage.records.base import ContractRecord, PageRecord, RecordStore
+
+PdfReader = Callable[[Path], ParsedPdf]
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_bytes: int
+    max_pages: int
+    min_text_chars: int
+    claim_wait_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """Everything a stage may use. Stages never read global settings."""
+
+    limits: IngestLimits
+    objects: ObjectStore
+    records: RecordStore
+    index: SearchIndex
+    read_pdf: PdfReader
+    user: str
+    owner: str
+    """Who holds ingest claims: host and process id."""
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    filename: str
+    """The name the file was given as (path on the command line, name of the upload)."""
+    title: str | None = None
+    customer: str | None = None
+
+
+@dataclass
+class IngestWork:
+    request: IngestRequest
+    spool: Path
+    size: int
+    sha256: str
+    parsed: ParsedPdf | None = None
+    claimed: bool = False
+    pages: list[PageRecord] = field(default_factory=list)
+    text_document: dict[str, Any] | None = None
+    original: PutResult | None = None
+    text: PutResult | None = None
+    record: ContractRecord | None = None
+    indexed: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+Status = Literal["archived", "duplicate", "rejected", "failed"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    file: str
+    status: Status
+    id: int | None = None
+    sha256: str | None = None
+    reason: str | None = None
+    hint: str | None = None
+    title: str | None = None
+    pages: int | None = None
+    pages_needing_ocr: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("archived", "duplicate")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "status": self.status,
+            "id": self.id,
+            "sha256": self.sha256,
+            "reason": self.reason,
+            "hint": self.hint,
+            "title": self.title,
+            "pages": self.pages,
+            "pages_needing_ocr": list(self.pages_needing_ocr),
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,111 @@
+"""Run untrusted-file parsing in worker processes that can be killed.
+
+A slot is a single-process executor. A call takes a free slot, waits for the result up to a
+timeout, and on timeout or crash kills that one worker and replaces it; other calls in other
+slots are not disturbed. Workers are started with the ``forkserver`` method (a clean process,
+not a fork of a threaded server) and run under an address-space limit so that a decompression
+bomb ends in a MemoryError instead of the machine swapping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import resource
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from ingest.errors import RejectFile
+
+T = TypeVar("T")
+
+_PRELOAD = ["ingest.pdf", "pypdf"]
+
+
+def _limit_memory(max_bytes: int) -> None:
+    if max_bytes > 0:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+
+class WorkerPool:
+    def __init__(self, workers: int, *, timeout: float, memory_limit: int) -> None:
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(_PRELOAD)
+        self._free: queue.Queue[int] = queue.Queue()
+        self._slots: list[ProcessPoolExecutor | None] = [None] * max(1, workers)
+        self._lock = threading.Lock()
+        for i in range(len(self._slots)):
+            self._free.put(i)
+
+    def _executor(self, slot: int) -> ProcessPoolExecutor:
+        with self._lock:
+            ex = self._slots[slot]
+            if ex is None:
+                ex = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=self._ctx,
+                    initializer=_limit_memory,
+                    initargs=(self.memory_limit,),
+                )
+                self._slots[slot] = ex
+            return ex
+
+    def _kill(self, slot: int) -> None:
+        with self._lock:
+            ex = self._slots[slot]
+            self._slots[slot] = None
+        if ex is None:
+            return
+        processes: dict[int, Any] = dict(getattr(ex, "_processes", None) or {})
+        for proc in processes.values():
+            with contextlib.suppress(Exception):
+                proc.kill()
+        ex.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, fn: Callable[..., T], *args: Any, what: str = "the file", **kwargs: Any) -> T:
+        slot = self._free.get()
+        try:
+            future: Future[T] = self._executor(slot).submit(fn, *args, **kwargs)
+            try:
+                return future.result(timeout=self.timeout)
+            except FutureTimeout:
+                self._kill(slot)
+                raise RejectFile(
+                    f"reading {what} took longer than {self.timeout:g} s and was stopped",
+                    hint="the file may be damaged or hostile; raise "
+                    "ARCHIVE_PARSE_TIMEOUT_SECONDS if it is a genuine, very large document",
+                ) from None
+            except BrokenProcessPool:
+                self._kill(slot)
+                raise RejectFile(
+                    f"reading {what} crashed the PDF reader (out of memory or a fault)",
+                    hint="the file may be damaged or hostile",
+                ) from None
+            except MemoryError:
+                raise RejectFile(
+                    f"reading {what} needs more memory than the reader is allowed",
+                    hint="the file may contain a decompression bomb",
+                ) from None
+        finally:
+            self._free.put(slot)
+
+    def close(self) -> None:
+        for i in range(len(self._slots)):
+            with self._lock:
+                ex = self._slots[i]
+                self._slots[i] = None
+            if ex is not None:
+                ex.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))

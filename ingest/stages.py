@@ -1,0 +1,262 @@
+"""The ingest stages, in order: validate → hash → extract → store original → store text →
+record → index.
+
+Each stage has one small interface: ``applies_to`` (may it run for this work item), ``run``
+(do it, filling in the work item) and ``undo`` (take back what ``run`` did, used when a later
+stage fails). A stage stops a file with :class:`RejectFile`; :class:`Duplicate` ends ingest
+early with the existing contract.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from pathlib import PurePath
+from typing import Any, Protocol
+
+from contract_archive.errors import ArchiveError
+from ingest.context import IngestContext, IngestWork
+from ingest.errors import RejectFile
+from storage.index.analysis import normalize
+from storage.index.base import IndexDocument
+from storage.objects.base import package_key
+from storage.records.base import ContractRecord, NewContract, PageRecord
+
+log = logging.getLogger(__name__)
+
+TEXT_SCHEMA = "contract-archive/text/1"
+
+
+class Duplicate(ArchiveError):  # noqa: N818 - a control-flow signal, not a failure
+    code = "duplicate"
+    http_status = 200
+
+    def __init__(self, existing: ContractRecord) -> None:
+        super().__init__(f"already archived as contract {existing.id}")
+        self.existing = existing
+
+
+class Stage(Protocol):
+    name: str
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool: ...
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None: ...
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None: ...
+
+
+class _Always:
+    name = "stage"
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return True
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        return None
+
+
+class ValidateStage(_Always):
+    """Magic bytes, size and a real parse (in a killable worker); text comes with the parse."""
+
+    name = "validate"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.size > ctx.limits.max_bytes:
+            raise RejectFile(
+                f"the file has {work.size} bytes, more than ARCHIVE_MAX_UPLOAD_BYTES "
+                f"({ctx.limits.max_bytes})"
+            )
+        work.parsed = ctx.read_pdf(work.spool)
+        work.warnings.extend(work.parsed.warnings)
+
+
+class HashStage(_Always):
+    """The SHA-256 was taken while the file streamed in; here it decides about duplicates.
+
+    The claim (a row keyed by the digest) makes two processes ingesting the same bytes agree:
+    one archives, the other waits for it and reports a duplicate.
+    """
+
+    name = "hash"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        deadline = time.monotonic() + ctx.limits.claim_wait_seconds
+        while True:
+            existing = ctx.records.find_by_sha256(work.sha256)
+            if existing is not None:
+                raise Duplicate(existing)
+            if ctx.records.claim(work.sha256, ctx.owner):
+                work.claimed = True
+                # The other process may have finished between our lookup and our claim.
+                existing = ctx.records.find_by_sha256(work.sha256)
+                if existing is not None:
+                    raise Duplicate(existing)
+                return
+            if time.monotonic() > deadline:
+                raise RejectFile(
+                    "the same file is being archived by another process right now",
+                    hint="retry in a minute; it will then be reported as a duplicate",
+                )
+            time.sleep(0.1)
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        # The claim is released by the pipeline in every case; nothing else to take back.
+        return None
+
+
+class ExtractStage(_Always):
+    """Per-page text from the parse, with the pages that need OCR marked."""
+
+    name = "extract"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        parsed = work.parsed
+        if parsed is None:
+            raise RejectFile("the file was not parsed")
+        work.pages = [
+            PageRecord(
+                page_no=p.page_no,
+                text_source="none" if p.needs_ocr else "text-layer",
+                chars=p.chars,
+                needs_ocr=p.needs_ocr,
+                ocr_status="pending" if p.needs_ocr else None,
+            )
+            for p in parsed.pages
+        ]
+        work.text_document = {
+            "schema": TEXT_SCHEMA,
+            "original_sha256": work.sha256,
+            "page_count": parsed.page_count,
+            "pages": [
+                {
+                    "page": p.page_no,
+                    "source": "none" if p.needs_ocr else "text-layer",
+                    "needs_ocr": p.needs_ocr,
+                    "chars": p.chars,
+                    "text": p.text,
+                }
+                for p in parsed.pages
+            ],
+        }
+
+
+class StoreOriginalStage(_Always):
+    """The uploaded bytes, byte-identical, at the head of the evidence package."""
+
+    name = "store_original"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        with open(work.spool, "rb") as fh:
+            work.original = ctx.objects.put(
+                package_key(work.sha256, "original"),
+                fh,
+                sha256=work.sha256,
+                content_type="application/pdf",
+            )
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.original is not None and work.original.created:
+            ctx.objects.delete(work.original.key)
+
+
+def text_document_bytes(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+class StoreTextStage(_Always):
+    name = "store_text"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert work.text_document is not None
+        data = text_document_bytes(work.text_document)
+        work.text = ctx.objects.put(
+            package_key(work.sha256, "text.v1.json"),
+            io.BytesIO(data),
+            content_type="application/json",
+        )
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.text is not None and work.text.created:
+            ctx.objects.delete(work.text.key)
+
+
+def default_title(request_title: str | None, filename: str) -> str:
+    """The title given, else the file name without its extension.
+
+    The PDF's own /Title metadata is not used: on the corpus it is mostly a template's or a
+    word processor's leftover ("77.pdf", "[201901]试用版 合同编号：").
+    """
+    if request_title and request_title.strip():
+        return " ".join(request_title.split())[:1000]
+    stem = PurePath(filename.replace("\\", "/")).stem
+    return (stem or "untitled")[:1000]
+
+
+class RecordStage(_Always):
+    name = "record"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert work.parsed is not None and work.original and work.text
+        customer = (work.request.customer or "").strip() or None
+        work.record = ctx.records.add_contract(
+            NewContract(
+                sha256=work.sha256,
+                size=work.size,
+                content_type="application/pdf",
+                filename=PurePath(work.request.filename.replace("\\", "/")).name[:1000],
+                title=default_title(work.request.title, work.request.filename),
+                customer=customer[:500] if customer else None,
+                page_count=work.parsed.page_count,
+                ingested_by=ctx.user,
+                original_key=work.original.key,
+                text_key=work.text.key,
+                text_sha256=work.text.sha256,
+                pages=work.pages,
+                warnings=work.warnings,
+            )
+        )
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.record is not None:
+            ctx.records.delete_contract(work.record.id)
+
+
+def index_document(record: ContractRecord, page_texts: list[str]) -> IndexDocument:
+    return IndexDocument(
+        id=record.id,
+        sha256=record.sha256,
+        title=record.title,
+        customer=record.customer,
+        filename=record.filename,
+        created_at=record.created_at,
+        pages=[normalize(t) for t in page_texts],
+        status=record.status,
+    )
+
+
+class IndexStage(_Always):
+    name = "index"
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert work.record is not None and work.parsed is not None
+        ctx.index.add([index_document(work.record, [p.text for p in work.parsed.pages])])
+        work.indexed = True
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.indexed and work.record is not None:
+            ctx.index.delete([work.record.id])
+
+
+def default_stages() -> list[Stage]:
+    return [
+        ValidateStage(),
+        HashStage(),
+        ExtractStage(),
+        StoreOriginalStage(),
+        StoreTextStage(),
+        RecordStage(),
+        IndexStage(),
+    ]

@@ -1,0 +1,103 @@
+"""Contracts as the API and the CLI show them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from storage.records.base import ContractRecord
+
+
+class PagePublic(BaseModel):
+    page: int
+    text_source: str = Field(description="`text-layer`, `ocr`, or `none` (no usable text yet).")
+    chars: int = Field(description="Letters and digits found on the page.")
+    needs_ocr: bool
+    ocr_status: str | None = None
+    ocr_confidence: float | None = None
+    ocr_error: str | None = None
+
+
+class ContractPublic(BaseModel):
+    id: int
+    title: str
+    customer: str | None
+    filename: str
+    sha256: str
+    size: int
+    content_type: str
+    pages: int
+    status: str
+    created_at: datetime
+    ingested_by: str
+    pages_needing_ocr: list[int]
+    warnings: list[str]
+    page_details: list[PagePublic]
+
+    @classmethod
+    def from_record(cls, rec: ContractRecord) -> ContractPublic:
+        return cls(
+            id=rec.id,
+            title=rec.title,
+            customer=rec.customer,
+            filename=rec.filename,
+            sha256=rec.sha256,
+            size=rec.size,
+            content_type=rec.content_type,
+            pages=rec.page_count,
+            status=rec.status,
+            created_at=rec.created_at,
+            ingested_by=rec.ingested_by,
+            pages_needing_ocr=rec.pages_needing_ocr,
+            warnings=list(rec.warnings),
+            page_details=[
+                PagePublic(
+                    page=p.page_no,
+                    text_source=p.text_source,
+                    chars=p.chars,
+                    needs_ocr=p.needs_ocr,
+                    ocr_status=p.ocr_status,
+                    ocr_confidence=p.ocr_confidence,
+                    ocr_error=p.ocr_error,
+                )
+                for p in rec.pages
+            ],
+        )
+
+
+class ContractPage(BaseModel):
+    """A page of the contract list."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[ContractPublic]
+
+
+class PageText(BaseModel):
+    page: int
+    source: str
+    text: str
+
+
+class ContractText(BaseModel):
+    id: int
+    pages: list[PageText]
+
+
+class IngestOutcome(BaseModel):
+    """What happened to one uploaded file."""
+
+    file: str
+    status: Literal["archived", "duplicate", "rejected", "failed"]
+    id: int | None = None
+    sha256: str | None = None
+    reason: str | None = None
+    hint: str | None = None
+    title: str | None = None
+    pages: int | None = None
+    pages_needing_ocr: list[int] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    contract: ContractPublic | None = None

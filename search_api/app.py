@@ -1,0 +1,49 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from contract_archive import __version__
+from contract_archive.archive import Archive
+from contract_archive.settings import Settings, get_settings
+from search_api.errors import install_error_handlers
+from search_api.limits import BodySizeLimit
+from search_api.routes import contracts, search, system
+
+log = logging.getLogger(__name__)
+
+
+def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
+    """The app. With ``archive`` given (tests), it is used as is and not closed at shutdown."""
+    settings = archive.settings if archive is not None else (settings or get_settings())
+    owned = archive is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            app.state.archive = Archive(settings).open()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.archive.close()
+
+    app = FastAPI(
+        title="Contract archive",
+        version=__version__,
+        summary="Archive, seal and search contracts in Chinese and English.",
+        lifespan=lifespan,
+    )
+    if archive is not None:
+        app.state.archive = archive
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(contracts.router)
+    app.include_router(search.router)
+    return app

@@ -1,0 +1,105 @@
+"""One JSON error envelope for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contract_archive.errors import ArchiveError
+from schemas.errors import ErrorBody, ErrorEnvelope
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+# For the OpenAPI schema: every route documents the envelope for its error statuses.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": code.replace("_", " ")}
+    for status, code in {
+        400: "invalid request",
+        404: "not found",
+        413: "payload too large",
+        422: "rejected or invalid",
+        503: "backend unavailable",
+    }.items()
+}
+
+
+def envelope(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    hint: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorEnvelope(error=ErrorBody(code=code, message=message, hint=hint, details=details))
+    return JSONResponse(
+        status_code=status, content=body.model_dump(exclude_none=True), headers=headers
+    )
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ArchiveError)
+    async def _archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.error("%s: %s", exc.code, exc.message, exc_info=exc)
+        return envelope(
+            exc.http_status, exc.code, exc.message, hint=exc.hint, details=exc.details or None
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return envelope(
+            422,
+            "invalid_request",
+            _validation_message(errors),
+            details={"errors": errors},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        incident = uuid.uuid4().hex[:12]
+        log.error("unexpected error (incident %s)", incident, exc_info=exc)
+        return envelope(
+            500,
+            "internal_error",
+            f"an unexpected error occurred; it was logged as incident {incident}",
+            hint="nothing was changed; retry, and report the incident id if it happens again",
+        )

@@ -1,0 +1,183 @@
+"""Highlighting from the analyzer's offsets, the same for every index backend.
+
+For each text clause of the query (a sequence of index terms) we find candidate places in the
+normalised page text with a fast scan for its first term, then confirm each one by running the
+analyzer over a small window there and comparing the term sequence. The confirmed token
+offsets become ``<mark>`` spans; everything else is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from storage.index.analysis import is_cjk, tokenize
+
+MAX_SPANS_PER_PAGE = 40
+MAX_CANDIDATES = 400
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Snippet:
+    page: int
+    html: str
+
+
+@lru_cache(maxsize=512)
+def _first_term_re(term: str) -> re.Pattern[str]:
+    body = re.escape(term)
+    if is_cjk(term[0]):
+        return re.compile(body)
+    # A Latin term must start and end at a word boundary (not inside a longer word).
+    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+
+
+def find_spans(text: str, terms: Sequence[str]) -> Iterator[Span]:
+    """Where the term sequence ``terms`` occurs in the normalised ``text``."""
+    if not terms:
+        return
+    first = terms[0]
+    if len(terms) == 1 and len(first) == 1 and is_cjk(first):
+        # A lone CJK character matches inside bigrams too.
+        start = text.find(first)
+        while start >= 0:
+            yield Span(start, start + 1)
+            start = text.find(first, start + 1)
+        return
+    window = 2 * sum(len(t) for t in terms) + 64
+    for n, m in enumerate(_first_term_re(first).finditer(text)):
+        if n >= MAX_CANDIDATES:
+            return
+        tokens = tokenize(text[m.start() : m.start() + window])
+        if len(tokens) < len(terms) or tokens[0].start != 0:
+            continue
+        if all(tokens[i].text == terms[i] for i in range(len(terms))):
+            yield Span(m.start() + tokens[0].start, m.start() + tokens[len(terms) - 1].end)
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    spans.sort(key=lambda s: (s.start, -s.end))
+    merged: list[Span] = []
+    for s in spans:
+        if merged and s.start <= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Span(last.start, max(last.end, s.end))
+        else:
+            merged.append(s)
+    return merged
+
+
+def mark(text: str, spans: Sequence[Span]) -> str:
+    """HTML of ``text`` with each span wrapped in <mark>."""
+    out: list[str] = []
+    pos = 0
+    for s in spans:
+        out.append(html.escape(text[pos : s.start]))
+        out.append(f"<mark>{html.escape(text[s.start : s.end])}</mark>")
+        pos = s.end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _window(text: str, span: Span, width: int) -> tuple[int, int]:
+    room = max(0, width - (span.end - span.start))
+    start = max(0, span.start - room // 2)
+    end = min(len(text), span.end + room - (span.start - start))
+    start = max(0, min(start, end - width))
+    # Do not cut a Latin word in half at either edge.
+    while 0 < start < span.start and text[start - 1].isalnum() and not is_cjk(text[start - 1]):
+        start += 1
+    while span.end < end < len(text) and text[end].isalnum() and not is_cjk(text[end]):
+        end -= 1
+    return start, end
+
+
+def snippets(
+    pages: Sequence[str],
+    patterns: Sequence[Sequence[str]],
+    *,
+    width: int = 160,
+    limit: int = 3,
+) -> list[Snippet]:
+    """Up to ``limit`` snippets, each showing hits, preferring a different clause in each."""
+    found: list[tuple[int, int, Span]] = []  # (page index, pattern index, span)
+    for page_index, text in enumerate(pages):
+        for pattern_index, terms in enumerate(patterns):
+            for n, span in enumerate(find_spans(text, terms)):
+                if n >= MAX_SPANS_PER_PAGE:
+                    break
+                found.append((page_index, pattern_index, span))
+    if not found:
+        return []
+    # First the first hit of every clause, then further hits in document order.
+    chosen: list[tuple[int, Span]] = []
+    seen_patterns: set[int] = set()
+    ordered = sorted(found, key=lambda f: (f[0], f[2].start))
+    for page_index, pattern_index, span in ordered:
+        if pattern_index not in seen_patterns:
+            seen_patterns.add(pattern_index)
+            chosen.append((page_index, span))
+    for page_index, _, span in ordered:
+        if len(chosen) >= limit * 4:
+            break
+        chosen.append((page_index, span))
+
+    result: list[Snippet] = []
+    covered: list[tuple[int, int, int]] = []
+    for page_index, span in chosen:
+        if len(result) >= limit:
+            break
+        if any(p == page_index and a <= span.start and span.end <= b for p, a, b in covered):
+            continue
+        text = pages[page_index]
+        start, end = _window(text, span, width)
+        covered.append((page_index, start, end))
+        inside = _merge(
+            [
+                Span(s.start - start, s.end - start)
+                for p, _, s in found
+                if p == page_index and s.start >= start and s.end <= end
+            ]
+        )
+        body = mark(text[start:end], inside)
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if end < len(text) else ""
+        result.append(Snippet(page=page_index + 1, html=prefix + _clean_html(body) + suffix))
+    return result
+
+
+def _clean_html(fragment: str) -> str:
+    # Collapse whitespace (line breaks from the PDF) without touching the markup.
+    return re.sub(r"\s+", " ", fragment).strip()
+
+
+def lead(pages: Sequence[str], width: int = 160) -> list[Snippet]:
+    """The opening text of the first page that has any, for hits with nothing to highlight."""
+    for page_index, text in enumerate(pages):
+        cleaned = _clean(text)
+        if cleaned:
+            cut = cleaned[:width]
+            suffix = "…" if len(cleaned) > width else ""
+            return [Snippet(page=page_index + 1, html=html.escape(cut) + suffix)]
+    return []
+
+
+def highlight_title(title: str, patterns: Sequence[Sequence[str]]) -> str:
+    from storage.index.analysis import normalize
+
+    text = normalize(title)
+    spans = [s for terms in patterns for s in find_spans(text, terms)]
+    return mark(text, _merge(spans))

@@ -1,0 +1,152 @@
+"""Contracts: upload, list, show, download the original, read the text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from contract_archive.errors import InvalidRequest
+from ingest.errors import RejectFile
+from schemas.contracts import (
+    ContractPage,
+    ContractPublic,
+    ContractText,
+    IngestOutcome,
+    PageText,
+)
+from search_api.deps import ArchiveDep
+from search_api.errors import ERROR_RESPONSES, envelope
+from storage.objects.base import iter_chunks
+
+router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
+
+ContractId = Annotated[int, "contract id"]
+
+
+def _content_disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "") or "contract.pdf"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@router.post(
+    "",
+    response_model=IngestOutcome,
+    status_code=201,
+    responses={200: {"model": IngestOutcome, "description": "duplicate"}, **ERROR_RESPONSES},
+    summary="Archive one uploaded contract",
+)
+def upload_contract(
+    archive: ArchiveDep,
+    file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
+    title: Annotated[str | None, Form(max_length=1000)] = None,
+    customer: Annotated[str | None, Form(max_length=500)] = None,
+) -> Any:
+    """Archive a PDF. 201 when archived, 200 with status `duplicate` when the same bytes are
+    already archived, 422 with the reason when the file is rejected."""
+    result = archive.ingest(
+        file.file,
+        filename=file.filename or "upload.pdf",
+        title=title,
+        customer=customer,
+        user="api:anonymous",
+    )
+    if result.status == "rejected":
+        raise RejectFile(
+            result.reason or "rejected",
+            hint=result.hint,
+            details={"file": result.file, "sha256": result.sha256},
+        )
+    if result.status == "failed":
+        return envelope(
+            503,
+            "ingest_failed",
+            result.reason or "the archive could not store the file",
+            hint=result.hint or "nothing was archived; retry later",
+            details={"file": result.file},
+        )
+    outcome = IngestOutcome(**result.to_dict())
+    if result.id is not None:
+        outcome.contract = ContractPublic.from_record(archive.get(result.id))
+    status = 201 if result.status == "archived" else 200
+    return JSONResponse(status_code=status, content=outcome.model_dump(mode="json"))
+
+
+@router.get("", response_model=ContractPage, responses=ERROR_RESPONSES, summary="List contracts")
+def list_contracts(
+    archive: ArchiveDep,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ContractPage:
+    records = archive.records.list_contracts(offset=offset, limit=limit)
+    return ContractPage(
+        total=archive.records.count_contracts(),
+        offset=offset,
+        limit=limit,
+        items=[ContractPublic.from_record(r) for r in records],
+    )
+
+
+@router.get(
+    "/{contract_id}",
+    response_model=ContractPublic,
+    responses=ERROR_RESPONSES,
+    summary="One contract's record",
+)
+def get_contract(archive: ArchiveDep, contract_id: ContractId) -> ContractPublic:
+    return ContractPublic.from_record(archive.get(contract_id))
+
+
+@router.get(
+    "/{contract_id}/original",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "the original, byte-identical"},
+        304: {"description": "not modified (If-None-Match)"},
+        **ERROR_RESPONSES,
+    },
+    summary="Download the original, byte-identical",
+)
+def download_original(
+    archive: ArchiveDep,
+    contract_id: ContractId,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    record = archive.get(contract_id)
+    etag = f'"{record.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    stream = archive.read_stream(record.original_key)
+    headers["Content-Disposition"] = _content_disposition(record.filename)
+    headers["Content-Length"] = str(record.size)
+    headers["X-Content-SHA256"] = record.sha256
+    return StreamingResponse(iter_chunks(stream), media_type=record.content_type, headers=headers)
+
+
+@router.get(
+    "/{contract_id}/text",
+    response_model=ContractText,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "JSON, or plain text with format=plain"},
+        **ERROR_RESPONSES,
+    },
+    summary="The extracted text, page by page",
+)
+def get_text(
+    archive: ArchiveDep,
+    contract_id: ContractId,
+    format: Annotated[str, Query(pattern="^(json|plain)$")] = "json",  # noqa: A002
+) -> Any:
+    document = archive.text_document(contract_id)
+    pages = [
+        PageText(page=int(p["page"]), source=str(p.get("source", "")), text=str(p.get("text", "")))
+        for p in document.get("pages", [])
+    ]
+    if format == "plain":
+        return Response("\f".join(p.text for p in pages), media_type="text/plain; charset=utf-8")
+    if not isinstance(pages, list):
+        raise InvalidRequest("damaged text file")
+    return ContractText(id=contract_id, pages=pages)

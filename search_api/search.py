@@ -1,0 +1,69 @@
+"""Search: parse the query, ask the index, highlight the hits. Shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import time
+
+from contract_archive.errors import InvalidRequest
+from schemas.search import FacetBucket, SearchHit, SearchResponse, SnippetPublic
+from search_api.highlight import highlight_title, lead, snippets
+from storage.index.base import SearchIndex, SortOrder
+from storage.index.query import parse, positive_texts
+
+SORTS: tuple[SortOrder, ...] = ("relevance", "newest", "oldest")
+
+
+def search(
+    index: SearchIndex,
+    q: str,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    sort: str = "relevance",
+    facets: bool = False,
+    max_limit: int = 100,
+    snippet_chars: int = 160,
+    snippets_per_hit: int = 3,
+) -> SearchResponse:
+    started = time.perf_counter()
+    if not 1 <= limit <= max_limit:
+        raise InvalidRequest(f"limit must be between 1 and {max_limit}, not {limit}")
+    if offset < 0 or offset > 100_000:
+        raise InvalidRequest(f"offset must be between 0 and 100000, not {offset}")
+    if sort not in SORTS:
+        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    node = parse(q)
+    result = index.search(node, limit=limit, offset=offset, sort=sort, facets=facets)  # type: ignore[arg-type]
+    patterns = [t.terms for t in positive_texts(node)]
+    hits = []
+    for hit in result.hits:
+        found = (
+            snippets(hit.pages, patterns, width=snippet_chars, limit=snippets_per_hit)
+            if patterns
+            else []
+        )
+        if not found:
+            found = lead(hit.pages, snippet_chars)
+        hits.append(
+            SearchHit(
+                id=hit.id,
+                title=hit.title,
+                title_html=highlight_title(hit.title, patterns),
+                customer=hit.customer,
+                score=round(hit.score, 4),
+                snippets=[SnippetPublic(page=s.page, html=s.html) for s in found],
+            )
+        )
+    return SearchResponse(
+        query=q,
+        total=result.total,
+        offset=offset,
+        limit=limit,
+        sort=sort,
+        hits=hits,
+        facets={
+            name: [FacetBucket(value=v.value, count=v.count) for v in values]
+            for name, values in result.facets.items()
+        },
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+    )

@@ -1,0 +1,427 @@
+"""The embedded search index: tantivy, in a directory under ARCHIVE_DATA_DIR.
+
+Layout::
+
+    index/CURRENT          name of the live generation, e.g. "gen-000002"
+    index/gen-000002/      a tantivy index (plus VERSION, the field layout version)
+
+``reindex`` builds a new generation beside the live one and swaps CURRENT with a rename, so
+readers (every server worker re-checks CURRENT before a search) never see a half-built index.
+Pitfalls from DESIGN.md handled here: tokenizers are registered on every open; there is one
+writer per index (a file lock), so writers are taken briefly and retried while busy; ids are
+i64 because deleting by a u64 term silently deletes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, time as dtime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from contract_archive.errors import ConfigurationError
+from storage.errors import StorageError
+from storage.index.analysis import index_string, normalize
+from storage.index.base import (
+    FACET_FIELDS,
+    INDEX_VERSION,
+    FacetValue,
+    IndexDocument,
+    IndexHit,
+    IndexResult,
+    SortOrder,
+)
+from storage.index.query import And, DateRange, Keyword, MatchAll, Node, Not, Or, Text
+
+TOKENIZER = "archive_ws"
+WRITER_HEAP = 64_000_000
+LOCK_WAIT_SECONDS = 60.0
+_NONE = ""  # stored for absent keyword values (tantivy has no null)
+
+
+def _schema() -> Any:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("sha256", tokenizer_name="raw")
+    sb.add_text_field("body", tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("customer", tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("customer_key", tokenizer_name="raw", fast=True)
+    sb.add_text_field("status", tokenizer_name="raw", fast=True)
+    sb.add_text_field("classification", tokenizer_name="raw", fast=True)
+    sb.add_integer_field("year", indexed=True, fast=True)
+    sb.add_date_field("archived", indexed=True, fast=True)
+    sb.add_bytes_field("payload", stored=True)
+    return sb.build()
+
+
+SCHEMA = _schema()
+
+
+def _analyzer() -> Any:
+    # Text arrives already analysed (tokens joined by spaces): split on whitespace only.
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+
+
+def _open(path: Path) -> Any:
+    try:
+        index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"cannot open the search index at {path}: {exc}") from exc
+    index.register_tokenizer(TOKENIZER, _analyzer())
+    return index
+
+
+def _to_doc(doc: IndexDocument) -> Any:
+    payload = json.dumps(
+        {"title": doc.title, "customer": doc.customer, "pages": list(doc.pages)},
+        ensure_ascii=False,
+    ).encode()
+    created = doc.created_at.astimezone(UTC)
+    return tantivy.Document(
+        id=doc.id,
+        sha256=doc.sha256,
+        body=index_string("\n".join(doc.pages)),
+        title=index_string(normalize(doc.title)),
+        customer=index_string(normalize(doc.customer or "")),
+        customer_key=doc.customer or _NONE,
+        status=doc.status,
+        classification=doc.classification or _NONE,
+        year=created.year,
+        archived=created,
+        payload=payload,
+    )
+
+
+# --- query compilation ------------------------------------------------------------------------
+def _text_query(node: Text, field: str) -> Any:
+    terms = node.terms
+    if len(terms) == 1:
+        term = terms[0]
+        if len(term) == 1 and not term.isascii() and term.isalpha():
+            # A lone CJK character: match it alone or inside any bigram.
+            return tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, field, term)),
+                    (
+                        tantivy.Occur.Should,
+                        tantivy.Query.regex_query(
+                            SCHEMA, field, f"{_re_escape(term)}.|.{_re_escape(term)}"
+                        ),
+                    ),
+                ]
+            )
+        return tantivy.Query.term_query(SCHEMA, field, term)
+    return tantivy.Query.phrase_query(SCHEMA, field, list(terms))
+
+
+def _re_escape(text: str) -> str:
+    return "".join("\\" + c if c in r".^$*+?()[]{}|\\" else c for c in text)
+
+
+def _day_start(d: Any) -> datetime:
+    return datetime.combine(d, dtime.min, tzinfo=UTC)
+
+
+def _day_end(d: Any) -> datetime:
+    return datetime.combine(d, dtime.max, tzinfo=UTC)
+
+
+def compile_query(node: Node) -> Any:
+    """The tantivy query for an AST node."""
+    Q, Occur = tantivy.Query, tantivy.Occur
+    if isinstance(node, MatchAll):
+        return Q.all_query()
+    if isinstance(node, Text):
+        if node.field is None:
+            return Q.boolean_query(
+                [
+                    (Occur.Should, _text_query(node, "body")),
+                    (Occur.Should, _text_query(node, "title")),
+                ]
+            )
+        return _text_query(node, node.field)
+    if isinstance(node, Keyword):
+        if node.field in ("id", "year"):
+            q = Q.term_query(SCHEMA, node.field, int(node.value))
+        elif node.field == "sha256":
+            q = Q.term_query(SCHEMA, "sha256", node.value)
+        else:
+            q = Q.term_query(SCHEMA, node.field, node.value)
+        return Q.const_score_query(q, 0.0)
+    if isinstance(node, DateRange):
+        lo = _day_start(node.start) if node.start else None
+        hi = _day_end(node.end) if node.end else None
+        if lo is None and hi is None:
+            return Q.all_query()
+        return Q.const_score_query(
+            Q.range_query(SCHEMA, "archived", tantivy.FieldType.Date, lo, hi), 0.0
+        )
+    if isinstance(node, And):
+        return Q.boolean_query([_clause(item) for item in node.items])
+    if isinstance(node, Or):
+        return Q.boolean_query([(Occur.Should, compile_query(item)) for item in node.items])
+    if isinstance(node, Not):
+        return Q.boolean_query(
+            [(Occur.Must, Q.all_query()), (Occur.MustNot, compile_query(node.item))]
+        )
+    raise TypeError(f"unknown query node {node!r}")
+
+
+def _clause(node: Node) -> tuple[Any, Any]:
+    if isinstance(node, Not):
+        return (tantivy.Occur.MustNot, compile_query(node.item))
+    return (tantivy.Occur.Must, compile_query(node))
+
+
+def _needs_anchor(node: Node) -> bool:
+    # A boolean query made only of MustNot clauses matches nothing in tantivy.
+    return isinstance(node, And) and all(isinstance(i, Not) for i in node.items)
+
+
+# --- the index --------------------------------------------------------------------------------
+class TantivyIndex:
+    name = "tantivy"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._index: Any = None
+
+    # -- generations -----------------------------------------------------------------------
+    def _current_name(self) -> str | None:
+        try:
+            return (self.root / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _set_current(self, name: str) -> None:
+        tmp = self.root / f"CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(name)
+        os.replace(tmp, self.root / "CURRENT")
+
+    def _new_generation(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        while True:
+            numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
+            path = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
+            try:
+                path.mkdir()
+            except FileExistsError:  # another process took this number
+                continue
+            (path / "VERSION").write_text(str(INDEX_VERSION))
+            return path
+
+    def _init_current(self) -> str:
+        """Create the first generation; if another process races us, use theirs."""
+        path = self._new_generation()
+        tmp = self.root / f"CURRENT.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(path.name)
+        try:
+            os.link(tmp, self.root / "CURRENT")
+        except FileExistsError:
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            tmp.unlink()
+        name = self._current_name()
+        assert name is not None
+        return name
+
+    def _live(self) -> Any:
+        """The index of the current generation, reopened if another process swapped it."""
+        with self._lock:
+            name = self._current_name()
+            if name is None:
+                name = self._init_current()
+            if name != self._generation or self._index is None:
+                path = self.root / name
+                version = (path / "VERSION").read_text().strip() if path.is_dir() else "?"
+                if version != str(INDEX_VERSION):
+                    raise ConfigurationError(
+                        f"the search index at {path} has field layout version {version}; "
+                        f"this version of the archive needs {INDEX_VERSION}",
+                        hint="run `contract-archive reindex` to rebuild it from the records",
+                    )
+                self._index = _open(path)
+                self._generation = name
+            return self._index
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"index directory {self.root} cannot be created: {exc.strerror}",
+                hint="set ARCHIVE_DATA_DIR to a writable directory",
+            ) from exc
+        self._live()
+
+    def close(self) -> None:
+        with self._lock:
+            self._index = None
+            self._generation = None
+
+    @contextlib.contextmanager
+    def _writer(self, index: Any) -> Iterator[Any]:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+                break
+            except ValueError as exc:
+                if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                    raise StorageError(f"cannot write the search index: {exc}") from exc
+                time.sleep(0.05)
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()
+        index.reload()
+
+    # -- writes ----------------------------------------------------------------------------
+    def add(self, docs: Sequence[IndexDocument]) -> None:
+        if not docs:
+            return
+        index = self._live()
+        try:
+            with self._writer(index) as writer:
+                for doc in docs:
+                    writer.delete_documents_by_term("id", doc.id)
+                    writer.add_document(_to_doc(doc))
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot add to the search index: {exc}") from exc
+
+    def delete(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        index = self._live()
+        try:
+            with self._writer(index) as writer:
+                for i in ids:
+                    writer.delete_documents_by_term("id", int(i))
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot delete from the search index: {exc}") from exc
+
+    # -- reads -----------------------------------------------------------------------------
+    def _searcher(self) -> Any:
+        index = self._live()
+        index.reload()
+        return index.searcher()
+
+    def search(
+        self,
+        query: Node,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: SortOrder = "relevance",
+        facets: bool = False,
+    ) -> IndexResult:
+        compiled = compile_query(query)
+        if _needs_anchor(query):
+            compiled = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, tantivy.Query.all_query()), _clause(query)]
+            )
+        searcher = self._searcher()
+        kwargs: dict[str, Any] = {"limit": limit, "offset": offset, "count": True}
+        if sort != "relevance":
+            kwargs["order_by_field"] = "archived"
+            kwargs["order"] = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+        try:
+            result = searcher.search(compiled, **kwargs)
+        except ValueError as exc:
+            raise StorageError(f"the search index failed: {exc}") from exc
+        hits: list[IndexHit] = []
+        for key, address in result.hits:
+            stored = searcher.doc(address).to_dict()
+            payload = json.loads(stored["payload"][0])
+            score = float(key) if sort == "relevance" else 0.0
+            hits.append(
+                IndexHit(
+                    id=int(stored["id"][0]),
+                    score=score,
+                    title=payload["title"],
+                    customer=payload["customer"],
+                    pages=tuple(payload["pages"]),
+                )
+            )
+        facet_values = self._facets(searcher, compiled) if facets else {}
+        return IndexResult(total=int(result.count or 0), hits=hits, facets=facet_values)
+
+    def _facets(self, searcher: Any, compiled: Any) -> dict[str, list[FacetValue]]:
+        spec = {
+            name: {"terms": {"field": "customer_key" if name == "customer" else name, "size": 20}}
+            for name in FACET_FIELDS
+        }
+        raw = searcher.aggregate(compiled, spec)
+        out: dict[str, list[FacetValue]] = {}
+        for name in FACET_FIELDS:
+            buckets = raw.get(name, {}).get("buckets", [])
+            out[name] = [
+                FacetValue(value=str(b["key"]), count=int(b["doc_count"]))
+                for b in buckets
+                if str(b["key"]) != _NONE
+            ]
+        return out
+
+    def ids(self) -> set[int]:
+        searcher = self._searcher()
+        found: set[int] = set()
+        total = searcher.num_docs
+        if total == 0:
+            return found
+        result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
+        for _, address in result.hits:
+            found.add(int(searcher.doc(address).to_dict()["id"][0]))
+        return found
+
+    def count(self) -> int:
+        return int(self._searcher().num_docs)
+
+    # -- rebuild ---------------------------------------------------------------------------
+    def rebuild(self) -> TantivyRebuild:
+        return TantivyRebuild(self)
+
+
+class TantivyRebuild:
+    """A new generation being filled; commit() makes it live, abort() throws it away."""
+
+    def __init__(self, owner: TantivyIndex) -> None:
+        self.owner = owner
+        self.path = owner._new_generation()
+        self.index = _open(self.path)
+        self.writer = self.index.writer(heap_size=WRITER_HEAP * 2, num_threads=1)
+
+    def add(self, docs: Sequence[IndexDocument]) -> None:
+        for doc in docs:
+            self.writer.add_document(_to_doc(doc))
+
+    def commit(self) -> None:
+        self.writer.commit()
+        self.writer.wait_merging_threads()
+        old = self.owner._current_name()
+        self.owner._set_current(self.path.name)
+        self.owner.close()
+        if old and old != self.path.name:
+            # Readers in other processes reopen on their next search; their open files stay
+            # readable after the unlink, so the old generation can go now.
+            shutil.rmtree(self.owner.root / old, ignore_errors=True)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.rollback()
+        shutil.rmtree(self.path, ignore_errors=True)
