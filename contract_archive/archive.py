@@ -18,7 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
-from contract_archive.errors import ArchiveError, NotFound
+from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
 from contract_archive.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
 from ingest.isolation import WorkerPool, default_workers
@@ -70,7 +70,15 @@ class Archive:
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True) -> Archive:
         """Check every store (failing fast with the setting to fix) and migrate the records."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the data directory {self.settings.data_dir} cannot be created: "
+                f"{exc.strerror or exc}",
+                hint="set ARCHIVE_DATA_DIR to a writable directory",
+            ) from exc
         self.objects.check()
         if migrate:
             self.records.migrate()

@@ -76,6 +76,16 @@ def _run(fn: Callable[[], T]) -> T:
     except ArchiveError as exc:
         _fail(exc)
         raise typer.Exit(EXIT_FAILED) from None
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        logging.getLogger("contract_archive").debug("unexpected error", exc_info=exc)
+        err.print(
+            f"[bold red]internal error:[/] {_esc(type(exc).__name__)}: {_esc(str(exc))}\n"
+            "[dim]hint: nothing half-done was kept; rerun with ARCHIVE_LOG_LEVEL=debug for "
+            "details and report it[/]"
+        )
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 # --- ingest -----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from contract_archive import __version__
 from contract_archive.archive import Archive
@@ -16,6 +19,35 @@ from search_api.limits import BodySizeLimit
 from search_api.routes import contracts, search, system
 
 log = logging.getLogger(__name__)
+
+# Every router of the app. The route table below is built from these (FastAPI keeps included
+# routers nested, with no public way to list them), and tests walk it so that no route is missed.
+ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    name: str
+    in_schema: bool
+
+
+def route_table() -> list[RouteInfo]:
+    """Every application route (not the documentation pages)."""
+    table = []
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                table.append(
+                    RouteInfo(
+                        path=route.path,
+                        methods=frozenset(route.methods - {"HEAD", "OPTIONS"}),
+                        name=route.name,
+                        in_schema=route.include_in_schema,
+                    )
+                )
+    return table
 
 
 def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
@@ -43,7 +75,6 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         app.state.archive = archive
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
-    app.include_router(system.router)
-    app.include_router(contracts.router)
-    app.include_router(search.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

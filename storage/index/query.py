@@ -99,6 +99,7 @@ class Tok:
 
 
 _FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=\S)")
+_BARE_FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=\s|$)")
 _RANGE_RE = re.compile(r"\[\s*(\S+)\s+TO\s+(\S+?)\s*\]")
 _SPECIAL = set('()"')
 
@@ -153,6 +154,9 @@ def lex(query: str) -> list[Tok]:
             toks.append(Tok("FIELD", name, i))
             i = m.end()
             continue
+        bare = _BARE_FIELD_RE.match(query, i)
+        if bare and bare.group(1).lower() in KNOWN_FIELDS:
+            raise _error(f"field {bare.group(1)!r} needs a value right after the colon", i)
         if c == "[":
             m = _RANGE_RE.match(query, i)
             if not m:

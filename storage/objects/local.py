@@ -50,6 +50,20 @@ def _os_error(exc: OSError, what: str) -> StorageError:
     return StorageError(f"I/O error while {what}: {exc.strerror or exc}")
 
 
+class _SourceFailed(Exception):
+    """The stream being stored failed: its error is the caller's, not the store's."""
+
+    def __init__(self, cause: OSError) -> None:
+        self.cause = cause
+
+
+def _read(source: IO[bytes]) -> bytes:
+    try:
+        return source.read(CHUNK_SIZE)
+    except OSError as exc:
+        raise _SourceFailed(exc) from exc
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -100,7 +114,7 @@ class LocalObjectStore:
         try:
             tmp_dir.mkdir(parents=True, exist_ok=True)
             with open(tmp, "xb") as out:
-                while chunk := source.read(CHUNK_SIZE):
+                while chunk := _read(source):
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
@@ -126,6 +140,8 @@ class LocalObjectStore:
                 return PutResult(key=key, size=size, sha256=actual, created=False)
             _fsync_dir(final.parent)
             return PutResult(key=key, size=size, sha256=actual, created=True)
+        except _SourceFailed as exc:
+            raise exc.cause from None
         except OSError as exc:
             raise _os_error(exc, f"storing {key}") from exc
         finally:

@@ -86,9 +86,12 @@ class SqlRecordStore:
         self.dialect = parsed.get_backend_name()
         self.name = self.dialect
         args = dict(connect_args or {})
+        self._sqlite_file = (
+            Path(parsed.database)
+            if self.dialect == "sqlite" and parsed.database and parsed.database != ":memory:"
+            else None
+        )
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             args.setdefault("timeout", 30)
             self.engine = create_engine(url, connect_args=args)
             self._write_engine = create_engine(url, connect_args=args)
@@ -143,6 +146,15 @@ class SqlRecordStore:
             )
 
     def migrate(self) -> None:
+        if self._sqlite_file is not None:
+            try:
+                self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"the directory of the SQLite database {self._sqlite_file} cannot be "
+                    f"created: {exc.strerror or exc}",
+                    hint="set ARCHIVE_DATA_DIR or ARCHIVE_DATABASE_URL to a writable place",
+                ) from exc
         try:
             with self._write_engine.begin() as conn:
                 cfg = alembic_config(self.url)

@@ -1,0 +1,86 @@
+"""Shared fixtures: the corpus, fresh archives, and real database servers.
+
+Real servers are used, never mocks. PostgreSQL runs when ARCHIVE_TEST_POSTGRES_URL is set
+(``.ci/run`` sets it); each test module gets a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from contract_archive.archive import Archive
+from contract_archive.settings import Settings, reset_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+POSTGRES_URL = os.environ.get("ARCHIVE_TEST_POSTGRES_URL")
+
+
+def corpus_files(folder: str, *suffixes: str) -> list[Path]:
+    base = CORPUS / folder
+    wanted = tuple(s.lower() for s in suffixes)
+    return sorted(p for p in base.rglob("*") if p.is_file() and p.name.lower().endswith(wanted))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the test corpus is missing: expected it at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's ARCHIVE_* environment or .env file."""
+    for key in list(os.environ):
+        if key.startswith("ARCHIVE_") and not key.startswith("ARCHIVE_TEST_"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ARCHIVE_LOG_LEVEL", "warning")
+    reset_settings()
+    yield
+    reset_settings()
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "var")
+
+
+@pytest.fixture
+def archive(settings: Settings) -> Iterator[Archive]:
+    with Archive(settings, parser_workers=1).open() as a:
+        yield a
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+def postgres_schema_url(base_url: str, schema: str) -> str:
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server, as a URL whose search_path points there."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need ARCHIVE_TEST_POSTGRES_URL (set by .ci/run)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_schema_url(POSTGRES_URL, schema)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

@@ -1,0 +1,61 @@
+"""The analyzer: normalisation, CJK bigrams, Latin words, offsets."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storage.index.analysis import analyze, index_string, normalize, terms, tokenize
+
+
+def test_whitespace_between_cjk_is_removed() -> None:
+    assert normalize("中华人民共和\n国合同法") == "中华人民共和国合同法"
+    assert normalize("甲 方 乙 方") == "甲方乙方"
+    assert normalize("合同 Contract 条款") == "合同 Contract 条款"
+
+
+def test_nfkc_and_apostrophes() -> None:
+    assert normalize("ＡＢＣ１２３") == "ABC123"
+    assert normalize("party’s") == "party's"
+
+
+def test_cjk_bigrams_and_lone_unigram() -> None:
+    assert terms("违约责任") == ["违约", "约责", "责任"]
+    assert terms("甲") == ["甲"]
+    assert terms("A股") == ["a", "股"]
+
+
+def test_punctuation_breaks_cjk_runs() -> None:
+    assert terms("期，限") == ["期", "限"]
+    assert "期限" not in terms("日期，限制")
+
+
+def test_latin_words_numbers_and_no_stop_words() -> None:
+    assert terms("Limitation of Liability") == ["limitation", "of", "liability"]
+    assert terms("US$1,000,000.00") == ["us", "1,000,000.00"]
+    assert terms("the Party's rights") == ["the", "party's", "rights"]
+    assert terms("e-mail a,b 10-Q") == ["e", "mail", "a", "b", "10", "q"]
+
+
+def test_mixed_text_positions_are_consecutive() -> None:
+    toks = analyze("甲方ABC公司 signs 合同")
+    assert [t.text for t in toks] == ["甲方", "abc", "公司", "signs", "合同"]
+    assert [t.position for t in toks] == [0, 1, 2, 3, 4]
+
+
+def test_index_string_joins_tokens() -> None:
+    assert index_string(normalize("不可抗力 Force")) == "不可 可抗 抗力 force"
+
+
+@given(st.text(alphabet=st.sampled_from("违约责任甲乙方 ,.'abcXYZ019\n\u3000，。"), max_size=80))
+def test_offsets_point_at_the_token_text(text: str) -> None:
+    normalized = normalize(text)
+    for tok in tokenize(normalized):
+        assert normalized[tok.start : tok.end].lower() == tok.text
+        assert " " not in tok.text
+
+
+@given(st.text(max_size=200))
+def test_analysis_never_fails_and_is_idempotent_under_normalize(text: str) -> None:
+    once = normalize(text)
+    assert terms(once) == terms(text)

@@ -1,0 +1,159 @@
+"""Contract tests of the SearchIndex Protocol, run against every backend available."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from contract_archive.errors import ConfigurationError
+from storage.index.analysis import normalize
+from storage.index.base import IndexDocument, SearchIndex
+from storage.index.query import parse
+from storage.index.tantivy_index import TantivyIndex
+
+
+def doc(i: int, text: str, *, title: str = "", customer: str | None = None, day: int = 1,
+        year: int = 2024) -> IndexDocument:
+    return IndexDocument(
+        id=i,
+        sha256=f"{i:064x}",
+        title=title or f"contract {i}",
+        customer=customer,
+        filename=f"{i}.pdf",
+        created_at=datetime(year, 1, day, 12, tzinfo=UTC),
+        pages=[normalize(p) for p in text.split("\f")],
+    )
+
+
+DOCS = [
+    doc(1, "第八条 违约责任 甲方逾期付款的，应支付违约金。", customer="青岛木门有限公司", day=1),
+    doc(2, "因不可抗力不能履行合同的，不承担责任。\f第二页 日期，限制", customer="南京房产", day=2),
+    doc(3, "LIMITATION OF LIABILITY. In no event shall the Party's liability exceed US$1,000,000.00.",
+        customer="Acme Corp", day=3),
+    doc(4, "Force majeure: neither party is liable. The limitation period is one year.",
+        customer="Acme Corp", day=4, year=2023),
+    doc(5, "租赁合同 期限 lease term", title="房屋租赁合同", customer=None, day=5),
+]
+
+
+@pytest.fixture(params=["tantivy"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
+    idx: SearchIndex = TantivyIndex(tmp_path / "index")
+    idx.check()
+    idx.add(DOCS)
+    yield idx
+    idx.close()
+
+
+def ids(index: SearchIndex, q: str, **kw: object) -> set[int]:
+    return {h.id for h in index.search(parse(q), limit=100, **kw).hits}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("违约", {1}),
+        ("违约责任", {1}),
+        ("责任", {1, 2}),
+        ("不可抗力", {2}),
+        ("期限", {5}),  # "日期，限制" in doc 2 must not match across the comma
+        ("甲", {1}),  # a lone character matches inside bigrams
+        ('"limitation of liability"', {3}),
+        ("limitation liability", {3}),
+        ("limitation", {3, 4}),
+        ('"party\'s liability"', {3}),
+        ("1,000,000.00", {3}),
+        ("liability -majeure", {3}),
+        ("majeure OR 违约", {1, 4}),
+        ("(majeure OR 违约) -甲方", {4}),
+        ('customer:"acme corp"', {3, 4}),
+        ("customer:青岛木门", {1}),
+        ("title:租赁", {5}),
+        ("租赁", {5}),
+        ("sha256:" + f"{2:064x}", {2}),
+        ("id:4", {4}),
+        ("archived:[2024-01-02 TO 2024-01-03]", {2, 3}),
+        ("archived:2024-01-04", set()),
+        ("archived:2023-01-04", {4}),
+        ("year:2023", {4}),
+        ("-limitation", {1, 2, 5}),
+        ("", {1, 2, 3, 4, 5}),
+        ("nothingmatches", set()),
+    ],
+)
+def test_queries(index: SearchIndex, q: str, expected: set[int]) -> None:
+    assert ids(index, q) == expected
+
+
+def test_totals_paging_and_sorting(index: SearchIndex) -> None:
+    result = index.search(parse(""), limit=2, offset=0, sort="newest")
+    assert result.total == 5
+    assert [h.id for h in result.hits] == [5, 3]  # doc 4 is from 2023
+    page2 = index.search(parse(""), limit=2, offset=2, sort="newest")
+    assert [h.id for h in page2.hits] == [2, 1]
+    oldest = index.search(parse(""), limit=1, sort="oldest")
+    assert [h.id for h in oldest.hits] == [4]
+
+
+def test_hits_carry_text_for_highlighting(index: SearchIndex) -> None:
+    hit = index.search(parse("不可抗力"), limit=1).hits[0]
+    assert hit.id == 2 and len(hit.pages) == 2
+    assert "不可抗力" in hit.pages[0]
+    assert hit.customer == "南京房产"
+    assert hit.score > 0
+
+
+def test_facets(index: SearchIndex) -> None:
+    result = index.search(parse("liability OR 责任"), facets=True)
+    customers = {f.value: f.count for f in result.facets["customer"]}
+    assert customers == {"Acme Corp": 1, "青岛木门有限公司": 1, "南京房产": 1}
+    years = {f.value: f.count for f in result.facets["year"]}
+    assert years == {"2024": 3}
+    assert {f.value for f in result.facets["status"]} == {"archived"}
+
+
+def test_replace_and_delete(index: SearchIndex) -> None:
+    index.add([doc(1, "完全不同的文本", customer="新客户")])
+    assert ids(index, "违约") == set()
+    assert ids(index, "完全") == {1}
+    assert index.count() == 5
+    index.delete([1, 2])
+    assert index.ids() == {3, 4, 5}
+
+
+def test_rebuild_swaps_atomically(index: SearchIndex) -> None:
+    session = index.rebuild()
+    session.add([doc(9, "新的索引")])
+    assert ids(index, "") == {1, 2, 3, 4, 5}  # the old index still serves
+    session.commit()
+    assert index.ids() == {9}
+    aborted = index.rebuild()
+    aborted.add([doc(10, "x")])
+    aborted.abort()
+    assert index.ids() == {9}
+
+
+def test_second_reader_sees_writes(tmp_path: Path) -> None:
+    a = TantivyIndex(tmp_path / "i")
+    b = TantivyIndex(tmp_path / "i")
+    a.check()
+    b.check()
+    a.add([doc(1, "合同")])
+    assert {h.id for h in b.search(parse("合同")).hits} == {1}
+    session = a.rebuild()
+    session.add([doc(2, "合同")])
+    session.commit()
+    assert {h.id for h in b.search(parse("合同")).hits} == {2}
+
+
+def test_tantivy_refuses_an_index_of_another_version(tmp_path: Path) -> None:
+    idx = TantivyIndex(tmp_path / "i")
+    idx.check()
+    current = (tmp_path / "i" / "CURRENT").read_text()
+    (tmp_path / "i" / current / "VERSION").write_text("0")
+    with pytest.raises(ConfigurationError, match="field layout version 0") as info:
+        TantivyIndex(tmp_path / "i").check()
+    assert "contract-archive reindex" in (info.value.hint or "")

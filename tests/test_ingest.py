@@ -1,0 +1,262 @@
+"""The ingest pipeline on real files: validation, duplicates, and all-or-nothing failures."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfWriter
+
+from contract_archive.archive import Archive
+from contract_archive.errors import ArchiveError
+from ingest.context import IngestContext, IngestWork
+from ingest.errors import RejectFile
+from ingest.isolation import WorkerPool
+from ingest.stages import Stage, default_stages
+from storage.errors import StorageError
+from tests.conftest import CORPUS, corpus_files, make_settings
+
+CUAD = corpus_files("en-cuad", ".pdf")
+ZH = corpus_files("zh", ".pdf")
+SHORT_EN = next(p for p in CUAD if "JOINT FILING" in p.name)  # 3 pages
+ZH_CONTRACT = next(p for p in ZH if "肇新" in p.name)
+SCAN_ZH = CORPUS / "zh/samr-model-contracts/青岛市木门买卖合同示范文本.pdf"
+
+
+def state(archive: Archive) -> tuple[list[str], int, int, list[Path]]:
+    """Everything ingest can leave behind: objects, records, index entries, temp files."""
+    tmp = sorted(archive.settings.tmp_dir.glob("*")) if archive.settings.tmp_dir.exists() else []
+    return (
+        sorted(archive.objects.iter_keys()),
+        archive.records.count_contracts(),
+        archive.index.count(),
+        tmp,
+    )
+
+
+def test_archives_a_contract_byte_identical(archive: Archive) -> None:
+    result = archive.ingest_path(SHORT_EN, customer="Atento", title="Joint filing")
+    assert result.status == "archived", result.reason
+    assert result.pages == 3 and result.pages_needing_ocr == ()
+    record, stream = archive.open_original(result.id)  # type: ignore[arg-type]
+    with stream:
+        assert stream.read() == SHORT_EN.read_bytes()
+    assert record.title == "Joint filing" and record.customer == "Atento"
+    assert record.filename == SHORT_EN.name
+    document = archive.text_document(record.id)
+    assert document["page_count"] == 3
+    assert document["pages"][0]["source"] == "text-layer"
+    assert "JOINT FILING AGREEMENT" in document["pages"][0]["text"].upper()
+    assert archive.search("joint filing").hits[0].id == record.id
+
+
+def test_title_defaults_to_the_file_name(archive: Archive) -> None:
+    result = archive.ingest_path(ZH_CONTRACT)
+    assert result.title == "肇新合同管理系统源码销售合同"
+
+
+def test_duplicate_returns_the_existing_contract_and_writes_nothing(archive: Archive) -> None:
+    first = archive.ingest_path(SHORT_EN)
+    before = state(archive)
+    again = archive.ingest(io.BytesIO(SHORT_EN.read_bytes()), filename="copy.pdf")
+    assert again.status == "duplicate" and again.id == first.id
+    assert state(archive) == before
+
+
+def test_same_file_at_once_is_archived_once(archive: Archive) -> None:
+    results = []
+
+    def run() -> None:
+        results.append(archive.ingest_path(ZH_CONTRACT))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == ["archived", "duplicate", "duplicate"]
+    assert len({r.id for r in results}) == 1
+    assert archive.records.count_contracts() == 1
+
+
+def test_scanned_pages_are_marked_for_ocr(archive: Archive) -> None:
+    result = archive.ingest_path(SCAN_ZH)
+    assert result.status == "archived"
+    assert result.pages_needing_ocr == (1, 2, 3)
+    record = archive.get(result.id)  # type: ignore[arg-type]
+    assert [p.ocr_status for p in record.pages] == ["pending"] * 3
+    assert [p.text_source for p in record.pages] == ["none"] * 3
+
+
+# --- rejections -----------------------------------------------------------------------------------
+def _zero_page_pdf() -> bytes:
+    buf = io.BytesIO()
+    PdfWriter().write(buf)
+    return buf.getvalue()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "not a PDF: the file is an empty file"),
+        (PNG, "not a PDF: the file is a PNG image"),
+        (b"PK\x03\x04" + b"\x00" * 50, "not a PDF: the file is a ZIP archive"),
+        (b"<!DOCTYPE html><html></html>", "not a PDF: the file is an HTML"),
+        (b"just some text", "not a PDF"),
+        (b"%PDF-1.4\n garbage", "damaged PDF"),
+        (_zero_page_pdf(), "the PDF has no pages"),
+    ],
+)
+def test_rejects_with_a_reason_and_leaves_nothing(
+    archive: Archive, data: bytes, reason: str
+) -> None:
+    result = archive.ingest(io.BytesIO(data), filename="x.pdf")
+    assert result.status == "rejected"
+    assert result.reason and result.reason.startswith(reason)
+    assert state(archive) == ([], 0, 0, [])
+
+
+def test_encrypted_pdf_needs_a_password(archive: Archive) -> None:
+    result = archive.ingest_path(CORPUS / "bad/pypdf-encrypted/r6-both-passwords.pdf")
+    assert result.status == "rejected"
+    assert result.reason == "encrypted PDF: a password is required"
+    assert result.hint
+
+
+def test_encrypted_with_empty_password_is_archived_with_a_warning(archive: Archive) -> None:
+    result = archive.ingest_path(CORPUS / "bad/pypdf-encrypted/r2-empty-password.pdf")
+    assert result.status == "archived"
+    assert any("empty user password" in w for w in result.warnings)
+
+
+def test_too_large_is_refused_while_streaming(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "var", max_upload_bytes=10_000)
+    with Archive(settings, parser_workers=1).open() as archive:
+        result = archive.ingest_path(SHORT_EN)
+        assert result.status == "rejected"
+        assert "ARCHIVE_MAX_UPLOAD_BYTES" in (result.reason or "")
+        assert state(archive) == ([], 0, 0, [])
+
+
+def test_too_many_pages(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "var", max_pages=2)
+    with Archive(settings, parser_workers=1).open() as archive:
+        result = archive.ingest_path(SHORT_EN)
+        assert result.status == "rejected"
+        assert result.reason == "the PDF has 3 pages, more than ARCHIVE_MAX_PAGES (2)"
+
+
+BAD_AND_EDGE = corpus_files("bad", "") + corpus_files("edge", "")
+
+
+@pytest.mark.parametrize("path", BAD_AND_EDGE, ids=lambda p: str(p.relative_to(CORPUS)))
+def test_bad_and_edge_files_are_archived_or_rejected_with_a_reason(
+    archive: Archive, path: Path
+) -> None:
+    result = archive.ingest_path(path)
+    assert result.status in ("archived", "rejected"), result
+    if result.status == "rejected":
+        assert result.reason and "Traceback" not in result.reason
+        assert state(archive) == ([], 0, 0, [])
+    else:
+        assert archive.get(result.id).page_count >= 1  # type: ignore[arg-type]
+        assert archive.records.count_contracts() == archive.index.count() == 1
+
+
+# --- all or nothing ------------------------------------------------------------------------------
+class Boom(Stage):  # type: ignore[misc]
+    """Wraps a stage and fails it, before or after it did its work."""
+
+    def __init__(self, inner: Stage, when: str, error: BaseException) -> None:
+        self.inner, self.when, self.error = inner, when, error
+        self.name = inner.name
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return self.inner.applies_to(ctx, work)
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        if self.when == "before":
+            raise self.error
+        self.inner.run(ctx, work)
+        raise self.error
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        self.inner.undo(ctx, work)
+
+
+STAGE_NAMES = [s.name for s in default_stages()]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("failing", STAGE_NAMES)
+def test_a_failing_stage_leaves_nothing_and_retry_works(
+    settings: object, failing: str, when: str
+) -> None:
+    assert STAGE_NAMES == [
+        "validate", "hash", "extract", "store_original", "store_text", "record", "index"
+    ]
+    stages = [
+        Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
+        for s in default_stages()
+    ]
+    with Archive(settings, stages=stages, parser_workers=1).open() as broken:  # type: ignore[arg-type]
+        result = broken.ingest_path(ZH_CONTRACT)
+        assert result.status == "failed"
+        assert result.reason == f"{failing} broke"
+        assert state(broken) == ([], 0, 0, [])
+        assert broken.records.claim(result.sha256, "test")  # the claim was released
+        broken.records.release(result.sha256)  # type: ignore[arg-type]
+    with Archive(settings, parser_workers=1).open() as fixed:  # type: ignore[arg-type]
+        retry = fixed.ingest_path(ZH_CONTRACT)
+        assert retry.status == "archived"
+        assert fixed.search("肇新").hits[0].id == retry.id
+
+
+def test_an_unexpected_error_is_undone_and_raised(settings: object) -> None:
+    stages = [
+        Boom(s, "after", RuntimeError("bug")) if s.name == "record" else s
+        for s in default_stages()
+    ]
+    with Archive(settings, stages=stages, parser_workers=1).open() as broken:  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match="bug"):
+            broken.ingest_path(ZH_CONTRACT)
+        assert state(broken) == ([], 0, 0, [])
+
+
+# --- the worker pool -----------------------------------------------------------------------------
+def test_worker_pool_stops_a_slow_parse_and_goes_on() -> None:
+    pool = WorkerPool(1, timeout=0.5, memory_limit=0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RejectFile, match="took longer than 0.5 s"):
+            pool.run(time.sleep, 30)
+        assert time.monotonic() - started < 10
+        assert pool.run(len, "abc") == 3
+    finally:
+        pool.close()
+
+
+def test_worker_pool_survives_a_crashing_parser() -> None:
+    pool = WorkerPool(1, timeout=30, memory_limit=0)
+    try:
+        with pytest.raises(RejectFile, match="crashed"):
+            pool.run(os.abort)
+        assert pool.run(len, "ab") == 2
+    finally:
+        pool.close()
+
+
+def test_errors_keep_their_hint_across_processes() -> None:
+    import pickle
+
+    err = RejectFile("reason", hint="do this", details={"a": 1})
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, RejectFile) and isinstance(back, ArchiveError)
+    assert (back.message, back.hint, back.details) == ("reason", "do this", {"a": 1})
