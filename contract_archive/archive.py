@@ -156,7 +156,7 @@ class Archive:
     ) -> IngestResult:
         name = display_name or str(path)
         try:
-            fh = open(path, "rb")
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:
             return IngestResult(
                 file=name,

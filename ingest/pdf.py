@@ -113,7 +113,7 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int) -> ParsedPdf:
                 ) from exc
             except RecursionError as exc:
                 raise RejectFile("damaged PDF: its object structure loops") from exc
-            except Exception as exc:  # noqa: BLE001 - pypdf raises anything on damaged files
+            except Exception as exc:
                 raise RejectFile(
                     f"damaged PDF: pypdf cannot read it ({_short(exc)})",
                     hint="re-export or re-scan the document, then upload it again",

@@ -122,16 +122,16 @@ class Pipeline:
             if work.claimed:
                 with contextlib.suppress(ArchiveError):
                     ctx.records.release(work.sha256)
-        rec = work.record
-        assert rec is not None
+        archived = work.record
+        assert archived is not None
         return IngestResult(
             file=work.request.filename,
             status="archived",
-            id=rec.id,
-            sha256=rec.sha256,
-            title=rec.title,
-            pages=rec.page_count,
-            pages_needing_ocr=tuple(rec.pages_needing_ocr),
+            id=archived.id,
+            sha256=archived.sha256,
+            title=archived.title,
+            pages=archived.page_count,
+            pages_needing_ocr=tuple(archived.pages_needing_ocr),
             warnings=tuple(work.warnings),
         )
 
@@ -140,7 +140,7 @@ class Pipeline:
         for stage in reversed(done):
             try:
                 stage.undo(ctx, work)
-            except Exception:  # noqa: BLE001 - keep undoing; doctor removes what is left
+            except Exception:
                 log.exception(
                     "undo of stage %s for %s failed; `contract-archive doctor` will repair it",
                     stage.name,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 TEXT_SCHEMA = "contract-archive/text/1"
 
 
-class Duplicate(ArchiveError):  # noqa: N818 - a control-flow signal, not a failure
+class Duplicate(ArchiveError):
     code = "duplicate"
     http_status = 200
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
 from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
@@ -42,7 +41,7 @@ def route_table() -> list[RouteInfo]:
                 table.append(
                     RouteInfo(
                         path=route.path,
-                        methods=frozenset(route.methods - {"HEAD", "OPTIONS"}),
+                        methods=frozenset((route.methods or set()) - {"HEAD", "OPTIONS"}),
                         name=route.name,
                         in_schema=route.include_in_schema,
                     )

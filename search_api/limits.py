@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-class BodyTooLarge(HTTPException):  # noqa: N818
+class BodyTooLarge(HTTPException):
     """Raised from ``receive``; FastAPI re-raises HTTPExceptions met while parsing a body."""
 
     def __init__(self, limit: int) -> None:

@@ -33,7 +33,7 @@ def search(
     if sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     node = parse(q)
-    result = index.search(node, limit=limit, offset=offset, sort=sort, facets=facets)  # type: ignore[arg-type]
+    result = index.search(node, limit=limit, offset=offset, sort=sort, facets=facets)
     patterns = [t.terms for t in positive_texts(node)]
     hits = []
     for hit in result.hits:

@@ -106,16 +106,19 @@ def test_upload_without_a_file(client: TestClient) -> None:
 
 def test_oversized_upload_is_refused_with_413(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "var", max_upload_bytes=20_000)
-    with Archive(settings, parser_workers=1).open() as archive, TestClient(
-        create_app(archive), raise_server_exceptions=False
-    ) as client:
+    with (
+        Archive(settings, parser_workers=1).open() as archive,
+        TestClient(create_app(archive), raise_server_exceptions=False) as client,
+    ):
         big = tmp_path / "big.pdf"
         big.write_bytes(b"%PDF-1.4\n" + b"0" * 200_000)
         err = assert_envelope(upload(client, big), 413, "payload_too_large")
         assert "ARCHIVE_MAX_UPLOAD_BYTES" in err["message"]
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: refused while streaming
-            boundary = b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n"
+            boundary = (
+                b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
+            )
             yield boundary
             for _ in range(100):
                 yield b"0" * 10_000
@@ -171,7 +174,11 @@ def test_every_route_answers_errors_in_the_envelope(client: TestClient) -> None:
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ["/api/v1/contracts", "/api/v1/contracts/{contract_id}/original",
-                 "/api/v1/contracts/{contract_id}/text", "/api/v1/search"]:
+    for path in [
+        "/api/v1/contracts",
+        "/api/v1/contracts/{contract_id}/original",
+        "/api/v1/contracts/{contract_id}/text",
+        "/api/v1/search",
+    ]:
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200

@@ -35,8 +35,11 @@ def test_mark_escapes_html() -> None:
 
 
 def test_snippets_prefer_each_clause_and_name_the_page() -> None:
-    pages = [normalize("封面"), normalize("前文" * 100 + "违约责任" + "后文" * 100),
-             normalize("不可抗力条款")]
+    pages = [
+        normalize("封面"),
+        normalize("前文" * 100 + "违约责任" + "后文" * 100),
+        normalize("不可抗力条款"),
+    ]
     result = snippets(pages, [terms("违约责任"), terms("不可抗力")], width=60, limit=3)
     assert [s.page for s in result] == [2, 3]
     assert "<mark>违约责任</mark>" in result[0].html

@@ -15,8 +15,15 @@ from storage.index.query import parse
 from storage.index.tantivy_index import TantivyIndex
 
 
-def doc(i: int, text: str, *, title: str = "", customer: str | None = None, day: int = 1,
-        year: int = 2024) -> IndexDocument:
+def doc(
+    i: int,
+    text: str,
+    *,
+    title: str = "",
+    customer: str | None = None,
+    day: int = 1,
+    year: int = 2024,
+) -> IndexDocument:
     return IndexDocument(
         id=i,
         sha256=f"{i:064x}",
@@ -31,10 +38,19 @@ def doc(i: int, text: str, *, title: str = "", customer: str | None = None, day:
 DOCS = [
     doc(1, "第八条 违约责任 甲方逾期付款的，应支付违约金。", customer="青岛木门有限公司", day=1),
     doc(2, "因不可抗力不能履行合同的，不承担责任。\f第二页 日期，限制", customer="南京房产", day=2),
-    doc(3, "LIMITATION OF LIABILITY. In no event shall the Party's liability exceed US$1,000,000.00.",
-        customer="Acme Corp", day=3),
-    doc(4, "Force majeure: neither party is liable. The limitation period is one year.",
-        customer="Acme Corp", day=4, year=2023),
+    doc(
+        3,
+        "LIMITATION OF LIABILITY. In no event shall the Party's liability exceed US$1,000,000.00.",
+        customer="Acme Corp",
+        day=3,
+    ),
+    doc(
+        4,
+        "Force majeure: neither party is liable. The limitation period is one year.",
+        customer="Acme Corp",
+        day=4,
+        year=2023,
+    ),
     doc(5, "租赁合同 期限 lease term", title="房屋租赁合同", customer=None, day=5),
 ]
 

@@ -200,7 +200,13 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
     settings: object, failing: str, when: str
 ) -> None:
     assert STAGE_NAMES == [
-        "validate", "hash", "extract", "store_original", "store_text", "record", "index"
+        "validate",
+        "hash",
+        "extract",
+        "store_original",
+        "store_text",
+        "record",
+        "index",
     ]
     stages = [
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
@@ -221,8 +227,7 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
 
 def test_an_unexpected_error_is_undone_and_raised(settings: object) -> None:
     stages = [
-        Boom(s, "after", RuntimeError("bug")) if s.name == "record" else s
-        for s in default_stages()
+        Boom(s, "after", RuntimeError("bug")) if s.name == "record" else s for s in default_stages()
     ]
     with Archive(settings, stages=stages, parser_workers=1).open() as broken:  # type: ignore[arg-type]
         with pytest.raises(RuntimeError, match="bug"):

@@ -7,7 +7,6 @@ import io
 import os
 import stat
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,11 @@ from storage.objects import LocalObjectStore, ObjectStore, package_key
 
 
 @pytest.fixture(params=["local"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
         s = LocalObjectStore(tmp_path / "objects")
     s.check()
-    yield s
+    return s
 
 
 def sha(data: bytes) -> str:

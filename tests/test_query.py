@@ -52,9 +52,7 @@ def test_fields() -> None:
         "archived", date(2024, 1, 1), date(2024, 12, 31)
     )
     assert parse("archived:[* TO 2024-12-31]") == DateRange("archived", None, date(2024, 12, 31))
-    assert parse("archived:2024-03-05") == DateRange(
-        "archived", date(2024, 3, 5), date(2024, 3, 5)
-    )
+    assert parse("archived:2024-03-05") == DateRange("archived", date(2024, 3, 5), date(2024, 3, 5))
     assert parse("甲方:张三") == t("甲方:张三")
     assert parse("Note: text") == And((t("Note:"), t("text")))
 

@@ -94,8 +94,26 @@ def test_every_chinese_contract_is_the_top_hit_for_its_own_phrase(loaded) -> Non
         assert f"<mark>{phrase}</mark>" in result.hits[0].snippets[0].html
 
 
-WORDS = ["违约", "合同", "甲方", "定金", "房屋", "车辆", "软件", "租赁", "责任", "仲裁", "发票",
-         "保修", "交付", "担保", "利息", "签字", "期限", "解除"]
+WORDS = [
+    "违约",
+    "合同",
+    "甲方",
+    "定金",
+    "房屋",
+    "车辆",
+    "软件",
+    "租赁",
+    "责任",
+    "仲裁",
+    "发票",
+    "保修",
+    "交付",
+    "担保",
+    "利息",
+    "签字",
+    "期限",
+    "解除",
+]
 
 
 @pytest.mark.parametrize("word", WORDS)
@@ -108,7 +126,8 @@ def test_two_character_words_find_exactly_the_contracts_containing_them(loaded, 
 
 
 @pytest.mark.parametrize(
-    "phrase", ["limitation of liability", "governing law", "force majeure", "confidential information"]
+    "phrase",
+    ["limitation of liability", "governing law", "force majeure", "confidential information"],
 )
 def test_english_phrases_find_exactly_the_contracts_containing_them(loaded, phrase) -> None:
     archive, texts = loaded

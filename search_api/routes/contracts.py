@@ -130,7 +130,10 @@ def download_original(
     "/{contract_id}/text",
     response_model=ContractText,
     responses={
-        200: {"content": {"text/plain": {}}, "description": "JSON, or plain text with format=plain"},
+        200: {
+            "content": {"text/plain": {}},
+            "description": "JSON, or plain text with format=plain",
+        },
         **ERROR_RESPONSES,
     },
     summary="The extracted text, page by page",
@@ -138,7 +141,7 @@ def download_original(
 def get_text(
     archive: ArchiveDep,
     contract_id: ContractId,
-    format: Annotated[str, Query(pattern="^(json|plain)$")] = "json",  # noqa: A002
+    format: Annotated[str, Query(pattern="^(json|plain)$")] = "json",
 ) -> Any:
     document = archive.text_document(contract_id)
     pages = [

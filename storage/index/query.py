@@ -137,11 +137,11 @@ def lex(query: str) -> list[Tok]:
             toks.append(Tok("PHRASE", query[i + 1 : end], i))
             i = end + 1
             continue
-        if c == "-" and i + 1 < n and not query[i + 1].isspace():
-            if not toks or toks[-1].kind != "FIELD":
-                toks.append(Tok("MINUS", c, i))
-                i += 1
-                continue
+        after_field = bool(toks) and toks[-1].kind == "FIELD"
+        if c == "-" and i + 1 < n and not query[i + 1].isspace() and not after_field:
+            toks.append(Tok("MINUS", c, i))
+            i += 1
+            continue
         m = _FIELD_RE.match(query, i)
         if m and (not toks or toks[-1].kind != "FIELD"):
             name = m.group(1).lower()

@@ -21,7 +21,8 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, time as dtime
+from datetime import UTC, datetime
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +315,7 @@ class TantivyIndex:
                 for i in ids:
                     writer.delete_documents_by_term("id", int(i))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot delete from the search index: {exc}") from exc
+            raise StorageError(f"cannot remove entries of the search index: {exc}") from exc
 
     # -- reads -----------------------------------------------------------------------------
     def _searcher(self) -> Any:
