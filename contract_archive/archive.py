@@ -210,7 +210,6 @@ class Archive:
             offset=offset,
             sort=sort,
             facets=facets,
-            max_limit=s.search_max_limit,
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
         )

@@ -63,7 +63,6 @@ class Settings(BaseSettings):
     )
 
     # --- search -----------------------------------------------------------------------------
-    search_max_limit: int = Field(100, gt=0, description="Largest page size a search may ask for.")
     snippet_chars: int = Field(
         160, ge=40, description="Approximate length of one highlighted snippet, in characters."
     )
@@ -74,7 +73,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, gt=0, lt=65536, description="Port `contract-archive serve` listens on.")
     workers: int = Field(1, ge=1, description="Number of server worker processes for `serve`.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="Log level of the server and the CLI."
+        "info",
+        description="Log level of the server; the CLI logs warnings only unless this is set.",
     )
 
     @field_validator("data_dir")

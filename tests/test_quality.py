@@ -1,0 +1,33 @@
+"""ruff and mypy stay clean: part of the suite so that CI keeps them so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_lint() -> None:
+    r = run(str(BIN / "ruff"), "check", ".")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_format() -> None:
+    r = run(str(BIN / "ruff"), "format", "--check", ".")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_mypy_strict() -> None:
+    r = run(str(BIN / "mypy"))
+    assert r.returncode == 0, r.stdout + r.stderr
