@@ -66,6 +66,8 @@ class Archive:
         self._parser_workers = parser_workers or default_workers()
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
+        self.package_listeners: list[Callable[[ContractRecord], None]] = []
+        """Called with the fresh record after a contract's evidence package changed."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True) -> Archive:
@@ -213,6 +215,15 @@ class Archive:
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
         )
+
+    def package_changed(self, contract_id: int) -> ContractRecord:
+        """Bring everything derived from a package up to date after it gained or changed a file
+        (new OCR text, a searchable copy): the index entry, then every package listener."""
+        record = self.get(contract_id)
+        self.index.add([index_document(record, self.page_texts(record))])
+        for listener in self.package_listeners:
+            listener(record)
+        return record
 
     # -- maintenance -----------------------------------------------------------------------
     def index_documents(self, batch_size: int = 200) -> Iterator[list[IndexDocument]]:

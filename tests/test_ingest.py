@@ -265,3 +265,14 @@ def test_errors_keep_their_hint_across_processes() -> None:
     back = pickle.loads(pickle.dumps(err))
     assert isinstance(back, RejectFile) and isinstance(back, ArchiveError)
     assert (back.message, back.hint, back.details) == ("reason", "do this", {"a": 1})
+
+
+def test_package_changed_refreshes_the_index_and_calls_listeners(archive: Archive) -> None:
+    seen: list[int] = []
+    archive.package_listeners.append(lambda record: seen.append(record.id))
+    result = archive.ingest_path(SHORT_EN)
+    archive.index.delete([result.id])  # type: ignore[list-item]
+    assert archive.search("joint filing").total == 0
+    archive.package_changed(result.id)  # type: ignore[arg-type]
+    assert archive.search("joint filing").hits[0].id == result.id
+    assert seen == [result.id]

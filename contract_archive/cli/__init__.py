@@ -1,0 +1,93 @@
+"""The ``contract-archive`` command line.
+
+Exit status: 0 success; 1 when a file was rejected or an operation failed; 2 for a usage or
+configuration error. Errors are printed as one line with a hint, never as a traceback.
+
+Commands live in the modules of this package, one module per area; each registers its commands
+on :data:`app` when imported at the bottom of this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from contract_archive.archive import Archive
+from contract_archive.errors import ArchiveError, ConfigurationError
+from contract_archive.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="contract-archive",
+    help="Archive, seal and search contracts in Chinese and English.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def fail(error: ArchiveError) -> None:
+    err.print(f"[bold red]error:[/] {esc(error.message)}")
+    if error.hint:
+        err.print(f"[dim]hint:[/] {esc(error.hint)}")
+
+
+def esc(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+def open_archive(settings: Settings | None = None) -> Archive:
+    return Archive(settings or get_settings()).open()
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Run a command body, turning archive errors into a message and an exit status."""
+    try:
+        return fn()
+    except ConfigurationError as exc:
+        fail(exc)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ArchiveError as exc:
+        fail(exc)
+        raise typer.Exit(EXIT_FAILED) from None
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        logging.getLogger("contract_archive").debug("unexpected error", exc_info=exc)
+        err.print(
+            f"[bold red]internal error:[/] {esc(type(exc).__name__)}: {esc(str(exc))}\n"
+            "[dim]hint: nothing half-done was kept; rerun with ARCHIVE_LOG_LEVEL=debug for "
+            "details and report it[/]"
+        )
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("ARCHIVE_LOG_LEVEL", "warning").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+# Register the commands (imported for their side effect on `app`).
+from contract_archive.cli import admin, ingest, search  # noqa: E402, F401
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""`contract-archive reindex` and `serve`: running and maintaining the archive."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from contract_archive.archive import Archive
+from contract_archive.cli import app, err, open_archive, out, run
+from contract_archive.settings import get_settings
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the records and the stored text."""
+
+    def body() -> None:
+        with open_archive() as archive:
+            total = archive.records.count_contracts()
+            with Progress(
+                TextColumn("reindexing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=not err.is_terminal,
+            ) as progress:
+                task = progress.add_task("reindex", total=total)
+                count = archive.reindex(lambda n: progress.update(task, advance=n))
+        out.print(f"reindexed {count} contracts")
+
+    run(body)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: ARCHIVE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: ARCHIVE_PORT.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Default: ARCHIVE_WORKERS.")] = None,
+) -> None:
+    """Run the web server (API at /api/v1, documentation at /docs)."""
+    import uvicorn
+
+    def body() -> None:
+        settings = get_settings()
+        # Fail fast, before the server binds, on any misconfiguration.
+        Archive(settings).open().close()
+        h = host or settings.host
+        p = port or settings.port
+        shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h  # noqa: S104
+        err.print(f"[bold green]Contract archive running at http://{shown}:{p}/[/]")
+        err.print(f"data directory: {settings.data_dir}")
+        uvicorn.run(
+            "search_api.app:create_app",
+            factory=True,
+            host=h,
+            port=p,
+            workers=workers or settings.workers,
+            log_level=settings.log_level,
+        )
+
+    run(body)

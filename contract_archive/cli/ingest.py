@@ -1,0 +1,142 @@
+"""`contract-archive ingest`: archive files and folders."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from ingest.context import IngestResult
+
+
+def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:
+    """Files to ingest with the name to report them by. Directories are walked recursively
+    for *.pdf (any case) unless ``all_files``; files named explicitly are always taken."""
+    for path in paths:
+        if path.is_dir():
+            found = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    if all_files or name.lower().endswith(".pdf"):
+                        found.append(Path(dirpath) / name)
+            for f in found:
+                yield f, str(f)
+        else:
+            yield path, str(path)
+
+
+def _print_result(result: IngestResult, as_json: bool) -> None:
+    if as_json:
+        out.print(json.dumps(result.to_dict(), ensure_ascii=False), markup=False)
+        return
+    name = esc(result.file)
+    if result.status == "archived":
+        extra = ""
+        if result.pages_needing_ocr:
+            pages = ", ".join(str(p) for p in result.pages_needing_ocr[:10])
+            more = "…" if len(result.pages_needing_ocr) > 10 else ""
+            extra = f" [yellow](pages awaiting OCR: {pages}{more})[/]"
+        out.print(f"[green]archived[/]  #{result.id}  {name}  {result.pages} pages{extra}")
+    elif result.status == "duplicate":
+        out.print(f"[cyan]duplicate[/] #{result.id}  {name}  (already archived)")
+    else:
+        out.print(f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}")
+        if result.hint:
+            out.print(f"          [dim]hint: {esc(result.hint)}[/]")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and directories (recursive).")],
+    customer: Annotated[str | None, typer.Option(help="Customer of these contracts.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: the file name).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per file, one per line.")
+    ] = False,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Files ingested at once.")] = 2,
+    all_files: Annotated[
+        bool, typer.Option("--all-files", help="In directories, take every file, not only *.pdf.")
+    ] = False,
+) -> None:
+    """Archive PDF files. A batch goes on past bad files; the exit status is 1 if any file
+    was rejected."""
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
+    items = list(_expand([p for p in paths if p.exists()], all_files))
+    if not items and not missing:
+        err.print("[yellow]no PDF files found[/]")
+
+    def body() -> int:
+        counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+        with open_archive() as archive:
+            show_bar = err.is_terminal and len(items) > 1
+            progress = Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[pages]} pages, {task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=not show_bar,
+            )
+            with progress, ThreadPoolExecutor(max_workers=jobs) as pool:
+                task = progress.add_task("ingesting", total=len(items), pages=0, rate="")
+                pages = 0
+                futures = {
+                    pool.submit(
+                        archive.ingest_path,
+                        path,
+                        display_name=name,
+                        title=title,
+                        customer=customer,
+                    ): name
+                    for path, name in items
+                }
+                for future in as_completed(futures):
+                    result = future.result()
+                    counts[result.status] += 1
+                    pages += result.pages or 0
+                    elapsed = progress.tasks[0].elapsed or 0.0
+                    rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
+                    progress.update(task, advance=1, pages=pages, rate=rate)
+                    if show_bar and not as_json:
+                        progress.console.print(_result_line(result), markup=True)
+                    else:
+                        _print_result(result, as_json)
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        if not as_json and len(items) > 1:
+            err.print(f"[bold]done:[/] {summary}")
+        bad = counts["rejected"] + counts["failed"] + len(missing)
+        return EXIT_FAILED if bad else 0
+
+    code = run(body)
+    if code:
+        raise typer.Exit(code)
+
+
+def _result_line(result: IngestResult) -> str:
+    name = esc(result.file)
+    if result.status == "archived":
+        return f"[green]archived[/]  #{result.id}  {name}"
+    if result.status == "duplicate":
+        return f"[cyan]duplicate[/] #{result.id}  {name}"
+    return f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}"
