@@ -234,6 +234,7 @@ def index_document(record: ContractRecord, page_texts: list[str]) -> IndexDocume
         created_at=record.created_at,
         pages=[normalize(t) for t in page_texts],
         status=record.status,
+        classification=record.classification,
     )
 
 

@@ -30,6 +30,7 @@ class ContractPublic(BaseModel):
     content_type: str
     pages: int
     status: str
+    classification: str | None
     created_at: datetime
     ingested_by: str
     pages_needing_ocr: list[int]
@@ -48,6 +49,7 @@ class ContractPublic(BaseModel):
             content_type=rec.content_type,
             pages=rec.page_count,
             status=rec.status,
+            classification=rec.classification,
             created_at=rec.created_at,
             ingested_by=rec.ingested_by,
             pages_needing_ocr=rec.pages_needing_ocr,

@@ -40,6 +40,7 @@ class NewContract:
     pages: Sequence[PageRecord]
     warnings: Sequence[str] = ()
     created_at: datetime | None = None
+    classification: str | None = None
     id: int | None = None
     """Only set when a record is rebuilt with its original id (``recover``)."""
 
@@ -60,6 +61,7 @@ class ContractRecord:
     original_key: str
     text_key: str
     text_sha256: str
+    classification: str | None = None
     warnings: tuple[str, ...] = ()
     pages: tuple[PageRecord, ...] = field(default_factory=tuple)
 

@@ -79,6 +79,7 @@ class Contract(Base):
     customer: Mapped[str | None] = mapped_column(String(500), index=True)
     page_count: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(30), default="archived")
+    classification: Mapped[str | None] = mapped_column(String(50), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ingested_by: Mapped[str] = mapped_column(String(200))
     original_key: Mapped[str] = mapped_column(String(300))

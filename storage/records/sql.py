@@ -48,6 +48,7 @@ def _to_record(row: Contract) -> ContractRecord:
         original_key=row.original_key,
         text_key=row.text_key,
         text_sha256=row.text_sha256,
+        classification=row.classification,
         warnings=tuple(row.warnings or ()),
         pages=tuple(
             PageRecord(
@@ -212,6 +213,7 @@ class SqlRecordStore:
             customer=new.customer,
             page_count=new.page_count,
             status="archived",
+            classification=new.classification,
             created_at=new.created_at or utcnow(),
             ingested_by=new.ingested_by,
             original_key=new.original_key,

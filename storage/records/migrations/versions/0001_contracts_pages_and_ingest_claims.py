@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('customer', sa.String(length=500), nullable=True),
     sa.Column('page_count', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('classification', sa.String(length=50), nullable=True),
     sa.Column('created_at', storage.records.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ingested_by', sa.String(length=200), nullable=False),
     sa.Column('original_key', sa.String(length=300), nullable=False),
@@ -41,6 +42,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('sha256', name=op.f('uq_contracts_sha256'))
     )
     with op.batch_alter_table('contracts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contracts_classification'), ['classification'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_customer'), ['customer'], unique=False)
 
@@ -72,6 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contracts_customer'))
         batch_op.drop_index(batch_op.f('ix_contracts_created_at'))
+        batch_op.drop_index(batch_op.f('ix_contracts_classification'))
 
     op.drop_table('contracts')
     # ### end Alembic commands ###
