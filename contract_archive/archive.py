@@ -11,7 +11,6 @@ import getpass
 import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -29,6 +28,7 @@ from schemas.search import SearchResponse
 from search_api.search import search as run_search
 from storage.errors import StorageError
 from storage.index.base import IndexDocument, SearchIndex
+from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
@@ -130,7 +130,7 @@ class Archive:
             index=self.index,
             read_pdf=self._read_pdf,
             user=user,
-            owner=f"{socket.gethostname()}:{os.getpid()}",
+            owner=claim_owner(),
         )
 
     def ingest(

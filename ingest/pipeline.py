@@ -21,6 +21,7 @@ from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWor
 from ingest.errors import FileTooLarge, RejectFile
 from ingest.stages import Duplicate, Stage, default_stages
 from storage.errors import StorageFull
+from storage.maintenance import owner_tag
 from storage.objects.base import CHUNK_SIZE
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def spool(source: IO[bytes], tmp_dir: Path, max_bytes: int) -> tuple[Path, int, 
     Returns the path, the size and the SHA-256. The caller removes the file.
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    path = tmp_dir / f"upload-{uuid.uuid4().hex}.part"
+    path = tmp_dir / f"{owner_tag()}upload-{uuid.uuid4().hex}.part"
     digest = hashlib.sha256()
     size = 0
     try:

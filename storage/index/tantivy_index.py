@@ -41,6 +41,7 @@ from storage.index.base import (
     SortOrder,
 )
 from storage.index.query import And, DateRange, Keyword, MatchAll, Node, Not, Or, Text
+from storage.maintenance import Leftover, owner_tag, tag_owner_alive
 
 TOKENIZER = "archive_ws"
 WRITER_HEAP = 64_000_000
@@ -220,6 +221,7 @@ class TantivyIndex:
             except FileExistsError:  # another process took this number
                 continue
             (path / "VERSION").write_text(str(INDEX_VERSION))
+            (path / "OWNER").write_text(owner_tag())
             return path
 
     def _init_current(self) -> str:
@@ -396,6 +398,40 @@ class TantivyIndex:
     # -- rebuild ---------------------------------------------------------------------------
     def rebuild(self) -> TantivyRebuild:
         return TantivyRebuild(self)
+
+    # -- maintenance -----------------------------------------------------------------------
+    def leftovers(self) -> list[Leftover]:
+        """Generations that are not the live one (a reindex in progress, or one a crash
+        interrupted) and temporary CURRENT files."""
+        if not self.root.is_dir():
+            return []
+        current = self._current_name()
+        found: list[Leftover] = []
+        now = time.time()
+        for item in self.root.iterdir():
+            try:
+                age = max(0.0, now - item.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+            if item.is_dir() and item.name.startswith("gen-") and item.name != current:
+                try:
+                    alive = tag_owner_alive((item / "OWNER").read_text().strip())
+                except OSError:
+                    alive = None
+                found.append(Leftover("index generation", str(item), alive, age))
+            elif item.name.startswith("CURRENT.") and item.name.endswith(".tmp"):
+                found.append(Leftover("temporary file", str(item), None, age))
+        return found
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        path = Path(leftover.name)
+        if path.parent != self.root or path.name == self._current_name():
+            raise StorageError(f"{path} is not a leftover of the search index")
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 class TantivyRebuild:

@@ -12,14 +12,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract_archive.errors import ConfigurationError, NotFound
 from storage.errors import StorageError
-from storage.records.base import ContractRecord, NewContract, PageRecord
+from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -201,6 +201,20 @@ class SqlRecordStore:
         with self._session(write=False) as s:
             rows = s.scalars(select(IngestClaim.sha256).where(IngestClaim.claimed_at < older_than))
             return list(rows)
+
+    def claims(self) -> list[Claim]:
+        with self._session(write=False) as s:
+            rows = s.scalars(select(IngestClaim).order_by(IngestClaim.claimed_at))
+            return [Claim(r.sha256, r.owner, r.claimed_at) for r in rows]
+
+    def take_over_claim(self, sha256: str, old_owner: str, new_owner: str) -> bool:
+        with self._session(write=True) as s:
+            result = s.execute(
+                update(IngestClaim)
+                .where(IngestClaim.sha256 == sha256, IngestClaim.owner == old_owner)
+                .values(owner=new_owner, claimed_at=utcnow())
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
 
     # -- contracts -------------------------------------------------------------------------
     def add_contract(self, new: NewContract) -> ContractRecord:
