@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
 from contract_archive.settings import Settings, get_settings
-from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
+from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
@@ -142,7 +142,7 @@ class Archive:
         customer: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
-        request = IngestRequest(filename=filename, title=title, customer=customer)
+        request = IngestRequest(filename=safe_name(filename), title=title, customer=customer)
         return self.pipeline.ingest(
             self.context(user or default_user()), request, source, self.settings.tmp_dir
         )
@@ -156,7 +156,7 @@ class Archive:
         customer: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
-        name = display_name or str(path)
+        name = safe_name(display_name or str(path))
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:

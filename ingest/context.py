@@ -37,6 +37,17 @@ class IngestContext:
     """Who holds ingest claims: host and process id."""
 
 
+_CONTROL = dict.fromkeys([*range(0, 32), 127], None)
+
+
+def safe_name(name: str) -> str:
+    """A file name as it can be stored and shown: bytes that were not UTF-8 (kept by Python as
+    surrogate escapes) become U+FFFD, control characters go."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates of other origins
+    return text.translate(_CONTROL) or "unnamed"
+
+
 @dataclass(frozen=True)
 class IngestRequest:
     filename: str
