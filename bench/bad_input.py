@@ -16,6 +16,7 @@ against the table in ``docs/bad-input.md`` that ``--write`` produces.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import io
 import json
@@ -230,11 +231,24 @@ def generate(target: Path) -> list[Case]:
 
 
 def corpus_cases() -> list[Case]:
+    flags: dict[str, dict[str, str]] = {}
+    with open(CORPUS / "manifest.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            flags[row["file"]] = row
     cases = []
     for folder in ("bad", "edge"):
         for path in sorted((CORPUS / folder).rglob("*")):
             if path.is_file():
-                cases.append(Case(str(path.relative_to(CORPUS)), path, folder))
+                name = str(path.relative_to(CORPUS))
+                row = flags.get(name, {})
+                what = (
+                    "encrypted"
+                    if row.get("encrypted") == "yes"
+                    else "malformed"
+                    if row.get("malformed") == "yes"
+                    else "real-world edge case"
+                )
+                cases.append(Case(name, path, f"{path.parent.name}: {what}"))
     return cases
 
 
@@ -273,8 +287,15 @@ def sweep_cli(cases: list[Case], data_dir: Path) -> dict[str, Outcome]:
     out: dict[str, Outcome] = {}
     for case in cases:
         line = by_file[safe_name(str(case.path))]
-        out[case.name] = Outcome(line["status"], line["reason"] or "")
+        out[case.name] = Outcome(line["status"], _reason(line))
     return out
+
+
+def _reason(body: dict) -> str:
+    """The reason of a rejection, or the warnings of an archived file."""
+    if body.get("reason") and body["status"] != "duplicate":
+        return str(body["reason"])
+    return "; ".join(w[:150] for w in body.get("warnings") or [])[:400]
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -394,7 +415,7 @@ def api_outcome(response: object) -> Outcome:
     status = response.status_code  # type: ignore[attr-defined]
     body = response.json()  # type: ignore[attr-defined]
     if status in (200, 201):
-        return Outcome(body["status"], body.get("reason") or "")
+        return Outcome(body["status"], _reason(body))
     error = body["error"]
     return Outcome("rejected" if status == 422 else f"http {status}", error["message"])
 
@@ -439,7 +460,7 @@ def _cell(text: str) -> str:
 
 def table(sweep: Sweep) -> str:
     lines = [
-        "| file | what it is | CLI | API | reason |",
+        "| file | what it is | CLI | API | reason, or warnings when archived |",
         "|---|---|---|---|---|",
     ]
     for case in sweep.cases:
