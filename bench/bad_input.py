@@ -465,7 +465,9 @@ def table(sweep: Sweep) -> str:
     ]
     for case in sweep.cases:
         cli, api = sweep.cli[case.name], sweep.api[case.name]
-        api_status = api.status if api.status != cli.status else "same"
+        api_status = api.status if (api.status, api.reason) != (cli.status, cli.reason) else "same"
+        if api.status == cli.status and api.status != "rejected":
+            api_status = "same"
         lines.append(
             f"| `{_cell(case.name)}` | {_cell(case.what)} | {cli.status} | {api_status} | "
             f"{_cell(cli.reason) or '-'} |"

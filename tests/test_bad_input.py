@@ -38,13 +38,19 @@ def test_every_file_is_archived_or_rejected_with_a_reason(sweep) -> None:
                 assert len(outcome.reason) < 400
 
 
+def comparable(outcome: bad_input.Outcome) -> tuple[str, str]:
+    """Status, and the reason of a rejection. The warnings of an archived file are shown in the
+    table but not compared: pypdf words some of them differently in a fresh parser process."""
+    return (outcome.status, outcome.reason if outcome.status == "rejected" else "")
+
+
 @pytest.mark.slow
 def test_cli_and_api_agree(sweep) -> None:
     result, _ = sweep
     differ = {
         case.name: (result.cli[case.name], result.api[case.name])
         for case in result.cases
-        if result.cli[case.name] != result.api[case.name]
+        if comparable(result.cli[case.name]) != comparable(result.api[case.name])
     }
     assert differ == {}
 
@@ -52,8 +58,15 @@ def test_cli_and_api_agree(sweep) -> None:
 @pytest.mark.slow
 def test_outcomes_are_the_published_table(sweep) -> None:
     result, _ = sweep
-    published = {row[0]: row[1:] for row in bad_input.iter_table(bad_input.DOC.read_text())}
-    actual = {row[0]: row[1:] for row in bad_input.iter_table(bad_input.table(result))}
+
+    def rows(text: str) -> dict[str, tuple[str, str, str]]:
+        return {
+            name: (cli, api, reason if "rejected" in (cli, api) else "")
+            for name, cli, api, reason in bad_input.iter_table(text)
+        }
+
+    published = rows(bad_input.DOC.read_text())
+    actual = rows(bad_input.table(result))
     assert set(published) == set(actual), "regenerate docs/bad-input.md (see its first line)"
     changed = {
         name: (published[name], actual[name]) for name in actual if published[name] != actual[name]

@@ -23,6 +23,8 @@ from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit signed integers on every backend."""
 
 
 def _redact(url: str) -> str:
@@ -256,12 +258,16 @@ class SqlRecordStore:
         return record
 
     def delete_contract(self, contract_id: int) -> None:
+        if not 0 < contract_id <= MAX_ID:
+            return
         with self._session(write=True) as s:
             row = s.get(Contract, contract_id)
             if row is not None:
                 s.delete(row)
 
     def get_contract(self, contract_id: int) -> ContractRecord:
+        if not 0 < contract_id <= MAX_ID:  # no such row; SQLite would overflow on it
+            raise NotFound(f"contract {contract_id} does not exist")
         with self._session(write=False) as s:
             row = s.get(Contract, contract_id)
             if row is None:
