@@ -124,6 +124,7 @@ class Archive:
                 max_bytes=self.settings.max_upload_bytes,
                 max_pages=self.settings.max_pages,
                 min_text_chars=self.settings.min_text_chars_per_page,
+                min_free_bytes=self.settings.min_free_bytes,
             ),
             objects=self.objects,
             records=self.records,

@@ -21,6 +21,7 @@ class IngestLimits:
     max_pages: int
     min_text_chars: int
     claim_wait_seconds: float = 120.0
+    min_free_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class IngestResult:
     pages: int | None = None
     pages_needing_ocr: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    error_code: str | None = None
+    """The ArchiveError code of a failure (``storage_full``, ...)."""
 
     @property
     def ok(self) -> bool:

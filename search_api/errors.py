@@ -38,6 +38,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "payload too large",
         422: "rejected or invalid",
         503: "backend unavailable",
+        507: "insufficient storage",
     }.items()
 }
 

@@ -29,7 +29,7 @@ from typing import Any
 import tantivy
 
 from contract_archive.errors import ConfigurationError
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageFull
 from storage.index.analysis import index_string, normalize
 from storage.index.base import (
     FACET_FIELDS,
@@ -189,6 +189,15 @@ def _needs_anchor(node: Node) -> bool:
     return isinstance(node, And) and all(isinstance(i, Not) for i in node.items)
 
 
+def _write_error(what: str, exc: Exception) -> StorageError:
+    if "No space left on device" in str(exc) or getattr(exc, "errno", None) == 28:
+        return StorageFull(
+            "no space left on the device while writing the search index",
+            hint="free disk space under ARCHIVE_DATA_DIR, then retry: nothing was archived",
+        )
+    return StorageError(f"{what}: {exc}")
+
+
 # --- the index --------------------------------------------------------------------------------
 class TantivyIndex:
     name = "tantivy"
@@ -306,7 +315,7 @@ class TantivyIndex:
                     writer.delete_documents_by_term("id", doc.id)
                     writer.add_document(_to_doc(doc))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot add to the search index: {exc}") from exc
+            raise _write_error("cannot add to the search index", exc) from exc
 
     def delete(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -317,7 +326,7 @@ class TantivyIndex:
                 for i in ids:
                     writer.delete_documents_by_term("id", int(i))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot remove entries of the search index: {exc}") from exc
+            raise _write_error("cannot remove entries of the search index", exc) from exc
 
     # -- reads -----------------------------------------------------------------------------
     def _searcher(self) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract_archive.errors import ConfigurationError, NotFound
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageFull
 from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
@@ -126,6 +126,13 @@ class SqlRecordStore:
 
     # -- lifecycle -------------------------------------------------------------------------
     def _unavailable(self, exc: Exception) -> StorageError:
+        cause = getattr(exc, "orig", exc)
+        if "database or disk is full" in str(cause) or getattr(cause, "sqlstate", None) == "53100":
+            return StorageFull(
+                f"no space left on the device while writing the records database "
+                f"{_redact(self.url)}",
+                hint="free disk space where the database lives, then retry: nothing was archived",
+            )
         return StorageError(
             f"records database {_redact(self.url)} failed: {getattr(exc, 'orig', exc)}",
             hint="check ARCHIVE_DATABASE_URL and that the database server is running",
