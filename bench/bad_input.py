@@ -22,11 +22,9 @@ import io
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 import zlib
@@ -34,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import CORPUS, ROOT
+from bench.common import CORPUS, ROOT, Server, bench_env
 
 PROGRAM = str(Path(sys.executable).parent / "contract-archive")
 DOC = ROOT / "docs" / "bad-input.md"
@@ -259,19 +257,13 @@ def upload_name(case: Case) -> str | bytes:
 
 
 # --- the CLI ------------------------------------------------------------------------------------
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
-    env.update({"ARCHIVE_DATA_DIR": str(data_dir), "ARCHIVE_LOG_LEVEL": "error"})
-    return env
-
-
 def sweep_cli(cases: list[Case], data_dir: Path) -> dict[str, Outcome]:
     """One `contract-archive ingest --json` run over every file (named explicitly)."""
     args = [os.fsencode(str(c.path)) for c in cases]
     r = subprocess.run(
         [os.fsencode(PROGRAM), b"ingest", b"--json", b"--jobs", b"2", *args],
         capture_output=True,
-        env=_env(data_dir),
+        env=bench_env(data_dir),
         timeout=1800,
         check=False,
     )
@@ -299,101 +291,6 @@ def _reason(body: dict) -> str:
 
 
 # --- the API ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of a process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        child = int(entry.name)
-        children.setdefault(int(stat[1]), []).append(child)
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[child] = int(line.split()[1]) * 1024
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total
-
-
-class Server:
-    """`contract-archive serve` in a subprocess, stopped on exit; samples its tree's RSS."""
-
-    def __init__(self, data_dir: Path, workers: int = 1, extra_env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = _env(data_dir)
-        env.update(extra_env or {})
-        self.log = data_dir.parent / f"server-{self.port}.log"
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._log_fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [PROGRAM, "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env,
-            stdout=self._log_fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.max_rss = 0
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.max_rss = max(self.max_rss, tree_rss(self.proc.pid))
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> Server:
-        import httpx2 as httpx
-
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                self.stop()
-                raise AssertionError(f"the server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError("the server did not start in 120 s")
-            time.sleep(0.2)
-        self._sampler.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.proc.poll() is None:
-            import signal
-
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log_fh.close()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 def _multipart(field_name: str, filename: str | bytes, data: bytes) -> tuple[bytes, str]:
     """A multipart body by hand, so that a file name can be raw non-UTF-8 bytes."""
     boundary = "----bad-input-" + hashlib.sha256(data[:64]).hexdigest()[:16]

@@ -102,7 +102,20 @@ class Archive:
         self.close()
 
     # -- ingest ----------------------------------------------------------------------------
-    def _read_pdf(self, path: Path) -> ParsedPdf:
+    def warm_up(self) -> None:
+        """Start every parser process now (the server calls this in the background at
+        start-up), so the first uploads do not wait for them."""
+        pool = self._parser_pool()
+        threads = [
+            threading.Thread(target=pool.run, args=(len, b""), daemon=True)
+            for _ in range(self._parser_workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _parser_pool(self) -> WorkerPool:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = WorkerPool(
@@ -110,8 +123,10 @@ class Archive:
                     timeout=self.settings.parse_timeout_seconds,
                     memory_limit=PARSER_MEMORY_LIMIT,
                 )
-            pool = self._pool
-        return pool.run(
+            return self._pool
+
+    def _read_pdf(self, path: Path) -> ParsedPdf:
+        return self._parser_pool().run(
             read_pdf,
             path,
             max_pages=self.settings.max_pages,
