@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 
 from contract_archive.archive import Archive
 from contract_archive.settings import Settings, reset_settings
+from tests import servers
+from tests.servers import SeaweedS3
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
@@ -84,3 +86,43 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+# --- S3 (SeaweedFS) and OpenSearch (osmem): started once per session -------------------------
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedS3]:
+    """A SeaweedFS S3 server on free ports with a fresh data directory, stopped at the end."""
+    with servers.seaweedfs() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: SeaweedS3) -> str:
+    """A new bucket with versioning and Object Lock for one test."""
+    return s3_server.make_bucket()
+
+
+def s3_overrides(server: SeaweedS3, bucket: str) -> dict[str, object]:
+    return {
+        "object_store": "s3",
+        "s3_endpoint": server.endpoint,
+        "s3_access_key": server.access_key,
+        "s3_secret_key": server.secret_key,
+        "s3_bucket": bucket,
+        "s3_part_size_mb": 5,
+    }
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """An osmem OpenSearch-compatible server for the session; tests use their own alias."""
+    with servers.osmem() as url:
+        yield url
+
+
+def opensearch_overrides(url: str, name: str | None = None) -> dict[str, object]:
+    return {
+        "index_backend": "opensearch",
+        "index_url": url,
+        "index_name": name or f"t-{uuid.uuid4().hex[:16]}",
+    }
