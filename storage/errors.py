@@ -44,8 +44,7 @@ class InvalidKey(ArchiveError):
     http_status = 400
 
 
-class LockingUnsupported(ArchiveError):
+class LockingUnsupported(Conflict):
     """Retention and legal holds need a store that enforces them (S3 with Object Lock)."""
 
     code = "locking_unsupported"
-    http_status = 501

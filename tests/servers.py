@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ACCESS_KEY = "archive-test"
-SECRET_KEY = "archive-test-secret-key"  # noqa: S105 - a throwaway key for the test server
+SECRET_KEY = "archive-test-secret-key"
 
 
 def free_ports(n: int) -> list[int]:
@@ -131,7 +131,7 @@ class SeaweedS3:
                 self.process.wait()
         # Its gRPC unix sockets are put in /tmp whatever the flags say; remove ours.
         for port in self.ports:
-            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):  # noqa: S108
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 leftover.unlink(missing_ok=True)
 
 
@@ -185,16 +185,14 @@ def start_seaweedfs(base: Path, *, timeout: float = 60.0) -> SeaweedS3:
     log = open(base / "weed.out", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=base)
     log.close()
-    server = SeaweedS3(
-        f"http://127.0.0.1:{s3_port}", ACCESS_KEY, SECRET_KEY, data, process, ports
-    )
+    server = SeaweedS3(f"http://127.0.0.1:{s3_port}", ACCESS_KEY, SECRET_KEY, data, process, ports)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            with urllib.request.urlopen(f"{server.endpoint}/healthz", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{server.endpoint}/healthz", timeout=2):
                 pass
             # /healthz answers before the volume server is registered: write one object.
             client = server.client()

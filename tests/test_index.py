@@ -11,8 +11,8 @@ import pytest
 from contract_archive.errors import ConfigurationError
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument, SearchIndex
-from storage.index.query import parse
 from storage.index.engine import make_engine_index
+from storage.index.query import parse
 from storage.index.tantivy_index import TantivyIndex
 from tests.conftest import make_settings, opensearch_overrides
 

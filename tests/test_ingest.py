@@ -207,7 +207,10 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "store_text",
         "record",
         "index",
+        "retain",
     ]
+    if failing == "retain":
+        pytest.skip("retain applies only on a store with Object Lock: tests/test_s3.py fails it")
     stages = [
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
         for s in default_stages()

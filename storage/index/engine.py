@@ -66,9 +66,7 @@ class _ClientBase:
     def alias_targets(self, alias: str) -> list[str]:
         """The indexes behind ``alias``; [] when there is no such alias."""
         try:
-            found = self._call(
-                f"reading alias {alias}", self.client.indices.get_alias, name=alias
-            )
+            found = self._call(f"reading alias {alias}", self.client.indices.get_alias, name=alias)
         except EngineError as exc:
             if exc.kind == "not_found":
                 return []
@@ -80,7 +78,9 @@ class _ClientBase:
 
     def mapping(self, index: str) -> dict[str, Any]:
         found = dict(
-            self._call(f"reading the mapping of {index}", self.client.indices.get_mapping, index=index)
+            self._call(
+                f"reading the mapping of {index}", self.client.indices.get_mapping, index=index
+            )
         )
         return dict(found.get(index, {}).get("mappings", {}))
 
@@ -252,8 +252,7 @@ class EngineIndex:
             return ConfigurationError(
                 f"ARCHIVE_INDEX_BACKEND={self.name} but the server at ARCHIVE_INDEX_URL is not "
                 f"{self.name}: {exc.message}",
-                hint="set ARCHIVE_INDEX_BACKEND to the server's kind (opensearch or "
-                "elasticsearch)",
+                hint="set ARCHIVE_INDEX_BACKEND to the server's kind (opensearch or elasticsearch)",
             )
         return ConfigurationError(
             f"the search server at {self.url} failed: {exc.message}",
@@ -323,9 +322,7 @@ class EngineIndex:
         if not ops:
             return
         response = self.client.bulk(ops, refresh=True)
-        problems = [
-            p for p in _bulk_errors(response) if "not_found" not in p and "404" not in p
-        ]
+        problems = [p for p in _bulk_errors(response) if "not_found" not in p and "404" not in p]
         if problems:
             raise StorageError(f"the search server refused to delete: {problems[0]}")
 
@@ -385,7 +382,9 @@ class EngineRebuild:
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
         for start in range(0, len(docs), BULK_CHUNK):
-            self.owner._bulk(_index_ops(self.index, docs[start : start + BULK_CHUNK]), refresh=False)
+            self.owner._bulk(
+                _index_ops(self.index, docs[start : start + BULK_CHUNK]), refresh=False
+            )
 
     def commit(self) -> None:
         client = self.owner.client

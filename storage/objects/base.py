@@ -101,7 +101,14 @@ class ObjectStore(Protocol):
     def set_legal_hold(self, key: str, on: bool) -> None:
         """Set or release the legal hold of ``key``."""
 
-    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+    def presigned_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
         """A URL that reads ``key`` directly for ``expires``, or None when the store has none."""
 
 

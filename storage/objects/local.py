@@ -237,5 +237,12 @@ class LocalObjectStore:
     def set_legal_hold(self, key: str, on: bool) -> None:
         raise self._unsupported("legal holds")
 
-    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+    def presigned_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
         return None

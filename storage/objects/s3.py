@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import certifi
 import urllib3
@@ -194,7 +194,8 @@ class S3ObjectStore:
             )
         except ValueError as exc:
             raise ConfigurationError(
-                f"invalid S3 settings: {exc}", hint="check ARCHIVE_S3_ENDPOINT and ARCHIVE_S3_REGION"
+                f"invalid S3 settings: {exc}",
+                hint="check ARCHIVE_S3_ENDPOINT and ARCHIVE_S3_REGION",
             ) from exc
 
     # -- errors ----------------------------------------------------------------------------
@@ -507,10 +508,28 @@ class S3ObjectStore:
         except (S3Error, urllib3.exceptions.HTTPError, MinioException) as exc:
             self._fail(exc, f"{'setting' if on else 'releasing'} the legal hold of {key}")
 
-    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+    def presigned_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
         validate_key(key)
+        response: dict[str, str | list[str] | tuple[str]] = {}
+        if download_name:
+            ascii_name = download_name.encode("ascii", "replace").decode().replace('"', "")
+            response["response-content-disposition"] = (
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(download_name)}"
+            )
+        if content_type:
+            response["response-content-type"] = content_type
         try:
-            return str(self.client.presigned_get_object(self.bucket, key, expires=expires))
+            url = self.client.presigned_get_object(
+                self.bucket, key, expires=expires, response_headers=response or None
+            )
+            return str(url)
         except (S3Error, urllib3.exceptions.HTTPError, MinioException) as exc:
             self._fail(exc, f"signing a download URL for {key}")
 
