@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -126,3 +126,29 @@ def opensearch_overrides(url: str, name: str | None = None) -> dict[str, object]
         "index_url": url,
         "index_name": name or f"t-{uuid.uuid4().hex[:16]}",
     }
+
+
+ELASTICSEARCH_URL = os.environ.get("ARCHIVE_TEST_ELASTICSEARCH_URL")
+
+
+def elasticsearch_overrides(name: str | None = None) -> dict[str, object]:
+    """Settings for the live Elasticsearch of ARCHIVE_TEST_ELASTICSEARCH_URL (user:password@ in
+    the URL become ARCHIVE_INDEX_USERNAME/PASSWORD; ARCHIVE_TEST_ELASTICSEARCH_CA_BUNDLE is the
+    CA file for https)."""
+    if not ELASTICSEARCH_URL:
+        pytest.skip("live Elasticsearch tests need ARCHIVE_TEST_ELASTICSEARCH_URL")
+    parts = urlsplit(ELASTICSEARCH_URL)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    overrides: dict[str, object] = {
+        "index_backend": "elasticsearch",
+        "index_url": urlunsplit((parts.scheme, netloc, parts.path, "", "")),
+        "index_name": name or f"t-{uuid.uuid4().hex[:16]}",
+    }
+    if parts.username:
+        overrides["index_username"] = unquote(parts.username)
+        overrides["index_password"] = unquote(parts.password or "")
+    if ca := os.environ.get("ARCHIVE_TEST_ELASTICSEARCH_CA_BUNDLE"):
+        overrides["index_ca_bundle"] = ca
+    return overrides

@@ -178,7 +178,7 @@ def test_presigned_url_downloads_the_object(store: S3ObjectStore) -> None:
     store.put("p/doc", io.BytesIO(b"%PDF presigned"))
     url = store.presigned_url("p/doc", timedelta(minutes=1), download_name="合同.pdf")
     assert url is not None
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - a local test server
+    with urllib.request.urlopen(url) as response:
         assert response.read() == b"%PDF presigned"
         assert "filename*=UTF-8''%E5%90%88%E5%90%8C.pdf" in response.headers["Content-Disposition"]
 
@@ -277,7 +277,7 @@ def test_presigned_downloads_redirect(s3_archive: Archive) -> None:
     with TestClient(create_app(s3_archive), follow_redirects=False) as client:
         r = client.get(f"/api/v1/contracts/{result.id}/original")
     assert r.status_code == 307 and r.headers["ETag"] == f'"{result.sha256}"'
-    with urllib.request.urlopen(r.headers["Location"]) as response:  # noqa: S310
+    with urllib.request.urlopen(r.headers["Location"]) as response:
         assert response.read() == ZH_CONTRACT.read_bytes()
 
 
@@ -286,7 +286,9 @@ def test_legal_hold_from_the_cli(s3_archive: Archive, monkeypatch: pytest.Monkey
     for name, value in s3_archive.settings.model_dump().items():
         if value is not None and name != "s3_secret_key":
             monkeypatch.setenv(f"ARCHIVE_{name.upper()}", str(value))
-    monkeypatch.setenv("ARCHIVE_S3_SECRET_KEY", s3_archive.settings.s3_secret_key.get_secret_value())  # type: ignore[union-attr]
+    monkeypatch.setenv(
+        "ARCHIVE_S3_SECRET_KEY", s3_archive.settings.s3_secret_key.get_secret_value()
+    )  # type: ignore[union-attr]
     reset_settings()
     runner = CliRunner()
     r = runner.invoke(app, ["legal-hold", "set", str(result.id)])

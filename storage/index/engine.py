@@ -263,7 +263,7 @@ class EngineIndex:
     def check(self) -> None:
         """Reach the server, create the first index if there is none, refuse another layout."""
         try:
-            self.client.info()
+            self._check_product(self.client.info())
             targets = self.client.alias_targets(self.alias)
             if not targets:
                 if self.client.index_exists(self.alias):
@@ -286,6 +286,16 @@ class EngineIndex:
         except EngineError as exc:
             raise self._config_error(exc) from exc
         self._checked = True
+
+    def _check_product(self, info: dict[str, Any]) -> None:
+        """The server is the engine ARCHIVE_INDEX_BACKEND says (the client libraries differ)."""
+        version = info.get("version") or {}
+        found = "opensearch" if version.get("distribution") == "opensearch" else "elasticsearch"
+        if found != self.name:
+            raise EngineError(
+                "product",
+                f"it says it is {found} {version.get('number', '')}".rstrip(),
+            )
 
     def _create_first(self) -> None:
         body = search_dsl.index_body()
