@@ -69,7 +69,8 @@ def load_target_settings(path: Path) -> Settings:
     if not path.is_file():
         raise ConfigurationError(
             f"the target settings file {path} does not exist",
-            hint="write the target's ARCHIVE_ settings into a file, as in .env.example",
+            hint="write the target's ARCHIVE_ settings into a file "
+            "(see 'Running at scale' in the README)",
         )
     try:
         return _FileSettings(_env_file=path)
