@@ -94,9 +94,7 @@ def test_two_processes_ingest_overlapping_batches(
         assert sorted(archived_ids.values()) == list(range(1, len(files) + 1))
         by_sha = {hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in files}
         assert sorted(r.sha256 for r in records) == sorted(by_sha)
-        assert {r.id: by_sha[r.sha256] for r in records} == {
-            i: n for n, i in archived_ids.items()
-        }
+        assert {r.id: by_sha[r.sha256] for r in records} == {i: n for n, i in archived_ids.items()}
         # The bucket holds each contract's package once: one version of each object, and
         # nothing belonging to no record.
         objects = archive.objects

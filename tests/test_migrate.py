@@ -154,7 +154,10 @@ def test_migrate_refuses_bad_targets(source: Archive, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "does not exist" in flat(missing.output)
     same = write_env(
         tmp_path / "same.env",
-        {"data_dir": source.settings.data_dir, "database_url": source.settings.effective_database_url},
+        {
+            "data_dir": source.settings.data_dir,
+            "database_url": source.settings.effective_database_url,
+        },
     )
     result = CliRunner().invoke(app, ["migrate", "--to", str(same)])
     assert result.exit_code == 2 and "the source's own" in flat(result.output)
