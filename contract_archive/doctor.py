@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -449,12 +449,48 @@ class _Refused(Exception):
     pass
 
 
+def check_retention(state: DoctorState) -> Iterable[Finding]:
+    """On a store that enforces retention, every original is under it (the retain stage runs
+    last; a crash just before it leaves an original that could still be deleted)."""
+    archive = state.archive
+    days = archive.settings.default_retention_days
+    if not (state.records_ok and state.objects_ok and archive.objects.supports_locks and days > 0):
+        return
+    for record in archive.records.iter_contracts():
+        try:
+            lock = archive.objects.lock_info(record.original_key)
+        except NotFound:
+            continue  # reported by the package check
+        if lock.retain_until is not None:
+            continue
+        until = record.created_at + timedelta(days=days)
+        yield Finding(
+            check="retention",
+            code="missing_retention",
+            subject=f"contract {record.id}",
+            problem="its original is not under retention (the ingest stopped before the last "
+            "stage), so the object store would let it be deleted",
+            fix=f"set COMPLIANCE retention until {until:%Y-%m-%d}: `contract-archive doctor "
+            "--repair`",
+            repair=_retain(state, record.original_key, until),
+        )
+
+
+def _retain(state: DoctorState, key: str, until: datetime) -> Callable[[], str]:
+    def repair() -> str:
+        state.archive.objects.set_retention(key, until)
+        return f"set retention on {key} until {until:%Y-%m-%d}"
+
+    return repair
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
     ("index", check_index),
     ("packages", check_packages),
     ("claims", check_claims),
+    ("retention", check_retention),
 ]
 
 

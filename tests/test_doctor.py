@@ -279,3 +279,41 @@ def test_odd_claim_owners_fall_back_to_age(archive: Archive, owner: str) -> None
     assert archive.records.claim(digest, owner)
     assert Doctor(archive).run().findings == []
     assert codes(Doctor(archive, grace_seconds=0).run()) == ["stale_claim"]
+
+
+# --- on the scale-out engines -------------------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_on_s3_and_postgresql_repairs_crash_leftovers_and_missing_retention(
+    tmp_path: Path, postgres_url: str, s3_server, s3_bucket: str
+) -> None:
+    from tests.conftest import s3_overrides
+
+    settings = make_settings(
+        tmp_path / "var", database_url=postgres_url, **s3_overrides(s3_server, s3_bucket)
+    )
+    with Archive(settings, parser_workers=1).open() as archive:
+        pid = dead_pid()
+        owner = f"{claim_owner().rsplit(':', 1)[0]}:{pid}"
+        # An ingest killed after storing the original (not yet retained: retain runs last).
+        data = TWO.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        assert archive.records.claim(digest, owner)
+        archive.objects.put(package_key(digest, "original"), io.BytesIO(data), sha256=digest)
+        # An ingest killed between the index and the retain stage (the stages without the last).
+        from ingest.stages import default_stages
+
+        with Archive(settings, parser_workers=1, stages=default_stages()[:-1]).open() as early:
+            kept = early.ingest_path(ONE)
+        assert kept.status == "archived"
+        record = archive.get(kept.id)  # type: ignore[arg-type]
+        assert archive.objects.lock_info(record.original_key).retain_until is None
+
+        report = Doctor(archive).run()
+        assert codes(report) == ["missing_retention", "orphan_object", "stale_claim"]
+        repaired = Doctor(archive).run(repair=True)
+        assert repaired.ok and len(repaired.repaired) == 3
+        assert archive.objects.lock_info(record.original_key).retain_until is not None
+        assert list(archive.objects.iter_keys(f"packages/{digest[:2]}/{digest}/")) == []
+        assert archive.ingest_path(TWO).status == "archived"
+        assert Doctor(archive).run().findings == []
