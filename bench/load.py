@@ -59,13 +59,13 @@ class Stats:
     errors: list[str] = field(default_factory=list)
 
 
-def preload(data_dir: Path) -> int:
+def preload(data_dir: Path, limit: int | None = None) -> int:
     files = sorted(
         p
-        for folder in ("en-cuad", "zh")
+        for folder in ("zh", "en-cuad")
         for p in (CORPUS / folder).rglob("*")
         if p.is_file() and p.suffix.lower() == ".pdf"
-    )
+    )[:limit]
     r = subprocess.run(
         [
             str(Path(sys.executable).parent / "contract-archive"),
@@ -171,9 +171,16 @@ class Result:
         return "\n".join(lines)
 
 
-def run(workdir: Path, seconds: float, clients: int, seed: int = 7, workers: int = 2) -> Result:
+def run(
+    workdir: Path,
+    seconds: float,
+    clients: int,
+    seed: int = 7,
+    workers: int = 2,
+    preload_limit: int | None = None,
+) -> Result:
     data = workdir / "var"
-    preloaded = preload(data)
+    preloaded = preload(data, preload_limit)
     with Server(data, workers=workers) as server:
         stats, elapsed = asyncio.run(drive(server.url, seconds, clients, seed))
         max_rss = server.max_rss
