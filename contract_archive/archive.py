@@ -15,18 +15,22 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
 from contract_archive.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
+from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
 from ingest.stages import Stage, index_document
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
+from signing.embedded import EmbeddedReport, validate_embedded_signatures
+from signing.service import SealService
 from storage.errors import StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.objects.base import ObjectStore
@@ -68,6 +72,10 @@ class Archive:
         self._pool_lock = threading.Lock()
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
+        self.seal = SealService(
+            settings, self.objects, self.records, check_signatures=self._check_signatures
+        )
+        self.package_listeners.append(self.seal.on_package_changed)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True) -> Archive:
@@ -86,6 +94,7 @@ class Archive:
             self.records.migrate()
         self.records.check()
         self.index.check()
+        self.seal.open()
         return self
 
     def close(self) -> None:
@@ -102,7 +111,7 @@ class Archive:
         self.close()
 
     # -- ingest ----------------------------------------------------------------------------
-    def _read_pdf(self, path: Path) -> ParsedPdf:
+    def _workers(self) -> WorkerPool:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = WorkerPool(
@@ -110,13 +119,35 @@ class Archive:
                     timeout=self.settings.parse_timeout_seconds,
                     memory_limit=PARSER_MEMORY_LIMIT,
                 )
-            pool = self._pool
-        return pool.run(
+            return self._pool
+
+    def _read_pdf(self, path: Path) -> ParsedPdf:
+        return self._workers().run(
             read_pdf,
             path,
             max_pages=self.settings.max_pages,
             min_chars=self.settings.min_text_chars_per_page,
         )
+
+    def _check_signatures(self, path: Path) -> EmbeddedReport:
+        """The signatures inside an untrusted PDF, validated in the killable worker."""
+        limit = self.settings.signature_timeout_seconds
+        try:
+            return self._workers().run(
+                validate_embedded_signatures,
+                path,
+                trust_roots_pem=self.seal.embedded_trust_pem,
+                what="the file's signatures",
+                timeout=limit,
+            )
+        except RejectFile as exc:
+            reason = exc.message
+            if "took longer" in reason:
+                reason += " (ARCHIVE_SIGNATURE_TIMEOUT_SECONDS)"
+            return EmbeddedReport(
+                validated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                problem=reason,
+            )
 
     def context(self, user: str) -> IngestContext:
         return IngestContext(
@@ -131,6 +162,8 @@ class Archive:
             read_pdf=self._read_pdf,
             user=user,
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            check_signatures=self._check_signatures,
+            evidence=self.seal,
         )
 
     def ingest(

@@ -71,16 +71,24 @@ class WorkerPool:
                 proc.kill()
         ex.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, fn: Callable[..., T], *args: Any, what: str = "the file", **kwargs: Any) -> T:
+    def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        what: str = "the file",
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> T:
+        limit = self.timeout if timeout is None else timeout
         slot = self._free.get()
         try:
             future: Future[T] = self._executor(slot).submit(fn, *args, **kwargs)
             try:
-                return future.result(timeout=self.timeout)
+                return future.result(timeout=limit)
             except FutureTimeout:
                 self._kill(slot)
                 raise RejectFile(
-                    f"reading {what} took longer than {self.timeout:g} s and was stopped",
+                    f"reading {what} took longer than {limit:g} s and was stopped",
                     hint="the file may be damaged or hostile; raise "
                     "ARCHIVE_PARSE_TIMEOUT_SECONDS if it is a genuine, very large document",
                 ) from None
