@@ -25,7 +25,7 @@ from ingest.errors import RejectFile
 
 T = TypeVar("T")
 
-_PRELOAD = ["ingest.pdf", "pypdf"]
+_PRELOAD = ["ingest.pdf", "pypdf", "signing.embedded"]
 
 
 def _limit_memory(max_bytes: int) -> None:

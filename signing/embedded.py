@@ -38,6 +38,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.generic_cms import extract_self_reported_ts
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.utils import extract_message_digest
+from pyhanko_certvalidator import ValidationContext
+
 from signing.report import Status, worst
 
 EMBEDDED_SCHEMA = "contract-archive/embedded-signatures/1"
@@ -273,9 +285,6 @@ async def _validate(
     validated_at: str,
     notes: list[str],
 ) -> EmbeddedReport:
-    from asn1crypto import pem as asn1_pem
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.reader import PdfFileReader
 
     roots = (
         [
@@ -396,8 +405,6 @@ def _sm_algorithm(sig: Any) -> str | None:
 
 def _claimed_time(sig: Any) -> str | None:
     try:
-        from pyhanko.sign.validation.generic_cms import extract_self_reported_ts
-
         claimed = extract_self_reported_ts(sig.signer_info)
         if claimed is None:
             claimed = sig.self_reported_timestamp
@@ -407,11 +414,6 @@ def _claimed_time(sig: Any) -> str | None:
 
 
 async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureResult:
-    from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
-    from pyhanko.sign.validation import async_validate_pdf_signature
-    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     name = _field_name(sig)
     kind = "document_timestamp" if str(sig.sig_object_type) == "/DocTimeStamp" else "signature"
@@ -480,7 +482,6 @@ async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureRes
 
 
 def _judge(facts: dict[str, Any], indic: Any) -> tuple[Status, str]:
-    from pyhanko.sign.ades.report import AdESFailure
 
     if not facts["intact"]:
         return Status.FAILED, "the signed bytes were changed: their digest does not match"
@@ -540,8 +541,6 @@ def _sm2_result(sig: Any, facts: dict[str, Any], algorithm: str) -> SignatureRes
     except Exception:  # noqa: BLE001, S110 - coverage needs the digest pyHanko cannot compute
         pass
     try:
-        from pyhanko.sign.validation.utils import extract_message_digest
-
         digest_oid = sig.signer_info["digest_algorithm"]["algorithm"].dotted
         digest_name = "sm3" if digest_oid in SM3_OIDS else str(facts["digest_algorithm"])
         h = hashlib.new(digest_name)

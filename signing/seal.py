@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from asn1crypto import cms, tsp
 from pyhanko.sign.general import SigningError as PyHankoSigningError
@@ -64,6 +65,15 @@ class Sealer:
         return asyncio.run(self.async_seal(manifest))
 
     async def async_seal(self, manifest: bytes) -> SealResult:
+        cert = self.keys.seal_cert
+        now = datetime.now(UTC)
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            raise SealFailed(
+                f"the seal certificate is not valid now (valid from "
+                f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d})",
+                hint="renew the seal certificate (ARCHIVE_SEAL_CERT_FILE); the manifests wait "
+                "as pending until `contract-archive seal --pending`",
+            )
         try:
             signed = await self._signer().async_sign_general_data(
                 manifest, DIGEST, detached=True, use_cades=True, timestamper=None

@@ -85,6 +85,19 @@ class DevelopmentTimeStampAuthority(TimeStamper):
         tsa_cert = to_asn1(self._cert)
         chain = [to_asn1(c) for c in self._chain_certs]
         now = self._clock.now(UTC)
+        if not self._cert.not_valid_before_utc <= now <= self._cert.not_valid_after_utc:
+            # A TSA does not stamp with a certificate that is not valid (RFC 3161 §2.4.2).
+            return tsp.TimeStampResp(
+                {
+                    "status": tsp.PKIStatusInfo(
+                        {
+                            "status": tsp.PKIStatus("rejection"),
+                            "status_string": ["the TSA certificate is not valid now"],
+                            "fail_info": tsp.PKIFailureInfo({"system_failure"}),
+                        }
+                    )
+                }
+            )
         info: dict[str, object] = {
             "version": "v1",
             "policy": tsp.ObjectIdentifier(self._policy),
