@@ -49,6 +49,7 @@ def run_audit(
     workers: int = 2,
     on_report: Callable[[VerificationReport], None] | None = None,
     on_start: Callable[[RunRow, int], None] | None = None,
+    batch_contracts: int = BATCH_CONTRACTS,
 ) -> AuditSummary:
     """Verify every contract; resume the unfinished audit unless ``restart``."""
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -59,7 +60,7 @@ def run_audit(
     last = run.last_contract_id
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fixity") as pool:
         while True:
-            records = service.seals.contracts_after(last, BATCH_CONTRACTS * 4)
+            records = service.seals.contracts_after(last, batch_contracts * 4)
             if not records:
                 break
             # Cut the page into batches of bounded size, so progress is saved often.
@@ -67,7 +68,7 @@ def run_audit(
             while start < len(records):
                 batch: list[ContractRecord] = []
                 size = 0
-                while start < len(records) and len(batch) < BATCH_CONTRACTS:
+                while start < len(records) and len(batch) < batch_contracts:
                     batch.append(records[start])
                     size += records[start].size
                     start += 1

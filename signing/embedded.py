@@ -545,7 +545,8 @@ def _sm2_result(sig: Any, facts: dict[str, Any], algorithm: str) -> SignatureRes
         digest_name = "sm3" if digest_oid in SM3_OIDS else str(facts["digest_algorithm"])
         h = hashlib.new(digest_name)
         stream = sig.reader.stream
-        for start, length in zip(sig.byte_range[::2], sig.byte_range[1::2], strict=True):
+        ranges = [int(x) for x in list(sig.byte_range)]
+        for start, length in zip(ranges[::2], ranges[1::2], strict=True):
             stream.seek(int(start))
             h.update(stream.read(int(length)))
         intact = h.digest() == extract_message_digest(sig.signer_info)
