@@ -30,6 +30,8 @@ from ingest.stages import Stage, index_document
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
+from signing.recover import RecoverSummary
+from signing.recover import recover as recover_from_manifests
 from signing.service import SealService
 from storage.errors import StorageError
 from storage.index.base import IndexDocument, SearchIndex
@@ -291,6 +293,16 @@ class Archive:
                 self.index.add([index_document(record, self.page_texts(record))])
                 count += 1
         return count
+
+    def recover(self, progress: Callable[[int], None] | None = None) -> RecoverSummary:
+        """Rebuild lost contract records and manifest rows from the packages' manifests,
+        then the search index from the records."""
+        summary = recover_from_manifests(
+            self.objects, self.records, self.seal.seals, progress=progress
+        )
+        if summary.recovered:
+            self.reindex()
+        return summary
 
     def read_stream(self, key: str) -> IO[bytes]:
         return self.objects.open(key)

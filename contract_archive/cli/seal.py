@@ -260,3 +260,26 @@ def export(
         out.print("[dim]check it: see README.txt in that folder[/]")
 
     run(body)
+
+
+@app.command()
+def recover() -> None:
+    """Rebuild lost contract records from the evidence packages' manifests (and then the
+    search index); records still present are left alone."""
+
+    def body() -> int:
+        with open_archive() as archive:
+            summary = archive.recover()
+        out.print(
+            f"{summary.packages} packages: {summary.recovered} contracts recovered "
+            f"({summary.manifests} manifests), {summary.already_present} already present"
+        )
+        for problem in summary.problems:
+            err.print(f"[bold red]not recovered:[/] {esc(problem)}")
+        if summary.recovered:
+            err.print("[dim]hint: run `contract-archive verify --all` to check them[/]")
+        return EXIT_FAILED if summary.problems else 0
+
+    code = run(body)
+    if code:
+        raise typer.Exit(code)
