@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ EN = [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[int]]]:
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
     data = tmp_path_factory.mktemp("seal-cli") / "var"
     with Archive(make_settings(data), parser_workers=2).open() as archive:
         ids = []
@@ -35,7 +34,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, lis
             result = archive.ingest_path(path, customer="Acme")
             assert result.status == "archived" and result.id is not None
             ids.append(result.id)
-    yield data, ids
+    return data, ids
 
 
 @pytest.fixture
@@ -129,9 +128,10 @@ def test_export_is_verified_by_exactly_the_readme_commands(loaded, tmp_path: Pat
 
     # seal-signature.bin is the seal's signature value, which the timestamp covers
     signer = cms.ContentInfo.load((target / "manifest.p7s").read_bytes())["content"]
-    assert signer["signer_infos"][0]["signature"].native == (
-        target / "seal-signature.bin"
-    ).read_bytes()
+    assert (
+        signer["signer_infos"][0]["signature"].native
+        == (target / "seal-signature.bin").read_bytes()
+    )
 
     # and the same commands catch a change: one byte of the manifest, one of the original
     flip_byte(target / "manifest.json", 30)
@@ -193,9 +193,10 @@ def test_an_interrupted_audit_resumes_where_it_stopped(tampered) -> None:
 # --- the API -----------------------------------------------------------------------------------
 def test_the_verification_route(tampered) -> None:
     data, ids = tampered
-    with Archive(make_settings(data), parser_workers=1).open() as archive, TestClient(
-        create_app(archive), raise_server_exceptions=False
-    ) as client:
+    with (
+        Archive(make_settings(data), parser_workers=1).open() as archive,
+        TestClient(create_app(archive), raise_server_exceptions=False) as client,
+    ):
         good = client.get(f"/api/v1/contracts/{ids[0]}/verification")
         bad = client.get(f"/api/v1/contracts/{ids[1]}/verification")
         missing = client.get("/api/v1/contracts/999/verification")

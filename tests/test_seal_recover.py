@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ from tests.conftest import corpus_files, make_settings
 from tests.seal_helpers import replace_byte
 from tests.test_cli import run
 
-FILES = [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:2] + [
-    next(p for p in corpus_files("zh", ".pdf") if "肇新" in p.name)
+FILES = [
+    *[p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:2],
+    next(p for p in corpus_files("zh", ".pdf") if "肇新" in p.name),
 ]
 RECORD_FIELDS = (
     "id", "sha256", "size", "content_type", "filename", "title", "customer", "page_count",
@@ -31,15 +31,17 @@ def snapshot(archive: Archive) -> dict[int, tuple[object, ...]]:
     return {
         i: (
             tuple(getattr(r, f) for f in RECORD_FIELDS),
-            [(m.version, m.manifest_key, m.manifest_sha256, m.state, m.seal_key, m.key_id)
-             for m in archive.seal.seals.manifests(i)],  # fmt: skip
+            [
+                (m.version, m.manifest_key, m.manifest_sha256, m.state, m.seal_key, m.key_id)
+                for m in archive.seal.seals.manifests(i)
+            ],
         )
         for i, r in records.items()
     }
 
 
 @pytest.fixture(scope="module")
-def archived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
+def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """An archive of three contracts, the first with a second manifest version."""
     data = tmp_path_factory.mktemp("recover") / "var"
     with Archive(make_settings(data), parser_workers=1).open() as archive:
@@ -53,7 +55,7 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, d
         archive.package_changed(1)
         before = snapshot(archive)
     assert [len(m) for _, m in before.values()] == [2, 1, 1]
-    yield data, before
+    return data, before
 
 
 def test_recover_rebuilds_a_lost_database(archived, tmp_path: Path) -> None:

@@ -68,7 +68,9 @@ def test_sm3_and_sha256_known_answers() -> None:
 
 # --- the manifest --------------------------------------------------------------------------------
 def test_the_manifest_holds_enough_to_rebuild_the_record(archive: Archive) -> None:
-    result = archive.ingest_path(ZH, customer="青岛木门有限公司", title="销售合同", user="local:alice")
+    result = archive.ingest_path(
+        ZH, customer="青岛木门有限公司", title="销售合同", user="local:alice"
+    )
     assert result.status == "archived" and result.id is not None
     record = archive.get(result.id)
     data = archive.seal.read(package_key(record.sha256, "manifest.v1.json"))
@@ -151,7 +153,9 @@ def test_a_package_change_issues_a_new_sealed_version(archive: Archive) -> None:
 
 
 # --- development keys ----------------------------------------------------------------------------
-def test_development_keys_are_private_and_stable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_development_keys_are_private_and_stable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings_ = make_settings(tmp_path / "var")
     with caplog.at_level(logging.WARNING), Archive(settings_, parser_workers=1).open() as a:
         first = a.seal.keys.key_id
@@ -239,9 +243,15 @@ def test_production_keys_and_an_external_tsa(tmp_path: Path, production: dict[st
 
 
 def test_a_pkcs12_seal_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seal key, its certificate and chain in one PKCS#12 file, the passphrase from the
+    environment, timestamps from an external TSA over HTTP."""
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from pydantic import SecretStr
+
+    from contract_archive.settings import Settings
 
     seal = make_pki("PKCS12 seal")
+    tsa = make_pki("PKCS12 TSA", purpose="tsa")
     p12 = tmp_path / "seal.p12"
     p12.write_bytes(
         pkcs12.serialize_key_and_certificates(
@@ -249,18 +259,45 @@ def test_a_pkcs12_seal_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         )
     )
     anchors = tmp_path / "anchors.pem"
-    dev_root = load_or_create_development_keys(tmp_path / "var" / "keys").anchors[0]
-    anchors.write_bytes(pem_cert(seal.root, dev_root))
+    anchors.write_bytes(pem_cert(seal.root, tsa.root))
     monkeypatch.setenv("ARCHIVE_SEAL_KEY_PASSPHRASE", "pw")
-    from contract_archive.settings import Settings
 
     # the development TSA is refused with a production key: an external one is required
-    with pytest.raises(ConfigurationError, match="ARCHIVE_TSA_URL is required"):
-        Archive(
-            Settings(data_dir=tmp_path / "var", seal_key_file=p12, trust_anchors_file=anchors,
-                     _env_file=None),  # type: ignore[call-arg]
-            parser_workers=1,
-        ).open()
+    without_tsa = Archive(
+        Settings(
+            data_dir=tmp_path / "var", seal_key_file=p12, trust_anchors_file=anchors, _env_file=None
+        ),  # type: ignore[call-arg]
+        parser_workers=1,
+    )
+    try:
+        with pytest.raises(ConfigurationError, match="ARCHIVE_TSA_URL is required"):
+            without_tsa.open()
+    finally:
+        without_tsa.close()
+
+    with http_tsa(tsa) as url:
+        settings_ = Settings(
+            data_dir=tmp_path / "var",
+            seal_key_file=p12,
+            trust_anchors_file=anchors,
+            tsa_url=url,
+            _env_file=None,
+        )  # type: ignore[call-arg]
+        with Archive(settings_, parser_workers=1).open() as archive:
+            assert not archive.seal.keys.development
+            result = archive.ingest_path(SHORT_EN)
+            assert result.status == "archived" and result.id is not None
+            report = archive.seal.verify(result.id)
+    assert report.overall is Status.PASSED, report.summary()
+    assert "PKCS12 seal" in report.check("seal_certificate").reason
+    assert "PKCS12 TSA" in report.check(TIMESTAMP).reason
+    wrong_pw = settings_.model_copy(update={"seal_key_passphrase": SecretStr("wrong")})
+    wrong = Archive(wrong_pw, parser_workers=1)
+    try:
+        with pytest.raises(ConfigurationError, match="cannot be opened"):
+            wrong.open()
+    finally:
+        wrong.close()
 
 
 @pytest.mark.parametrize(
@@ -314,8 +351,9 @@ def test_bad_production_settings_stop_the_start(
 
 # --- a TSA that cannot be reached: archived, seal pending, sealed later ---------------------------
 def test_unreachable_tsa_leaves_the_seal_pending_then_seal_pending_seals(tmp_path: Path) -> None:
-    down = make_settings(tmp_path / "var", tsa_url=f"http://127.0.0.1:{closed_port()}/tsa",
-                         tsa_timeout_seconds=2)
+    down = make_settings(
+        tmp_path / "var", tsa_url=f"http://127.0.0.1:{closed_port()}/tsa", tsa_timeout_seconds=2
+    )
     with Archive(down, parser_workers=1).open() as archive:
         result = archive.ingest_path(SHORT_EN)
         assert result.status == "archived" and result.id is not None
