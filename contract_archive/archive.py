@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,8 +80,11 @@ class Archive:
         self.package_listeners.append(self.seal.on_package_changed)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def open(self, *, migrate: bool = True) -> Archive:
-        """Check every store (failing fast with the setting to fix) and migrate the records."""
+    def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
+        """Check every store (failing fast with the setting to fix) and migrate the records.
+
+        ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
+        """
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,8 @@ class Archive:
         if migrate:
             self.records.migrate()
         self.records.check()
-        self.index.check()
+        if check_index:
+            self.index.check()
         self.seal.open()
         return self
 
@@ -166,7 +170,13 @@ class Archive:
             owner=f"{socket.gethostname()}:{os.getpid()}",
             check_signatures=self._check_signatures,
             evidence=self.seal,
+            retain_until=self.default_retain_until(),
         )
+
+    def default_retain_until(self) -> datetime | None:
+        """Retention of a new original until its classification sets one (None: none)."""
+        days = self.settings.default_retention_days
+        return datetime.now(UTC) + timedelta(days=days) if days > 0 else None
 
     def ingest(
         self,

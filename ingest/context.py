@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -52,6 +53,8 @@ class IngestContext:
     """Validates the signatures inside the PDF (in the killable worker)."""
     evidence: EvidenceWriter | None = None
     """Writes and seals the package manifest."""
+    retain_until: datetime | None = None
+    """COMPLIANCE retention for the original on a store that enforces it (None: no retention)."""
 
 
 @dataclass(frozen=True)
