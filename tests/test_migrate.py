@@ -127,6 +127,9 @@ def test_migrate_copies_everything_and_proves_it(source: Archive, target_env) ->
             found = {h.id for h in target.search(query, limit=50).hits}
             assert found and found == {h.id for h in source.search(query, limit=50).hits}, query
         for record in target.records.iter_contracts():
+            # the seals still verify: the development keys came along
+            report = target.seal.verify(record.id)
+            assert report.overall.value == "PASSED", report.summary()
             _, fh = target.open_original(record.id)
             with fh:
                 assert hashlib.sha256(fh.read()).hexdigest() == record.sha256
