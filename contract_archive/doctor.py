@@ -484,6 +484,111 @@ def _retain(state: DoctorState, key: str, until: datetime) -> Callable[[], str]:
     return repair
 
 
+def check_seal(state: DoctorState) -> Iterable[Finding]:
+    """The seal keys load and are valid, the time-stamping authority answers, every contract
+    has a manifest (an ingest killed between the record and the manifest has none) and every
+    manifest is sealed (a seal waits while the TSA is unreachable)."""
+    archive = state.archive
+    seal = getattr(archive, "seal", None)
+    if seal is None:
+        return
+    try:
+        seal.open()
+        keys = seal.keys
+    except ArchiveError as exc:
+        yield Finding(
+            check="seal",
+            code="seal_keys",
+            subject="seal keys",
+            problem=f"the seal keys cannot be used: {exc.message}",
+            fix=exc.hint or "check ARCHIVE_SEAL_KEY_FILE and its certificates",
+        )
+        return
+    now = datetime.now(UTC)
+    expires = keys.seal_cert.not_valid_after_utc
+    if expires <= now:
+        yield Finding(
+            check="seal",
+            code="seal_certificate_expired",
+            subject="seal certificate",
+            problem=f"the seal certificate expired on {expires:%Y-%m-%d}: nothing can be sealed",
+            fix="install a new seal key and certificate (ARCHIVE_SEAL_KEY_FILE, "
+            "ARCHIVE_SEAL_CERT_FILE); then `contract-archive seal` seals what waits",
+        )
+    elif expires - now < timedelta(days=30):
+        yield Finding(
+            check="seal",
+            code="seal_certificate_expiring",
+            subject="seal certificate",
+            problem=f"the seal certificate expires on {expires:%Y-%m-%d}",
+            fix="renew it before then (ARCHIVE_SEAL_CERT_FILE)",
+            severity="warning",
+        )
+    tsa_ok = True
+    try:
+        import asyncio
+
+        asyncio.run(
+            seal.sealer.timestamper.async_timestamp(hashlib.sha256(b"doctor").digest(), "sha256")
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure of the TSA client is the finding
+        tsa_ok = False
+        yield Finding(
+            check="seal",
+            code="tsa_unreachable",
+            subject="time-stamping authority",
+            problem=f"no timestamp could be obtained: {type(exc).__name__}: {exc}"[:300],
+            fix="check ARCHIVE_TSA_URL and the network; new manifests wait as `pending` and "
+            "`contract-archive seal` seals them later",
+        )
+    if not state.records_ok or not state.objects_ok:
+        return
+    missing = seal.seals.contracts_without_manifest(after=0, limit=100_000)
+    for contract_id in missing:
+        yield Finding(
+            check="seal",
+            code="missing_manifest",
+            subject=f"contract {contract_id}",
+            problem="it has no manifest, so it is not sealed (the ingest stopped between the "
+            "record and the manifest)",
+            fix="issue and seal it: `contract-archive doctor --repair` (or `contract-archive "
+            "seal`)",
+            repair=_issue_manifest(state, contract_id),
+        )
+    pending = list(seal.iter_pending())
+    state.counts["manifests awaiting a seal"] = len(pending)
+    for row in pending:
+        yield Finding(
+            check="seal",
+            code="pending_seal",
+            subject=f"contract {row.contract_id}",
+            problem=f"manifest v{row.version} awaits its seal ({row.reason or 'not sealed yet'})",
+            fix="`contract-archive seal` once the TSA answers",
+            severity="warning",
+            repair=_seal_row(state, row) if tsa_ok else None,
+        )
+
+
+def _issue_manifest(state: DoctorState, contract_id: int) -> Callable[[], str]:
+    def repair() -> str:
+        seal = state.archive.seal
+        record = state.archive.get(contract_id)
+        if seal.seals.latest_manifest(contract_id) is not None:
+            return f"nothing to do: contract {contract_id} has a manifest now"
+        issued = seal.issue(record, embedded=seal.embedded_report_for(record))
+        return f"issued manifest v{issued.version} of contract {contract_id}: {issued.state}"
+
+    return repair
+
+
+def _seal_row(state: DoctorState, row: Any) -> Callable[[], str]:
+    def repair() -> str:
+        result = state.archive.seal.seal_one(row)
+        return f"manifest v{row.version} of contract {row.contract_id}: {result.state}"
+
+    return repair
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -491,6 +596,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("packages", check_packages),
     ("claims", check_claims),
     ("retention", check_retention),
+    ("seal", check_seal),
 ]
 
 

@@ -90,7 +90,8 @@ def test_a_healthy_archive_has_no_findings(archive: Archive) -> None:
     assert archive.ingest_path(ONE).status == "archived"
     report = Doctor(archive).run()
     assert report.ok and report.findings == []
-    assert report.counts["contracts"] == 1 and report.counts["objects"] == 2
+    # original, text, manifest and its seal
+    assert report.counts["contracts"] == 1 and report.counts["objects"] == 4
     assert report.counts["index entries"] == 1
 
 
@@ -268,9 +269,45 @@ def test_records_without_pages_are_not_mistaken(archive: Archive) -> None:
         )
     )
     archive.index.add([index_document(record, [""])])
-    assert Doctor(archive, verify=True).run().findings == []
+    assert codes(Doctor(archive, verify=True).run()) == ["missing_manifest"]
+    assert Doctor(archive).run(repair=True).ok
     shutil.rmtree(archive.settings.tmp_dir, ignore_errors=True)
     assert Doctor(archive).run().findings == []
+
+
+def test_a_contract_without_manifest_is_sealed_on_repair(archive: Archive) -> None:
+    """Killed between the record and the manifest stage: doctor issues and seals it."""
+    from ingest.stages import ManifestStage, default_stages
+
+    stages = [s for s in default_stages() if not isinstance(s, ManifestStage)]
+    with Archive(archive.settings, parser_workers=1, stages=stages).open() as early:
+        result = early.ingest_path(ONE)
+    assert result.status == "archived"
+    report = Doctor(archive).run()
+    assert codes(report) == ["missing_manifest"] and not report.ok
+    repaired = Doctor(archive).run(repair=True)
+    assert repaired.ok
+    assert repaired.findings[0].repaired == (f"issued manifest v1 of contract {result.id}: sealed")
+    verified = archive.seal.verify(result.id)  # type: ignore[arg-type]
+    assert verified.seal_state == "sealed" and verified.overall == "PASSED", verified.summary()
+    assert Doctor(archive).run().findings == []
+
+
+def test_an_unreachable_tsa_is_reported(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "var")
+    with Archive(settings, parser_workers=1).open() as archive:
+        assert archive.ingest_path(ONE).status == "archived"
+    # The keys stay the development ones; only the TSA changes to a port nobody listens on.
+    broken = make_settings(
+        tmp_path / "var", tsa_url="http://127.0.0.1:9/tsa", tsa_timeout_seconds=2
+    )
+    archive = Archive(broken, parser_workers=1)
+    try:
+        report = Doctor(archive).run()
+    finally:
+        archive.close()
+    assert "tsa_unreachable" in codes(report) and not report.ok
+    assert "ARCHIVE_TSA_URL" in next(f.fix for f in report.findings if f.code == "tsa_unreachable")
 
 
 @pytest.mark.parametrize("owner", ["no-colon", "host:notapid"])
