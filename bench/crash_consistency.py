@@ -12,7 +12,8 @@ reference run ingests it completely and is timed. Each round then, in a fresh da
    again must then find nothing;
 3. checks every file of the batch: either fully archived (record, original byte-identical with
    the recorded SHA-256, text file with its recorded SHA-256, index entry found by
-   ``sha256:``, sealed and verified where the seal exists) or absent (no record, no object, no index entry, no claim);
+   ``sha256:``, sealed and verified where the seal exists) or absent (no record, no object,
+   no index entry, no claim);
 4. ingests the whole batch again: every file ends as the reference run ended it, and doctor is
    clean.
 
@@ -236,8 +237,11 @@ def check_files(data: Path, digests: dict[str, str], env: dict[str, str] | None 
                 raise AssertionError(f"{name}: archived but its ingest claim is still held")
             seal = getattr(archive, "seal", None)
             if seal is not None:  # sealed and verifiable (the seal stage exists)
+                # The archive's own checks pass; a deliberately broken signature inside a
+                # corpus PDF is the file's business (reported, not ours to pass).
                 report = seal.verify(record.id)
-                if report.seal_state != "sealed" or report.overall == "FAILED":
+                failed = [c.id for c in report.by_status("FAILED") if c.id != "embedded_signatures"]
+                if report.seal_state != "sealed" or failed:
                     raise AssertionError(f"{name}: not verifiable: {report.summary()}")
             counts["archived"] += 1
         extra = indexed - archive.records.contract_ids()

@@ -115,7 +115,8 @@ def test_a_full_disk_gives_a_clear_error_and_no_damage(small_disk: Path) -> None
             if record is None:
                 assert keys == [] and archive.records.claims() == []
             else:  # the undo could not delete the record: doctor completed the file instead
-                assert record.id in archive.index.ids() and len(keys) == 2
+                assert record.id in archive.index.ids()
+                assert {record.original_key, record.text_key} <= set(keys)
                 break
             if result.status == "archived":
                 break
