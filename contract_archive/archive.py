@@ -15,8 +15,9 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
 from contract_archive.settings import Settings, get_settings
@@ -24,7 +25,8 @@ from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestRes
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
-from ingest.stages import Stage, index_document
+from ingest.stages import Stage, default_stages, index_document
+from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
 from storage.errors import StorageError
@@ -32,6 +34,9 @@ from storage.index.base import IndexDocument, SearchIndex
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
+
+if TYPE_CHECKING:
+    from contract_archive.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +67,34 @@ class Archive:
         self.objects = objects or make_object_store(settings)
         self.records = records or make_record_store(settings)
         self.index = index or make_index(settings)
-        self.pipeline = Pipeline(stages)
+        self.pipeline = Pipeline(stages if stages is not None else self._default_stages())
         self._parser_workers = parser_workers or default_workers()
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
+        self.package_listeners.append(lambda record: self.contracts.reextract(record.id))
+
+    def _default_stages(self) -> list[Stage]:
+        """The spine's stages with the contract-model ``terms`` stage after ``record``."""
+        stages = default_stages()
+        at = next(i for i, s in enumerate(stages) if s.name == "record") + 1
+        stages.insert(
+            at,
+            TermsStage(
+                our_entities=self.settings.our_entity_names,
+                extract=self.settings.extract_terms,
+                min_classifier_examples=self.settings.classifier_min_examples,
+            ),
+        )
+        return stages
+
+    @cached_property
+    def contracts(self) -> ContractService:
+        """Customers, terms, lifecycle, filing, payments, the scheme (issue 6)."""
+        from contract_archive.contracts.service import ContractService
+
+        return ContractService(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True) -> Archive:

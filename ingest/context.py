@@ -60,6 +60,8 @@ class IngestWork:
     record: ContractRecord | None = None
     indexed: bool = False
     warnings: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What later stages note for their own undo (e.g. a customer the terms stage created)."""
 
 
 Status = Literal["archived", "duplicate", "rejected", "failed"]

@@ -324,13 +324,30 @@ class ContractStore(Protocol):
     def find_customer(self, key: str) -> CustomerRecord | None:
         """The customer whose name key or alias key is ``key``."""
 
+    def find_customers_loose(self, key: str) -> list[CustomerRecord]:
+        """Customers whose name or an alias has the loose key ``key`` (legal form ignored)."""
+
     def list_customers(
         self, *, q: str | None = None, offset: int = 0, limit: int = 50
     ) -> tuple[int, list[CustomerRecord]]: ...
 
     def merge_customers(self, target_id: int, source_id: int, *, actor: str) -> CustomerRecord: ...
 
+    def delete_customer_if_unused(self, customer_id: int) -> bool:
+        """Delete a customer no contract refers to (undo of a failed ingest)."""
+
     # terms and parties
+    def init_terms(
+        self,
+        contract_id: int,
+        *,
+        customer_text: str | None,
+        actor: str,
+        status: str,
+        reason: str,
+    ) -> TermsRecord:
+        """The terms row of a new contract, with the event that records its creation."""
+
     def get_terms(self, contract_id: int) -> TermsRecord: ...
 
     def update_terms(
@@ -511,3 +528,9 @@ class ContractStore(Protocol):
 
     def successors(self, contract_id: int) -> list[int]:
         """Contracts that name this one as their master with relation ``renewal``."""
+
+    def children(self, contract_id: int) -> list[int]:
+        """Contracts that name this one as their master (amendments, supplements, ...)."""
+
+    def disposal_due_ids(self, today: date) -> list[int]:
+        """Filed contracts whose disposal is due on or before ``today``."""

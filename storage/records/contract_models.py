@@ -83,6 +83,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(500))
     name_key: Mapped[str] = mapped_column(String(500), unique=True)
     """The name folded for matching (``contract_archive.contracts.names.name_key``)."""
+    loose_key: Mapped[str] = mapped_column(String(500), index=True)
+    """The name key without its legal form: equal loose keys are variants of one name."""
     registration_no: Mapped[str | None] = mapped_column(String(100), unique=True)
     registration_kind: Mapped[str | None] = mapped_column(String(20))
     """``uscc`` (统一社会信用代码, check digit verified) or ``other`` (a foreign number)."""
@@ -102,6 +104,7 @@ class CustomerAlias(Base):
     )
     alias: Mapped[str] = mapped_column(String(500))
     alias_key: Mapped[str] = mapped_column(String(500), unique=True)
+    loose_key: Mapped[str] = mapped_column(String(500), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
 

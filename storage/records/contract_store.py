@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from contract_archive.contracts.names import name_key
+from contract_archive.contracts.names import loose_key, name_key
 from contract_archive.contracts.rules import LIVE_STATES, TRANSITIONS
 from contract_archive.errors import Conflict, InvalidRequest, NotFound
 from storage.records.contract_base import (
@@ -254,7 +254,9 @@ class SqlContractStore:
     def _key_taken(s: Session, key: str, *, except_customer: int | None = None) -> int | None:
         owner = s.scalar(select(Customer.id).where(Customer.name_key == key))
         if owner is None:
-            owner = s.scalar(select(CustomerAlias.customer_id).where(CustomerAlias.alias_key == key))
+            owner = s.scalar(
+                select(CustomerAlias.customer_id).where(CustomerAlias.alias_key == key)
+            )
         if owner is not None and owner != except_customer:
             return int(owner)
         return None
@@ -283,6 +285,7 @@ class SqlContractStore:
             row = Customer(
                 name=name,
                 name_key=key,
+                loose_key=loose_key(name),
                 registration_no=registration_no,
                 registration_kind=registration_kind,
                 contacts=[dict(c) for c in contacts],
@@ -310,7 +313,11 @@ class SqlContractStore:
             )
         s.add(
             CustomerAlias(
-                customer_id=customer_id, alias=alias, alias_key=key, created_by=actor,
+                customer_id=customer_id,
+                alias=alias,
+                alias_key=key,
+                loose_key=loose_key(alias),
+                created_by=actor,
                 created_at=utcnow(),
             )
         )
@@ -340,6 +347,7 @@ class SqlContractStore:
                     )
                     row.name = str(value)
                     row.name_key = key
+                    row.loose_key = loose_key(str(value))
                     s.flush()
                     if old_key != key:
                         s.add(
@@ -347,6 +355,7 @@ class SqlContractStore:
                                 customer_id=customer_id,
                                 alias=old_name,
                                 alias_key=old_key,
+                                loose_key=loose_key(old_name),
                                 created_by=actor,
                                 created_at=utcnow(),
                             )
@@ -380,6 +389,27 @@ class SqlContractStore:
                 raise NotFound(f"customer {customer_id} has no alias {alias!r}")
             return _customer(row, self._aliases(s, customer_id))
 
+    def delete_customer_if_unused(self, customer_id: int) -> bool:
+        with self._write_tx() as s:
+            used = s.scalar(
+                select(func.count())
+                .select_from(ContractTerms)
+                .where(ContractTerms.customer_id == customer_id)
+            )
+            used = (used or 0) + (
+                s.scalar(
+                    select(func.count())
+                    .select_from(ContractParty)
+                    .where(ContractParty.customer_id == customer_id)
+                )
+                or 0
+            )
+            row = s.get(Customer, customer_id)
+            if row is None or used:
+                return False
+            s.delete(row)
+            return True
+
     def get_customer(self, customer_id: int) -> CustomerRecord:
         with self._session(write=False) as s:
             row = self._customer_row(s, customer_id)
@@ -392,6 +422,17 @@ class SqlContractStore:
                 return None
             row = self._customer_row(s, owner)
             return _customer(row, self._aliases(s, owner))
+
+    def find_customers_loose(self, key: str) -> list[CustomerRecord]:
+        """Customers whose name or an alias has the loose key ``key`` (legal form ignored)."""
+        if not key:
+            return []
+        with self._session(write=False) as s:
+            ids = set(s.scalars(select(Customer.id).where(Customer.loose_key == key)))
+            ids |= set(
+                s.scalars(select(CustomerAlias.customer_id).where(CustomerAlias.loose_key == key))
+            )
+            return [_customer(self._customer_row(s, i), self._aliases(s, i)) for i in sorted(ids)]
 
     def list_customers(
         self, *, q: str | None = None, offset: int = 0, limit: int = 50
@@ -429,7 +470,9 @@ class SqlContractStore:
             target = self._customer_row(s, target_id)
             source = self._customer_row(s, source_id)
             moved = list(
-                s.scalars(select(ContractTerms.contract_id).where(ContractTerms.customer_id == source_id))
+                s.scalars(
+                    select(ContractTerms.contract_id).where(ContractTerms.customer_id == source_id)
+                )
             )
             s.execute(
                 update(ContractTerms)
@@ -457,7 +500,11 @@ class SqlContractStore:
             s.flush()
             s.add(
                 CustomerAlias(
-                    customer_id=target_id, alias=name, alias_key=key, created_by=actor,
+                    customer_id=target_id,
+                    alias=name,
+                    alias_key=key,
+                    loose_key=loose_key(name),
+                    created_by=actor,
                     created_at=utcnow(),
                 )
             )
@@ -489,13 +536,48 @@ class SqlContractStore:
                 .values(contract_id=contract_id, updated_at=utcnow(), updated_by="system")
                 .on_conflict_do_nothing(index_elements=["contract_id"])
             )
-            row = s.get(ContractTerms, contract_id, with_for_update=True if lock else None, populate_existing=True)
+            row = s.get(
+                ContractTerms,
+                contract_id,
+                with_for_update=True if lock else None,
+                populate_existing=True,
+            )
             assert row is not None
         return row
 
+    def init_terms(
+        self,
+        contract_id: int,
+        *,
+        customer_text: str | None,
+        actor: str,
+        status: str,
+        reason: str,
+    ) -> TermsRecord:
+        with self._write_tx() as s:
+            row = self._terms_row(s, contract_id, lock=True)
+            row.customer_text = customer_text
+            row.updated_at = utcnow()
+            row.updated_by = actor
+            s.add(
+                ContractEvent(
+                    contract_id=contract_id,
+                    kind="created",
+                    to_value=status,
+                    reason=reason,
+                    actor=actor,
+                    at=utcnow(),
+                    data={"customer_text": customer_text} if customer_text else {},
+                )
+            )
+            s.flush()
+            return _terms(row, self._parties(s, contract_id))
+
     @staticmethod
     def _parties(s: Session, contract_id: int) -> list[ContractParty]:
-        return list(s.scalars(select(ContractParty).where(ContractParty.contract_id == contract_id)))
+        return list(
+            s.scalars(select(ContractParty).where(ContractParty.contract_id == contract_id))
+        )
 
     def get_terms(self, contract_id: int) -> TermsRecord:
         with self._session(write=False) as s:
@@ -1190,7 +1272,9 @@ class SqlContractStore:
     # -- lists ---------------------------------------------------------------------------------
     def _filtered(self, flt: ContractFilter) -> Select[Any]:
         today = flt.today or date.today()
-        stmt = select(Contract.id).outerjoin(ContractTerms, ContractTerms.contract_id == Contract.id)
+        stmt = select(Contract.id).outerjoin(
+            ContractTerms, ContractTerms.contract_id == Contract.id
+        )
         if flt.contract_ids:
             stmt = stmt.where(Contract.id.in_(list(flt.contract_ids)))
         if flt.customer_id is not None:
@@ -1308,6 +1392,29 @@ class SqlContractStore:
                 .order_by(ContractTerms.contract_id)
             ).all()
             return [(int(cid), str(code)) for cid, code in rows]
+
+    def children(self, contract_id: int) -> list[int]:
+        with self._session(write=False) as s:
+            return list(
+                s.scalars(
+                    select(ContractTerms.contract_id)
+                    .where(ContractTerms.master_id == contract_id)
+                    .order_by(ContractTerms.contract_id)
+                )
+            )
+
+    def disposal_due_ids(self, today: date) -> list[int]:
+        with self._session(write=False) as s:
+            return list(
+                s.scalars(
+                    select(ContractTerms.contract_id)
+                    .where(
+                        ContractTerms.disposal_due.is_not(None),
+                        ContractTerms.disposal_due <= today,
+                    )
+                    .order_by(ContractTerms.disposal_due, ContractTerms.contract_id)
+                )
+            )
 
     def successors(self, contract_id: int) -> list[int]:
         with self._session(write=False) as s:

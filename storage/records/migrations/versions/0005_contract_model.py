@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=500), nullable=False),
     sa.Column('name_key', sa.String(length=500), nullable=False),
+    sa.Column('loose_key', sa.String(length=500), nullable=False),
     sa.Column('registration_no', sa.String(length=100), nullable=True),
     sa.Column('registration_kind', sa.String(length=20), nullable=True),
     sa.Column('contacts', sa.JSON(), nullable=False),
@@ -78,6 +79,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('name_key', name=op.f('uq_customers_name_key')),
     sa.UniqueConstraint('registration_no', name=op.f('uq_customers_registration_no'))
     )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customers_loose_key'), ['loose_key'], unique=False)
+
     op.create_table('classification_codes',
     sa.Column('scheme_version', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=10), nullable=False),
@@ -191,6 +195,7 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('alias', sa.String(length=500), nullable=False),
     sa.Column('alias_key', sa.String(length=500), nullable=False),
+    sa.Column('loose_key', sa.String(length=500), nullable=False),
     sa.Column('created_at', storage.records.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_aliases_customer_id_customers'), ondelete='CASCADE'),
@@ -199,6 +204,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer_aliases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_aliases_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_aliases_loose_key'), ['loose_key'], unique=False)
 
     op.create_table('extraction_suggestions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -328,6 +334,7 @@ def downgrade() -> None:
 
     op.drop_table('extraction_suggestions')
     with op.batch_alter_table('customer_aliases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_aliases_loose_key'))
         batch_op.drop_index(batch_op.f('ix_customer_aliases_customer_id'))
 
     op.drop_table('customer_aliases')
@@ -354,6 +361,9 @@ def downgrade() -> None:
 
     op.drop_table('contract_events')
     op.drop_table('classification_codes')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customers_loose_key'))
+
     op.drop_table('customers')
     op.drop_table('classifier_models')
     op.drop_table('classification_schemes')
