@@ -262,11 +262,15 @@ def run_english() -> tuple[dict[str, dict[str, Score]], list[tuple[Path, list[st
                 label,
             ),
             "agreement_date": score_value(
-                date_of(ex, "sign_date"), gold_date(row["Agreement Date-Answer"]), label,
+                date_of(ex, "sign_date"),
+                gold_date(row["Agreement Date-Answer"]),
+                label,
                 "agreement date",
             ),
             "effective_date": score_value(
-                date_of(ex, "effective_date"), gold_date(row["Effective Date-Answer"]), label,
+                date_of(ex, "effective_date"),
+                gold_date(row["Effective Date-Answer"]),
+                label,
                 "effective date",
             ),
             "expiry_date": score_value(

@@ -73,7 +73,14 @@ class Archive:
         self._pool_lock = threading.Lock()
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
-        self.package_listeners.append(lambda record: self.contracts.reextract(record.id))
+        self.package_listeners.append(self._reextract_terms)
+
+    def _reextract_terms(self, record: ContractRecord) -> None:
+        """New text (OCR) may hold terms the first extraction missed."""
+        from storage.records.contract_base import ContractStore
+
+        if isinstance(self.records, ContractStore):
+            self.contracts.reextract(record.id)
 
     def _default_stages(self) -> list[Stage]:
         """The spine's stages with the contract-model ``terms`` stage after ``record``."""

@@ -71,7 +71,7 @@ def loose_key(name: str) -> str:
     return key
 
 
-# --- 统一社会信用代码 (unified social credit code, GB 32100-2015) ------------------------------------
+# --- 统一社会信用代码 (unified social credit code, GB 32100-2015) ---------------------------------
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_SHAPE = re.compile(rf"[{_USCC_CHARS}]{{18}}")

@@ -81,10 +81,7 @@ def parse_window(text: str) -> int:
     text = text.strip().lower()
     units = {"d": 1, "w": 7, "m": 30, "y": 365}
     try:
-        if text[-1:] in units:
-            value = int(text[:-1]) * units[text[-1]]
-        else:
-            value = int(text)
+        value = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
     except ValueError:
         raise InvalidRequest(
             f"{text!r} is not a time window", hint="use days like 90d, or 12w, 3m, 1y"
@@ -236,7 +233,9 @@ class ContractService:
             expiring=expiring,
             expired_unrenewed=unrenewed,
             amount=_money_sum([(c.currency, c.amount) for c in contracts]),
-            outstanding=_money_sum([(m.currency, m.amount) for c in contracts for m in c.outstanding]),
+            outstanding=_money_sum(
+                [(m.currency, m.amount) for c in contracts for m in c.outstanding]
+            ),
             overdue=_money_sum([(m.currency, m.amount) for c in contracts for m in c.overdue]),
         )
 
@@ -369,7 +368,7 @@ class ContractService:
         self.refresh(contract_id)
         return len(stored)
 
-    # -- one contract -------------------------------------------------------------------------------
+    # -- one contract ------------------------------------------------------------------------------
     def view(self, contract_id: int, *, today: date | None = None) -> ContractTermsView:
         day = self._today(today)
         record = self.archive.get(contract_id)
@@ -393,7 +392,9 @@ class ContractService:
             child = self.archive.get(child_id)
             relation = self.store.get_terms(child_id).relation
             related.append(
-                RelatedContract(id=child.id, title=child.title, relation=relation, status=child.status)
+                RelatedContract(
+                    id=child.id, title=child.title, relation=relation, status=child.status
+                )
             )
         return ContractTermsView(
             contract=ContractPublic.from_record(record),
@@ -413,7 +414,9 @@ class ContractService:
             ],
             suggested=dict(suggested),
             archival=ArchivalPublic.from_record(terms, held=any(h.active for h in holds)),
-            payments=[PaymentPublic.from_record(p, day) for p in self.store.list_payments(contract_id)],
+            payments=[
+                PaymentPublic.from_record(p, day) for p in self.store.list_payments(contract_id)
+            ],
             holds=[HoldPublic.from_record(h) for h in holds],
             master=master,
             related=related,
@@ -425,7 +428,7 @@ class ContractService:
     def events(self, contract_id: int) -> list[EventPublic]:
         return [EventPublic.from_record(e) for e in self.store.list_events(contract_id)]
 
-    # -- confirming and correcting ------------------------------------------------------------------
+    # -- confirming and correcting -----------------------------------------------------------------
     def _validate_changes(
         self, contract_id: int, changes: dict[str, Any], terms: TermsRecord
     ) -> dict[str, Any]:
@@ -455,18 +458,24 @@ class ContractService:
                     raise InvalidRequest("that would make the contracts each other's master")
             if field == "retention" and value is not None and value not in RETENTIONS:
                 raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
-            if field == "fonds_code" and terms.archival_code is not None and value != terms.fonds_code:
+            if (
+                field == "fonds_code"
+                and terms.archival_code is not None
+                and value != terms.fonds_code
+            ):
                 raise Conflict(
                     f"contract {contract_id} is filed as {terms.archival_code}; its fonds code "
                     "is part of the archival code and cannot change"
                 )
             out[field] = value
         merged = {**{k: getattr(terms, k) for k in EDITABLE_TERMS}, **out}
-        if (merged.get("amount") is None) != (merged.get("currency") is None) and (
-            "amount" in out or "currency" in out
+        if (
+            (merged.get("amount") is None) != (merged.get("currency") is None)
+            and ("amount" in out or "currency" in out)
+            and merged.get("amount") is not None
+            and merged.get("currency") is None
         ):
-            if merged.get("amount") is not None and merged.get("currency") is None:
-                out["currency"] = "CNY"
+            out["currency"] = "CNY"
         for a, b in (("effective_date", "expiry_date"), ("sign_date", "expiry_date")):
             if merged.get(a) and merged.get(b) and merged[b] < merged[a]:
                 raise InvalidRequest(f"{b} ({merged[b]}) is before {a} ({merged[a]})")
@@ -510,11 +519,15 @@ class ContractService:
         parties = values.pop("parties", None)
         customer_name = values.pop("customer", None)
         terms = self.store.get_terms(contract_id)
-        if "retention" in values and terms.archival_code and values["retention"] != terms.retention:
-            if not reason:
-                raise InvalidRequest(
-                    "changing the retention of a filed contract is an appraisal: give a reason"
-                )
+        if (
+            "retention" in values
+            and terms.archival_code
+            and values["retention"] != terms.retention
+            and not reason
+        ):
+            raise InvalidRequest(
+                "changing the retention of a filed contract is an appraisal: give a reason"
+            )
         validated = self._validate_changes(contract_id, values, terms)
         if validated:
             terms = self.store.update_terms(
@@ -568,9 +581,7 @@ class ContractService:
             )
         return self.store.set_parties(contract_id, records, actor=actor)
 
-    def accept_suggestion(
-        self, contract_id: int, suggestion_id: int, *, actor: str
-    ) -> TermsRecord:
+    def accept_suggestion(self, contract_id: int, suggestion_id: int, *, actor: str) -> TermsRecord:
         suggestion = self.store.get_suggestion(suggestion_id)
         if suggestion.contract_id != contract_id:
             raise NotFound(f"contract {contract_id} has no suggestion {suggestion_id}")
@@ -609,8 +620,11 @@ class ContractService:
         elif field == "party":
             current = [
                 PartyPublic(
-                    role=p.role, name=p.name, role_label=p.role_label,
-                    customer_id=p.customer_id, is_us=p.is_us,
+                    role=p.role,
+                    name=p.name,
+                    role_label=p.role_label,
+                    customer_id=p.customer_id,
+                    is_us=p.is_us,
                 )
                 for p in terms.parties
             ]
@@ -662,7 +676,9 @@ class ContractService:
         extra: dict[str, Any] = dict(terms or {})
         current = self.store.get_terms(contract_id)
         if to in ENDED_STATES and current.ended_on is None and "ended_on" not in extra:
-            extra["ended_on"] = current.expiry_date if to == "expired" and current.expiry_date else day
+            extra["ended_on"] = (
+                current.expiry_date if to == "expired" and current.expiry_date else day
+            )
         if to == "archived" and current.archival_code is None:
             record = self.archive.get(contract_id)
             if record.status not in allowed_from("archived") and not force:
@@ -687,7 +703,7 @@ class ContractService:
         self.refresh(contract_id)
         return EventPublic.from_record(event)
 
-    # -- filing --------------------------------------------------------------------------------------
+    # -- filing ------------------------------------------------------------------------------------
     def file(
         self,
         contract_id: int,
@@ -726,11 +742,8 @@ class ContractService:
         chosen_retention = retention or terms.retention or (code.retention if code else "D30")
         if chosen_retention not in RETENTIONS:
             raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
-        archival_year = year or (
-            (terms.sign_date or terms.effective_date).year
-            if (terms.sign_date or terms.effective_date)
-            else self._today(today).year
-        )
+        formed = terms.sign_date or terms.effective_date
+        archival_year = year or (formed.year if formed else self._today(today).year)
         planned = TermsRecord(
             contract_id=contract_id,
             retention=chosen_retention,
@@ -752,11 +765,13 @@ class ContractService:
         )
         return filed
 
-    # -- holds ------------------------------------------------------------------------------------------
+    # -- holds -------------------------------------------------------------------------------------
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldPublic:
         if not reason.strip():
             raise InvalidRequest("a hold needs a reason")
-        return HoldPublic.from_record(self.store.place_hold(contract_id, reason.strip(), actor=actor))
+        return HoldPublic.from_record(
+            self.store.place_hold(contract_id, reason.strip(), actor=actor)
+        )
 
     def release_hold(
         self, contract_id: int, hold_id: int, reason: str, *, actor: str
@@ -802,7 +817,7 @@ class ContractService:
                 + (f" before {terms.disposal_due}" if terms.disposal_due else "")
             )
 
-    # -- payments ---------------------------------------------------------------------------------------
+    # -- payments ----------------------------------------------------------------------------------
     def add_payment(self, contract_id: int, *, actor: str, **values: Any) -> PaymentPublic:
         self.archive.get(contract_id)
         if values.get("paid_amount", Decimal("0")) > values["amount"]:
@@ -818,7 +833,7 @@ class ContractService:
         )
         return PaymentPublic.from_record(payment, date.today())
 
-    # -- classification scheme ------------------------------------------------------------------------
+    # -- classification scheme ---------------------------------------------------------------------
     def scheme(self, version: int | None = None) -> SchemePublic:
         record = self.store.get_scheme(version) if version else self.store.current_scheme()
         return SchemePublic.from_record(record)
@@ -879,7 +894,7 @@ class ContractService:
         )
         return SchemePublic.from_record(saved)
 
-    # -- the classifier ---------------------------------------------------------------------------------
+    # -- the classifier ----------------------------------------------------------------------------
     def train_classifier(self, *, actor: str) -> ClassifierPublic:
         labelled = self.store.confirmed_classifications()
         examples = []
@@ -924,4 +939,3 @@ class ContractService:
     def classifier(self) -> ClassifierPublic | None:
         saved = self.store.latest_classifier()
         return self.classifier_public(saved) if saved else None
-

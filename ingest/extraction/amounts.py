@@ -151,7 +151,7 @@ def find_amounts(doc: Document, limit: int = 3) -> tuple[list[Found], list[str]]
     ranked = sorted(merged.values(), key=lambda c: (-c.score, c.page.number, c.start))[:limit]
     results = []
     for rank, c in enumerate(ranked):
-        value = {
+        found_value = {
             "amount": str(c.amount),
             "currency": c.currency,
             "written": c.written,
@@ -162,6 +162,6 @@ def find_amounts(doc: Document, limit: int = 3) -> tuple[list[Found], list[str]]
             shown += f" (大写 {c.written}: {c.check})"
         confidence = max(0.05, min(0.95, c.score - 0.1 * rank))
         results.append(
-            found("amount", value, shown, confidence, "rule:amount", c.page, c.start, c.end)
+            found("amount", found_value, shown, confidence, "rule:amount", c.page, c.start, c.end)
         )
     return results, warnings

@@ -80,8 +80,8 @@ def features(title: str, pages: Sequence[str]) -> Counter[str]:
 def train(examples: Sequence[tuple[Counter[str], str]]) -> dict[str, Any]:
     """A model from (features, label) pairs."""
     doc_freq: Counter[str] = Counter()
-    for counts, _ in examples:
-        doc_freq.update(counts.keys())
+    for feats, _ in examples:
+        doc_freq.update(feats.keys())
     vocab = [t for t, _ in doc_freq.most_common(MAX_VOCAB)]
     index = {t: i for i, t in enumerate(vocab)}
     labels = sorted({label for _, label in examples})

@@ -17,7 +17,11 @@ MONTHS = {
 }  # fmt: skip
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY_NUM = r"(?P<day>\d{1,2})(?:\s?(?:st|nd|rd|th))?"
-_DAY_WORD = rf"(?P<dayword>(?:twenty|thirty)[\s-](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|{EN_ORDINAL_WORDS})"
+_DAY_WORD = (
+    r"(?P<dayword>(?:twenty|thirty)[\s-]"
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    rf"|{EN_ORDINAL_WORDS})"
+)
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 
 _EN_PATTERNS = [
@@ -74,10 +78,7 @@ def find_dates(text: str, *, us_numeric: bool = True) -> list[DateMatch]:
         for m in pattern.finditer(text):
             groups = m.groupdict()
             month = _month(groups["month"])
-            if groups.get("dayword"):
-                day = en_ordinal(groups["dayword"])
-            else:
-                day = int(groups["day"])
+            day = en_ordinal(groups["dayword"]) if groups.get("dayword") else int(groups["day"])
             if month is None or day is None:
                 continue
             value = _make(int(groups["year"]), month, day)

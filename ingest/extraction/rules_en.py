@@ -177,7 +177,7 @@ def _capital_runs(chunk: str) -> Iterator[tuple[int, int, str]]:
             gap = chunk[end : words[j].start()]
             if gap.strip(" \t\n«»") or "\n\n" in gap:
                 break
-            if token == ",":
+            if token == ",":  # noqa: S105
                 nxt = words[j + 1].group() if j + 1 < len(words) else ""
                 if re.fullmatch(LEGAL_SUFFIX, nxt, re.I):
                     end = words[j].end()

@@ -25,10 +25,8 @@ suggestion or the name given at upload.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-
-from decimal import ROUND_HALF_EVEN
 
 from sqlalchemy import (
     JSON,
