@@ -373,7 +373,7 @@ class ContractService:
         day = self._today(today)
         record = self.archive.get(contract_id)
         terms = self.store.get_terms(contract_id)
-        suggestions = self.store.list_suggestions(contract_id)
+        suggestions = self.store.list_suggestions(contract_id, states=())
         suggested: dict[str, list[SuggestionPublic]] = defaultdict(list)
         for s in sorted(suggestions, key=lambda s: -s.confidence):
             suggested[s.field].append(SuggestionPublic.from_record(s))
