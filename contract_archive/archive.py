@@ -259,6 +259,17 @@ class Archive:
             listener(record)
         return record
 
+    def remove(self, contract_id: int) -> None:
+        """Take back a contract archived moments ago (a legacy import that failed part way):
+        its index entry, its record (terms, events, suggestions go with it) and its package.
+        Not a disposal: a filed contract is never removed this way."""
+        record = self.get(contract_id)
+        self.index.delete([contract_id])
+        self.records.delete_contract(contract_id)
+        package = record.original_key.rsplit("/", 1)[0] + "/"
+        for key in list(self.objects.iter_keys(package)):
+            self.objects.delete(key)
+
     # -- maintenance -----------------------------------------------------------------------
     def index_documents(self, batch_size: int = 200) -> Iterator[list[IndexDocument]]:
         batch: list[IndexDocument] = []

@@ -529,6 +529,9 @@ class ContractStore(Protocol):
     def successors(self, contract_id: int) -> list[int]:
         """Contracts that name this one as their master with relation ``renewal``."""
 
+    def find_archival_code(self, code: str) -> int | None:
+        """The contract filed under ``code``, if any."""
+
     def children(self, contract_id: int) -> list[int]:
         """Contracts that name this one as their master (amendments, supplements, ...)."""
 

@@ -1182,21 +1182,27 @@ class SqlContractStore:
 
     # -- reminders ---------------------------------------------------------------------------
     def add_reminder(self, reminder: NewReminder) -> ReminderRecord | None:
+        """Insert a reminder unless one with its key exists (a concurrent or repeated run)."""
         with self._session(write=True) as s:
-            if s.scalar(select(Reminder.id).where(Reminder.key == reminder.key)) is not None:
+            new_id = s.execute(
+                self._insert(Reminder.__table__)
+                .values(
+                    key=reminder.key,
+                    contract_id=reminder.contract_id,
+                    kind=reminder.kind,
+                    tier_days=reminder.tier_days,
+                    due_date=reminder.due_date,
+                    payment_item_id=reminder.payment_item_id,
+                    message=reminder.message,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(Reminder.__table__.c.id)
+            ).scalar()
+            if new_id is None:
                 return None
-            row = Reminder(
-                key=reminder.key,
-                contract_id=reminder.contract_id,
-                kind=reminder.kind,
-                tier_days=reminder.tier_days,
-                due_date=reminder.due_date,
-                payment_item_id=reminder.payment_item_id,
-                message=reminder.message,
-                created_at=utcnow(),
-            )
-            s.add(row)
-            s.flush()
+            row = s.get(Reminder, new_id)
+            assert row is not None
             return _reminder(row)
 
     def list_reminders(
@@ -1392,6 +1398,13 @@ class SqlContractStore:
                 .order_by(ContractTerms.contract_id)
             ).all()
             return [(int(cid), str(code)) for cid, code in rows]
+
+    def find_archival_code(self, code: str) -> int | None:
+        with self._session(write=False) as s:
+            found = s.scalar(
+                select(ContractTerms.contract_id).where(ContractTerms.archival_code == code)
+            )
+            return int(found) if found is not None else None
 
     def children(self, contract_id: int) -> list[int]:
         with self._session(write=False) as s:
