@@ -153,6 +153,19 @@ class ContractLinePage(BaseModel):
     items: list[ContractLine]
 
 
+class ContractListItem(ContractPublic):
+    """A contract of the list: its record and, under ``terms``, its model line."""
+
+    terms: ContractLine
+
+
+class ContractListPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ContractListItem]
+
+
 class Facet(BaseModel):
     value: str
     count: int

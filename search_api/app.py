@@ -15,13 +15,18 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, search, system
+from search_api.routes import contracts, model, search, system
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    contracts.router,
+    model.router,
+    search.router,
+)
 
 
 @dataclass(frozen=True)

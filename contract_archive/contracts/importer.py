@@ -215,7 +215,9 @@ def _row(
     elif v.get("currency"):
         raise InvalidRequest("currency is given without an amount")
     if terms.get("currency") and terms["currency"] not in CURRENCIES:
-        raise InvalidRequest(f"currency {terms['currency']!r} is not one of {', '.join(CURRENCIES)}")
+        raise InvalidRequest(
+            f"currency {terms['currency']!r} is not one of {', '.join(CURRENCIES)}"
+        )
     for column in ("sign_date", "effective_date", "expiry_date"):
         if v.get(column):
             terms[column] = _date(v[column], column)
@@ -227,7 +229,9 @@ def _row(
             raise InvalidRequest(f"renewal_type must be one of {', '.join(RENEWAL_TYPES)}")
         terms["renewal_type"] = v["renewal_type"]
     if v.get("renewal_term_months"):
-        terms["renewal_term_months"] = _int(v["renewal_term_months"], "renewal_term_months", 1, 1200)
+        terms["renewal_term_months"] = _int(
+            v["renewal_term_months"], "renewal_term_months", 1, 1200
+        )
     if v.get("notice_days"):
         terms["notice_days"] = _int(v["notice_days"], "notice_days", 0, 3650)
     if v.get("retention"):
@@ -308,7 +312,10 @@ def import_metadata(
                 raise InvalidRequest(f"the file was {result.status}: {result.reason}")
             contract_id = result.id
             if row.customer:
-                if row.registration_no and service.store.find_customer(name_key(row.customer)) is None:
+                if (
+                    row.registration_no
+                    and service.store.find_customer(name_key(row.customer)) is None
+                ):
                     customer = service.create_customer(
                         row.customer, registration_no=row.registration_no, actor=ACTOR
                     )

@@ -160,8 +160,8 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
                             due_date=item.due_date,
                             payment_item_id=item.id,
                             message=(
-                                f"{'应收款未结清' if item.direction == 'receivable' else '应付款未付'}"
-                                f": {label}: {item.currency} {item.outstanding} of "
+                                ("应收款未结清" if item.direction == "receivable" else "应付款未付")
+                                + f": {label}: {item.currency} {item.outstanding} of "
                                 f"{item.amount} was due on {item.due_date}"
                             ),
                         )
@@ -251,7 +251,9 @@ def send_email(
             if settings.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_user:
-                password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+                password = (
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+                )
                 smtp.login(settings.smtp_user, password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
@@ -263,16 +265,14 @@ def send_email(
     return len(ids), None
 
 
-# --- iCalendar ---------------------------------------------------------------------------------
+# --- iCalendar --------------------------------------------------------------------------------
 def _ics_text(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> list[str]:
     """RFC 5545 line folding: at most 75 octets a line, continued with a space."""
-    out = []
+    out: list[str] = []
     data = line.encode()
     while len(data) > 75:
         cut = 75 if not out else 74
@@ -330,8 +330,7 @@ def calendar(service: ContractService, *, host: str = "contract-archive") -> str
                     f"notice-{contract_id}-{deadline}",
                     deadline,
                     f"通知期限 notice deadline: {title}",
-                    f"contract #{contract_id}: {terms.notice_days} days before "
-                    f"{terms.expiry_date}",
+                    f"contract #{contract_id}: {terms.notice_days} days before {terms.expiry_date}",
                 )
         for item in store.list_payments(contract_id):
             if item.outstanding > 0:
