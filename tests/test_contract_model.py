@@ -321,3 +321,174 @@ def test_customers_registration_and_merge(model: Archive) -> None:
         model.contracts.resolve_customer(other.id)
     assert model.contracts.resolve_customer("ACME corp").id == good.id
     assert isinstance(NotFound("x"), ArchiveError)
+
+
+# --- reminders, calendar, import ------------------------------------------------------------
+def test_reminder_job_moves_renews_reminds_and_never_repeats(model: Archive) -> None:
+    from contract_archive.contracts.reminders import calendar, run_reminders
+
+    auto = ingest(model, ZH_SOFTWARE, customer="提醒客户")
+    manual = ingest(model, ZH_CAR, customer="提醒客户")
+    ending = ingest(model, ZH_HOUSE, customer="提醒客户")
+    model.contracts.confirm(
+        auto,
+        {
+            "effective_date": date(2025, 1, 1),
+            "expiry_date": date(2026, 5, 1),
+            "renewal_type": "automatic",
+            "renewal_term_months": 12,
+            "notice_days": 30,
+        },
+        actor="local:a",
+    )
+    model.contracts.confirm(
+        manual,
+        {
+            "effective_date": date(2025, 8, 1),
+            "expiry_date": date(2026, 7, 31),
+            "renewal_type": "manual",
+            "notice_days": 30,
+        },
+        actor="local:a",
+    )
+    model.contracts.confirm(
+        ending,
+        {"effective_date": date(2025, 1, 1), "expiry_date": date(2026, 3, 31)},
+        actor="local:a",
+    )
+    model.contracts.add_payment(
+        ending, actor="local:a", due_date=date(2026, 4, 1), amount=Decimal("100"), currency="CNY"
+    )
+    result = run_reminders(model.contracts, today=TODAY)
+    # automatic renewal rolled forward one term and recorded it
+    assert model.contracts.view(auto).confirmed.expiry_date == date(2027, 5, 1)
+    assert model.get(auto).status == "renewed"
+    assert any(e.kind == "auto_renewal" for e in model.contracts.events(auto))
+    assert result.renewed == [f"{auto}: 2026-05-01 → 2027-05-01"]
+    # manual: 60 days left, within the 60-day tier; the notice deadline (2026-07-01) at 30
+    assert model.get(manual).status == "expiring"
+    kinds = {(r.contract_id, r.kind, r.tier_days) for r in result.reminders}
+    assert (manual, "expiry", 60) in kinds
+    assert (manual, "notice", 30) in kinds
+    # the one that ended: expired, 到期未续签, and its unpaid receivable flagged
+    assert model.get(ending).status == "expired"
+    assert (ending, "expired_unrenewed", None) in kinds
+    assert (ending, "payment_overdue", None) in kinds
+    assert result.emailed == 0 and result.email_error is None  # no SMTP configured
+    # a rerun the same day makes nothing new
+    again = run_reminders(model.contracts, today=TODAY)
+    assert again.reminders == [] and again.transitions == [] and again.renewed == []
+    # the calendar feed has the expiries and the unpaid item, folded per RFC 5545
+    ics = calendar(model.contracts)
+    assert ics.startswith("BEGIN:VCALENDAR\r\n") and ics.endswith("END:VCALENDAR\r\n")
+    assert "DTSTART;VALUE=DATE:20270501" in ics
+    assert "DTSTART;VALUE=DATE:20260701" in ics  # the notice deadline
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+
+
+def test_reminders_are_mailed_through_smtp(model: Archive, tmp_path: Path) -> None:
+    from contract_archive.contracts.reminders import run_reminders
+    from tests.smtp_sink import SmtpSink
+
+    cid = ingest(model, ZH_CAR)
+    model.contracts.confirm(
+        cid,
+        {"effective_date": date(2025, 1, 1), "expiry_date": date(2026, 6, 20)},
+        actor="local:a",
+    )
+    with SmtpSink() as sink:
+        model.contracts.settings = model.settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": sink.port,
+                "smtp_starttls": False,
+                "reminder_email_to": "legal@example.com",
+            }
+        )
+        result = run_reminders(model.contracts, today=TODAY)
+    assert result.emailed == 1 and result.email_error is None
+    assert len(sink.messages) == 1
+    assert "legal@example.com" in sink.messages[0]["to"]
+    assert "expires on 2026-06-20" in sink.messages[0]["body"]
+    assert model.contracts.store.unsent_reminders() == []
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_path: Path) -> None:
+    import shutil
+
+    from contract_archive.contracts.importer import import_metadata
+
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    shutil.copy(ZH_CAR, folder / "car.pdf")
+    shutil.copy(ZH_HOUSE, folder / "house.pdf")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a PDF at all\n")
+    good = [
+        {
+            "file": "car.pdf",
+            "customer": "旧档客户有限公司",
+            "classification": "XS",
+            "amount": "120000",
+            "sign_date": "2015-04-01",
+            "expiry_date": "2016-03-31",
+            "status": "archived",
+            "archival_code": "Z001-HT·2015-D30-XS-0007",
+            "paper_location": "档案室 3 柜 2 层",
+        },
+        {
+            "file": "house.pdf",
+            "customer": "旧档客户",
+            "classification": "ZL",
+            "sign_date": "2016-01-01",
+            "status": "expired",
+        },
+    ]
+    bad = [
+        dict(good[0]),
+        {**good[1], "sign_date": "2016-13-01", "classification": "NOPE"},
+        {"file": "missing.pdf", "status": "flying"},
+    ]
+    report = import_metadata(model.contracts, write_csv(folder / "bad.csv", bad), dry_run=True)
+    lines = {e.line: e.message for e in report.errors}
+    assert set(lines) == {3, 4}, lines
+    assert "NOPE" in lines[3] or "2016-13-01" in lines[3]
+    assert "missing.pdf" in lines[4]
+    assert model.records.count_contracts() == 0
+    # a real run with a bad row writes nothing either
+    report = import_metadata(model.contracts, folder / "bad.csv")
+    assert not report.ok and model.records.count_contracts() == 0
+    # a file the PDF reader refuses, after good rows: everything is taken back
+    broken = [*good, {"file": "broken.pdf"}]
+    report = import_metadata(model.contracts, write_csv(folder / "broken.csv", broken))
+    assert not report.ok and report.errors[0].line == 4
+    assert model.records.count_contracts() == 0
+    assert model.contracts.list_customers().total == 0
+    assert model.index.count() == 0
+    # the good file imports, keeps its legacy archival code, and the series goes on after it
+    report = import_metadata(model.contracts, write_csv(folder / "good.csv", good))
+    assert report.ok and len(report.imported) == 2
+    assert report.filed == ["Z001-HT·2015-D30-XS-0007"]
+    first = model.contracts.view(report.imported[0])
+    assert first.status == "archived"
+    assert first.confirmed.paper_location == "档案室 3 柜 2 层"
+    assert model.contracts.view(report.imported[1]).confirmed.customer_id == (
+        first.confirmed.customer_id
+    )
+    nxt = ingest(model, ZH_SOFTWARE)
+    model.contracts.confirm(
+        nxt, {"classification": "XS", "sign_date": date(2015, 6, 1)}, actor="local:a"
+    )
+    assert model.contracts.file(nxt, actor="local:a").archival_code == "Z001-HT·2015-D30-XS-0008"
+    # importing the same code again is refused before anything is written
+    again = import_metadata(model.contracts, write_csv(folder / "again.csv", [good[0]]))
+    assert not again.ok and "belongs to contract" in again.errors[0].message
