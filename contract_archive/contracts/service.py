@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from contract_archive.contracts.linking import link_customer, refresh_effective, store_extraction
-from contract_archive.contracts.names import is_valid_uscc, looks_like_uscc, name_key
+from contract_archive.contracts.names import is_valid_uscc, loose_key, looks_like_uscc, name_key
 from contract_archive.contracts.retention import disposal_due, legal_minimum
 from contract_archive.contracts.rules import (
     ENDED_STATES,
@@ -145,6 +145,9 @@ class ContractService:
             return self.store.get_customer(int(ref))
         found = self.store.find_customer(name_key(str(ref)))
         if found is None:
+            variants = self.store.find_customers_loose(loose_key(str(ref)))
+            if len(variants) == 1:  # the name without its legal form, or with another one
+                return variants[0]
             raise NotFound(
                 f"no customer is named {ref!r}",
                 hint="`contract-archive customer list --query ...` finds customers by part of "
