@@ -70,9 +70,9 @@ def test_customer_contracts_terms_and_lifecycle_over_http(client: TestClient) ->
     # lifecycle: by the rules, with history
     r = client.post(f"/api/v1/contracts/{cid}/transitions", json={"to": "active"})
     assert r.status_code == 200 and r.json()["to_value"] == "active"
-    assert error(
-        client.post(f"/api/v1/contracts/{cid}/transitions", json={"to": "draft"}), 409
-    )["hint"]
+    assert error(client.post(f"/api/v1/contracts/{cid}/transitions", json={"to": "draft"}), 409)[
+        "hint"
+    ]
     events = client.get(f"/api/v1/contracts/{cid}/events").json()["events"]
     assert any(e["kind"] == "transition" and e["actor"] == "api:anonymous" for e in events)
     # payments and the filtered list
@@ -151,9 +151,7 @@ def test_model_routes_are_in_the_route_table() -> None:
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data_dir), "ARCHIVE_FONDS_CODE": "Z001"}
-    return subprocess.run(
-        [PROGRAM, *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    return subprocess.run([PROGRAM, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_cli_customer_contract_payment_and_reminders(tmp_path: Path) -> None:

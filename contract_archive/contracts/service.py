@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from contract_archive.contracts.linking import link_customer, refresh_effective, store_extraction
-from contract_archive.contracts.names import is_valid_uscc, loose_key, looks_like_uscc, name_key
+from contract_archive.contracts.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from contract_archive.contracts.retention import disposal_due, legal_minimum
 from contract_archive.contracts.rules import (
     ENDED_STATES,
