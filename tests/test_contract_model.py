@@ -492,3 +492,24 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
     # importing the same code again is refused before anything is written
     again = import_metadata(model.contracts, write_csv(folder / "again.csv", [good[0]]))
     assert not again.ok and "belongs to contract" in again.errors[0].message
+
+
+def test_classifier_training_and_reextraction_keep_decisions(model: Archive) -> None:
+    ids = [ingest(model, p) for p in (ZH_SOFTWARE, ZH_CAR, ZH_HOUSE)]
+    with pytest.raises(Conflict):  # nothing confirmed yet
+        model.contracts.train_classifier(actor="local:a")
+    for cid, code in zip(ids, ("JS", "XS", "XS"), strict=True):
+        model.contracts.confirm(cid, {"classification": code}, actor="local:a")
+    trained = model.contracts.train_classifier(actor="local:a")
+    assert trained.examples == 3 and trained.labels == ["JS", "XS"]
+    assert trained.in_use is False  # fewer than ARCHIVE_CLASSIFIER_MIN_EXAMPLES
+    assert model.contracts.classifier() == trained
+    # new text (OCR) re-runs extraction: open suggestions are replaced, decisions are kept
+    view = model.contracts.view(ids[0])
+    amount = view.suggested["amount"][0]
+    model.contracts.reject_suggestion(ids[0], amount.id, actor="local:a")
+    model.package_changed(ids[0])
+    again = model.contracts.view(ids[0])
+    assert [s.state for s in again.suggested["amount"] if s.id == amount.id] == ["rejected"]
+    assert again.confirmed.classification == "JS"
+    assert model.get(ids[0]).classification == "JS"
