@@ -262,7 +262,7 @@ class Archive:
     def remove(self, contract_id: int) -> None:
         """Take back a contract archived moments ago (a legacy import that failed part way):
         its index entry, its record (terms, events, suggestions go with it) and its package.
-        Not a disposal: a filed contract is never removed this way."""
+        Not a disposal, which is a recorded archival act; only the import undoes this way."""
         record = self.get(contract_id)
         self.index.delete([contract_id])
         self.records.delete_contract(contract_id)

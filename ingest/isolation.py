@@ -34,6 +34,14 @@ def _limit_memory(max_bytes: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
 
+STARTUP_TIMEOUT = 60.0
+"""Seconds a new parser process may take to start (not counted in the parse timeout)."""
+
+
+def _started() -> bool:
+    return True
+
+
 class WorkerPool:
     def __init__(self, workers: int, *, timeout: float, memory_limit: int) -> None:
         self.timeout = timeout
@@ -49,6 +57,7 @@ class WorkerPool:
     def _executor(self, slot: int) -> ProcessPoolExecutor:
         with self._lock:
             ex = self._slots[slot]
+            fresh = ex is None
             if ex is None:
                 ex = ProcessPoolExecutor(
                     max_workers=1,
@@ -57,7 +66,12 @@ class WorkerPool:
                     initargs=(self.memory_limit,),
                 )
                 self._slots[slot] = ex
-            return ex
+        if fresh:
+            # Start the worker before the clock of the parse runs: on a loaded machine a
+            # process start alone can take longer than a short parse timeout.
+            with contextlib.suppress(FutureTimeout, BrokenProcessPool):
+                ex.submit(_started).result(timeout=STARTUP_TIMEOUT)
+        return ex
 
     def _kill(self, slot: int) -> None:
         with self._lock:
