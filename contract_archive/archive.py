@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from ingest.stages import Stage, default_stages, index_document
 from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
-from storage.errors import StorageError
+from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
@@ -104,8 +105,11 @@ class Archive:
         return ContractService(self)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def open(self, *, migrate: bool = True) -> Archive:
-        """Check every store (failing fast with the setting to fix) and migrate the records."""
+    def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
+        """Check every store (failing fast with the setting to fix) and migrate the records.
+
+        ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
+        """
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +123,8 @@ class Archive:
         if migrate:
             self.records.migrate()
         self.records.check()
-        self.index.check()
+        if check_index:
+            self.index.check()
         return self
 
     def close(self) -> None:
@@ -165,7 +170,13 @@ class Archive:
             read_pdf=self._read_pdf,
             user=user,
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            retain_until=self.default_retain_until(),
         )
+
+    def default_retain_until(self) -> datetime | None:
+        """Retention of a new original until its classification sets one (None: none)."""
+        days = self.settings.default_retention_days
+        return datetime.now(UTC) + timedelta(days=days) if days > 0 else None
 
     def ingest(
         self,
@@ -268,7 +279,12 @@ class Archive:
         self.records.delete_contract(contract_id)
         package = record.original_key.rsplit("/", 1)[0] + "/"
         for key in list(self.objects.iter_keys(package)):
-            self.objects.delete(key)
+            try:
+                self.objects.delete(key)
+            except (ObjectLocked, ObjectNotFound):
+                # Under COMPLIANCE retention (S3 Object Lock) the original stays until its
+                # retention ends; it is content-addressed, so archiving it again reuses it.
+                log.warning("kept %s: the object store refuses to delete it", key)
 
     # -- maintenance -----------------------------------------------------------------------
     def index_documents(self, batch_size: int = 200) -> Iterator[list[IndexDocument]]:

@@ -15,7 +15,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, model, search, system
+from search_api.routes import contracts, locks, model, search, system
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contracts.router,
     model.router,
     search.router,
+    locks.router,
 )
 
 
