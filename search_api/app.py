@@ -15,7 +15,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, model, search, system
+from search_api.routes import contracts, locks, model, search, system, verification
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model.router,
     search.router,
     locks.router,
+    verification.router,
 )
 
 

@@ -1,7 +1,7 @@
 """contract and customer model
 
 Revision ID: 0005_contract_model
-Revises: 0001
+Revises: 0003_seal
 Create Date: 2026-11-28 17:27:46.294531
 """
 
@@ -16,7 +16,7 @@ import storage.records.models
 
 
 revision: str = '0005_contract_model'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003_seal'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
