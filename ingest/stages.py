@@ -252,6 +252,8 @@ class IndexStage(_Always):
 
 
 def default_stages() -> list[Stage]:
+    from ingest.ocr.stage import QueueOcrStage
+
     return [
         ValidateStage(),
         HashStage(),
@@ -259,5 +261,6 @@ def default_stages() -> list[Stage]:
         StoreOriginalStage(),
         StoreTextStage(),
         RecordStage(),
+        QueueOcrStage(),
         IndexStage(),
     ]

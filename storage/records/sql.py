@@ -21,6 +21,7 @@ from contract_archive.errors import ConfigurationError, NotFound
 from storage.errors import StorageError
 from storage.records.base import ContractRecord, NewContract, PageRecord
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
+from storage.records.ocr_sql import OcrQueueSql
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -72,7 +73,7 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-class SqlRecordStore:
+class SqlRecordStore(OcrQueueSql):
     """Records in SQLite or PostgreSQL, chosen by the URL."""
 
     def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
