@@ -47,6 +47,7 @@ from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped
 from ingest.ocr.searchable import Layer, build_searchable
 from ingest.pdf import usable_chars
 from ingest.stages import text_document_bytes
+from schemas.ocr import ocr_note
 from storage.objects.base import CHUNK_SIZE, package_key, package_prefix
 from storage.records.base import PageRecord
 from storage.records.ocr_base import OcrCounts, OcrJobRecord
@@ -68,22 +69,6 @@ class OcrEvent:
     status: str
     error: str | None = None
     seconds: float = 0.0
-
-
-def ocr_summary(pages: Collection[PageRecord]) -> str | None:
-    """The record's one-line OCR note: ``OCR incomplete: pages 3, 7`` and the like."""
-    failed = [p.page_no for p in pages if p.ocr_status == "failed"]
-    if failed:
-        return "OCR incomplete: page" + ("s " if len(failed) > 1 else " ") + _pages(failed)
-    open_pages = [p.page_no for p in pages if p.ocr_status in ("pending", "running")]
-    if open_pages:
-        return f"OCR in progress: {len(open_pages)} page(s) waiting"
-    return None
-
-
-def _pages(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:20])
-    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
 
 
 def next_version_key(objects: Any, sha256: str, stem: str, ext: str) -> str:
@@ -173,6 +158,7 @@ class OcrService:
         engine: OcrEngine | None = None,
         poll_seconds: float = 1.0,
         on_event: Callable[[OcrEvent], None] | None = None,
+        only: set[int] | None = None,
     ) -> None:
         self.archive = archive
         self.settings = archive.settings
@@ -182,6 +168,8 @@ class OcrService:
         self.engine: OcrEngine = engine or TesseractEngine()
         self.poll_seconds = poll_seconds
         self.on_event = on_event
+        self.only = only
+        """When set, only these contracts are worked on (the CLI's own batch); it may grow."""
         self.host = socket.gethostname()
         self.token = secrets.token_hex(4)
         self.owner_prefix = f"{self.host}:{os.getpid()}:{self.token}"
@@ -270,6 +258,10 @@ class OcrService:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -326,12 +318,18 @@ class OcrService:
 
     def step(self, owner: str) -> bool:
         """Do one unit of work (a page or a contract's finalisation); False when idle."""
-        contract_id = self.records.claim_stale_finalization(owner, FINALIZE_LEASE_SECONDS)
+        only = None if self.only is None else list(self.only)
+        contract_id = self.records.claim_stale_finalization(
+            owner, FINALIZE_LEASE_SECONDS, contract_ids=only
+        )
         if contract_id is not None:
             self.finalize(contract_id, owner)
             return True
         claim = self.records.claim_ocr_page(
-            owner, self.page_timeout + GRACE_SECONDS + 60, max_attempts=MAX_ATTEMPTS
+            owner,
+            self.page_timeout + GRACE_SECONDS + 60,
+            max_attempts=MAX_ATTEMPTS,
+            contract_ids=only,
         )
         if claim is None:
             return False
@@ -408,7 +406,7 @@ class OcrService:
         created: list[str] = []
         try:
             record = self.archive.get(contract_id)
-            jobs = self.records.ocr_jobs(contract_id)
+            jobs = self.records.ocr_jobs(contract_id, with_layers=True)
             document = self.archive.text_document(contract_id)
             new_document, pages = merge_text(
                 document, jobs, previous_key=record.text_key, previous_sha256=record.text_sha256
@@ -449,7 +447,7 @@ class OcrService:
                 contract_id,
                 exc.message,
             )
-        self._emit(OcrEvent(contract_id, None, "finished", error=ocr_summary(updated.pages)))
+        self._emit(OcrEvent(contract_id, None, "finished", error=ocr_note(updated.pages)))
 
     def _searchable(
         self, record: Any, jobs: list[OcrJobRecord], created: list[str]

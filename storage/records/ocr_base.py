@@ -81,10 +81,16 @@ class OcrRecords(Protocol):
         written before the queue existed, or rebuilt ones). Returns the number queued."""
 
     def claim_ocr_page(
-        self, owner: str, lease_seconds: float, *, max_attempts: int = 3
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        contract_ids: Collection[int] | None = None,
     ) -> OcrClaim | None:
-        """Take the oldest queued page (or one whose lease ran out) for ``owner``. A page
-        whose attempts are used up is failed instead. None when nothing is waiting."""
+        """Take the oldest queued page (or one whose lease ran out) for ``owner``, of these
+        contracts only when given. A page whose attempts are used up is failed instead. None
+        when nothing is waiting."""
 
     def complete_ocr_page(
         self,
@@ -111,10 +117,13 @@ class OcrRecords(Protocol):
     def try_finalize_ocr(self, contract_id: int, owner: str, lease_seconds: float) -> bool:
         """Take the contract's finalisation when none of its pages is open any more."""
 
-    def claim_stale_finalization(self, owner: str, lease_seconds: float) -> int | None:
+    def claim_stale_finalization(
+        self, owner: str, lease_seconds: float, *, contract_ids: Collection[int] | None = None
+    ) -> int | None:
         """Take a finalisation whose holder vanished, or that nobody took; its contract id."""
 
-    def ocr_jobs(self, contract_id: int) -> list[OcrJobRecord]: ...
+    def ocr_jobs(self, contract_id: int, *, with_layers: bool = False) -> list[OcrJobRecord]:
+        """The contract's pages on the queue; their PDF layers only when asked for."""
 
     def ocr_batch(self, contract_id: int) -> OcrBatchRecord | None: ...
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from contract_archive.errors import NotFound
 from storage.records.base import ContractRecord, PageRecord
@@ -30,6 +30,12 @@ from storage.records.ocr_base import (
 from storage.records.ocr_models import OcrBatch, OcrJob
 
 _CANDIDATES = 8
+
+
+def _only(query: Any, column: Any, contract_ids: Collection[int] | None) -> Any:
+    if contract_ids is None:
+        return query
+    return query.where(column.in_(list(contract_ids) or [-1]))
 
 
 def _changed(s: Session, statement: Any) -> int:
@@ -179,7 +185,12 @@ class OcrQueueSql:
 
     # -- taking and finishing pages ----------------------------------------------------------
     def claim_ocr_page(
-        self, owner: str, lease_seconds: float, *, max_attempts: int = 3
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        contract_ids: Collection[int] | None = None,
     ) -> OcrClaim | None:
         while True:
             now = utcnow()
@@ -190,7 +201,9 @@ class OcrQueueSql:
             with self._session(write=False) as s:
                 candidates = list(
                     s.scalars(
-                        select(OcrJob.id).where(takeable).order_by(OcrJob.id).limit(_CANDIDATES)
+                        _only(select(OcrJob.id).where(takeable), OcrJob.contract_id, contract_ids)
+                        .order_by(OcrJob.id)
+                        .limit(_CANDIDATES)
                     )
                 )
             if not candidates:
@@ -383,12 +396,14 @@ class OcrQueueSql:
             batch.updated_at = now
             return True
 
-    def claim_stale_finalization(self, owner: str, lease_seconds: float) -> int | None:
+    def claim_stale_finalization(
+        self, owner: str, lease_seconds: float, *, contract_ids: Collection[int] | None = None
+    ) -> int | None:
         now = utcnow()
         with self._session(write=False) as s:
             candidates = list(
                 s.scalars(
-                    select(OcrBatch.contract_id)
+                    _only(select(OcrBatch.contract_id), OcrBatch.contract_id, contract_ids)
                     .where(
                         or_(
                             and_(OcrBatch.state == "finalizing", OcrBatch.lease_until < now),
@@ -422,7 +437,7 @@ class OcrQueueSql:
                 batch.owner = owner
                 batch.lease_until = now + timedelta(seconds=lease_seconds)
                 batch.updated_at = now
-                return contract_id
+                return int(contract_id)
         return None
 
     def abandon_finalization(self, contract_id: int, owner: str) -> None:
@@ -498,12 +513,12 @@ class OcrQueueSql:
         return sorted(failed)
 
     # -- reading -----------------------------------------------------------------------------
-    def ocr_jobs(self, contract_id: int) -> list[OcrJobRecord]:
+    def ocr_jobs(self, contract_id: int, *, with_layers: bool = False) -> list[OcrJobRecord]:
+        query = select(OcrJob).where(OcrJob.contract_id == contract_id).order_by(OcrJob.page_no)
+        if not with_layers:
+            query = query.options(defer(OcrJob.layer))
         with self._session(write=False) as s:
-            rows = s.scalars(
-                select(OcrJob).where(OcrJob.contract_id == contract_id).order_by(OcrJob.page_no)
-            )
-            return [_job_record(r) for r in rows]
+            return [_job_record(r, with_layer=with_layers) for r in s.scalars(query)]
 
     def ocr_batch(self, contract_id: int) -> OcrBatchRecord | None:
         with self._session(write=False) as s:
