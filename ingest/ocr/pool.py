@@ -54,8 +54,11 @@ def peak_memory() -> dict[str, int]:
 
 
 class OcrPool:
-    def __init__(self, workers: int, *, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(
+        self, workers: int, *, memory_limit: int = MEMORY_LIMIT, grace: float = GRACE_SECONDS
+    ) -> None:
         self.memory_limit = memory_limit
+        self.grace = grace
         self._ctx = multiprocessing.get_context("forkserver")
         self._free: queue.Queue[int] = queue.Queue()
         self._slots: list[ProcessPoolExecutor | None] = [None] * max(1, workers)
@@ -107,7 +110,7 @@ class OcrPool:
         try:
             future: Future[T] = self._executor(slot).submit(fn, *args, **kwargs)
             try:
-                return future.result(timeout=timeout + GRACE_SECONDS)
+                return future.result(timeout=timeout + self.grace)
             except FutureTimeout:
                 self._kill(slot)
                 raise OcrTimeout(
