@@ -10,8 +10,9 @@ a killable worker process, store the result in the queue row (or the reason it f
 contract has no open page left, one worker takes its finalisation and writes, as new versions
 (nothing is overwritten): ``text.vN.json`` with the OCR text, confidence and low-confidence words
 of each page, and ``searchable.vN.pdf``, the original's pages with an invisible text layer. The
-record is then pointed at them in one transaction, and :meth:`Archive.package_changed` re-indexes
-the contract and tells the package listeners (the seal).
+new text is indexed, the record is then pointed at them in one transaction (so a contract whose
+OCR reads `done` is found by search), and :meth:`Archive.package_changed` tells the package
+listeners (the seal).
 
 A worker that dies leaves its pages ``running`` with a lease; they are taken again when the
 lease runs out, or at once by the next service started on the same host (it sees that the
@@ -21,6 +22,7 @@ owning process is gone). Queued pages therefore survive restarts.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import logging
@@ -46,7 +48,7 @@ from ingest.ocr.page import PageOcr, PageOptions, ocr_page
 from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped
 from ingest.ocr.searchable import Layer, build_searchable
 from ingest.pdf import usable_chars
-from ingest.stages import text_document_bytes
+from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
 from storage.objects.base import CHUNK_SIZE, package_key, package_prefix
 from storage.records.base import PageRecord
@@ -404,6 +406,7 @@ class OcrService:
     # -- finishing a contract ----------------------------------------------------------------
     def finalize(self, contract_id: int, owner: str) -> None:
         created: list[str] = []
+        indexed = False
         try:
             record = self.archive.get(contract_id)
             jobs = self.records.ocr_jobs(contract_id, with_layers=True)
@@ -418,6 +421,25 @@ class OcrService:
                 created.append(text_key)
             searchable_key, searchable_sha, error = self._searchable(record, jobs, created)
             failed = [j.page_no for j in jobs if j.status == "failed"]
+            # Index the new text first, so that a contract whose OCR state reads `done` is
+            # also found by search (pollers search right after it); put back below when the
+            # record is not updated after all.
+            texts = [str(p.get("text", "")) for p in new_document["pages"]]
+            by_page = {p.page_no: p for p in pages}
+            self.archive.index.add(
+                [
+                    index_document(
+                        dataclasses.replace(
+                            record,
+                            text_key=text_key,
+                            text_sha256=put.sha256,
+                            pages=tuple(by_page.get(p.page_no, p) for p in record.pages),
+                        ),
+                        texts,
+                    )
+                ]
+            )
+            indexed = True
             updated = self.records.finish_ocr(
                 contract_id,
                 owner,
@@ -431,11 +453,14 @@ class OcrService:
             )
         except BaseException:
             self._undo(created)
+            if indexed:
+                self._index_as_recorded(contract_id)
             with contextlib.suppress(ArchiveError):
                 self.records.abandon_finalization(contract_id, owner)
             raise
         if updated is None:  # another worker took over after our lease ran out
             self._undo(created)
+            self._index_as_recorded(contract_id)
             return
         self._sources.discard(record.sha256)
         try:
@@ -484,6 +509,19 @@ class OcrService:
         finally:
             self._sources.release(record.sha256)
             out.unlink(missing_ok=True)
+
+    def _index_as_recorded(self, contract_id: int) -> None:
+        """Index the contract as its record stands (after an abandoned finalisation)."""
+        try:
+            record = self.archive.get(contract_id)
+            self.archive.index.add([index_document(record, self.archive.page_texts(record))])
+        except ArchiveError as exc:
+            log.error(
+                "contract %d: the search index may show text that was not kept (%s); "
+                "run `contract-archive reindex`",
+                contract_id,
+                exc.message,
+            )
 
     def _undo(self, keys: list[str]) -> None:
         for key in reversed(keys):
