@@ -209,9 +209,10 @@ class OcrService:
             return f"tesseract {self.tesseract.version}"
         return self.engine.name
 
-    def open(self) -> OcrService:
+    def open(self, *, warm: bool = False) -> OcrService:
         """Check the engine, recover what dead workers on this host left, queue forgotten
-        pages, and make the worker processes ready. Takes no work yet."""
+        pages, and make the worker pool ready (with ``warm``, its processes started). Takes no
+        work yet."""
         self.check()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.recover()
@@ -220,6 +221,8 @@ class OcrService:
             log.info("queued %d pages that awaited OCR without a job", queued)
         if self._pool is None:
             self._pool = OcrPool(self.workers)
+            if warm:
+                self._pool.warm()
         return self
 
     def start(self) -> OcrService:

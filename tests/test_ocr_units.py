@@ -186,3 +186,15 @@ def test_pool_kills_a_stuck_worker_with_its_children(tmp_path: Path) -> None:
         assert pool.run(5.0, pow, 2, 10) == 1024
     finally:
         pool.close()
+
+
+def test_which_pages_need_ocr() -> None:
+    from ingest.pdf import page_needs_ocr
+
+    assert page_needs_ocr("", 20)  # no text layer
+    assert page_needs_ocr("Page 3 of 12", 20)  # a footer only: too few letters for a page
+    assert not page_needs_ocr("甲方应于收到货物之日起三十日内支付全部货款。", 20)
+    assert not page_needs_ocr("The Supplier shall deliver the goods within 30 days.", 20)
+    # a text layer that is mostly replacement characters or unmapped glyphs is unusable
+    assert page_needs_ocr("\ufffd" * 200 + "Contract no 2024 0001 between", 20)
+    assert page_needs_ocr("(cid:12)(cid:7)(cid:44)" * 30 + " Agreement dated 2024", 20)

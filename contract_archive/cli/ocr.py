@@ -160,7 +160,8 @@ def worker(
         bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
     ] = False,
 ) -> None:
-    """Work the OCR queue (the `worker` service of docker-compose) until stopped."""
+    """Work the OCR queue until stopped (beside a server run with ARCHIVE_OCR_BACKGROUND=false,
+    or on another machine sharing its database and object store)."""
 
     def on_event(event: OcrEvent) -> None:
         if event.page_no is None:

@@ -45,6 +45,12 @@ def _init_worker(memory_limit: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
 
 
+def _ready() -> bool:
+    import ingest.ocr.page  # noqa: F401  (pypdfium2, PIL)
+
+    return True
+
+
 def peak_memory() -> dict[str, int]:
     """Peak resident memory (KiB) of this worker and of the largest tesseract it ran."""
     return {
@@ -103,6 +109,13 @@ class OcrPool:
             self._slots[slot] = None
         if ex is not None:
             self._kill_executor(ex)
+
+    def warm(self, timeout: float = 120.0) -> None:
+        """Start every worker now and load the page code in it (otherwise the first page of
+        each worker pays for that). Call before any :meth:`run`."""
+        futures = [self._executor(slot).submit(_ready) for slot in range(self.size)]
+        for future in futures:
+            future.result(timeout=timeout)
 
     def run(self, timeout: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in a free worker; OcrTimeout after ``timeout`` plus a grace period."""
