@@ -148,7 +148,7 @@ class MemorySampler:
         me = os.getpid()
         while not self._stop.wait(self.interval):
             procs = _tree()
-            for pid, (ppid, rss, name) in procs.items():
+            for ppid, rss, name in procs.values():
                 if name != "tesseract":
                     continue
                 self.peak_tesseract_kib = max(self.peak_tesseract_kib, rss)
@@ -264,11 +264,11 @@ def main() -> None:
                 show(label, best)
     one_bare, one_pipe = results["bare tesseract, 1 proc"], results["pipeline, 1 worker(s)"]
     two_bare, two_pipe = results["bare tesseract, 2 proc"], results["pipeline, 2 worker(s)"]
-    print(
-        f"pipeline over bare tesseract, 1 worker: wall {one_pipe['wall'] / one_bare['wall'] - 1:+.1%}"
-        f", cpu {one_pipe['cpu'] / one_bare['cpu'] - 1:+.1%}; 2 workers: wall "
-        f"{two_pipe['wall'] / two_bare['wall'] - 1:+.1%}, cpu {two_pipe['cpu'] / two_bare['cpu'] - 1:+.1%}"
-    )
+    for workers, (b, p) in ((1, (one_bare, one_pipe)), (2, (two_bare, two_pipe))):
+        print(
+            f"pipeline over bare tesseract, {workers} worker(s): "
+            f"wall {p['wall'] / b['wall'] - 1:+.1%}, cpu {p['cpu'] / b['cpu'] - 1:+.1%}"
+        )
     print(
         f"2 workers / 1 worker: pipeline {one_pipe['wall'] / two_pipe['wall']:.2f}x, "
         f"bare tesseract {one_bare['wall'] / two_bare['wall']:.2f}x"

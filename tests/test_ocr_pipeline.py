@@ -84,7 +84,11 @@ def test_scanned_pages_are_ocrd_into_a_new_text_version(archive: Archive, scanne
     ocr = first["ocr"]
     assert ocr["languages"] == "chi_sim+eng" and ocr["psm"] == 3
     assert ocr["image"] == {
-        "source": "embedded", "width": 2478, "height": 3430, "dpi": 300, "page_rotation": 0,
+        "source": "embedded",
+        "width": 2478,
+        "height": 3430,
+        "dpi": 300,
+        "page_rotation": 0,
     }
     assert 60 < ocr["confidence"] < 100 and ocr["words"] > 100
     low = ocr["low_confidence_words"]
@@ -294,9 +298,7 @@ def test_stopping_the_service_gives_unfinished_pages_back(archive: Archive, scan
     assert [p.ocr_status for p in archive.get(scanned).pages] == ["pending"] * 3
 
 
-def test_a_deleted_original_fails_its_pages_with_the_reason(
-    archive: Archive, scanned: int
-) -> None:
+def test_a_deleted_original_fails_its_pages_with_the_reason(archive: Archive, scanned: int) -> None:
     record = archive.get(scanned)
     path = archive.settings.objects_dir / record.original_key
     path.chmod(0o644)
@@ -318,9 +320,7 @@ def client(archive: Archive) -> Iterator[TestClient]:
 
 def upload(client: TestClient, path: Path):
     with open(path, "rb") as fh:
-        return client.post(
-            "/api/v1/contracts", files={"file": (path.name, fh, "application/pdf")}
-        )
+        return client.post("/api/v1/contracts", files={"file": (path.name, fh, "application/pdf")})
 
 
 def poll(client: TestClient, url: str, timeout: float = 60) -> dict:
@@ -359,10 +359,18 @@ def test_upload_of_a_scan_is_answered_at_once_with_202(client: TestClient) -> No
 
     copy = client.get(status["searchable_url"])
     assert copy.status_code == 200 and copy.headers["content-type"] == "application/pdf"
-    assert copy.content.startswith(b"%PDF-") and len(pypdf.PdfReader(io.BytesIO(copy.content)).pages) == 3
+    assert (
+        copy.content.startswith(b"%PDF-")
+        and len(pypdf.PdfReader(io.BytesIO(copy.content)).pages) == 3
+    )
     assert copy.headers["etag"] == f'"{copy.headers["x-content-sha256"]}"'
     assert "searchable.pdf" in copy.headers["content-disposition"]
-    assert client.get(status["searchable_url"], headers={"If-None-Match": copy.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            status["searchable_url"], headers={"If-None-Match": copy.headers["etag"]}
+        ).status_code
+        == 304
+    )
     original = client.get(f"/api/v1/contracts/{cid}/original")
     assert original.content == SCAN_ZH.read_bytes()
 
@@ -386,7 +394,9 @@ def test_text_pdfs_keep_201_and_have_no_searchable_copy(client: TestClient) -> N
 def test_searchable_copy_is_refused_while_ocr_runs(archive: Archive, scanned: int) -> None:
     with TestClient(create_app(archive), raise_server_exceptions=False) as c:  # no OCR service
         r = c.get(f"/api/v1/contracts/{scanned}/searchable")
-        assert r.status_code == 409 and "still running (0 of 3 pages)" in r.json()["error"]["message"]
+        assert (
+            r.status_code == 409 and "still running (0 of 3 pages)" in r.json()["error"]["message"]
+        )
         assert c.get(f"/api/v1/contracts/{scanned}/ocr").json()["state"] == "queued"
         assert c.get("/api/v1/contracts/424242/searchable").status_code == 404
 

@@ -239,7 +239,11 @@ def test_real_chinese_scan_phrases_are_top_hits(tmp_path: Path) -> None:
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data)}
     r = subprocess.run(
         [PROGRAM, "ingest", str(batch), "--json"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
@@ -300,7 +304,10 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
     shutil.copy(MIXED, scan)
     r = subprocess.run(
         [PROGRAM, "ingest", str(scan), "--json"],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**env, "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS": "0.3"},
     )
     assert r.returncode == 1, r.stderr
@@ -316,7 +323,11 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
 
     r = subprocess.run(
         [PROGRAM, "ocr", "--retry", cid, "--json"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert r.returncode == 0, r.stderr
     status = json.loads(r.stdout)
@@ -328,5 +339,10 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
     with Archive(make_settings(data), parser_workers=1).open() as archive:
         assert archive.get(int(cid)).text_key.endswith("text.v3.json")
         keys = [k.rsplit("/", 1)[1] for k in archive.objects.iter_keys()]
-        assert sorted(keys) == ["original", "searchable.v1.pdf", "text.v1.json",
-                                "text.v2.json", "text.v3.json"]
+        assert sorted(keys) == [
+            "original",
+            "searchable.v1.pdf",
+            "text.v1.json",
+            "text.v2.json",
+            "text.v3.json",
+        ]

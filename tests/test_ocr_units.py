@@ -198,3 +198,33 @@ def test_which_pages_need_ocr() -> None:
     # a text layer that is mostly replacement characters or unmapped glyphs is unusable
     assert page_needs_ocr("\ufffd" * 200 + "Contract no 2024 0001 between", 20)
     assert page_needs_ocr("(cid:12)(cid:7)(cid:44)" * 30 + " Agreement dated 2024", 20)
+
+
+def test_ocr_progress_shows_pages_rate_and_time_left() -> None:
+    import io
+
+    from rich.console import Console
+
+    from contract_archive.cli.ocr import OcrProgress
+    from storage.records.ocr_base import OcrCounts
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=160)
+    bar = OcrProgress(enabled=True, console=console)
+
+    def shown(counts: OcrCounts) -> tuple[str, float, int]:
+        bar.update(counts)
+        with console.capture() as captured:
+            console.print(bar.progress.make_tasks_table(bar.progress.tasks))
+        line = captured.get()
+        rate = float(line.split(" pages/s")[0].split()[-1])
+        h, m, sec = (int(x) for x in line.split("ETA ")[1].split()[0].split(":"))
+        return line, rate, h * 3600 + m * 60 + sec
+
+    bar.update(OcrCounts(total=10, queued=10))
+    time.sleep(0.3)
+    line, rate, left = shown(OcrCounts(total=10, queued=4, running=2, done=3, failed=1))
+    assert "4/10" in line  # pages finished (done or failed) of the pages to OCR
+    assert 0 < rate <= 4 / 0.3 + 0.01  # 4 pages since OCR started, at least 0.3 s ago
+    assert abs(left - 6 / rate) <= 1, line  # 6 pages left at that rate
+    line, rate, left = shown(OcrCounts(total=100, queued=96, done=4))
+    assert "4/100" in line and abs(left - 96 / rate) <= 1, line

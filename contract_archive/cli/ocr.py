@@ -10,13 +10,13 @@ from collections.abc import Collection
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from contract_archive.archive import Archive
@@ -27,21 +27,21 @@ from storage.records.ocr_base import OcrCounts
 
 
 class OcrProgress:
-    """A progress bar of OCR'd pages: done and total, pages per second and the time left."""
+    """A progress bar of OCR'd pages: done and total, pages per second since OCR started and
+    the time left at that rate."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, console: Console | None = None) -> None:
         self.progress = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("pages, {task.fields[rate]}"),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=err,
+            TextColumn("ETA {task.fields[eta]}"),
+            console=console or err,
             disable=not enabled,
         )
-        self.task = self.progress.add_task("OCR", total=0, rate="")
+        self.task = self.progress.add_task("OCR", total=0, rate="", eta="-:--:--")
         self.started: float | None = None
         self.first_done: int | None = None
 
@@ -49,11 +49,16 @@ class OcrProgress:
         now = time.monotonic()
         if self.started is None and counts.total:
             self.started, self.first_done = now, counts.finished
-        rate = ""
+        rate, eta = "", "-:--:--"
         if self.started is not None and now > self.started:
             per_second = (counts.finished - (self.first_done or 0)) / (now - self.started)
             rate = f"{per_second:.2f} pages/s"
-        self.progress.update(self.task, total=counts.total, completed=counts.finished, rate=rate)
+            if per_second > 0:
+                left = round((counts.total - counts.finished) / per_second)
+                eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+        self.progress.update(
+            self.task, total=counts.total, completed=counts.finished, rate=rate, eta=eta
+        )
 
     def __enter__(self) -> OcrProgress:
         self.progress.__enter__()
