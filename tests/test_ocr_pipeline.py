@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +22,21 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+)
 
 from contract_archive.archive import Archive
 from contract_archive.ocr import OcrService
 from ingest.ocr.engine import ReplayOcrEngine
+from ingest.ocr.searchable import Layer, build_searchable
 from search_api.app import create_app
 from tests.conftest import CORPUS, make_settings
 
@@ -137,23 +149,124 @@ def test_searchable_copy_overlays_the_ocr_text_on_the_original(
 
 
 def ink_under(page: pdfium.PdfPage, text: pdfium.PdfTextPage, start: int, count: int) -> float:
-    """Share of the found characters whose box covers dark pixels of the rendered page."""
-    image = page.render(scale=100 / 72, grayscale=True).to_pil().convert("L")
-    _, height = page.get_size()
+    """Share of the found characters whose box covers dark pixels of the page as shown."""
+    scale = 100 / 72
+    image = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+    shown_w, shown_h = page.get_size()  # as displayed, after /Rotate
+    rotation = page.get_rotation() % 360
+    w, h = (shown_h, shown_w) if rotation % 180 else (shown_w, shown_h)
+
+    def shown(x: float, y: float) -> tuple[float, float]:
+        """A point of user space on the displayed page (origin top left, y down)."""
+        return {
+            0: (x, h - y),
+            90: (y, x),
+            180: (w - x, y),
+            270: (h - y, w - x),
+        }[rotation]
+
     inked = total = 0
     for i in range(start, start + count):
         if not text.get_text_range(i, 1).strip():
             continue
         left, bottom, right, top = text.get_charbox(i)
+        (x0, y0), (x1, y1) = shown(left, bottom), shown(right, top)
         box = (
-            int(left * 100 / 72),
-            int((height - top) * 100 / 72),
-            int(right * 100 / 72) + 1,
-            int((height - bottom) * 100 / 72) + 1,
+            int(min(x0, x1) * scale),
+            int(min(y0, y1) * scale),
+            int(max(x0, x1) * scale) + 1,
+            int(max(y0, y1) * scale) + 1,
         )
         total += 1
         inked += image.crop(box).getextrema()[0] < 128
     return inked / max(total, 1)
+
+
+def image_pdf(pages: list[tuple[Image.Image, int, int]], target: Path) -> Path:
+    """A PDF of grey page images, losslessly (Flate), each at ``dpi`` with a /Rotate."""
+    writer = pypdf.PdfWriter()
+    for image, dpi, rotate in pages:
+        image = image.convert("L")
+        width, height = image.width * 72 / dpi, image.height * 72 / dpi
+        page = writer.add_blank_page(width=width, height=height)
+        xobject = StreamObject()
+        xobject._data = zlib.compress(image.tobytes(), 6)
+        xobject.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Image"),
+                NameObject("/Width"): NumberObject(image.width),
+                NameObject("/Height"): NumberObject(image.height),
+                NameObject("/ColorSpace"): NameObject("/DeviceGray"),
+                NameObject("/BitsPerComponent"): NumberObject(8),
+                NameObject("/Filter"): NameObject("/FlateDecode"),
+            }
+        )
+        page[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/XObject"): DictionaryObject(
+                    {NameObject("/Im0"): writer._add_object(xobject)}
+                )
+            }
+        )
+        content = DecodedStreamObject()
+        content.set_data(f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode())
+        page.replace_contents(content)
+        if rotate:
+            page[NameObject("/Rotate")] = NumberObject(rotate)
+        page[NameObject("/MediaBox")] = ArrayObject(
+            [FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]
+        )
+    with open(target, "wb") as fh:
+        writer.write(fh)
+    return target
+
+
+def turned_copies(target: Path) -> Path:
+    """A turned copy of the Chinese scan's first page: its image turned 90° clockwise, 180°,
+    270°, and stored sideways but shown upright by the page's /Rotate (4 pages)."""
+    pdf = pdfium.PdfDocument(SCAN_ZH)
+    image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
+    upright = image_object.get_bitmap(render=False).to_pil().convert("L")
+    pdf.close()
+    return image_pdf(
+        [
+            (upright.rotate(-90, expand=True), 300, 0),
+            (upright.rotate(180, expand=True), 300, 0),
+            (upright.rotate(90, expand=True), 300, 0),
+            (upright.rotate(90, expand=True), 300, 90),
+        ],
+        target,
+    )
+
+
+def test_searchable_copy_of_turned_pages_is_upright_and_searchable(tmp_path: Path) -> None:
+    """The text layer of the upright page (recorded) laid over turned copies of it, as OCR
+    leaves it for pages it read turned upright: each copy page is shown upright, and a
+    viewer's search finds the title on its ink, in reading order."""
+    turned = turned_copies(tmp_path / "turned.pdf")
+    layer = (RECORDED / "d4c589dac7b46dd6-p0001-r0-chi_sim+eng-300.pdf").read_bytes()
+    rotations = [270, 180, 90, 0]  # what OCR turned each displayed page by to read it
+    out = tmp_path / "searchable.pdf"
+    layers = [Layer(n, layer, r) for n, r in enumerate(rotations, 1)]
+    assert build_searchable(str(turned), layers, str(out)) == 4
+    copy = pypdf.PdfReader(out)
+    assert [p.rotation for p in copy.pages] == [270, 180, 90, 90]
+    original = pypdf.PdfReader(turned)
+    for mine, theirs in zip(copy.pages, original.pages, strict=True):
+        assert mine.mediabox == theirs.mediabox
+        assert [i.name for i in mine.images] == [i.name for i in theirs.images]
+    pdf = pdfium.PdfDocument(out)
+    for index in range(4):
+        page = pdf[index]
+        width, height = page.get_size()
+        assert width < height, index  # shown upright: portrait
+        text = page.get_textpage()
+        for phrase in ("青岛市木门买卖合同示范文本", "违约定金双倍返还"):
+            found = text.search(phrase).get_next()
+            assert found is not None, (index, phrase, text.get_text_range(0, 60))
+            assert ink_under(page, text, *found) > 0.8, (index, phrase)
+    assert pypdf.PdfReader(turned).pages[1].rotation == 0  # the input is untouched
 
 
 def test_text_layer_pages_are_not_ocrd_again(archive: Archive) -> None:

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import unicodedata
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,21 +25,13 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
-from pypdf.generic import (
-    ArrayObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    FloatObject,
-    NameObject,
-    NumberObject,
-    StreamObject,
-)
+from pypdf.generic import DecodedStreamObject, NameObject
 from rapidfuzz.distance import Levenshtein
 
 from contract_archive.archive import Archive
 from contract_archive.ocr import OcrService
 from tests.conftest import CORPUS, make_settings
-from tests.test_ocr_pipeline import MIXED, RECORDED, ink_under
+from tests.test_ocr_pipeline import MIXED, RECORDED, image_pdf, ink_under, turned_copies
 
 pytestmark = [pytest.mark.ocr, pytest.mark.slow]
 
@@ -73,46 +64,6 @@ def without_text_layer(source: Path, target: Path) -> Path:
         resources = page["/Resources"]
         if "/Font" in resources:  # type: ignore[operator]
             del resources[NameObject("/Font")]  # type: ignore[index]
-    with open(target, "wb") as fh:
-        writer.write(fh)
-    return target
-
-
-def image_pdf(pages: list[tuple[Image.Image, int, int]], target: Path) -> Path:
-    """A PDF of grey page images, losslessly (Flate), each at ``dpi`` with a /Rotate."""
-    writer = pypdf.PdfWriter()
-    for image, dpi, rotate in pages:
-        image = image.convert("L")
-        width, height = image.width * 72 / dpi, image.height * 72 / dpi
-        page = writer.add_blank_page(width=width, height=height)
-        xobject = StreamObject()
-        xobject._data = zlib.compress(image.tobytes(), 6)
-        xobject.update(
-            {
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Image"),
-                NameObject("/Width"): NumberObject(image.width),
-                NameObject("/Height"): NumberObject(image.height),
-                NameObject("/ColorSpace"): NameObject("/DeviceGray"),
-                NameObject("/BitsPerComponent"): NumberObject(8),
-                NameObject("/Filter"): NameObject("/FlateDecode"),
-            }
-        )
-        page[NameObject("/Resources")] = DictionaryObject(
-            {
-                NameObject("/XObject"): DictionaryObject(
-                    {NameObject("/Im0"): writer._add_object(xobject)}
-                )
-            }
-        )
-        content = DecodedStreamObject()
-        content.set_data(f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode())
-        page.replace_contents(content)
-        if rotate:
-            page[NameObject("/Rotate")] = NumberObject(rotate)
-        page[NameObject("/MediaBox")] = ArrayObject(
-            [FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]
-        )
     with open(target, "wb") as fh:
         writer.write(fh)
     return target
@@ -262,22 +213,10 @@ def test_real_chinese_scan_phrases_are_top_hits(tmp_path: Path) -> None:
 def test_turned_pages_are_read_upright(
     archive: Archive, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """A turned copy of the Chinese scan's first page: turned 90° clockwise, 180°, 270°, and
-    stored sideways but shown upright by the page's /Rotate."""
-    pdf = pdfium.PdfDocument(QINGDAO)
-    image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
-    upright = image_object.get_bitmap(render=False).to_pil().convert("L")
-    pdf.close()
-    target = tmp_path_factory.mktemp("r") / "turned.pdf"
-    image_pdf(
-        [
-            (upright.rotate(-90, expand=True), 300, 0),
-            (upright.rotate(180, expand=True), 300, 0),
-            (upright.rotate(90, expand=True), 300, 0),
-            (upright.rotate(90, expand=True), 300, 90),
-        ],
-        target,
-    )
+    """A turned copy of the Chinese scan's first page (turned 90° clockwise, 180°, 270°, and
+    stored sideways but shown upright by the page's /Rotate): OSD finds the turn, the page is
+    read upright, and its searchable copy is shown upright."""
+    target = turned_copies(tmp_path_factory.mktemp("r") / "turned.pdf")
     cid = ocr_file(archive, target)
     doc = archive.text_document(cid)
     assert [p["ocr"]["rotation"] for p in doc["pages"]] == [270, 180, 90, 0]

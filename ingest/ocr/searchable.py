@@ -3,8 +3,10 @@
 The original is never changed. Each OCR'd page of a clone (pypdf ``PdfWriter(clone_from=…)``)
 gets its text-only layer merged on top (``merge_transformed_page``), scaled to the page as it
 is displayed and turned back by the rotation OCR applied, and by the page's ``/Rotate``, so
-that selecting text in a viewer selects the words under the pointer. Runs in a worker process:
-the original is an untrusted file.
+that selecting text in a viewer selects the words under the pointer. A page OCR read turned
+(found sideways or upside down by OSD) is shown upright in the copy: its ``/Rotate`` gains the
+turn, so that viewers find its text in reading order (pdfium reads text drawn upside down
+backwards). Runs in a worker process: the original is an untrusted file.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def build_searchable(original: str, layers: list[Layer], output: str) -> int:
     that received a text layer."""
     import pypdf
     from pypdf.errors import PdfReadError
+    from pypdf.generic import NameObject, NumberObject
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -99,8 +102,15 @@ def build_searchable(original: str, layers: list[Layer], output: str) -> int:
                 size = (float(text_page.mediabox.width), float(text_page.mediabox.height))
                 box = page.cropbox
                 crop = (float(box.left), float(box.bottom), float(box.right), float(box.top))
-                ctm = layer_matrix(size, layer.rotation, crop, int(page.rotation or 0) % 360)
+                page_rotation = int(page.rotation or 0) % 360
+                ctm = layer_matrix(size, layer.rotation, crop, page_rotation)
                 page.merge_transformed_page(text_page, pypdf.Transformation(ctm))
+                if layer.rotation % 360:
+                    # Show the page upright, as OCR read it: text drawn upside down or
+                    # sideways is found by viewers in reverse or in no order at all.
+                    page[NameObject("/Rotate")] = NumberObject(
+                        (page_rotation + layer.rotation) % 360
+                    )
                 merged += 1
             tmp = Path(output)
             with open(tmp, "wb") as fh:
