@@ -14,10 +14,11 @@ pages (200 dpi), 17 pages in all.
   their own resolution) through ``tesseract IMAGE OUT -l chi_sim+eng --psm 3 --dpi N txt`` on
   the command line, ``OMP_THREAD_LIMIT=1``, 1 and 2 processes at once.
 
-Wall time on a shared 2-core machine moves with what else runs; the CPU seconds (of this
-process's children: workers and tesseract) are reported too, and the load average before each
-run. Peak memory per worker: the largest resident size of a worker process plus the tesseract
-it runs, sampled from /proc every 50 ms.
+Wall time on a shared 2-core machine moves with what else runs; the CPU seconds are reported
+too (bare: this process's tesseract children; pipeline: each worker process and the tesseract
+processes it ran, from their own ``getrusage``), and the load average before each run. Peak
+memory per worker: the worker process's largest resident size, and that of the largest
+tesseract it ran (the two add up while a page is read).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import resource
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,79 +110,25 @@ def page_images(paths: list[Path], work: Path) -> list[tuple[Path, int]]:
 
 
 # --- measuring ----------------------------------------------------------------------------
-def children_cpu() -> float:
+def children() -> tuple[float, float]:
+    """CPU seconds and peak memory (MiB) of this process's children that ended."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _tree() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, resident KiB, command name) of every process."""
-    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
-    procs = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-            statm = Path(entry.path, "statm").read_text().split()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        procs[int(entry.name)] = (int(fields[1]), int(statm[1]) * page_kib, name)
-    return procs
+Run = Callable[[], dict[str, float]]
 
 
-class MemorySampler:
-    """Peak resident memory of each worker (a child process running tesseract), with its
-    tesseract, sampled while the benchmark runs."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self.peak_worker_kib = 0
-        self.peak_tesseract_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(self.interval):
-            procs = _tree()
-            for ppid, rss, name in procs.values():
-                if name != "tesseract":
-                    continue
-                self.peak_tesseract_kib = max(self.peak_tesseract_kib, rss)
-                parent = procs.get(ppid)
-                if ppid != me and parent is not None:
-                    self.peak_worker_kib = max(self.peak_worker_kib, parent[1] + rss)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def timed(run: Callable[[], int]) -> dict[str, float]:
+def timed(run: Run) -> dict[str, float]:
     load = os.getloadavg()[0]
-    cpu = children_cpu()
-    with MemorySampler() as memory:
-        started = time.perf_counter()
-        pages = run()
-        wall = time.perf_counter() - started
-    return {
-        "pages": pages,
-        "wall": wall,
-        "cpu": children_cpu() - cpu,
-        "load": load,
-        "worker_mib": memory.peak_worker_kib / 1024,
-        "tesseract_mib": memory.peak_tesseract_kib / 1024,
-    }
+    started = time.perf_counter()
+    measured = run()
+    measured["wall"] = time.perf_counter() - started
+    measured["load"] = load
+    return measured
 
 
-def pipeline(paths: list[Path], workers: int) -> Callable[[], int]:
+def pipeline(paths: list[Path], workers: int) -> Run:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
     settings = Settings(  # type: ignore[call-arg]
         data_dir=tmp / "var", ocr_languages=LANGUAGES, ocr_background=False, _env_file=None
@@ -196,22 +142,34 @@ def pipeline(paths: list[Path], workers: int) -> Callable[[], int]:
         ids.append(result.id)
     service = OcrService(archive, workers=workers, poll_seconds=0.05)
     service.open(warm=True)  # starting the worker processes stays outside the timing
+    before = service.worker_usage()
 
-    def run() -> int:
+    def run() -> dict[str, float]:
         try:
-            with service:
-                counts = service.wait_for(ids, poll=0.05)
-            if counts.failed:
-                raise SystemExit(f"{counts.failed} pages failed")
-            return counts.done
+            service.start()
+            counts = service.wait_for(ids, poll=0.05)
+            after = service.worker_usage()
         finally:
+            service.stop()
             archive.close()
             shutil.rmtree(tmp, ignore_errors=True)
+        if counts.failed:
+            raise SystemExit(f"{counts.failed} pages failed")
+        cpu = sum(
+            a["worker_cpu"] + a["tesseract_cpu"] - b["worker_cpu"] - b["tesseract_cpu"]
+            for a, b in zip(after, before, strict=True)
+        )
+        return {
+            "pages": counts.done,
+            "cpu": cpu,
+            "worker_mib": max(a["worker_kib"] for a in after) / 1024,
+            "tesseract_mib": max(a["tesseract_kib"] for a in after) / 1024,
+        }
 
     return run
 
 
-def bare(images: list[tuple[Path, int]], processes: int) -> Callable[[], int]:
+def bare(images: list[tuple[Path, int]], processes: int) -> Run:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def one(item: tuple[Path, int]) -> None:
@@ -222,10 +180,17 @@ def bare(images: list[tuple[Path, int]], processes: int) -> Callable[[], int]:
             env=env, check=True, capture_output=True,
         )  # fmt: skip
 
-    def run() -> int:
+    def run() -> dict[str, float]:
+        cpu_before, _ = children()
         with ThreadPoolExecutor(processes) as pool:
             list(pool.map(one, images))
-        return len(images)
+        cpu_after, peak = children()
+        return {
+            "pages": len(images),
+            "cpu": cpu_after - cpu_before,
+            "worker_mib": 0.0,
+            "tesseract_mib": peak,
+        }
 
     return run
 
@@ -234,7 +199,7 @@ def show(label: str, m: dict[str, float]) -> None:
     print(
         f"{label:<28} {m['pages']:.0f} pages  {m['pages'] / m['wall']:.3f} pages/s  "
         f"wall {m['wall']:.1f} s  cpu {m['cpu']:.1f} s ({m['cpu'] / m['pages']:.2f} s/page)  "
-        f"peak per worker {m['worker_mib']:.0f} MiB (tesseract {m['tesseract_mib']:.0f} MiB)  "
+        f"peak memory: worker {m['worker_mib']:.0f} MiB, tesseract {m['tesseract_mib']:.0f} MiB  "
         f"load before {m['load']:.1f}",
         flush=True,
     )
@@ -243,6 +208,7 @@ def show(label: str, m: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1, help="best of N rounds per row")
+    parser.add_argument("--quick", action="store_true", help="the Chinese scan only (3 pages)")
     args = parser.parse_args()
     info = check_tesseract(LANGUAGES)
     print(f"machine: {machine()}; tesseract {info.version}; languages {LANGUAGES}")
@@ -250,6 +216,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         paths = documents(work)
+        if args.quick:
+            paths = [p for p in paths if p.name == "qingdao.pdf"]
         images = page_images(paths, work)
         print(f"pages: {len(images)} ({', '.join(p.name for p in paths)})")
         for workers in (1, 2):

@@ -45,7 +45,7 @@ from ingest.ocr.check import TesseractInfo, check_tesseract
 from ingest.ocr.engine import OcrEngine, TesseractEngine
 from ingest.ocr.errors import OcrPageError
 from ingest.ocr.page import PageOcr, PageOptions, ocr_page
-from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped
+from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped, usage
 from ingest.ocr.searchable import Layer, build_searchable
 from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
@@ -224,6 +224,11 @@ class OcrService:
             if warm:
                 self._pool.warm()
         return self
+
+    def worker_usage(self) -> list[dict[str, float]]:
+        """Per worker process: CPU seconds and peak memory of it and of its tesseract runs
+        (for the benchmark; call while no page is being read)."""
+        return [] if self._pool is None else self._pool.each(usage)
 
     def start(self) -> OcrService:
         """Open, then work the queue in background threads until :meth:`stop`."""

@@ -526,3 +526,35 @@ def test_retry_over_the_api(archive: Archive, scanned: int, tmp_path: Path) -> N
         assert r.status_code == 202 and r.json()["state"] in ("queued", "running", "done")
         after = poll(c, f"/api/v1/contracts/{scanned}/ocr")
         assert after["state"] == "done" and after["pages_failed"] == []
+
+
+def test_missing_tesseract_stops_the_commands_at_start_up(tmp_path: Path) -> None:
+    """No tesseract on PATH: `ingest` and `worker` stop before any work, naming the packages."""
+    import sys
+
+    program = str(Path(sys.executable).parent / "contract-archive")
+    env = {**os.environ, "PATH": str(tmp_path), "ARCHIVE_DATA_DIR": str(tmp_path / "var")}
+    wanted = "apt-get install tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng tesseract-ocr-osd"
+    for args in (["ingest", str(SCAN_ZH)], ["worker", "--until-idle"]):
+        r = subprocess.run(
+            [program, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        assert r.returncode == 2, (args, r.stderr)
+        assert "tesseract" in r.stderr and wanted in " ".join(r.stderr.split()), r.stderr
+        assert "Traceback" not in r.stderr
+    # nothing was archived: the check comes first
+    assert not list((tmp_path / "var").rglob("original"))
+    # --no-ocr archives the scan and leaves its pages queued
+    r = subprocess.run(
+        [program, "ingest", str(SCAN_ZH), "--no-ocr", "--json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout)
+    assert line["status"] == "archived" and line["pages_needing_ocr"] == [1, 2, 3]
+    shown = subprocess.run(
+        [program, "ocr", str(line["id"]), "--json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    status = json.loads(shown.stdout)
+    assert status["state"] == "queued" and status["pages_total"] == 3

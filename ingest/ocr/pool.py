@@ -51,11 +51,16 @@ def _ready() -> bool:
     return True
 
 
-def peak_memory() -> dict[str, int]:
-    """Peak resident memory (KiB) of this worker and of the largest tesseract it ran."""
+def usage() -> dict[str, float]:
+    """CPU seconds and peak resident memory (KiB) of this worker and of the tesseract
+    processes it ran (the largest of them)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
-        "worker_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "tesseract_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "worker_cpu": me.ru_utime + me.ru_stime,
+        "tesseract_cpu": children.ru_utime + children.ru_stime,
+        "worker_kib": me.ru_maxrss,
+        "tesseract_kib": children.ru_maxrss,
     }
 
 
@@ -110,12 +115,16 @@ class OcrPool:
         if ex is not None:
             self._kill_executor(ex)
 
+    def each(self, fn: Callable[[], T], timeout: float = 120.0) -> list[T]:
+        """Run ``fn`` once in every worker (starting those not running). Only while the pool
+        is idle: it does not wait for a free slot."""
+        futures = [self._executor(slot).submit(fn) for slot in range(self.size)]
+        return [future.result(timeout=timeout) for future in futures]
+
     def warm(self, timeout: float = 120.0) -> None:
         """Start every worker now and load the page code in it (otherwise the first page of
         each worker pays for that). Call before any :meth:`run`."""
-        futures = [self._executor(slot).submit(_ready) for slot in range(self.size)]
-        for future in futures:
-            future.result(timeout=timeout)
+        self.each(_ready, timeout)
 
     def run(self, timeout: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in a free worker; OcrTimeout after ``timeout`` plus a grace period."""
