@@ -16,7 +16,8 @@ pages (200 dpi), 17 pages in all.
 
 Wall time on a shared 2-core machine moves with what else runs; the CPU seconds are reported
 too (bare: this process's tesseract children; pipeline: each worker process and the tesseract
-processes it ran, from their own ``getrusage``), and the load average before each run. Peak
+processes it ran, from their own ``getrusage``, plus this process, which works the queue), and
+the load average before each run. Peak
 memory per worker: the worker process's largest resident size, and that of the largest
 tesseract it ran (the two add up while a page is read).
 """
@@ -140,25 +141,29 @@ def pipeline(paths: list[Path], workers: int) -> Run:
         if result.status != "archived" or result.id is None:
             raise SystemExit(f"{path.name}: {result.status} {result.reason}")
         ids.append(result.id)
-    service = OcrService(archive, workers=workers, poll_seconds=0.05)
+    service = OcrService(archive, workers=workers)
     service.open(warm=True)  # starting the worker processes stays outside the timing
     before = service.worker_usage()
 
     def run() -> dict[str, float]:
+        mine = resource.getrusage(resource.RUSAGE_SELF)
         try:
             service.start()
-            counts = service.wait_for(ids, poll=0.05)
+            counts = service.wait_for(ids, poll=0.1)
             after = service.worker_usage()
+            here = resource.getrusage(resource.RUSAGE_SELF)
         finally:
             service.stop()
             archive.close()
             shutil.rmtree(tmp, ignore_errors=True)
         if counts.failed:
             raise SystemExit(f"{counts.failed} pages failed")
+        # the workers and their tesseract runs, and this process (queue, text files, index)
         cpu = sum(
             a["worker_cpu"] + a["tesseract_cpu"] - b["worker_cpu"] - b["tesseract_cpu"]
             for a, b in zip(after, before, strict=True)
         )
+        cpu += here.ru_utime + here.ru_stime - mine.ru_utime - mine.ru_stime
         return {
             "pages": counts.done,
             "cpu": cpu,
