@@ -16,13 +16,19 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, ocr, search, system
+from search_api.routes import contracts, locks, ocr, search, system
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router, ocr.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    contracts.router,
+    search.router,
+    locks.router,
+    ocr.router,
+)
 
 
 @dataclass(frozen=True)

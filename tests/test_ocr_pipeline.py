@@ -534,7 +534,9 @@ def test_missing_tesseract_stops_the_commands_at_start_up(tmp_path: Path) -> Non
 
     program = str(Path(sys.executable).parent / "contract-archive")
     env = {**os.environ, "PATH": str(tmp_path), "ARCHIVE_DATA_DIR": str(tmp_path / "var")}
-    wanted = "apt-get install tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng tesseract-ocr-osd"
+    wanted = (
+        "apt-get install tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng tesseract-ocr-osd"
+    )
     for args in (["ingest", str(SCAN_ZH)], ["worker", "--until-idle"]):
         r = subprocess.run(
             [program, *args], capture_output=True, text=True, env=env, timeout=120, check=False
