@@ -16,7 +16,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, ocr, search, system
+from search_api.routes import contracts, locks, ocr, search, system, verification
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     locks.router,
     ocr.router,
+    verification.router,
 )
 
 

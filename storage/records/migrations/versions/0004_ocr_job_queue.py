@@ -3,8 +3,8 @@
 Pages archived before this migration that still await OCR get their jobs from the OCR
 service's sweep at start-up (``enqueue_missing_ocr``), not from here.
 
-Revision ID: 0002_ocr
-Revises: 0001
+Revision ID: 0004_ocr
+Revises: 0003_seal
 Create Date: 2026-11-28 17:26:36.562454
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 import storage.records.models
 
 
-revision: str = '0002_ocr'
-down_revision: str | None = '0001'
+revision: str = '0004_ocr'
+down_revision: str | None = '0003_seal'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
