@@ -15,6 +15,7 @@ from contract_archive.archive import Archive
 from schemas.locks import ContractLocks, ObjectLockPublic
 from storage.errors import LockingUnsupported
 from storage.objects.base import package_prefix
+from storage.records.base import ContractRecord
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +112,16 @@ def sync_record_hold(archive: Archive, contract_id: int, active: bool) -> None:
         return
     for key in _package_keys(archive, contract_id):
         archive.objects.set_legal_hold(key, active)
+
+
+def cover_new_objects(archive: Archive, record: ContractRecord) -> None:
+    """A package listener: files added after a legal hold was set (OCR text, a searchable copy,
+    a new manifest and seal) come under the same hold, so a hold always covers the whole
+    package. The original's legal hold says whether the package is held."""
+    if not archive.objects.supports_locks:
+        return
+    if not archive.objects.lock_info(record.original_key).legal_hold:
+        return
+    for key in _package_keys(archive, record.id):
+        if not archive.objects.lock_info(key).legal_hold:
+            archive.objects.set_legal_hold(key, True)

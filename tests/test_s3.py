@@ -394,6 +394,13 @@ def test_filing_and_record_holds_reach_the_object_lock(
         second = archive.contracts.place_hold(record.id, "审计", actor="local:auditor")
         keys = list(archive.objects.iter_keys(record.original_key.rsplit("/", 1)[0]))
         assert keys and all(archive.objects.lock_info(k).legal_hold for k in keys)
+        # a file the package gains while held (as OCR adds text and a searchable copy, and the
+        # seal a new manifest) joins the hold
+        added = package_key(record.sha256, "text.v2.json")
+        archive.objects.put(added, io.BytesIO(b'{"pages": []}'))
+        archive.package_changed(record.id)
+        keys = list(archive.objects.iter_keys(record.original_key.rsplit("/", 1)[0]))
+        assert added in keys and all(archive.objects.lock_info(k).legal_hold for k in keys)
         archive.contracts.release_hold(record.id, first.id, "结案", actor="local:legal")
         # one hold is still active: the package stays held
         assert all(archive.objects.lock_info(k).legal_hold for k in keys)
