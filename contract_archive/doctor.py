@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -589,6 +590,58 @@ def _seal_row(state: DoctorState, row: Any) -> Callable[[], str]:
     return repair
 
 
+def check_ocr(state: DoctorState) -> Iterable[Finding]:
+    """tesseract and its languages are there; no OCR page is held by a process that is gone;
+    every page that awaits OCR is queued."""
+    archive = state.archive
+    records: Any = archive.records
+    if not hasattr(records, "ocr_owners"):
+        return
+    from contract_archive.ocr import OcrService
+
+    service = OcrService(archive, only=set())
+    try:
+        service.check()
+    except ArchiveError as exc:
+        yield Finding(
+            check="ocr",
+            code="ocr_unavailable",
+            subject="tesseract",
+            problem=f"scanned pages cannot be read: {exc.message}",
+            fix=exc.hint or "install tesseract-ocr and the language packs of ARCHIVE_OCR_LANGUAGES",
+        )
+    if not state.records_ok:
+        return
+    dead = sorted(owner for owner in records.ocr_owners() if _ocr_owner_alive(owner) is False)
+    for owner in dead:
+        yield Finding(
+            check="ocr",
+            code="ocr_pages_of_dead_worker",
+            subject=f"OCR worker {owner}",
+            problem="holds OCR pages but its process is gone (they would wait for the lease)",
+            fix="queue them again: `contract-archive doctor --repair` (or start `contract-archive "
+            "worker`)",
+            repair=_requeue_ocr(state, owner),
+        )
+
+
+def _ocr_owner_alive(owner: str) -> bool | None:
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    from storage.maintenance import pid_alive
+
+    return pid_alive(int(parts[1]))
+
+
+def _requeue_ocr(state: DoctorState, owner: str) -> Callable[[], str]:
+    def repair() -> str:
+        count = state.archive.records.requeue_ocr_owned_by([owner])
+        return f"queued {count} OCR page(s) of {owner} again"
+
+    return repair
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -597,6 +650,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("claims", check_claims),
     ("retention", check_retention),
     ("seal", check_seal),
+    ("ocr", check_ocr),
 ]
 
 

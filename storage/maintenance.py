@@ -59,8 +59,14 @@ def _is_zombie(pid: int) -> bool:
 
 
 def tag_owner_alive(name: str) -> bool | None:
-    """For a name made with :func:`owner_tag`: is its process alive? None when unknown
-    (another host, or a name without a tag)."""
+    """For a name made with :func:`owner_tag` (or an OCR work directory,
+    ``ocr-<host>-<pid>-<token>``): is its process alive? None when unknown (another host, or a
+    name without a tag)."""
+    if name.startswith("ocr-"):
+        head, pid, _token = [*name[4:].rsplit("-", 2), "", ""][:3]
+        if head != socket.gethostname() or not pid.isdigit():
+            return None
+        return pid_alive(int(pid))
     match = _TAG.match(name)
     if match is None or match.group(1) != host_id():
         return None

@@ -310,6 +310,29 @@ def test_an_unreachable_tsa_is_reported(tmp_path: Path) -> None:
     assert "ARCHIVE_TSA_URL" in next(f.fix for f in report.findings if f.code == "tsa_unreachable")
 
 
+def test_ocr_pages_of_a_dead_worker_are_queued_again(archive: Archive) -> None:
+    """A worker killed during OCR holds its page until the lease runs out; doctor gives it
+    back at once."""
+    import socket
+
+    scan = CUAD[0].parent.parent.parent / "zh/samr-model-contracts/青岛市木门买卖合同示范文本.pdf"
+    result = archive.ingest_path(scan)
+    assert result.status == "archived" and result.pages_needing_ocr
+    archive.records.queue_ocr(result.id, list(result.pages_needing_ocr))  # type: ignore[arg-type]
+    owner = f"{socket.gethostname()}:{dead_pid()}:token"
+    assert archive.records.claim_ocr_page(owner, 600) is not None
+    report = Doctor(archive).run()
+    assert "ocr_pages_of_dead_worker" in codes(report)
+    repaired = Doctor(archive).run(repair=True)
+    assert f"queued 1 OCR page(s) of {owner} again" in [f.repaired for f in repaired.findings]
+    assert archive.records.ocr_owners() == set()
+    # an OCR work directory of a dead process is a leftover too
+    work = archive.settings.tmp_dir / f"ocr-{socket.gethostname()}-{dead_pid()}-tok"
+    work.mkdir(parents=True)
+    assert codes(Doctor(archive).run()) == ["leftover"]
+    assert Doctor(archive).run(repair=True).ok and not work.exists()
+
+
 @pytest.mark.parametrize("owner", ["no-colon", "host:notapid"])
 def test_odd_claim_owners_fall_back_to_age(archive: Archive, owner: str) -> None:
     digest = hashlib.sha256(owner.encode()).hexdigest()
