@@ -35,6 +35,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, code in {
         400: "invalid request",
         404: "not found",
+        409: "conflict",
         413: "payload too large",
         422: "rejected or invalid",
         503: "backend unavailable",
@@ -93,6 +94,16 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # A number past 64 bits (an id, an offset) reached the database: SQLite cannot bind
+        # it. Every id is a signed 64-bit integer, so nothing can match it.
+        return envelope(
+            404,
+            "not_found",
+            "no such item: a number in the request is larger than any id (64 bits)",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

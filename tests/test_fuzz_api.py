@@ -40,7 +40,9 @@ CHECKS = (
 @pytest.fixture(scope="module")
 def fuzz_app():
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
-        archive = Archive(make_settings(Path(tmp) / "var"), parser_workers=1).open()
+        # Configured as a deployment is: filing needs a fonds code (全宗号).
+        settings = make_settings(Path(tmp) / "var", fonds_code="Z001")
+        archive = Archive(settings, parser_workers=1).open()
         try:
             for path in corpus_files("zh/samr-model-contracts", ".pdf")[:2]:
                 assert archive.ingest_path(path).status == "archived"
