@@ -29,6 +29,7 @@ from schemas.search import SearchResponse
 from search_api.search import search as run_search
 from storage.errors import StorageError
 from storage.index.base import IndexDocument, SearchIndex
+from storage.index.query import Node
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
@@ -203,6 +204,7 @@ class Archive:
         offset: int = 0,
         sort: str = "relevance",
         facets: bool = False,
+        restrict: Node | None = None,
     ) -> SearchResponse:
         s = self.settings
         return run_search(
@@ -214,6 +216,7 @@ class Archive:
             facets=facets,
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
+            restrict=restrict,
         )
 
     def package_changed(self, contract_id: int) -> ContractRecord:

@@ -11,17 +11,20 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from contract_archive import __version__
+from contract_archive.access.service import AccessControl, print_first_credentials
 from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
+from search_api.auth import AuthGate, SecurityHeaders, declared_permission
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, search, system
+from search_api.routes import access_log, auth, contract_edits, contracts, search, system, users
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
 ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router)
+ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class RouteInfo:
     methods: frozenset[str]
     name: str
     in_schema: bool
+    permission: str | None = None
+    """The permission its ``search_api.auth.Require`` dependency declares (None: none, a bug)."""
 
 
 def route_table() -> list[RouteInfo]:
@@ -44,6 +49,7 @@ def route_table() -> list[RouteInfo]:
                         methods=frozenset((route.methods or set()) - {"HEAD", "OPTIONS"}),
                         name=route.name,
                         in_schema=route.include_in_schema,
+                        permission=(p.value if (p := declared_permission(route)) else None),
                     )
                 )
     return table
@@ -58,6 +64,10 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             app.state.archive = Archive(settings).open()
+            # First start: an admin with one-time credentials, printed (never logged).
+            first = AccessControl.for_archive(app.state.archive).ensure_first_admin()
+            if first is not None:
+                print_first_credentials(first)
         try:
             yield
         finally:
@@ -73,6 +83,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     if archive is not None:
         app.state.archive = archive
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AuthGate)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -34,6 +34,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": code.replace("_", " ")}
     for status, code in {
         400: "invalid request",
+        401: "not signed in",
+        403: "not allowed",
         404: "not found",
         413: "payload too large",
         422: "rejected or invalid",
@@ -65,14 +67,25 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+def error_response(exc: ArchiveError) -> JSONResponse:
+    """The envelope for an archive error, with the headers it asks for (WWW-Authenticate,
+    Retry-After)."""
+    if exc.http_status >= 500:
+        log.error("%s: %s", exc.code, exc.message, exc_info=exc)
+    return envelope(
+        exc.http_status,
+        exc.code,
+        exc.message,
+        hint=exc.hint,
+        details=exc.details or None,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ArchiveError)
     async def _archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
-        if exc.http_status >= 500:
-            log.error("%s: %s", exc.code, exc.message, exc_info=exc)
-        return envelope(
-            exc.http_status, exc.code, exc.message, hint=exc.hint, details=exc.details or None
-        )
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from contract_archive.archive import Archive
 from contract_archive.cli import app, err, open_archive, out, run
+from contract_archive.cli.acting import acting, first_start
 from contract_archive.settings import get_settings
 
 
@@ -18,6 +19,7 @@ def reindex() -> None:
 
     def body() -> None:
         with open_archive() as archive:
+            access, caller = acting(archive)
             total = archive.records.count_contracts()
             with Progress(
                 TextColumn("reindexing"),
@@ -28,7 +30,7 @@ def reindex() -> None:
                 disable=not err.is_terminal,
             ) as progress:
                 task = progress.add_task("reindex", total=total)
-                count = archive.reindex(lambda n: progress.update(task, advance=n))
+                count = access.reindex(caller, lambda n: progress.update(task, advance=n))
         out.print(f"reindexed {count} contracts")
 
     run(body)
@@ -45,8 +47,10 @@ def serve(
 
     def body() -> None:
         settings = get_settings()
-        # Fail fast, before the server binds, on any misconfiguration.
-        Archive(settings).open().close()
+        # Fail fast, before the server binds, on any misconfiguration; on the first start,
+        # make the first admin and print its one-time credentials.
+        with Archive(settings).open() as archive:
+            first_start(archive)
         h = host or settings.host
         p = port or settings.port
         shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h  # noqa: S104

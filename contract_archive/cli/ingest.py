@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from ingest.context import IngestResult
 
 
@@ -86,6 +87,7 @@ def ingest(
     def body() -> int:
         counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
         with open_archive() as archive:
+            access, caller = acting(archive)
             show_bar = err.is_terminal and len(items) > 1
             progress = Progress(
                 TextColumn("[progress.description]{task.description}"),
@@ -103,7 +105,8 @@ def ingest(
                 pages = 0
                 futures = {
                     pool.submit(
-                        archive.ingest_path,
+                        access.ingest_path,
+                        caller,
                         path,
                         display_name=name,
                         title=title,

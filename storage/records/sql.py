@@ -173,6 +173,10 @@ class SqlRecordStore:
         if self._write_engine is not self.engine:
             self._write_engine.dispose()
 
+    def session(self, *, write: bool) -> contextlib.AbstractContextManager[Session]:
+        """A session inside a transaction, for stores that share this database."""
+        return self._session(write=write)
+
     @contextlib.contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
         maker = self._write if write else self._read
