@@ -70,7 +70,7 @@ class VerifierKey:
 
     @classmethod
     def from_text(cls, text: str) -> VerifierKey:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may hold "+", name and id cannot
         if len(parts) != 3:
             raise NoteError("a verifier key reads <name>+<8 hex digits>+<base64 key>")
         name, hex_id, encoded = parts

@@ -17,6 +17,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from contract_archive.access.errors import AuditLogUnavailable
 from contract_archive.errors import Conflict, InvalidRequest, NotFound
 from storage.errors import StorageError
 from storage.records.access_base import (
@@ -526,6 +527,17 @@ class SqlAccessStore:
         return row
 
     def _append(self, tx: Tx, entry: NewLogEntry) -> LogEntry:
+        try:
+            return self._append_row(tx, entry)
+        except SQLAlchemyError as exc:
+            # The caller's transaction fails with it: the action is not carried out.
+            raise AuditLogUnavailable(
+                "the access log cannot be written, so the request was not carried out: "
+                f"{getattr(exc, 'orig', exc)}",
+                hint="retry later; an administrator should check the records database",
+            ) from exc
+
+    def _append_row(self, tx: Tx, entry: NewLogEntry) -> LogEntry:
         s = tx.session
         clean = entry.cleaned()
         head = self._locked_head(s)
