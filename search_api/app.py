@@ -83,7 +83,10 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     if archive is not None:
         app.state.archive = archive
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(AuthGate)
+    app.add_middleware(
+        AuthGate,
+        routes=[r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)],
+    )
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -188,26 +188,29 @@ def declared_permission(route: APIRoute) -> Perm | None:
 
 
 # --- ASGI middleware -------------------------------------------------------------------------
-def _match(app: Any, scope: Scope) -> APIRoute | None:
-    for route in getattr(app, "routes", ()):
-        if isinstance(route, APIRoute):
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return route
+def _match(routes: Sequence[APIRoute], scope: Scope) -> APIRoute | None:
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route
     return None
 
 
 class AuthGate:
-    """Refuse a body-carrying request without the right credentials before reading the body."""
+    """Refuse a body-carrying request without the right credentials before reading the body.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``routes`` are the app's APIRoutes (FastAPI keeps included routers nested, so the app's
+    own route list cannot be matched against directly)."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[APIRoute]) -> None:
         self.app = app
+        self.routes = tuple(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        route = _match(scope.get("app"), scope)
+        route = _match(self.routes, scope)
         perm = declared_permission(route) if route is not None else None
         if route is None or perm is None or perm is Perm.PUBLIC:
             await self.app(scope, receive, send)

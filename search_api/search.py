@@ -36,7 +36,10 @@ def search(
     if sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     node = parse(q)
-    run = node if restrict is None else And((node, restrict))
+    if restrict is None:
+        run = node
+    else:
+        run = And((*node.items, restrict)) if isinstance(node, And) else And((node, restrict))
     result = index.search(run, limit=limit, offset=offset, sort=sort, facets=facets)
     patterns = [t.terms for t in positive_texts(node)]
     hits = []

@@ -69,6 +69,7 @@ from storage.records.base import ContractRecord
 log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^[\w][\w.@-]{0,99}$")
+CLASSIFICATION_RE = re.compile(r"[\w.-]{1,50}")
 TOUCH_EVERY = timedelta(seconds=60)
 FIRST_ADMIN = "admin"
 _ROLE_NAMES = frozenset(r.value for r in Role)
@@ -95,8 +96,11 @@ def valid_username(name: str) -> str:
 
 def valid_classification(code: str) -> str:
     text = unicodedata.normalize("NFKC", code).strip()
-    if not text or len(text) > 50 or any(c.isspace() or ord(c) < 0x20 for c in text):
-        raise InvalidRequest(f"invalid classification code {code!r}")
+    if not CLASSIFICATION_RE.fullmatch(text):
+        raise InvalidRequest(
+            f"invalid classification code {code!r}",
+            hint="1-50 letters, digits, '.', '_' or '-', e.g. LD",
+        )
     return text
 
 

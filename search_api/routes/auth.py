@@ -126,7 +126,8 @@ def me(request: Request, caller: SignedInPendingPassword) -> Me:
 def change_password(
     body: PasswordChange, access: AccessDep, caller: SignedInPendingPassword
 ) -> Response:
-    """At least 12 characters, not the user name. Ends the user's other browser sessions."""
+    """At least 12 characters, not the user name. Ends every browser session of the user (this
+    one too): log in again with the new password."""
     access.change_password(caller, body.current_password, body.new_password)
     return Response(status_code=204)
 
