@@ -6,6 +6,9 @@
 * **Permissions.** Every route declares exactly one :class:`Require` (``search_api.deps`` has an
   alias per permission). :func:`declared_permission` reads it back for the route table, and the
   role × route matrix test fails for a route without one.
+* **Fail closed.** :class:`AuthGate` refuses every request to a route that declares no
+  permission (403 ``route_not_guarded``), whatever the method: a route added without one is
+  closed to everyone until it declares one, and the matrix test names it.
 * **Early refusal.** FastAPI reads a request body before it runs dependencies, so
   :class:`AuthGate` refuses unauthenticated or unauthorised POST/PUT/PATCH/DELETE requests before
   their body (an upload) is received.
@@ -30,7 +33,12 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contract_archive.access.credentials import csrf_token, same_secret
-from contract_archive.access.errors import CsrfFailed, PasswordChangeRequired, Unauthorized
+from contract_archive.access.errors import (
+    CsrfFailed,
+    PasswordChangeRequired,
+    RouteNotGuarded,
+    Unauthorized,
+)
 from contract_archive.access.roles import Caller, Client, Perm
 from contract_archive.access.service import AccessControl
 from contract_archive.archive import Archive
@@ -188,11 +196,13 @@ def declared_permission(route: APIRoute) -> Perm | None:
 
 
 # --- ASGI middleware -------------------------------------------------------------------------
-def _match(routes: Sequence[APIRoute], scope: Scope) -> APIRoute | None:
-    for route in routes:
+def _match(
+    routes: Sequence[tuple[APIRoute, Perm | None]], scope: Scope
+) -> tuple[APIRoute, Perm | None] | None:
+    for route, perm in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return route
+            return route, perm
     return None
 
 
@@ -204,20 +214,29 @@ class AuthGate:
 
     def __init__(self, app: ASGIApp, routes: Sequence[APIRoute]) -> None:
         self.app = app
-        self.routes = tuple(routes)
+        self.routes = tuple((route, declared_permission(route)) for route in routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in UNSAFE_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = _match(self.routes, scope)
-        perm = declared_permission(route) if route is not None else None
-        if route is None or perm is None or perm is Perm.PUBLIC:
+        found = _match(self.routes, scope)
+        if found is None:  # documentation pages, or a 404/405 answered by the router
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        route, perm = found
+        if perm is Perm.PUBLIC or (perm is not None and scope.get("method") not in UNSAFE_METHODS):
+            await self.app(scope, receive, send)  # the route's own dependency checks a read
+            return
         try:
-            await run_in_threadpool(self._check, request, route, perm)
+            if perm is None:
+                raise RouteNotGuarded(
+                    f"{scope.get('method')} {route.path} declares no access permission, so it "
+                    "is closed",
+                    hint="a developer must give the route a search_api.deps permission "
+                    "dependency (see search_api/auth.py)",
+                )
+            await run_in_threadpool(self._check, Request(scope), route, perm)
         except ArchiveError as exc:
             from search_api.errors import error_response
 

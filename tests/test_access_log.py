@@ -7,6 +7,7 @@ test). Every tamper test changes the database directly, as someone with database
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import shutil
 import subprocess
@@ -94,7 +95,7 @@ def test_entries_form_one_chain_of_canonical_forms(archive: Archive) -> None:
     entries = access.store.entries(limit=10)
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].prev_hash == GENESIS_HASH
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash == before.computed_hash()
     first = json.loads(entries[0].canonical())
     assert set(first) == {

@@ -22,6 +22,13 @@ class Forbidden(ArchiveError):
     http_status = 403
 
 
+class RouteNotGuarded(Forbidden):
+    """A route that declares no permission is closed to everyone (fail closed): a route added
+    without a ``search_api.auth.Require`` can never serve data unchecked."""
+
+    code = "route_not_guarded"
+
+
 class PasswordChangeRequired(Forbidden):
     code = "password_change_required"
 

@@ -65,6 +65,7 @@ from storage.records.access_base import (
     normalize_group,
 )
 from storage.records.base import ContractRecord
+from storage.records.sql import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,10 @@ class AccessControl:
         details: Mapping[str, Any] | None = None,
         actor: str | None = None,
     ) -> NewLogEntry:
+        if contract_id is not None and not 0 < contract_id <= MAX_ID:
+            # An id no contract can have (a probe): kept as text, the column is a BIGINT.
+            details = {**(details or {}), "contract_id": str(contract_id)[:40]}
+            contract_id = None
         if isinstance(caller, Caller):
             name = actor or caller.username
             via = caller.via + (f":{caller.credential}" if caller.credential else "")

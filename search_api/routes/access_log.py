@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 
 from contract_archive.errors import InvalidRequest
@@ -32,7 +32,7 @@ router = APIRouter(tags=["access log"])
 
 def log_filter(
     user: Annotated[str | None, Query(max_length=100, description="Who (user name).")] = None,
-    contract: Annotated[int | None, Query(ge=1, description="Contract id.")] = None,
+    contract: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Contract id.")] = None,
     action: Annotated[
         str | None,
         Query(
@@ -105,7 +105,7 @@ def read_log(
     summary="One contract's access history",
 )
 def contract_history(
-    contract_id: int,
+    contract_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     access: AccessDep,
     caller: CanReadAudit,
     cursor: Annotated[int | None, Query(ge=0)] = None,

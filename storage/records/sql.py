@@ -24,6 +24,9 @@ from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+MAX_ID = 2**63 - 1
+"""The largest id a BIGINT holds."""
+
 
 def _redact(url: str) -> str:
     try:
@@ -252,6 +255,8 @@ class SqlRecordStore:
                 s.delete(row)
 
     def get_contract(self, contract_id: int) -> ContractRecord:
+        if not 0 < contract_id <= MAX_ID:  # beyond a BIGINT: the driver would overflow
+            raise NotFound(f"contract {contract_id} does not exist")
         with self._session(write=False) as s:
             row = s.get(Contract, contract_id)
             if row is None:
