@@ -9,6 +9,9 @@
 * **Fail closed.** :class:`AuthGate` refuses every request to a route that declares no
   permission (403 ``route_not_guarded``), whatever the method: a route added without one is
   closed to everyone until it declares one, and the matrix test names it.
+* **Restricted classes.** A route with a ``{contract_id}`` path parameter and a contract
+  permission (:data:`CONTRACT_ACTIONS`) answers 404 for a contract the caller may not see, as for
+  a missing one, before the route runs: routes added later are covered too.
 * **Early refusal.** FastAPI reads a request body before it runs dependencies, so
   :class:`AuthGate` refuses unauthenticated or unauthorised POST/PUT/PATCH/DELETE requests before
   their body (an upload) is received.
@@ -111,6 +114,20 @@ def check_csrf(request: Request, form_token: str | None) -> None:
         raise CsrfFailed("a cross-site request was refused")
 
 
+CONTRACT_ACTIONS: dict[Perm, str] = {
+    Perm.CONTRACTS_VIEW: "contract.view",
+    Perm.CONTRACTS_READ: "contract.text",
+    Perm.CONTRACTS_DOWNLOAD: "contract.download",
+    Perm.CONTRACTS_INGEST: "contract.update",
+    Perm.CONTRACTS_EDIT: "contract.update",
+    Perm.CONTRACTS_CLASSIFY: "contract.update",
+    Perm.CONTRACTS_VERIFY: "contract.verify",
+}
+"""Permissions that act on a contract's content or record: a route with one of these and a
+``{contract_id}`` path parameter only serves contracts the caller may see. (The access log's
+routes are exempt: an auditor reads the history of every contract.)"""
+
+
 def _contract_id(request: Request) -> int | None:
     raw = request.path_params.get("contract_id")
     try:
@@ -157,12 +174,19 @@ class Require:
                 "the one-time password must be changed before anything else",
                 hint="POST /api/v1/auth/password with the current and a new password",
             )
-        get_access(request).require(
+        access = get_access(request)
+        contract_id = _contract_id(request)
+        access.require(
             caller,
             self.perm,
-            contract_id=_contract_id(request),
+            contract_id=contract_id,
             details={"method": request.method, "path": request.url.path},
         )
+        action = CONTRACT_ACTIONS.get(self.perm)
+        if contract_id is not None and action is not None:
+            # Every route on one contract, whoever added it: a contract of a restricted class
+            # the caller is not cleared for is a 404 like a missing one (and logged).
+            access.check_visible(caller, contract_id, action)
         return caller
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import anyio
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from contract_archive.access.credentials import hash_password
@@ -25,6 +27,9 @@ from contract_archive.access.roles import Role, permissions
 from contract_archive.access.service import AccessControl
 from contract_archive.archive import Archive
 from search_api.app import create_app, route_table
+from search_api.auth import AuthGate
+from search_api.deps import CanReadContracts
+from search_api.errors import install_error_handlers
 from storage.records.access_base import LogFilter, NewUser, canonical_bytes
 from tests.access_helpers import ensure_user, token_for
 from tests.conftest import corpus_files, make_settings
@@ -491,3 +496,29 @@ def test_a_csv_export_cannot_smuggle_a_formula(world: World) -> None:
     assert any("HYPERLINK" in cell for row in rows for cell in row)
     for row in rows:
         assert not any(cell.startswith(("=", "+", "@")) for cell in row), row
+
+
+def test_a_route_added_later_hides_restricted_contracts_by_construction(world: World) -> None:
+    """A new route on one contract that only declares its permission (as other features add
+    them) answers 404 for a contract of a restricted class, before its body runs."""
+    router = APIRouter()
+    served: list[int] = []
+
+    @router.get("/api/v1/contracts/{contract_id}/extra")
+    def extra(contract_id: int, caller: CanReadContracts) -> dict[str, int]:
+        served.append(contract_id)
+        return {"id": contract_id}
+
+    app = FastAPI()
+    app.state.archive = world.archive
+    app.add_middleware(AuthGate, routes=[r for r in router.routes if isinstance(r, APIRoute)])
+    install_error_handlers(app)
+    app.include_router(router)
+    labour, house = world.ids["labour"], world.ids["house"]
+    for who, status in (("legal", 404), ("legal-hr", 200)):
+        headers = {"Authorization": f"Bearer {world.tokens[who]}"}
+        with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+            assert client.get(f"/api/v1/contracts/{labour}/extra").status_code == status
+            assert client.get(f"/api/v1/contracts/{house}/extra").status_code == 200
+            assert client.get("/api/v1/contracts/987654/extra").status_code == 404
+    assert served == [house, labour, house]

@@ -299,6 +299,61 @@ def test_the_first_entry_of_a_new_day_checkpoints_the_day_before(archive: Archiv
     assert access.audit.verify().status == "PASSED"
 
 
+def test_checkpoints_are_sealed_with_the_archive_key_once_there_is_one(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """With an archive seal (a detached CMS signature, here made with a fresh EC key), each
+    checkpoint's body is sealed beside its note and checks with `openssl cms -verify`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test archive seal")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+    def seal(data: bytes) -> bytes:
+        options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+        builder = pkcs7.PKCS7SignatureBuilder().set_data(data)
+        return builder.add_signer(cert, key, hashes.SHA256()).sign(
+            serialization.Encoding.DER, options
+        )
+
+    access = AccessControl.for_archive(archive)
+    access.audit.seal = seal
+    fill(access, 3)
+    written = access.audit.write_checkpoint()
+    assert written is not None
+    note_key, checkpoint = written
+    assert archive.objects.exists(note_key + ".p7s")
+    with archive.objects.open(note_key + ".p7s") as fh:
+        (tmp_path / "cp.p7s").write_bytes(fh.read())
+    (tmp_path / "cp.txt").write_bytes(checkpoint.body())
+    (tmp_path / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    command = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"]
+    command += ["-in", str(tmp_path / "cp.p7s"), "-CAfile", str(tmp_path / "ca.pem")]
+    good = subprocess.run([*command, "-content", str(tmp_path / "cp.txt")], capture_output=True)
+    assert good.returncode == 0, good.stderr
+    (tmp_path / "cp.txt").write_bytes(checkpoint.body().replace(b"count 3", b"count 2"))
+    bad = subprocess.run([*command, "-content", str(tmp_path / "cp.txt")], capture_output=True)
+    assert bad.returncode != 0
+    # The seal sits beside the checkpoints without disturbing their verification.
+    assert len(access.audit.checkpoints()) == 1
+    assert access.audit.verify().status == "PASSED"
+
+
 def test_the_log_key_is_private_to_the_archive(archive: Archive) -> None:
     access = AccessControl.for_archive(archive)
     key_file = archive.settings.data_dir / "keys" / "access-log-ed25519.pem"

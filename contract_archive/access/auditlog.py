@@ -21,7 +21,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -42,6 +42,7 @@ from storage.records.access_base import (
 log = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "audit/checkpoints/"
+SEAL_SUFFIX = ".p7s"
 KEYS_PREFIX = "audit/keys/"
 CHECKPOINT_KIND = "contract-archive access-log checkpoint v1"
 EXTRACT_KIND = "contract-archive access-log extract v1"
@@ -166,10 +167,19 @@ class ChainReport:
 class AuditLog:
     """Checkpoints, verification and extracts over an access store and an object store."""
 
-    def __init__(self, store: AccessStore, objects: ObjectStore, signer: NoteSigner) -> None:
+    def __init__(
+        self,
+        store: AccessStore,
+        objects: ObjectStore,
+        signer: NoteSigner,
+        seal: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self.store = store
         self.objects = objects
         self.signer = signer
+        self.seal = seal
+        """The archive seal (a detached CMS signature over the given bytes), once the archive
+        has one: each checkpoint's body is also sealed, beside its note, as ``.p7s``."""
 
     # -- keys ------------------------------------------------------------------------------
     def publish_key(self) -> None:
@@ -214,7 +224,25 @@ class AuditLog:
         except ObjectExists:
             # Same count and day, different bytes: only a different key signs differently.
             log.warning("checkpoint %s exists with other bytes (a replaced log key?)", key)
+        self._seal_checkpoint(key, checkpoint)
         return key, checkpoint
+
+    def _seal_checkpoint(self, key: str, checkpoint: Checkpoint) -> None:
+        """Seal the checkpoint's body with the archive key (when there is one). Checked with
+        ``openssl cms -verify -binary -inform DER -in <key>.p7s -content <body>``, the body
+        being the note's text (its lines before the blank line)."""
+        if self.seal is None or self.objects.exists(key + SEAL_SUFFIX):
+            return
+        try:
+            sealed = self.seal(checkpoint.body())
+            self.objects.put(
+                key + SEAL_SUFFIX, io.BytesIO(sealed), content_type="application/pkcs7-signature"
+            )
+        except ObjectExists:
+            pass
+        except ArchiveError as exc:
+            # The note is signed either way; `audit checkpoint` seals it again later.
+            log.warning("checkpoint %s not sealed with the archive key: %s", key, exc.message)
 
     def new_day(self, previous: LogHead) -> None:
         """The append hook: the first entry of a new UTC day checkpoints the day before."""
@@ -229,6 +257,8 @@ class AuditLog:
         keys = self.known_keys()
         out = []
         for key in sorted(self.objects.iter_keys(CHECKPOINT_PREFIX)):
+            if key.endswith(SEAL_SUFFIX):
+                continue
             try:
                 with self.objects.open(key) as fh:
                     raw = fh.read(1_000_001)

@@ -76,6 +76,20 @@ FIRST_ADMIN = "admin"
 _ROLE_NAMES = frozenset(r.value for r in Role)
 
 
+def archive_seal(archive: Archive) -> Callable[[bytes], bytes] | None:
+    """The archive seal as a function of bytes to a detached CMS signature, when the archive
+    has a seal service (issue 4); None before."""
+    service = getattr(archive, "seal", None)
+    if service is None or not hasattr(service, "sealer"):
+        return None
+
+    def seal(data: bytes) -> bytes:
+        p7s: bytes = service.sealer.seal(data).p7s
+        return p7s
+
+    return seal
+
+
 def make_access_store(archive: Archive) -> AccessStore:
     from storage.records.access_sql import SqlAccessStore
     from storage.records.sql import SqlRecordStore
@@ -213,7 +227,9 @@ class AccessControl:
                 signer = load_or_create_signer(
                     self.settings.data_dir / "keys", self.settings.log_name
                 )
-                self._audit = AuditLog(self.store, self.archive.objects, signer)
+                self._audit = AuditLog(
+                    self.store, self.archive.objects, signer, seal=archive_seal(self.archive)
+                )
             return self._audit
 
     @property
