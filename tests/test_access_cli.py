@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,85 @@ def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path
     broken = run(data, "audit", "verify")
     assert broken.returncode == 1
     assert f"entry {target}" in broken.stdout or f"#{target}" in broken.stdout, broken.stdout
+
+
+# --- every command declares its access ----------------------------------------------------------
+def command_paths() -> list[str]:
+    import typer
+
+    from contract_archive.cli import app
+
+    def walk(command: Any, prefix: str) -> list[str]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            return [prefix]
+        found = []
+        for name, sub in subcommands.items():
+            found += walk(sub, f"{prefix} {name}".strip())
+        return found
+
+    return walk(typer.main.get_command(app), "")
+
+
+def test_every_command_declares_its_access() -> None:
+    from contract_archive.cli.acting import COMMANDS
+
+    paths = command_paths()
+    assert len(paths) >= 20 and "users create" in paths
+    undeclared = [p for p in paths if p not in COMMANDS]
+    assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
+    assert not set(COMMANDS) - set(paths), "declared commands that do not exist"
+
+
+def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands added later open the archive through cli.open_archive, which runs the guard:
+    here two commands of a small Typer app do the same."""
+    import typer
+    from typer.testing import CliRunner
+
+    from contract_archive.access.roles import Perm
+    from contract_archive.access.service import AccessControl
+    from contract_archive.archive import Archive
+    from contract_archive.cli import acting
+    from storage.records.access_base import LogFilter
+    from tests.access_helpers import ensure_user
+    from tests.conftest import make_settings
+
+    monkeypatch.setitem(acting.COMMANDS, "mystery", acting.CommandAccess(Perm.CONTRACTS_VERIFY))
+    cli = typer.Typer()
+    ran: list[str] = []
+    with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
+
+        @cli.command()
+        def mystery(contract_id: int, key_passphrase: str = "", path: list[str] = []) -> None:  # noqa: B006
+            acting.guard_command(archive)
+            ran.append("mystery")
+
+        @cli.command()
+        def forgotten() -> None:
+            acting.guard_command(archive)
+            ran.append("forgotten")
+
+        ensure_user(archive, "vera", ("auditor",))
+        ensure_user(archive, "lou", ("legal",))
+        runner = CliRunner()
+        refused = runner.invoke(cli, ["forgotten"])
+        assert "declares no access permission" in str(refused.exception)
+        access = AccessControl.for_archive(archive)
+        access.settings = archive.settings.model_copy(update={"user": "vera"})
+        args = ["mystery", "7", "--key-passphrase", "hunter2", "--path", "a", "--path", "b"]
+        done = runner.invoke(cli, args)
+        assert done.exit_code == 0, done.output
+        access.settings = archive.settings.model_copy(update={"user": "lou"})
+        denied = runner.invoke(cli, args)
+        assert "lou may not do this" in str(denied.exception)
+        entries = access.store.entries(LogFilter(action="cli.mystery"), limit=10)
+    assert ran == ["mystery"]
+    assert [(e.actor, e.via, e.outcome) for e in entries] == [
+        ("vera", "cli", "started"),
+        ("lou", "cli", "denied"),
+    ]
+    assert entries[0].details == {"params": {"contract_id": 7, "path": ["a", "b"]}}
+    assert "hunter2" not in str(entries[1].details)

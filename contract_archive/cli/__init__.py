@@ -49,7 +49,17 @@ def esc(text: str) -> str:
 
 
 def open_archive(settings: Settings | None = None) -> Archive:
-    return Archive(settings or get_settings()).open()
+    """The archive, for the running command: checked against the command's declared access
+    and logged under ARCHIVE_USER (``cli.acting.guard_command``)."""
+    from contract_archive.cli.acting import guard_command
+
+    archive = Archive(settings or get_settings()).open()
+    try:
+        guard_command(archive)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
 
 
 def run(fn: Callable[[], T]) -> T:
