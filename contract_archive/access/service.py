@@ -880,23 +880,7 @@ class AccessControl:
         """The record and the original, opened, once the download is logged. A download of a
         restricted class needs a purpose (借阅登记). ``conditional``: the client already has
         these bytes (If-None-Match matched): logged as such, and no stream is opened."""
-        self.require(
-            caller, Perm.CONTRACTS_DOWNLOAD, action="contract.download", contract_id=contract_id
-        )
-        record, restricted = self._visible_record(caller, contract_id, "contract.download", purpose)
-        purpose = (purpose or "").strip() or None
-        if restricted and purpose is None:
-            self.record(
-                caller,
-                "contract.download",
-                outcome="refused",
-                contract_id=contract_id,
-                details={"reason": "purpose required", "classification": record.classification},
-            )
-            raise PurposeRequired(
-                "a purpose is required to download a contract of a restricted class (借阅登记)",
-                hint="say why, e.g. ?purpose=litigation case 2024-17",
-            )
+        record, purpose = self.may_download(caller, contract_id, purpose=purpose, file="original")
         stream = None if conditional else self.archive.read_stream(record.original_key)
         try:
             self.record(
@@ -917,6 +901,36 @@ class AccessControl:
                 stream.close()
             raise
         return record, stream
+
+    def may_download(
+        self, caller: Caller, contract_id: int, *, purpose: str | None, file: str
+    ) -> tuple[ContractRecord, str | None]:
+        """The checks of any download of a contract's files (the original, the searchable copy,
+        the evidence package): the permission, the restricted class, and the purpose a
+        restricted class needs (借阅登记). Returns the record and the cleaned purpose; the
+        caller logs the download (``contract.download`` with ``file``) before sending bytes."""
+        self.require(
+            caller, Perm.CONTRACTS_DOWNLOAD, action="contract.download", contract_id=contract_id
+        )
+        record, restricted = self._visible_record(caller, contract_id, "contract.download", purpose)
+        purpose = (purpose or "").strip() or None
+        if restricted and purpose is None:
+            self.record(
+                caller,
+                "contract.download",
+                outcome="refused",
+                contract_id=contract_id,
+                details={
+                    "file": file,
+                    "reason": "purpose required",
+                    "classification": record.classification,
+                },
+            )
+            raise PurposeRequired(
+                "a purpose is required to download a contract of a restricted class (借阅登记)",
+                hint="say why, e.g. ?purpose=litigation case 2024-17",
+            )
+        return record, purpose
 
     def ingest(
         self,
