@@ -6,6 +6,8 @@ uses ``client_as(a)`` (an admin) or ``client_as(a, "legal")`` instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from contract_archive.access.roles import Caller
@@ -37,14 +39,26 @@ def token_for(
     return token
 
 
-def client_as(
+def auth_headers(
     archive: Archive, *roles: str, username: str | None = None, groups: tuple[str, ...] = ()
-) -> TestClient:
-    """A TestClient with a Bearer token of a user with these roles (default: admin). Use it
-    as a context manager like any TestClient."""
+) -> dict[str, str]:
+    """``Authorization`` for a user with these roles (default: admin), for a TestClient or
+    httpx: ``TestClient(create_app(archive), headers=auth_headers(archive))``."""
     token = token_for(archive, *roles, username=username, groups=groups)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def client_as(
+    archive: Archive,
+    *roles: str,
+    username: str | None = None,
+    groups: tuple[str, ...] = (),
+    **app_options: Any,
+) -> TestClient:
+    """A TestClient with a Bearer token of a user with these roles (default: admin), on
+    ``create_app(archive, **app_options)``. Use it as a context manager like any TestClient."""
     return TestClient(
-        create_app(archive),
+        create_app(archive, **app_options),
         raise_server_exceptions=False,
-        headers={"Authorization": f"Bearer {token}"},
+        headers=auth_headers(archive, *roles, username=username, groups=groups),
     )
