@@ -80,7 +80,7 @@ def archive_seal(archive: Archive) -> Callable[[bytes], bytes] | None:
     """The archive seal as a function of bytes to a detached CMS signature, when the archive
     has a seal service (issue 4); None before."""
     service = getattr(archive, "seal", None)
-    if service is None or not hasattr(service, "sealer"):
+    if service is None or not hasattr(type(service), "sealer"):  # the class: no property call
         return None
 
     def seal(data: bytes) -> bytes:
