@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -71,8 +72,11 @@ class Archive:
         """Called with the fresh record after a contract's evidence package changed."""
 
     # -- lifecycle -------------------------------------------------------------------------
-    def open(self, *, migrate: bool = True) -> Archive:
-        """Check every store (failing fast with the setting to fix) and migrate the records."""
+    def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
+        """Check every store (failing fast with the setting to fix) and migrate the records.
+
+        ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
+        """
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +90,8 @@ class Archive:
         if migrate:
             self.records.migrate()
         self.records.check()
-        self.index.check()
+        if check_index:
+            self.index.check()
         return self
 
     def close(self) -> None:
@@ -132,7 +137,13 @@ class Archive:
             read_pdf=self._read_pdf,
             user=user,
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            retain_until=self.default_retain_until(),
         )
+
+    def default_retain_until(self) -> datetime | None:
+        """Retention of a new original until its classification sets one (None: none)."""
+        days = self.settings.default_retention_days
+        return datetime.now(UTC) + timedelta(days=days) if days > 0 else None
 
     def ingest(
         self,

@@ -17,13 +17,22 @@ from contract_archive.settings import Settings, get_settings
 from search_api.auth import AuthGate, SecurityHeaders, declared_permission
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import access_log, auth, contract_edits, contracts, search, system, users
+from search_api.routes import (
+    access_log,
+    auth,
+    contract_edits,
+    contracts,
+    locks,
+    search,
+    system,
+    users,
+)
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router)
+ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router, locks.router)
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from contract_archive.errors import InvalidRequest
 from ingest.errors import RejectFile
@@ -139,6 +140,7 @@ def get_contract(
     responses={
         200: {"content": {"application/pdf": {}}, "description": "the original, byte-identical"},
         304: {"description": "not modified (If-None-Match)"},
+        307: {"description": "a presigned S3 URL (ARCHIVE_S3_PRESIGNED_DOWNLOADS)"},
         **ERROR_RESPONSES,
     },
     summary="Download the original, byte-identical",
@@ -161,6 +163,16 @@ def download_original(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if stream is None:
         return Response(status_code=304, headers=headers)
+    if archive.settings.s3_presigned_downloads:
+        url = archive.objects.presigned_url(
+            record.original_key,
+            timedelta(seconds=archive.settings.s3_presign_seconds),
+            download_name=record.filename,
+            content_type=record.content_type,
+        )
+        if url is not None:
+            stream.close()  # the download is logged; the bytes come from the object store
+            return RedirectResponse(url, status_code=307, headers=headers)
     headers["Content-Disposition"] = _content_disposition(record.filename)
     headers["Content-Length"] = str(record.size)
     headers["X-Content-SHA256"] = record.sha256
