@@ -20,6 +20,7 @@ from minio.commonconfig import COMPLIANCE
 from minio.retention import Retention
 from typer.testing import CliRunner
 
+from contract_archive.access.service import AccessControl
 from contract_archive.archive import Archive
 from contract_archive.cli import app
 from contract_archive.errors import ConfigurationError
@@ -28,6 +29,7 @@ from ingest.stages import default_stages
 from search_api.app import create_app
 from storage.errors import ObjectCorrupt, ObjectLocked, StorageError
 from storage.objects.s3 import S3ObjectStore
+from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers
 from tests.conftest import make_settings, s3_overrides
 from tests.servers import SeaweedS3, free_ports
@@ -282,6 +284,11 @@ def test_presigned_downloads_redirect(s3_archive: Archive) -> None:
     ) as client:
         r = client.get(f"/api/v1/contracts/{result.id}/original")
     assert r.status_code == 307 and r.headers["ETag"] == f'"{result.sha256}"'
+    # The download is logged before the client is sent to the object store.
+    logged = AccessControl.for_archive(s3_archive).store.entries(
+        LogFilter(action="contract.download", contract_id=result.id), limit=5
+    )
+    assert [e.outcome for e in logged] == ["ok"]
     with urllib.request.urlopen(r.headers["Location"]) as response:
         assert response.read() == ZH_CONTRACT.read_bytes()
 
