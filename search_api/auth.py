@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +43,10 @@ from contract_archive.access.errors import (
     Unauthorized,
 )
 from contract_archive.access.roles import Caller, Client, Perm
-from contract_archive.access.service import AccessControl
+from contract_archive.access.service import AccessControl, LoginResult
 from contract_archive.archive import Archive
 from contract_archive.errors import ArchiveError
+from contract_archive.settings import Settings
 
 SESSION_COOKIE = "archive_session"
 CSRF_COOKIE = "archive_csrf"
@@ -90,6 +91,41 @@ def authenticate(request: Request) -> Caller | None:
             caller = access.authenticate_session(cookie, client_of(request))
     request.state.caller = caller
     return caller
+
+
+def set_session_cookies(
+    response: Response, request: Request, settings: Settings, result: LoginResult
+) -> None:
+    """The session cookie (HttpOnly, SameSite=Lax) and the CSRF cookie of a log-in."""
+    secure = (
+        settings.session_cookie_secure
+        if settings.session_cookie_secure is not None
+        else request.url.scheme == "https"
+    )
+    max_age = settings.session_max_hours * 3600
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.session_token,
+        max_age=max_age,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        result.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        secure=secure,
+        samesite="strict",
+        path="/",
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def same_site(request: Request) -> bool:

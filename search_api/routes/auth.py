@@ -20,7 +20,13 @@ from schemas.access import (
     TokenCreated,
     TokenPublic,
 )
-from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, client_of, same_site
+from search_api.auth import (
+    SESSION_COOKIE,
+    clear_session_cookies,
+    client_of,
+    same_site,
+    set_session_cookies,
+)
 from search_api.deps import (
     AccessDep,
     AnyoneOrCaller,
@@ -70,30 +76,7 @@ def login(
         expires_at=result.expires_at,
     )
     response = JSONResponse(payload.model_dump(mode="json"))
-    secure = (
-        settings.session_cookie_secure
-        if settings.session_cookie_secure is not None
-        else request.url.scheme == "https"
-    )
-    max_age = settings.session_max_hours * 3600
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.session_token,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="lax",
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        result.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        secure=secure,
-        samesite="strict",
-        path="/",
-    )
+    set_session_cookies(response, request, settings, result)
     return response
 
 
@@ -107,8 +90,7 @@ def logout(request: Request, access: AccessDep, caller: SignedInPendingPassword)
     if caller.via == "session":
         access.logout(caller, request.cookies.get(SESSION_COOKIE))
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 
