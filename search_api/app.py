@@ -26,13 +26,20 @@ from search_api.routes import (
     search,
     system,
     users,
+    verification,
 )
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router, locks.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    contracts.router,
+    search.router,
+    locks.router,
+    verification.router,
+)
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 
 

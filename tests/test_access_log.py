@@ -354,6 +354,32 @@ def test_checkpoints_are_sealed_with_the_archive_key_once_there_is_one(
     assert access.audit.verify().status == "PASSED"
 
 
+def test_checkpoints_are_sealed_with_the_archive_seal(archive: Archive, tmp_path: Path) -> None:
+    """With the archive's own seal (issue 4: CAdES-B-T, development keys here) every checkpoint
+    is sealed beside its note, and the seal checks with OpenSSL against the archive's root."""
+    from cryptography.hazmat.primitives import serialization
+
+    access = AccessControl.for_archive(archive)
+    assert access.audit.seal is not None
+    fill(access, 2)
+    written = access.audit.write_checkpoint()
+    assert written is not None
+    note_key, checkpoint = written
+    with archive.objects.open(note_key + ".p7s") as fh:
+        (tmp_path / "cp.p7s").write_bytes(fh.read())
+    (tmp_path / "cp.txt").write_bytes(checkpoint.body())
+    roots = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in archive.seal.keys.anchors)
+    (tmp_path / "roots.pem").write_bytes(roots)
+    checked = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"]
+        + ["-in", str(tmp_path / "cp.p7s"), "-content", str(tmp_path / "cp.txt")]
+        + ["-CAfile", str(tmp_path / "roots.pem")],
+        capture_output=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert access.audit.verify().status == "PASSED"
+
+
 def test_the_log_key_is_private_to_the_archive(archive: Archive) -> None:
     access = AccessControl.for_archive(archive)
     key_file = archive.settings.data_dir / "keys" / "access-log-ed25519.pem"
