@@ -370,12 +370,10 @@ def test_checkpoints_are_sealed_with_the_archive_seal(archive: Archive, tmp_path
     (tmp_path / "cp.txt").write_bytes(checkpoint.body())
     roots = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in archive.seal.keys.anchors)
     (tmp_path / "roots.pem").write_bytes(roots)
-    checked = subprocess.run(
-        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"]
-        + ["-in", str(tmp_path / "cp.p7s"), "-content", str(tmp_path / "cp.txt")]
-        + ["-CAfile", str(tmp_path / "roots.pem")],
-        capture_output=True,
-    )
+    command = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"]
+    command += ["-in", str(tmp_path / "cp.p7s"), "-content", str(tmp_path / "cp.txt")]
+    command += ["-CAfile", str(tmp_path / "roots.pem")]
+    checked = subprocess.run(command, capture_output=True)
     assert checked.returncode == 0, checked.stderr
     assert access.audit.verify().status == "PASSED"
 
