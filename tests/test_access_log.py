@@ -290,7 +290,9 @@ def test_the_first_entry_of_a_new_day_checkpoints_the_day_before(archive: Archiv
     access.store.append(entry(4))
     day = yesterday.date().isoformat()
     keys = sorted(archive.objects.iter_keys("audit/checkpoints/"))
-    assert keys == [f"audit/checkpoints/{day}/000000000003.note"]
+    # The signed note, and its seal with the archive key.
+    name = f"audit/checkpoints/{day}/000000000003.note"
+    assert keys == [name, name + ".p7s"]
     with archive.objects.open(keys[0]) as fh:
         note = Note.from_text(fh.read().decode())
     assert note.verified_by(access.signer.verifier)
