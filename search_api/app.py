@@ -23,6 +23,7 @@ from search_api.routes import (
     contract_edits,
     contracts,
     locks,
+    model,
     search,
     system,
     users,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     contracts.router,
+    model.router,
     search.router,
     locks.router,
     verification.router,

@@ -20,7 +20,17 @@ def get_settings_dep(request: Request) -> Settings:
     return archive.settings
 
 
+def get_actor_dep(request: Request) -> str:
+    """Who makes a change, as the history records it: the signed-in user (issue 7; the route's
+    permission dependency has already refused anyone else)."""
+    from search_api.auth import authenticate
+
+    caller = authenticate(request)
+    return caller.username if caller is not None else "api:anonymous"
+
+
 ArchiveDep = Annotated[Archive, Depends(get_archive_dep)]
+ActorDep = Annotated[str, Depends(get_actor_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 

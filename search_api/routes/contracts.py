@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -12,8 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from contract_archive.errors import InvalidRequest
 from ingest.errors import RejectFile
+from schemas.contract_model import ContractListItem, ContractListPage
 from schemas.contracts import (
-    ContractPage,
     ContractPublic,
     ContractText,
     IngestOutcome,
@@ -103,19 +104,65 @@ def upload_contract(
     return JSONResponse(status_code=status, content=outcome.model_dump(mode="json"))
 
 
-@router.get("", response_model=ContractPage, responses=ERROR_RESPONSES, summary="List contracts")
+@router.get(
+    "", response_model=ContractListPage, responses=ERROR_RESPONSES, summary="List contracts"
+)
 def list_contracts(
+    archive: ArchiveDep,
     access: AccessDep,
     caller: CanViewContracts,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> ContractPage:
-    total, records = access.list_contracts(caller, offset=offset, limit=limit)
-    return ContractPage(
-        total=total,
+    customer: Annotated[
+        str | None, Query(max_length=500, description="Customer id, name or alias")
+    ] = None,
+    status: Annotated[
+        str | None, Query(max_length=500, description="Lifecycle states, comma-separated")
+    ] = None,
+    classification: Annotated[
+        str | None, Query(max_length=200, description="Codes, comma-separated (XS,CG)")
+    ] = None,
+    expiring_within: Annotated[
+        str | None,
+        Query(max_length=10, description="Live contracts expiring within e.g. 90d, 12w, 3m"),
+    ] = None,
+    overdue_payments: Annotated[
+        bool, Query(description="Only contracts with payment items past due and unpaid")
+    ] = False,
+    expired_unrenewed: Annotated[
+        bool, Query(description="Only expired contracts no renewal names as master (到期未续签)")
+    ] = False,
+) -> ContractListPage:
+    """Contracts in id order, each with its confirmed terms (customer, expiry, receivables).
+    Filters use confirmed values first (classification: the suggestion until one is
+    confirmed)."""
+    flt = archive.contracts.contract_filter(
+        customer=customer,
+        status=status,
+        classification=classification,
+        expiring_within=expiring_within,
+        overdue_payments=overdue_payments,
+        expired_unrenewed=expired_unrenewed,
+    )
+    # Contracts of a restricted class the caller is not cleared for are left out (and the
+    # total does not count them).
+    flt = replace(flt, hidden_classifications=tuple(sorted(access.hidden_classes(caller))))
+    page = archive.contracts.list_contracts(flt, offset=offset, limit=limit)
+    access.record(
+        caller,
+        "contract.list",
+        details={"offset": offset, "limit": limit, "returned": [line.id for line in page.items]},
+    )
+    return ContractListPage(
+        total=page.total,
         offset=offset,
         limit=limit,
-        items=[ContractPublic.from_record(r) for r in records],
+        items=[
+            ContractListItem(
+                **ContractPublic.from_record(archive.get(line.id)).model_dump(), terms=line
+            )
+            for line in page.items
+        ],
     )
 
 

@@ -1,7 +1,7 @@
 """users, tokens, sessions, restrictions and the access log
 
 Revision ID: 0006_access
-Revises: 0003_seal
+Revises: 0005_contract_model
 Create Date: 2026-11-28 17:24:01.098606
 """
 
@@ -14,7 +14,7 @@ import storage.records.models
 
 
 revision: str = '0006_access'
-down_revision: str | None = '0003_seal'
+down_revision: str | None = '0005_contract_model'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
