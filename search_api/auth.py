@@ -164,6 +164,21 @@ CONTRACT_ACTIONS: dict[Perm, str] = {
 routes are exempt: an auditor reads the history of every contract.)"""
 
 
+SELF_LOGGING_MODULES = frozenset(
+    {
+        "search_api.routes.auth",
+        "search_api.routes.users",
+        "search_api.routes.contracts",
+        "search_api.routes.contract_edits",
+        "search_api.routes.locks",
+        "search_api.routes.ocr",
+        "search_api.web.views",
+    }
+)
+"""Route modules whose changes write their own access log entries (through AccessControl);
+a change through any other route gets a generic ``api.<endpoint>`` entry from its guard."""
+
+
 def _contract_id(request: Request) -> int | None:
     raw = request.path_params.get("contract_id")
     try:
@@ -223,6 +238,18 @@ class Require:
             # Every route on one contract, whoever added it: a contract of a restricted class
             # the caller is not cleared for is a 404 like a missing one (and logged).
             access.check_visible(caller, contract_id, action)
+        endpoint = request.scope.get("endpoint")
+        module = getattr(endpoint, "__module__", "")
+        if request.method in UNSAFE_METHODS and module not in SELF_LOGGING_MODULES:
+            # A change through a route that does not log itself: logged here, before it runs
+            # (an action whose entry cannot be written does not happen).
+            access.record(
+                caller,
+                f"api.{getattr(endpoint, '__name__', 'request')}",
+                outcome="started",
+                contract_id=contract_id,
+                details={"method": request.method, "path": request.url.path},
+            )
         return caller
 
 

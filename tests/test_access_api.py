@@ -65,16 +65,9 @@ class World:
                 result = self.access.ingest(root, fh, filename=path.name, customer=customer)
             assert result.status == "archived" and result.id is not None
             self.ids[key] = result.id
-        # The classification is set through the record store, as issue 6's scheme will do.
-        with archive.records.engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.exec_driver_sql(
-                "UPDATE contracts SET classification = 'LD' WHERE id = ?", (self.ids["labour"],)
-            )
-            conn.exec_driver_sql(
-                "UPDATE contracts SET classification = 'XS' WHERE id = ?", (self.ids["house"],)
-            )
-        archive.package_changed(self.ids["labour"])
-        archive.package_changed(self.ids["house"])
+        # Classified (and confirmed in the contract model) before LD is restricted.
+        self.access.update_contract(root, self.ids["labour"], {"classification": "LD"})
+        self.access.update_contract(root, self.ids["house"], {"classification": "XS"})
         self.access.set_restriction(root, "LD", ["hr"])
         self.tokens = {
             name: token_for(archive, *roles, username=name) for name, roles in ROLES.items()
@@ -414,7 +407,7 @@ def test_classifying_is_one_logged_transaction_and_moves_the_contract_out_of_sig
     assert search(world, "legal-hr", "agreement")["total"] == 1
     change = world.access.store.get_entry(before + 1)
     assert change is not None and change.action == "contract.classify"
-    assert change.details == {"classification": {"from": None, "to": "LD"}}
+    assert change.details["classification"]["to"] == "LD"  # from: the model's suggestion
     assert change.purpose == "filing"
     root = ensure_user(world.archive, "root", ("admin",))
     hr_admin = dataclasses.replace(root, groups=frozenset({"hr"}))
@@ -522,3 +515,39 @@ def test_a_route_added_later_hides_restricted_contracts_by_construction(world: W
             assert client.get(f"/api/v1/contracts/{house}/extra").status_code == 200
             assert client.get("/api/v1/contracts/987654/extra").status_code == 404
     assert served == [house, labour, house]
+
+
+def test_the_contract_model_leaves_restricted_contracts_out(world: World) -> None:
+    """The filtered contract list, a customer's view, the reminders and the calendar (issue 6)
+    show no contract of a restricted class to a caller outside its groups."""
+    labour = world.ids["labour"]
+    with world.client("legal") as client:
+        listed = client.get("/api/v1/contracts", params={"classification": "LD"}).json()
+        assert listed["total"] == 0 and listed["items"] == []
+        everything = client.get("/api/v1/contracts", params={"limit": 500}).json()
+        assert labour not in [c["id"] for c in everything["items"]]
+        view = client.get("/api/v1/customers/新疆汽车贸易公司")
+        if view.status_code == 200:
+            assert labour not in [c["id"] for c in view.json()["contracts"]]
+        else:
+            assert view.status_code == 404
+        feed = client.get("/api/v1/reminders", params={"days": 3650}).json()
+        assert labour not in [r["contract_id"] for r in feed["items"]]
+        assert f"contract #{labour}," not in client.get("/api/v1/calendar.ics").text
+    with world.client("legal-hr") as client:
+        listed = client.get("/api/v1/contracts", params={"classification": "LD"}).json()
+        assert [c["id"] for c in listed["items"]] == [labour]
+
+
+def test_a_change_through_a_route_that_does_not_log_itself_is_logged_by_its_guard(
+    world: World,
+) -> None:
+    house = world.ids["house"]
+    with world.client("archivist") as client:
+        r = client.post(f"/api/v1/contracts/{house}/transitions", json={"to": "nonsense"})
+    assert r.status_code < 500
+    entries = world.access.store.entries(
+        LogFilter(actor="archivist", action="api.", contract_id=house), limit=5
+    )
+    assert [(e.action, e.outcome) for e in entries] == [("api.transition", "started")]
+    assert entries[0].details["method"] == "POST"

@@ -1013,6 +1013,16 @@ class AccessControl:
         if not clean:
             raise InvalidRequest("nothing to change")
         changed = {k: v for k, v in clean.items() if getattr(current, k) != v}
+        model = getattr(self.archive, "contracts", None)
+        if "classification" in changed and changed["classification"] and model is not None:
+            # The contract model (issue 6) keeps a confirmed classification of its own and
+            # derives the record's from it: the code must be in its scheme.
+            scheme = model.store.current_scheme()
+            if scheme.get(changed["classification"]) is None:
+                raise InvalidRequest(
+                    f"{changed['classification']} is not a code of the classification scheme",
+                    hint="codes: " + ", ".join(c.code for c in scheme.codes),
+                )
         action = "contract.classify" if set(changed) == {"classification"} else "contract.update"
         entry = self.entry(
             caller,
@@ -1022,6 +1032,15 @@ class AccessControl:
             details={k: {"from": getattr(current, k), "to": v} for k, v in changed.items()},
         )
         _, after = self.store.update_contract(contract_id, clean, log=entry)
+        if "classification" in changed and model is not None:
+            # Confirmed in the model too, or its next refresh would put the suggestion back.
+            model.confirm(
+                contract_id,
+                {"classification": changed["classification"]},
+                actor=caller.username,
+                reason=purpose,
+            )
+            after = self.archive.get(contract_id)
         try:
             self.archive.index.add([index_document(after, self.archive.page_texts(after))])
         except ArchiveError:
