@@ -303,6 +303,8 @@ class RetainStage(_Always):
 
 
 def default_stages() -> list[Stage]:
+    from ingest.ocr.stage import QueueOcrStage
+
     return [
         ValidateStage(),
         HashStage(),
@@ -312,6 +314,7 @@ def default_stages() -> list[Stage]:
         StoreTextStage(),
         RecordStage(),
         ManifestStage(),
+        QueueOcrStage(),
         IndexStage(),
         RetainStage(),
     ]

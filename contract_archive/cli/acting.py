@@ -43,6 +43,8 @@ COMMANDS: dict[str, CommandAccess] = {
     "text": _service(Perm.CONTRACTS_READ),
     "reindex": _service(Perm.SETTINGS_MANAGE),
     "serve": CommandAccess(None),
+    "ocr": CommandAccess(Perm.CONTRACTS_VIEW),  # --retry also needs contracts:edit (checked)
+    "worker": CommandAccess(Perm.CONTRACTS_INGEST),
     # the contract model (issue 6)
     "customer list": CommandAccess(Perm.CONTRACTS_VIEW),
     "customer show": CommandAccess(Perm.CONTRACTS_VIEW),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from contract_archive.errors import InvalidRequest
@@ -29,6 +29,7 @@ from search_api.deps import (
     CanViewContracts,
 )
 from search_api.errors import ERROR_RESPONSES, envelope
+from search_api.routes.ocr import ocr_status, wake_ocr
 from storage.objects.base import iter_chunks
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
@@ -61,19 +62,25 @@ def _content_disposition(filename: str) -> str:
     "",
     response_model=IngestOutcome,
     status_code=201,
-    responses={200: {"model": IngestOutcome, "description": "duplicate"}, **ERROR_RESPONSES},
+    responses={
+        200: {"model": IngestOutcome, "description": "duplicate"},
+        202: {"model": IngestOutcome, "description": "archived; its scanned pages await OCR"},
+        **ERROR_RESPONSES,
+    },
     summary="Archive one uploaded contract",
 )
 def upload_contract(
     archive: ArchiveDep,
+    request: Request,
     access: AccessDep,
     caller: CanIngest,
     file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Any:
-    """Archive a PDF. 201 when archived, 200 with status `duplicate` when the same bytes are
-    already archived, 422 with the reason when the file is rejected."""
+    """Archive a PDF. 201 when archived, 202 when archived with scanned pages that OCR will
+    read in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same
+    bytes are already archived, 422 with the reason when the file is rejected."""
     result = access.ingest(
         caller,
         file.file,
@@ -101,7 +108,15 @@ def upload_contract(
         if access.may_see(caller, record):  # a duplicate of a hidden contract stays hidden
             outcome.contract = ContractPublic.from_record(record)
     status = 201 if result.status == "archived" else 200
-    return JSONResponse(status_code=status, content=outcome.model_dump(mode="json"))
+    headers = {}
+    if result.status == "archived" and result.pages_needing_ocr and result.id is not None:
+        status = 202
+        outcome.ocr = ocr_status(archive, result.id)
+        outcome.ocr_status_url = headers["Location"] = f"/api/v1/contracts/{result.id}/ocr"
+        wake_ocr(request)
+    return JSONResponse(
+        status_code=status, content=outcome.model_dump(mode="json"), headers=headers
+    )
 
 
 @router.get(
