@@ -531,6 +531,8 @@ def test_the_contract_model_leaves_restricted_contracts_out(world: World) -> Non
             assert labour not in [c["id"] for c in view.json()["contracts"]]
         else:
             assert view.status_code == 404
+        customers = client.get("/api/v1/customers", params={"limit": 200}).json()["items"]
+        assert "新疆汽车贸易公司" not in [c["customer"]["name"] for c in customers]
         feed = client.get("/api/v1/reminders", params={"days": 3650}).json()
         assert labour not in [r["contract_id"] for r in feed["items"]]
         assert f"contract #{labour}," not in client.get("/api/v1/calendar.ics").text

@@ -285,22 +285,29 @@ class ContractService:
                 return items
 
     def list_customers(
-        self, *, q: str | None = None, offset: int = 0, limit: int = 50, today: date | None = None
+        self,
+        *,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        today: date | None = None,
+        hidden: Sequence[str] = (),
     ) -> CustomerPage:
+        """``hidden``: restricted classes the caller may not see: their contracts are left out
+        of the totals, and a customer known only through them is left out."""
         day = self._today(today)
         total, customers = self.store.list_customers(q=q, offset=offset, limit=limit)
-        return CustomerPage(
-            total=total,
-            offset=offset,
-            limit=limit,
-            items=[
+        items = []
+        for c in customers:
+            contracts = self._customer_contracts_on(c.id, day, tuple(hidden))
+            if hidden and not contracts and self._customer_contracts_on(c.id, day):
+                continue
+            items.append(
                 CustomerSummary(
-                    customer=CustomerPublic.from_record(c),
-                    totals=self._totals(self._customer_contracts_on(c.id, day), day),
+                    customer=CustomerPublic.from_record(c), totals=self._totals(contracts, day)
                 )
-                for c in customers
-            ],
-        )
+            )
+        return CustomerPage(total=total, offset=offset, limit=limit, items=items)
 
     # -- contract lists ----------------------------------------------------------------------------
     def contract_filter(

@@ -61,6 +61,7 @@ router = APIRouter(prefix="/api/v1", tags=["contract model"])
 )
 def list_customers(
     caller: CanViewContracts,
+    access: AccessDep,
     archive: ArchiveDep,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -68,7 +69,9 @@ def list_customers(
 ) -> CustomerPage:
     """Customers with their totals: contracts, live, expiring, expired without renewal,
     amounts, outstanding and overdue receivables."""
-    return archive.contracts.list_customers(q=q, offset=offset, limit=limit)
+    return archive.contracts.list_customers(
+        q=q, offset=offset, limit=limit, hidden=tuple(access.hidden_classes(caller))
+    )
 
 
 @router.post(
