@@ -16,12 +16,14 @@ from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
 from search_api.routes import contracts, search, system
+from search_api.web import html_errors
+from search_api.web import router as web_router
 
 log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router)
+ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router, web_router)
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     if archive is not None:
         app.state.archive = archive
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    install_error_handlers(app)
+    install_error_handlers(app, html=html_errors)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -43,6 +43,9 @@ def upload_contract(
     file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
+    classification: Annotated[
+        str | None, Form(max_length=50, description="A short code such as `HR`.")
+    ] = None,
 ) -> Any:
     """Archive a PDF. 201 when archived, 200 with status `duplicate` when the same bytes are
     already archived, 422 with the reason when the file is rejected."""
@@ -51,6 +54,7 @@ def upload_contract(
         filename=file.filename or "upload.pdf",
         title=title,
         customer=customer,
+        classification=classification,
         user="api:anonymous",
     )
     if result.status == "rejected":

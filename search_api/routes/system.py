@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from search_api.deps import ArchiveDep
@@ -31,7 +30,3 @@ def health(archive: ArchiveDep) -> Health:
         index=archive.index.name,
     )
 
-
-@router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    return RedirectResponse("/docs")

@@ -1,0 +1,382 @@
+"""The pages of the web interface: home, search, upload, contract, customers.
+
+Pages are rendered on the server from the same ``Archive`` operations the API uses; the only
+script (``static/app.js``) adds drag and drop with per-file progress to the upload form, which
+works without it too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from contract_archive.archive import Archive
+from contract_archive.errors import ArchiveError, NotFound, QuerySyntaxError
+from ingest.context import IngestResult
+from search_api.deps import ArchiveDep
+from search_api.highlight import find_spans
+from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
+from search_api.web.render import STATIC, render
+from storage.index.analysis import normalize
+from storage.index.query import parse, positive_texts
+
+router = APIRouter(include_in_schema=False, tags=["web"])
+
+PAGE_SIZE = 10
+FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _filter_clause(name: str, value: str) -> str:
+    value = value.replace('"', " ").strip()
+    if name == "customer":
+        return f'customer:"{value}"'
+    if re.fullmatch(r"[\w.-]+", value):
+        return f"{name}:{value}"
+    return f'{name}:"{value}"'
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    name: str
+    value: str
+    remove_url: str
+
+
+def _filters(request: Request) -> list[tuple[str, str]]:
+    out = []
+    for name in FACETS:
+        for value in request.query_params.getlist(name):
+            if value.strip() and (name, value) not in out:
+                out.append((name, value.strip()))
+    return out[:20]
+
+
+def _patterns(q: str) -> list[tuple[str, ...]]:
+    try:
+        return [t.terms for t in positive_texts(parse(q))] if q.strip() else []
+    except QuerySyntaxError:
+        return []
+
+
+def _try_instead(q: str) -> dict[str, str]:
+    """Looser queries worth offering when a query found nothing."""
+    out: dict[str, str] = {}
+    words = q.replace("(", " ").replace(")", " ").split()
+    plain = [w for w in words if w.upper() not in ("AND", "OR", "NOT") and ":" not in w]
+    if '"' in q:
+        unquoted = q.replace('"', " ")
+        out["unquote"] = " ".join(unquoted.split())
+    if len(plain) > 1 and " OR " not in q:
+        out["or"] = " OR ".join(w.strip('"') for w in plain if w.strip('"'))
+    return out
+
+
+# --- static files -----------------------------------------------------------------------------
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC.resolve() or not path.is_file() or path.suffix not in STATIC_TYPES:
+        raise NotFound(f"no static file {name!r}")
+    return FileResponse(
+        path,
+        media_type=STATIC_TYPES[path.suffix],
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
+# --- home -------------------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request, archive: ArchiveDep) -> Response:
+    total = archive.records.count_contracts()
+    newest = archive.search("", limit=8, sort="newest", facets=True) if total else None
+    recent = newest.hits if newest else []
+    stats = _stats(archive) if total else {"pages": 0, "awaiting_ocr": 0}
+    return render(
+        request,
+        "home.html",
+        {
+            "total": total,
+            "recent": recent,
+            "facets": newest.facets if newest else {},
+            "stats": stats,
+        },
+    )
+
+
+def _stats(archive: Archive) -> dict[str, int]:
+    pages = awaiting = 0
+    for record in archive.records.iter_contracts():
+        pages += record.page_count
+        awaiting += len(record.pages_needing_ocr)
+    return {"pages": pages, "awaiting_ocr": awaiting}
+
+
+# --- search -----------------------------------------------------------------------------------
+@router.get("/search")
+def search_page(
+    request: Request,
+    archive: ArchiveDep,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    sort: Literal["relevance", "newest", "oldest"] = "relevance",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    filters = _filters(request)
+    effective = " ".join([f"({q})" if q.strip() else "", *(_filter_clause(n, v) for n, v in filters)])
+    offset = (page - 1) * PAGE_SIZE
+    error: QuerySyntaxError | None = None
+    result = None
+    try:
+        result = archive.search(
+            effective.strip(), limit=PAGE_SIZE, offset=min(offset, 100_000), sort=sort, facets=True
+        )
+    except QuerySyntaxError as exc:
+        error = exc
+    active = [
+        ActiveFilter(
+            name=n,
+            value=v,
+            remove_url=_search_url(q, sort, [f for f in filters if f != (n, v)]),
+        )
+        for n, v in filters
+    ]
+    pages = math.ceil(result.total / PAGE_SIZE) if result else 0
+    context: dict[str, Any] = {
+        "q": q,
+        "sort": sort,
+        "page": page,
+        "pages": pages,
+        "page_links": _page_window(page, pages),
+        "result": result,
+        "error": error,
+        "filters": filters,
+        "active": active,
+        "facet_names": FACETS,
+        "facet_url": lambda name, value: _search_url(q, sort, [*filters, (name, value)]),
+        "page_url": lambda n: _search_url(q, sort, filters, page=n),
+        "sort_url": lambda s: _search_url(q, s, filters),
+        "search_url": lambda query: _search_url(query, sort, []),
+        "clear_url": _search_url(q, sort, []),
+        "try_instead": _try_instead(q) if result is not None and result.total == 0 else {},
+        "archive_empty": result is not None and archive.records.count_contracts() == 0,
+        "hl_query": q,
+    }
+    return render(request, "search.html", context, status_code=400 if error else 200)
+
+
+def _search_url(
+    q: str, sort: str, filters: list[tuple[str, str]], *, page: int | None = None
+) -> str:
+    from urllib.parse import urlencode
+
+    params: list[tuple[str, str]] = []
+    if q:
+        params.append(("q", q))
+    params.extend(filters)
+    if sort != "relevance":
+        params.append(("sort", sort))
+    if page and page > 1:
+        params.append(("page", str(page)))
+    return "/search" + ("?" + urlencode(params) if params else "")
+
+
+def _page_window(page: int, pages: int) -> list[int | None]:
+    """Page numbers to link: the first, the last, and two around the current; None is a gap."""
+    wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)} - {0})
+    out: list[int | None] = []
+    for n in wanted:
+        if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+            out.append(None)
+        out.append(n)
+    return out
+
+
+# --- upload -----------------------------------------------------------------------------------
+@router.get("/upload")
+def upload_page(request: Request, archive: ArchiveDep) -> Response:
+    return render(
+        request,
+        "upload.html",
+        {"max_mb": archive.settings.max_upload_bytes // (1024 * 1024), "results": None},
+    )
+
+
+@router.post("/upload")
+async def upload_form(
+    request: Request,
+    archive: ArchiveDep,
+    files: Annotated[list[UploadFile], File()],
+    customer: Annotated[str, Form(max_length=500)] = "",
+    classification: Annotated[str, Form(max_length=50)] = "",
+) -> Response:
+    """The form without JavaScript: every chosen file is archived in turn, one result each."""
+    results: list[IngestResult] = []
+    for upload in files:
+        if not upload.filename:
+            continue
+        result = await run_in_threadpool(
+            archive.ingest,
+            upload.file,
+            filename=upload.filename,
+            customer=customer or None,
+            classification=classification or None,
+            user="web:anonymous",
+        )
+        results.append(result)
+    return render(
+        request,
+        "upload.html",
+        {
+            "max_mb": archive.settings.max_upload_bytes // (1024 * 1024),
+            "results": results,
+            "customer": customer,
+            "classification": classification,
+        },
+    )
+
+
+# --- contract ---------------------------------------------------------------------------------
+@router.get("/contracts/{contract_id}")
+def contract_page(
+    request: Request,
+    archive: ArchiveDep,
+    contract_id: int,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    page: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    record = archive.get(contract_id)
+    patterns = _patterns(q)
+    texts = archive.page_texts(record)
+    hits_per_page: dict[int, int] = {}
+    if patterns:
+        for n, text in enumerate(texts, start=1):
+            normalized = normalize(text)
+            count = sum(sum(1 for _ in find_spans(normalized, terms)) for terms in patterns)
+            if count:
+                hits_per_page[n] = count
+    if page is None:
+        page = min(hits_per_page) if hits_per_page else 1
+    page = max(1, min(page, record.page_count))
+    layout: PageLayout | None = None
+    render_error: str | None = None
+    try:
+        layout = page_layout(archive, record.sha256, contract_id, page)
+    except ArchiveError as exc:
+        render_error = exc.message
+    rects = hit_rects(layout, patterns) if layout else []
+    related = []
+    if record.customer:
+        found = archive.search(
+            _filter_clause("customer", record.customer) + f" -id:{record.id}",
+            limit=10,
+            sort="newest",
+        )
+        related = [h for h in found.hits if h.id != record.id]
+    page_record = next((p for p in record.pages if p.page_no == page), None)
+    return render(
+        request,
+        "contract.html",
+        {
+            "c": record,
+            "q": q,
+            "page": page,
+            "hits_per_page": hits_per_page,
+            "layout": layout,
+            "rects": rects,
+            "render_error": render_error,
+            "page_record": page_record,
+            "related": related,
+            "page_url": lambda n: f"/contracts/{record.id}?"
+            + (f"q={_quote(q)}&" if q else "")
+            + f"page={n}#viewer",
+            "back_url": _search_url(q, "relevance", []) if q else None,
+        },
+    )
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _cache(archive: Archive) -> PageCache:
+    return PageCache(archive.settings.data_dir / "cache" / "pages")
+
+
+def page_layout(archive: Archive, sha256: str, contract_id: int, page: int) -> PageLayout:
+    cached = _cache(archive).get(sha256, page, RENDER_SCALE)
+    if cached is not None:
+        return cached[1]
+    return _render(archive, contract_id, page)[1]
+
+
+def _render(archive: Archive, contract_id: int, page: int) -> tuple[bytes, PageLayout]:
+    record = archive.get(contract_id)
+    if not 1 <= page <= record.page_count:
+        raise NotFound(f"contract {contract_id} has no page {page}")
+    with archive.spooled_original(record) as path:
+        png, layout = archive.run_isolated(
+            render_page, str(path), page - 1, RENDER_SCALE, what=f"page {page}"
+        )
+    _cache(archive).put(record.sha256, page, RENDER_SCALE, png, layout)
+    return png, layout
+
+
+@router.get("/contracts/{contract_id}/pages/{page}.png")
+def page_image(archive: ArchiveDep, contract_id: int, page: int) -> Response:
+    record = archive.get(contract_id)
+    if not 1 <= page <= record.page_count:
+        raise NotFound(f"contract {contract_id} has no page {page}")
+    headers = {"Cache-Control": "private, max-age=86400", "ETag": f'"{record.sha256}-{page}"'}
+    cached = _cache(archive).get(record.sha256, page, RENDER_SCALE)
+    if cached is not None:
+        return FileResponse(cached[0], media_type="image/png", headers=headers)
+    png, _ = _render(archive, contract_id, page)
+    return Response(png, media_type="image/png", headers=headers)
+
+
+# --- customers --------------------------------------------------------------------------------
+@router.get("/customers")
+def customers_page(request: Request, archive: ArchiveDep) -> Response:
+    result = archive.search("", limit=1, facets=True)
+    return render(request, "customers.html", {"customers": result.facets.get("customer", [])})
+
+
+@router.get("/customers/{name}")
+def customer_page(
+    request: Request,
+    archive: ArchiveDep,
+    name: str,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    result = archive.search(
+        _filter_clause("customer", name),
+        limit=50,
+        offset=min((page - 1) * 50, 100_000),
+        sort="newest",
+        facets=True,
+    )
+    exact = [h for h in result.hits if (h.customer or "") == name]
+    if not exact and page == 1:
+        raise NotFound(f"no contract of the customer {name!r}", hint="check the name")
+    records = [archive.get(h.id) for h in exact]
+    return render(
+        request,
+        "customer.html",
+        {"name": name, "records": records, "total": result.total, "page": page},
+    )
+
+
