@@ -42,6 +42,7 @@ EN: dict[str, str] = {
     "common.archived_at": "Archived",
     "common.open": "Open",
     "common.not_yet": "Not part of this installation yet",
+    "status.archived": "archived",
     # home
     "home.title": "Overview",
     "home.lead": "Contracts archived byte for byte, searchable in Chinese and English.",
@@ -157,7 +158,7 @@ EN: dict[str, str] = {
     "contract.page_image": "Page {n} of the contract",
     "contract.hits_on": "Hits for {query} on pages:",
     "contract.no_hits": "{query} does not occur in this contract's text.",
-    "contract.hits_here": "{n} hits marked on this page",
+    "contract.hits_here": "Hits marked on this page: {n}",
     "contract.hits_not_drawn": (
         "The words are in this page's stored text but could not be placed on the image "
         "(a scanned page, or text drawn in an unusual way)."
@@ -224,6 +225,7 @@ ZH: dict[str, str] = {
     "common.archived_at": "归档时间",
     "common.open": "打开",
     "common.not_yet": "本系统尚未提供此功能",
+    "status.archived": "已归档",
     "home.title": "概览",
     "home.lead": "合同原件逐字节保存，中英文全文可检索。",
     "home.count": "合同",

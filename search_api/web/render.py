@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from search_api.web.i18n import LANG_COOKIE, Lang, request_lang, translate
+from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
 
 # Pages load nothing but the app's own files: no inline script or style, no other origin.
 PAGE_CSP = (
@@ -101,6 +101,9 @@ def render(
         "url_with": lambda path=None, **kw: url_with(request, path, **kw),
         "lang_url": lambda code: url_with(request, None, lang=code),
         "path": request.url.path,
+        "status_label": lambda value: (
+            translate(lang, f"status.{value}") if f"status.{value}" in CATALOGS[lang] else value
+        ),
         "Markup": Markup,
     }
     ctx.update(context or {})
