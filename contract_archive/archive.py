@@ -200,6 +200,7 @@ class Archive:
         display_name: str | None = None,
         title: str | None = None,
         customer: str | None = None,
+        classification: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
         name = display_name or str(path)
@@ -212,7 +213,14 @@ class Archive:
                 reason=f"cannot read the file: {exc.strerror or exc}",
             )
         with fh:
-            return self.ingest(fh, filename=name, title=title, customer=customer, user=user)
+            return self.ingest(
+                fh,
+                filename=name,
+                title=title,
+                customer=customer,
+                classification=classification,
+                user=user,
+            )
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, contract_id: int) -> ContractRecord:

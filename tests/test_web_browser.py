@@ -103,9 +103,7 @@ def shot(page, name: str) -> Path:
 
 
 def no_horizontal_scroll(page) -> bool:
-    return bool(
-        page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    )
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
 @pytest.fixture
@@ -191,9 +189,10 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
         page.locator("#download-original").click()
     target = tmp_path / "original.pdf"
     info.value.save_as(target)
-    assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(
-        ZH.read_bytes()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(target.read_bytes()).hexdigest()
+        == hashlib.sha256(ZH.read_bytes()).hexdigest()
+    )
 
     # The customer page lists both contracts.
     page.locator(".contract-head a", has_text="新疆汽车贸易公司").click()

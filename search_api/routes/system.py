@@ -29,4 +29,3 @@ def health(archive: ArchiveDep) -> Health:
         records=archive.records.name,
         index=archive.index.name,
     )
-

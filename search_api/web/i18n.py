@@ -60,7 +60,7 @@ EN: dict[str, str] = {
     # search
     "search.title": "Search",
     "search.label": "Search contracts",
-    "search.placeholder": "违约责任, \"limitation of liability\", customer:Acme …",
+    "search.placeholder": '违约责任, "limitation of liability", customer:Acme …',
     "search.button": "Search",
     "search.sort": "Sort by",
     "search.sort.relevance": "Relevance",
@@ -152,7 +152,9 @@ EN: dict[str, str] = {
     "contract.download_original": "Original PDF (byte-identical)",
     "contract.download_text": "Extracted text",
     "contract.download_searchable": "Searchable copy",
-    "contract.searchable_missing": "A searchable copy is made by OCR, which this installation does not run yet.",
+    "contract.searchable_missing": (
+        "A searchable copy is made by OCR, which this installation does not run yet."
+    ),
     "contract.viewer": "Pages",
     "contract.page_of": "Page {n} of {total}",
     "contract.page_image": "Page {n} of the contract",
@@ -169,7 +171,9 @@ EN: dict[str, str] = {
     "contract.highlight": "Highlight",
     "contract.back": "Back to the results",
     "contract.verification": "Verification",
-    "contract.verification_missing": "The archive seal and its verification report are not part of this installation yet.",
+    "contract.verification_missing": (
+        "The archive seal and its verification report are not part of this installation yet."
+    ),
     "contract.signatures": "Embedded signatures",
     "contract.signatures_missing": "Signature validation is not part of this installation yet.",
     "contract.related": "Related contracts",
@@ -238,7 +242,7 @@ ZH: dict[str, str] = {
     "home.dashboard_missing": "本系统尚未记录合同条款（到期日、付款），因此这里暂无提醒。",
     "search.title": "检索",
     "search.label": "检索合同",
-    "search.placeholder": "违约责任、\"limitation of liability\"、customer:青岛木门 …",
+    "search.placeholder": '违约责任、"limitation of liability"、customer:青岛木门 …',
     "search.button": "检索",
     "search.sort": "排序",
     "search.sort.relevance": "相关度",
@@ -330,7 +334,9 @@ ZH: dict[str, str] = {
     "contract.hits_on": "{query} 出现在以下页：",
     "contract.no_hits": "本合同文本中没有 {query}。",
     "contract.hits_here": "本页标出 {n} 处命中",
-    "contract.hits_not_drawn": "本页存储的文本中有这些词，但无法在页面图像上定位（扫描页，或文字绘制方式特殊）。",
+    "contract.hits_not_drawn": (
+        "本页存储的文本中有这些词，但无法在页面图像上定位（扫描页，或文字绘制方式特殊）。"
+    ),
     "contract.goto_page": "跳到页",
     "contract.prev_page": "上一页",
     "contract.next_page": "下一页",
@@ -409,8 +415,8 @@ def request_lang(request: Request) -> tuple[Lang, bool]:
     """The request's language, and whether it was chosen now (``?lang=``: set the cookie)."""
     asked = request.query_params.get("lang")
     if asked in LANGS:
-        return asked, True  # type: ignore[return-value]
+        return asked, True
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LANGS:
-        return cookie, False  # type: ignore[return-value]
+        return cookie, False
     return negotiate(request.headers.get("accept-language")), False

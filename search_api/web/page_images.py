@@ -61,7 +61,7 @@ class PageLayout:
                 width=int(raw["width"]),
                 height=int(raw["height"]),
                 text=str(raw["text"]),
-                boxes=tuple(tuple(b) if b else None for b in raw["boxes"]),  # type: ignore[misc]
+                boxes=tuple(tuple(b) if b else None for b in raw["boxes"]),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -149,7 +149,7 @@ def normalized_with_map(text: str) -> tuple[str, list[int]]:
             j = i
             while j < len(chars) and chars[j].isspace():
                 j += 1
-            if 0 < i and j < len(chars) and is_cjk(chars[i - 1]) and is_cjk(chars[j]):
+            if i > 0 and j < len(chars) and is_cjk(chars[i - 1]) and is_cjk(chars[j]):
                 for k in range(i, j):
                     keep[k] = False
             i = j
@@ -176,13 +176,18 @@ def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rec
                 box = layout.boxes[ci] if ci < len(layout.boxes) else None
                 if box is None:
                     continue
-                l, t, r, b = box
-                if line is not None and abs(t - line[1]) < (line[3] - line[1]) * 0.6 + 0.002:
-                    line = [min(line[0], l), min(line[1], t), max(line[2], r), max(line[3], b)]
+                left, top, right, bottom = box
+                if line is not None and abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002:
+                    line = [
+                        min(line[0], left),
+                        min(line[1], top),
+                        max(line[2], right),
+                        max(line[3], bottom),
+                    ]
                     continue
                 if line is not None:
                     rects.append(_rect(line))
-                line = [l, t, r, b]
+                line = [left, top, right, bottom]
             if line is not None:
                 rects.append(_rect(line))
             if len(rects) >= 200:
@@ -222,9 +227,7 @@ class PageCache:
             return None
         return png, layout
 
-    def put(
-        self, sha256: str, page: int, scale: float, png: bytes, layout: PageLayout
-    ) -> Path:
+    def put(self, sha256: str, page: int, scale: float, png: bytes, layout: PageLayout) -> Path:
         base = self._base(sha256, page, scale)
         base.parent.mkdir(parents=True, exist_ok=True)
         png_path = base.with_suffix(".png")

@@ -134,7 +134,8 @@ def search_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     filters = _filters(request)
-    effective = " ".join([f"({q})" if q.strip() else "", *(_filter_clause(n, v) for n, v in filters)])
+    clauses = [f"({q})" if q.strip() else "", *(_filter_clause(n, v) for n, v in filters)]
+    effective = " ".join(clauses)
     offset = (page - 1) * PAGE_SIZE
     error: QuerySyntaxError | None = None
     result = None
@@ -197,7 +198,8 @@ def _page_window(page: int, pages: int) -> list[int | None]:
     wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)} - {0})
     out: list[int | None] = []
     for n in wanted:
-        if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+        last = out[-1] if out else None
+        if last is not None and n - last > 1:
             out.append(None)
         out.append(n)
     return out
@@ -298,9 +300,9 @@ def contract_page(
             "render_error": render_error,
             "page_record": page_record,
             "related": related,
-            "page_url": lambda n: f"/contracts/{record.id}?"
-            + (f"q={_quote(q)}&" if q else "")
-            + f"page={n}#viewer",
+            "page_url": lambda n: (
+                f"/contracts/{record.id}?" + (f"q={_quote(q)}&" if q else "") + f"page={n}#viewer"
+            ),
             "back_url": _search_url(q, "relevance", []) if q else None,
         },
     )
@@ -378,5 +380,3 @@ def customer_page(
         "customer.html",
         {"name": name, "records": records, "total": result.total, "page": page},
     )
-
-
