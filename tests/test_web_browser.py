@@ -106,9 +106,36 @@ def no_horizontal_scroll(page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
-@pytest.fixture
-def console_errors() -> list[str]:
-    return []
+# WCAG 2 contrast of every visible text against the background it is drawn on: 4.5:1, or 3:1
+# for large text (24 px, or 18.66 px bold).
+CONTRAST_JS = """() => {
+  const rgb = s => { const m = s.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) return c;
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === "hidden" || st.opacity === "0") continue;
+    if (el.closest(".visually-hidden, .skip")) continue;
+    const fg = lum(rgb(st.color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
 
 
 def new_page(browser, viewport: dict, errors: list[str], locale: str = "en-US"):
@@ -262,6 +289,18 @@ def test_keyboard_reaches_search_and_focus_is_visible(live: LiveServer, browser)
                             && !e.textContent.trim()).map(e => e.outerHTML)"""
     )
     assert unnamed == []
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/search?q=%E4%B9%B0%E5%8D%96", "/upload", "/contracts/1?q=%E4%B9%B0%E5%8D%96"]
+)
+def test_text_contrast(live: LiveServer, browser, path: str) -> None:
+    live.archive.ingest_path(ZH, customer="新疆汽车贸易公司")
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    page.goto(live.url + path)
+    assert page.evaluate(CONTRAST_JS) == []
     page.context.close()
 
 

@@ -203,6 +203,14 @@ EN: dict[str, str] = {
     "error.back": "Go back",
     "error.404": "This page does not exist.",
     "error.hint": "What to do",
+    "error.details": "Details",
+    "error.lead.not_found": "What you asked for was not found.",
+    "error.lead.invalid_request": "The request could not be understood.",
+    "error.lead.invalid_query": "The query could not be read.",
+    "error.lead.unauthorized": "Please sign in first.",
+    "error.lead.forbidden": "You are not allowed to see this.",
+    "error.lead.payload_too_large": "The file is too large.",
+    "error.lead.internal_error": "The archive met an unexpected problem. Nothing was changed.",
 }
 
 ZH: dict[str, str] = {
@@ -368,6 +376,14 @@ ZH: dict[str, str] = {
     "error.back": "返回上一页",
     "error.404": "页面不存在。",
     "error.hint": "建议",
+    "error.details": "详细信息",
+    "error.lead.not_found": "没有找到所请求的内容。",
+    "error.lead.invalid_request": "无法理解该请求。",
+    "error.lead.invalid_query": "无法识别检索式。",
+    "error.lead.unauthorized": "请先登录。",
+    "error.lead.forbidden": "您无权查看此内容。",
+    "error.lead.payload_too_large": "文件太大。",
+    "error.lead.internal_error": "档案库遇到意外问题，未做任何更改。",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}

@@ -139,12 +139,15 @@ def error_page(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     lang, _ = request_lang(request)
+    key = f"error.lead.{code}"
+    lead: str | None = translate(lang, key) if key in CATALOGS[lang] else None
+    detail: str | None = message
     if status == 404 and code == "not_found" and message in ("Not Found", "not found"):
-        message = translate(lang, "error.404")
+        lead, detail = translate(lang, "error.404"), None
     return render(
         request,
         "error.html",
-        {"status": status, "code": code, "message": message, "hint": hint},
+        {"status": status, "code": code, "lead": lead, "message": detail, "hint": hint},
         status_code=status,
         headers=headers,
     )
