@@ -122,7 +122,7 @@ class Archive:
         self.close()
 
     # -- ingest ----------------------------------------------------------------------------
-    def _worker_pool(self) -> WorkerPool:
+    def _workers(self) -> WorkerPool:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = WorkerPool(
@@ -133,7 +133,7 @@ class Archive:
             return self._pool
 
     def _read_pdf(self, path: Path) -> ParsedPdf:
-        return self._worker_pool().run(
+        return self._workers().run(
             read_pdf,
             path,
             max_pages=self.settings.max_pages,
@@ -143,7 +143,7 @@ class Archive:
     def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
         """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
         limits of the parser); a stall or crash is a RejectFile saying so."""
-        return self._worker_pool().run(fn, *args, what=what)
+        return self._workers().run(fn, *args, what=what)
 
     @contextmanager
     def spooled_original(self, record: ContractRecord) -> Iterator[Path]:

@@ -103,7 +103,8 @@ def home(request: Request, archive: ArchiveDep) -> Response:
     total = archive.records.count_contracts()
     newest = archive.search("", limit=8, sort="newest", facets=True) if total else None
     recent = newest.hits if newest else []
-    stats = _stats(archive) if total else {"pages": 0, "awaiting_ocr": 0}
+    pages, awaiting = archive.records.page_totals()
+    stats = {"pages": pages, "awaiting_ocr": awaiting}
     return render(
         request,
         "home.html",
@@ -114,14 +115,6 @@ def home(request: Request, archive: ArchiveDep) -> Response:
             "stats": stats,
         },
     )
-
-
-def _stats(archive: Archive) -> dict[str, int]:
-    pages = awaiting = 0
-    for record in archive.records.iter_contracts():
-        pages += record.page_count
-        awaiting += len(record.pages_needing_ocr)
-    return {"pages": pages, "awaiting_ocr": awaiting}
 
 
 # --- search -----------------------------------------------------------------------------------
