@@ -322,3 +322,15 @@ def test_render_page_reads_boxes_from_a_real_pdf(tmp_path: Path) -> None:
     assert 0 < r.left < 100 and 0 < r.top < 100 and 0 < r.width < 30 and 0 < r.height < 5
     restored = PageLayout.from_json(layout.to_json())
     assert restored == layout
+
+
+def test_hit_boxes_follow_a_rotated_page() -> None:
+    """A page with /Rotate 270 is drawn upright; the boxes must land on the upright words."""
+    rotated = next(p for p in corpus_files("edge", ".pdf") if p.name == "AutoCad_Diagram.pdf")
+    _, layout = render_page(str(rotated), 0, 0.5)
+    assert layout.width > layout.height  # drawn in landscape, as a reader sees it
+    rects = hit_rects(layout, [("cable",)])
+    assert len(rects) >= 2
+    first = rects[0]
+    # "1. Strip the cable", near the top left of the upright drawing.
+    assert 3 < first.left < 8 and 20 < first.top < 27 and first.width < 5
