@@ -19,6 +19,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -90,8 +91,11 @@ class Archive:
         """Called with the fresh record after a contract's evidence package changed."""
 
     # -- lifecycle -------------------------------------------------------------------------
-    def open(self, *, migrate: bool = True) -> Archive:
-        """Check every store (failing fast with the setting to fix) and migrate the records."""
+    def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
+        """Check every store (failing fast with the setting to fix) and migrate the records.
+
+        ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
+        """
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -105,7 +109,8 @@ class Archive:
         if migrate:
             self.records.migrate()
         self.records.check()
-        self.index.check()
+        if check_index:
+            self.index.check()
         return self
 
     def close(self) -> None:
@@ -171,7 +176,13 @@ class Archive:
             read_pdf=self._read_pdf,
             user=user,
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            retain_until=self.default_retain_until(),
         )
+
+    def default_retain_until(self) -> datetime | None:
+        """Retention of a new original until its classification sets one (None: none)."""
+        days = self.settings.default_retention_days
+        return datetime.now(UTC) + timedelta(days=days) if days > 0 else None
 
     def ingest(
         self,

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contract_archive.errors import ConfigurationError
@@ -35,11 +35,74 @@ class Settings(BaseSettings):
             "Use postgresql+psycopg://user:pass@host/db for PostgreSQL."
         ),
     )
-    object_store: Literal["local"] = Field(
-        "local", description="Object store backend: `local` (a directory under DATA_DIR)."
+    object_store: Literal["local", "s3"] = Field(
+        "local",
+        description="Object store backend: `local` (a directory under DATA_DIR) or `s3` "
+        "(MinIO or any S3 with versioning and Object Lock; the ARCHIVE_S3_* settings).",
     )
-    index_backend: Literal["tantivy"] = Field(
-        "tantivy", description="Search index backend: `tantivy` (a directory under DATA_DIR)."
+    index_backend: Literal["tantivy", "opensearch", "elasticsearch"] = Field(
+        "tantivy",
+        description="Search index backend: `tantivy` (a directory under DATA_DIR), "
+        "`opensearch` or `elasticsearch` (a server at ARCHIVE_INDEX_URL).",
+    )
+
+    # --- scale-out engines: S3 / MinIO ------------------------------------------------------
+    s3_endpoint: str | None = Field(
+        None,
+        description="URL of the S3 server, e.g. `https://minio.example:9000`; `https` means TLS.",
+    )
+    s3_access_key: str | None = Field(None, description="S3 access key id.")
+    s3_secret_key: SecretStr | None = Field(None, description="S3 secret key.")
+    s3_bucket: str = Field(
+        "contract-archive",
+        description="S3 bucket; it must have versioning and Object Lock enabled.",
+    )
+    s3_region: str | None = Field(
+        None, description="S3 region; empty asks the server (MinIO: `us-east-1`)."
+    )
+    s3_ca_bundle: Path | None = Field(
+        None, description="PEM file of the CA certificates to trust for the S3 server's TLS."
+    )
+    s3_part_size_mb: int = Field(
+        16,
+        ge=5,
+        le=5120,
+        description="Multipart part size in MiB: larger files are uploaded in parts, each held "
+        "in memory once while it is sent.",
+    )
+    s3_presigned_downloads: bool = Field(
+        False,
+        description="Answer a download of an original with a redirect to a presigned S3 URL "
+        "instead of streaming it through the API.",
+    )
+    s3_presign_seconds: int = Field(
+        300, ge=1, le=604800, description="Lifetime of a presigned download URL, in seconds."
+    )
+    default_retention_days: int = Field(
+        10950,
+        ge=0,
+        description="COMPLIANCE retention of every original on S3, in days from archiving, "
+        "until the contract's classification sets it; 0 sets none. The local store cannot "
+        "enforce retention.",
+    )
+
+    # --- scale-out engines: Elasticsearch / OpenSearch --------------------------------------
+    index_url: str | None = Field(
+        None,
+        description="URL of the Elasticsearch or OpenSearch server, e.g. `https://es:9200`.",
+    )
+    index_username: str | None = Field(
+        None, description="User name for the search server (HTTP basic authentication)."
+    )
+    index_password: SecretStr | None = Field(None, description="Password for the search server.")
+    index_ca_bundle: Path | None = Field(
+        None, description="PEM file of the CA certificates to trust for the search server's TLS."
+    )
+    index_name: str = Field(
+        "contracts",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,100}$",
+        description="Alias of the live search index; the indexes behind it are named "
+        "`<name>-v<layout version>-<generation>`.",
     )
 
     # --- ingest limits ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,8 @@ class IngestContext:
     user: str
     owner: str
     """Who holds ingest claims: host and process id."""
+    retain_until: datetime | None = None
+    """COMPLIANCE retention for the original on a store that enforces it (None: no retention)."""
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,24 @@ class IndexStage(_Always):
             ctx.index.delete([work.record.id])
 
 
+class RetainStage(_Always):
+    """COMPLIANCE retention on the original, on a store that enforces it (S3 Object Lock).
+
+    Last on purpose: a retained object can no longer be deleted, so every stage that could fail
+    has run before. The original is uploaded without a lock and locked here; if locking fails,
+    the stages before are undone as for any failure and nothing is left behind.
+    """
+
+    name = "retain"
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return ctx.retain_until is not None and ctx.objects.supports_locks
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert work.original is not None and ctx.retain_until is not None
+        ctx.objects.set_retention(work.original.key, ctx.retain_until)
+
+
 def default_stages() -> list[Stage]:
     return [
         ValidateStage(),
@@ -261,4 +279,5 @@ def default_stages() -> list[Stage]:
         StoreTextStage(),
         RecordStage(),
         IndexStage(),
+        RetainStage(),
     ]

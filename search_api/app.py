@@ -15,7 +15,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, search, system
+from search_api.routes import contracts, locks, search, system
 from search_api.web import html_errors
 from search_api.web import router as web_router
 
@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 
 # Every router of the app. The route table below is built from these (FastAPI keeps included
 # routers nested, with no public way to list them), and tests walk it so that no route is missed.
-ROUTERS: tuple[APIRouter, ...] = (system.router, contracts.router, search.router, web_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    contracts.router,
+    search.router,
+    locks.router,
+    web_router,
+)
 
 
 @dataclass(frozen=True)

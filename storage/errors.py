@@ -42,3 +42,9 @@ class StorageFull(StorageError):
 class InvalidKey(ArchiveError):
     code = "invalid_object_key"
     http_status = 400
+
+
+class LockingUnsupported(Conflict):
+    """Retention and legal holds need a store that enforces them (S3 with Object Lock)."""
+
+    code = "locking_unsupported"

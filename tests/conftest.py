@@ -10,13 +10,15 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from contract_archive.archive import Archive
 from contract_archive.settings import Settings, reset_settings
+from tests import servers
+from tests.servers import SeaweedS3
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
@@ -84,3 +86,69 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+# --- S3 (SeaweedFS) and OpenSearch (osmem): started once per session -------------------------
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedS3]:
+    """A SeaweedFS S3 server on free ports with a fresh data directory, stopped at the end."""
+    with servers.seaweedfs() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: SeaweedS3) -> str:
+    """A new bucket with versioning and Object Lock for one test."""
+    return s3_server.make_bucket()
+
+
+def s3_overrides(server: SeaweedS3, bucket: str) -> dict[str, object]:
+    return {
+        "object_store": "s3",
+        "s3_endpoint": server.endpoint,
+        "s3_access_key": server.access_key,
+        "s3_secret_key": server.secret_key,
+        "s3_bucket": bucket,
+        "s3_part_size_mb": 5,
+    }
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """An osmem OpenSearch-compatible server for the session; tests use their own alias."""
+    with servers.osmem() as url:
+        yield url
+
+
+def opensearch_overrides(url: str, name: str | None = None) -> dict[str, object]:
+    return {
+        "index_backend": "opensearch",
+        "index_url": url,
+        "index_name": name or f"t-{uuid.uuid4().hex[:16]}",
+    }
+
+
+ELASTICSEARCH_URL = os.environ.get("ARCHIVE_TEST_ELASTICSEARCH_URL")
+
+
+def elasticsearch_overrides(name: str | None = None) -> dict[str, object]:
+    """Settings for the live Elasticsearch of ARCHIVE_TEST_ELASTICSEARCH_URL (user:password@ in
+    the URL become ARCHIVE_INDEX_USERNAME/PASSWORD; ARCHIVE_TEST_ELASTICSEARCH_CA_BUNDLE is the
+    CA file for https)."""
+    if not ELASTICSEARCH_URL:
+        pytest.skip("live Elasticsearch tests need ARCHIVE_TEST_ELASTICSEARCH_URL")
+    parts = urlsplit(ELASTICSEARCH_URL)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    overrides: dict[str, object] = {
+        "index_backend": "elasticsearch",
+        "index_url": urlunsplit((parts.scheme, netloc, parts.path, "", "")),
+        "index_name": name or f"t-{uuid.uuid4().hex[:16]}",
+    }
+    if parts.username:
+        overrides["index_username"] = unquote(parts.username)
+        overrides["index_password"] = unquote(parts.password or "")
+    if ca := os.environ.get("ARCHIVE_TEST_ELASTICSEARCH_CA_BUNDLE"):
+        overrides["index_ca_bundle"] = ca
+    return overrides

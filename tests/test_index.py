@@ -11,8 +11,10 @@ import pytest
 from contract_archive.errors import ConfigurationError
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument, SearchIndex
+from storage.index.engine import make_engine_index
 from storage.index.query import parse
 from storage.index.tantivy_index import TantivyIndex
+from tests.conftest import elasticsearch_overrides, make_settings, opensearch_overrides
 
 
 def doc(
@@ -55,9 +57,25 @@ DOCS = [
 ]
 
 
-@pytest.fixture(params=["tantivy"])
+def make_index(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> SearchIndex:
+    """A fresh, empty index of ``kind`` (an alias of its own on the session's OpenSearch)."""
+    if kind == "tantivy":
+        return TantivyIndex(tmp_path / "index")
+    if kind == "elasticsearch":
+        return make_engine_index(make_settings(tmp_path / "var", **elasticsearch_overrides()))
+    url = request.getfixturevalue("opensearch_url")
+    return make_engine_index(make_settings(tmp_path / "var", **opensearch_overrides(url)))
+
+
+@pytest.fixture(
+    params=[
+        "tantivy",
+        pytest.param("opensearch", marks=pytest.mark.opensearch),
+        pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+    ]
+)
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    idx: SearchIndex = TantivyIndex(tmp_path / "index")
+    idx = make_index(request, request.param, tmp_path)
     idx.check()
     idx.add(DOCS)
     yield idx

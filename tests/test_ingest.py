@@ -207,7 +207,10 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "store_text",
         "record",
         "index",
+        "retain",
     ]
+    if failing == "retain":
+        pytest.skip("retain applies only on a store with Object Lock: tests/test_s3.py fails it")
     stages = [
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
         for s in default_stages()
@@ -237,10 +240,12 @@ def test_an_unexpected_error_is_undone_and_raised(settings: object) -> None:
 
 # --- the worker pool -----------------------------------------------------------------------------
 def test_worker_pool_stops_a_slow_parse_and_goes_on() -> None:
-    pool = WorkerPool(1, timeout=0.5, memory_limit=0)
+    # The timeout also covers starting the replacement worker for the second call: 0.5 s was
+    # too short on a loaded 2-core machine.
+    pool = WorkerPool(1, timeout=2, memory_limit=0)
     try:
         started = time.monotonic()
-        with pytest.raises(RejectFile, match="took longer than 0.5 s"):
+        with pytest.raises(RejectFile, match="took longer than 2 s"):
             pool.run(time.sleep, 30)
         assert time.monotonic() - started < 10
         assert pool.run(len, "abc") == 3

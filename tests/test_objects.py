@@ -13,12 +13,24 @@ import pytest
 
 from storage.errors import InvalidKey, ObjectCorrupt, ObjectExists, ObjectNotFound
 from storage.objects import LocalObjectStore, ObjectStore, package_key
+from storage.objects.s3 import S3ObjectStore
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    s: ObjectStore
     if request.param == "local":
         s = LocalObjectStore(tmp_path / "objects")
+    else:
+        server = request.getfixturevalue("s3_server")
+        s = S3ObjectStore(
+            endpoint=server.endpoint,
+            access_key=server.access_key,
+            secret_key=server.secret_key,
+            bucket=request.getfixturevalue("s3_bucket"),
+            part_size=5 * 1024 * 1024,
+            spool_dir=tmp_path,
+        )
     s.check()
     return s
 

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from contract_archive.archive import Archive
-from contract_archive.cli import app, err, open_archive, out, run
+from contract_archive.cli import app, err, out, run
 from contract_archive.settings import get_settings
 
 
@@ -17,7 +17,8 @@ def reindex() -> None:
     """Rebuild the search index from the records and the stored text."""
 
     def body() -> None:
-        with open_archive() as archive:
+        # The index is not checked: an index of another layout version is what reindex replaces.
+        with Archive(get_settings()).open(check_index=False) as archive:
             total = archive.records.count_contracts()
             with Progress(
                 TextColumn("reindexing"),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from contract_archive.errors import InvalidRequest
 from ingest.errors import RejectFile
@@ -109,6 +110,7 @@ def get_contract(archive: ArchiveDep, contract_id: ContractId) -> ContractPublic
     responses={
         200: {"content": {"application/pdf": {}}, "description": "the original, byte-identical"},
         304: {"description": "not modified (If-None-Match)"},
+        307: {"description": "a presigned S3 URL (ARCHIVE_S3_PRESIGNED_DOWNLOADS)"},
         **ERROR_RESPONSES,
     },
     summary="Download the original, byte-identical",
@@ -123,6 +125,15 @@ def download_original(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
+    if archive.settings.s3_presigned_downloads:
+        url = archive.objects.presigned_url(
+            record.original_key,
+            timedelta(seconds=archive.settings.s3_presign_seconds),
+            download_name=record.filename,
+            content_type=record.content_type,
+        )
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers=headers)
     stream = archive.read_stream(record.original_key)
     headers["Content-Disposition"] = _content_disposition(record.filename)
     headers["Content-Length"] = str(record.size)

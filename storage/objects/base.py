@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Protocol, runtime_checkable
 
 from storage.errors import InvalidKey
@@ -39,6 +39,20 @@ class PutResult:
     sha256: str
     created: bool
     """False when the key already held exactly these bytes (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    """What protects an object from deletion: S3 Object Lock retention and legal hold."""
+
+    key: str
+    mode: str | None
+    """``COMPLIANCE`` or ``GOVERNANCE`` while a retention period is set, else None."""
+    retain_until: datetime | None
+    legal_hold: bool
+
+    def locked(self, now: datetime) -> bool:
+        return self.legal_hold or (self.retain_until is not None and self.retain_until > now)
 
 
 @runtime_checkable
@@ -73,6 +87,29 @@ class ObjectStore(Protocol):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key starting with ``prefix``, in no particular order."""
+
+    # -- locks: enforced by the store itself (S3 Object Lock), or refused with LockingUnsupported
+    supports_locks: bool
+    """True when the store itself refuses to delete objects under retention or legal hold."""
+
+    def lock_info(self, key: str) -> ObjectLock:
+        """The retention and legal hold of ``key`` (ObjectNotFound if absent)."""
+
+    def set_retention(self, key: str, until: datetime) -> None:
+        """COMPLIANCE retention until ``until``; a retention is only ever extended, never cut."""
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Set or release the legal hold of ``key``."""
+
+    def presigned_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """A URL that reads ``key`` directly for ``expires``, or None when the store has none."""
 
 
 def validate_key(key: str) -> str:

@@ -16,19 +16,20 @@ import stat as stat_mod
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from contract_archive.errors import ConfigurationError
 from storage.errors import (
+    LockingUnsupported,
     ObjectCorrupt,
     ObjectExists,
     ObjectNotFound,
     StorageError,
     StorageFull,
 )
-from storage.objects.base import CHUNK_SIZE, ObjectInfo, PutResult, validate_key
+from storage.objects.base import CHUNK_SIZE, ObjectInfo, ObjectLock, PutResult, validate_key
 
 _TMP = ".tmp"
 
@@ -74,6 +75,7 @@ def file_sha256(path: Path) -> str:
 
 class LocalObjectStore:
     name = "local"
+    supports_locks = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -215,3 +217,32 @@ class LocalObjectStore:
                     item.unlink()
                     removed.append(item.name)
         return removed
+
+    # -- locks -----------------------------------------------------------------------------
+    # A directory cannot enforce retention against its owner: say so instead of pretending.
+    def lock_info(self, key: str) -> ObjectLock:
+        self.stat(key)
+        return ObjectLock(key=key, mode=None, retain_until=None, legal_hold=False)
+
+    def _unsupported(self, what: str) -> LockingUnsupported:
+        return LockingUnsupported(
+            f"the local object store cannot enforce {what}",
+            hint="set ARCHIVE_OBJECT_STORE=s3 with a bucket that has Object Lock "
+            "(see 'Running at scale' in the README)",
+        )
+
+    def set_retention(self, key: str, until: datetime) -> None:
+        raise self._unsupported("retention")
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        raise self._unsupported("legal holds")
+
+    def presigned_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        return None

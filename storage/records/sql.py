@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,9 @@ from storage.records.base import ContractRecord, NewContract, PageRecord
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+MIGRATE_LOCK = 0x636F6E7472616374  # 'contract': the advisory lock held while migrating
 
 
 def _redact(url: str) -> str:
@@ -158,6 +161,10 @@ class SqlRecordStore:
                 ) from exc
         try:
             with self._write_engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Two processes starting on an empty database: one migrates, the other
+                    # waits here and then finds the schema at head.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
                 cfg = alembic_config(self.url)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")

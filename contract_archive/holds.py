@@ -1,0 +1,71 @@
+"""Legal holds and retention of a contract's evidence package, shared by the API and the CLI.
+
+A legal hold freezes every object of the package (the original and everything derived from it)
+until it is released; retention protects the original until its date. Both are enforced by the
+object store itself (S3 Object Lock); a store that cannot enforce them refuses with
+:class:`~storage.errors.LockingUnsupported` rather than pretending.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from contract_archive.archive import Archive
+from schemas.locks import ContractLocks, ObjectLockPublic
+from storage.errors import LockingUnsupported
+from storage.objects.base import package_prefix
+
+log = logging.getLogger(__name__)
+
+
+def _package_keys(archive: Archive, contract_id: int) -> list[str]:
+    record = archive.get(contract_id)
+    keys = set(archive.objects.iter_keys(package_prefix(record.sha256)))
+    keys.update((record.original_key, record.text_key))
+    return sorted(keys)
+
+
+def contract_locks(archive: Archive, contract_id: int) -> ContractLocks:
+    """The retention and legal hold of every object of the contract's package."""
+    record = archive.get(contract_id)
+    objects = []
+    for key in _package_keys(archive, contract_id):
+        lock = archive.objects.lock_info(key)
+        objects.append(
+            ObjectLockPublic(
+                key=key,
+                mode=lock.mode,
+                retain_until=lock.retain_until,
+                legal_hold=lock.legal_hold,
+            )
+        )
+    now = datetime.now(UTC)
+    original = next(o for o in objects if o.key == record.original_key)
+    return ContractLocks(
+        id=contract_id,
+        enforced=archive.objects.supports_locks,
+        legal_hold=bool(objects) and all(o.legal_hold for o in objects),
+        retain_until=original.retain_until,
+        deletable=not any(
+            o.legal_hold or (o.retain_until is not None and o.retain_until > now) for o in objects
+        ),
+        objects=objects,
+    )
+
+
+def set_legal_hold(archive: Archive, contract_id: int, on: bool, *, user: str) -> ContractLocks:
+    """Set or release the legal hold on every object of the package."""
+    keys = _package_keys(archive, contract_id)  # NotFound first
+    if not archive.objects.supports_locks:
+        raise LockingUnsupported(
+            f"the {archive.objects.name} object store cannot enforce legal holds",
+            hint="set ARCHIVE_OBJECT_STORE=s3 with a bucket that has Object Lock "
+            "(see 'Running at scale' in the README)",
+        )
+    for key in keys:
+        archive.objects.set_legal_hold(key, on)
+    log.warning(
+        "legal hold %s on contract %s by %s", "set" if on else "released", contract_id, user
+    )
+    return contract_locks(archive, contract_id)
