@@ -334,3 +334,43 @@ def test_hit_boxes_follow_a_rotated_page() -> None:
     first = rects[0]
     # "1. Strip the cable", near the top left of the upright drawing.
     assert 3 < first.left < 8 and 20 < first.top < 27 and first.width < 5
+
+
+@pytest.mark.s3
+def test_contract_page_on_s3_with_a_legal_hold(s3_server, s3_bucket, tmp_path: Path) -> None:
+    """On an object store that enforces holds (S3 Object Lock, here SeaweedFS) the page shows
+    retention and hold, and its button sets and releases the hold; page images are drawn from
+    the original read back from S3."""
+    from tests.conftest import make_settings, s3_overrides
+
+    settings = make_settings(tmp_path / "var", **s3_overrides(s3_server, s3_bucket))
+    with Archive(settings, parser_workers=1).open() as archive:
+        cid = archive.ingest_path(EN_PDF, display_name=EN_PDF.name).id
+        assert cid is not None
+        with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+            html = page(client, f"/contracts/{cid}?q=agreement")
+            assert "Put under legal hold" in html and "does not enforce" not in html
+            assert html.count('class="hit-rect"') >= 1
+            r = client.post(
+                f"/contracts/{cid}/legal-hold",
+                data={"hold": "set"},
+                headers=HTML,
+                follow_redirects=False,
+            )
+            assert r.status_code == 303 and r.headers["location"].startswith(f"/contracts/{cid}")
+            held = page(client, f"/contracts/{cid}")
+            assert "nothing of this contract can be deleted" in held
+            assert "Release the legal hold" in held
+            client.post(f"/contracts/{cid}/legal-hold", data={"hold": "release"}, headers=HTML)
+            assert "Put under legal hold" in page(client, f"/contracts/{cid}")
+            assert not archive.objects.lock_info(archive.get(cid).original_key).legal_hold
+
+
+def test_legal_hold_on_a_store_that_cannot_hold(loaded) -> None:
+    client, ids = loaded
+    html = page(client, f"/contracts/{ids['en']}")
+    assert "does not enforce retention or legal holds" in html
+    assert "Put under legal hold" not in html
+    r = client.post(f"/contracts/{ids['en']}/legal-hold", data={"hold": "set"}, headers=HTML)
+    assert r.status_code == 409 and "cannot enforce legal holds" in r.text
+    assert r.headers["content-type"].startswith("text/html")

@@ -181,6 +181,18 @@ EN: dict[str, str] = {
     "contract.related_no_customer": "No customer is recorded, so no related contracts are known.",
     "contract.access": "Access history",
     "contract.access_missing": "The access log is not part of this installation yet.",
+    "contract.locks": "Retention and legal hold",
+    "contract.locks_not_enforced": (
+        "This archive's object store does not enforce retention or legal holds (S3 Object Lock "
+        "does); nothing is held here."
+    ),
+    "contract.legal_hold": "Legal hold",
+    "contract.legal_hold_on": "on: nothing of this contract can be deleted",
+    "contract.legal_hold_off": "off",
+    "contract.retain_until": "Retained until",
+    "contract.retain_none": "no retention date",
+    "contract.hold_set": "Put under legal hold",
+    "contract.hold_release": "Release the legal hold",
     "contract.text_source": "Text from",
     "contract.source.text-layer": "the PDF's text layer",
     "contract.source.ocr": "OCR",
@@ -359,6 +371,17 @@ ZH: dict[str, str] = {
     "contract.related_no_customer": "未记录客户，因此不知道相关合同。",
     "contract.access": "访问记录",
     "contract.access_missing": "本系统尚未提供访问日志。",
+    "contract.locks": "保管期限与诉讼保全",
+    "contract.locks_not_enforced": (
+        "本档案库的对象存储不强制执行保管期限或诉讼保全（S3 对象锁定可以），此处没有保全。"
+    ),
+    "contract.legal_hold": "诉讼保全",
+    "contract.legal_hold_on": "已保全：本合同的任何文件都不能删除",
+    "contract.legal_hold_off": "未保全",
+    "contract.retain_until": "保管至",
+    "contract.retain_none": "未设保管期限",
+    "contract.hold_set": "设置诉讼保全",
+    "contract.hold_release": "解除诉讼保全",
     "contract.text_source": "文本来源",
     "contract.source.text-layer": "PDF 文本层",
     "contract.source.ocr": "OCR",

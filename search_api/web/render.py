@@ -82,6 +82,12 @@ def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
     return f"{target}?{urlencode(params)}" if params else target
 
 
+def csrf_token_for(request: Request) -> str | None:
+    """The CSRF token forms and scripts of this page must send back; None until there are
+    browser sessions to protect."""
+    return None
+
+
 def render(
     request: Request,
     template: str,
@@ -92,8 +98,15 @@ def render(
 ) -> HTMLResponse:
     lang, chosen = request_lang(request)
     t: Callable[..., str] = lambda key, **values: translate(lang, key, **values)  # noqa: E731
+    token = csrf_token_for(request)
     ctx: dict[str, Any] = {
         "request": request,
+        "csrf_token": token,
+        "csrf_field": lambda: (
+            Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+            if token
+            else ""
+        ),
         "lang": lang,
         "t": t,
         "html_lang": "zh-CN" if lang == "zh" else "en",

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from contract_archive.archive import Archive
 from contract_archive.errors import ArchiveError, NotFound, QuerySyntaxError
+from contract_archive.holds import contract_locks, set_legal_hold
 from ingest.context import IngestResult
 from search_api.deps import ArchiveDep
 from search_api.highlight import find_spans
@@ -280,6 +281,7 @@ def contract_page(
         )
         related = [h for h in found.hits if h.id != record.id]
     page_record = next((p for p in record.pages if p.page_no == page), None)
+    locks = contract_locks(archive, contract_id)
     return render(
         request,
         "contract.html",
@@ -293,12 +295,24 @@ def contract_page(
             "render_error": render_error,
             "page_record": page_record,
             "related": related,
+            "locks": locks,
             "page_url": lambda n: (
                 f"/contracts/{record.id}?" + (f"q={_quote(q)}&" if q else "") + f"page={n}#viewer"
             ),
             "back_url": _search_url(q, "relevance", []) if q else None,
         },
     )
+
+
+@router.post("/contracts/{contract_id}/legal-hold")
+def legal_hold_form(
+    archive: ArchiveDep,
+    contract_id: int,
+    hold: Annotated[Literal["set", "release"], Form()],
+) -> Response:
+    """The contract page's legal-hold button; back to the page when done."""
+    set_legal_hold(archive, contract_id, hold == "set", user="web:anonymous")
+    return RedirectResponse(f"/contracts/{contract_id}#locks-h", status_code=303)
 
 
 def _quote(value: str) -> str:
