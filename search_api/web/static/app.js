@@ -90,11 +90,14 @@
         link.href = "/contracts/" + body.id;
         extra.push(link);
       }
+      var ocrNote = null;
       if (body.pages_needing_ocr && body.pages_needing_ocr.length) {
-        extra.push(el("span", "file-hint", fill(text.ocr_pending, { n: body.pages_needing_ocr.length })));
+        ocrNote = el("span", "file-hint", fill(text.ocr_pending, { n: body.pages_needing_ocr.length }));
+        extra.push(ocrNote);
       }
       var label = text[body.status] || body.status;
       finish(item, body.status === "duplicate" ? "duplicate" : "archived", label, extra);
+      if (body.ocr_status_url && ocrNote) followOcr(item, body.ocr_status_url, ocrNote);
       return;
     }
     var error = body && body.error ? body.error : null;
@@ -102,6 +105,41 @@
     var hints = error && error.hint ? [el("span", "file-hint", error.hint)] : [];
     var failed = xhr.status === 0 || xhr.status >= 500;
     finish(item, failed ? "failed" : "rejected", (failed ? text.failed : text.rejected) + ": " + message, hints);
+  }
+
+  // A scan answered with 202: poll its OCR progress until every page is read or failed.
+  function followOcr(item, url, note) {
+    var bar = el("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.className = "ocr-progress";
+    bar.setAttribute("aria-label", "OCR " + item.file.name);
+    note.after(bar);
+    function poll() {
+      var xhr = new XMLHttpRequest();
+      xhr.open("GET", url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.addEventListener("loadend", function () {
+        var status = null;
+        try { status = JSON.parse(xhr.responseText); } catch (e) { status = null; }
+        if (!status || xhr.status !== 200) { note.textContent = text.ocr_unknown; bar.remove(); return; }
+        var finished = status.pages_done + status.pages_failed.length;
+        bar.value = Math.round((status.progress || 0) * 100);
+        if (status.state === "done") {
+          note.textContent = fill(text.ocr_done, { n: status.pages_done });
+          bar.remove();
+        } else if (status.state === "incomplete") {
+          note.textContent = fill(text.ocr_incomplete, { pages: status.pages_failed.join(", ") });
+          note.classList.add("warn");
+          bar.remove();
+        } else {
+          note.textContent = fill(text.ocr_running, { done: finished, total: status.pages_total });
+          setTimeout(poll, 1500);
+        }
+      });
+      xhr.send();
+    }
+    poll();
   }
 
   function send(item) {
