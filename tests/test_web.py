@@ -374,3 +374,15 @@ def test_legal_hold_on_a_store_that_cannot_hold(loaded) -> None:
     r = client.post(f"/contracts/{ids['en']}/legal-hold", data={"hold": "set"}, headers=HTML)
     assert r.status_code == 409 and "cannot enforce legal holds" in r.text
     assert r.headers["content-type"].startswith("text/html")
+
+
+def test_date_range_filter(loaded) -> None:
+    client, _ = loaded
+    since = page(client, "/search?from=2020-01-01")
+    assert "2 contracts found" in text_of(since)
+    assert "Remove filter Archived from: 2020-01-01" in since
+    assert 'name="from" type="date" value="2020-01-01"' in since
+    old = text_of(page(client, "/search?from=2000-01-01&to=2000-12-31"))
+    assert "No contract matches." in old and "Search again without the filters" in old
+    bad = page(client, "/search?to=yesterday", status=400)
+    assert 'role="alert"' in bad

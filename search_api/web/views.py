@@ -31,6 +31,8 @@ router = APIRouter(include_in_schema=False, tags=["web"])
 
 PAGE_SIZE = 10
 FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
+DATE_FILTERS: tuple[str, ...] = ("from", "to")
+"""Archived on or after / on or before a day (``YYYY-MM-DD``)."""
 STATIC_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -42,6 +44,9 @@ STATIC_TYPES = {
 # --- helpers ----------------------------------------------------------------------------------
 def _filter_clause(name: str, value: str) -> str:
     value = value.replace('"', " ").strip()
+    if name in DATE_FILTERS:
+        day = value if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else f'"{value}"'
+        return f"archived:[{day} TO *]" if name == "from" else f"archived:[* TO {day}]"
     if name == "customer":
         return f'customer:"{value}"'
     if re.fullmatch(r"[\w.-]+", value):
@@ -58,7 +63,7 @@ class ActiveFilter:
 
 def _filters(request: Request) -> list[tuple[str, str]]:
     out = []
-    for name in FACETS:
+    for name in (*FACETS, *DATE_FILTERS):
         for value in request.query_params.getlist(name):
             if value.strip() and (name, value) not in out:
                 out.append((name, value.strip()))
@@ -159,6 +164,9 @@ def search_page(
         "filters": filters,
         "active": active,
         "facet_names": FACETS,
+        "date_from": next((v for n, v in filters if n == "from"), ""),
+        "date_to": next((v for n, v in filters if n == "to"), ""),
+        "other_filters": [(n, v) for n, v in filters if n not in DATE_FILTERS],
         "facet_url": lambda name, value: _search_url(q, sort, [*filters, (name, value)]),
         "page_url": lambda n: _search_url(q, sort, filters, page=n),
         "sort_url": lambda s: _search_url(q, s, filters),
