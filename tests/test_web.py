@@ -173,6 +173,9 @@ def test_contract_page_marks_the_hits(loaded) -> None:
     assert html.count('class="hit-rect"') >= 1
     page9 = page(client, f"/contracts/{cid}?q=违约责任&page=9")
     assert page9.count('class="hit-rect"') >= 2
+    # The page's text, with the same hits, for readers who cannot see the image.
+    body = page9.split('class="page-text-body">', 1)[1].split("</div>", 1)[0]
+    assert body.count("<mark>违约责任</mark>") == 2
     assert f'href="/api/v1/contracts/{cid}/original"' in html
     # Capabilities that have not landed are said to be missing, not faked.
     assert "not part of this installation yet" in html

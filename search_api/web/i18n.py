@@ -174,6 +174,8 @@ EN: dict[str, str] = {
         "(a scanned page, or text drawn in an unusual way)."
     ),
     "contract.goto_page": "Go to page",
+    "contract.page_text": "Text of page {n}",
+    "contract.page_text_none": "This page has no text yet (a scan awaiting OCR).",
     "contract.prev_page": "Previous page",
     "contract.next_page": "Next page",
     "contract.highlight": "Highlight",
@@ -374,6 +376,8 @@ ZH: dict[str, str] = {
         "本页存储的文本中有这些词，但无法在页面图像上定位（扫描页，或文字绘制方式特殊）。"
     ),
     "contract.goto_page": "跳到页",
+    "contract.page_text": "第 {n} 页的文本",
+    "contract.page_text_none": "此页尚无文本（待 OCR 的扫描页）。",
     "contract.prev_page": "上一页",
     "contract.next_page": "下一页",
     "contract.highlight": "高亮",

@@ -21,7 +21,7 @@ from contract_archive.errors import ArchiveError, NotFound, QuerySyntaxError
 from contract_archive.holds import contract_locks, set_legal_hold
 from ingest.context import IngestResult
 from search_api.deps import ArchiveDep
-from search_api.highlight import find_spans
+from search_api.highlight import Span, find_spans, mark
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
 from search_api.web.render import STATIC, render
 from storage.index.analysis import normalize
@@ -289,6 +289,9 @@ def contract_page(
         )
         related = [h for h in found.hits if h.id != record.id]
     page_record = next((p for p in record.pages if p.page_no == page), None)
+    page_text = normalize(texts[page - 1]) if page <= len(texts) else ""
+    spans = [s for terms in patterns for s in find_spans(page_text, terms)]
+    page_html = mark(page_text, _merge_spans(spans))
     locks = contract_locks(archive, contract_id)
     return render(
         request,
@@ -303,6 +306,7 @@ def contract_page(
             "render_error": render_error,
             "page_record": page_record,
             "related": related,
+            "page_html": page_html,
             "locks": locks,
             "page_url": lambda n: (
                 f"/contracts/{record.id}?" + (f"q={_quote(q)}&" if q else "") + f"page={n}#viewer"
@@ -321,6 +325,16 @@ def legal_hold_form(
     """The contract page's legal-hold button; back to the page when done."""
     set_legal_hold(archive, contract_id, hold == "set", user="web:anonymous")
     return RedirectResponse(f"/contracts/{contract_id}#locks-h", status_code=303)
+
+
+def _merge_spans(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start <= merged[-1].end:
+            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged
 
 
 def _quote(value: str) -> str:
