@@ -389,3 +389,28 @@ def test_date_range_filter(loaded) -> None:
     assert "No contract matches." in old and "Search again without the filters" in old
     bad = page(client, "/search?to=yesterday", status=400)
     assert 'role="alert"' in bad
+
+
+def test_a_scan_is_archived_with_its_pages_awaiting_ocr(archive: Archive) -> None:
+    """A real Chinese scan: the upload result says how many pages await OCR, the page image is
+    drawn, and the page's text says there is none yet instead of pretending."""
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        _scan_upload(client)
+
+
+def _scan_upload(client: TestClient) -> None:
+    scan = next(p for p in corpus_files("scanned/real", ".pdf") if "青岛" in p.name)
+    with open(scan, "rb") as fh:
+        r = client.post(
+            "/upload", files=[("files", (scan.name, fh, "application/pdf"))], headers=HTML
+        )
+    assert r.status_code == 200
+    words = text_of(r.text)
+    assert f"{scan.name} archived" in words
+    found = re.search(r"(\d+) scanned pages await OCR", words)
+    assert found and int(found.group(1)) >= 1
+    cid = int(re.search(r'href="/contracts/(\d+)"', r.text).group(1))  # type: ignore[union-attr]
+    html = page(client, f"/contracts/{cid}")
+    assert "This page has no text yet" in html and "Text from: no text yet" in text_of(html)
+    img = client.get(f"/contracts/{cid}/pages/1.png")
+    assert img.status_code == 200 and len(img.content) > 10_000
