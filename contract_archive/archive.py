@@ -26,12 +26,17 @@ from typing import IO, Any, TypeVar
 from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from contract_archive.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
+from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
 from ingest.stages import Stage, index_document
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
+from signing.embedded import EmbeddedReport, validate_embedded_signatures
+from signing.recover import RecoverSummary
+from signing.recover import recover as recover_from_manifests
+from signing.service import SealService
 from storage.errors import StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.objects.base import ObjectStore
@@ -89,6 +94,10 @@ class Archive:
         self._pool_lock = threading.Lock()
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
+        self.seal = SealService(
+            settings, self.objects, self.records, check_signatures=self._check_signatures
+        )
+        self.package_listeners.append(self.seal.on_package_changed)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
@@ -111,6 +120,7 @@ class Archive:
         self.records.check()
         if check_index:
             self.index.check()
+        self.seal.open()
         return self
 
     def close(self) -> None:
@@ -163,6 +173,26 @@ class Archive:
         finally:
             path.unlink(missing_ok=True)
 
+    def _check_signatures(self, path: Path) -> EmbeddedReport:
+        """The signatures inside an untrusted PDF, validated in the killable worker."""
+        limit = self.settings.signature_timeout_seconds
+        try:
+            return self._workers().run(
+                validate_embedded_signatures,
+                path,
+                trust_roots_pem=self.seal.embedded_trust_pem,
+                what="the file's signatures",
+                timeout=limit,
+            )
+        except RejectFile as exc:
+            reason = exc.message
+            if "took longer" in reason:
+                reason += " (ARCHIVE_SIGNATURE_TIMEOUT_SECONDS)"
+            return EmbeddedReport(
+                validated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                problem=reason,
+            )
+
     def context(self, user: str) -> IngestContext:
         return IngestContext(
             limits=IngestLimits(
@@ -176,6 +206,8 @@ class Archive:
             read_pdf=self._read_pdf,
             user=user,
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            check_signatures=self._check_signatures,
+            evidence=self.seal,
             retain_until=self.default_retain_until(),
         )
 
@@ -323,6 +355,16 @@ class Archive:
                 self.index.add([index_document(record, self.page_texts(record))])
                 count += 1
         return count
+
+    def recover(self, progress: Callable[[int], None] | None = None) -> RecoverSummary:
+        """Rebuild lost contract records and manifest rows from the packages' manifests,
+        then the search index from the records."""
+        summary = recover_from_manifests(
+            self.objects, self.records, self.seal.seals, progress=progress
+        )
+        if summary.recovered:
+            self.reindex()
+        return summary
 
     def read_stream(self, key: str) -> IO[bytes]:
         return self.objects.open(key)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -260,6 +262,21 @@ def _retain_originals(target: Archive) -> None:
         return
     for record in target.records.iter_contracts():
         target.objects.set_retention(record.original_key, record.created_at + timedelta(days=days))
+
+
+def carry_development_keys(source: Settings, target: Settings) -> bool:
+    """Copy the source's development seal keys to a target that has none, before the target is
+    opened (which would generate its own): the migrated seals must still chain to a trusted
+    root. Production keys come from settings and are not copied. True when copied."""
+    if source.seal_key_file is not None or target.seal_key_file is not None:
+        return False
+    src, dst = source.keys_dir, target.keys_dir
+    if not src.is_dir() or (dst.exists() and any(dst.iterdir())) or src.resolve() == dst.resolve():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, dst, dirs_exist_ok=True)  # copies the 0600/0700 modes too
+    os.chmod(dst, 0o700)
+    return True
 
 
 def _same_place(source: Settings, target: Settings) -> bool:

@@ -125,6 +125,57 @@ class Settings(BaseSettings):
         description="Longest time spent parsing and extracting one file before it is rejected.",
     )
 
+    # --- the seal and verification (issue 4) --------------------------------------------------
+    seal_key_file: Path | None = Field(
+        None,
+        description=(
+            "The seal's private key: a PEM file (with ARCHIVE_SEAL_CERT_FILE) or a PKCS#12 "
+            "file (.p12/.pfx, key and certificate). EC P-256 recommended. Unset: development "
+            "keys are generated under DATA_DIR/keys, with a warning on every start."
+        ),
+    )
+    seal_cert_file: Path | None = Field(
+        None, description="PEM certificate of the seal key (not needed with a PKCS#12 file)."
+    )
+    seal_chain_file: Path | None = Field(
+        None,
+        description="PEM file of the intermediate certificates between the seal certificate "
+        "and its root; they are embedded in every seal.",
+    )
+    seal_key_passphrase: SecretStr | None = Field(
+        None,
+        description="Passphrase of the seal key file. Give it in the environment, never in a "
+        "file under version control.",
+    )
+    tsa_url: str | None = Field(
+        None,
+        description="URL of an external RFC 3161 time-stamping authority. Required with "
+        "ARCHIVE_SEAL_KEY_FILE; unset with development keys, an in-process development TSA "
+        "stamps.",
+    )
+    tsa_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for the time-stamping authority's answer."
+    )
+    trust_anchors_file: Path | None = Field(
+        None,
+        description="PEM file of the root certificates trusted for the seal and its "
+        "timestamps (the seal's root and the TSA's root). Required with "
+        "ARCHIVE_SEAL_KEY_FILE; with development keys the development root is always trusted "
+        "and this adds to it.",
+    )
+    embedded_trust_anchors_file: Path | None = Field(
+        None,
+        description="PEM file of the root certificates trusted for the signatures inside "
+        "uploaded PDFs. Unset: none is trusted, and intact signatures are reported as "
+        "INDETERMINATE (untrusted).",
+    )
+    signature_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest time spent validating the signatures inside one uploaded PDF; "
+        "past it they are reported INDETERMINATE and the file is still archived.",
+    )
+
     # --- search -----------------------------------------------------------------------------
     snippet_chars: int = Field(
         160, ge=40, description="Approximate length of one highlighted snippet, in characters."
@@ -157,6 +208,10 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
 
     @property
     def effective_database_url(self) -> str:

@@ -6,14 +6,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ingest.pdf import ParsedPdf
+from signing.embedded import EmbeddedReport
+from signing.manifest import IssuedManifest
 from storage.index.base import SearchIndex
 from storage.objects.base import ObjectStore, PutResult
 from storage.records.base import ContractRecord, PageRecord, RecordStore
 
 PdfReader = Callable[[Path], ParsedPdf]
+SignatureChecker = Callable[[Path], EmbeddedReport]
+
+
+class EvidenceWriter(Protocol):
+    """Issues (and seals) a contract's manifest; the seal service is one."""
+
+    def issue(
+        self, record: ContractRecord, *, embedded: EmbeddedReport | dict[str, Any] | None
+    ) -> IssuedManifest: ...
+
+    def withdraw(self, issued: IssuedManifest) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class IngestContext:
     user: str
     owner: str
     """Who holds ingest claims: host and process id."""
+    check_signatures: SignatureChecker | None = None
+    """Validates the signatures inside the PDF (in the killable worker)."""
+    evidence: EvidenceWriter | None = None
+    """Writes and seals the package manifest."""
     retain_until: datetime | None = None
     """COMPLIANCE retention for the original on a store that enforces it (None: no retention)."""
 
@@ -65,6 +82,8 @@ class IngestWork:
     record: ContractRecord | None = None
     indexed: bool = False
     warnings: list[str] = field(default_factory=list)
+    signatures: EmbeddedReport | None = None
+    manifest: IssuedManifest | None = None
 
 
 Status = Literal["archived", "duplicate", "rejected", "failed"]

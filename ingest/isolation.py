@@ -25,7 +25,10 @@ from ingest.errors import RejectFile
 
 T = TypeVar("T")
 
-_PRELOAD = ["ingest.pdf", "pypdf"]
+_PRELOAD = ["ingest.pdf", "pypdf", "signing.embedded"]
+STARTUP_TIMEOUT = 120.0
+"""How long a new worker process may take to start (forkserver start, imports): not counted in
+the parse timeout, which measures only the work on the file."""
 
 
 def _limit_memory(max_bytes: int) -> None:
@@ -49,15 +52,26 @@ class WorkerPool:
     def _executor(self, slot: int) -> ProcessPoolExecutor:
         with self._lock:
             ex = self._slots[slot]
-            if ex is None:
-                ex = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=self._ctx,
-                    initializer=_limit_memory,
-                    initargs=(self.memory_limit,),
-                )
-                self._slots[slot] = ex
-            return ex
+            if ex is not None:
+                return ex
+            ex = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=self._ctx,
+                initializer=_limit_memory,
+                initargs=(self.memory_limit,),
+            )
+            self._slots[slot] = ex
+        # Start the worker now, so that a slow start on a busy machine is not taken for a
+        # slow file by the timeout of the call that follows.
+        try:
+            ex.submit(os.getpid).result(timeout=STARTUP_TIMEOUT)
+        except (FutureTimeout, BrokenProcessPool, OSError) as exc:
+            self._kill(slot)
+            raise RejectFile(
+                f"the worker process did not start ({type(exc).__name__})",
+                hint="the machine may be out of memory or processes; try again",
+            ) from None
+        return ex
 
     def _kill(self, slot: int) -> None:
         with self._lock:
@@ -71,16 +85,24 @@ class WorkerPool:
                 proc.kill()
         ex.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, fn: Callable[..., T], *args: Any, what: str = "the file", **kwargs: Any) -> T:
+    def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        what: str = "the file",
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> T:
+        limit = self.timeout if timeout is None else timeout
         slot = self._free.get()
         try:
             future: Future[T] = self._executor(slot).submit(fn, *args, **kwargs)
             try:
-                return future.result(timeout=self.timeout)
+                return future.result(timeout=limit)
             except FutureTimeout:
                 self._kill(slot)
                 raise RejectFile(
-                    f"reading {what} took longer than {self.timeout:g} s and was stopped",
+                    f"reading {what} took longer than {limit:g} s and was stopped",
                     hint="the file may be damaged or hostile; raise "
                     "ARCHIVE_PARSE_TIMEOUT_SECONDS if it is a genuine, very large document",
                 ) from None

@@ -1,5 +1,5 @@
-"""The ingest stages, in order: validate → hash → extract → store original → store text →
-record → index.
+"""The ingest stages, in order: validate → hash → extract → signatures → store original →
+store text → record → manifest → index.
 
 Each stage has one small interface: ``applies_to`` (may it run for this work item), ``run``
 (do it, filling in the work item) and ``undo`` (take back what ``run`` did, used when a later
@@ -143,6 +143,19 @@ class ExtractStage(_Always):
         }
 
 
+class SignaturesStage(_Always):
+    """The signatures inside the PDF, validated in the killable worker; never rejects a file."""
+
+    name = "signatures"
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return ctx.check_signatures is not None
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert ctx.check_signatures is not None
+        work.signatures = ctx.check_signatures(work.spool)
+
+
 class StoreOriginalStage(_Always):
     """The uploaded bytes, byte-identical, at the head of the evidence package."""
 
@@ -225,6 +238,26 @@ class RecordStage(_Always):
             ctx.records.delete_contract(work.record.id)
 
 
+class ManifestStage(_Always):
+    """The package manifest, written after the record (so it holds the contract id) and
+    sealed. A failure to write it fails ingest; a failure to seal leaves it ``pending``."""
+
+    name = "manifest"
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return ctx.evidence is not None
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert ctx.evidence is not None and work.record is not None
+        work.manifest = ctx.evidence.issue(work.record, embedded=work.signatures)
+        if work.manifest.state != "sealed":
+            work.warnings.append(f"seal pending: {work.manifest.reason}")
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        if work.manifest is not None and ctx.evidence is not None:
+            ctx.evidence.withdraw(work.manifest)
+
+
 def index_document(record: ContractRecord, page_texts: list[str]) -> IndexDocument:
     return IndexDocument(
         id=record.id,
@@ -275,9 +308,11 @@ def default_stages() -> list[Stage]:
         ValidateStage(),
         HashStage(),
         ExtractStage(),
+        SignaturesStage(),
         StoreOriginalStage(),
         StoreTextStage(),
         RecordStage(),
+        ManifestStage(),
         IndexStage(),
         RetainStage(),
     ]

@@ -15,7 +15,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, search, system
+from search_api.routes import contracts, locks, search, system, verification
 from search_api.web import html_errors
 from search_api.web import router as web_router
 
@@ -28,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contracts.router,
     search.router,
     locks.router,
+    verification.router,
     web_router,
 )
 

@@ -203,9 +203,11 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "validate",
         "hash",
         "extract",
+        "signatures",
         "store_original",
         "store_text",
         "record",
+        "manifest",
         "index",
         "retain",
     ]

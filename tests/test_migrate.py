@@ -88,6 +88,9 @@ def target_env(
     return write_env(tmp_path / "target.env", values), values
 
 
+PACKAGE_FILES = 4
+
+
 def migrate(env: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     result = CliRunner().invoke(app, ["migrate", "--to", str(env), "--json"])
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
@@ -98,18 +101,20 @@ def test_migrate_copies_everything_and_proves_it(source: Archive, target_env) ->
     env, values = target_env
     code, report = migrate(env)
     assert code == 0, report
-    assert report["ok"] and report["objects_copied"] == 2 * len(FILES)
+    # a package: the original, the text, the manifest and its seal
+    assert report["ok"] and report["objects_copied"] == PACKAGE_FILES * len(FILES)
     assert report["rows_copied"]["contracts"] == len(FILES)
+    assert report["rows_copied"]["package_manifests"] == len(FILES)
     assert report["indexed"] == len(FILES)
     checks = {c["what"]: c for c in report["checks"]}
     assert {"objects", "table contracts", "table contract_pages", "index"} <= set(checks)
-    assert checks["objects"]["source_count"] == checks["objects"]["target_count"] == 6
+    assert checks["objects"]["source_count"] == checks["objects"]["target_count"] == 12
     assert all(c["source_digest"] == c["target_digest"] for c in checks.values())
 
     # Running it again copies nothing and still proves the copy.
     code, again = migrate(env)
     assert code == 0 and again["ok"], again
-    assert again["objects_copied"] == 0 and again["objects_skipped"] == 2 * len(FILES)
+    assert again["objects_copied"] == 0 and again["objects_skipped"] == PACKAGE_FILES * len(FILES)
     assert sum(again["rows_copied"].values()) == 0
 
     target_settings = make_settings(Path(str(values["data_dir"])), **_without_data_dir(values))
@@ -122,6 +127,9 @@ def test_migrate_copies_everything_and_proves_it(source: Archive, target_env) ->
             found = {h.id for h in target.search(query, limit=50).hits}
             assert found and found == {h.id for h in source.search(query, limit=50).hits}, query
         for record in target.records.iter_contracts():
+            # the seals still verify: the development keys came along
+            report = target.seal.verify(record.id)
+            assert report.overall.value == "PASSED", report.summary()
             _, fh = target.open_original(record.id)
             with fh:
                 assert hashlib.sha256(fh.read()).hexdigest() == record.sha256

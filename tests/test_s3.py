@@ -27,6 +27,7 @@ from contract_archive.settings import reset_settings
 from ingest.stages import default_stages
 from search_api.app import create_app
 from storage.errors import ObjectCorrupt, ObjectLocked, StorageError
+from storage.objects.base import package_key
 from storage.objects.s3 import S3ObjectStore
 from tests.conftest import make_settings, s3_overrides
 from tests.servers import SeaweedS3, free_ports
@@ -255,7 +256,11 @@ def test_ingest_retains_the_original_and_holds_through_the_api(s3_archive: Archi
     with TestClient(create_app(s3_archive), raise_server_exceptions=False) as client:
         locks = client.get(f"/api/v1/contracts/{record.id}/locks").json()
         assert locks["enforced"] and not locks["legal_hold"] and not locks["deletable"]
-        assert {o["key"] for o in locks["objects"]} == {record.original_key, record.text_key}
+        sealed = {package_key(record.sha256, n) for n in ("manifest.v1.json", "manifest.v1.p7s")}
+        assert {o["key"] for o in locks["objects"]} == {
+            record.original_key,
+            record.text_key,
+        } | sealed
         held = client.put(f"/api/v1/contracts/{record.id}/legal-hold")
         assert held.status_code == 200 and held.json()["legal_hold"]
         assert all(o["legal_hold"] for o in held.json()["objects"])

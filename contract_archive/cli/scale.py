@@ -12,7 +12,7 @@ from rich.table import Table
 from contract_archive.archive import Archive, default_user
 from contract_archive.cli import app, err, esc, open_archive, out, run
 from contract_archive.holds import contract_locks, set_legal_hold
-from contract_archive.migrate import MigrationError, load_target_settings
+from contract_archive.migrate import MigrationError, carry_development_keys, load_target_settings
 from contract_archive.migrate import migrate as run_migration
 from contract_archive.settings import get_settings
 from schemas.locks import ContractLocks
@@ -102,6 +102,8 @@ def migrate(
 
     def body() -> None:
         target_settings = load_target_settings(to)
+        if carry_development_keys(get_settings(), target_settings):
+            err.print("copied the development seal keys to the target")
         with (
             Archive(get_settings()).open() as source,
             Archive(target_settings).open(check_index=False) as target,

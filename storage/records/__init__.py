@@ -4,4 +4,7 @@ Every module that defines tables is imported here, so that ``Base.metadata`` (us
 migrations and their check in tests) always holds all of them.
 """
 
-from storage.records import models  # noqa: F401
+from storage.records import (
+    models,  # noqa: F401
+    seal_models,  # noqa: F401
+)

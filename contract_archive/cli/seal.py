@@ -1,0 +1,285 @@
+"""`contract-archive verify`, `seal` and `export`: the archive seal and its verification."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, app, err, esc, open_archive, out, run
+from signing.audit import AuditSummary, run_audit
+from signing.export import export_contract
+from signing.report import Status, VerificationReport
+
+_COLOURS = {Status.PASSED: "green", Status.FAILED: "bold red", Status.INDETERMINATE: "yellow"}
+
+
+def _show(report: VerificationReport) -> None:
+    colour = _COLOURS[report.overall]
+    head = f"contract {report.contract_id}: [{colour}]{report.overall.value}[/]"
+    if report.manifest_version is not None:
+        head += f"  (manifest v{report.manifest_version}, seal {report.seal_state}"
+        if report.timestamp_time is not None:
+            head += f", timestamp {report.timestamp_time:%Y-%m-%d %H:%M:%S} UTC"
+        head += ")"
+    out.print(head)
+    for check in report.checks:
+        c = _COLOURS[check.status]
+        out.print(f"  [{c}]{check.status.value:<13}[/] {check.id:<20} {esc(check.reason)}")
+    if report.key_id:
+        out.print(f"  [dim]seal key {report.key_id}[/]")
+    for warning in report.warnings:
+        err.print(f"[bold yellow]warning:[/] {esc(warning)}")
+
+
+def _exit_code(status: Status, strict: bool) -> int:
+    if status is Status.FAILED or (strict and status is Status.INDETERMINATE):
+        return EXIT_FAILED
+    return 0
+
+
+@app.command()
+def verify(
+    contract_id: Annotated[
+        int | None, typer.Argument(metavar="ID", help="The contract to verify.")
+    ] = None,
+    all_contracts: Annotated[
+        bool, typer.Option("--all", help="Audit the whole archive (resumes an interrupted one).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 on INDETERMINATE too, not only on FAILED.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option(help="With --all: start a new audit instead of resuming.")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="With --all: files hashed at once.")
+    ] = 2,
+) -> None:
+    """Verify a contract's evidence package: digests, seal, timestamp, record, embedded
+    signatures. Exit 1 when a check FAILED."""
+    if all_contracts == (contract_id is not None):
+        err.print("[bold red]error:[/] give a contract ID or --all")
+        raise typer.Exit(EXIT_USAGE)
+
+    def one() -> int:
+        assert contract_id is not None
+        with open_archive() as archive:
+            report = archive.seal.verify(contract_id)
+        if as_json:
+            out.print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), markup=False)
+            for warning in report.warnings:
+                err.print(f"[bold yellow]warning:[/] {esc(warning)}")
+        else:
+            _show(report)
+        return _exit_code(report.overall, strict)
+
+    def audit() -> int:
+        with open_archive() as archive:
+            total = archive.records.count_contracts()
+            progress = Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("[red]{task.fields[bad]}[/]"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=not err.is_terminal,
+            )
+            started = time.monotonic()
+            hashed = [0]
+            failed = [0]
+            with progress:
+                task = progress.add_task("verify", total=total, rate="", bad="")
+
+                def on_start(run_row: object, resumed_from: int) -> None:
+                    if resumed_from:
+                        done = archive.seal.seals.get_run(run_row.id).checked  # type: ignore[attr-defined]
+                        progress.update(task, completed=done)
+                        err.print(
+                            f"resuming audit {run_row.id} after contract {resumed_from} "  # type: ignore[attr-defined]
+                            f"({done} already checked)"
+                        )
+
+                def on_report(report: VerificationReport) -> None:
+                    hashed[0] += report.bytes_hashed
+                    elapsed = max(time.monotonic() - started, 1e-9)
+                    if report.overall is Status.FAILED:
+                        failed[0] += 1
+                    if report.overall is not Status.PASSED:
+                        line = esc(report.summary())
+                        if as_json:
+                            out.print(
+                                json.dumps(report.to_dict(), ensure_ascii=False), markup=False
+                            )
+                        else:
+                            progress.console.print(
+                                f"[{_COLOURS[report.overall]}]{line}[/]", markup=True
+                            )
+                    progress.update(
+                        task,
+                        advance=1,
+                        rate=f"{hashed[0] / elapsed / 1e6:.0f} MB/s",
+                        bad=f"{failed[0]} failed" if failed[0] else "",
+                    )
+
+                summary = run_audit(
+                    archive.seal,
+                    restart=restart,
+                    workers=workers,
+                    on_report=on_report,
+                    on_start=on_start,
+                )
+            _print_summary(summary, time.monotonic() - started, hashed[0], as_json)
+            warning = archive.seal.keys.warning
+            if warning:
+                err.print(f"[bold yellow]warning:[/] {esc(warning)}")
+        worst = (
+            Status.FAILED
+            if summary.run.failed
+            else Status.INDETERMINATE
+            if summary.run.indeterminate
+            else Status.PASSED
+        )
+        return _exit_code(worst, strict)
+
+    code = run(one if contract_id is not None else audit)
+    if code:
+        raise typer.Exit(code)
+
+
+def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: bool) -> None:
+    r = summary.run
+    if as_json:
+        out.print(
+            json.dumps(
+                {
+                    "summary": {
+                        "run": r.id,
+                        "checked": r.checked,
+                        "passed": r.passed,
+                        "failed": r.failed,
+                        "indeterminate": r.indeterminate,
+                        "bytes_hashed": r.bytes_hashed,
+                        "resumed_from": summary.resumed_from,
+                        "findings": [
+                            {"id": f.contract_id, "overall": f.overall, "summary": f.summary}
+                            for f in summary.findings
+                        ],
+                    }
+                },
+                ensure_ascii=False,
+            ),
+            markup=False,
+        )
+        return
+    rate = hashed / seconds / 1e6 if seconds > 0 else 0.0
+    colour = "bold red" if r.failed else "yellow" if r.indeterminate else "green"
+    out.print(
+        f"[{colour}]audit {r.id}: {r.checked} contracts checked, {r.passed} passed, "
+        f"{r.failed} failed, {r.indeterminate} indeterminate[/]  "
+        f"({r.bytes_hashed / 1e6:.1f} MB in all; this session {hashed / 1e6:.1f} MB at "
+        f"{rate:.0f} MB/s)"
+    )
+    failed = [f for f in summary.findings if f.overall == Status.FAILED.value]
+    if failed:
+        out.print("[bold red]failed:[/]")
+        for f in failed:
+            out.print(f"  {esc(f.summary)}")
+
+
+@app.command()
+def seal(
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Seal every manifest whose seal is pending, and issue manifests for "
+            "contracts that have none.",
+        ),
+    ] = False,
+) -> None:
+    """Show the seal state of the archive; with --pending, seal what is waiting."""
+
+    def body() -> int:
+        with open_archive() as archive:
+            if not pending:
+                counts = archive.seal.seals.seal_counts()
+                total = archive.records.count_contracts()
+                sealed = counts.get("sealed", 0)
+                waiting = counts.get("pending", 0)
+                missing = total - sealed - waiting
+                out.print(
+                    f"{sealed} sealed, {waiting} pending, {missing} without a manifest "
+                    f"(seal key {archive.seal.keys.key_id})"
+                )
+                if waiting or missing:
+                    err.print("[dim]hint: run `contract-archive seal --pending`[/]")
+                return 0
+            summary = archive.seal.seal_pending(progress=lambda line: err.print(esc(line)))
+        out.print(
+            f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
+            f"{summary.still_pending} still pending"
+        )
+        for failure in summary.failures:
+            err.print(f"[yellow]pending:[/] {esc(failure)}")
+        return EXIT_FAILED if summary.still_pending else 0
+
+    code = run(body)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def export(
+    contract_id: Annotated[int, typer.Argument(metavar="ID", help="The contract to export.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder.")],
+) -> None:
+    """Export a contract's evidence (original, text, manifest, seal, certificates, timestamp)
+    for verification with OpenSSL, without the archive."""
+
+    def body() -> None:
+        with open_archive() as archive:
+            result = export_contract(archive.seal, contract_id, directory)
+        out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
+        out.print("  " + ", ".join(result.files))
+        out.print("[dim]check it: see README.txt in that folder[/]")
+
+    run(body)
+
+
+@app.command()
+def recover() -> None:
+    """Rebuild lost contract records from the evidence packages' manifests (and then the
+    search index); records still present are left alone."""
+
+    def body() -> int:
+        with open_archive() as archive:
+            summary = archive.recover()
+        out.print(
+            f"{summary.packages} packages: {summary.recovered} contracts recovered "
+            f"({summary.manifests} manifests), {summary.already_present} already present"
+        )
+        for problem in summary.problems:
+            err.print(f"[bold red]not recovered:[/] {esc(problem)}")
+        if summary.recovered:
+            err.print("[dim]hint: run `contract-archive verify --all` to check them[/]")
+        return EXIT_FAILED if summary.problems else 0
+
+    code = run(body)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,206 @@
+"""The evidence package manifest: what the package holds, who archived it, and when.
+
+One canonical JSON document (RFC 8785) per package version, written write-once next to the files
+it describes as ``manifest.v<N>.json`` and sealed as ``manifest.v<N>.p7s``. It holds enough to
+rebuild the contract's record without the database (``contract-archive recover``): the record's
+fields, the per-page summary, and the size, SHA-256 and SM3 of every file in the package.
+
+When the package changes (OCR adds ``text.v2.json``, a searchable copy), a new version is issued
+listing the current files, pointing to the previous manifest by its digest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from signing.canonical import FileDigest, canonical_json
+from signing.errors import ManifestError
+from storage.records.base import ContractRecord
+
+MANIFEST_SCHEMA = "contract-archive/manifest/1"
+SCHEMA_VERSION = 1
+
+_MANIFEST = re.compile(r"^manifest\.v(\d+)\.json$")
+_SEAL = re.compile(r"^manifest\.v(\d+)\.p7s$")
+_TEXT = re.compile(r"^text\.v(\d+)\.json$")
+_SEARCHABLE = re.compile(r"^searchable\.v(\d+)\.pdf$")
+
+
+def manifest_name(version: int) -> str:
+    return f"manifest.v{version}.json"
+
+
+def seal_name(version: int) -> str:
+    return f"manifest.v{version}.p7s"
+
+
+def manifest_version_of(name: str) -> int | None:
+    m = _MANIFEST.match(name)
+    return int(m.group(1)) if m else None
+
+
+def is_package_file(name: str) -> bool:
+    """Files a manifest lists: everything in the package but the manifests and seals."""
+    return not (_MANIFEST.match(name) or _SEAL.match(name))
+
+
+def role_of(name: str) -> str:
+    if name == "original":
+        return "original"
+    if _TEXT.match(name):
+        return "text"
+    if _SEARCHABLE.match(name):
+        return "searchable"
+    return "derived"
+
+
+def content_type_of(name: str, original_type: str) -> str:
+    if name == "original":
+        return original_type
+    if name.endswith(".json"):
+        return "application/json"
+    if name.endswith(".pdf"):
+        return "application/pdf"
+    return "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    name: str
+    digest: FileDigest
+    content_type: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": role_of(self.name),
+            "content_type": self.content_type,
+            **self.digest.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class IssuedManifest:
+    """What issuing a manifest did, so that ingest can take it back."""
+
+    contract_id: int
+    version: int
+    manifest_key: str
+    manifest_sha256: str
+    state: str
+    """``sealed`` or ``pending``."""
+    reason: str | None = None
+    seal_key: str | None = None
+    created_keys: tuple[str, ...] = ()
+
+
+def iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ManifestError("a naive datetime cannot go into a manifest")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def record_section(record: ContractRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "sha256": record.sha256,
+        "size": record.size,
+        "content_type": record.content_type,
+        "filename": record.filename,
+        "title": record.title,
+        "customer": record.customer,
+        "classification": record.classification,
+        "status": record.status,
+        "page_count": record.page_count,
+        "created_at": iso(record.created_at),
+        "ingested_by": record.ingested_by,
+        "text_file": record.text_key.rsplit("/", 1)[-1],
+        "warnings": list(record.warnings),
+        "pages": [
+            {
+                "page": p.page_no,
+                "text_source": p.text_source,
+                "chars": p.chars,
+                "needs_ocr": p.needs_ocr,
+                "ocr_status": p.ocr_status,
+                "ocr_confidence": p.ocr_confidence,
+                "ocr_error": p.ocr_error,
+            }
+            for p in record.pages
+        ],
+    }
+
+
+def build_manifest(
+    *,
+    record: ContractRecord,
+    version: int,
+    files: Iterable[ManifestFile],
+    embedded_signatures: Mapping[str, Any] | None,
+    key_id: str,
+    development_keys: bool,
+    issued_at: datetime,
+    previous: Mapping[str, Any] | None,
+    software: str,
+) -> dict[str, Any]:
+    ordered = sorted(files, key=lambda f: (f.name != "original", f.name))
+    if not ordered or ordered[0].name != "original":
+        raise ManifestError(f"the package of contract {record.id} has no original")
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "manifest_version": version,
+        "issued_at": iso(issued_at),
+        "software": software,
+        "package": f"packages/{record.sha256[:2]}/{record.sha256}/",
+        "contract": record_section(record),
+        "ingest": {
+            "time": iso(record.created_at),
+            "user": record.ingested_by,
+            "source_filename": record.filename,
+        },
+        "files": [f.to_dict() for f in ordered],
+        "embedded_signatures": dict(embedded_signatures) if embedded_signatures else None,
+        "seal": {
+            "key_id": key_id,
+            "development_keys": development_keys,
+            "format": "CAdES-B-T detached (CMS SignedData, RFC 3161 signature timestamp)",
+            "file": seal_name(version),
+        },
+        "previous": dict(previous) if previous else None,
+    }
+
+
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    return canonical_json(manifest)
+
+
+def parse_manifest(data: bytes) -> dict[str, Any]:
+    """A manifest read back; ManifestError when it is not one."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ManifestError(f"the manifest is not valid JSON ({exc})") from exc
+    if not isinstance(value, dict) or value.get("schema") != MANIFEST_SCHEMA:
+        raise ManifestError("the file is not a contract-archive manifest")
+    for name in ("contract", "files", "manifest_version"):
+        if name not in value:
+            raise ManifestError(f"the manifest has no {name!r}")
+    return value
+
+
+def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two manifests describe the same package (ignoring version, time, chain)."""
+    ignore = {"manifest_version", "issued_at", "previous", "seal", "software"}
+    return {k: v for k, v in a.items() if k not in ignore} == {
+        k: v for k, v in b.items() if k not in ignore
+    }

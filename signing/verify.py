@@ -1,0 +1,364 @@
+"""Verifying one contract's evidence package: seven checks, each PASSED, FAILED or
+INDETERMINATE with a reason, and the worst of them overall.
+
+1. ``original_digests``: the original's size, SHA-256 and SM3 equal the manifest's;
+2. ``derived_digests``: the same for every other file the manifest lists;
+3. ``seal_signature``, 4. ``seal_certificate``, 5. ``timestamp``: see :mod:`signing.sealcheck`;
+6. ``record_agreement``: the manifest agrees with the database record (title, customer, pages,
+   digests, and the fields that never change: id, file name, size, ingest time and user);
+7. ``embedded_signatures``: the report of the signatures inside the original, as validated at
+   ingest and sealed in the manifest.
+
+The checks are independent: one changed byte fails the check that covers it and no other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from contract_archive.errors import ArchiveError, NotFound
+from signing.canonical import FileDigest, digest_stream
+from signing.errors import ManifestError
+from signing.manifest import parse_manifest, parse_time, seal_name
+from signing.report import (
+    DERIVED,
+    EMBEDDED,
+    ORIGINAL,
+    RECORD,
+    SEAL_CERTIFICATE,
+    SEAL_SIGNATURE,
+    TIMESTAMP,
+    Check,
+    Status,
+    VerificationReport,
+    failed,
+    indeterminate,
+    passed,
+)
+from signing.sealcheck import check_seal
+from storage.objects.base import package_key
+from storage.records.base import ContractRecord
+
+if TYPE_CHECKING:
+    from signing.service import SealService
+
+Digester = Callable[[str], FileDigest]
+
+
+def verify_contract(
+    service: SealService,
+    record: ContractRecord,
+    *,
+    digester: Digester | None = None,
+    now: datetime | None = None,
+) -> VerificationReport:
+    now = now or datetime.now(UTC)
+    keys = service.keys
+    warnings = (keys.warning,) if keys.warning else ()
+    hashed = [0]
+
+    def digest(key: str) -> FileDigest:
+        if digester is not None:
+            result = digester(key)
+        else:
+            with service.objects.open(key) as fh:
+                result = digest_stream(fh)
+        hashed[0] += result.size
+        return result
+
+    def report(checks: list[Check], **extra: Any) -> VerificationReport:
+        order = {
+            c: i
+            for i, c in enumerate(
+                (ORIGINAL, DERIVED, SEAL_SIGNATURE, SEAL_CERTIFICATE, TIMESTAMP, RECORD, EMBEDDED)
+            )
+        }
+        return VerificationReport(
+            contract_id=record.id,
+            sha256=record.sha256,
+            checks=tuple(sorted(checks, key=lambda c: order.get(c.id, 99))),
+            verified_at=now,
+            development_keys=keys.development,
+            warnings=warnings,
+            bytes_hashed=hashed[0],
+            **extra,
+        )
+
+    row = service.seals.latest_manifest(record.id)
+    if row is None:
+        why = (
+            "the contract has no manifest (archived before sealing existed, or its manifest "
+            "record was lost); run `contract-archive seal --pending` to issue one"
+        )
+        return report(
+            [
+                indeterminate(c, why)
+                for c in (
+                    ORIGINAL,
+                    DERIVED,
+                    SEAL_SIGNATURE,
+                    SEAL_CERTIFICATE,
+                    TIMESTAMP,
+                    RECORD,
+                    EMBEDDED,
+                )
+            ]
+        )
+
+    checks: list[Check] = []
+    manifest_data: bytes | None
+    try:
+        manifest_data = service.read(row.manifest_key)
+    except NotFound:
+        manifest_data = None
+    except ArchiveError as exc:
+        return report(
+            [
+                indeterminate(c, f"the manifest cannot be read: {exc.message}")
+                for c in (
+                    ORIGINAL,
+                    DERIVED,
+                    SEAL_SIGNATURE,
+                    SEAL_CERTIFICATE,
+                    TIMESTAMP,
+                    RECORD,
+                    EMBEDDED,
+                )
+            ],
+            manifest_key=row.manifest_key,
+            manifest_version=row.version,
+            seal_state=row.state,
+        )
+
+    manifest: dict[str, Any] | None = None
+    manifest_problem = None
+    if manifest_data is None:
+        manifest_problem = f"the manifest {row.manifest_key} is missing from storage"
+    else:
+        try:
+            manifest = parse_manifest(manifest_data)
+        except ManifestError as exc:
+            manifest_problem = f"the manifest cannot be read: {exc.message}"
+
+    # --- 3-5: the seal
+    timestamp_time = None
+    key_id = row.key_id
+    if manifest_data is None:
+        checks += [
+            failed(SEAL_SIGNATURE, manifest_problem or "the manifest is missing"),
+            indeterminate(SEAL_CERTIFICATE, "there is no manifest to check a seal of"),
+            indeterminate(TIMESTAMP, "there is no manifest to check a seal of"),
+        ]
+    elif row.state != "sealed":
+        recorded = hashlib.sha256(manifest_data).hexdigest() == row.manifest_sha256
+        why = f"the seal is pending: {row.reason or 'not sealed yet'}"
+        checks += [
+            indeterminate(
+                SEAL_SIGNATURE,
+                why + "; the manifest matches the digest recorded when it was issued",
+                pending=True,
+            )
+            if recorded
+            else failed(
+                SEAL_SIGNATURE,
+                "the manifest changed after it was issued (its digest "
+                "differs from the one recorded) and it is not sealed",
+            ),
+            indeterminate(SEAL_CERTIFICATE, why),
+            indeterminate(TIMESTAMP, why),
+        ]
+    else:
+        seal_key = row.seal_key or package_key(record.sha256, seal_name(row.version))
+        try:
+            p7s = service.read(seal_key)
+        except NotFound:
+            checks += [
+                failed(SEAL_SIGNATURE, f"the seal {seal_key} is missing from storage"),
+                indeterminate(SEAL_CERTIFICATE, "the seal is missing"),
+                indeterminate(TIMESTAMP, "the seal is missing"),
+            ]
+        else:
+            sealed = check_seal(manifest_data, p7s, keys.anchors, now=now)
+            checks += list(sealed.all())
+            timestamp_time = sealed.timestamp_time
+
+    # --- 1-2: the files
+    if manifest is None:
+        why = manifest_problem or "the manifest cannot be read"
+        checks += [indeterminate(ORIGINAL, why), indeterminate(DERIVED, why)]
+    else:
+        checks += _file_checks(service, record, manifest, digest)
+
+    # --- 6: the record
+    if manifest is None:
+        checks.append(indeterminate(RECORD, manifest_problem or "the manifest cannot be read"))
+    else:
+        checks.append(_record_check(record, manifest))
+
+    # --- 7: the embedded signatures
+    if manifest is None:
+        checks.append(indeterminate(EMBEDDED, manifest_problem or "no manifest"))
+    else:
+        checks.append(_embedded_check(manifest))
+
+    if manifest is not None:
+        key_id = (manifest.get("seal") or {}).get("key_id", key_id)
+    return report(
+        checks,
+        manifest_key=row.manifest_key,
+        manifest_version=row.version,
+        seal_state=row.state,
+        key_id=key_id,
+        timestamp_time=timestamp_time,
+    )
+
+
+def _file_checks(
+    service: SealService,
+    record: ContractRecord,
+    manifest: dict[str, Any],
+    digest: Digester,
+) -> list[Check]:
+    files = manifest.get("files") or []
+    by_name = {str(f.get("name")): f for f in files if isinstance(f, dict)}
+
+    def compare(name: str) -> tuple[bool | None, str, dict[str, Any]]:
+        expected = by_name[name]
+        key = package_key(record.sha256, name)
+        try:
+            actual = digest(key)
+        except NotFound:
+            return False, f"{name} is missing from storage", {"file": name}
+        except ArchiveError as exc:
+            return None, f"{name} cannot be read: {exc.message}", {"file": name}
+        details = {"file": name, "expected": _pick(expected), "actual": actual.to_dict()}
+        wrong = [
+            what
+            for what in ("size", "sha256", "sm3")
+            if expected.get(what) != getattr(actual, what)
+        ]
+        if wrong:
+            return False, f"{name}: {', '.join(wrong)} differ from the manifest", details
+        return True, f"{name} matches ({actual.size} bytes)", details
+
+    checks = []
+    if "original" not in by_name:
+        checks.append(failed(ORIGINAL, "the manifest lists no original"))
+    else:
+        ok, reason, details = compare("original")
+        if ok:
+            checks.append(passed(ORIGINAL, reason, **details))
+        elif ok is None:
+            checks.append(indeterminate(ORIGINAL, reason, **details))
+        else:
+            checks.append(failed(ORIGINAL, reason, **details))
+
+    derived = [n for n in by_name if n != "original"]
+    results = [(n, *compare(n)) for n in derived]
+    unlisted = [n for n in service.package_files(record.sha256) if n not in by_name]
+    summary: dict[str, Any] = {"files": {n: d for n, _ok, _r, d in results}}
+    if unlisted:
+        summary["not_in_manifest"] = unlisted
+    bad = [r for _n, ok, r, _d in results if ok is False]
+    unsure = [r for _n, ok, r, _d in results if ok is None]
+    if bad:
+        checks.append(failed(DERIVED, "; ".join(bad), **summary))
+    elif unsure:
+        checks.append(indeterminate(DERIVED, "; ".join(unsure), **summary))
+    elif not derived:
+        checks.append(
+            failed(
+                DERIVED, "the manifest lists no derived file (the text is always one)", **summary
+            )
+        )
+    elif unlisted:
+        checks.append(
+            indeterminate(
+                DERIVED,
+                f"{len(derived)} listed file(s) match, but {', '.join(unlisted)} are in the "
+                "package and not in the manifest, so nothing proves them",
+                **summary,
+            )
+        )
+    else:
+        checks.append(
+            passed(DERIVED, f"{len(derived)} file(s) match: {', '.join(derived)}", **summary)
+        )
+    return checks
+
+
+def _pick(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in ("size", "sha256", "sm3")}
+
+
+def _record_check(record: ContractRecord, manifest: dict[str, Any]) -> Check:
+    c = manifest.get("contract") or {}
+    files = {str(f.get("name")): f for f in manifest.get("files") or [] if isinstance(f, dict)}
+    text_name = record.text_key.rsplit("/", 1)[-1]
+    text_entry = files.get(text_name) or {}
+    try:
+        created = parse_time(str(c.get("created_at")))
+    except ValueError:
+        created = None
+    comparisons: list[tuple[str, Any, Any]] = [
+        ("id", record.id, c.get("id")),
+        ("sha256", record.sha256, c.get("sha256")),
+        ("size", record.size, c.get("size")),
+        ("title", record.title, c.get("title")),
+        ("customer", record.customer, c.get("customer")),
+        ("page_count", record.page_count, c.get("page_count")),
+        ("filename", record.filename, c.get("filename")),
+        ("ingested_by", record.ingested_by, c.get("ingested_by")),
+        ("created_at", record.created_at, created),
+        ("text_file", text_name, c.get("text_file")),
+        ("text_sha256", record.text_sha256, text_entry.get("sha256")),
+        ("original_sha256", record.sha256, (files.get("original") or {}).get("sha256")),
+    ]
+    differ = {
+        name: {"record": _plain(mine), "manifest": _plain(theirs)}
+        for name, mine, theirs in comparisons
+        if mine != theirs
+    }
+    if differ:
+        return failed(
+            RECORD,
+            "the record and the manifest disagree on " + ", ".join(differ),
+            differences=differ,
+        )
+    return passed(
+        RECORD,
+        "title, customer, pages, digests, file name, size, ingest time and user agree",
+        compared=[name for name, _a, _b in comparisons],
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _embedded_check(manifest: dict[str, Any]) -> Check:
+    report = manifest.get("embedded_signatures")
+    if not isinstance(report, dict):
+        return indeterminate(
+            EMBEDDED, "the manifest holds no embedded-signature report (not validated)"
+        )
+    try:
+        status = Status(str(report.get("status")))
+    except ValueError:
+        return indeterminate(EMBEDDED, "the embedded-signature report is not readable")
+    verdict = str(report.get("verdict", ""))
+    sigs = report.get("signatures") or []
+    when = report.get("validated_at")
+    if not sigs and status is Status.PASSED:
+        reason = "the original carries no embedded signatures"
+    else:
+        reasons = [f"{s.get('field')}: {s.get('status')} ({s.get('reason')})" for s in sigs]
+        reason = f"{verdict}; validated at ingest ({when}): " + "; ".join(reasons)
+        if report.get("problem"):
+            reason = f"{verdict} (validated at ingest, {when})"
+    return Check(EMBEDDED, status, reason, {"report": report})

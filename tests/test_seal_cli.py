@@ -1,0 +1,210 @@
+"""verify, seal and export as users run them (the installed program), the verification route,
+the resumable fixity audit, and the README's OpenSSL recipe run on a real export."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from fastapi.testclient import TestClient
+
+from contract_archive.archive import Archive
+from search_api.app import create_app
+from signing.audit import run_audit
+from signing.report import CHECK_ORDER, ORIGINAL, Status
+from storage.objects.base import package_key
+from tests.conftest import ROOT, corpus_files, make_settings
+from tests.seal_helpers import flip_byte
+from tests.test_cli import run
+
+EN = [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:4]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    data = tmp_path_factory.mktemp("seal-cli") / "var"
+    with Archive(make_settings(data), parser_workers=2).open() as archive:
+        ids = []
+        for path in EN:
+            result = archive.ingest_path(path, customer="Acme")
+            assert result.status == "archived" and result.id is not None
+            ids.append(result.id)
+    return data, ids
+
+
+@pytest.fixture
+def tampered(loaded: tuple[Path, list[int]], tmp_path: Path) -> tuple[Path, list[int]]:
+    """A copy of the archive whose second contract's original has one byte changed."""
+    data, ids = loaded
+    copy = tmp_path / "var"
+    shutil.copytree(data, copy, symlinks=True)
+    with Archive(make_settings(copy), parser_workers=1).open() as archive:
+        record = archive.get(ids[1])
+        path = archive.settings.objects_dir / package_key(record.sha256, "original")
+        flip_byte(path, 1000)
+    return copy, ids
+
+
+# --- the command line ------------------------------------------------------------------------------
+def test_verify_prints_every_check_and_warns_about_development_keys(loaded) -> None:
+    data, ids = loaded
+    r = run(data, "verify", str(ids[0]))
+    assert r.returncode == 0, r.stderr
+    assert f"contract {ids[0]}: PASSED" in r.stdout
+    for check in CHECK_ORDER:
+        assert re.search(rf"PASSED\s+{check}", r.stdout), check
+    assert "DEVELOPMENT SEAL KEYS IN USE" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_verify_json_and_its_exit_status(tampered) -> None:
+    data, ids = tampered
+    good = run(data, "verify", str(ids[0]), "--json")
+    assert good.returncode == 0
+    report = json.loads(good.stdout)
+    assert report["overall"] == "PASSED" and report["development_keys"] is True
+    bad = run(data, "verify", str(ids[1]), "--json")
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["overall"] == "FAILED"
+    assert [c["id"] for c in report["checks"] if c["status"] == "FAILED"] == [ORIGINAL]
+    missing = run(data, "verify", "999")
+    assert missing.returncode == 1
+    assert "error: contract 999" in flat(missing.stderr)
+    assert "Traceback" not in missing.stderr
+    usage = run(data, "verify")
+    assert usage.returncode == 2 and "give a contract ID or --all" in flat(usage.stderr)
+
+
+def test_verify_all_summarises_and_fails(tampered) -> None:
+    data, ids = tampered
+    r = run(data, "verify", "--all")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"{len(ids)} contracts checked, {len(ids) - 1} passed, 1 failed" in r.stdout
+    assert f"contract {ids[1]}: FAILED (original_digests FAILED" in r.stdout
+    # a finished audit is not resumed: the next one starts afresh and finds the same
+    again = run(data, "verify", "--all", "--json")
+    assert again.returncode == 1
+    summary = json.loads(again.stdout.strip().splitlines()[-1])["summary"]
+    assert summary["checked"] == len(ids) and summary["failed"] == 1
+    assert summary["findings"][0]["id"] == ids[1]
+
+
+def test_seal_status(loaded) -> None:
+    data, ids = loaded
+    r = run(data, "seal")
+    assert r.returncode == 0, r.stderr
+    assert f"{len(ids)} sealed, 0 pending, 0 without a manifest" in r.stdout
+
+
+def test_export_is_verified_by_exactly_the_readme_commands(loaded, tmp_path: Path) -> None:
+    data, ids = loaded
+    target = tmp_path / f"contract-{ids[0]}"
+    r = run(data, "export", str(ids[0]), str(target))
+    assert r.returncode == 0, r.stderr
+    for name in ("original.pdf", "text.json", "manifest.json", "manifest.p7s", "root.pem",
+                 "timestamp.tst", "seal-signature.bin", "chain.pem", "SHA256SUMS"):  # fmt: skip
+        assert (target / name).is_file(), name
+    assert (target / "original.pdf").read_bytes() == EN[0].read_bytes()
+
+    commands = readme_commands()
+    assert commands[0] == "cd contract-12/"
+    outputs = []
+    for command in commands[1:]:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=target, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        outputs.append(done.stdout + done.stderr)
+    assert "original.pdf: OK" in outputs[0] and "text.json: OK" in outputs[0]
+    assert outputs[1] == ""  # every digest is in the sealed manifest
+    assert "CMS Verification successful" in outputs[2]
+    assert "Verification: OK" in outputs[3]
+
+    # seal-signature.bin is the seal's signature value, which the timestamp covers
+    signer = cms.ContentInfo.load((target / "manifest.p7s").read_bytes())["content"]
+    assert (
+        signer["signer_infos"][0]["signature"].native
+        == (target / "seal-signature.bin").read_bytes()
+    )
+
+    # and the same commands catch a change: one byte of the manifest, one of the original
+    flip_byte(target / "manifest.json", 30)
+    cms_check = subprocess.run(["bash", "-c", commands[3]], cwd=target, capture_output=True)
+    assert cms_check.returncode != 0
+    flip_byte(target / "original.pdf", 100)
+    sums = subprocess.run(["bash", "-c", commands[1]], cwd=target, capture_output=True)
+    assert sums.returncode != 0
+
+
+def flat(text: str) -> str:
+    """``text`` with the console's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Verifying an export without the archive", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_export_refuses_a_folder_that_is_not_empty(loaded, tmp_path: Path) -> None:
+    data, ids = loaded
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("mine")
+    r = run(data, "export", str(ids[0]), str(tmp_path / "busy"))
+    assert r.returncode == 1 and "is not empty" in flat(r.stderr)
+    assert (tmp_path / "busy" / "x").read_text() == "mine"
+
+
+# --- the fixity audit resumes after an interruption ----------------------------------------------
+def test_an_interrupted_audit_resumes_where_it_stopped(tampered) -> None:
+    data, ids = tampered
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        seen: list[int] = []
+
+        def interrupt_after_three(report) -> None:
+            seen.append(report.contract_id)
+            if len(seen) == 3:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            run_audit(archive.seal, batch_contracts=2, on_report=interrupt_after_three)
+        # the first batch (2 contracts) was saved; the interrupted one was not
+        resumed: list[int] = []
+        summary = run_audit(
+            archive.seal, batch_contracts=2, on_report=lambda r: resumed.append(r.contract_id)
+        )
+    assert seen[:2] == ids[:2]
+    assert summary.resumed_from == ids[1]
+    assert resumed == ids[2:]  # only what was left
+    run = summary.run
+    assert run.state == "finished" and run.checked == len(ids)
+    assert (run.passed, run.failed) == (len(ids) - 1, 1)
+    assert [(f.contract_id, f.overall) for f in summary.findings] == [(ids[1], "FAILED")]
+
+
+# --- the API -----------------------------------------------------------------------------------
+def test_the_verification_route(tampered) -> None:
+    data, ids = tampered
+    with (
+        Archive(make_settings(data), parser_workers=1).open() as archive,
+        TestClient(create_app(archive), raise_server_exceptions=False) as client,
+    ):
+        good = client.get(f"/api/v1/contracts/{ids[0]}/verification")
+        bad = client.get(f"/api/v1/contracts/{ids[1]}/verification")
+        missing = client.get("/api/v1/contracts/999/verification")
+    assert good.status_code == 200
+    body = good.json()
+    assert body["overall"] == "PASSED" and body["seal_state"] == "sealed"
+    assert [c["id"] for c in body["checks"]] == list(CHECK_ORDER)
+    assert body["timestamp_time"] and body["development_keys"] is True
+    assert bad.status_code == 200 and bad.json()["overall"] == Status.FAILED.value
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
