@@ -414,3 +414,54 @@ def _scan_upload(client: TestClient) -> None:
     assert "This page has no text yet" in html and "Text from: no text yet" in text_of(html)
     img = client.get(f"/contracts/{cid}/pages/1.png")
     assert img.status_code == 200 and len(img.content) > 10_000
+
+
+# --- verification ------------------------------------------------------------------------------
+def test_verification_badge_and_report(loaded) -> None:
+    client, ids = loaded
+    cid = ids["zh"]
+    html = page(client, f"/contracts/{cid}")
+    assert re.search(rf'<a class="badge badge-passed" href="/contracts/{cid}/verification">', html)
+    report = page(client, f"/contracts/{cid}/verification")
+    words = text_of(report)
+    assert "Every check passed" in words
+    assert report.count('class="check check-passed"') == 7
+    assert "development keys" in words  # the tests run on development keys: said plainly
+    assert "The original carries no embedded signatures." in words
+    zh = page(client, f"/contracts/{cid}/verification", **{"accept-language": "zh-CN"})
+    assert "验证通过" in zh and "原件的 SHA-256 与 SM3 摘要与清单一致" in zh
+    page(client, "/contracts/999999/verification", status=404)
+
+
+def test_embedded_signatures_are_listed(archive: Archive) -> None:
+    signed = next(
+        p for p in corpus_files("signed/pyhanko", ".pdf") if p.name.startswith("certified")
+    )
+    result = archive.ingest_path(signed, display_name=signed.name)
+    assert result.status == "archived"
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        html = page(client, f"/contracts/{result.id}")
+        sig = html.split('id="sig-h"', 1)[1].split("</section>", 1)[0]
+        assert "<strong>Sig1</strong>" in sig
+        assert "Signer" in sig and "intact: yes" in text_of(sig)
+        assert "badge-indeterminate" in sig  # a test certificate: intact, but not trusted
+        assert "does not chain to a trust anchor" in sig
+
+
+def test_a_tampered_package_fails_verification_on_the_page(archive: Archive) -> None:
+    """Tamper twin: change one byte of a stored derived file behind the archive's back."""
+    result = archive.ingest_path(EN_PDF, display_name=EN_PDF.name)
+    assert result.id is not None
+    record = archive.get(result.id)
+    target = next((archive.settings.objects_dir).rglob(Path(record.text_key).name))
+    target.chmod(0o644)
+    data = target.read_bytes()
+    target.write_bytes(data[:-2] + (b"X" if data[-2:-1] != b"X" else b"Y") + data[-1:])
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        html = page(client, f"/contracts/{result.id}")
+        assert 'class="badge badge-failed"' in html
+        assert "The stored text of this contract cannot be read" in html
+        report = page(client, f"/contracts/{result.id}/verification")
+        assert "A check failed" in text_of(report)
+        failed = re.findall(r'class="check check-failed">.*?<strong>(.*?)</strong>', report, re.S)
+        assert failed == ["Every derived file&#39;s digests equal the manifest&#39;s"]

@@ -208,8 +208,17 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     )
     assert img_ok
     assert page.locator(".hit-layer rect").count() >= 1
-    assert page.locator(".meta-list").inner_text().count("新疆汽车贸易公司") == 1
+    assert page.locator(".meta-list").first.inner_text().count("新疆汽车贸易公司") == 1
     shot(page, "03-contract")
+
+    # The verification badge opens the full report.
+    badge = page.locator(".verify-line .badge")
+    expect(badge).to_have_text(re.compile("Verified"))
+    badge.click()
+    page.wait_for_url(re.compile(r"/verification$"))
+    expect(page.locator(".check-passed")).to_have_count(7)
+    shot(page, "03b-verification")
+    page.go_back()
 
     # Download the original and compare its bytes.
     with page.expect_download() as info:

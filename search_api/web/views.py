@@ -20,6 +20,7 @@ from contract_archive.archive import Archive
 from contract_archive.errors import ArchiveError, NotFound, QuerySyntaxError
 from contract_archive.holds import contract_locks, set_legal_hold
 from ingest.context import IngestResult
+from schemas.verification import VerificationPublic
 from search_api.deps import ArchiveDep
 from search_api.highlight import Span, find_spans, mark
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
@@ -262,7 +263,11 @@ def contract_page(
 ) -> Response:
     record = archive.get(contract_id)
     patterns = _patterns(q)
-    texts = archive.page_texts(record)
+    text_error: str | None = None
+    try:
+        texts = archive.page_texts(record)
+    except ArchiveError as exc:  # a damaged package: still show the record and its verification
+        texts, text_error = [], exc.message
     hits_per_page: dict[int, int] = {}
     if patterns:
         for n, text in enumerate(texts, start=1):
@@ -293,6 +298,7 @@ def contract_page(
     spans = [s for terms in patterns for s in find_spans(page_text, terms)]
     page_html = mark(page_text, _merge_spans(spans))
     locks = contract_locks(archive, contract_id)
+    verification = VerificationPublic.from_report(archive.seal.verify(contract_id))
     return render(
         request,
         "contract.html",
@@ -307,12 +313,39 @@ def contract_page(
             "page_record": page_record,
             "related": related,
             "page_html": page_html,
+            "text_error": text_error,
             "locks": locks,
+            "verification": verification,
+            "embedded": _embedded(verification),
             "page_url": lambda n: (
                 f"/contracts/{record.id}?" + (f"q={_quote(q)}&" if q else "") + f"page={n}#viewer"
             ),
             "back_url": _search_url(q, "relevance", []) if q else None,
         },
+    )
+
+
+def _embedded(report: VerificationPublic) -> dict[str, Any] | None:
+    """The embedded-signature report the seal's manifest holds (validated at ingest)."""
+    check = next((c for c in report.checks if c.id == "embedded_signatures"), None)
+    if check is None:
+        return None
+    inner = check.details.get("report")
+    return {
+        "status": check.status,
+        "reason": check.reason,
+        "report": inner if isinstance(inner, dict) else None,
+    }
+
+
+@router.get("/contracts/{contract_id}/verification")
+def verification_page(request: Request, archive: ArchiveDep, contract_id: int) -> Response:
+    record = archive.get(contract_id)
+    report = VerificationPublic.from_report(archive.seal.verify(contract_id))
+    return render(
+        request,
+        "verification.html",
+        {"c": record, "v": report, "embedded": _embedded(report)},
     )
 
 
