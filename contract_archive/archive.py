@@ -20,8 +20,9 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from contract_archive.settings import Settings, get_settings
@@ -30,18 +31,22 @@ from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
-from ingest.stages import Stage, index_document
+from ingest.stages import Stage, default_stages, index_document
+from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
 from search_api.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
 from signing.service import SealService
-from storage.errors import StorageError
+from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
+
+if TYPE_CHECKING:
+    from contract_archive.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +93,7 @@ class Archive:
         self.objects = objects or make_object_store(settings)
         self.records = records or make_record_store(settings)
         self.index = index or make_index(settings)
-        self.pipeline = Pipeline(stages)
+        self.pipeline = Pipeline(stages if stages is not None else self._default_stages())
         self._parser_workers = parser_workers or default_workers()
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
@@ -98,6 +103,35 @@ class Archive:
             settings, self.objects, self.records, check_signatures=self._check_signatures
         )
         self.package_listeners.append(self.seal.on_package_changed)
+        self.package_listeners.append(self._reextract_terms)
+
+    def _reextract_terms(self, record: ContractRecord) -> None:
+        """New text (OCR) may hold terms the first extraction missed."""
+        from storage.records.contract_base import ContractStore
+
+        if isinstance(self.records, ContractStore):
+            self.contracts.reextract(record.id)
+
+    def _default_stages(self) -> list[Stage]:
+        """The spine's stages with the contract-model ``terms`` stage after ``record``."""
+        stages = default_stages()
+        at = next(i for i, s in enumerate(stages) if s.name == "record") + 1
+        stages.insert(
+            at,
+            TermsStage(
+                our_entities=self.settings.our_entity_names,
+                extract=self.settings.extract_terms,
+                min_classifier_examples=self.settings.classifier_min_examples,
+            ),
+        )
+        return stages
+
+    @cached_property
+    def contracts(self) -> ContractService:
+        """Customers, terms, lifecycle, filing, payments, the scheme (issue 6)."""
+        from contract_archive.contracts.service import ContractService
+
+        return ContractService(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self, *, migrate: bool = True, check_index: bool = True) -> Archive:
@@ -321,6 +355,22 @@ class Archive:
         for listener in self.package_listeners:
             listener(record)
         return record
+
+    def remove(self, contract_id: int) -> None:
+        """Take back a contract archived moments ago (a legacy import that failed part way):
+        its index entry, its record (terms, events, suggestions go with it) and its package.
+        Not a disposal, which is a recorded archival act; only the import undoes this way."""
+        record = self.get(contract_id)
+        self.index.delete([contract_id])
+        self.records.delete_contract(contract_id)
+        package = record.original_key.rsplit("/", 1)[0] + "/"
+        for key in list(self.objects.iter_keys(package)):
+            try:
+                self.objects.delete(key)
+            except (ObjectLocked, ObjectNotFound):
+                # Under COMPLIANCE retention (S3 Object Lock) the original stays until its
+                # retention ends; it is content-addressed, so archiving it again reuses it.
+                log.warning("kept %s: the object store refuses to delete it", key)
 
     # -- maintenance -----------------------------------------------------------------------
     def index_documents(self, batch_size: int = 200) -> Iterator[list[IndexDocument]]:

@@ -191,10 +191,76 @@ class Settings(BaseSettings):
         description="Log level of the server; the CLI logs warnings only unless this is set.",
     )
 
+    # --- contracts and customers (issue 6) -------------------------------------------------
+    fonds_code: str | None = Field(
+        None,
+        max_length=20,
+        pattern=r"^[0-9A-Za-z]+$",
+        description=(
+            "全宗号 (fonds code) given to contracts filed without one; filing refuses without it."
+        ),
+    )
+    our_entities: str = Field(
+        "",
+        description=(
+            "Names of our own contracting entities, separated by `;`. Extraction tells them "
+            "from the counterparty and sales (XS) from purchases (CG)."
+        ),
+    )
+    extract_terms: bool = Field(
+        True, description="Extract contract terms (suggestions) from the text at ingest."
+    )
+    classifier_min_examples: int = Field(
+        20,
+        ge=2,
+        description=(
+            "Confirmed contracts needed before the trained classifier's suggestion is offered."
+        ),
+    )
+    reminder_days: str = Field(
+        "90,60,30",
+        pattern=r"^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$",
+        description="Days before an expiry or a notice deadline at which reminders are made.",
+    )
+    legal_minimum_years: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description=(
+            "Years a contract is kept after it ended at least (civil code limitation: 3); "
+            "international sales keep 4. Disposal is due at the later of this and retention."
+        ),
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for reminder e-mails; unset: reminders are not mailed."
+    )
+    smtp_port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
+    smtp_user: str | None = Field(None, description="SMTP login user, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(
+        "contract-archive@localhost", description="Sender address of reminder e-mails."
+    )
+    reminder_email_to: str = Field(
+        "", description="Recipients of reminder e-mails, separated by `,`."
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def our_entity_names(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.our_entities.split(";") if n.strip())
+
+    @property
+    def reminder_tiers(self) -> tuple[int, ...]:
+        return tuple(sorted({int(d) for d in self.reminder_days.split(",")}, reverse=True))
+
+    @property
+    def reminder_recipients(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.reminder_email_to.split(",") if a.strip())
 
     # --- derived paths (not settings) --------------------------------------------------------
     @property

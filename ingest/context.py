@@ -84,6 +84,8 @@ class IngestWork:
     warnings: list[str] = field(default_factory=list)
     signatures: EmbeddedReport | None = None
     manifest: IssuedManifest | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What later stages note for their own undo (e.g. a customer the terms stage created)."""
 
 
 Status = Literal["archived", "duplicate", "rejected", "failed"]

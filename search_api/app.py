@@ -15,7 +15,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, search, system, verification
+from search_api.routes import contracts, locks, model, search, system, verification
 from search_api.web import html_errors
 from search_api.web import router as web_router
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     contracts.router,
+    model.router,
     search.router,
     locks.router,
     verification.router,

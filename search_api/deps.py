@@ -20,5 +20,13 @@ def get_settings_dep(request: Request) -> Settings:
     return archive.settings
 
 
+def get_actor_dep(request: Request) -> str:
+    """Who makes a change, as the history records it: the authenticated user when an
+    authentication layer set ``request.state.user``, else ``api:anonymous``."""
+    user = getattr(request.state, "user", None)
+    return str(user) if user else "api:anonymous"
+
+
 ArchiveDep = Annotated[Archive, Depends(get_archive_dep)]
+ActorDep = Annotated[str, Depends(get_actor_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

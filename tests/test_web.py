@@ -35,7 +35,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     with Archive(settings, parser_workers=1).open() as archive:
         ids = {}
         for key, path, customer, cls in (
-            ("zh", ZH_PDF, "新疆汽车贸易公司", "SALES"),
+            ("zh", ZH_PDF, "新疆汽车贸易公司", "XS"),
             ("en", EN_PDF, "Atentosa Holdings", None),
         ):
             result = archive.ingest_path(
@@ -123,12 +123,12 @@ def test_search_highlights_facets_and_filters(loaded) -> None:
     # Facets over everything; choosing one narrows the list and shows a removable chip.
     everything = page(client, "/search")
     assert "2 contracts found" in text_of(everything)
-    for value in ("SALES", "新疆汽车贸易公司", "Atentosa Holdings"):
+    for value in ("XS", "新疆汽车贸易公司", "Atentosa Holdings"):
         assert value in everything
     narrowed = page(client, "/search?customer=Atentosa+Holdings")
     assert "1 contract found" in text_of(narrowed)
     assert "Remove filter Customer: Atentosa Holdings" in narrowed
-    by_class = page(client, "/search?classification=SALES")
+    by_class = page(client, "/search?classification=XS")
     assert "1 contract found" in text_of(by_class) and "新疆维吾尔自治区汽车买卖合同" in by_class
 
 
@@ -181,7 +181,7 @@ def test_contract_page_marks_the_hits(loaded) -> None:
     assert "not part of this installation yet" in html
     # Related contracts come from the same customer; none here.
     assert "No other contract of this customer." in html
-    assert "新疆汽车贸易公司" in html and "SALES" in html
+    assert "新疆汽车贸易公司" in html and "XS" in html
 
 
 def test_contract_page_without_hits_and_bad_pages(loaded) -> None:
@@ -202,10 +202,17 @@ def test_contract_page_without_hits_and_bad_pages(loaded) -> None:
 def test_customer_pages(loaded) -> None:
     client, ids = loaded
     listing = page(client, "/customers")
-    assert "/customers/%E6%96%B0%E7%96%86" in listing and "Atentosa Holdings" in listing
-    html = page(client, "/customers/新疆汽车贸易公司")
+    assert "新疆汽车贸易公司" in listing and "Atentosa Holdings" in listing
+    cid = re.search(r'href="/customers/(\d+)">新疆汽车贸易公司', listing)
+    assert cid
+    html = page(client, f"/customers/{cid.group(1)}")
     assert f'href="/contracts/{ids["zh"]}"' in html
     assert f'href="/contracts/{ids["en"]}"' not in html
+    by_name = page(client, "/customers/新疆汽车贸易公司")
+    assert f'href="/contracts/{ids["zh"]}"' in by_name
+    words = text_of(html)
+    assert "Expires" in words and "Outstanding" in words and "Overdue" in words
+    assert "Atentosa" in text_of(page(client, "/customers?q=atentosa"))
     page(client, "/customers/No such customer", status=404)
 
 
@@ -262,9 +269,8 @@ def test_every_page_route_answers_html(loaded) -> None:
         url = (
             route.path.replace("{contract_id}", str(ids["zh"]))
             .replace("{page}", "1")
-            .replace(
-                "{name}", "app.css" if route.path.startswith("/static") else "新疆汽车贸易公司"
-            )
+            .replace("{name}", "app.css")
+            .replace("{ref}", "新疆汽车贸易公司")
         )
         r = client.get(url, headers=HTML)
         assert r.status_code == 200, (url, r.text[:300])
@@ -465,3 +471,32 @@ def test_a_tampered_package_fails_verification_on_the_page(archive: Archive) -> 
         assert "A check failed" in text_of(report)
         failed = re.findall(r'class="check check-failed">.*?<strong>(.*?)</strong>', report, re.S)
         assert failed == ["Every derived file&#39;s digests equal the manifest&#39;s"]
+
+
+def test_terms_suggested_apart_from_confirmed_and_confirmed_by_a_click(archive: Archive) -> None:
+    result = archive.ingest_path(ZH_PDF, display_name=ZH_PDF.name, customer="新疆汽车贸易公司")
+    cid = result.id
+    assert cid is not None
+    view = archive.contracts.view(cid)
+    field, items = next(iter(sorted(view.suggested.items())))
+    sug = items[0]
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        html = page(client, f"/contracts/{cid}")
+        terms = text_of(html.split('id="terms-h"', 1)[1].split("</section>", 1)[0])
+        assert "Suggested (read from the text, not yet confirmed)" in terms
+        assert f'action="/contracts/{cid}/suggestions/{sug.id}"' in html
+        r = client.post(
+            f"/contracts/{cid}/suggestions/{sug.id}",
+            data={"decision": "accept"},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        after = archive.contracts.view(cid)
+        assert field == "classification"  # the model contract's first suggestion here
+        assert after.confirmed.classification == sug.value
+        shown = page(client, f"/contracts/{cid}")
+        confirmed = text_of(shown.split('id="terms-h"', 1)[1].split("Suggested", 1)[0])
+        assert f"Classification {sug.value}" in confirmed
+        home = text_of(page(client, "/"))
+        assert "Expiring within 90 days" in home and "Overdue payments" in home

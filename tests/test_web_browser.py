@@ -155,7 +155,7 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     page.goto(live.url + "/upload")
     assert page.locator("html").get_attribute("lang") == "en"
     page.get_by_label("Customer").fill("新疆汽车贸易公司")
-    page.get_by_label("Classification").fill("SALES")
+    page.get_by_label("Classification").fill("XS")
     # Drag and drop: a DataTransfer with both files dropped on the zone.
     payload = [
         {"name": p.name, "b64": __import__("base64").b64encode(p.read_bytes()).decode()}

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from contract_archive.errors import InvalidRequest
 from ingest.errors import RejectFile
+from schemas.contract_model import ContractListItem, ContractListPage
 from schemas.contracts import (
-    ContractPage,
     ContractPublic,
     ContractText,
     IngestOutcome,
@@ -79,18 +79,55 @@ def upload_contract(
     return JSONResponse(status_code=status, content=outcome.model_dump(mode="json"))
 
 
-@router.get("", response_model=ContractPage, responses=ERROR_RESPONSES, summary="List contracts")
+@router.get(
+    "", response_model=ContractListPage, responses=ERROR_RESPONSES, summary="List contracts"
+)
 def list_contracts(
     archive: ArchiveDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> ContractPage:
-    records = archive.records.list_contracts(offset=offset, limit=limit)
-    return ContractPage(
-        total=archive.records.count_contracts(),
+    customer: Annotated[
+        str | None, Query(max_length=500, description="Customer id, name or alias")
+    ] = None,
+    status: Annotated[
+        str | None, Query(max_length=500, description="Lifecycle states, comma-separated")
+    ] = None,
+    classification: Annotated[
+        str | None, Query(max_length=200, description="Codes, comma-separated (XS,CG)")
+    ] = None,
+    expiring_within: Annotated[
+        str | None,
+        Query(max_length=10, description="Live contracts expiring within e.g. 90d, 12w, 3m"),
+    ] = None,
+    overdue_payments: Annotated[
+        bool, Query(description="Only contracts with payment items past due and unpaid")
+    ] = False,
+    expired_unrenewed: Annotated[
+        bool, Query(description="Only expired contracts no renewal names as master (到期未续签)")
+    ] = False,
+) -> ContractListPage:
+    """Contracts in id order, each with its confirmed terms (customer, expiry, receivables).
+    Filters use confirmed values first (classification: the suggestion until one is
+    confirmed)."""
+    flt = archive.contracts.contract_filter(
+        customer=customer,
+        status=status,
+        classification=classification,
+        expiring_within=expiring_within,
+        overdue_payments=overdue_payments,
+        expired_unrenewed=expired_unrenewed,
+    )
+    page = archive.contracts.list_contracts(flt, offset=offset, limit=limit)
+    return ContractListPage(
+        total=page.total,
         offset=offset,
         limit=limit,
-        items=[ContractPublic.from_record(r) for r in records],
+        items=[
+            ContractListItem(
+                **ContractPublic.from_record(archive.get(line.id)).model_dump(), terms=line
+            )
+            for line in page.items
+        ],
     )
 
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from contract_archive.contracts.rules import STATE_NAMES_ZH
 from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
 
 # Pages load nothing but the app's own files: no inline script or style, no other origin.
@@ -88,6 +89,21 @@ def csrf_token_for(request: Request) -> str | None:
     return None
 
 
+def status_label(lang: Lang, value: str | None) -> str:
+    """A lifecycle state as people say it: 履行中 / active."""
+    if not value:
+        return ""
+    if lang == "zh" and value in STATE_NAMES_ZH:
+        return STATE_NAMES_ZH[value]
+    return value.replace("_", " ")
+
+
+def money_text(values: Any) -> str:
+    """``CNY 12,000.00 + USD 300.00`` from a list of MoneyPublic (or anything with
+    ``currency`` and ``amount``)."""
+    return " + ".join(f"{m.currency} {m.amount:,.2f}" for m in values or [])
+
+
 def render(
     request: Request,
     template: str,
@@ -114,9 +130,8 @@ def render(
         "url_with": lambda path=None, **kw: url_with(request, path, **kw),
         "lang_url": lambda code: url_with(request, None, lang=code),
         "path": request.url.path,
-        "status_label": lambda value: (
-            translate(lang, f"status.{value}") if f"status.{value}" in CATALOGS[lang] else value
-        ),
+        "status_label": lambda value: status_label(lang, value),
+        "money": money_text,
         "Markup": Markup,
     }
     ctx.update(context or {})

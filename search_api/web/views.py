@@ -112,6 +112,9 @@ def home(request: Request, archive: ArchiveDep) -> Response:
     recent = newest.hits if newest else []
     pages, awaiting = archive.records.page_totals()
     stats = {"pages": pages, "awaiting_ocr": awaiting}
+    model = archive.contracts
+    expiring = model.list_contracts(model.contract_filter(expiring_within="90d"), limit=10)
+    overdue = model.list_contracts(model.contract_filter(overdue_payments=True), limit=10)
     return render(
         request,
         "home.html",
@@ -120,6 +123,8 @@ def home(request: Request, archive: ArchiveDep) -> Response:
             "recent": recent,
             "facets": newest.facets if newest else {},
             "stats": stats,
+            "expiring": expiring,
+            "overdue": overdue,
         },
     )
 
@@ -214,7 +219,11 @@ def upload_page(request: Request, archive: ArchiveDep) -> Response:
     return render(
         request,
         "upload.html",
-        {"max_mb": archive.settings.max_upload_bytes // (1024 * 1024), "results": None},
+        {
+            "max_mb": archive.settings.max_upload_bytes // (1024 * 1024),
+            "results": None,
+            "codes": archive.contracts.scheme().codes,
+        },
     )
 
 
@@ -246,6 +255,7 @@ async def upload_form(
         {
             "max_mb": archive.settings.max_upload_bytes // (1024 * 1024),
             "results": results,
+            "codes": archive.contracts.scheme().codes,
             "customer": customer,
             "classification": classification,
         },
@@ -299,6 +309,7 @@ def contract_page(
     page_html = mark(page_text, _merge_spans(spans))
     locks = contract_locks(archive, contract_id)
     verification = VerificationPublic.from_report(archive.seal.verify(contract_id))
+    terms = archive.contracts.view(contract_id)
     return render(
         request,
         "contract.html",
@@ -316,6 +327,10 @@ def contract_page(
             "text_error": text_error,
             "locks": locks,
             "verification": verification,
+            "terms": terms,
+            "confirmed": {
+                k: v for k, v in terms.confirmed.model_dump().items() if v not in (None, "")
+            },
             "embedded": _embedded(verification),
             "page_url": lambda n: (
                 f"/contracts/{record.id}?" + (f"q={_quote(q)}&" if q else "") + f"page={n}#viewer"
@@ -347,6 +362,21 @@ def verification_page(request: Request, archive: ArchiveDep, contract_id: int) -
         "verification.html",
         {"c": record, "v": report, "embedded": _embedded(report)},
     )
+
+
+@router.post("/contracts/{contract_id}/suggestions/{suggestion_id}")
+def suggestion_form(
+    archive: ArchiveDep,
+    contract_id: int,
+    suggestion_id: int,
+    decision: Annotated[Literal["accept", "reject"], Form()],
+) -> Response:
+    """An archivist confirms or rejects a suggested value; it is recorded with who and when."""
+    if decision == "accept":
+        archive.contracts.accept_suggestion(contract_id, suggestion_id, actor="web:anonymous")
+    else:
+        archive.contracts.reject_suggestion(contract_id, suggestion_id, actor="web:anonymous")
+    return RedirectResponse(f"/contracts/{contract_id}#terms-h", status_code=303)
 
 
 @router.post("/contracts/{contract_id}/legal-hold")
@@ -414,31 +444,24 @@ def page_image(archive: ArchiveDep, contract_id: int, page: int) -> Response:
 
 # --- customers --------------------------------------------------------------------------------
 @router.get("/customers")
-def customers_page(request: Request, archive: ArchiveDep) -> Response:
-    result = archive.search("", limit=1, facets=True)
-    return render(request, "customers.html", {"customers": result.facets.get("customer", [])})
-
-
-@router.get("/customers/{name}")
-def customer_page(
+def customers_page(
     request: Request,
     archive: ArchiveDep,
-    name: str,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    result = archive.search(
-        _filter_clause("customer", name),
-        limit=50,
-        offset=min((page - 1) * 50, 100_000),
-        sort="newest",
-        facets=True,
-    )
-    exact = [h for h in result.hits if (h.customer or "") == name]
-    if not exact and page == 1:
-        raise NotFound(f"no contract of the customer {name!r}", hint="check the name")
-    records = [archive.get(h.id) for h in exact]
+    size = 50
+    result = archive.contracts.list_customers(q=q or None, offset=(page - 1) * size, limit=size)
+    pages = math.ceil(result.total / size) if result.total else 0
     return render(
         request,
-        "customer.html",
-        {"name": name, "records": records, "total": result.total, "page": page},
+        "customers.html",
+        {"result": result, "q": q, "page": page, "pages": pages},
     )
+
+
+@router.get("/customers/{ref}")
+def customer_page(request: Request, archive: ArchiveDep, ref: str) -> Response:
+    """A customer by id, name or alias: every contract with status, expiry and receivables."""
+    view = archive.contracts.customer_view(ref)
+    return render(request, "customer.html", {"v": view})

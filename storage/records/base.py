@@ -43,6 +43,8 @@ class NewContract:
     classification: str | None = None
     id: int | None = None
     """Only set when a record is rebuilt with its original id (``recover``)."""
+    status: str = "signed"
+    """The lifecycle status it starts in (``contract_archive.contracts.rules``)."""
 
 
 @dataclass(frozen=True)

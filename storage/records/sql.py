@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contract_archive.errors import ConfigurationError, NotFound
 from storage.errors import StorageError
 from storage.records.base import ContractRecord, NewContract, PageRecord
+from storage.records.contract_store import SqlContractStore
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -75,8 +76,8 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-class SqlRecordStore:
-    """Records in SQLite or PostgreSQL, chosen by the URL."""
+class SqlRecordStore(SqlContractStore):
+    """Records in SQLite or PostgreSQL, chosen by the URL (contract-model methods: the mixin)."""
 
     def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
@@ -219,7 +220,7 @@ class SqlRecordStore:
             title=new.title,
             customer=new.customer,
             page_count=new.page_count,
-            status="archived",
+            status=new.status,
             classification=new.classification,
             created_at=new.created_at or utcnow(),
             ingested_by=new.ingested_by,

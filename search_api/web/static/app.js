@@ -90,6 +90,7 @@
         link.href = "/contracts/" + body.id;
         extra.push(link);
       }
+      (body.warnings || []).forEach(function (w) { extra.push(el("span", "file-hint", w)); });
       var ocrNote = null;
       if (body.pages_needing_ocr && body.pages_needing_ocr.length) {
         ocrNote = el("span", "file-hint", fill(text.ocr_pending, { n: body.pages_needing_ocr.length }));

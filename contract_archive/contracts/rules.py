@@ -1,0 +1,188 @@
+"""The rules of the contract model, as plain data: lifecycle states and transitions, retention
+periods, the default classification scheme, relations and renewal types.
+
+Nothing here touches a database; the store and the service take their decisions from it, and
+the README documents the same tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- lifecycle --------------------------------------------------------------------------------
+STATES: tuple[str, ...] = (
+    "draft",
+    "in_approval",
+    "signing",
+    "signed",
+    "active",
+    "expiring",
+    "expired",
+    "renewed",
+    "terminated",
+    "voided",
+    "archived",
+)
+STATE_NAMES_ZH = {
+    "draft": "草稿",
+    "in_approval": "审批中",
+    "signing": "签署中",
+    "signed": "已签署未生效",
+    "active": "履行中",
+    "expiring": "即将到期",
+    "expired": "已到期",
+    "renewed": "已续期",
+    "terminated": "已终止",
+    "voided": "已作废",
+    "archived": "已归档",
+}
+
+# Where a contract may go from each state. `renewed` is a live state: the contract runs in a
+# renewed term (an automatic renewal, or a manual one confirmed by a person). A correction by
+# a person (`force`) may leave these rules, with a reason, and is recorded as a correction.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"in_approval", "voided"}),
+    "in_approval": frozenset({"draft", "signing", "voided"}),
+    "signing": frozenset({"signed", "voided"}),
+    "signed": frozenset({"active", "terminated", "voided"}),
+    "active": frozenset({"expiring", "expired", "renewed", "terminated"}),
+    "expiring": frozenset({"active", "expired", "renewed", "terminated"}),
+    "renewed": frozenset({"expiring", "expired", "renewed", "terminated"}),
+    "expired": frozenset({"renewed", "terminated", "archived"}),
+    "terminated": frozenset({"archived"}),
+    "voided": frozenset({"archived"}),
+    "archived": frozenset(),
+}
+INITIAL_STATE = "signed"
+"""A file archived by ingest is an executed contract: it starts as signed, not yet effective,
+and the reminder job moves it on once its dates are confirmed."""
+
+LIVE_STATES = frozenset({"signed", "active", "expiring", "renewed"})
+"""States in which a contract runs and expiry and payment reminders apply."""
+ENDED_STATES = frozenset({"expired", "terminated", "voided"})
+FILABLE_STATES = frozenset(STATES) - {"draft", "in_approval", "signing"}
+
+
+def allowed_from(target: str) -> frozenset[str]:
+    """Every state from which ``target`` may be reached by the rules."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+# --- retention --------------------------------------------------------------------------------
+RETENTIONS: dict[str, int | None] = {"Y": None, "D30": 30, "D10": 10}
+"""保管期限: Y permanent (永久), D30 thirty years, D10 ten years."""
+
+# --- relations and renewals ---------------------------------------------------------------------
+RELATIONS = ("amendment", "supplement", "annex", "renewal")
+RENEWAL_TYPES = ("automatic", "manual", "none")
+CURRENCIES = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY")
+PAYMENT_DIRECTIONS = ("receivable", "payable")
+
+
+# --- the default classification scheme -----------------------------------------------------------
+@dataclass(frozen=True)
+class DefaultCode:
+    code: str
+    name_zh: str
+    name_en: str
+    retention: str
+    keywords: tuple[str, ...]
+
+
+def _code(code: str, zh: str, en: str, retention: str, keywords: str) -> DefaultCode:
+    return DefaultCode(code, zh, en, retention, tuple(k for k in keywords.split("|") if k))
+
+
+# Keywords feed the rule classifier at ingest; they are part of the scheme and edited with it.
+DEFAULT_SCHEME: tuple[DefaultCode, ...] = (
+    _code(
+        "XS",
+        "销售",
+        "sales",
+        "D30",
+        "销售合同|买卖合同|购销合同|出卖人|卖方|供方|reseller|distributor|distribution agreement|"
+        "sale of goods|sales agreement|purchase order",
+    ),
+    _code(
+        "CG",
+        "采购",
+        "purchase",
+        "D30",
+        "采购合同|采购|供货合同|买受人|买方|需方|supply agreement|manufacturing agreement|"
+        "purchase agreement|supplier|manufacturer",
+    ),
+    _code(
+        "LD",
+        "劳动",
+        "labour",
+        "Y",
+        "劳动合同|劳务合同|用人单位|劳动者|employment agreement|employee|employer",
+    ),
+    _code(
+        "ZL",
+        "租赁",
+        "lease",
+        "D30",
+        "租赁合同|出租人|承租人|租金|lease agreement|lessor|lessee|landlord|tenant",
+    ),
+    _code(
+        "FW",
+        "服务",
+        "service",
+        "D10",
+        "服务合同|委托合同|技术服务|物业服务|运输合同|service agreement|services agreement|"
+        "consulting agreement|hosting|maintenance|outsourcing|transportation agreement|"
+        "agency agreement|sponsorship|endorsement|marketing agreement|promotion agreement|"
+        "affiliate",
+    ),
+    _code(
+        "BM",
+        "保密",
+        "NDA",
+        "D10",
+        "保密协议|保密合同|竞业限制|non-disclosure|confidentiality agreement|non-competition|"
+        "non-solicitation",
+    ),
+    _code(
+        "JK",
+        "借款/担保",
+        "loan/guarantee",
+        "D30",
+        "借款合同|贷款|借款人|担保合同|保证合同|抵押合同|质押|loan agreement|credit agreement|"
+        "guarantee|borrower|lender|promissory note",
+    ),
+    _code(
+        "GC",
+        "建设工程",
+        "construction",
+        "Y",
+        "建设工程|施工合同|工程承包|发包人|承包人|construction agreement|contractor|construction",
+    ),
+    _code(
+        "JS",
+        "技术/知识产权",
+        "technology/IP",
+        "Y",
+        "技术开发|技术转让|软件许可|许可方|被许可方|源码|知识产权|专利|商标|著作权|"
+        "license agreement|licensee|licensor|intellectual property|patent|development agreement|"
+        "software|co-branding",
+    ),
+    _code(
+        "GQ",
+        "股权/投资",
+        "equity/investment",
+        "Y",
+        "股权转让|增资|投资协议|入股|股东|合资|share purchase|stock purchase|"
+        "subscription agreement|joint venture|investment agreement|shareholder|"
+        "strategic alliance|cooperation agreement|merger",
+    ),
+    _code(
+        "DS",
+        "电子商务",
+        "e-commerce",
+        "D10",
+        "电子商务|网络平台|电商|网店|平台服务协议|e-commerce|online store|marketplace|website",
+    ),
+    _code("QT", "其他", "other", "D10", ""),
+)
+FALLBACK_CODE = "QT"

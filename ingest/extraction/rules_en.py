@@ -1,0 +1,783 @@
+"""Rules for English contracts: parties, dates, term, renewal, governing law, number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from contract_archive.contracts.names import loose_key
+from ingest.extraction.dates import DateMatch, find_dates
+from ingest.extraction.found import Found, found
+from ingest.extraction.numbers import EN_NUMBER_WORDS, en_number
+from ingest.extraction.text import Document, Page
+
+# --- parties ------------------------------------------------------------------------------------
+LEGAL_SUFFIX = (
+    r"(?:Inc|Incorporated|Corp|Corporation|Company|Co|LLC|L\.L\.C|Ltd|Limited|LLP|L\.L\.P|"
+    r"L\.P|LP|N\.A|PLC|plc|GmbH|AG|S\.A|SA|S\.A\.S|B\.V|BV|N\.V|NV|Pty|S\.À\s?R\.L|S\.a\.r\.l|"
+    r"S\.r\.l|AB|AS|A/S|KG|SE|Bank|Trust|Partners|Holdings?|Group|Fund(?:\s+[IVX]+)?)\.?"
+)
+_LEGAL_END = re.compile(rf"(?:^|[\s,]){LEGAL_SUFFIX}(?:\s+[IVX]{{1,4}})?$", re.I)
+_CONNECT = {"of", "and", "&", "the", "de", "du", "la", "del", "der", "von", "d/b/a", "dba", "à"}
+# A word of a name: capitalised, a number, an initial, "&" or a joining word.
+_WORD = re.compile(r"[A-Z0-9][\w&'.\-/À-ÿ]*|&|[a-zà-ÿ][\w'./-]*|,")
+
+_DEFINED = re.compile(
+    r"\(\s*(?:(?:the|each|individually|collectively|together|hereinafter|herein|referred|to|"
+    r"as|called|a|an|and|in|its|capacity|,)\s+)*"
+    r"(?:\"(?P<q>[^\"()]{1,60})\"|'(?P<s>[^'()]{1,60})'|\?(?P<x>[^?()]{1,40})\?)"
+)
+_NOT_PARTY = re.compile(
+    r"^(?:the\s+)?(?:this\s+)?(?:agreement|effective date|execution date|parties|party|"
+    r"amendment|contract|territory|products?|services?|term|plan|merger|offering|"
+    r"joint\s+venture|venture|program|business|licen[cs]ed?|trademarks?|marks|patents?|"
+    r"confidential\s+information|eligible\s+account\s+holders|shares|common\s+stock|"
+    r".*\b(?:date|agreement|act|program|period|stock|shares?|notes?|plan|rights?|offering|"
+    r"holders?|conversion|regulations?|designee|affiliates?|subsidiaries|materials?)\b.*)$",
+    re.I,
+)
+_ANCHORS = (
+    (re.compile(r"\bby\s+and\s+(?:between|among)\b\s*:?", re.I), 0.9),
+    (
+        re.compile(
+            r"\b(?:entered\s+into|made|executed|agreed\s+to|concluded)\b[^.;]{0,160}?"
+            r"\b(?:between|among)\b\s*:?",
+            re.I,
+        ),
+        0.85,
+    ),
+    (re.compile(r"(?:^|\n)\s*BETWEEN\s*:?", re.I), 0.8),
+)
+_SEGMENT_END = re.compile(
+    r"\b(?:WHEREAS|RECITALS?|BACKGROUND|WITNESSETH|W\s?I\s?T\s?N\s?E\s?S\s?S|NOW,?\s+THEREFORE|"
+    r"agrees?\s+as\s+follows|hereby\s+agrees?|TABLE\s+OF\s+CONTENTS|Preliminary\s+Statement)\b"
+)
+
+
+@dataclass(frozen=True)
+class _Party:
+    name: str
+    alias: str | None
+    page: Page
+    start: int
+    end: int
+    strength: float
+
+
+def _clean_name(name: str) -> str:
+    name = re.sub(r"\s+", " ", name).strip(" ,;:\n")
+    name = re.sub(r"^(?:and|between|among|by|the\s+undersigned)\s+", "", name, flags=re.I)
+    # Descriptions that follow the name: ", a Delaware corporation", ", with offices at"
+    name = re.split(
+        r",?\s+(?:a|an)\s+(?:[A-Z][a-z]+\s+)*(?:corporation|company|limited|partnership|"
+        r"bank|national|state|savings|public|private|federal|professional|[a-z])|"
+        r",?\s+(?:with|having|whose|located|organized|incorporated|registered|represented|"
+        r"acting|in\s+his|in\s+her|its\s+|on\s+behalf)\b",
+        name,
+    )[0]
+    name = re.sub(r"\s*[,(]\s*$", "", name).strip(" ,;:")
+    while name.lower().endswith((" and", " the", " of", " &")):
+        name = name.rsplit(" ", 1)[0]
+    return name.strip(" ,;:")
+
+
+_DESCRIPTOR_BEFORE = re.compile(
+    r"(?:\b(?:a|an|in|at|of|the|by|under|located|organized|incorporated|existing|with|to|from|for|"
+    r"the\s+laws\s+of|state\s+of|office\s+at|offices\s+at|address\s+at|represented\s+by)|"
+    r"\d)[\s,]*$",
+    re.I,
+)
+_BOUNDARY_BEFORE = re.compile(r"(?:^|[\n:;,(]|\b(?:and|between|among|AND|BETWEEN)\b)\s*$")
+_ADDRESS = re.compile(
+    r"\b(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Suite|Floor|Boulevard|Blvd|Drive|Lane|Court|"
+    r"Plaza|Building|P\.?O\.? Box|Highway|Square)\b|\b[A-Z]{2}\s+\d{5}\b|\b\d{5}(?:-\d{4})?\b"
+)
+_GENERIC = re.compile(
+    r"^(?:the\s+)?(?:Company|Companies|Parties|Party|Agreement|Exhibit|Schedule|Section|Article|"
+    r"Recitals?|Ladies|Gentlemen|Dear|Re|Attention|Attn|Source|Page|Execution\s+Version|"
+    r"Execution\s+Copy|Confidential|Redacted|Client|Customer|Seller|Buyer|Licensee|Licensor)$",
+    re.I,
+)
+
+
+def _initials(text: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w.&'-]*", text) if w[0].isupper())
+
+
+def _run_score(chunk: str, start: int, name: str, alias: str | None) -> float:
+    before = chunk[:start]
+    score = 0.0
+    if _LEGAL_END.search(name):
+        score += 3.0
+    if _BOUNDARY_BEFORE.search(before):
+        score += 1.0
+    if _DESCRIPTOR_BEFORE.search(before):
+        score -= 3.0
+    if _ADDRESS.search(name):
+        score -= 4.0
+    if _GENERIC.match(name):
+        score -= 4.0
+    if re.search(r"\b(?:Agreement|Exhibit|Schedule|Article|Section|Amendment)\b", name, re.I):
+        score -= 3.0
+    after = chunk[start + len(name) : start + len(name) + 20]
+    if re.match(r"\s*,?\s*[A-Z]{2}\s+\d{5}", after):
+        score -= 4.0  # a city before a state and a ZIP code
+    words = name.split()
+    if len(words) >= 2 and name.upper() == name and any(c.isalpha() for c in name):
+        score += 0.5
+    if alias:
+        alias_words = {w.lower() for w in re.findall(r"\w+", alias)} - {"the"}
+        name_words = {w.lower() for w in re.findall(r"\w+", name)}
+        if alias_words & name_words or _initials(name).upper().startswith(alias.upper()[:3]):
+            score += 2.0
+    return score
+
+
+def _name_before(
+    text: str, stop: int, floor: int, alias: str | None = None
+) -> tuple[int, str] | None:
+    """The party name that a defined term at ``stop`` names, picked among the capitalised runs
+    before it: company names end in a legal form, follow a boundary (start, "and", a comma), are
+    not places ("a Delaware corporation"), addresses or generic words, and often share words or
+    initials with their defined term."""
+    floor = max(floor, stop - 700)
+    chunk = text[floor:stop]
+    best: tuple[float, int, str] | None = None
+    for start, _end, raw in _capital_runs(chunk):
+        name = _clean_name(raw)
+        if not _plausible(name):
+            continue
+        offset = start + max(raw.find(name[:8]), 0)
+        score = _run_score(chunk, offset, name, alias)
+        if best is None or score > best[0]:
+            best = (score, offset, name)
+    if best is None or best[0] < 0:
+        return None
+    return floor + best[1], best[2]
+
+
+def _capital_runs(chunk: str) -> Iterator[tuple[int, int, str]]:
+    """Runs of name words: capitalised words, joined by connectors and whitespace, commas
+    before a legal suffix; a run ends at a lowercase word that is not a connector or at any
+    other character. A run that crosses a line break is also offered from after each break
+    (a title line above a name is not part of it)."""
+    words = list(_WORD.finditer(chunk))
+    i = 0
+    while i < len(words):
+        w = words[i].group()
+        if not (w[0].isupper() or w[0].isdigit() or re.match(r"[a-z]\d", w)):
+            i += 1
+            continue
+        start = words[i].start()
+        end = words[i].end()
+        j = i + 1
+        while j < len(words):
+            token = words[j].group()
+            gap = chunk[end : words[j].start()]
+            if gap.strip(" \t\n«»") or "\n\n" in gap:
+                break
+            if token == ",":  # noqa: S105
+                nxt = words[j + 1].group() if j + 1 < len(words) else ""
+                if re.fullmatch(LEGAL_SUFFIX, nxt, re.I):
+                    end = words[j].end()
+                    j += 1
+                    continue
+                break
+            if token[0].isupper() or token[0].isdigit() or token.lower() in _CONNECT:
+                end = words[j].end()
+                j += 1
+                continue
+            break
+        run = chunk[start:end]
+        yield start, end, run
+        for cut in re.finditer(r"\n|\band\s+|&\s+", run):
+            rest = run[cut.end() :]
+            if rest.strip():
+                yield start + cut.end(), end, rest
+        i = j
+
+
+def _plausible(name: str) -> bool:
+    if len(name) < 2 or len(name) > 150:
+        return False
+    words = name.split()
+    if len(words) > 14:
+        return False
+    low = name.lower()
+    if low in {"agreement", "this agreement", "the parties", "parties", "party", "whereas"}:
+        return False
+    if re.match(r"^(?:this|section|article|exhibit|schedule|source|page|table)\b", low):
+        return False
+    if re.match(r"^\d+(?:\.\d+)*\.?\s", name):
+        return False
+    if low in {"bank", "company", "trust", "fund", "holdings", "group", "corporation"}:
+        return False
+    return any(c.isalpha() for c in name)
+
+
+def _defined_parties(page: Page, start: int, end: int, strength: float) -> list[_Party]:
+    text = page.text
+    parties: list[_Party] = []
+    floor = start
+    for m in _DEFINED.finditer(text, start, end):
+        alias = " ".join((m.group("q") or m.group("s") or m.group("x") or "").split())
+        if not alias or _NOT_PARTY.match(alias):
+            floor = m.end()
+            continue
+        got = _name_before(text, m.start(), floor, alias)
+        floor = m.end()
+        if got is None:
+            got = _form_field(page, alias)
+            if got is None:
+                continue
+        at, name = got
+        parties.append(_Party(name, alias, page, at, at + len(name), strength))
+    return parties
+
+
+def _form_field(page: Page, alias: str) -> tuple[int, str] | None:
+    """``the company set forth below ("Company")`` ... ``Company: Bravatek Solutions, Inc.``"""
+    pattern = re.compile(rf"(?:^|\n)\s*{re.escape(alias)}\s*:\s*(?P<name>[^\n]{{2,80}})")
+    m = pattern.search(page.text)
+    if m is None:
+        return None
+    name = _clean_name(
+        re.split(r"\s{2,}|\(|\s+(?:Telephone|Phone|Tel|Fax|Address|E-?mail)\b", m.group("name"))[0]
+    )
+    if not _plausible(name) or not _LEGAL_END.search(name):
+        return None
+    return m.start("name"), name
+
+
+_SIGNATURE_NEXT = re.compile(r"^\s*(?:By\s*:|/s/|Name\s*:|Signature|Signed)", re.I)
+
+
+def _signature_parties(doc: Document) -> list[_Party]:
+    """Entities named above a signature line: ``HPS MEZZANINE PARTNERS II, LLC`` / ``By: ...``."""
+    parties: list[_Party] = []
+    seen: set[str] = set()
+    pages = doc.pages if len(doc.pages) <= 6 else doc.pages[-4:]
+    for page in pages:
+        lines = page.text.split("\n")
+        pos = 0
+        for i, line in enumerate(lines):
+            start = pos
+            pos += len(line) + 1
+            if i + 1 < len(lines) and re.fullmatch(rf"\s*{LEGAL_SUFFIX}\s*", lines[i + 1], re.I):
+                continue  # the name goes on in the next line
+            if i > 0 and re.fullmatch(rf"\s*{LEGAL_SUFFIX}\s*", line, re.I):
+                start -= len(lines[i - 1]) + 1
+                line = lines[i - 1].rstrip() + " " + line.strip()
+            name = _clean_name(line)
+            if not name or not _LEGAL_END.search(name) or not _plausible(name):
+                continue
+            if name.lower().startswith("by") or len(name) > 100:
+                continue
+            following = lines[i + 1 : i + 4]
+            if not any(_SIGNATURE_NEXT.match(f) for f in following):
+                continue
+            key = loose_key(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            at = start + max(line.find(name[:8]), 0)
+            parties.append(_Party(name, None, page, at, at + len(name), 0.6))
+    return parties
+
+
+def _listed_parties(page: Page, start: int, end: int, strength: float) -> list[_Party]:
+    """Parties named without defined terms: ``BY AND BETWEEN / X, INC. / AND / Y LLC``."""
+    text = page.text[start:end]
+    parties: list[_Party] = []
+    pos = 0
+    for piece in re.split(r"(\n|\band\b|\bAND\b|;)", text):
+        if piece in ("\n", "and", "AND", ";") or not piece.strip():
+            pos += len(piece)
+            continue
+        candidate = _clean_name(piece)
+        if candidate and _LEGAL_END.search(candidate) and _plausible(candidate):
+            offset = start + pos + piece.find(candidate[:10])
+            parties.append(_Party(candidate, None, page, offset, offset + len(candidate), strength))
+        elif parties and not candidate:
+            pass
+        elif parties and len(parties) >= 2:
+            break
+        pos += len(piece)
+    return parties
+
+
+def find_parties(doc: Document, max_pages: int = 8) -> list[Found]:
+    anchored: list[tuple[list[_Party], float]] = []
+    headed: list[tuple[list[_Party], float]] = []
+    for page in doc.pages[:max_pages]:
+        text = page.text
+        for anchor, strength in _ANCHORS:
+            for m in anchor.finditer(text):
+                stop = _SEGMENT_END.search(text, m.end())
+                end = min(stop.start() if stop else len(text), m.end() + 1500)
+                parties = _defined_parties(page, m.end(), end, strength)
+                if len(parties) < 2:
+                    listed = _listed_parties(page, m.end(), min(end, m.end() + 400), strength - 0.1)
+                    if len(listed) >= 2:
+                        parties = listed
+                if parties:
+                    anchored.append((parties, strength))
+        if page.number <= 2:
+            # A preamble without "between": Name ("Alias") and Name ("Alias") agree ...
+            head_end = min(len(text), 2500)
+            stop = _SEGMENT_END.search(text, 0, head_end)
+            parties = _defined_parties(page, 0, stop.start() if stop else head_end, 0.6)
+            if len(parties) >= 2:
+                headed.append((parties, 0.6))
+    # The first page with an anchored segment naming two or more parties wins; within it, the
+    # strongest segment with the most parties.
+    full = [seg for seg in anchored if len(seg[0]) >= 2]
+    pool = full or headed or anchored
+    if not full and not headed:
+        signed = _signature_parties(doc)
+        if len(signed) >= 2:
+            pool = [(signed, 0.6)]
+    if not pool:
+        return []
+    first_page = min(seg[0][0].page.number for seg in pool)
+    on_page = [seg for seg in pool if seg[0][0].page.number == first_page]
+    best_parties, best_strength = max(on_page, key=lambda seg: (seg[1], min(len(seg[0]), 6)))
+    confirmed: dict[str, int] = {}
+    for parties, _ in anchored + headed:
+        for p in parties:
+            key = loose_key(p.name)
+            confirmed[key] = confirmed.get(key, 0) + 1
+    results: list[Found] = []
+    seen: set[str] = set()
+    best_parties = sorted(best_parties, key=lambda p: (p.page.number, p.start))
+    for index, p in enumerate(best_parties):
+        key = loose_key(p.name)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        confidence = best_strength * (0.8 if p.alias is None else 0.95)
+        if confirmed.get(key, 0) > 1:
+            confidence = min(0.97, confidence + 0.05)
+        role = f"party_{chr(ord('a') + min(index, 25))}"
+        results.append(
+            found(
+                "party",
+                {"role": role, "role_label": p.alias, "name": p.name},
+                f"{p.alias or role}: {p.name}",
+                confidence,
+                "rule:en-preamble",
+                p.page,
+                p.start,
+                p.end,
+            )
+        )
+    return results
+
+
+# --- dates --------------------------------------------------------------------------------------
+_SIGN_CONTEXT = re.compile(
+    r"(?:\b(?:dated|made|entered\s+into|executed|signed|concluded)\b[^.;\"()\n]{0,45}|"
+    r"\bagreement\s+date|\blast\s+updated|\bdate\s+of\s+(?:this\s+)?agreement)[\s:,]*$",
+    re.I,
+)
+_EFFECTIVE_BEFORE = re.compile(
+    r"(?:\beffective(?:\s+(?:as\s+of|as\s+from|from|on|date\s+(?:of|is|shall\s+be)))?|"
+    r"\bcommenc\w*(?:\s+(?:on|as\s+of|from))?)[\s:,]*(?:the\s+|this\s+)*$",
+    re.I,
+)
+_UPON_SIGNING = re.compile(
+    r"\b(?:commences?|effective|take\s+effect|come\s+into\s+force)\s+(?:up)?on\s+"
+    r"(?:the\s+)?(?:execution|signing|signature)\b",
+    re.I,
+)
+_EFFECTIVE_AFTER = re.compile(r"^\s*[,)]?\s*\(?\s*(?:the|this)?\s*\"?effective\s+date\"?", re.I)
+_EXPIRY_BEFORE = re.compile(
+    r"(?:\bthrough|\buntil|\btill|\bending\s+on|\bend\s+on|\bterminat\w*\s+on|\bexpir\w*\s+on|"
+    r"\bexpir\w*|\bterminating|\bthrough\s+and\s+including|\bto)[\s:,]*(?:the\s+)?$",
+    re.I,
+)
+_TERM_CONTEXT = re.compile(
+    r"\b(?:term|expir\w*|contract\s+period|shall\s+(?:continue|remain)|valid|terminat\w+\s+on|"
+    r"commenc\w*|effective\s+(?:until|through))\b",
+    re.I,
+)
+_TERM_LENGTH = re.compile(
+    rf"\b(?:for\s+(?:a|an|the)\s+(?:initial\s+)?(?:term|period)\s+of|(?:initial\s+)?term\s+of|"
+    rf"valid\s+for|expires?|continue\s+for|remain\s+in\s+(?:full\s+)?(?:force\s+and\s+)?effect\s+for|"
+    rf"agreement\s+term\s*:|"
+    rf"for\s+a\s+period\s+of)\s+(?:(?:a\s+)?period\s+of\s+)?"
+    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS})(?:[\s-](?:{EN_NUMBER_WORDS}))?)(?:\s*\(\d{{1,3}}\))?\s*"
+    rf"(?P<unit>years?|months?)\b",
+    re.I,
+)
+_TERM_IS = re.compile(
+    rf"\bterm\s+of\s+this\s+agreement\s+(?:is|shall\s+be|will\s+be)\s+(?:for\s+)?"
+    rf"(?:a\s+period\s+of\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
+    rf"(?P<unit>years?|months?)\b|"
+    rf"\b(?P<n2>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit2>year|month)\s+"
+    rf"anniversary\s+of\s+the\s+(?:effective|execution|commencement)\s+date|"
+    rf"\bend\s+of\s+(?P<unit3>Year|Month)\s+(?P<n3>\d{{1,2}})\b",
+    re.I,
+)
+_PERPETUAL = re.compile(
+    r"\bterm\s+of\s+this\s+agreement\b[^.]{0,600}?\b(?:perpetual|in\s+perpetuity)\b|"
+    r"\bterm\s+of\s+this\s+agreement\b[^.]{0,200}?\b(?:end|continue)\w*\s+(?:when|until)\s+"
+    r"terminated\b",
+    re.I,
+)
+_LENGTH_AFTER_END = re.compile(
+    r"(?:expiration|expiry|termination|end)\s+of\s+(?:this|the)\s+agreement\s*$", re.I
+)
+_LENGTH_NOT_TERM = re.compile(
+    r"^\s*(?:following|after|prior|before|from\s+the\s+date\s+of\s+(?:any|such))", re.I
+)
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, str]:
+    left = max(text.rfind(". ", 0, start), text.rfind("\n\n", 0, start), start - 400)
+    right_candidates = [i for i in (text.find(". ", end), text.find("\n\n", end)) if i >= 0]
+    right = min([*right_candidates, end + 300])
+    left = max(left, 0)
+    return left, text[left:right]
+
+
+def find_dates_en(doc: Document, max_pages: int = 10) -> list[Found]:
+    results: list[Found] = []
+    sign: Found | None = None
+    effective: Found | None = None
+    expiry: Found | None = None
+    term: Found | None = None
+    for page in doc.pages[:max_pages]:
+        text = page.text
+        dates: list[DateMatch] = find_dates(text)
+        for d in dates:
+            before = text[max(0, d.start - 60) : d.start]
+            after = text[d.end : d.end + 40]
+            iso = d.value.isoformat()
+            is_effective = bool(_EFFECTIVE_AFTER.match(after) or _EFFECTIVE_BEFORE.search(before))
+            if sign is None and _SIGN_CONTEXT.search(before):
+                sign = found("sign_date", iso, iso, 0.9, "rule:en-dated", page, d.start, d.end)
+                if is_effective and effective is None:
+                    effective = found(
+                        "effective_date", iso, iso, 0.9, "rule:en-effective", page, d.start, d.end
+                    )
+                continue
+            if effective is None and is_effective:
+                in_preamble = page.number <= 3 and bool(
+                    _EFFECTIVE_AFTER.match(after)
+                    or re.search(r"effective\s+as\s+(?:of|from)[\s,]*(?:the\s+)?$", before, re.I)
+                )
+                effective = found(
+                    "effective_date",
+                    iso,
+                    iso,
+                    0.85,
+                    "rule:en-effective-preamble" if in_preamble else "rule:en-effective",
+                    page,
+                    d.start,
+                    d.end,
+                )
+                continue
+            if expiry is None and _EXPIRY_BEFORE.search(before):
+                _, sentence = _sentence_around(text, d.start, d.end)
+                if _TERM_CONTEXT.search(sentence) and not re.search(
+                    r"\b(?:prior\s+to|before)\s*$", before, re.I
+                ):
+                    expiry = found(
+                        "expiry_date", iso, iso, 0.75, "rule:en-term-until", page, d.start, d.end
+                    )
+    if term is None:
+        term = _term_length(doc)
+    if term is None:
+        for page in doc.pages:
+            m2 = _PERPETUAL.search(page.text)
+            if m2:
+                term = found(
+                    "term",
+                    {"perpetual": True},
+                    "perpetual",
+                    0.6,
+                    "rule:en-perpetual",
+                    page,
+                    m2.start(),
+                    m2.end(),
+                )
+                break
+    if sign is None:
+        sign = _signature_date(doc)
+    # "effective as of X (the Effective Date)" in the preamble is also the date the contract
+    # is dated (CUAD's agreement date); "commences upon execution" makes the signing date the
+    # effective one.
+    if sign is None and effective is not None and effective.method == "rule:en-effective-preamble":
+        sign = Found(
+            "sign_date",
+            effective.value,
+            effective.display,
+            0.6,
+            "rule:en-preamble-effective",
+            effective.span,
+        )
+    if effective is None and sign is not None:
+        for page in doc.pages[:max_pages]:
+            m = _UPON_SIGNING.search(page.text)
+            if m:
+                effective = Found(
+                    "effective_date",
+                    sign.value,
+                    sign.display,
+                    0.7,
+                    "rule:en-upon-signing",
+                    page.span(m.start(), m.end()),
+                )
+                break
+    for f in (sign, effective, expiry, term):
+        if f is not None:
+            results.append(f)
+    return results
+
+
+def _term_length(doc: Document) -> Found | None:
+    for page in doc.pages:
+        for m in _TERM_IS.finditer(page.text):
+            if m.group("n3"):
+                _, sentence = _sentence_around(page.text, m.start(), m.end())
+                if not re.search(r"\bterm\s+of\s+this\s+agreement\b", sentence, re.I):
+                    continue
+            n = en_number(m.group("n") or m.group("n2") or m.group("n3"))
+            unit = (m.group("unit") or m.group("unit2") or m.group("unit3")).lower()
+            if n:
+                months = n * 12 if unit.startswith("year") else n
+                return found(
+                    "term",
+                    {"months": months},
+                    f"{n} {unit}{'s' if n > 1 else ''}",
+                    0.8,
+                    "rule:en-term-of-agreement",
+                    page,
+                    m.start(),
+                    m.end(),
+                )
+    for page in doc.pages:
+        got = _term_length_page(page)
+        if got is not None:
+            return got
+    return None
+
+
+def _term_length_page(page: Page) -> Found | None:
+    text = page.text
+    for m in _TERM_LENGTH.finditer(text):
+        if _LENGTH_NOT_TERM.match(text[m.end() : m.end() + 40]):
+            continue
+        if _LENGTH_AFTER_END.search(text[max(0, m.start() - 60) : m.start()]):
+            continue
+        _, sentence = _sentence_around(text, m.start(), m.end())
+        if not re.search(
+            r"\b(?:this\s+agreement|term\s+of|agreement\s+term|initial\s+term)\b", sentence, re.I
+        ):
+            continue
+        n = en_number(m.group("n"))
+        if n:
+            months = n * 12 if m.group("unit").lower().startswith("year") else n
+            return found(
+                "term",
+                {"months": months},
+                f"{n} {m.group('unit').lower()}",
+                0.7,
+                "rule:en-term-length",
+                page,
+                m.start(),
+                m.end(),
+            )
+    return None
+
+
+_SIGNED_NEAR = re.compile(r"/s/|\bDated?\s*:\s*$", re.I)
+
+
+def _signature_date(doc: Document) -> Found | None:
+    """A date written in a signature block (``/s/ Name`` ... ``5/17/12``, ``Date: ...``)."""
+    for page in reversed(doc.pages[-4:]):
+        text = page.text
+        for d in find_dates(text):
+            line_start = text.rfind("\n", 0, d.start) + 1
+            if re.match(r"\s*Source\s*:", text[line_start : d.start]):
+                continue  # a filing's page footer, not a signature
+            before = text[max(0, d.start - 80) : d.start]
+            if _SIGNED_NEAR.search(before) or re.search(r"\bDated?\s*:\s*$", before, re.I):
+                iso = d.value.isoformat()
+                return found(
+                    "sign_date", iso, iso, 0.5, "rule:en-signature-date", page, d.start, d.end
+                )
+    return None
+
+
+# --- renewal ------------------------------------------------------------------------------------
+_AUTO_RENEW = re.compile(
+    r"\b(?:automatically|tacitly)\s+(?:be\s+)?(?:renew|extend)\w*|\bauto-renew\w*|"
+    r"\brenewed\s+(?:automatically|tacitly)|\bshall\s+renew\s+automatically",
+    re.I,
+)
+_MANUAL_RENEW = re.compile(
+    r"\b(?:may|can|could)\s+(?:be\s+)?(?:renew|extend)\w*|\brenewable\b|\boption\s+to\s+(?:renew|extend)",
+    re.I,
+)
+_RENEW_TERM = re.compile(
+    rf"(?:(?:successive|additional|consecutive|further|renewal)\s+)?(?:terms?\s+of\s+|periods?\s+of\s+)?"
+    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit>years?|months?)"
+    rf"(?:\s+(?:terms?|periods?|extensions?))?",
+    re.I,
+)
+_NOTICE = re.compile(
+    rf"(?:at\s+least\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
+    rf"(?P<unit>days?|months?)['’]?\s*(?:prior\s+|advance\s+)?(?:written\s+)?notice",
+    re.I,
+)
+
+
+def find_renewal_en(doc: Document) -> list[Found]:
+    for page in doc.pages:
+        text = page.text
+        for pattern, kind, confidence in (
+            (_AUTO_RENEW, "automatic", 0.8),
+            (_MANUAL_RENEW, "manual", 0.55),
+        ):
+            m = pattern.search(text)
+            if not m:
+                continue
+            left, sentence = _sentence_around(text, m.start(), m.end())
+            if kind == "manual" and not re.search(
+                r"\b(?:agreement|term|contract)\b", sentence, re.I
+            ):
+                continue
+            term_months = None
+            rm = _RENEW_TERM.search(sentence, max(0, m.start() - left - 40))
+            if rm:
+                n = en_number(rm.group("n"))
+                if n:
+                    term_months = n * 12 if rm.group("unit").lower().startswith("year") else n
+            notice_days = None
+            nm = _NOTICE.search(text, left, min(len(text), left + len(sentence) + 300))
+            if nm:
+                n = en_number(nm.group("n"))
+                if n:
+                    notice_days = n * 30 if nm.group("unit").lower().startswith("month") else n
+            value = {"type": kind, "term_months": term_months, "notice_days": notice_days}
+            shown = kind + (f", {term_months} months" if term_months else "")
+            shown += f", notice {notice_days} days" if notice_days else ""
+            return [
+                found(
+                    "renewal",
+                    value,
+                    shown,
+                    confidence,
+                    f"rule:en-renewal-{kind}",
+                    page,
+                    m.start(),
+                    m.end(),
+                )
+            ]
+    return []
+
+
+# --- governing law ------------------------------------------------------------------------------
+_LAW_NAME = r"(?P<law>[A-Za-z][A-Za-z.' ]{1,40}?)"
+_LAW_STOP = (
+    r"(?=\s*(?:[,.;(\n]|$)|\s+(?:without|excluding|including|applicable|as\s|in\s|its\s|"
+    r"and\s+(?:the|shall|any|will|each)|shall|will|USA|U\.S\.A|United\s+States|exclusive|"
+    r"(?:\(|and\s+)?English\s+common|notwithstanding|except|other\s+than))"
+)
+_LAW_OF = (
+    rf"\blaws?\s+of\s+(?:the\s+)?(?:(?:State|Commonwealth|Province|Republic|Kingdom)\s+of\s+)?"
+    rf"{_LAW_NAME}{_LAW_STOP}"
+)
+_GOVERNED = re.compile(
+    rf"\b(?:agreement|contract)\b[^.;]{{0,120}}?\b(?:governed|construed|enforced|interpreted)\b"
+    rf"[^.;]{{0,160}}?{_LAW_OF}",
+    re.I,
+)
+_LAWS_GOVERN = re.compile(rf"{_LAW_OF}[^.;]{{0,160}}?\b(?:(?:shall|will)\s+)?govern\b", re.I)
+_HEADING = re.compile(r"\bGoverning\s+Law\b[.:]?", re.I)
+
+
+def _law_name(raw: str) -> str | None:
+    name = re.sub(r"\s+", " ", raw).strip(" .,")
+    name = re.sub(r"^(?:the\s+)?(?:State|Commonwealth)\s+of\s+", "", name, flags=re.I)
+    if not name or name.lower() in {"the", "any", "such", "general", "each", "that"}:
+        return None
+    if name.isupper():
+        name = name.title()
+    return name
+
+
+def find_governing_law_en(doc: Document) -> list[Found]:
+    best: Found | None = None
+    for page in doc.pages:
+        for pattern, confidence, method in (
+            (_GOVERNED, 0.9, "rule:en-governed-by"),
+            (_LAWS_GOVERN, 0.85, "rule:en-laws-govern"),
+        ):
+            for m in pattern.finditer(page.text):
+                name = _law_name(m.group("law"))
+                if not name:
+                    continue
+                # A choice-of-law clause, not "organized under the laws of".
+                if re.search(r"organi[sz]ed|existing|incorporated|opinion", m.group(), re.I):
+                    continue
+                candidate = found(
+                    "governing_law",
+                    name,
+                    name,
+                    confidence,
+                    method,
+                    page,
+                    m.start("law"),
+                    m.end("law"),
+                )
+                heading = _HEADING.search(page.text, max(0, m.start() - 200), m.start() + 1)
+                if heading:
+                    return [
+                        found(
+                            "governing_law",
+                            name,
+                            name,
+                            0.95,
+                            method,
+                            page,
+                            m.start("law"),
+                            m.end("law"),
+                        )
+                    ]
+                if best is None or candidate.confidence > best.confidence:
+                    best = candidate
+    return [best] if best else []
+
+
+# --- contract number ----------------------------------------------------------------------------
+_NUMBER = re.compile(
+    r"\b(?:Contract|Agreement|Order|PO|Reference|Ref)\s*(?:No\.?|Number|#)\s*[:.]?\s*"
+    r"(?P<no>[A-Z0-9][A-Z0-9\-/_.]{2,40}[A-Z0-9])",
+    re.I,
+)
+
+
+def find_contract_no_en(doc: Document) -> list[Found]:
+    for page in doc.pages[:3]:
+        for m in _NUMBER.finditer(page.text):
+            number = m.group("no")
+            if not re.search(r"\d", number):
+                continue
+            return [
+                found(
+                    "contract_no",
+                    number,
+                    number,
+                    0.8,
+                    "rule:en-contract-no",
+                    page,
+                    m.start("no"),
+                    m.end("no"),
+                )
+            ]
+    return []

@@ -1,0 +1,107 @@
+"""Page text prepared for the extraction rules, with a map back to the stored text.
+
+The rules run on a normalised copy of each page: NFKC (full-width forms become ASCII), curly
+quotes made straight, the spaces that pypdf and OCR put between Chinese characters removed, and
+other runs of whitespace folded to one space (or one newline when they held a line break).
+Every character of the copy remembers where it came from, so a match is reported as a
+character span of the page text exactly as the archive stores it (``text.v1.json``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from storage.index.analysis import is_cjk
+
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'", "\u2032": "'"})
+
+
+@dataclass(frozen=True)
+class Span:
+    page: int
+    """1-based page number."""
+    start: int
+    end: int
+    """Character offsets into the stored page text (end exclusive)."""
+    evidence: str
+    """The normalised text matched, with a little context around it."""
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    raw: str
+    text: str
+    offsets: tuple[int, ...]
+    """``offsets[i]`` is the index in ``raw`` of ``text[i]``; one extra entry for the end."""
+
+    def span(self, start: int, end: int, *, context: int = 40) -> Span:
+        raw_start = self.offsets[start]
+        raw_end = self.offsets[end - 1] + 1 if end > start else raw_start
+        left = max(0, start - context)
+        right = min(len(self.text), end + context)
+        snippet = self.text[left:start] + "[" + self.text[start:end] + "]" + self.text[end:right]
+        snippet = re.sub(r"\s+", " ", snippet).strip()
+        return Span(self.number, raw_start, raw_end, snippet)
+
+
+def normalize_page(number: int, raw: str) -> Page:
+    out: list[str] = []
+    offsets: list[int] = []
+    i, n = 0, len(raw)
+    while i < n:
+        ch = raw[i]
+        if ch.isspace():
+            j = i
+            while j < n and raw[j].isspace():
+                j += 1
+            has_newline = any(c in "\n\r\f\v\u2028\u2029" for c in raw[i:j])
+            prev = out[-1] if out else ""
+            nxt = unicodedata.normalize("NFKC", raw[j])[:1] if j < n else ""
+            between_cjk = bool(prev) and bool(nxt) and is_cjk(prev) and is_cjk(nxt)
+            if not (between_cjk and not has_newline) and out:
+                out.append("\n" if has_newline else " ")
+                offsets.append(i)
+            i = j
+            continue
+        for c in unicodedata.normalize("NFKC", ch).translate(_QUOTES):
+            out.append(c)
+            offsets.append(i)
+        i += 1
+    offsets.append(n)
+    return Page(number=number, raw=raw, text="".join(out), offsets=tuple(offsets))
+
+
+@dataclass(frozen=True)
+class Document:
+    pages: tuple[Page, ...]
+    title: str = ""
+
+    @classmethod
+    def from_pages(cls, pages: list[str] | tuple[str, ...], title: str = "") -> Document:
+        return cls(
+            pages=tuple(normalize_page(i + 1, p or "") for i, p in enumerate(pages)),
+            title=unicodedata.normalize("NFKC", title or ""),
+        )
+
+    @property
+    def cjk_ratio(self) -> float:
+        sample = "".join(p.text for p in self.pages[:5])[:20000]
+        letters = [c for c in sample if c.isalpha()]
+        if not letters:
+            return 0.0
+        return sum(1 for c in letters if is_cjk(c)) / len(letters)
+
+    @property
+    def language(self) -> str:
+        """``zh``, ``en``, ``mixed``, or ``none`` when there is no text (a scan awaiting OCR)."""
+        if not any(c.isalpha() for p in self.pages[:5] for c in p.text[:5000]):
+            return "none"
+        ratio = self.cjk_ratio
+        if ratio >= 0.5:
+            return "zh"
+        if ratio >= 0.1:
+            return "mixed"
+        return "en"

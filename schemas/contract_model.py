@@ -1,0 +1,578 @@
+"""Customers, contract terms, suggestions, payments, holds, events, the classification scheme
+and reminders, as the API and the CLI's --json show them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.contracts import ContractPublic
+from storage.records.base import ContractRecord
+from storage.records.contract_base import (
+    ContractSummary,
+    CustomerRecord,
+    EventRecord,
+    HoldRecord,
+    Money,
+    PaymentRecord,
+    ReminderRecord,
+    SchemeRecord,
+    SuggestionRecord,
+    TermsRecord,
+)
+
+Amount = Decimal
+
+
+class MoneyPublic(BaseModel):
+    currency: str
+    amount: Amount
+
+
+def money(values: tuple[Money, ...] | list[Money]) -> list[MoneyPublic]:
+    return [MoneyPublic(currency=m.currency, amount=m.amount) for m in values]
+
+
+# --- customers ----------------------------------------------------------------------------------
+class Contact(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    role: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, max_length=50)
+    email: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=500)
+
+
+class CustomerCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    registration_no: str | None = Field(
+        None, max_length=100, description="统一社会信用代码 (checked) or a foreign number."
+    )
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    notes: str | None = Field(None, max_length=5000)
+
+
+class CustomerUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=500)
+    registration_no: str | None = Field(None, max_length=100)
+    contacts: list[Contact] | None = Field(None, max_length=50)
+    notes: str | None = Field(None, max_length=5000)
+
+
+class AliasCreate(BaseModel):
+    alias: str = Field(min_length=1, max_length=500)
+
+
+class MergeRequest(BaseModel):
+    source_id: int = Field(description="The customer merged into this one; it ceases to exist.")
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str
+    registration_no: str | None
+    registration_kind: str | None
+    aliases: list[str]
+    contacts: list[dict[str, Any]]
+    notes: str | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, c: CustomerRecord) -> CustomerPublic:
+        return cls(
+            id=c.id,
+            name=c.name,
+            registration_no=c.registration_no,
+            registration_kind=c.registration_kind,
+            aliases=list(c.aliases),
+            contacts=[dict(x) for x in c.contacts],
+            notes=c.notes,
+            created_at=c.created_at,
+            created_by=c.created_by,
+            updated_at=c.updated_at,
+        )
+
+
+class ContractLine(BaseModel):
+    """A contract as a line of a list: what a person scans for."""
+
+    id: int
+    title: str
+    customer: str | None
+    customer_id: int | None
+    status: str
+    classification: str | None
+    classification_confirmed: bool
+    contract_no: str | None
+    amount: Amount | None
+    currency: str | None
+    sign_date: date | None
+    effective_date: date | None
+    expiry_date: date | None
+    renewal_type: str | None
+    archival_code: str | None
+    created_at: datetime
+    outstanding: list[MoneyPublic] = Field(description="Receivables not yet paid.")
+    overdue: list[MoneyPublic] = Field(description="Receivables past their due date.")
+    overdue_items: int = Field(description="Payment items (either way) past due and unpaid.")
+
+    @classmethod
+    def from_summary(cls, s: ContractSummary) -> ContractLine:
+        return cls(
+            id=s.id,
+            title=s.title,
+            customer=s.customer,
+            customer_id=s.customer_id,
+            status=s.status,
+            classification=s.classification,
+            classification_confirmed=s.classification_confirmed,
+            contract_no=s.contract_no,
+            amount=s.amount,
+            currency=s.currency,
+            sign_date=s.sign_date,
+            effective_date=s.effective_date,
+            expiry_date=s.expiry_date,
+            renewal_type=s.renewal_type,
+            archival_code=s.archival_code,
+            created_at=s.created_at,
+            outstanding=money(s.outstanding),
+            overdue=money(s.overdue),
+            overdue_items=s.overdue_items,
+        )
+
+
+class ContractLinePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ContractLine]
+
+
+class ContractListItem(ContractPublic):
+    """A contract of the list: its record and, under ``terms``, its model line."""
+
+    terms: ContractLine
+
+
+class ContractListPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ContractListItem]
+
+
+class Facet(BaseModel):
+    value: str
+    count: int
+
+
+class CustomerTotals(BaseModel):
+    contracts: int
+    live: int = Field(description="Contracts signed, active, expiring or renewed.")
+    expiring: int = Field(description="Live contracts whose expiry is within the first tier.")
+    expired_unrenewed: int = Field(description="到期未续签: expired without a renewal.")
+    amount: list[MoneyPublic] = Field(description="Sum of confirmed contract amounts.")
+    outstanding: list[MoneyPublic]
+    overdue: list[MoneyPublic]
+
+
+class CustomerView(BaseModel):
+    customer: CustomerPublic
+    totals: CustomerTotals
+    facets: dict[str, list[Facet]]
+    contracts: list[ContractLine]
+
+
+class CustomerSummary(BaseModel):
+    customer: CustomerPublic
+    totals: CustomerTotals
+
+
+class CustomerPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[CustomerSummary]
+
+
+# --- terms --------------------------------------------------------------------------------------
+class Evidence(BaseModel):
+    page: int = Field(description="1-based page the value was read from.")
+    start: int = Field(description="Start of the span in the page's stored text (characters).")
+    end: int = Field(description="End of the span (exclusive).")
+    text: str = Field(description="The matched text [in brackets] with some context.")
+
+
+class SuggestionPublic(BaseModel):
+    id: int
+    field: str
+    value: Any
+    display: str
+    confidence: float
+    method: str
+    state: str
+    evidence: Evidence | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, s: SuggestionRecord) -> SuggestionPublic:
+        evidence = None
+        if s.page is not None and s.char_start is not None and s.char_end is not None:
+            evidence = Evidence(
+                page=s.page, start=s.char_start, end=s.char_end, text=s.evidence or ""
+            )
+        return cls(
+            id=s.id,
+            field=s.field,
+            value=s.value,
+            display=s.display,
+            confidence=s.confidence,
+            method=s.method,
+            state=s.state,
+            evidence=evidence,
+            created_at=s.created_at,
+        )
+
+
+class PartyPublic(BaseModel):
+    role: str = Field(max_length=50)
+    name: str = Field(min_length=1, max_length=500)
+    role_label: str | None = Field(None, max_length=100)
+    customer_id: int | None = None
+    is_us: bool = False
+
+
+class ConfirmedTerms(BaseModel):
+    """Values a person confirmed (or an import brought); null: not confirmed yet."""
+
+    customer_id: int | None
+    customer_text: str | None
+    contract_no: str | None
+    our_entity: str | None
+    classification: str | None
+    classification_version: int | None
+    amount: Amount | None
+    currency: str | None
+    sign_date: date | None
+    effective_date: date | None
+    expiry_date: date | None
+    renewal_type: str | None
+    renewal_term_months: int | None
+    notice_days: int | None
+    governing_law: str | None
+    owner: str | None
+    department: str | None
+    paper_location: str | None
+    master_id: int | None
+    relation: str | None
+    ended_on: date | None
+
+    @classmethod
+    def from_record(cls, t: TermsRecord) -> ConfirmedTerms:
+        return cls(**{name: getattr(t, name) for name in cls.model_fields})
+
+
+class ArchivalPublic(BaseModel):
+    fonds_code: str | None
+    archival_code: str | None = Field(description="档号: 全宗号-HT·年度-保管期限-分类-件号.")
+    archival_year: int | None
+    retention: str | None
+    legal_minimum_years: int | None
+    filed_at: datetime | None
+    filed_by: str | None
+    disposal_due: date | None
+    held: bool
+
+    @classmethod
+    def from_record(cls, t: TermsRecord, held: bool) -> ArchivalPublic:
+        return cls(
+            fonds_code=t.fonds_code,
+            archival_code=t.archival_code,
+            archival_year=t.archival_year,
+            retention=t.retention,
+            legal_minimum_years=t.legal_minimum_years,
+            filed_at=t.filed_at,
+            filed_by=t.filed_by,
+            disposal_due=t.disposal_due,
+            held=held,
+        )
+
+
+class PaymentPublic(BaseModel):
+    id: int
+    description: str | None
+    direction: str
+    due_date: date
+    amount: Amount
+    currency: str
+    paid_amount: Amount
+    paid_date: date | None
+    outstanding: Amount
+    overdue: bool
+
+    @classmethod
+    def from_record(cls, p: PaymentRecord, today: date) -> PaymentPublic:
+        return cls(
+            id=p.id,
+            description=p.description,
+            direction=p.direction,
+            due_date=p.due_date,
+            amount=p.amount,
+            currency=p.currency,
+            paid_amount=p.paid_amount,
+            paid_date=p.paid_date,
+            outstanding=p.outstanding,
+            overdue=p.overdue(today),
+        )
+
+
+class PaymentCreate(BaseModel):
+    due_date: date
+    amount: Amount = Field(gt=0, max_digits=16, decimal_places=2)
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    direction: Literal["receivable", "payable"] = "receivable"
+    description: str | None = Field(None, max_length=500)
+    paid_amount: Amount = Field(Decimal("0"), ge=0, max_digits=16, decimal_places=2)
+    paid_date: date | None = None
+
+
+class PaymentUpdate(BaseModel):
+    paid_amount: Amount = Field(ge=0, max_digits=16, decimal_places=2)
+    paid_date: date
+
+
+class HoldPublic(BaseModel):
+    id: int
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    released_by: str | None
+    released_at: datetime | None
+    release_reason: str | None
+    active: bool
+
+    @classmethod
+    def from_record(cls, h: HoldRecord) -> HoldPublic:
+        return cls(
+            id=h.id,
+            reason=h.reason,
+            placed_by=h.placed_by,
+            placed_at=h.placed_at,
+            released_by=h.released_by,
+            released_at=h.released_at,
+            release_reason=h.release_reason,
+            active=h.active,
+        )
+
+
+class HoldCreate(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HoldRelease(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EventPublic(BaseModel):
+    id: int
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    reason: str | None
+    actor: str
+    at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, e: EventRecord) -> EventPublic:
+        return cls(
+            id=e.id,
+            kind=e.kind,
+            from_value=e.from_value,
+            to_value=e.to_value,
+            reason=e.reason,
+            actor=e.actor,
+            at=e.at,
+            data=e.data,
+        )
+
+
+class RelatedContract(BaseModel):
+    id: int
+    title: str
+    relation: str | None
+    status: str
+
+
+class ContractTermsView(BaseModel):
+    """One contract: its record, the confirmed terms and, apart, what extraction suggests."""
+
+    contract: ContractPublic
+    status: str
+    status_zh: str
+    allowed_transitions: list[str]
+    confirmed: ConfirmedTerms
+    parties: list[PartyPublic]
+    suggested: dict[str, list[SuggestionPublic]] = Field(
+        description="Open suggestions per field, best first, each with its evidence."
+    )
+    archival: ArchivalPublic
+    payments: list[PaymentPublic]
+    holds: list[HoldPublic]
+    master: RelatedContract | None
+    related: list[RelatedContract]
+
+
+class TermsUpdate(BaseModel):
+    """Fields to confirm or correct; a field left out is unchanged, null clears it."""
+
+    customer_id: int | None = None
+    customer: str | None = Field(
+        None, max_length=500, description="A customer name or alias, instead of customer_id."
+    )
+    contract_no: str | None = Field(None, max_length=200)
+    our_entity: str | None = Field(None, max_length=500)
+    classification: str | None = Field(None, max_length=10)
+    amount: Amount | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    sign_date: date | None = None
+    effective_date: date | None = None
+    expiry_date: date | None = None
+    renewal_type: Literal["automatic", "manual", "none"] | None = None
+    renewal_term_months: int | None = Field(None, ge=1, le=1200)
+    notice_days: int | None = Field(None, ge=0, le=3650)
+    governing_law: str | None = Field(None, max_length=200)
+    owner: str | None = Field(None, max_length=200)
+    department: str | None = Field(None, max_length=200)
+    paper_location: str | None = Field(None, max_length=500)
+    master_id: int | None = None
+    relation: Literal["amendment", "supplement", "annex", "renewal"] | None = None
+    retention: Literal["Y", "D30", "D10"] | None = None
+    legal_minimum_years: int | None = Field(None, ge=0, le=100)
+    fonds_code: str | None = Field(None, max_length=20, pattern=r"^[0-9A-Za-z]+$")
+    parties: list[PartyPublic] | None = Field(None, max_length=20)
+    reason: str | None = Field(None, max_length=2000, description="Why (kept in the history).")
+
+
+class TransitionRequest(BaseModel):
+    to: str = Field(description="The lifecycle state to move to.")
+    reason: str | None = Field(None, max_length=2000)
+    force: bool = Field(
+        False, description="A correction outside the rules; needs a reason, is recorded as such."
+    )
+
+
+class FilingRequest(BaseModel):
+    fonds_code: str | None = Field(None, max_length=20, pattern=r"^[0-9A-Za-z]+$")
+    retention: Literal["Y", "D30", "D10"] | None = None
+
+
+class ContractEvents(BaseModel):
+    id: int
+    events: list[EventPublic]
+
+
+# --- classification scheme ------------------------------------------------------------------------
+class SchemeCodePublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    retention: str
+    keywords: list[str]
+
+
+class SchemePublic(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    note: str | None
+    codes: list[SchemeCodePublic]
+
+    @classmethod
+    def from_record(cls, s: SchemeRecord) -> SchemePublic:
+        return cls(
+            version=s.version,
+            created_at=s.created_at,
+            created_by=s.created_by,
+            note=s.note,
+            codes=[
+                SchemeCodePublic(
+                    code=c.code,
+                    name_zh=c.name_zh,
+                    name_en=c.name_en,
+                    retention=c.retention,
+                    keywords=list(c.keywords),
+                )
+                for c in s.codes
+            ],
+        )
+
+
+class SchemeCodeUpdate(BaseModel):
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    retention: Literal["Y", "D30", "D10"]
+    keywords: list[str] = Field(default_factory=list, max_length=200)
+    note: str | None = Field(None, max_length=2000)
+
+
+class ClassifierPublic(BaseModel):
+    id: int
+    created_at: datetime
+    created_by: str
+    scheme_version: int
+    examples: int
+    labels: list[str]
+    accuracy: float | None = Field(description="Leave-one-out accuracy on the training set.")
+    in_use: bool = Field(description="Enough examples to be offered at ingest.")
+
+
+# --- reminders ------------------------------------------------------------------------------------
+class ReminderPublic(BaseModel):
+    id: int
+    contract_id: int
+    kind: str
+    tier_days: int | None
+    due_date: date
+    payment_item_id: int | None
+    message: str
+    created_at: datetime
+    emailed_at: datetime | None
+    email_error: str | None
+
+    @classmethod
+    def from_record(cls, r: ReminderRecord) -> ReminderPublic:
+        return cls(
+            id=r.id,
+            contract_id=r.contract_id,
+            kind=r.kind,
+            tier_days=r.tier_days,
+            due_date=r.due_date,
+            payment_item_id=r.payment_item_id,
+            message=r.message,
+            created_at=r.created_at,
+            emailed_at=r.emailed_at,
+            email_error=r.email_error,
+        )
+
+
+class ReminderFeed(BaseModel):
+    items: list[ReminderPublic]
+
+
+class ReminderRun(BaseModel):
+    today: date
+    transitions: list[str]
+    renewed: list[str]
+    reminders: list[ReminderPublic]
+    emailed: int
+    email_error: str | None
+
+
+def contract_public(record: ContractRecord) -> ContractPublic:
+    return ContractPublic.from_record(record)
