@@ -29,6 +29,7 @@ check: lint typecheck   ## everything CI would complain about besides the tests
 bench:                  ## the benchmarks whose numbers are in the README
 	uv run python -m bench.ingest_throughput
 	uv run python -m bench.search_latency
+	uv run python -m bench.ocr_throughput
 	uv run python -m bench.fixity_audit --contracts 30 --size-mb 10
 
 clean:

@@ -104,6 +104,13 @@ class Archive:
         )
         self.package_listeners.append(self.seal.on_package_changed)
         self.package_listeners.append(self._reextract_terms)
+        self.package_listeners.append(self._cover_new_objects)
+
+    def _cover_new_objects(self, record: ContractRecord) -> None:
+        """Files the package gained while it is under legal hold join the hold (holds.py)."""
+        from contract_archive.holds import cover_new_objects
+
+        cover_new_objects(self, record)
 
     def _reextract_terms(self, record: ContractRecord) -> None:
         """New text (OCR) may hold terms the first extraction missed."""

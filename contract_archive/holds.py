@@ -9,12 +9,13 @@ object store itself (S3 Object Lock); a store that cannot enforce them refuses w
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from contract_archive.archive import Archive
 from schemas.locks import ContractLocks, ObjectLockPublic
 from storage.errors import LockingUnsupported
 from storage.objects.base import package_prefix
+from storage.records.base import ContractRecord
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +70,58 @@ def set_legal_hold(archive: Archive, contract_id: int, on: bool, *, user: str) -
         "legal hold %s on contract %s by %s", "set" if on else "released", contract_id, user
     )
     return contract_locks(archive, contract_id)
+
+
+PERMANENT_RETENTION_YEARS = 100
+"""How far a permanent (Y) contract's retention is carried on a store that needs a date."""
+
+
+def protect_until(archive: Archive, contract_id: int, due: date | None, *, permanent: bool) -> None:
+    """Carry the record's disposal date into the store's retention of the original.
+
+    Filing, and every appraisal that moves the disposal date, call this. Retention is only ever
+    extended (the store refuses to shorten it), so a later, earlier date changes nothing on the
+    store: the object stays protected until the date it was once given. A permanent contract
+    is retained for PERMANENT_RETENTION_YEARS from today. Stores that cannot enforce retention
+    (the local directory) are left alone: the record's disposal date and its holds still stop a
+    disposal there.
+    """
+    if not archive.objects.supports_locks:
+        return
+    if permanent:
+        until = datetime.now(UTC) + timedelta(days=365 * PERMANENT_RETENTION_YEARS)
+    elif due is not None:
+        until = datetime.combine(due + timedelta(days=1), time.min, tzinfo=UTC)
+    else:
+        return
+    record = archive.get(contract_id)
+    current = archive.objects.lock_info(record.original_key).retain_until
+    if current is not None and current >= until:
+        return
+    archive.objects.set_retention(record.original_key, until)
+    log.info("retention of contract %s extended to %s", contract_id, until.isoformat())
+
+
+def sync_record_hold(archive: Archive, contract_id: int, active: bool) -> None:
+    """Mirror the record's holds on the store: an active hold puts a legal hold on the package.
+
+    Released only when the record has no active hold left. Stores without locking are left
+    alone: the record's holds still block disposal there.
+    """
+    if not archive.objects.supports_locks:
+        return
+    for key in _package_keys(archive, contract_id):
+        archive.objects.set_legal_hold(key, active)
+
+
+def cover_new_objects(archive: Archive, record: ContractRecord) -> None:
+    """A package listener: files added after a legal hold was set (OCR text, a searchable copy,
+    a new manifest and seal) come under the same hold, so a hold always covers the whole
+    package. The original's legal hold says whether the package is held."""
+    if not archive.objects.supports_locks:
+        return
+    if not archive.objects.lock_info(record.original_key).legal_hold:
+        return
+    for key in _package_keys(archive, record.id):
+        if not archive.objects.lock_info(key).legal_hold:
+            archive.objects.set_legal_hold(key, True)

@@ -125,6 +125,37 @@ class Settings(BaseSettings):
         description="Longest time spent parsing and extracting one file before it is rejected.",
     )
 
+    # --- OCR --------------------------------------------------------------------------------
+    ocr_languages: str = Field(
+        "chi_sim+eng",
+        pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
+        description="Tesseract languages for OCR, joined by `+` (each needs its language pack).",
+    )
+    ocr_workers: int = Field(
+        0, ge=0, le=64, description="OCR worker processes; 0 means one per core."
+    )
+    ocr_page_timeout_seconds: float = Field(
+        180.0,
+        gt=0,
+        description="Longest time OCR may spend on one page before the page is marked failed.",
+    )
+    ocr_background: bool = Field(
+        True,
+        description=(
+            "The server OCRs queued pages in the background; `false` leaves them to "
+            "`contract-archive worker`."
+        ),
+    )
+    ocr_low_confidence: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description=(
+            "Words read with a confidence below this are listed, with their boxes, in the text "
+            "file."
+        ),
+    )
+
     # --- the seal and verification (issue 4) --------------------------------------------------
     seal_key_file: Path | None = Field(
         None,
@@ -274,6 +305,12 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def effective_ocr_workers(self) -> int:
+        import os
+
+        return self.ocr_workers or max(1, os.cpu_count() or 1)
 
     @property
     def keys_dir(self) -> Path:

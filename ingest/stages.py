@@ -304,6 +304,8 @@ class RetainStage(_Always):
 
 
 def default_stages() -> list[Stage]:
+    from ingest.ocr.stage import QueueOcrStage
+
     return [
         ValidateStage(),
         HashStage(),
@@ -313,6 +315,7 @@ def default_stages() -> list[Stage]:
         StoreTextStage(),
         RecordStage(),
         ManifestStage(),
+        QueueOcrStage(),
         IndexStage(),
         RetainStage(),
     ]

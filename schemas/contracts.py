@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.ocr import OcrStatus, ocr_note
 from storage.records.base import ContractRecord
 
 
@@ -35,6 +36,9 @@ class ContractPublic(BaseModel):
     ingested_by: str
     pages_needing_ocr: list[int]
     warnings: list[str]
+    ocr_note: str | None = Field(
+        None, description="`OCR incomplete: pages 3, 7` when pages failed; progress while OCR runs."
+    )
     page_details: list[PagePublic]
 
     @classmethod
@@ -54,6 +58,7 @@ class ContractPublic(BaseModel):
             ingested_by=rec.ingested_by,
             pages_needing_ocr=rec.pages_needing_ocr,
             warnings=list(rec.warnings),
+            ocr_note=ocr_note(rec.pages),
             page_details=[
                 PagePublic(
                     page=p.page_no,
@@ -103,3 +108,7 @@ class IngestOutcome(BaseModel):
     pages_needing_ocr: list[int] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     contract: ContractPublic | None = None
+    ocr: OcrStatus | None = Field(
+        None, description="For a scan (answered with 202): OCR progress; poll `ocr_status_url`."
+    )
+    ocr_status_url: str | None = None

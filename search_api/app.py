@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -15,7 +16,7 @@ from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, model, search, system, verification
+from search_api.routes import contracts, locks, model, ocr, search, system, verification
 from search_api.web import html_errors
 from search_api.web import router as web_router
 
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model.router,
     search.router,
     locks.router,
+    ocr.router,
     verification.router,
     web_router,
 )
@@ -59,8 +61,17 @@ def route_table() -> list[RouteInfo]:
     return table
 
 
-def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app. With ``archive`` given (tests), it is used as is and not closed at shutdown."""
+def create_app(
+    archive: Archive | None = None,
+    settings: Settings | None = None,
+    *,
+    ocr_service: Any = None,
+) -> FastAPI:
+    """The app. With ``archive`` given (tests), it is used as is and not closed at shutdown.
+
+    An app that owns its archive works the OCR queue in the background unless
+    ARCHIVE_OCR_BACKGROUND is false; a test hands in its own ``ocr_service`` (started and
+    stopped with the app) or none."""
     settings = archive.settings if archive is not None else (settings or get_settings())
     owned = archive is None
 
@@ -68,9 +79,19 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             app.state.archive = Archive(settings).open()
+        service = ocr_service
+        if service is None and owned and settings.ocr_background:
+            from contract_archive.ocr import OcrService
+
+            service = OcrService(app.state.archive)
         try:
+            if service is not None:
+                service.start()
+            app.state.ocr_service = service
             yield
         finally:
+            if service is not None:
+                service.stop()
             if owned:
                 app.state.archive.close()
 

@@ -208,26 +208,33 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "store_text",
         "record",
         "manifest",
+        "queue_ocr",
         "index",
         "retain",
     ]
     if failing == "retain":
         pytest.skip("retain applies only on a store with Object Lock: tests/test_s3.py fails it")
+    # queue_ocr applies to scans only: the Chinese scan, whose 3 pages need OCR
+    path = SCAN_ZH if failing == "queue_ocr" else ZH_CONTRACT
     stages = [
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
         for s in default_stages()
     ]
     with Archive(settings, stages=stages, parser_workers=1).open() as broken:  # type: ignore[arg-type]
-        result = broken.ingest_path(ZH_CONTRACT)
+        result = broken.ingest_path(path)
         assert result.status == "failed"
         assert result.reason == f"{failing} broke"
         assert state(broken) == ([], 0, 0, [])
+        assert broken.records.ocr_counts().total == 0  # no queued page left behind
         assert broken.records.claim(result.sha256, "test")  # the claim was released
         broken.records.release(result.sha256)  # type: ignore[arg-type]
     with Archive(settings, parser_workers=1).open() as fixed:  # type: ignore[arg-type]
-        retry = fixed.ingest_path(ZH_CONTRACT)
+        retry = fixed.ingest_path(path)
         assert retry.status == "archived"
-        assert fixed.search("肇新").hits[0].id == retry.id
+        if path == SCAN_ZH:
+            assert [j.page_no for j in fixed.records.ocr_jobs(retry.id)] == [1, 2, 3]  # type: ignore[arg-type]
+        else:
+            assert fixed.search("肇新").hits[0].id == retry.id
 
 
 def test_an_unexpected_error_is_undone_and_raised(settings: object) -> None:

@@ -11,7 +11,7 @@ import io
 import os
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -356,3 +356,55 @@ def test_retention_on_an_object_uploaded_elsewhere(store: S3ObjectStore, s3_serv
     )
     assert store.lock_info("p/other").retain_until == until
     assert store.put("p/other", io.BytesIO(b"x")).created is False
+
+
+def test_filing_and_record_holds_reach_the_object_lock(
+    s3_server: SeaweedS3, s3_bucket: str, tmp_path: Path
+) -> None:
+    """The record's disposal date becomes the original's retention; its holds a legal hold."""
+    settings = make_settings(
+        tmp_path / "var",
+        **s3_overrides(s3_server, s3_bucket),
+        default_retention_days=1,
+        fonds_code="Z001",
+    )
+    with Archive(settings, parser_workers=1).open() as archive:
+        result = archive.ingest_path(ZH_CONTRACT)
+        assert result.status == "archived" and result.id is not None
+        record = archive.get(result.id)
+        archive.contracts.confirm(
+            record.id,
+            {"classification": "XS", "sign_date": date(2025, 3, 1)},
+            actor="local:a",
+        )
+        terms = archive.contracts.file(record.id, actor="local:a")
+        # not ended yet: no disposal date, but D30 protects it until 2025 + 1 + 30 at least
+        assert terms.retention == "D30" and terms.disposal_due is None
+        lock = archive.objects.lock_info(record.original_key)
+        assert lock.mode == "COMPLIANCE" and lock.retain_until is not None
+        assert lock.retain_until.date() == date(2056, 1, 2)
+        # an appraisal makes it permanent: the lock is carried a century on
+        terms = archive.contracts.confirm(
+            record.id, {"retention": "Y"}, actor="local:a", reason="鉴定：永久保存"
+        )
+        lock = archive.objects.lock_info(record.original_key)
+        assert lock.retain_until is not None and lock.retain_until.year >= 2120
+
+        first = archive.contracts.place_hold(record.id, "诉讼保全", actor="local:legal")
+        second = archive.contracts.place_hold(record.id, "审计", actor="local:auditor")
+        keys = list(archive.objects.iter_keys(record.original_key.rsplit("/", 1)[0]))
+        assert keys and all(archive.objects.lock_info(k).legal_hold for k in keys)
+        # a file the package gains while held (as OCR adds text and a searchable copy, and the
+        # seal a new manifest) joins the hold
+        added = package_key(record.sha256, "text.v2.json")
+        archive.objects.put(added, io.BytesIO(b'{"pages": []}'))
+        archive.package_changed(record.id)
+        keys = list(archive.objects.iter_keys(record.original_key.rsplit("/", 1)[0]))
+        assert added in keys and all(archive.objects.lock_info(k).legal_hold for k in keys)
+        archive.contracts.release_hold(record.id, first.id, "结案", actor="local:legal")
+        # one hold is still active: the package stays held
+        assert all(archive.objects.lock_info(k).legal_hold for k in keys)
+        archive.contracts.release_hold(record.id, second.id, "审计完", actor="local:auditor")
+        assert not any(archive.objects.lock_info(k).legal_hold for k in keys)
+        with pytest.raises(ObjectLocked):  # retention still protects the original
+            archive.objects.delete(record.original_key)

@@ -87,7 +87,7 @@ def main() -> None:
 
 
 # Register the commands (imported for their side effect on `app`).
-from contract_archive.cli import admin, ingest, model, scale, search  # noqa: E402, F401
+from contract_archive.cli import admin, ingest, model, ocr, scale, search  # noqa: E402, F401
 from contract_archive.cli import seal as _seal  # noqa: E402, F401
 
 if __name__ == "__main__":

@@ -48,6 +48,10 @@ def serve(
         settings = get_settings()
         # Fail fast, before the server binds, on any misconfiguration.
         Archive(settings).open().close()
+        if settings.ocr_background:
+            from ingest.ocr.check import check_tesseract
+
+            check_tesseract(settings.ocr_languages)  # names the apt package when missing
         h = host or settings.host
         p = port or settings.port
         shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h  # noqa: S104

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -21,6 +21,8 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from contract_archive.cli.ocr import OcrProgress, status_of
+from contract_archive.ocr import OcrService
 from ingest.context import IngestResult
 
 
@@ -73,6 +75,14 @@ def ingest(
     all_files: Annotated[
         bool, typer.Option("--all-files", help="In directories, take every file, not only *.pdf.")
     ] = False,
+    no_ocr: Annotated[
+        bool,
+        typer.Option(
+            "--no-ocr",
+            help="Leave scanned pages queued for the server or `contract-archive worker` "
+            "instead of OCR-ing them now.",
+        ),
+    ] = False,
 ) -> None:
     """Archive PDF files. A batch goes on past bad files; the exit status is 1 if any file
     was rejected."""
@@ -86,6 +96,11 @@ def ingest(
     def body() -> int:
         counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
         with open_archive() as archive:
+            service: OcrService | None = None
+            if not no_ocr:
+                service = OcrService(archive, only=set())
+                service.check()  # a missing tesseract or language pack stops us here
+            scans: dict[int, IngestResult] = {}
             show_bar = err.is_terminal and len(items) > 1
             progress = Progress(
                 TextColumn("[progress.description]{task.description}"),
@@ -114,18 +129,37 @@ def ingest(
                 for future in as_completed(futures):
                     result = future.result()
                     counts[result.status] += 1
+                    if (
+                        service is not None
+                        and result.status == "archived"
+                        and result.id
+                        and (result.pages_needing_ocr)
+                    ):
+                        scans[result.id] = result
+                        _queue_for_ocr(service, result.id)
                     pages += result.pages or 0
                     elapsed = progress.tasks[0].elapsed or 0.0
                     rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
                     progress.update(task, advance=1, pages=pages, rate=rate)
                     if show_bar and not as_json:
                         progress.console.print(_result_line(result), markup=True)
-                    else:
+                    elif not (as_json and result.id in scans):  # scans: after their OCR
                         _print_result(result, as_json)
+            ocr_incomplete = 0
+            if service is not None and scans:
+                try:
+                    with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
+                        service.wait_for(list(scans), progress=bar.update)
+                finally:
+                    service.stop()
+                for cid, result in scans.items():
+                    status = status_of(archive, cid)
+                    ocr_incomplete += bool(status.pages_failed)
+                    _print_ocr(result, status.model_dump(mode="json"), as_json)
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         if not as_json and len(items) > 1:
             err.print(f"[bold]done:[/] {summary}")
-        bad = counts["rejected"] + counts["failed"] + len(missing)
+        bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
         return EXIT_FAILED if bad else 0
 
     code = run(body)
@@ -140,3 +174,26 @@ def _result_line(result: IngestResult) -> str:
     if result.status == "duplicate":
         return f"[cyan]duplicate[/] #{result.id}  {name}"
     return f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}"
+
+
+def _queue_for_ocr(service: OcrService, contract_id: int) -> None:
+    assert service.only is not None
+    service.only.add(contract_id)
+    if not service.running:
+        service.start()
+    service.wake()
+
+
+def _print_ocr(result: IngestResult, status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        line = {**result.to_dict(), "ocr": status}
+        out.print(json.dumps(line, ensure_ascii=False), markup=False)
+        return
+    name = esc(result.file)
+    if status["pages_failed"]:
+        out.print(f"[red]ocr[/]       #{result.id}  {name}: {esc(status['message'] or '')}")
+        out.print(f"          [dim]hint: contract-archive ocr --retry {result.id}[/]")
+        return
+    conf = status["mean_confidence"]
+    shown = f", mean confidence {conf:.1f}" if conf is not None else ""
+    out.print(f"[green]ocr[/]       #{result.id}  {name}  {status['pages_done']} pages{shown}")

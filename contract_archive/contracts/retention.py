@@ -43,6 +43,17 @@ def legal_minimum(
     return default_years
 
 
+def retention_floor(*, retention: str | None, archival_year: int | None) -> date | None:
+    """The earliest disposal could ever be due: the retention period alone (None: permanent or
+    not filed). Known before the contract ends, so the store can protect the object until then."""
+    if retention is None or archival_year is None:
+        return None
+    years = RETENTIONS.get(retention)
+    if years is None:
+        return None
+    return date(archival_year + 1 + years, 1, 1)
+
+
 def disposal_due(
     *,
     retention: str | None,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract_archive.contracts.linking import link_customer, refresh_effective, store_extraction
 from contract_archive.contracts.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
-from contract_archive.contracts.retention import disposal_due, legal_minimum
+from contract_archive.contracts.retention import disposal_due, legal_minimum, retention_floor
 from contract_archive.contracts.rules import (
     ENDED_STATES,
     FALLBACK_CODE,
@@ -555,7 +555,18 @@ class ContractService:
                 kind="disposal_due",
                 reason="recomputed from retention and the contract's end",
             )
+        if terms.archival_code is not None:
+            self._protect(terms)
         return terms
+
+    def _protect(self, terms: TermsRecord) -> None:
+        """Carry the disposal date into the object store's retention (S3 Object Lock)."""
+        from contract_archive.holds import protect_until
+
+        due = terms.disposal_due or retention_floor(
+            retention=terms.retention, archival_year=terms.archival_year
+        )
+        protect_until(self.archive, terms.contract_id, due, permanent=terms.retention == "Y")
 
     def set_parties(
         self, contract_id: int, parties: Sequence[Mapping[str, Any] | PartyPublic], *, actor: str
@@ -766,24 +777,30 @@ class ContractService:
             actor=actor,
             item_no=item_no,
         )
+        self._protect(filed)
         return filed
 
     # -- holds -------------------------------------------------------------------------------------
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldPublic:
         if not reason.strip():
             raise InvalidRequest("a hold needs a reason")
-        return HoldPublic.from_record(
-            self.store.place_hold(contract_id, reason.strip(), actor=actor)
-        )
+        from contract_archive.holds import sync_record_hold
+
+        hold = self.store.place_hold(contract_id, reason.strip(), actor=actor)
+        sync_record_hold(self.archive, contract_id, True)
+        return HoldPublic.from_record(hold)
 
     def release_hold(
         self, contract_id: int, hold_id: int, reason: str, *, actor: str
     ) -> HoldPublic:
         if not reason.strip():
             raise InvalidRequest("releasing a hold needs a reason")
-        return HoldPublic.from_record(
-            self.store.release_hold(contract_id, hold_id, actor=actor, reason=reason.strip())
-        )
+        from contract_archive.holds import sync_record_hold
+
+        hold = self.store.release_hold(contract_id, hold_id, actor=actor, reason=reason.strip())
+        if not any(h.active for h in self.store.list_holds(contract_id)):
+            sync_record_hold(self.archive, contract_id, False)
+        return HoldPublic.from_record(hold)
 
     def disposal_due(self, *, today: date | None = None) -> list[dict[str, Any]]:
         """Filed contracts whose disposal is due, and whether a hold stops it."""

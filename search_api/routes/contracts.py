@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from contract_archive.errors import InvalidRequest
@@ -20,6 +20,7 @@ from schemas.contracts import (
 )
 from search_api.deps import ArchiveDep
 from search_api.errors import ERROR_RESPONSES, envelope
+from search_api.routes.ocr import ocr_status, wake_ocr
 from storage.objects.base import iter_chunks
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
@@ -36,11 +37,16 @@ def _content_disposition(filename: str) -> str:
     "",
     response_model=IngestOutcome,
     status_code=201,
-    responses={200: {"model": IngestOutcome, "description": "duplicate"}, **ERROR_RESPONSES},
+    responses={
+        200: {"model": IngestOutcome, "description": "duplicate"},
+        202: {"model": IngestOutcome, "description": "archived; its scanned pages await OCR"},
+        **ERROR_RESPONSES,
+    },
     summary="Archive one uploaded contract",
 )
 def upload_contract(
     archive: ArchiveDep,
+    request: Request,
     file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
@@ -48,8 +54,9 @@ def upload_contract(
         str | None, Form(max_length=50, description="A short code such as `HR`.")
     ] = None,
 ) -> Any:
-    """Archive a PDF. 201 when archived, 200 with status `duplicate` when the same bytes are
-    already archived, 422 with the reason when the file is rejected."""
+    """Archive a PDF. 201 when archived, 202 when archived with scanned pages that OCR will
+    read in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same
+    bytes are already archived, 422 with the reason when the file is rejected."""
     result = archive.ingest(
         file.file,
         filename=file.filename or "upload.pdf",
@@ -76,7 +83,15 @@ def upload_contract(
     if result.id is not None:
         outcome.contract = ContractPublic.from_record(archive.get(result.id))
     status = 201 if result.status == "archived" else 200
-    return JSONResponse(status_code=status, content=outcome.model_dump(mode="json"))
+    headers = {}
+    if result.status == "archived" and result.pages_needing_ocr and result.id is not None:
+        status = 202
+        outcome.ocr = ocr_status(archive, result.id)
+        outcome.ocr_status_url = headers["Location"] = f"/api/v1/contracts/{result.id}/ocr"
+        wake_ocr(request)
+    return JSONResponse(
+        status_code=status, content=outcome.model_dump(mode="json"), headers=headers
+    )
 
 
 @router.get(

@@ -7,5 +7,6 @@ migrations and their check in tests) always holds all of them.
 from storage.records import (
     contract_models,  # noqa: F401
     models,  # noqa: F401
+    ocr_models,  # noqa: F401
     seal_models,  # noqa: F401
 )

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from storage.records.ocr_base import OcrRecords
+
 
 @dataclass(frozen=True)
 class PageRecord:
@@ -73,7 +75,7 @@ class ContractRecord:
 
 
 @runtime_checkable
-class RecordStore(Protocol):
+class RecordStore(OcrRecords, Protocol):
     name: str
 
     def check(self) -> None:

@@ -22,6 +22,7 @@ from storage.errors import StorageError
 from storage.records.base import ContractRecord, NewContract, PageRecord
 from storage.records.contract_store import SqlContractStore
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
+from storage.records.ocr_sql import OcrQueueSql
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -76,8 +77,8 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-class SqlRecordStore(SqlContractStore):
-    """Records in SQLite or PostgreSQL, chosen by the URL (contract-model methods: the mixin)."""
+class SqlRecordStore(SqlContractStore, OcrQueueSql):
+    """Records in SQLite or PostgreSQL, chosen by the URL (mixins: contract model, OCR queue)."""
 
     def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
         self.url = url

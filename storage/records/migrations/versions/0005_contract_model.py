@@ -16,7 +16,7 @@ import storage.records.models
 
 
 revision: str = '0005_contract_model'
-down_revision: str | None = '0003_seal'
+down_revision: str | None = '0004_ocr'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

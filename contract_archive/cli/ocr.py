@@ -1,0 +1,206 @@
+"""`contract-archive ocr` and `worker`: OCR status, retries, and the queue worker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Collection
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from contract_archive.archive import Archive
+from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from contract_archive.ocr import OcrEvent, OcrService
+from schemas.ocr import OcrStatus
+from storage.records.ocr_base import OcrCounts
+
+
+class OcrProgress:
+    """A progress bar of OCR'd pages: done and total, pages per second since OCR started and
+    the time left at that rate."""
+
+    def __init__(self, *, enabled: bool, console: Console | None = None) -> None:
+        self.progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages, {task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
+            console=console or err,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task("OCR", total=0, rate="", eta="-:--:--")
+        self.started: float | None = None
+        self.first_done: int | None = None
+
+    def update(self, counts: OcrCounts) -> None:
+        now = time.monotonic()
+        if self.started is None and counts.total:
+            self.started, self.first_done = now, counts.finished
+        rate, eta = "", "-:--:--"
+        if self.started is not None and now > self.started:
+            per_second = (counts.finished - (self.first_done or 0)) / (now - self.started)
+            rate = f"{per_second:.2f} pages/s"
+            if per_second > 0:
+                left = round((counts.total - counts.finished) / per_second)
+                eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+        self.progress.update(
+            self.task, total=counts.total, completed=counts.finished, rate=rate, eta=eta
+        )
+
+    def __enter__(self) -> OcrProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def ocr_in_foreground(
+    archive: Archive,
+    contract_ids: Collection[int],
+    *,
+    workers: int | None = None,
+    progress: OcrProgress | None = None,
+) -> OcrCounts:
+    """OCR the queued pages of these contracts here and now; the page counts at the end."""
+    service = OcrService(archive, workers=workers, only=set(contract_ids))
+    with service:
+        return service.wait_for(contract_ids, progress=progress.update if progress else None)
+
+
+def status_of(archive: Archive, contract_id: int) -> OcrStatus:
+    return OcrStatus.build(
+        archive.get(contract_id),
+        archive.records.ocr_batch(contract_id),
+        archive.records.ocr_jobs(contract_id),
+    )
+
+
+def print_status(status: OcrStatus) -> None:
+    head = f"[bold]#{status.id}[/]  OCR {status.state}"
+    counts = f"{status.pages_done} of {status.pages_total} pages done"
+    if status.pages_failed:
+        counts += f", {len(status.pages_failed)} failed"
+    out.print(f"{head}  {counts}")
+    for page in status.pages:
+        conf = "" if page.confidence is None else f"  confidence {page.confidence:.1f}"
+        turned = f"  turned {page.rotation}°" if page.rotation else ""
+        error = f"  [red]{esc(page.error)}[/]" if page.error else ""
+        out.print(f"  page {page.page:>4}  {page.status:<8}{conf}{turned}{error}")
+    if status.message:
+        out.print(f"  [yellow]{esc(status.message)}[/]")
+    if status.searchable_error:
+        out.print(f"  [yellow]searchable copy: {esc(status.searchable_error)}[/]")
+
+
+@app.command()
+def ocr(
+    contract_ids: Annotated[list[int], typer.Argument(help="Contract ids.")],
+    retry: Annotated[
+        bool, typer.Option("--retry", help="OCR the failed pages of these contracts again.")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="With --retry: do the work here and wait (default), or only queue it for the "
+            "server or `contract-archive worker`.",
+        ),
+    ] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Default: ARCHIVE_OCR_WORKERS.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per contract.")] = False,
+) -> None:
+    """Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."""
+
+    def body() -> int:
+        with open_archive() as archive:
+            for cid in contract_ids:
+                archive.get(cid)  # NotFound before any work
+            if retry:
+                queued = {cid: archive.records.retry_ocr(cid) for cid in contract_ids}
+                for cid, pages in queued.items():
+                    if not as_json:
+                        shown = ", ".join(map(str, pages)) if pages else "none failed"
+                        err.print(f"#{cid}: queued pages {shown}")
+                pending = [cid for cid, pages in queued.items() if pages]
+                if wait and pending:
+                    with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
+                        ocr_in_foreground(archive, pending, workers=workers, progress=bar)
+            statuses = [status_of(archive, cid) for cid in contract_ids]
+        for status in statuses:
+            if as_json:
+                out.print(
+                    json.dumps(status.model_dump(mode="json"), ensure_ascii=False), markup=False
+                )
+            else:
+                print_status(status)
+        return EXIT_FAILED if any(s.pages_failed for s in statuses) else 0
+
+    code = run(body)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Default: ARCHIVE_OCR_WORKERS.")
+    ] = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
+    ] = False,
+) -> None:
+    """Work the OCR queue until stopped (beside a server run with ARCHIVE_OCR_BACKGROUND=false,
+    or on another machine sharing its database and object store)."""
+
+    def on_event(event: OcrEvent) -> None:
+        if event.page_no is None:
+            note = f": {event.error}" if event.error else ""
+            err.print(f"contract {event.contract_id}: OCR finished{esc(note)}")
+        elif event.status == "done":
+            err.print(
+                f"contract {event.contract_id} page {event.page_no}: done ({event.seconds:.1f} s)"
+            )
+        else:
+            err.print(
+                f"contract {event.contract_id} page {event.page_no}: [red]failed[/] "
+                f"{esc(event.error or '')}"
+            )
+
+    def body() -> None:
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            with open_archive() as archive:
+                service = OcrService(archive, workers=workers, on_event=on_event)
+                with service:
+                    err.print(
+                        f"[bold green]OCR worker running[/]: {service.workers} processes, "
+                        f"languages {archive.settings.ocr_languages}, {service.engine_label}"
+                    )
+                    try:
+                        while not stop.wait(1.0):
+                            if until_idle and not archive.records.open_ocr_contracts():
+                                break
+                    except KeyboardInterrupt:
+                        pass
+                err.print("OCR worker stopped; unfinished pages stay queued")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    run(body)

@@ -1,0 +1,621 @@
+"""The OCR service: works the durable OCR queue with one worker process per core.
+
+Used three ways: in the background of the server (``ARCHIVE_OCR_BACKGROUND``), on its own as
+``contract-archive worker``, and in the foreground of ``contract-archive ingest`` and ``ocr
+--retry``. Any number of them may run at once, on one machine or several: pages are taken from
+the queue in the records database with an atomic conditional update, never twice.
+
+Per page: take it, copy the original out of the object store once per contract, OCR the page in
+a killable worker process, store the result in the queue row (or the reason it failed). When a
+contract has no open page left, one worker takes its finalisation and writes, as new versions
+(nothing is overwritten): ``text.vN.json`` with the OCR text, confidence and low-confidence words
+of each page, and ``searchable.vN.pdf``, the original's pages with an invisible text layer. The
+new text is indexed, the record is then pointed at them in one transaction (so a contract whose
+OCR reads `done` is found by search), and :meth:`Archive.package_changed` tells the package
+listeners (the seal).
+
+A worker that dies leaves its pages ``running`` with a lease; they are taken again when the
+lease runs out, or at once by the next service started on the same host (it sees that the
+owning process is gone). Queued pages therefore survive restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contract_archive.archive import Archive
+from contract_archive.errors import ArchiveError
+from ingest.ocr.check import TesseractInfo, check_tesseract
+from ingest.ocr.engine import OcrEngine, TesseractEngine
+from ingest.ocr.errors import OcrPageError
+from ingest.ocr.page import PageOcr, PageOptions, ocr_page
+from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped, usage
+from ingest.ocr.searchable import Layer, build_searchable
+from ingest.pdf import usable_chars
+from ingest.stages import index_document, text_document_bytes
+from schemas.ocr import ocr_note
+from storage.objects.base import CHUNK_SIZE, package_key, package_prefix
+from storage.records.base import PageRecord
+from storage.records.ocr_base import OcrCounts, OcrJobRecord
+
+log = logging.getLogger(__name__)
+
+FINALIZE_LEASE_SECONDS = 1800.0
+SEARCHABLE_SECONDS_PER_PAGE = 2.0
+MAX_ATTEMPTS = 3
+_VERSIONED = re.compile(r"^(?P<stem>[a-z]+)\.v(?P<n>\d+)\.(?P<ext>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class OcrEvent:
+    """One page finished (``done`` or ``failed``), or one contract (``finished``)."""
+
+    contract_id: int
+    page_no: int | None
+    status: str
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def next_version_key(objects: Any, sha256: str, stem: str, ext: str) -> str:
+    """``packages/…/<stem>.v<N+1>.<ext>`` after the highest version the package holds."""
+    highest = 0
+    for key in objects.iter_keys(package_prefix(sha256)):
+        m = _VERSIONED.match(key.rsplit("/", 1)[-1])
+        if m and m["stem"] == stem and m["ext"] == ext:
+            highest = max(highest, int(m["n"]))
+    return package_key(sha256, f"{stem}.v{highest + 1}.{ext}")
+
+
+class _SourceFiles:
+    """Local copies of originals for the worker processes, one per contract being worked on,
+    checked against the original's SHA-256 on the way out of the object store."""
+
+    def __init__(self, objects: Any, directory: Path, keep: int) -> None:
+        self.objects = objects
+        self.directory = directory
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._users: dict[str, int] = {}
+        self._last_used: dict[str, float] = {}
+
+    def acquire(self, sha256: str, key: str) -> Path:
+        path = self.directory / f"{sha256}.pdf"
+        with self._lock:
+            self._users[sha256] = self._users.get(sha256, 0) + 1
+            self._last_used[sha256] = time.monotonic()
+            try:
+                if not path.exists():
+                    self._fetch(sha256, key, path)
+            except BaseException:
+                self._users[sha256] -= 1
+                raise
+        return path
+
+    def _fetch(self, sha256: str, key: str, path: Path) -> None:
+        part = path.with_suffix(".part")
+        digest = hashlib.sha256()
+        with self.objects.open(key) as src, open(part, "wb") as out:
+            while chunk := src.read(CHUNK_SIZE):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            part.unlink(missing_ok=True)
+            raise OcrPageError(
+                f"the stored original {key} does not match its SHA-256",
+                hint="run `contract-archive doctor`: the object store may be damaged",
+            )
+        part.rename(path)
+
+    def release(self, sha256: str) -> None:
+        with self._lock:
+            self._users[sha256] = max(0, self._users.get(sha256, 1) - 1)
+            idle = sorted((t, s) for s, t in self._last_used.items() if self._users.get(s, 0) == 0)
+            for _, sha in idle[: max(0, len(self._last_used) - self.keep)]:
+                self._drop(sha)
+
+    def discard(self, sha256: str) -> None:
+        with self._lock:
+            if self._users.get(sha256, 0) == 0:
+                self._drop(sha256)
+
+    def _drop(self, sha256: str) -> None:
+        (self.directory / f"{sha256}.pdf").unlink(missing_ok=True)
+        self._users.pop(sha256, None)
+        self._last_used.pop(sha256, None)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OcrService:
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        workers: int | None = None,
+        engine: OcrEngine | None = None,
+        poll_seconds: float = 1.0,
+        on_event: Callable[[OcrEvent], None] | None = None,
+        only: set[int] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.settings = archive.settings
+        self.records = archive.records
+        self.objects = archive.objects
+        self.workers = workers or self.settings.effective_ocr_workers
+        self.engine: OcrEngine = engine or TesseractEngine()
+        self.poll_seconds = poll_seconds
+        self.on_event = on_event
+        self.only = only
+        """When set, only these contracts are worked on (the CLI's own batch); it may grow."""
+        self.host = socket.gethostname()
+        self.token = secrets.token_hex(4)
+        self.owner_prefix = f"{self.host}:{os.getpid()}:{self.token}"
+        self.work_dir = self.settings.tmp_dir / f"ocr-{self.host}-{os.getpid()}-{self.token}"
+        self.page_timeout = self.settings.ocr_page_timeout_seconds
+        self.options = PageOptions(
+            languages=self.settings.ocr_languages,
+            timeout=self.page_timeout,
+            low_confidence=self.settings.ocr_low_confidence,
+            engine=self.engine,
+        )
+        self.tesseract: TesseractInfo | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool: OcrPool | None = None
+        self._sources = _SourceFiles(self.objects, self.work_dir, keep=2 * self.workers)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def check(self) -> None:
+        """OcrUnavailable (naming the apt package) unless the engine can run."""
+        if isinstance(self.engine, TesseractEngine):
+            self.tesseract = check_tesseract(self.settings.ocr_languages)
+            self.options = PageOptions(
+                languages=self.options.languages,
+                timeout=self.options.timeout,
+                low_confidence=self.options.low_confidence,
+                engine=self.engine,
+                engine_version=self.tesseract.version,
+            )
+
+    @property
+    def engine_label(self) -> str:
+        if self.tesseract is not None:
+            return f"tesseract {self.tesseract.version}"
+        return self.engine.name
+
+    def open(self, *, warm: bool = False) -> OcrService:
+        """Check the engine, recover what dead workers on this host left, queue forgotten
+        pages, and make the worker pool ready (with ``warm``, its processes started). Takes no
+        work yet."""
+        self.check()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.recover()
+        queued = self.records.enqueue_missing_ocr()
+        if queued:
+            log.info("queued %d pages that awaited OCR without a job", queued)
+        if self._pool is None:
+            self._pool = OcrPool(self.workers)
+            if warm:
+                self._pool.warm()
+        return self
+
+    def worker_usage(self) -> list[dict[str, float]]:
+        """Per worker process: CPU seconds and peak memory of it and of its tesseract runs
+        (for the benchmark; call while no page is being read)."""
+        return [] if self._pool is None else self._pool.each(usage)
+
+    def start(self) -> OcrService:
+        """Open, then work the queue in background threads until :meth:`stop`."""
+        self.open()
+        self._stop.clear()
+        for slot in range(self.workers):
+            thread = threading.Thread(
+                target=self._loop,
+                args=(f"{self.owner_prefix}:{slot}",),
+                daemon=True,
+                name=f"ocr-{slot}",
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info(
+            "OCR service started: %d workers, languages %s",
+            self.workers,
+            self.settings.ocr_languages,
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop at once: pages being read go back to the queue for the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._pool is not None:
+            self._pool.close(kill=True)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+        self._pool = None
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> OcrService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def recover(self) -> int:
+        """Give back pages held by OCR services on this host whose process is gone."""
+        dead = set()
+        for owner in self.records.ocr_owners():
+            parts = owner.split(":")
+            if len(parts) < 3 or parts[0] != self.host:
+                continue
+            try:
+                pid = int(parts[1])
+            except ValueError:
+                continue
+            token = parts[2]
+            if token == self.token:
+                continue
+            if pid == os.getpid() or not _pid_alive(pid):
+                dead.add(owner)
+        count = self.records.requeue_ocr_owned_by(dead) if dead else 0
+        if count:
+            log.warning("resumed %d OCR pages left by stopped workers", count)
+        self._sweep_work_dirs()
+        return count
+
+    def _sweep_work_dirs(self) -> None:
+        tmp = self.settings.tmp_dir
+        if not tmp.is_dir():
+            return
+        for path in tmp.glob(f"ocr-{self.host}-*"):
+            try:
+                pid = int(path.name[len(f"ocr-{self.host}-") :].split("-")[0])
+            except ValueError:
+                continue
+            if path != self.work_dir and (pid == os.getpid() or not _pid_alive(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- the work ----------------------------------------------------------------------------
+    def _loop(self, owner: str) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.step(owner)
+            except PoolStopped:
+                return
+            except ArchiveError as exc:
+                log.error("OCR worker %s: %s", owner, exc.message)
+                worked = False
+            except Exception:
+                log.exception("OCR worker %s failed; it goes on with the next page", owner)
+                worked = False
+            if not worked:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def step(self, owner: str) -> bool:
+        """Do one unit of work (a page or a contract's finalisation); False when idle."""
+        only = None if self.only is None else list(self.only)
+        contract_id = self.records.claim_stale_finalization(
+            owner, FINALIZE_LEASE_SECONDS, contract_ids=only
+        )
+        if contract_id is not None:
+            self.finalize(contract_id, owner)
+            return True
+        claim = self.records.claim_ocr_page(
+            owner,
+            self.page_timeout + GRACE_SECONDS + 60,
+            max_attempts=MAX_ATTEMPTS,
+            contract_ids=only,
+        )
+        if claim is None:
+            return False
+        started = time.monotonic()
+        pool = self._pool
+        if pool is None:
+            raise PoolStopped
+        try:
+            source = self._sources.acquire(claim.sha256, claim.original_key)
+            try:
+                result: PageOcr = pool.run(
+                    self.page_timeout,
+                    ocr_page,
+                    str(source),
+                    claim.page_no,
+                    claim.sha256[:16],
+                    self.options,
+                    str(self.work_dir),
+                )
+            finally:
+                self._sources.release(claim.sha256)
+        except PoolStopped:
+            self.records.release_ocr_page(claim.job_id, owner)
+            return False
+        except ArchiveError as exc:
+            reason = exc.message if exc.code != "ocr_timeout" else self._timeout_reason()
+            log.warning(
+                "OCR of contract %d page %d failed: %s", claim.contract_id, claim.page_no, reason
+            )
+            self.records.fail_ocr_page(claim.job_id, owner, reason)
+            self._emit(
+                OcrEvent(
+                    claim.contract_id, claim.page_no, "failed", reason, time.monotonic() - started
+                )
+            )
+        else:
+            data = result.result_json(
+                languages=self.settings.ocr_languages,
+                engine=self.engine_label,
+                threshold=self.settings.ocr_low_confidence,
+            )
+            data["text"] = result.text
+            self.records.complete_ocr_page(
+                claim.job_id,
+                owner,
+                result=data,
+                layer=result.layer_pdf,
+                confidence=result.confidence,
+            )
+            self._emit(
+                OcrEvent(
+                    claim.contract_id, claim.page_no, "done", seconds=time.monotonic() - started
+                )
+            )
+        if self.records.try_finalize_ocr(claim.contract_id, owner, FINALIZE_LEASE_SECONDS):
+            self.finalize(claim.contract_id, owner)
+        return True
+
+    def _timeout_reason(self) -> str:
+        return (
+            f"OCR took longer than ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS ({self.page_timeout:g} s) "
+            "and was stopped"
+        )
+
+    def _emit(self, event: OcrEvent) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("OCR progress callback failed")
+
+    # -- finishing a contract ----------------------------------------------------------------
+    def finalize(self, contract_id: int, owner: str) -> None:
+        created: list[str] = []
+        indexed = False
+        try:
+            record = self.archive.get(contract_id)
+            jobs = self.records.ocr_jobs(contract_id, with_layers=True)
+            document = self.archive.text_document(contract_id)
+            new_document, pages = merge_text(
+                document, jobs, previous_key=record.text_key, previous_sha256=record.text_sha256
+            )
+            data = text_document_bytes(new_document)
+            text_key = next_version_key(self.objects, record.sha256, "text", "json")
+            put = self.objects.put(text_key, io.BytesIO(data), content_type="application/json")
+            if put.created:
+                created.append(text_key)
+            searchable_key, searchable_sha, error = self._searchable(record, jobs, created)
+            failed = [j.page_no for j in jobs if j.status == "failed"]
+            # Index the new text first, so that a contract whose OCR state reads `done` is
+            # also found by search (pollers search right after it); put back below when the
+            # record is not updated after all.
+            texts = [str(p.get("text", "")) for p in new_document["pages"]]
+            by_page = {p.page_no: p for p in pages}
+            self.archive.index.add(
+                [
+                    index_document(
+                        dataclasses.replace(
+                            record,
+                            text_key=text_key,
+                            text_sha256=put.sha256,
+                            pages=tuple(by_page.get(p.page_no, p) for p in record.pages),
+                        ),
+                        texts,
+                    )
+                ]
+            )
+            indexed = True
+            updated = self.records.finish_ocr(
+                contract_id,
+                owner,
+                state="incomplete" if failed else "done",
+                text_key=text_key,
+                text_sha256=put.sha256,
+                pages=pages,
+                searchable_key=searchable_key,
+                searchable_sha256=searchable_sha,
+                error=error,
+            )
+        except BaseException:
+            self._undo(created)
+            if indexed:
+                self._index_as_recorded(contract_id)
+            with contextlib.suppress(ArchiveError):
+                self.records.abandon_finalization(contract_id, owner)
+            raise
+        if updated is None:  # another worker took over after our lease ran out
+            self._undo(created)
+            self._index_as_recorded(contract_id)
+            return
+        self._sources.discard(record.sha256)
+        try:
+            self.archive.package_changed(contract_id)
+        except ArchiveError as exc:
+            log.error(
+                "contract %d: OCR text stored, but updating the index or the seal failed (%s); "
+                "run `contract-archive reindex`",
+                contract_id,
+                exc.message,
+            )
+        self._emit(OcrEvent(contract_id, None, "finished", error=ocr_note(updated.pages)))
+
+    def _searchable(
+        self, record: Any, jobs: list[OcrJobRecord], created: list[str]
+    ) -> tuple[str | None, str | None, str | None]:
+        layers = [
+            Layer(j.page_no, j.layer, int((j.result or {}).get("rotation", 0)))
+            for j in jobs
+            if j.status == "done" and j.layer
+        ]
+        if not layers:
+            return None, None, None
+        pool = self._pool
+        if pool is None:
+            raise PoolStopped
+        out = self.work_dir / f"searchable-{record.id}-{secrets.token_hex(4)}.pdf"
+        source = self._sources.acquire(record.sha256, record.original_key)
+        try:
+            pool.run(
+                max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count),
+                build_searchable,
+                str(source),
+                layers,
+                str(out),
+            )
+            key = next_version_key(self.objects, record.sha256, "searchable", "pdf")
+            with open(out, "rb") as fh:
+                put = self.objects.put(key, fh, content_type="application/pdf")
+            if put.created:
+                created.append(key)
+            return key, put.sha256, None
+        except OcrPageError as exc:
+            log.warning("contract %d: %s", record.id, exc.message)
+            return None, None, exc.message
+        finally:
+            self._sources.release(record.sha256)
+            out.unlink(missing_ok=True)
+
+    def _index_as_recorded(self, contract_id: int) -> None:
+        """Index the contract as its record stands (after an abandoned finalisation)."""
+        try:
+            record = self.archive.get(contract_id)
+            self.archive.index.add([index_document(record, self.archive.page_texts(record))])
+        except ArchiveError as exc:
+            log.error(
+                "contract %d: the search index may show text that was not kept (%s); "
+                "run `contract-archive reindex`",
+                contract_id,
+                exc.message,
+            )
+
+    def _undo(self, keys: list[str]) -> None:
+        for key in reversed(keys):
+            try:
+                self.objects.delete(key)
+            except ArchiveError:
+                log.exception("could not remove %s after a failed OCR finalisation", key)
+
+    # -- running until done (CLI) ------------------------------------------------------------
+    def wait_for(
+        self,
+        contract_ids: Collection[int] | None = None,
+        *,
+        progress: Callable[[OcrCounts], None] | None = None,
+        poll: float = 0.5,
+    ) -> OcrCounts:
+        """Block until OCR of these contracts (all when None) is finished; page counts."""
+        while True:
+            counts = self.records.ocr_counts(contract_ids)
+            busy = bool(self.records.open_ocr_contracts(contract_ids))
+            if progress is not None:
+                progress(counts)
+            if not busy:
+                return counts
+            if self._threads and not any(t.is_alive() for t in self._threads):
+                raise ArchiveError("the OCR workers stopped unexpectedly; see the log")
+            time.sleep(poll)
+
+
+def merge_text(
+    document: dict[str, Any],
+    jobs: list[OcrJobRecord],
+    *,
+    previous_key: str,
+    previous_sha256: str,
+) -> tuple[dict[str, Any], list[PageRecord]]:
+    """The next version of a text file: OCR'd pages replaced, failed ones marked."""
+    by_page = {j.page_no: j for j in jobs}
+    pages_out: list[dict[str, Any]] = []
+    records: list[PageRecord] = []
+    for page in document.get("pages", []):
+        entry = dict(page)
+        job = by_page.get(int(entry.get("page", 0)))
+        if job is None:
+            pages_out.append(entry)
+            continue
+        if job.status == "done" and job.result is not None:
+            result = dict(job.result)
+            text = str(result.pop("text", ""))
+            entry.update(
+                text=text,
+                source="ocr",
+                needs_ocr=False,
+                chars=usable_chars(text),
+                ocr={"status": "done", **result},
+            )
+            records.append(
+                PageRecord(
+                    page_no=job.page_no,
+                    text_source="ocr",
+                    chars=entry["chars"],
+                    needs_ocr=False,
+                    ocr_status="done",
+                    ocr_confidence=result.get("confidence"),
+                )
+            )
+        else:
+            entry["needs_ocr"] = True
+            entry["ocr"] = {"status": "failed", "error": job.error}
+            records.append(
+                PageRecord(
+                    page_no=job.page_no,
+                    text_source=str(entry.get("source", "none")),
+                    chars=int(entry.get("chars", 0)),
+                    needs_ocr=True,
+                    ocr_status="failed",
+                    ocr_error=job.error,
+                )
+            )
+        pages_out.append(entry)
+    new = dict(document)
+    new["pages"] = pages_out
+    new["derived_from"] = {"key": previous_key, "sha256": previous_sha256}
+    new["ocr"] = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pages_done": sorted(j.page_no for j in jobs if j.status == "done"),
+        "pages_failed": sorted(j.page_no for j in jobs if j.status == "failed"),
+    }
+    return new, records

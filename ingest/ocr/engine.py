@@ -1,0 +1,227 @@
+"""OCR engines: Tesseract through pytesseract, and a replay engine for tests.
+
+An engine turns one page image (a file path: handing pytesseract a fresh PIL image costs a PNG
+encode, about 1.2 s a page) into three outputs of ONE recognition pass: the plain text, the
+TSV with a confidence and a box per word, and a text-only PDF layer (``textonly_pdf=1``) for
+the searchable copy. Orientation detection (``--psm 0``) is a separate, optional call.
+
+:class:`ReplayOcrEngine` replays outputs recorded from Tesseract by
+:class:`RecordingOcrEngine`; the fast tests use it so that they need no tesseract binary. It is
+for tests and development only and says so in the log when it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ingest.ocr.errors import OcrPageError, OcrTimeout
+
+log = logging.getLogger(__name__)
+
+PSM = 3
+"""Fully automatic page segmentation without OSD (orientation is handled separately)."""
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    text: str
+    tsv: str
+    pdf: bytes
+    """Tesseract's text-only PDF: invisible text over a page the size of the image."""
+
+
+@dataclass(frozen=True)
+class Orientation:
+    rotate: int
+    """Degrees to turn the image clockwise to make it upright: 0, 90, 180 or 270."""
+    confidence: float
+    script: str | None = None
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def recognize(
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+    ) -> EngineOutput:
+        """Read ``image`` (``key`` names the page for engines that replay; others ignore it)."""
+
+    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+        """How the image must be turned to be upright; None when it cannot tell."""
+
+
+def _seconds(timeout: float) -> float:
+    if timeout <= 0:
+        raise OcrTimeout("no time was left for OCR of this page")
+    return max(0.05, timeout)
+
+
+@dataclass(frozen=True)
+class TesseractEngine:
+    """Debian's tesseract 5 through pytesseract. Runs in an OCR worker process, whose
+    environment sets ``OMP_THREAD_LIMIT=1`` (tesseract's own threads make a page 2-2.5x
+    slower when every core already runs a worker)."""
+
+    name: str = "tesseract"
+
+    def recognize(
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+    ) -> EngineOutput:
+        base = image.with_suffix("")
+        config = f"--psm {PSM} --dpi {int(dpi)} -c textonly_pdf=1 -c tessedit_create_tsv=1"
+        # One pass, three renderers: "txt pdf" are named, the TSV renderer is switched on by
+        # tessedit_create_tsv (pytesseract drops a literal "tsv" from the command line).
+        _run(image, base, "txt pdf", languages, config, timeout)
+        try:
+            text = base.with_suffix(".txt").read_text("utf-8", errors="replace")
+            tsv = base.with_suffix(".tsv").read_text("utf-8", errors="replace")
+            pdf = base.with_suffix(".pdf").read_bytes()
+        except OSError as exc:
+            raise OcrPageError(f"tesseract wrote no output ({exc.strerror or exc})") from exc
+        return EngineOutput(text=text, tsv=tsv, pdf=pdf)
+
+    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+        base = image.with_name(image.stem + "-osd")
+        try:
+            _run(image, base, "osd", "osd", f"--psm 0 --dpi {int(dpi)}", timeout)
+            raw = base.with_suffix(".osd").read_text("utf-8", errors="replace")
+        except OcrTimeout:
+            raise
+        except (OcrPageError, OSError) as exc:
+            # "Too few characters. Skipping this page": a blank or nearly blank page.
+            log.debug("orientation detection gave no answer for %s: %s", key, exc)
+            return None
+        return parse_osd(raw)
+
+
+def _run(image: Path, base: Path, extension: str, lang: str, config: str, timeout: float) -> None:
+    from pytesseract import pytesseract as pt
+
+    try:
+        pt.run_tesseract(str(image), str(base), extension, lang, config, timeout=_seconds(timeout))
+    except pt.TesseractNotFoundError as exc:
+        raise OcrPageError(
+            "the tesseract program is not installed", hint="apt-get install tesseract-ocr"
+        ) from exc
+    except pt.TesseractError as exc:
+        message = " ".join(str(exc.message).split())[:300] or f"exit status {exc.status}"
+        raise OcrPageError(f"tesseract failed: {message}") from exc
+    except RuntimeError as exc:
+        # pytesseract signals its own timeout (after killing tesseract) with a RuntimeError.
+        if "timeout" in str(exc).lower():
+            raise OcrTimeout("tesseract took too long and was stopped") from exc
+        raise OcrPageError(f"tesseract failed: {exc}") from exc
+    except OSError as exc:
+        raise OcrPageError(f"tesseract could not be run: {exc.strerror or exc}") from exc
+
+
+_OSD_ROTATE = re.compile(r"^Rotate:\s*(\d+)", re.M)
+_OSD_CONF = re.compile(r"^Orientation confidence:\s*([\d.]+)", re.M)
+_OSD_SCRIPT = re.compile(r"^Script:\s*(\S+)", re.M)
+
+
+def parse_osd(raw: str) -> Orientation | None:
+    rotate = _OSD_ROTATE.search(raw)
+    if not rotate:
+        return None
+    conf = _OSD_CONF.search(raw)
+    script = _OSD_SCRIPT.search(raw)
+    angle = int(rotate.group(1)) % 360
+    if angle not in (0, 90, 180, 270):
+        return None
+    return Orientation(
+        rotate=angle,
+        confidence=float(conf.group(1)) if conf else 0.0,
+        script=script.group(1) if script else None,
+    )
+
+
+# --- recording and replaying ----------------------------------------------------------------
+def _safe(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", key)
+
+
+@dataclass(frozen=True)
+class RecordingOcrEngine:
+    """Tesseract, saving every output under ``directory`` for :class:`ReplayOcrEngine`."""
+
+    directory: str
+    inner: TesseractEngine = TesseractEngine()
+    name: str = "tesseract"
+
+    def recognize(
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+    ) -> EngineOutput:
+        out = self.inner.recognize(image, key=key, languages=languages, dpi=dpi, timeout=timeout)
+        base = Path(self.directory) / _safe(f"{key}-{languages}-{dpi}")
+        base.parent.mkdir(parents=True, exist_ok=True)
+        base.with_suffix(".txt").write_text(out.text, "utf-8")
+        base.with_suffix(".tsv").write_text(out.tsv, "utf-8")
+        base.with_suffix(".pdf").write_bytes(out.pdf)
+        return out
+
+    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+        found = self.inner.orientation(image, key=key, dpi=dpi, timeout=timeout)
+        path = Path(self.directory) / _safe(f"{key}-osd.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = None if found is None else found.__dict__
+        path.write_text(json.dumps(data), "utf-8")
+        return found
+
+
+@dataclass(frozen=True)
+class ReplayOcrEngine:
+    """For tests and development only: answers with outputs recorded from Tesseract.
+
+    A page that was not recorded fails like an engine error, naming the missing recording.
+    ``delay`` makes every call take that long (to test page timeouts without tesseract).
+    """
+
+    directory: str
+    delay: float = 0.0
+    name: str = "replay"
+
+    def __post_init__(self) -> None:
+        log.warning("OCR uses recorded outputs from %s (ReplayOcrEngine), not tesseract", self)
+
+    def _wait(self, timeout: float) -> None:
+        if self.delay > 0:
+            time.sleep(min(self.delay, max(timeout, 0) + 1))
+            if self.delay > timeout:
+                raise OcrTimeout("the replayed OCR took too long and was stopped")
+
+    def recognize(
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+    ) -> EngineOutput:
+        self._wait(timeout)
+        base = Path(self.directory) / _safe(f"{key}-{languages}-{dpi}")
+        try:
+            return EngineOutput(
+                text=base.with_suffix(".txt").read_text("utf-8"),
+                tsv=base.with_suffix(".tsv").read_text("utf-8"),
+                pdf=base.with_suffix(".pdf").read_bytes(),
+            )
+        except OSError as exc:
+            raise OcrPageError(f"no recorded OCR output {base.name} in {self.directory}") from exc
+
+    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+        path = Path(self.directory) / _safe(f"{key}-osd.json")
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise OcrPageError(f"no recorded orientation {path.name} in {self.directory}") from exc
+        return None if data is None else Orientation(**data)
+
+
+def worker_environment() -> None:
+    """Settings of an OCR worker process, inherited by the tesseract processes it starts."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"

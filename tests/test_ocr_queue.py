@@ -1,0 +1,232 @@
+"""The durable OCR queue in the records database: SQLite always, PostgreSQL when configured.
+
+Pages are taken by one worker only, also when many take at once; a lease that runs out gives
+the page to another; the contract is finalised exactly once; everything survives a new store
+object (a restart) and goes with the contract when it is deleted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract_archive.errors import NotFound
+from storage.records.base import PageRecord
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
+from tests.test_records import new_contract
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()
+
+
+def scan(store: SqlRecordStore, n: int, pages: int = 4) -> int:
+    record = store.add_contract(
+        new_contract(
+            n,
+            page_count=pages,
+            pages=[
+                PageRecord(
+                    page_no=i, text_source="none", chars=0, needs_ocr=True, ocr_status="pending"
+                )
+                for i in range(1, pages + 1)
+            ],
+        )
+    )
+    return record.id
+
+
+def test_queue_claim_complete_finalize(store: SqlRecordStore) -> None:
+    cid = scan(store, 1, pages=2)
+    assert store.queue_ocr(cid, [1, 2]) == 2
+    assert store.queue_ocr(cid, [1, 2]) == 0  # already queued: kept as they are
+    assert store.ocr_batch(cid).state == "pending"  # type: ignore[union-attr]
+    first = store.claim_ocr_page("w:1", 60)
+    assert first is not None and (first.contract_id, first.page_no) == (cid, 1)
+    assert first.sha256 == f"{1:064x}" and first.attempts == 1
+    assert store.get_contract(cid).pages[0].ocr_status == "running"
+    second = store.claim_ocr_page("w:2", 60)
+    assert second is not None and second.page_no == 2
+    assert store.claim_ocr_page("w:3", 60) is None
+
+    assert store.complete_ocr_page(
+        first.job_id,
+        "w:1",
+        result={"text": "甲方", "confidence": 91.5},
+        layer=b"%PDF-1",
+        confidence=91.5,
+    )
+    assert not store.complete_ocr_page(  # not the holder: refused
+        second.job_id, "w:1", result={}, layer=None, confidence=None
+    )
+    assert not store.try_finalize_ocr(cid, "w:1", 600)  # page 2 is still open
+    assert store.fail_ocr_page(second.job_id, "w:2", "tesseract failed: boom")
+    assert store.ocr_counts([cid]).finished == 2
+    assert store.try_finalize_ocr(cid, "w:2", 600)
+    assert not store.try_finalize_ocr(cid, "w:1", 600)  # taken once only
+    assert store.open_ocr_contracts([cid]) == {cid}
+
+    record = store.finish_ocr(
+        cid,
+        "w:2",
+        state="incomplete",
+        text_key="packages/00/x/text.v2.json",
+        text_sha256="1" * 64,
+        pages=[
+            PageRecord(1, "ocr", 2, False, "done", 91.5),
+            PageRecord(2, "none", 0, True, "failed", None, "tesseract failed: boom"),
+        ],
+        searchable_key="packages/00/x/searchable.v1.pdf",
+        searchable_sha256="2" * 64,
+        error=None,
+    )
+    assert record is not None and record.text_key.endswith("text.v2.json")
+    assert [(p.text_source, p.ocr_status, p.ocr_confidence) for p in record.pages] == [
+        ("ocr", "done", 91.5),
+        ("none", "failed", None),
+    ]
+    assert record.pages_needing_ocr == [2]
+    assert store.open_ocr_contracts([cid]) == set()
+    jobs = store.ocr_jobs(cid, with_layers=True)
+    assert jobs[0].layer == b"%PDF-1" and jobs[0].result == {"text": "甲方", "confidence": 91.5}
+    assert store.ocr_jobs(cid)[0].layer is None  # layers only when asked for
+
+    assert store.retry_ocr(cid) == [2]
+    assert store.ocr_batch(cid).state == "pending"  # type: ignore[union-attr]
+    assert store.get_contract(cid).pages[1].ocr_status == "pending"
+    again = store.claim_ocr_page("w:4", 60)
+    assert again is not None and again.page_no == 2 and again.attempts == 1
+
+
+def test_many_workers_never_take_the_same_page(store: SqlRecordStore) -> None:
+    ids = [scan(store, n, pages=10) for n in range(1, 4)]
+    for cid in ids:
+        store.queue_ocr(cid, range(1, 11))
+    taken: list[tuple[int, int]] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            while (claim := store.claim_ocr_page(name, 60)) is not None:
+                with lock:
+                    taken.append((claim.contract_id, claim.page_no))
+                store.complete_ocr_page(claim.job_id, name, result={}, layer=None, confidence=None)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w:{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(taken) == 30 and len(set(taken)) == 30
+    assert store.ocr_counts(ids).done == 30
+
+
+def test_finalisation_is_taken_once_when_pages_finish_together(store: SqlRecordStore) -> None:
+    cid = scan(store, 7, pages=6)
+    store.queue_ocr(cid, range(1, 7))
+    claims = [store.claim_ocr_page(f"w:{i}", 60) for i in range(6)]
+    winners: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def finish(i: int) -> None:
+        claim = claims[i]
+        assert claim is not None
+        barrier.wait()
+        store.complete_ocr_page(claim.job_id, f"w:{i}", result={}, layer=None, confidence=None)
+        if store.try_finalize_ocr(cid, f"w:{i}", 600):
+            winners.append(f"w:{i}")
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+
+
+def test_expired_leases_are_taken_again_until_attempts_run_out(store: SqlRecordStore) -> None:
+    cid = scan(store, 2, pages=1)
+    store.queue_ocr(cid, [1])
+    for attempt in (1, 2, 3):
+        claim = store.claim_ocr_page(f"dead:{attempt}", -1)  # a lease already run out
+        assert claim is not None and claim.attempts == attempt
+    # the third holder died as well: the page fails instead of looping forever
+    assert store.claim_ocr_page("w:4", 60, max_attempts=3) is None
+    job = store.ocr_jobs(cid)[0]
+    assert job.status == "failed" and "interrupted 3 times" in (job.error or "")
+    assert store.get_contract(cid).pages[0].ocr_status == "failed"
+
+
+def test_dead_owners_give_their_work_back(store: SqlRecordStore) -> None:
+    cid = scan(store, 3, pages=2)
+    store.queue_ocr(cid, [1, 2])
+    claim = store.claim_ocr_page("host:123:abc:0", 3600)
+    assert claim is not None
+    assert store.ocr_owners() == {"host:123:abc:0"}
+    assert store.requeue_ocr_owned_by({"host:123:abc:0"}) == 1
+    assert store.ocr_counts([cid]).queued == 2
+    again = store.claim_ocr_page("host:456:def:0", 3600)
+    assert again is not None and again.page_no == 1
+    store.release_ocr_page(again.job_id, "host:456:def:0")  # shutdown: not an attempt
+    assert store.ocr_jobs(cid)[0].attempts == 1
+
+
+def test_queue_survives_a_restart_and_goes_with_the_contract(
+    store: SqlRecordStore,
+) -> None:
+    cid = scan(store, 4, pages=3)
+    store.queue_ocr(cid, [1, 2, 3])
+    other = SqlRecordStore(store.url)  # a new process, as far as the database can tell
+    try:
+        claim = other.claim_ocr_page("w:new", 60)
+        assert claim is not None and claim.contract_id == cid
+        store.delete_contract(cid)
+        assert other.ocr_counts([cid]).total == 0
+        assert other.ocr_batch(cid) is None
+        assert other.claim_ocr_page("w:new", 60) is None
+    finally:
+        other.close()
+
+
+def test_pages_pending_without_a_job_are_swept_into_the_queue(store: SqlRecordStore) -> None:
+    cid = scan(store, 5, pages=2)  # archived before the queue existed: pages say pending
+    assert store.enqueue_missing_ocr() == 2
+    assert store.enqueue_missing_ocr() == 0
+    assert store.ocr_counts([cid]).queued == 2
+    assert store.open_ocr_contracts() == {cid}
+
+
+def test_only_some_contracts(store: SqlRecordStore) -> None:
+    a, b = scan(store, 8, pages=1), scan(store, 9, pages=1)
+    store.queue_ocr(a, [1])
+    store.queue_ocr(b, [1])
+    claim = store.claim_ocr_page("w:1", 60, contract_ids=[b])
+    assert claim is not None and claim.contract_id == b
+    assert store.claim_ocr_page("w:1", 60, contract_ids=[]) is None
+
+
+def test_unknown_contracts(store: SqlRecordStore) -> None:
+    with pytest.raises(NotFound):
+        store.queue_ocr(999, [1])
+    with pytest.raises(NotFound):
+        store.retry_ocr(999)
