@@ -177,6 +177,7 @@ def test_contract_page_marks_the_hits(loaded) -> None:
     body = page9.split('class="page-text-body">', 1)[1].split("</div>", 1)[0]
     assert body.count("<mark>违约责任</mark>") == 2
     assert f'href="/api/v1/contracts/{cid}/original"' in html
+    assert "the original is searchable as it is" in html
     # Capabilities that have not landed are said to be missing, not faked.
     assert "not part of this installation yet" in html
     # Related contracts come from the same customer; none here.
@@ -418,6 +419,9 @@ def _scan_upload(client: TestClient) -> None:
     cid = int(re.search(r'href="/contracts/(\d+)"', r.text).group(1))  # type: ignore[union-attr]
     html = page(client, f"/contracts/{cid}")
     assert "This page has no text yet" in html and "Text from: no text yet" in text_of(html)
+    # OCR progress is shown (queued: no OCR worker runs in this test).
+    ocr_panel = text_of(html.split('id="ocr-h"', 1)[1].split("</section>", 1)[0])
+    assert re.search(r"(queued|running) 0 of \d+ pages read", ocr_panel), ocr_panel
     img = client.get(f"/contracts/{cid}/pages/1.png")
     assert img.status_code == 200 and len(img.content) > 10_000
 

@@ -23,6 +23,7 @@ from ingest.context import IngestResult
 from schemas.verification import VerificationPublic
 from search_api.deps import ArchiveDep
 from search_api.highlight import Span, find_spans, mark
+from search_api.routes.ocr import ocr_status, wake_ocr
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
 from search_api.web.render import STATIC, render
 from storage.index.analysis import normalize
@@ -310,6 +311,7 @@ def contract_page(
     locks = contract_locks(archive, contract_id)
     verification = VerificationPublic.from_report(archive.seal.verify(contract_id))
     terms = archive.contracts.view(contract_id)
+    ocr = ocr_status(archive, contract_id)
     return render(
         request,
         "contract.html",
@@ -328,6 +330,7 @@ def contract_page(
             "locks": locks,
             "verification": verification,
             "terms": terms,
+            "ocr": ocr,
             "confirmed": {
                 k: v for k, v in terms.confirmed.model_dump().items() if v not in (None, "")
             },
@@ -377,6 +380,15 @@ def suggestion_form(
     else:
         archive.contracts.reject_suggestion(contract_id, suggestion_id, actor="web:anonymous")
     return RedirectResponse(f"/contracts/{contract_id}#terms-h", status_code=303)
+
+
+@router.post("/contracts/{contract_id}/ocr/retry")
+def ocr_retry_form(request: Request, archive: ArchiveDep, contract_id: int) -> Response:
+    """Queue a contract's failed OCR pages again (the contract page's button)."""
+    archive.get(contract_id)
+    archive.records.retry_ocr(contract_id)
+    wake_ocr(request)
+    return RedirectResponse(f"/contracts/{contract_id}#ocr-h", status_code=303)
 
 
 @router.post("/contracts/{contract_id}/legal-hold")
