@@ -31,6 +31,8 @@ from search_api.routes import (
     users,
     verification,
 )
+from search_api.web import html_errors
+from search_api.web import router as web_router
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     locks.router,
     ocr.router,
     verification.router,
+    web_router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 
@@ -128,7 +131,7 @@ def create_app(
         routes=[r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)],
     )
     app.add_middleware(SecurityHeaders)
-    install_error_handlers(app)
+    install_error_handlers(app, html=html_errors)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -327,7 +327,7 @@ class AuthGate:
         except ArchiveError as exc:
             from search_api.errors import error_response
 
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, Request(scope))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

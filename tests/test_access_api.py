@@ -125,7 +125,7 @@ def samples(
 
     known: dict[tuple[str, str], Callable[[], Sample]] = {
         ("GET", "/api/v1/health"): lambda: ({}, (200,)),
-        ("GET", "/"): lambda: ({"follow_redirects": False}, (307,)),
+        ("GET", "/"): lambda: ({}, (200,)),
         ("POST", "/api/v1/contracts"): upload,
         ("GET", "/api/v1/contracts"): lambda: ({}, (200,)),
         ("GET", "/api/v1/contracts/{contract_id}"): lambda: ({}, (200,)),

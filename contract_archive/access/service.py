@@ -940,10 +940,18 @@ class AccessControl:
         filename: str,
         title: str | None = None,
         customer: str | None = None,
+        classification: str | None = None,
     ) -> IngestResult:
         self.require(caller, Perm.CONTRACTS_INGEST, action="contract.ingest")
+        if classification:
+            self.require(caller, Perm.CONTRACTS_CLASSIFY, action="contract.ingest")
         pipeline = Pipeline([*self.archive.pipeline.stages, AuditStage(self, caller)])
-        request = IngestRequest(filename=filename, title=title, customer=customer)
+        request = IngestRequest(
+            filename=filename,
+            title=title,
+            customer=customer,
+            classification=valid_classification(classification) if classification else None,
+        )
         result = pipeline.ingest(
             self.archive.context(caller.username), request, source, self.archive.settings.tmp_dir
         )
@@ -966,6 +974,7 @@ class AccessControl:
         display_name: str | None = None,
         title: str | None = None,
         customer: str | None = None,
+        classification: str | None = None,
     ) -> IngestResult:
         name = display_name or str(path)
         try:
@@ -975,7 +984,14 @@ class AccessControl:
                 file=name, status="rejected", reason=f"cannot read the file: {exc.strerror or exc}"
             )
         with fh:
-            return self.ingest(caller, fh, filename=name, title=title, customer=customer)
+            return self.ingest(
+                caller,
+                fh,
+                filename=name,
+                title=title,
+                customer=customer,
+                classification=classification,
+            )
 
     def may_see(self, caller: Caller, record: ContractRecord) -> bool:
         groups = self.store.restrictions().get(record.classification or "", frozenset())

@@ -77,6 +77,9 @@ def upload_contract(
     file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
+    classification: Annotated[
+        str | None, Form(max_length=50, description="A short code such as `HR`.")
+    ] = None,
 ) -> Any:
     """Archive a PDF. 201 when archived, 202 when archived with scanned pages that OCR will
     read in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same
@@ -87,6 +90,7 @@ def upload_contract(
         filename=safe_filename(file.filename),
         title=title,
         customer=customer,
+        classification=classification,
     )
     if result.status == "rejected":
         raise RejectFile(

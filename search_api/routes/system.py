@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from contract_archive.access.roles import Perm
-from search_api.deps import PUBLIC, AnyoneOrCaller, ArchiveDep
+from search_api.deps import AnyoneOrCaller, ArchiveDep
 
 router = APIRouter(tags=["system"])
 
@@ -33,8 +32,3 @@ def health(archive: ArchiveDep, caller: AnyoneOrCaller) -> Health:
         records=archive.records.name,
         index=archive.index.name,
     )
-
-
-@router.get("/", include_in_schema=False, dependencies=[Depends(PUBLIC)])
-def root() -> RedirectResponse:
-    return RedirectResponse("/docs")

@@ -286,6 +286,12 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         with self._session(write=False) as s:
             return int(s.scalar(select(func.count(Contract.id))) or 0)
 
+    def page_totals(self) -> tuple[int, int]:
+        with self._session(write=False) as s:
+            pages = s.scalar(select(func.coalesce(func.sum(Contract.page_count), 0)))
+            waiting = s.scalar(select(func.count()).where(ContractPage.needs_ocr.is_(True)))
+            return int(pages or 0), int(waiting or 0)
+
     def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
         last = 0
         while True:
