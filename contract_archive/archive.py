@@ -11,15 +11,19 @@ import getpass
 import json
 import logging
 import os
+import re
+import shutil
+import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
+from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from contract_archive.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
@@ -36,6 +40,7 @@ from signing.recover import recover as recover_from_manifests
 from signing.service import SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
+from storage.index.query import Node
 from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
@@ -47,6 +52,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARSER_MEMORY_LIMIT = 2 * 1024**3
+T = TypeVar("T")
+_CLASSIFICATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,49}")
+
+
+def valid_classification(code: str | None) -> str | None:
+    """A classification code as stored (NFKC): letters, digits, ``_ . -``, at most 50; empty
+    means none."""
+    if code is None or not code.strip():
+        return None
+    code = unicodedata.normalize("NFKC", code).strip()
+    if not _CLASSIFICATION.fullmatch(code):
+        raise InvalidRequest(
+            f"invalid classification {code!r}",
+            hint="use a short code of letters, digits, '_', '.' or '-' (at most 50), e.g. HR",
+        )
+    return code
 
 
 def default_user() -> str:
@@ -189,6 +210,24 @@ class Archive:
             min_chars=self.settings.min_text_chars_per_page,
         )
 
+    def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
+        """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
+        limits of the parser); a stall or crash is a RejectFile saying so."""
+        return self._workers().run(fn, *args, what=what)
+
+    @contextmanager
+    def spooled_original(self, record: ContractRecord) -> Iterator[Path]:
+        """The original as a temporary local file (for tools that need a path), removed after."""
+        self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, prefix="view-", suffix=".pdf")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out, self.objects.open(record.original_key) as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
     def _check_signatures(self, path: Path) -> EmbeddedReport:
         """The signatures inside an untrusted PDF, validated in the killable worker."""
         limit = self.settings.signature_timeout_seconds
@@ -240,9 +279,15 @@ class Archive:
         filename: str,
         title: str | None = None,
         customer: str | None = None,
+        classification: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
-        request = IngestRequest(filename=safe_name(filename), title=title, customer=customer)
+        request = IngestRequest(
+            filename=safe_name(filename),
+            title=title,
+            customer=customer,
+            classification=valid_classification(classification),
+        )
         return self.pipeline.ingest(
             self.context(user or default_user()), request, source, self.settings.tmp_dir
         )
@@ -254,6 +299,7 @@ class Archive:
         display_name: str | None = None,
         title: str | None = None,
         customer: str | None = None,
+        classification: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
         name = safe_name(display_name or str(path))
@@ -266,7 +312,14 @@ class Archive:
                 reason=f"cannot read the file: {exc.strerror or exc}",
             )
         with fh:
-            return self.ingest(fh, filename=name, title=title, customer=customer, user=user)
+            return self.ingest(
+                fh,
+                filename=name,
+                title=title,
+                customer=customer,
+                classification=classification,
+                user=user,
+            )
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, contract_id: int) -> ContractRecord:
@@ -303,6 +356,7 @@ class Archive:
         offset: int = 0,
         sort: str = "relevance",
         facets: bool = False,
+        restrict: Node | None = None,
     ) -> SearchResponse:
         s = self.settings
         return run_search(
@@ -314,6 +368,7 @@ class Archive:
             facets=facets,
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
+            restrict=restrict,
         )
 
     def package_changed(self, contract_id: int) -> ContractRecord:

@@ -41,6 +41,9 @@ from storage.records.sql import SqlRecordStore
 
 # Rows that only mean something while a process runs: not copied.
 TRANSIENT_TABLES = frozenset({"ingest_claims"})
+REPLACED_TABLES = frozenset({"access_log_head"})
+"""State that describes the rows copied with it (the access log's chain head): the target's
+row (made by its migrations) is replaced by the source's, not kept."""
 BATCH = 1000
 
 Progress = Callable[[str, int], None]
@@ -211,6 +214,18 @@ def copy_rows(
     """Insert every row of ``tables`` missing from the target (by primary key)."""
     copied: dict[str, int] = {}
     for table in tables:
+        if table.name in REPLACED_TABLES:
+            with source.connect() as conn:
+                state = [dict(r._mapping) for r in conn.execute(select(table))]
+            with target.connect() as conn:
+                current = [dict(r._mapping) for r in conn.execute(select(table))]
+            if current != state:
+                with target.begin() as out:
+                    out.execute(table.delete())
+                    if state:
+                        out.execute(table.insert(), state)
+            copied[table.name] = len(state) if current != state else 0
+            continue
         pk = list(table.primary_key.columns)
         with target.connect() as conn:
             existing = {tuple(r) for r in conn.execute(select(*pk))}

@@ -230,6 +230,63 @@ class Settings(BaseSettings):
         description="Log level of the server; the CLI logs warnings only unless this is set.",
     )
 
+    # --- access control and the access log ------------------------------------------------
+    user: str | None = Field(
+        None,
+        description=(
+            "The archive user the command line acts as (its accesses are logged under this "
+            "name). Default: the first admin."
+        ),
+    )
+    token_days: int = Field(
+        90, ge=1, description="Days an API token is valid unless another expiry is asked for."
+    )
+    token_max_days: int = Field(365, ge=1, description="Longest validity of an API token, in days.")
+    session_idle_minutes: int = Field(
+        30, ge=1, description="A browser session ends after this many minutes without a request."
+    )
+    session_max_hours: int = Field(
+        12, ge=1, description="A browser session ends this many hours after log-in, used or not."
+    )
+    session_cookie_secure: bool | None = Field(
+        None,
+        description=(
+            "Send the session cookie only over HTTPS. Default: when the request came over HTTPS "
+            "(behind a proxy, run the server with proxy headers trusted)."
+        ),
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed log-ins for one user name within the window before log-in is refused.",
+    )
+    login_max_failures_per_ip: int = Field(
+        20,
+        ge=1,
+        description="Failed log-ins from one address within the window before it is refused.",
+    )
+    login_window_minutes: int = Field(
+        15, ge=1, description="The window failed log-ins are counted in, in minutes."
+    )
+    access_log_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Days access log entries are kept; `contract-archive audit prune` removes older "
+            "ones. Default: kept forever."
+        ),
+    )
+    log_name: str = Field(
+        "contract-archive/access-log",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description=(
+            "Name of the access log's signing key, first line of its signed checkpoints and "
+            "extracts; make it unique, e.g. archive.example.com/access-log."
+        ),
+    )
+
     # --- contracts and customers (issue 6) -------------------------------------------------
     fonds_code: str | None = Field(
         None,

@@ -75,6 +75,8 @@ class IngestRequest:
     """The name the file was given as (path on the command line, name of the upload)."""
     title: str | None = None
     customer: str | None = None
+    classification: str | None = None
+    """A short code (``HR``, ``CONFIDENTIAL``); checked by ``valid_classification``."""
 
 
 @dataclass

@@ -240,6 +240,7 @@ class RecordStage(_Always):
                 text_sha256=work.text.sha256,
                 pages=work.pages,
                 warnings=work.warnings,
+                classification=work.request.classification,
             )
         )
 

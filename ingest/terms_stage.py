@@ -92,6 +92,23 @@ class TermsStage:
             else:
                 store_extraction(store, contract_id, extraction)
                 work.warnings.extend(extraction.warnings)
+        given = (work.request.classification or "").strip().upper()
+        if given:
+            # A classification chosen at upload is a person's word: confirmed, when it is a code
+            # of the scheme; otherwise it stays a warning and the suggestion stands.
+            scheme = store.current_scheme()
+            if scheme.get(given) is not None:
+                store.update_terms(
+                    contract_id,
+                    {"classification": given, "classification_version": scheme.version},
+                    actor=ctx.user,
+                    reason="given at upload",
+                )
+            else:
+                work.warnings.append(
+                    f"classification {given!r} given at upload is not a code of the "
+                    f"classification scheme (version {scheme.version}); it was not applied"
+                )
         if customer_text:
             linked = link_customer(store, contract_id, customer_text, actor=ctx.user)
             if linked.created:

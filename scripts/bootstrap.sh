@@ -20,7 +20,12 @@ packages=(
   "openssl:/usr/bin/openssl"
 )
 if [ "$want_test" = 1 ]; then
-  packages+=()  # the test suite needs nothing beyond the run-time packages yet
+  # The browser tests drive Debian's chromium through Playwright (never a downloaded browser);
+  # Chinese in their screenshots needs a CJK font.
+  packages+=(
+    "chromium:/usr/bin/chromium"
+    "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+  )
 fi
 missing=()
 for entry in "${packages[@]}"; do

@@ -13,11 +13,27 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from contract_archive import __version__
+from contract_archive.access.service import AccessControl, print_first_credentials
 from contract_archive.archive import Archive
 from contract_archive.settings import Settings, get_settings
+from search_api.auth import AuthGate, SecurityHeaders, declared_permission
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
-from search_api.routes import contracts, locks, model, ocr, search, system, verification
+from search_api.routes import (
+    access_log,
+    auth,
+    contract_edits,
+    contracts,
+    locks,
+    model,
+    ocr,
+    search,
+    system,
+    users,
+    verification,
+)
+from search_api.web import html_errors
+from search_api.web import router as web_router
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +47,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     locks.router,
     ocr.router,
     verification.router,
+    web_router,
 )
+ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,8 @@ class RouteInfo:
     methods: frozenset[str]
     name: str
     in_schema: bool
+    permission: str | None = None
+    """The permission its ``search_api.auth.Require`` dependency declares (None: none, a bug)."""
 
 
 def route_table() -> list[RouteInfo]:
@@ -54,6 +74,7 @@ def route_table() -> list[RouteInfo]:
                         methods=frozenset((route.methods or set()) - {"HEAD", "OPTIONS"}),
                         name=route.name,
                         in_schema=route.include_in_schema,
+                        permission=(p.value if (p := declared_permission(route)) else None),
                     )
                 )
     return table
@@ -85,6 +106,10 @@ def create_app(
         if owned:
             app.state.archive = Archive(settings).open()
             threading.Thread(target=_warm_up, args=(app.state.archive,), daemon=True).start()
+            # First start: an admin with one-time credentials, printed (never logged).
+            first = AccessControl.for_archive(app.state.archive).ensure_first_admin()
+            if first is not None:
+                print_first_credentials(first)
         service = ocr_service
         if service is None and owned and settings.ocr_background:
             from contract_archive.ocr import OcrService
@@ -110,7 +135,12 @@ def create_app(
     if archive is not None:
         app.state.archive = archive
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    install_error_handlers(app)
+    app.add_middleware(
+        AuthGate,
+        routes=[r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)],
+    )
+    app.add_middleware(SecurityHeaders)
+    install_error_handlers(app, html=html_errors)
     for router in ROUTERS:
         app.include_router(router)
     return app

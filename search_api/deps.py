@@ -21,12 +21,40 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_actor_dep(request: Request) -> str:
-    """Who makes a change, as the history records it: the authenticated user when an
-    authentication layer set ``request.state.user``, else ``api:anonymous``."""
-    user = getattr(request.state, "user", None)
-    return str(user) if user else "api:anonymous"
+    """Who makes a change, as the history records it: the signed-in user (issue 7; the route's
+    permission dependency has already refused anyone else)."""
+    from search_api.auth import authenticate
+
+    caller = authenticate(request)
+    return caller.username if caller is not None else "api:anonymous"
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive_dep)]
 ActorDep = Annotated[str, Depends(get_actor_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+# --- access control: one alias per permission (search_api.auth.Require) -----------------------
+from contract_archive.access.roles import Caller, Perm  # noqa: E402
+from contract_archive.access.service import AccessControl  # noqa: E402
+from search_api.auth import Public, Require, get_access  # noqa: E402
+
+AccessDep = Annotated[AccessControl, Depends(get_access)]
+AnyoneOrCaller = Annotated[Caller | None, Depends(Public())]
+PUBLIC = Public()
+"""For ``dependencies=[Depends(PUBLIC)]`` on routes anyone may call."""
+SignedIn = Annotated[Caller, Depends(Require(Perm.SELF))]
+SignedInPendingPassword = Annotated[Caller, Depends(Require(Perm.SELF, allow_password_change=True))]
+CanViewContracts = Annotated[Caller, Depends(Require(Perm.CONTRACTS_VIEW))]
+CanReadContracts = Annotated[Caller, Depends(Require(Perm.CONTRACTS_READ))]
+CanDownload = Annotated[Caller, Depends(Require(Perm.CONTRACTS_DOWNLOAD))]
+CanSearch = Annotated[Caller, Depends(Require(Perm.SEARCH))]
+CanIngest = Annotated[Caller, Depends(Require(Perm.CONTRACTS_INGEST))]
+CanEditContracts = Annotated[Caller, Depends(Require(Perm.CONTRACTS_EDIT))]
+CanClassify = Annotated[Caller, Depends(Require(Perm.CONTRACTS_CLASSIFY))]
+CanVerify = Annotated[Caller, Depends(Require(Perm.CONTRACTS_VERIFY))]
+CanReadAudit = Annotated[Caller, Depends(Require(Perm.AUDIT_READ))]
+CanExportAudit = Annotated[Caller, Depends(Require(Perm.AUDIT_EXPORT))]
+CanVerifyAudit = Annotated[Caller, Depends(Require(Perm.AUDIT_VERIFY))]
+CanManageUsers = Annotated[Caller, Depends(Require(Perm.USERS_MANAGE))]
+CanManageSettings = Annotated[Caller, Depends(Require(Perm.SETTINGS_MANAGE))]

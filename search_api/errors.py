@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contract_archive.errors import ArchiveError
@@ -34,6 +34,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": code.replace("_", " ")}
     for status, code in {
         400: "invalid request",
+        401: "not signed in",
+        403: "not allowed",
         404: "not found",
         409: "conflict",
         413: "payload too large",
@@ -67,22 +69,80 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ArchiveError)
-    async def _archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
-        if exc.http_status >= 500:
-            log.error("%s: %s", exc.code, exc.message, exc_info=exc)
-        return envelope(
-            exc.http_status, exc.code, exc.message, hint=exc.hint, details=exc.details or None
+def error_response(exc: ArchiveError, request: Request | None = None) -> Response:
+    """The envelope for an archive error, with the headers it asks for (WWW-Authenticate,
+    Retry-After); for a page a browser asked for (``request`` given), the error page."""
+    if exc.http_status >= 500:
+        log.error("%s: %s", exc.code, exc.message, exc_info=exc)
+    headers = getattr(exc, "headers", None)
+    if request is not None:
+        return _respond(
+            request,
+            exc.http_status,
+            exc.code,
+            exc.message,
+            hint=exc.hint,
+            details=exc.details or None,
+            headers=headers,
         )
+    return envelope(
+        exc.http_status,
+        exc.code,
+        exc.message,
+        hint=exc.hint,
+        details=exc.details or None,
+        headers=headers,
+    )
+
+
+class HtmlErrors(Protocol):
+    """Renders an error as a page for a browser (``search_api.web``); None: answer JSON."""
+
+    def __call__(
+        self,
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        hint: str | None,
+        headers: dict[str, str] | None,
+    ) -> Response | None: ...
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    hint: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The envelope, or, for a page a browser asked for, the same error as a readable page."""
+    html: HtmlErrors | None = getattr(request.app.state, "html_errors", None)
+    if html is not None:
+        page = html(request, status, code, message, hint, headers)
+        if page is not None:
+            return page
+    return envelope(status, code, message, hint=hint, details=details, headers=headers)
+
+
+def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None:
+    app.state.html_errors = html
+
+    @app.exception_handler(ArchiveError)
+    async def _archive_error(request: Request, exc: ArchiveError) -> Response:
+        return error_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()
         ]
-        return envelope(
+        return _respond(
+            request,
             422,
             "invalid_request",
             _validation_message(errors),
@@ -90,10 +150,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        return _respond(
+            request, exc.status_code, code, message, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
@@ -106,10 +168,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         incident = uuid.uuid4().hex[:12]
         log.error("unexpected error (incident %s)", incident, exc_info=exc)
-        return envelope(
+        return _respond(
+            request,
             500,
             "internal_error",
             f"an unexpected error occurred; it was logged as incident {incident}",

@@ -8,7 +8,7 @@ from contract_archive.errors import InvalidRequest
 from schemas.search import FacetBucket, SearchHit, SearchResponse, SnippetPublic
 from search_api.highlight import highlight_title, lead, snippets
 from storage.index.base import SearchIndex, SortOrder
-from storage.index.query import parse, positive_texts
+from storage.index.query import And, Node, parse, positive_texts
 
 SORTS: tuple[SortOrder, ...] = ("relevance", "newest", "oldest")
 
@@ -24,7 +24,10 @@ def search(
     max_limit: int = 100,
     snippet_chars: int = 160,
     snippets_per_hit: int = 3,
+    restrict: Node | None = None,
 ) -> SearchResponse:
+    """``restrict`` is ANDed into the query the index runs (access control: the classes the
+    caller may not see), so hits, totals, facets and snippets all respect it."""
     started = time.perf_counter()
     if not 1 <= limit <= max_limit:
         raise InvalidRequest(f"limit must be between 1 and {max_limit}, not {limit}")
@@ -33,7 +36,11 @@ def search(
     if sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     node = parse(q)
-    result = index.search(node, limit=limit, offset=offset, sort=sort, facets=facets)
+    if restrict is None:
+        run = node
+    else:
+        run = And((*node.items, restrict)) if isinstance(node, And) else And((node, restrict))
+    result = index.search(run, limit=limit, offset=offset, sort=sort, facets=facets)
     patterns = [t.terms for t in positive_texts(node)]
     hits = []
     for hit in result.hits:

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contract_archive.archive import Archive
-from search_api.app import create_app, route_table
+from search_api.app import route_table
+from tests.access_helpers import client_as
 from tests.conftest import CORPUS, corpus_files, make_settings
 
 ZH = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
@@ -19,7 +20,7 @@ EN = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name
 
 @pytest.fixture
 def client(archive: Archive) -> Iterator[TestClient]:
-    with TestClient(create_app(archive), raise_server_exceptions=False) as c:
+    with client_as(archive) as c:
         yield c
 
 
@@ -108,7 +109,7 @@ def test_oversized_upload_is_refused_with_413(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "var", max_upload_bytes=20_000)
     with (
         Archive(settings, parser_workers=1).open() as archive,
-        TestClient(create_app(archive), raise_server_exceptions=False) as client,
+        client_as(archive) as client,
     ):
         big = tmp_path / "big.pdf"
         big.write_bytes(b"%PDF-1.4\n" + b"0" * 200_000)

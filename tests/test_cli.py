@@ -129,6 +129,12 @@ def free_port() -> int:
 def test_serve_answers_uploads_and_searches(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(tmp_path / "var")}
+    # The first command of a fresh archive makes the first admin (one-time password on
+    # stderr); the command line acts as that admin and makes an API token for the test.
+    made = run(tmp_path / "var", "tokens", "create", "--name", "test")
+    assert made.returncode == 0, made.stderr
+    assert "First start: an administrator was created." in made.stderr
+    auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
     proc = subprocess.Popen(
         [PROGRAM, "serve", "--port", str(port)],
         env=env,
@@ -150,9 +156,11 @@ def test_serve_answers_uploads_and_searches(tmp_path: Path) -> None:
             time.sleep(0.3)
         pdf = corpus_files("en-cuad", ".pdf")[0]
         with open(pdf, "rb") as fh:
-            r = httpx.post(f"{base}/api/v1/contracts", files={"file": (pdf.name, fh)}, timeout=60)
+            r = httpx.post(
+                f"{base}/api/v1/contracts", files={"file": (pdf.name, fh)}, timeout=60, headers=auth
+            )
         assert r.status_code == 201, r.text
-        found = httpx.get(f"{base}/api/v1/search", params={"q": "agreement"}).json()
+        found = httpx.get(f"{base}/api/v1/search", params={"q": "agreement"}, headers=auth).json()
         assert found["total"] == 1
     finally:
         proc.terminate()

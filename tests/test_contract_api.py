@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from contract_archive.archive import Archive
 from search_api.app import create_app, route_table
+from tests.access_helpers import auth_headers
 from tests.conftest import CORPUS, make_settings
 
 ZH = CORPUS / "zh" / "contracttools-example" / "肇新合同管理系统源码销售合同.pdf"
@@ -28,7 +29,9 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = make_settings(tmp_path / "var", fonds_code="Z001")
     with (
         Archive(settings, parser_workers=1).open() as archive,
-        TestClient(create_app(archive), raise_server_exceptions=False) as c,
+        TestClient(
+            create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+        ) as c,
     ):
         yield c
 
@@ -74,7 +77,7 @@ def test_customer_contracts_terms_and_lifecycle_over_http(client: TestClient) ->
         "hint"
     ]
     events = client.get(f"/api/v1/contracts/{cid}/events").json()["events"]
-    assert any(e["kind"] == "transition" and e["actor"] == "api:anonymous" for e in events)
+    assert any(e["kind"] == "transition" and e["actor"] == "admin" for e in events)
     # payments and the filtered list
     past = (date.today() - timedelta(days=5)).isoformat()
     r = client.post(f"/api/v1/contracts/{cid}/payments", json={"due_date": past, "amount": "10"})

@@ -115,7 +115,9 @@ def test_migrate_copies_everything_and_proves_it(source: Archive, target_env) ->
     code, again = migrate(env)
     assert code == 0 and again["ok"], again
     assert again["objects_copied"] == 0 and again["objects_skipped"] == PACKAGE_FILES * len(FILES)
-    assert sum(again["rows_copied"].values()) == 0
+    # (but for the access log, which recorded this second run: issue 7)
+    assert again["rows_copied"]["access_log"] == 1
+    assert sum(n for t, n in again["rows_copied"].items() if not t.startswith("access_log")) == 0
 
     target_settings = make_settings(Path(str(values["data_dir"])), **_without_data_dir(values))
     with Archive(target_settings, parser_workers=1).open() as target:

@@ -37,7 +37,7 @@ from contract_archive.archive import Archive
 from contract_archive.ocr import OcrService
 from ingest.ocr.engine import ReplayOcrEngine
 from ingest.ocr.searchable import Layer, build_searchable
-from search_api.app import create_app
+from tests.access_helpers import client_as
 from tests.conftest import CORPUS, make_settings
 
 RECORDED = Path(__file__).parent / "data" / "ocr" / "recorded"
@@ -433,7 +433,7 @@ def test_a_deleted_original_fails_its_pages_with_the_reason(archive: Archive, sc
 @pytest.fixture
 def client(archive: Archive) -> Iterator[TestClient]:
     service = OcrService(archive, engine=replay(), workers=2, poll_seconds=0.1)
-    with TestClient(create_app(archive, ocr_service=service), raise_server_exceptions=False) as c:
+    with client_as(archive, ocr_service=service) as c:
         yield c
 
 
@@ -511,7 +511,7 @@ def test_text_pdfs_keep_201_and_have_no_searchable_copy(client: TestClient) -> N
 
 
 def test_searchable_copy_is_refused_while_ocr_runs(archive: Archive, scanned: int) -> None:
-    with TestClient(create_app(archive), raise_server_exceptions=False) as c:  # no OCR service
+    with client_as(archive) as c:  # no OCR service
         r = c.get(f"/api/v1/contracts/{scanned}/searchable")
         assert (
             r.status_code == 409 and "still running (0 of 3 pages)" in r.json()["error"]["message"]
@@ -523,7 +523,7 @@ def test_searchable_copy_is_refused_while_ocr_runs(archive: Archive, scanned: in
 def test_retry_over_the_api(archive: Archive, scanned: int, tmp_path: Path) -> None:
     run_ocr(archive, [scanned], partial_recordings(tmp_path, drop_page=3))
     service = OcrService(archive, engine=replay(), workers=1, poll_seconds=0.1)
-    with TestClient(create_app(archive, ocr_service=service), raise_server_exceptions=False) as c:
+    with client_as(archive, ocr_service=service) as c:
         before = c.get(f"/api/v1/contracts/{scanned}/ocr").json()
         assert before["state"] == "incomplete" and before["pages_failed"] == [3]
         assert before["message"] == "OCR incomplete: page 3"

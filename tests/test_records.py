@@ -94,6 +94,9 @@ def test_listing_and_iteration(store: SqlRecordStore) -> None:
     assert [r.id for r in store.iter_contracts(batch_size=3)] == ids
     assert store.contract_ids() == set(ids)
     assert store.count_contracts() == 7
+    pages = sum(r.page_count for r in store.iter_contracts())
+    waiting = sum(len(r.pages_needing_ocr) for r in store.iter_contracts())
+    assert store.page_totals() == (pages, waiting) and waiting == 7
 
 
 def test_explicit_ids_and_sequences(store: SqlRecordStore) -> None:

@@ -20,6 +20,7 @@ from minio.commonconfig import COMPLIANCE
 from minio.retention import Retention
 from typer.testing import CliRunner
 
+from contract_archive.access.service import AccessControl
 from contract_archive.archive import Archive
 from contract_archive.cli import app
 from contract_archive.errors import ConfigurationError
@@ -29,6 +30,8 @@ from search_api.app import create_app
 from storage.errors import ObjectCorrupt, ObjectLocked, StorageError
 from storage.objects.base import package_key
 from storage.objects.s3 import S3ObjectStore
+from storage.records.access_base import LogFilter
+from tests.access_helpers import auth_headers
 from tests.conftest import make_settings, s3_overrides
 from tests.servers import SeaweedS3, free_ports
 from tests.test_ingest import ZH_CONTRACT, Boom, state
@@ -253,7 +256,9 @@ def test_ingest_retains_the_original_and_holds_through_the_api(s3_archive: Archi
     with pytest.raises(ObjectLocked):
         s3_archive.objects.delete(record.original_key)
 
-    with TestClient(create_app(s3_archive), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(s3_archive), headers=auth_headers(s3_archive), raise_server_exceptions=False
+    ) as client:
         locks = client.get(f"/api/v1/contracts/{record.id}/locks").json()
         assert locks["enforced"] and not locks["legal_hold"] and not locks["deletable"]
         sealed = {package_key(record.sha256, n) for n in ("manifest.v1.json", "manifest.v1.p7s")}
@@ -279,9 +284,16 @@ def test_presigned_downloads_redirect(s3_archive: Archive) -> None:
     result = s3_archive.ingest_path(ZH_CONTRACT)
     settings = s3_archive.settings.model_copy(update={"s3_presigned_downloads": True})
     s3_archive.settings = settings
-    with TestClient(create_app(s3_archive), follow_redirects=False) as client:
+    with TestClient(
+        create_app(s3_archive), headers=auth_headers(s3_archive), follow_redirects=False
+    ) as client:
         r = client.get(f"/api/v1/contracts/{result.id}/original")
     assert r.status_code == 307 and r.headers["ETag"] == f'"{result.sha256}"'
+    # The download is logged before the client is sent to the object store.
+    logged = AccessControl.for_archive(s3_archive).store.entries(
+        LogFilter(action="contract.download", contract_id=result.id), limit=5
+    )
+    assert [e.outcome for e in logged] == ["ok"]
     with urllib.request.urlopen(r.headers["Location"]) as response:
         assert response.read() == ZH_CONTRACT.read_bytes()
 
@@ -307,7 +319,9 @@ def test_legal_hold_from_the_cli(s3_archive: Archive, monkeypatch: pytest.Monkey
 
 def test_legal_hold_is_refused_on_the_local_store(archive: Archive) -> None:
     result = archive.ingest_path(ZH_CONTRACT)
-    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
         r = client.put(f"/api/v1/contracts/{result.id}/legal-hold")
         assert r.status_code == 409 and r.json()["error"]["code"] == "locking_unsupported"
         assert "ARCHIVE_OBJECT_STORE=s3" in r.json()["error"]["hint"]

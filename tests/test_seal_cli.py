@@ -18,6 +18,7 @@ from search_api.app import create_app
 from signing.audit import run_audit
 from signing.report import CHECK_ORDER, ORIGINAL, Status
 from storage.objects.base import package_key
+from tests.access_helpers import auth_headers
 from tests.conftest import ROOT, corpus_files, make_settings
 from tests.seal_helpers import flip_byte
 from tests.test_cli import run
@@ -195,7 +196,9 @@ def test_the_verification_route(tampered) -> None:
     data, ids = tampered
     with (
         Archive(make_settings(data), parser_workers=1).open() as archive,
-        TestClient(create_app(archive), raise_server_exceptions=False) as client,
+        TestClient(
+            create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+        ) as client,
     ):
         good = client.get(f"/api/v1/contracts/{ids[0]}/verification")
         bad = client.get(f"/api/v1/contracts/{ids[1]}/verification")

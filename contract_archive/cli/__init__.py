@@ -49,7 +49,17 @@ def esc(text: str) -> str:
 
 
 def open_archive(settings: Settings | None = None) -> Archive:
-    return Archive(settings or get_settings()).open()
+    """The archive, for the running command: checked against the command's declared access
+    and logged under ARCHIVE_USER (``cli.acting.guard_command``)."""
+    from contract_archive.cli.acting import guard_command
+
+    archive = Archive(settings or get_settings()).open()
+    try:
+        guard_command(archive)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
 
 
 def run(fn: Callable[[], T]) -> T:
@@ -87,7 +97,17 @@ def main() -> None:
 
 
 # Register the commands (imported for their side effect on `app`).
-from contract_archive.cli import admin, doctor, ingest, model, ocr, scale, search  # noqa: E402, F401
+from contract_archive.cli import (  # noqa: E402, F401
+    admin,
+    audit,
+    doctor,
+    ingest,
+    model,
+    ocr,
+    scale,
+    search,
+    users,
+)
 from contract_archive.cli import seal as _seal  # noqa: E402, F401
 
 if __name__ == "__main__":

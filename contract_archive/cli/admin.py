@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from contract_archive.archive import Archive
 from contract_archive.cli import app, err, out, run
+from contract_archive.cli.acting import acting, first_start, guard_command
 from contract_archive.settings import get_settings
 
 
@@ -19,6 +20,8 @@ def reindex() -> None:
     def body() -> None:
         # The index is not checked: an index of another layout version is what reindex replaces.
         with Archive(get_settings()).open(check_index=False) as archive:
+            guard_command(archive)
+            access, caller = acting(archive)
             total = archive.records.count_contracts()
             with Progress(
                 TextColumn("reindexing"),
@@ -29,7 +32,7 @@ def reindex() -> None:
                 disable=not err.is_terminal,
             ) as progress:
                 task = progress.add_task("reindex", total=total)
-                count = archive.reindex(lambda n: progress.update(task, advance=n))
+                count = access.reindex(caller, lambda n: progress.update(task, advance=n))
         out.print(f"reindexed {count} contracts")
 
     run(body)
@@ -46,8 +49,10 @@ def serve(
 
     def body() -> None:
         settings = get_settings()
-        # Fail fast, before the server binds, on any misconfiguration.
-        Archive(settings).open().close()
+        # Fail fast, before the server binds, on any misconfiguration; on the first start,
+        # make the first admin and print its one-time credentials.
+        with Archive(settings).open() as archive:
+            first_start(archive)
         if settings.ocr_background:
             from ingest.ocr.check import check_tesseract
 

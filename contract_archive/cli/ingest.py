@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from contract_archive.cli.ocr import OcrProgress, status_of
 from contract_archive.ocr import OcrService
 from ingest.context import IngestResult
@@ -97,6 +98,7 @@ def ingest(
     def body() -> int:
         counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
         with open_archive() as archive:
+            access, caller = acting(archive)
             service: OcrService | None = None
             if not no_ocr:
                 service = OcrService(archive, only=set())
@@ -119,7 +121,8 @@ def ingest(
                 pages = 0
                 futures = {
                     pool.submit(
-                        archive.ingest_path,
+                        access.ingest_path,
+                        caller,
                         path,
                         display_name=name,
                         title=title,

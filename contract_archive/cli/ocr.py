@@ -19,8 +19,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from contract_archive.access.roles import Perm
 from contract_archive.archive import Archive
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from contract_archive.ocr import OcrEvent, OcrService
 from schemas.ocr import OcrStatus
 from storage.records.ocr_base import OcrCounts
@@ -129,9 +131,13 @@ def ocr(
 
     def body() -> int:
         with open_archive() as archive:
+            access, caller = acting(archive)
             for cid in contract_ids:
-                archive.get(cid)  # NotFound before any work
+                access.check_visible(caller, cid, "contract.ocr")  # NotFound before any work
             if retry:
+                access.require(caller, Perm.CONTRACTS_EDIT, action="contract.ocr_retry")
+                for cid in contract_ids:
+                    access.record(caller, "contract.ocr_retry", contract_id=cid)
                 queued = {cid: archive.records.retry_ocr(cid) for cid in contract_ids}
                 for cid, pages in queued.items():
                     if not as_json:

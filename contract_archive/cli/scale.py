@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contract_archive.archive import Archive, default_user
+from contract_archive.archive import Archive
 from contract_archive.cli import app, err, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from contract_archive.holds import contract_locks, set_legal_hold
 from contract_archive.migrate import MigrationError, carry_development_keys, load_target_settings
 from contract_archive.migrate import migrate as run_migration
@@ -54,7 +55,10 @@ def hold_set(
 
     def body() -> None:
         with open_archive() as archive:
-            _print_locks(set_legal_hold(archive, contract_id, True, user=default_user()), as_json)
+            access, caller = acting(archive)
+            access.check_visible(caller, contract_id, "contract.legal_hold")
+            locks = set_legal_hold(archive, contract_id, True, user=caller.username)
+            _print_locks(locks, as_json)
 
     run(body)
 
@@ -67,7 +71,10 @@ def hold_release(
 
     def body() -> None:
         with open_archive() as archive:
-            _print_locks(set_legal_hold(archive, contract_id, False, user=default_user()), as_json)
+            access, caller = acting(archive)
+            access.check_visible(caller, contract_id, "contract.legal_hold")
+            locks = set_legal_hold(archive, contract_id, False, user=caller.username)
+            _print_locks(locks, as_json)
 
     run(body)
 
@@ -80,6 +87,8 @@ def hold_show(
 
     def body() -> None:
         with open_archive() as archive:
+            access, caller = acting(archive)
+            access.check_visible(caller, contract_id, "contract.view")
             _print_locks(contract_locks(archive, contract_id), as_json)
 
     run(body)
@@ -105,7 +114,7 @@ def migrate(
         if carry_development_keys(get_settings(), target_settings):
             err.print("copied the development seal keys to the target")
         with (
-            Archive(get_settings()).open() as source,
+            open_archive() as source,
             Archive(target_settings).open(check_index=False) as target,
         ):
             err.print(

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, app, err, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from signing.audit import AuditSummary, run_audit
 from signing.export import export_contract
 from signing.report import Status, VerificationReport
@@ -77,6 +78,8 @@ def verify(
     def one() -> int:
         assert contract_id is not None
         with open_archive() as archive:
+            access, caller = acting(archive)
+            access.check_visible(caller, contract_id, "contract.verify")
             report = archive.seal.verify(contract_id)
         if as_json:
             out.print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), markup=False)
@@ -248,12 +251,25 @@ def seal(
 def export(
     contract_id: Annotated[int, typer.Argument(metavar="ID", help="The contract to export.")],
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder.")],
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="Why (借阅目的); required for a contract of a restricted class."),
+    ] = None,
 ) -> None:
     """Export a contract's evidence (original, text, manifest, seal, certificates, timestamp)
     for verification with OpenSSL, without the archive."""
 
     def body() -> None:
         with open_archive() as archive:
+            access, caller = acting(archive)
+            _, why = access.may_download(caller, contract_id, purpose=purpose, file="evidence")
+            access.record(
+                caller,
+                "contract.download",
+                contract_id=contract_id,
+                purpose=why,
+                details={"file": "evidence", "directory": str(directory)},
+            )
             result = export_contract(archive.seal, contract_id, directory)
         out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
         out.print("  " + ", ".join(result.files))

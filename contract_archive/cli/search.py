@@ -12,6 +12,7 @@ import typer
 from rich.text import Text
 
 from contract_archive.cli import app, esc, open_archive, out, run
+from contract_archive.cli.acting import acting
 from schemas.contracts import ContractPublic
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -40,7 +41,8 @@ def search(
 
     def body() -> None:
         with open_archive() as archive:
-            result = archive.search(query, limit=limit, offset=offset, sort=sort)
+            access, caller = acting(archive)
+            result = access.search(caller, query, limit=limit, offset=offset, sort=sort)
         if as_json:
             out.print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False), markup=False)
             return
@@ -66,7 +68,8 @@ def show(
 
     def body() -> None:
         with open_archive() as archive:
-            public = ContractPublic.from_record(archive.get(contract_id))
+            access, caller = acting(archive)
+            public = ContractPublic.from_record(access.view(caller, contract_id))
         data = public.model_dump(mode="json")
         if as_json:
             out.print(json.dumps(data, ensure_ascii=False), markup=False)
@@ -89,7 +92,8 @@ def text(contract_id: Annotated[int, typer.Argument(help="Contract id.")]) -> No
 
     def body() -> None:
         with open_archive() as archive:
-            document = archive.text_document(contract_id)
+            access, caller = acting(archive)
+            document = access.read_text(caller, contract_id)
         pages = [str(p.get("text", "")) for p in document.get("pages", [])]
         sys.stdout.write("\f".join(pages))
         if pages and not pages[-1].endswith("\n"):

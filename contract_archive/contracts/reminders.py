@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -284,7 +284,9 @@ def _fold(line: str) -> list[str]:
     return [out[0]] + [" " + part for part in out[1:]]
 
 
-def calendar(service: ContractService, *, host: str = "contract-archive") -> str:
+def calendar(
+    service: ContractService, *, host: str = "contract-archive", hidden: Collection[str] = ()
+) -> str:
     """Expiries, notice deadlines and unpaid payment items of live contracts, as all-day
     events of one iCalendar (RFC 5545) that calendar programs subscribe to."""
     store = service.store
@@ -316,7 +318,10 @@ def calendar(service: ContractService, *, host: str = "contract-archive") -> str
     for contract_id, status, terms in store.contracts_for_rules():
         if status not in LIVE_STATES:
             continue
-        title = service.archive.get(contract_id).title
+        record = service.archive.get(contract_id)
+        if record.classification in hidden:  # a restricted class the reader may not see
+            continue
+        title = record.title
         if terms.expiry_date is not None:
             event(
                 f"expiry-{contract_id}-{terms.expiry_date}",

@@ -242,10 +242,14 @@ class ContractService:
             overdue=_money_sum([(m.currency, m.amount) for c in contracts for m in c.overdue]),
         )
 
-    def customer_view(self, ref: str | int, *, today: date | None = None) -> CustomerView:
+    def customer_view(
+        self, ref: str | int, *, today: date | None = None, hidden: Sequence[str] = ()
+    ) -> CustomerView:
+        """``hidden``: restricted classes the caller may not see (their contracts are left
+        out of the list, the totals and the facets)."""
         day = self._today(today)
         customer = self.resolve_customer(ref)
-        contracts = self._customer_contracts_on(customer.id, day)
+        contracts = self._customer_contracts_on(customer.id, day, tuple(hidden))
         facets = {
             "status": Counter(c.status for c in contracts),
             "classification": Counter(c.classification or "(none)" for c in contracts),
@@ -264,12 +268,16 @@ class ContractService:
             contracts=[ContractLine.from_summary(c) for c in contracts],
         )
 
-    def _customer_contracts_on(self, customer_id: int, day: date) -> list[ContractSummary]:
+    def _customer_contracts_on(
+        self, customer_id: int, day: date, hidden: tuple[str, ...] = ()
+    ) -> list[ContractSummary]:
         items: list[ContractSummary] = []
         offset = 0
         while True:
             total, page = self.store.query_contracts(
-                ContractFilter(customer_id=customer_id, today=day), offset=offset, limit=MAX_LIST
+                ContractFilter(customer_id=customer_id, today=day, hidden_classifications=hidden),
+                offset=offset,
+                limit=MAX_LIST,
             )
             items += page
             offset += len(page)
@@ -277,22 +285,29 @@ class ContractService:
                 return items
 
     def list_customers(
-        self, *, q: str | None = None, offset: int = 0, limit: int = 50, today: date | None = None
+        self,
+        *,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        today: date | None = None,
+        hidden: Sequence[str] = (),
     ) -> CustomerPage:
+        """``hidden``: restricted classes the caller may not see: their contracts are left out
+        of the totals, and a customer known only through them is left out."""
         day = self._today(today)
         total, customers = self.store.list_customers(q=q, offset=offset, limit=limit)
-        return CustomerPage(
-            total=total,
-            offset=offset,
-            limit=limit,
-            items=[
+        items = []
+        for c in customers:
+            contracts = self._customer_contracts_on(c.id, day, tuple(hidden))
+            if hidden and not contracts and self._customer_contracts_on(c.id, day):
+                continue
+            items.append(
                 CustomerSummary(
-                    customer=CustomerPublic.from_record(c),
-                    totals=self._totals(self._customer_contracts_on(c.id, day), day),
+                    customer=CustomerPublic.from_record(c), totals=self._totals(contracts, day)
                 )
-                for c in customers
-            ],
-        )
+            )
+        return CustomerPage(total=total, offset=offset, limit=limit, items=items)
 
     # -- contract lists ----------------------------------------------------------------------------
     def contract_filter(

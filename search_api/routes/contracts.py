@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,7 +20,14 @@ from schemas.contracts import (
     IngestOutcome,
     PageText,
 )
-from search_api.deps import ArchiveDep
+from search_api.deps import (
+    AccessDep,
+    ArchiveDep,
+    CanDownload,
+    CanIngest,
+    CanReadContracts,
+    CanViewContracts,
+)
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import ocr_status, wake_ocr
 from storage.objects.base import iter_chunks
@@ -26,11 +35,27 @@ from storage.objects.base import iter_chunks
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 
 ContractId = Annotated[int, "contract id"]
+Purpose = Annotated[
+    str | None,
+    Query(max_length=2000, description="Why (借阅目的); recorded in the access log."),
+]
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;\u202a-\u202e\u2066-\u2069]')
+
+
+def safe_filename(name: str | None, default: str = "upload.pdf") -> str:
+    """A file name fit to store and to send back: the last path component only, without
+    control characters, quotes, separators or bidirectional overrides (``evil\u202efdp.exe``)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")
+    return cleaned[:255] or default
 
 
 def _content_disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "") or "contract.pdf"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    name = safe_filename(filename, "contract.pdf")
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.post(
@@ -47,19 +72,25 @@ def _content_disposition(filename: str) -> str:
 def upload_contract(
     archive: ArchiveDep,
     request: Request,
+    access: AccessDep,
+    caller: CanIngest,
     file: Annotated[UploadFile, File(description="The contract, as a PDF.")],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
+    classification: Annotated[
+        str | None, Form(max_length=50, description="A short code such as `HR`.")
+    ] = None,
 ) -> Any:
     """Archive a PDF. 201 when archived, 202 when archived with scanned pages that OCR will
     read in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same
     bytes are already archived, 422 with the reason when the file is rejected."""
-    result = archive.ingest(
+    result = access.ingest(
+        caller,
         file.file,
-        filename=file.filename or "upload.pdf",
+        filename=safe_filename(file.filename),
         title=title,
         customer=customer,
-        user="api:anonymous",
+        classification=classification,
     )
     if result.status == "rejected":
         raise RejectFile(
@@ -77,7 +108,9 @@ def upload_contract(
         )
     outcome = IngestOutcome(**result.to_dict())
     if result.id is not None:
-        outcome.contract = ContractPublic.from_record(archive.get(result.id))
+        record = archive.get(result.id)
+        if access.may_see(caller, record):  # a duplicate of a hidden contract stays hidden
+            outcome.contract = ContractPublic.from_record(record)
     status = 201 if result.status == "archived" else 200
     headers = {}
     if result.status == "archived" and result.pages_needing_ocr and result.id is not None:
@@ -95,6 +128,8 @@ def upload_contract(
 )
 def list_contracts(
     archive: ArchiveDep,
+    access: AccessDep,
+    caller: CanViewContracts,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     customer: Annotated[
@@ -128,7 +163,15 @@ def list_contracts(
         overdue_payments=overdue_payments,
         expired_unrenewed=expired_unrenewed,
     )
+    # Contracts of a restricted class the caller is not cleared for are left out (and the
+    # total does not count them).
+    flt = replace(flt, hidden_classifications=tuple(sorted(access.hidden_classes(caller))))
     page = archive.contracts.list_contracts(flt, offset=offset, limit=limit)
+    access.record(
+        caller,
+        "contract.list",
+        details={"offset": offset, "limit": limit, "returned": [line.id for line in page.items]},
+    )
     return ContractListPage(
         total=page.total,
         offset=offset,
@@ -148,8 +191,13 @@ def list_contracts(
     responses=ERROR_RESPONSES,
     summary="One contract's record",
 )
-def get_contract(archive: ArchiveDep, contract_id: ContractId) -> ContractPublic:
-    return ContractPublic.from_record(archive.get(contract_id))
+def get_contract(
+    access: AccessDep,
+    caller: CanViewContracts,
+    contract_id: ContractId,
+    purpose: Purpose = None,
+) -> ContractPublic:
+    return ContractPublic.from_record(access.view(caller, contract_id, purpose=purpose))
 
 
 @router.get(
@@ -165,13 +213,21 @@ def get_contract(archive: ArchiveDep, contract_id: ContractId) -> ContractPublic
 )
 def download_original(
     archive: ArchiveDep,
+    access: AccessDep,
+    caller: CanDownload,
     contract_id: ContractId,
+    purpose: Purpose = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    record = archive.get(contract_id)
+    """A contract of a restricted class needs a `purpose` (借阅登记); every download is logged
+    with who, when, from where and why."""
+    tags = [t.strip() for t in if_none_match.split(",")] if if_none_match else []
+    peek = archive.get(contract_id) if tags else None
+    conditional = peek is not None and f'"{peek.sha256}"' in tags
+    record, stream = access.download(caller, contract_id, purpose=purpose, conditional=conditional)
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+    if stream is None:
         return Response(status_code=304, headers=headers)
     if archive.settings.s3_presigned_downloads:
         url = archive.objects.presigned_url(
@@ -181,8 +237,8 @@ def download_original(
             content_type=record.content_type,
         )
         if url is not None:
+            stream.close()  # the download is logged; the bytes come from the object store
             return RedirectResponse(url, status_code=307, headers=headers)
-    stream = archive.read_stream(record.original_key)
     headers["Content-Disposition"] = _content_disposition(record.filename)
     headers["Content-Length"] = str(record.size)
     headers["X-Content-SHA256"] = record.sha256
@@ -202,11 +258,13 @@ def download_original(
     summary="The extracted text, page by page",
 )
 def get_text(
-    archive: ArchiveDep,
+    access: AccessDep,
+    caller: CanReadContracts,
     contract_id: ContractId,
     format: Annotated[str, Query(pattern="^(json|plain)$")] = "json",
+    purpose: Purpose = None,
 ) -> Any:
-    document = archive.text_document(contract_id)
+    document = access.read_text(caller, contract_id, purpose=purpose)
     pages = [
         PageText(page=int(p["page"]), source=str(p.get("source", "")), text=str(p.get("text", "")))
         for p in document.get("pages", [])

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from contract_archive.holds import contract_locks, set_legal_hold
 from schemas.locks import ContractLocks
-from search_api.deps import ArchiveDep
+from search_api.deps import AccessDep, ArchiveDep, CanEditContracts, CanViewContracts
 from search_api.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["retention"])
@@ -25,7 +25,7 @@ LOCK_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=ERROR_RESPONSES,
     summary="Retention and legal hold of a contract's package",
 )
-def get_locks(archive: ArchiveDep, contract_id: int) -> ContractLocks:
+def get_locks(archive: ArchiveDep, caller: CanViewContracts, contract_id: int) -> ContractLocks:
     return contract_locks(archive, contract_id)
 
 
@@ -35,10 +35,13 @@ def get_locks(archive: ArchiveDep, contract_id: int) -> ContractLocks:
     responses=LOCK_RESPONSES,
     summary="Set a legal hold on a contract's package",
 )
-def put_legal_hold(archive: ArchiveDep, contract_id: int) -> ContractLocks:
+def put_legal_hold(
+    archive: ArchiveDep, access: AccessDep, caller: CanEditContracts, contract_id: int
+) -> ContractLocks:
     """Nothing of the package can be deleted until the hold is released, whatever its
     retention date."""
-    return set_legal_hold(archive, contract_id, True, user="api:anonymous")
+    access.record(caller, "contract.legal_hold", contract_id=contract_id, details={"hold": True})
+    return set_legal_hold(archive, contract_id, True, user=caller.username)
 
 
 @router.delete(
@@ -47,6 +50,9 @@ def put_legal_hold(archive: ArchiveDep, contract_id: int) -> ContractLocks:
     responses=LOCK_RESPONSES,
     summary="Release the legal hold of a contract's package",
 )
-def delete_legal_hold(archive: ArchiveDep, contract_id: int) -> ContractLocks:
+def delete_legal_hold(
+    archive: ArchiveDep, access: AccessDep, caller: CanEditContracts, contract_id: int
+) -> ContractLocks:
     """Retention still applies after the release."""
-    return set_legal_hold(archive, contract_id, False, user="api:anonymous")
+    access.record(caller, "contract.legal_hold", contract_id=contract_id, details={"hold": False})
+    return set_legal_hold(archive, contract_id, False, user=caller.username)

@@ -42,7 +42,14 @@ from schemas.contract_model import (
     TermsUpdate,
     TransitionRequest,
 )
-from search_api.deps import ActorDep, ArchiveDep
+from search_api.deps import (
+    AccessDep,
+    ActorDep,
+    ArchiveDep,
+    CanEditContracts,
+    CanManageSettings,
+    CanViewContracts,
+)
 from search_api.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1", tags=["contract model"])
@@ -53,6 +60,8 @@ router = APIRouter(prefix="/api/v1", tags=["contract model"])
     "/customers", response_model=CustomerPage, responses=ERROR_RESPONSES, summary="Customers"
 )
 def list_customers(
+    caller: CanViewContracts,
+    access: AccessDep,
     archive: ArchiveDep,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -60,7 +69,9 @@ def list_customers(
 ) -> CustomerPage:
     """Customers with their totals: contracts, live, expiring, expired without renewal,
     amounts, outstanding and overdue receivables."""
-    return archive.contracts.list_customers(q=q, offset=offset, limit=limit)
+    return archive.contracts.list_customers(
+        q=q, offset=offset, limit=limit, hidden=tuple(access.hidden_classes(caller))
+    )
 
 
 @router.post(
@@ -70,7 +81,9 @@ def list_customers(
     responses=ERROR_RESPONSES,
     summary="Create a customer",
 )
-def create_customer(archive: ArchiveDep, actor: ActorDep, body: CustomerCreate) -> CustomerPublic:
+def create_customer(
+    caller: CanEditContracts, archive: ArchiveDep, actor: ActorDep, body: CustomerCreate
+) -> CustomerPublic:
     return CustomerPublic.from_record(
         archive.contracts.create_customer(
             body.name,
@@ -89,10 +102,12 @@ def create_customer(archive: ArchiveDep, actor: ActorDep, body: CustomerCreate) 
     responses=ERROR_RESPONSES,
     summary="One customer with every contract",
 )
-def get_customer(archive: ArchiveDep, ref: str) -> CustomerView:
+def get_customer(
+    caller: CanViewContracts, access: AccessDep, archive: ArchiveDep, ref: str
+) -> CustomerView:
     """By id, name or alias: every contract with its status, expiry and outstanding
     receivables, plus totals and facets (status, classification, year)."""
-    return archive.contracts.customer_view(ref)
+    return archive.contracts.customer_view(ref, hidden=tuple(access.hidden_classes(caller)))
 
 
 @router.patch(
@@ -102,7 +117,11 @@ def get_customer(archive: ArchiveDep, ref: str) -> CustomerView:
     summary="Change a customer",
 )
 def update_customer(
-    archive: ArchiveDep, actor: ActorDep, customer_id: int, body: CustomerUpdate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    customer_id: int,
+    body: CustomerUpdate,
 ) -> CustomerPublic:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if "contacts" in changes and changes["contacts"] is not None:
@@ -121,7 +140,11 @@ def update_customer(
     summary="Add a name variant",
 )
 def add_alias(
-    archive: ArchiveDep, actor: ActorDep, customer_id: int, body: AliasCreate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    customer_id: int,
+    body: AliasCreate,
 ) -> CustomerPublic:
     return CustomerPublic.from_record(
         archive.contracts.add_alias(customer_id, body.alias, actor=actor)
@@ -135,7 +158,11 @@ def add_alias(
     summary="Merge another customer into this one",
 )
 def merge_customers(
-    archive: ArchiveDep, actor: ActorDep, customer_id: int, body: MergeRequest
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    customer_id: int,
+    body: MergeRequest,
 ) -> CustomerPublic:
     return CustomerPublic.from_record(
         archive.contracts.merge_customers(customer_id, body.source_id, actor=actor)
@@ -149,7 +176,7 @@ def merge_customers(
     responses=ERROR_RESPONSES,
     summary="Terms: confirmed, and suggested with evidence",
 )
-def get_terms(archive: ArchiveDep, contract_id: int) -> ContractTermsView:
+def get_terms(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -> ContractTermsView:
     """Confirmed values and extraction suggestions apart; each suggestion with its page,
     character span, evidence text and confidence. Also parties, payments, holds, archival
     fields, the master contract and related contracts, and the allowed transitions."""
@@ -163,7 +190,11 @@ def get_terms(archive: ArchiveDep, contract_id: int) -> ContractTermsView:
     summary="Confirm or correct terms",
 )
 def update_terms(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, body: TermsUpdate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    body: TermsUpdate,
 ) -> ContractTermsView:
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
@@ -180,7 +211,11 @@ def update_terms(
     summary="Accept a suggestion as the confirmed value",
 )
 def accept_suggestion(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, suggestion_id: int
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    suggestion_id: int,
 ) -> ContractTermsView:
     archive.contracts.accept_suggestion(contract_id, suggestion_id, actor=actor)
     return archive.contracts.view(contract_id)
@@ -193,7 +228,11 @@ def accept_suggestion(
     summary="Reject a suggestion",
 )
 def reject_suggestion(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, suggestion_id: int
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    suggestion_id: int,
 ) -> ContractTermsView:
     archive.contracts.reject_suggestion(contract_id, suggestion_id, actor=actor)
     return archive.contracts.view(contract_id)
@@ -206,7 +245,11 @@ def reject_suggestion(
     summary="Move a contract to another lifecycle state",
 )
 def transition(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, body: TransitionRequest
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    body: TransitionRequest,
 ) -> EventPublic:
     return archive.contracts.transition(
         contract_id, body.to, actor=actor, reason=body.reason, force=body.force
@@ -219,7 +262,7 @@ def transition(
     responses=ERROR_RESPONSES,
     summary="The history: who, when, why",
 )
-def events(archive: ArchiveDep, contract_id: int) -> ContractEvents:
+def events(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -> ContractEvents:
     archive.get(contract_id)
     return ContractEvents(id=contract_id, events=archive.contracts.events(contract_id))
 
@@ -231,7 +274,11 @@ def events(archive: ArchiveDep, contract_id: int) -> ContractEvents:
     summary="File the contract: assign its archival code (档号) once",
 )
 def file_contract(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, body: FilingRequest
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    body: FilingRequest,
 ) -> ArchivalPublic:
     terms = archive.contracts.file(
         contract_id, actor=actor, fonds_code=body.fonds_code, retention=body.retention
@@ -248,7 +295,11 @@ def file_contract(
     summary="Place a hold (the contract can never be disposed of while held)",
 )
 def place_hold(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, body: HoldCreate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    body: HoldCreate,
 ) -> HoldPublic:
     return archive.contracts.place_hold(contract_id, body.reason, actor=actor)
 
@@ -260,7 +311,12 @@ def place_hold(
     summary="Release a hold, with a reason",
 )
 def release_hold(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, hold_id: int, body: HoldRelease
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    hold_id: int,
+    body: HoldRelease,
 ) -> HoldPublic:
     return archive.contracts.release_hold(contract_id, hold_id, body.reason, actor=actor)
 
@@ -271,7 +327,9 @@ def release_hold(
     responses=ERROR_RESPONSES,
     summary="The payment plan",
 )
-def list_payments(archive: ArchiveDep, contract_id: int) -> list[PaymentPublic]:
+def list_payments(
+    caller: CanViewContracts, archive: ArchiveDep, contract_id: int
+) -> list[PaymentPublic]:
     return archive.contracts.view(contract_id).payments
 
 
@@ -283,7 +341,11 @@ def list_payments(archive: ArchiveDep, contract_id: int) -> list[PaymentPublic]:
     summary="Add a payment plan item",
 )
 def add_payment(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, body: PaymentCreate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    body: PaymentCreate,
 ) -> PaymentPublic:
     return archive.contracts.add_payment(contract_id, actor=actor, **body.model_dump())
 
@@ -295,7 +357,12 @@ def add_payment(
     summary="Record what was paid and when",
 )
 def record_payment(
-    archive: ArchiveDep, actor: ActorDep, contract_id: int, item_id: int, body: PaymentUpdate
+    caller: CanEditContracts,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    contract_id: int,
+    item_id: int,
+    body: PaymentUpdate,
 ) -> PaymentPublic:
     return archive.contracts.record_payment(
         contract_id, item_id, paid_amount=body.paid_amount, paid_date=body.paid_date, actor=actor
@@ -310,7 +377,9 @@ def record_payment(
     summary="The classification scheme (current, or a version)",
 )
 def get_scheme(
-    archive: ArchiveDep, version: Annotated[int | None, Query(ge=1)] = None
+    caller: CanViewContracts,
+    archive: ArchiveDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
 ) -> SchemePublic:
     return archive.contracts.scheme(version)
 
@@ -321,7 +390,7 @@ def get_scheme(
     responses=ERROR_RESPONSES,
     summary="Every version of the scheme",
 )
-def scheme_versions(archive: ArchiveDep) -> list[SchemePublic]:
+def scheme_versions(caller: CanViewContracts, archive: ArchiveDep) -> list[SchemePublic]:
     return archive.contracts.scheme_versions()
 
 
@@ -332,7 +401,11 @@ def scheme_versions(archive: ArchiveDep) -> list[SchemePublic]:
     summary="Add or change a code (makes a new scheme version)",
 )
 def set_code(
-    archive: ArchiveDep, actor: ActorDep, code: str, body: SchemeCodeUpdate
+    caller: CanManageSettings,
+    archive: ArchiveDep,
+    actor: ActorDep,
+    code: str,
+    body: SchemeCodeUpdate,
 ) -> SchemePublic:
     return archive.contracts.set_code(
         code,
@@ -351,7 +424,9 @@ def set_code(
     responses=ERROR_RESPONSES,
     summary="Retire a code (makes a new scheme version)",
 )
-def retire_code(archive: ArchiveDep, actor: ActorDep, code: str) -> SchemePublic:
+def retire_code(
+    caller: CanManageSettings, archive: ArchiveDep, actor: ActorDep, code: str
+) -> SchemePublic:
     return archive.contracts.retire_code(code, actor=actor)
 
 
@@ -361,7 +436,9 @@ def retire_code(archive: ArchiveDep, actor: ActorDep, code: str) -> SchemePublic
     responses=ERROR_RESPONSES,
     summary="Train the classifier on the confirmed contracts",
 )
-def train_classifier(archive: ArchiveDep, actor: ActorDep) -> ClassifierPublic:
+def train_classifier(
+    caller: CanManageSettings, archive: ArchiveDep, actor: ActorDep
+) -> ClassifierPublic:
     return archive.contracts.train_classifier(actor=actor)
 
 
@@ -373,6 +450,8 @@ def train_classifier(archive: ArchiveDep, actor: ActorDep) -> ClassifierPublic:
     summary="The reminder feed (newest first)",
 )
 def reminders(
+    caller: CanViewContracts,
+    access: AccessDep,
     archive: ArchiveDep,
     days: Annotated[int, Query(ge=1, le=3650, description="Made in the last N days")] = 30,
     kind: Annotated[
@@ -386,6 +465,9 @@ def reminders(
     items = archive.contracts.store.list_reminders(
         since=since, kinds=(kind,) if kind else (), contract_id=contract_id, limit=limit
     )
+    hidden = access.hidden_classes(caller)
+    if hidden:  # reminders of contracts of a restricted class the caller may not see
+        items = [r for r in items if archive.get(r.contract_id).classification not in hidden]
     return ReminderFeed(items=[ReminderPublic.from_record(r) for r in items])
 
 
@@ -395,7 +477,7 @@ def reminders(
     responses=ERROR_RESPONSES,
     summary="Run the reminder job now (what `contract-archive reminders run` does)",
 )
-def run_reminder_job(archive: ArchiveDep) -> ReminderRun:
+def run_reminder_job(caller: CanManageSettings, archive: ArchiveDep) -> ReminderRun:
     return run_reminders(archive.contracts)
 
 
@@ -405,9 +487,9 @@ def run_reminder_job(archive: ArchiveDep) -> ReminderRun:
     responses={200: {"content": {"text/calendar": {}}}, **ERROR_RESPONSES},
     summary="iCalendar feed: expiries, notice deadlines, payments due",
 )
-def calendar_feed(archive: ArchiveDep) -> Response:
+def calendar_feed(caller: CanViewContracts, access: AccessDep, archive: ArchiveDep) -> Response:
     return Response(
-        calendar(archive.contracts),
+        calendar(archive.contracts, hidden=access.hidden_classes(caller)),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="contracts.ics"'},
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from contract_archive.archive import Archive
 from ingest.ocr.errors import OcrNotReady
 from schemas.errors import ErrorEnvelope
 from schemas.ocr import OcrStatus
-from search_api.deps import ArchiveDep
+from search_api.deps import AccessDep, ArchiveDep, CanDownload, CanEditContracts, CanViewContracts
 from search_api.errors import ERROR_RESPONSES
 from storage.objects.base import iter_chunks
 
@@ -45,7 +45,7 @@ def wake_ocr(request: Request) -> None:
     responses=ERROR_RESPONSES,
     summary="OCR progress of a contract",
 )
-def get_ocr(archive: ArchiveDep, contract_id: int) -> OcrStatus:
+def get_ocr(archive: ArchiveDep, contract_id: int, caller: CanViewContracts) -> OcrStatus:
     """Per page: queued, running, done (with the mean word confidence) or failed (with the
     reason). `state` is `done` or `incomplete` when OCR has finished."""
     return ocr_status(archive, contract_id)
@@ -58,8 +58,15 @@ def get_ocr(archive: ArchiveDep, contract_id: int) -> OcrStatus:
     responses=ERROR_RESPONSES,
     summary="OCR the failed pages of a contract again",
 )
-def retry_ocr(archive: ArchiveDep, request: Request, contract_id: int) -> JSONResponse:
+def retry_ocr(
+    archive: ArchiveDep,
+    access: AccessDep,
+    caller: CanEditContracts,
+    request: Request,
+    contract_id: int,
+) -> JSONResponse:
     archive.get(contract_id)
+    access.record(caller, "contract.ocr_retry", contract_id=contract_id)
     archive.records.retry_ocr(contract_id)
     wake_ocr(request)
     status = ocr_status(archive, contract_id)
@@ -83,10 +90,16 @@ def retry_ocr(archive: ArchiveDep, request: Request, contract_id: int) -> JSONRe
 )
 def download_searchable(
     archive: ArchiveDep,
+    access: AccessDep,
+    caller: CanDownload,
     contract_id: int,
     if_none_match: Annotated[str | None, Header()] = None,
+    purpose: Annotated[
+        str | None,
+        Query(max_length=2000, description="Why (借阅目的); recorded in the access log."),
+    ] = None,
 ) -> Response:
-    record = archive.get(contract_id)
+    record, purpose = access.may_download(caller, contract_id, purpose=purpose, file="searchable")
     batch = archive.records.ocr_batch(contract_id)
     if batch is None:
         raise OcrNotReady(
@@ -109,7 +122,16 @@ def download_searchable(
         )
     etag = f'"{batch.searchable_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+    not_modified = bool(if_none_match and etag in [t.strip() for t in if_none_match.split(",")])
+    access.record(
+        caller,
+        "contract.download",
+        outcome="not_modified" if not_modified else "ok",
+        contract_id=contract_id,
+        purpose=purpose,
+        details={"file": "searchable", "sha256": batch.searchable_sha256},
+    )
+    if not_modified:
         return Response(status_code=304, headers=headers)
     info = archive.objects.stat(batch.searchable_key)
     stem = record.filename.rsplit(".", 1)[0] or "contract"

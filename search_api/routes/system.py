@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from search_api.deps import ArchiveDep
+from contract_archive.access.roles import Perm
+from search_api.deps import AnyoneOrCaller, ArchiveDep
 
 router = APIRouter(tags=["system"])
 
 
 class Health(BaseModel):
     status: str
-    contracts: int
-    indexed: int
+    contracts: int | None = None
+    """Counts are shown to administrators only."""
+    indexed: int | None = None
     object_store: str
     records: str
     index: str
 
 
 @router.get("/api/v1/health", response_model=Health, summary="Is the archive up")
-def health(archive: ArchiveDep) -> Health:
+def health(archive: ArchiveDep, caller: AnyoneOrCaller) -> Health:
+    admin = caller is not None and caller.can(Perm.SETTINGS_MANAGE)
     return Health(
         status="ok",
-        contracts=archive.records.count_contracts(),
-        indexed=archive.index.count(),
+        contracts=archive.records.count_contracts() if admin else None,
+        indexed=archive.index.count() if admin else None,
         object_store=archive.objects.name,
         records=archive.records.name,
         index=archive.index.name,
     )
-
-
-@router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    return RedirectResponse("/docs")

@@ -168,7 +168,10 @@ def compile_query(node: Node) -> Any:
             Q.range_query(SCHEMA, "archived", tantivy.FieldType.Date, lo, hi), 0.0
         )
     if isinstance(node, And):
-        return Q.boolean_query([_clause(item) for item in node.items])
+        clauses = [_clause(item) for item in node.items]
+        if _needs_anchor(node):  # also when nested: only MustNot clauses match nothing
+            clauses.insert(0, (Occur.Must, Q.all_query()))
+        return Q.boolean_query(clauses)
     if isinstance(node, Or):
         return Q.boolean_query([(Occur.Should, compile_query(item)) for item in node.items])
     if isinstance(node, Not):

@@ -4,9 +4,4 @@ Every module that defines tables is imported here, so that ``Base.metadata`` (us
 migrations and their check in tests) always holds all of them.
 """
 
-from storage.records import (
-    contract_models,  # noqa: F401
-    models,  # noqa: F401
-    ocr_models,  # noqa: F401
-    seal_models,  # noqa: F401
-)
+from storage.records import access_models, contract_models, models, ocr_models, seal_models  # noqa: F401

@@ -124,6 +124,9 @@ class RecordStore(OcrRecords, Protocol):
 
     def count_contracts(self) -> int: ...
 
+    def page_totals(self) -> tuple[int, int]:
+        """Pages of all contracts, and how many of them await OCR."""
+
     def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
         """Every contract, in id order, without loading them all at once."""
 

@@ -292,6 +292,8 @@ class ContractFilter:
     overdue_payments: bool = False
     expired_unrenewed: bool = False
     contract_ids: tuple[int, ...] = field(default_factory=tuple)
+    hidden_classifications: tuple[str, ...] = ()
+    """Restricted classes the caller may not see (issue 7): their contracts are left out."""
 
 
 @runtime_checkable

@@ -1291,6 +1291,13 @@ class SqlContractStore:
             stmt = stmt.where(Contract.status.in_(list(flt.statuses)))
         if flt.classifications:
             stmt = stmt.where(Contract.classification.in_(list(flt.classifications)))
+        if flt.hidden_classifications:
+            stmt = stmt.where(
+                or_(
+                    Contract.classification.is_(None),
+                    Contract.classification.not_in(list(flt.hidden_classifications)),
+                )
+            )
         if flt.expiring_before is not None:
             stmt = stmt.where(
                 ContractTerms.expiry_date >= today,

@@ -28,6 +28,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MAX_ID = 2**63 - 1
 """Ids are 64-bit signed integers on every backend."""
 
+MAX_ID = 2**63 - 1
+"""The largest id a BIGINT holds."""
+
 
 MIGRATE_LOCK = 0x636F6E7472616374  # 'contract': the advisory lock held while migrating
 
@@ -191,6 +194,10 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         if self._write_engine is not self.engine:
             self._write_engine.dispose()
 
+    def session(self, *, write: bool) -> contextlib.AbstractContextManager[Session]:
+        """A session inside a transaction, for stores that share this database."""
+        return self._session(write=write)
+
     @contextlib.contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
         maker = self._write if write else self._read
@@ -282,7 +289,7 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
                 s.delete(row)
 
     def get_contract(self, contract_id: int) -> ContractRecord:
-        if not 0 < contract_id <= MAX_ID:  # no such row; SQLite would overflow on it
+        if not 0 < contract_id <= MAX_ID:  # beyond a BIGINT: the driver would overflow
             raise NotFound(f"contract {contract_id} does not exist")
         with self._session(write=False) as s:
             row = s.get(Contract, contract_id)
@@ -303,6 +310,12 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
     def count_contracts(self) -> int:
         with self._session(write=False) as s:
             return int(s.scalar(select(func.count(Contract.id))) or 0)
+
+    def page_totals(self) -> tuple[int, int]:
+        with self._session(write=False) as s:
+            pages = s.scalar(select(func.coalesce(func.sum(Contract.page_count), 0)))
+            waiting = s.scalar(select(func.count()).where(ContractPage.needs_ocr.is_(True)))
+            return int(pages or 0), int(waiting or 0)
 
     def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
         last = 0

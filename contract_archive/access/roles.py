@@ -1,0 +1,123 @@
+"""Roles, permissions and the caller.
+
+Four roles, as the archive's users divide the work:
+
+* **archivist**: ingest, classify, edit metadata (and see the records they file);
+* **legal**: search, read, download;
+* **auditor**: verify, read and export the access log; contract content only if also legal;
+* **admin**: users, settings, the classification scheme, and everything the others may do.
+
+Every API route declares exactly one :class:`Perm` (``search_api.auth.Require``); the role ×
+route matrix test is generated from the route table, so a route without one fails it. The CLI
+goes through the same checks (:class:`contract_archive.access.service.AccessControl`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ARCHIVIST = "archivist"
+    LEGAL = "legal"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Perm(StrEnum):
+    PUBLIC = "public"
+    """No credentials needed (log in, health, the log's public key)."""
+    SELF = "self"
+    """Any signed-in user, about themselves: who am I, my password, my tokens, log out."""
+    CONTRACTS_VIEW = "contracts:view"
+    """List contracts and see their records (metadata, not content)."""
+    CONTRACTS_READ = "contracts:read"
+    """Read a contract's content: its extracted text."""
+    CONTRACTS_DOWNLOAD = "contracts:download"
+    SEARCH = "search"
+    CONTRACTS_INGEST = "contracts:ingest"
+    CONTRACTS_EDIT = "contracts:edit"
+    CONTRACTS_CLASSIFY = "contracts:classify"
+    CONTRACTS_VERIFY = "contracts:verify"
+    AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"
+    AUDIT_VERIFY = "audit:verify"
+    USERS_MANAGE = "users:manage"
+    SETTINGS_MANAGE = "settings:manage"
+    """Archive settings, restricted classes, the classification scheme, reindexing."""
+
+
+_ARCHIVIST = frozenset(
+    {Perm.CONTRACTS_VIEW, Perm.CONTRACTS_INGEST, Perm.CONTRACTS_EDIT, Perm.CONTRACTS_CLASSIFY}
+)
+_LEGAL = frozenset({Perm.CONTRACTS_VIEW, Perm.CONTRACTS_READ, Perm.CONTRACTS_DOWNLOAD, Perm.SEARCH})
+_AUDITOR = frozenset(
+    {
+        Perm.CONTRACTS_VIEW,
+        Perm.CONTRACTS_VERIFY,
+        Perm.AUDIT_READ,
+        Perm.AUDIT_EXPORT,
+        Perm.AUDIT_VERIFY,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.ARCHIVIST: _ARCHIVIST,
+    Role.LEGAL: _LEGAL,
+    Role.AUDITOR: _AUDITOR,
+    Role.ADMIN: frozenset(Perm),
+}
+EVERYONE = frozenset({Perm.PUBLIC})
+SIGNED_IN = frozenset({Perm.PUBLIC, Perm.SELF})
+
+
+def permissions(roles: frozenset[Role] | set[Role]) -> frozenset[Perm]:
+    granted: set[Perm] = set(SIGNED_IN)
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def parse_roles(values: list[str] | tuple[str, ...]) -> frozenset[Role]:
+    """Roles from names; a ValueError names the unknown one."""
+    out = set()
+    for value in values:
+        try:
+            out.add(Role(value.strip().lower()))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise ValueError(f"unknown role {value!r} (known: {known})") from None
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, through what, from where. Every access is logged with these fields."""
+
+    user_id: int
+    username: str
+    roles: frozenset[Role]
+    groups: frozenset[str]
+    via: str
+    """``token``, ``session`` or ``cli``."""
+    credential: str | None = None
+    """The token's public prefix or the session's short id: which credential was used."""
+    ip: str | None = None
+    user_agent: str | None = None
+    must_change_password: bool = False
+    perms: frozenset[Perm] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "perms", permissions(self.roles))
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where an unauthenticated request (a login) comes from."""
+
+    ip: str | None = None
+    user_agent: str | None = None

@@ -1,0 +1,249 @@
+"""Page images of a contract, and where the search hits sit on them.
+
+Drawing a page and reading its character boxes is done with pypdfium2 inside the archive's
+killable worker pool (``Archive.run_isolated``), like every other read of an uploaded file: a
+hostile PDF can stall or crash a worker, never the server. Results are cached on disk under
+``DATA_DIR/cache/pages`` (disposable: the cache can be deleted at any time).
+
+Hits are found on the page with the same analyzer and matcher as the search snippets
+(``search_api.highlight.find_spans``) over the page's own text as pdfium reads it, normalised
+with a map back to the characters, so what is marked on the image is what the query matched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search_api.highlight import find_spans
+from storage.index.analysis import is_cjk
+
+RENDER_SCALE = 1.5
+"""108 dpi: sharp on a desktop screen, about 100-300 KB per page as PNG."""
+LAYOUT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    width: int
+    height: int
+    text: str
+    boxes: tuple[tuple[float, float, float, float] | None, ...]
+    """Per character of ``text``: left, top, right, bottom as fractions of the image, or None
+    for characters pdfium generated (line breaks) or that have no box."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": LAYOUT_VERSION,
+                "width": self.width,
+                "height": self.height,
+                "text": self.text,
+                "boxes": [list(b) if b else None for b in self.boxes],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, data: str) -> PageLayout | None:
+        try:
+            raw = json.loads(data)
+            if raw.get("v") != LAYOUT_VERSION:
+                return None
+            return cls(
+                width=int(raw["width"]),
+                height=int(raw["height"]),
+                text=str(raw["text"]),
+                boxes=tuple(tuple(b) if b else None for b in raw["boxes"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A highlight on the page image, in percent of its width and height."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+# --- in the worker process --------------------------------------------------------------------
+def render_page(path: str, page_index: int, scale: float) -> tuple[bytes, PageLayout]:
+    """PNG bytes of one page and its character boxes. Runs in a worker process."""
+    import io
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        page = pdf[page_index]
+        bitmap = page.render(scale=scale, may_draw_forms=True)
+        image = bitmap.to_pil()
+        width, height = image.size
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", optimize=False, compress_level=6)
+        textpage = page.get_textpage()
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count) if count else ""
+        boxes: list[tuple[float, float, float, float] | None] = []
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+
+        def device(x: float, y: float) -> tuple[int, int]:
+            pdfium_c.FPDF_PageToDevice(
+                page.raw, 0, 0, width, height, 0, ctypes.c_double(x), ctypes.c_double(y), dx, dy
+            )
+            return dx.value, dy.value
+
+        for i in range(min(count, len(text))):
+            if text[i] in "\r\n" or pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
+                boxes.append(None)
+                continue
+            left, bottom, right, top = textpage.get_charbox(i)
+            if right <= left or top <= bottom:
+                boxes.append(None)
+                continue
+            x1, y1 = device(left, top)
+            x2, y2 = device(right, bottom)
+            boxes.append(
+                (
+                    min(x1, x2) / width,
+                    min(y1, y2) / height,
+                    max(x1, x2) / width,
+                    max(y1, y2) / height,
+                )
+            )
+        text = text[: len(boxes)]
+        return buf.getvalue(), PageLayout(width, height, text, tuple(boxes))
+    finally:
+        pdf.close()
+
+
+# --- in the server ----------------------------------------------------------------------------
+_QUOTES = {"\u2019": "'", "\u2018": "'"}
+
+
+def normalized_with_map(text: str) -> tuple[str, list[int]]:
+    """The analyzer's normalisation of ``text`` (NFKC, straight apostrophes, no whitespace
+    between two CJK characters) and, for each character of the result, its index in ``text``."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for out in unicodedata.normalize("NFKC", ch):
+            chars.append(_QUOTES.get(out, out))
+            origin.append(i)
+    keep = [True] * len(chars)
+    i = 0
+    while i < len(chars):
+        if chars[i].isspace():
+            j = i
+            while j < len(chars) and chars[j].isspace():
+                j += 1
+            if i > 0 and j < len(chars) and is_cjk(chars[i - 1]) and is_cjk(chars[j]):
+                for k in range(i, j):
+                    keep[k] = False
+            i = j
+        else:
+            i += 1
+    return (
+        "".join(c for c, k in zip(chars, keep, strict=True) if k),
+        [o for o, k in zip(origin, keep, strict=True) if k],
+    )
+
+
+def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rect]:
+    """Rectangles covering every match of the query's text clauses on the page, one per line
+    of a match."""
+    if not patterns or not layout.text:
+        return []
+    normalized, origin = normalized_with_map(layout.text)
+    rects: list[Rect] = []
+    for terms in patterns:
+        for span in find_spans(normalized, terms):
+            chars = sorted({origin[k] for k in range(span.start, span.end)})
+            line: list[float] | None = None
+            for ci in chars:
+                box = layout.boxes[ci] if ci < len(layout.boxes) else None
+                if box is None:
+                    continue
+                left, top, right, bottom = box
+                if line is not None and abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002:
+                    line = [
+                        min(line[0], left),
+                        min(line[1], top),
+                        max(line[2], right),
+                        max(line[3], bottom),
+                    ]
+                    continue
+                if line is not None:
+                    rects.append(_rect(line))
+                line = [left, top, right, bottom]
+            if line is not None:
+                rects.append(_rect(line))
+            if len(rects) >= 200:
+                return rects
+    return rects
+
+
+def _rect(box: Sequence[float]) -> Rect:
+    pad = 0.002
+    left, top = max(0.0, box[0] - pad), max(0.0, box[1] - pad)
+    right, bottom = min(1.0, box[2] + pad), min(1.0, box[3] + pad)
+    return Rect(
+        left=round(left * 100, 3),
+        top=round(top * 100, 3),
+        width=round((right - left) * 100, 3),
+        height=round((bottom - top) * 100, 3),
+    )
+
+
+class PageCache:
+    """Rendered pages on disk: ``<dir>/<sha[:2]>/<sha>/p<N>-s<scale>.png`` and ``.json``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _base(self, sha256: str, page: int, scale: float) -> Path:
+        return self.root / sha256[:2] / sha256 / f"p{page}-s{scale:g}"
+
+    def get(self, sha256: str, page: int, scale: float) -> tuple[Path, PageLayout] | None:
+        base = self._base(sha256, page, scale)
+        png, meta = base.with_suffix(".png"), base.with_suffix(".json")
+        try:
+            layout = PageLayout.from_json(meta.read_text(encoding="utf-8"))
+        except OSError:
+            return None
+        if layout is None or not png.is_file():
+            return None
+        return png, layout
+
+    def put(self, sha256: str, page: int, scale: float, png: bytes, layout: PageLayout) -> Path:
+        base = self._base(sha256, page, scale)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        png_path = base.with_suffix(".png")
+        # The image first, the layout last: a layout on disk means a complete entry.
+        for target, data in ((png_path, png), (base.with_suffix(".json"), layout.to_json())):
+            payload = data if isinstance(data, bytes) else data.encode("utf-8")
+            fd, tmp = tempfile.mkstemp(dir=base.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return png_path
+
+
+def layout_summary(layout: PageLayout) -> dict[str, Any]:
+    return {"width": layout.width, "height": layout.height, "chars": len(layout.text)}

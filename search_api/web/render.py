@@ -1,0 +1,186 @@
+"""Rendering pages: the Jinja2 environment, the language of a request, HTML error pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from contract_archive.contracts.rules import STATE_NAMES_ZH
+from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
+
+# Pages load nothing but the app's own files: no inline script or style, no other origin.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["filesize"] = filesize
+    env.filters["datetime"] = format_datetime
+    return env
+
+
+@lru_cache(maxsize=32)
+def static_version(name: str) -> str:
+    """A short digest of a static file, appended to its URL so browsers may cache it forever."""
+    try:
+        return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def filesize(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
+    """The current URL (or ``path``) with query parameters changed; None removes one."""
+    params: list[tuple[str, str]] = []
+    base = request.query_params.multi_items() if path is None else []
+    for key, value in base:
+        if key not in changes and key != "lang":
+            params.append((key, value))
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            params.extend((key, str(v)) for v in value)
+        else:
+            params.append((key, str(value)))
+    target = path if path is not None else request.url.path
+    return f"{target}?{urlencode(params)}" if params else target
+
+
+def csrf_token_for(request: Request) -> str | None:
+    """The CSRF token forms and scripts of this page must send back: derived from the browser
+    session (``search_api.auth``); None without one."""
+    from contract_archive.access.credentials import csrf_token
+    from search_api.auth import SESSION_COOKIE
+
+    session = request.cookies.get(SESSION_COOKIE)
+    return csrf_token(session) if session else None
+
+
+def status_label(lang: Lang, value: str | None) -> str:
+    """A lifecycle state as people say it: 履行中 / active."""
+    if not value:
+        return ""
+    if lang == "zh" and value in STATE_NAMES_ZH:
+        return STATE_NAMES_ZH[value]
+    return value.replace("_", " ")
+
+
+def money_text(values: Any) -> str:
+    """``CNY 12,000.00 + USD 300.00`` from a list of MoneyPublic (or anything with
+    ``currency`` and ``amount``)."""
+    return " + ".join(f"{m.currency} {m.amount:,.2f}" for m in values or [])
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    lang, chosen = request_lang(request)
+    t: Callable[..., str] = lambda key, **values: translate(lang, key, **values)  # noqa: E731
+    token = csrf_token_for(request)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "me": getattr(request.state, "caller", None),
+        "csrf_token": token,
+        "csrf_field": lambda: (
+            Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+            if token
+            else ""
+        ),
+        "lang": lang,
+        "t": t,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "static": lambda name: f"/static/{name}?v={static_version(name)}",
+        "url_with": lambda path=None, **kw: url_with(request, path, **kw),
+        "lang_url": lambda code: url_with(request, None, lang=code),
+        "path": request.url.path,
+        "status_label": lambda value: status_label(lang, value),
+        "money": money_text,
+        "Markup": Markup,
+    }
+    ctx.update(context or {})
+    body = environment().get_template(template).render(ctx)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Content-Language"] = ctx["html_lang"]
+    response.headers.setdefault("Vary", "Accept-Language, Cookie")
+    if chosen:
+        remember_lang(response, lang)
+    return response
+
+
+def remember_lang(response: HTMLResponse, lang: Lang) -> None:
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+
+
+def wants_html(request: Request) -> bool:
+    """Pages (not the API, not the OpenAPI documents) answer errors as HTML to browsers."""
+    path = request.url.path
+    if path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    hint: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    lang, _ = request_lang(request)
+    key = f"error.lead.{code}"
+    lead: str | None = translate(lang, key) if key in CATALOGS[lang] else None
+    detail: str | None = message
+    if status == 404 and code == "not_found" and message in ("Not Found", "not found"):
+        lead, detail = translate(lang, "error.404"), None
+    return render(
+        request,
+        "error.html",
+        {"status": status, "code": code, "lead": lead, "message": detail, "hint": hint},
+        status_code=status,
+        headers=headers,
+    )

@@ -1,0 +1,212 @@
+"""The command line of access control, run as a user runs it (the installed program): the first
+start, users, tokens, restricted classes, acting as ARCHIVE_USER, and `audit verify` catching a
+database edit. One data directory for the module; tests run in file order."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import corpus_files
+from tests.test_cli import run
+
+EN = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("access-cli") / "var"
+
+
+def log_rows(data: Path, where: str = "1=1") -> list[sqlite3.Row]:
+    with sqlite3.connect(data / "archive.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute(f"SELECT * FROM access_log WHERE {where} ORDER BY seq").fetchall()
+
+
+def test_first_command_creates_the_admin_once_and_acts_as_it(data: Path) -> None:
+    first = run(data, "users", "list", "--json")
+    assert first.returncode == 0, first.stderr
+    assert "First start: an administrator was created." in first.stderr
+    password = next(
+        line.split(":", 1)[1].strip() for line in first.stderr.splitlines() if "password:" in line
+    )
+    assert len(password) >= 16
+    users = json.loads(first.stdout)
+    assert [(u["username"], u["roles"], u["must_change_password"]) for u in users] == [
+        ("admin", ["admin"], True)
+    ]
+    again = run(data, "users", "list")
+    assert again.returncode == 0 and "First start" not in again.stderr
+    assert password not in again.stderr + again.stdout
+    # The command line's reads are logged under the admin, through the CLI.
+    assert run(data, "search", "违约").returncode == 0
+    searched = log_rows(data, "action = 'search'")
+    assert [(r["actor"], r["via"]) for r in searched] == [("admin", "cli")]
+    assert json.loads(searched[0]["details"])["query"] == "违约"
+    assert "contract-archive-cli/" in searched[0]["user_agent"]
+
+
+def test_users_tokens_and_restrictions(data: Path) -> None:
+    made = run(data, "users", "create", "lena", "--role", "legal", "--group", "hr")
+    assert made.returncode == 0, made.stderr
+    one_time = made.stdout.strip()
+    assert len(one_time) >= 16 and "\n" not in one_time
+    bad = run(data, "users", "create", "x", "--role", "wizard")
+    assert bad.returncode == 2 or bad.returncode == 1
+    assert "unknown role 'wizard'" in bad.stderr and "Traceback" not in bad.stderr
+
+    token = run(data, "tokens", "create", "--user", "lena", "--name", "scripts", "--days", "3")
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip()
+    assert secret.startswith("cat_")
+    listed = run(data, "tokens", "list", "--all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    tokens = json.loads(listed.stdout)
+    mine = next(t for t in tokens if t["username"] == "lena")
+    assert mine["active"] and secret.startswith(mine["id"]) and secret not in listed.stdout
+    revoked = run(data, "tokens", "revoke", mine["id"])
+    assert revoked.returncode == 0, revoked.stderr
+    tokens = json.loads(run(data, "tokens", "list", "--all", "--json").stdout)
+    assert not next(t for t in tokens if t["id"] == mine["id"])["active"]
+
+    assert run(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
+    shown = run(data, "restrictions", "list", "--json")
+    assert json.loads(shown.stdout) == {"LD": ["hr"]}
+    assert run(data, "users", "disable", "lena").returncode == 0
+    actions = [r["action"] for r in log_rows(data)]
+    for wanted in (
+        "user.create",
+        "token.create",
+        "token.revoke",
+        "restriction.set",
+        "user.disable",
+    ):
+        assert wanted in actions, wanted
+    # Secrets never reach the log.
+    everything = json.dumps([dict(r) for r in log_rows(data)])
+    assert secret not in everything and one_time not in everything
+
+
+def test_archive_user_names_who_the_command_line_is(data: Path) -> None:
+    made = run(data, "users", "create", "clerk", "--role", "archivist", "--no-password")
+    assert made.returncode == 0, made.stderr
+    env = {"ARCHIVE_USER": "clerk"}
+    ingested = run(data, "ingest", str(EN), "--json", env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    # An archivist may not search or read the log: refused, and the refusal is logged.
+    refused = run(data, "search", "agreement", env=env)
+    assert refused.returncode == 1 and "clerk may not do this" in refused.stderr
+    assert run(data, "audit", "verify", env=env).returncode == 1
+    rows = log_rows(data, "actor = 'clerk'")
+    assert {(r["action"], r["outcome"]) for r in rows} >= {("contract.ingest", "ok")}
+    assert any(r["outcome"] == "denied" for r in rows)
+    assert all(r["via"] == "cli" for r in rows)
+    unknown = run(data, "search", "x", env={"ARCHIVE_USER": "ghost"})
+    assert unknown.returncode == 2 and "ARCHIVE_USER names no user" in unknown.stderr
+    disabled = run(data, "users", "list", env={"ARCHIVE_USER": "lena"})
+    assert disabled.returncode == 2 and "disabled" in disabled.stderr
+
+
+def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path) -> None:
+    ok = run(data, "audit", "verify", "--json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["status"] == "PASSED"
+    exported = run(data, "audit", "export", "--format", "jsonl")
+    assert exported.returncode == 0 and exported.stdout.count("\n") >= 10
+    extract = tmp_path / "extract.zip"
+    assert run(data, "audit", "extract", "--output", str(extract)).returncode == 0
+    checked = run(data, "audit", "verify-extract", str(extract))
+    assert checked.returncode == 0 and "PASSED" in checked.stdout
+    target = log_rows(data, "action = 'contract.ingest'")[0]["seq"]
+    with sqlite3.connect(data / "archive.db") as db:
+        db.execute("UPDATE access_log SET actor = 'nobody' WHERE seq = ?", (target,))
+    broken = run(data, "audit", "verify")
+    assert broken.returncode == 1
+    assert f"entry {target}" in broken.stdout or f"#{target}" in broken.stdout, broken.stdout
+
+
+# --- every command declares its access ----------------------------------------------------------
+def command_paths() -> list[str]:
+    import typer
+
+    from contract_archive.cli import app
+
+    def walk(command: Any, prefix: str) -> list[str]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            return [prefix]
+        found = []
+        for name, sub in subcommands.items():
+            found += walk(sub, f"{prefix} {name}".strip())
+        return found
+
+    return walk(typer.main.get_command(app), "")
+
+
+def test_every_command_declares_its_access() -> None:
+    from contract_archive.cli.acting import COMMANDS
+
+    paths = command_paths()
+    assert len(paths) >= 20 and "users create" in paths
+    undeclared = [p for p in paths if p not in COMMANDS]
+    assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
+    assert not set(COMMANDS) - set(paths), "declared commands that do not exist"
+
+
+def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands added later open the archive through cli.open_archive, which runs the guard:
+    here two commands of a small Typer app do the same."""
+    import typer
+    from typer.testing import CliRunner
+
+    from contract_archive.access.roles import Perm
+    from contract_archive.access.service import AccessControl
+    from contract_archive.archive import Archive
+    from contract_archive.cli import acting
+    from storage.records.access_base import LogFilter
+    from tests.access_helpers import ensure_user
+    from tests.conftest import make_settings
+
+    monkeypatch.setitem(acting.COMMANDS, "mystery", acting.CommandAccess(Perm.CONTRACTS_VERIFY))
+    cli = typer.Typer()
+    ran: list[str] = []
+    with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
+
+        @cli.command()
+        def mystery(contract_id: int, key_passphrase: str = "", path: list[str] = []) -> None:  # noqa: B006
+            acting.guard_command(archive)
+            ran.append("mystery")
+
+        @cli.command()
+        def forgotten() -> None:
+            acting.guard_command(archive)
+            ran.append("forgotten")
+
+        ensure_user(archive, "vera", ("auditor",))
+        ensure_user(archive, "lou", ("legal",))
+        runner = CliRunner()
+        refused = runner.invoke(cli, ["forgotten"])
+        assert "declares no access permission" in str(refused.exception)
+        access = AccessControl.for_archive(archive)
+        access.settings = archive.settings.model_copy(update={"user": "vera"})
+        args = ["mystery", "7", "--key-passphrase", "hunter2", "--path", "a", "--path", "b"]
+        done = runner.invoke(cli, args)
+        assert done.exit_code == 0, done.output
+        access.settings = archive.settings.model_copy(update={"user": "lou"})
+        denied = runner.invoke(cli, args)
+        assert "lou may not do this" in str(denied.exception)
+        entries = access.store.entries(LogFilter(action="cli.mystery"), limit=10)
+    assert ran == ["mystery"]
+    assert [(e.actor, e.via, e.outcome) for e in entries] == [
+        ("vera", "cli", "started"),
+        ("lou", "cli", "denied"),
+    ]
+    assert entries[0].details == {"params": {"contract_id": 7, "path": ["a", "b"]}}
+    assert "hunter2" not in str(entries[1].details)

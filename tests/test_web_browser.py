@@ -1,0 +1,355 @@
+"""The web interface in a real browser: Debian's chromium driven by Playwright.
+
+The app runs in a real uvicorn server on a free loopback port (a thread of this process),
+the browser is ``/usr/bin/chromium`` (``playwright install`` cannot download here). Screenshots
+of every page are saved under ``test-artifacts/browser/`` (or ``$ARCHIVE_TEST_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from contract_archive.access.credentials import hash_password
+from contract_archive.access.roles import Client
+from contract_archive.access.service import AccessControl
+from contract_archive.archive import Archive
+from search_api.app import create_app
+from search_api.auth import SESSION_COOKIE
+from tests.access_helpers import ensure_user
+from tests.conftest import ROOT, corpus_files, make_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("ARCHIVE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
+ZH = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
+EN = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
+DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "browser tests passphrase"
+SESSION: dict[str, str] = {}
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(archive), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = make_settings(tmp_path_factory.mktemp("web") / "var")
+    with Archive(settings, parser_workers=1).open() as archive, LiveServer(archive) as server:
+        access = AccessControl.for_archive(archive)
+        ensure_user(archive, "browser", ("admin",))
+        access.store.update_user("browser", {"password_hash": hash_password(PASSWORD)})
+        SESSION["token"] = access.login("browser", PASSWORD, Client()).session_token
+        SESSION["url"] = server.url
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def no_horizontal_scroll(page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+# WCAG 2 contrast of every visible text against the background it is drawn on: 4.5:1, or 3:1
+# for large text (24 px, or 18.66 px bold).
+CONTRAST_JS = """() => {
+  const rgb = s => { const m = s.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) return c;
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === "hidden" || st.opacity === "0") continue;
+    if (el.closest(".visually-hidden, .skip")) continue;
+    const fg = lum(rgb(st.color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+
+def new_page(browser, viewport: dict, errors: list[str], locale: str = "en-US"):
+    context = browser.new_context(viewport=viewport, locale=locale, accept_downloads=True)
+    # Signed in: the session cookie of a log-in made through AccessControl (the log-in page
+    # itself is tested in tests/test_access_web.py).
+    context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": SESSION["token"], "url": SESSION["url"]}]
+    )
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
+
+
+def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_path: Path) -> None:
+    """Upload a Chinese and an English contract by drag and drop, search a Chinese phrase and
+    see it highlighted, open the contract, download the original and compare its bytes."""
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+
+    page.goto(live.url + "/upload")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_label("Customer").fill("新疆汽车贸易公司")
+    page.get_by_label("Classification").fill("XS")
+    # Drag and drop: a DataTransfer with both files dropped on the zone.
+    payload = [
+        {"name": p.name, "b64": __import__("base64").b64encode(p.read_bytes()).decode()}
+        for p in (ZH, EN)
+    ]
+    page.evaluate(
+        """(files) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, {type: "application/pdf"}));
+            }
+            const zone = document.getElementById("dropzone");
+            zone.dispatchEvent(new DragEvent("dragenter", {dataTransfer: dt, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+        }""",
+        payload,
+    )
+    rows = page.locator("#upload-list li")
+    assert rows.count() == 2
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-list li.status-archived")).to_have_count(2, timeout=60_000)
+    assert page.locator("#upload-list progress").count() == 2
+    assert "2 of 2 files done" in page.locator("#upload-summary").inner_text()
+    shot(page, "01-upload-done")
+
+    # The same file again is told apart as a duplicate.
+    page.set_input_files("#files", str(ZH))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_selector("#upload-list li.status-duplicate", timeout=30_000)
+    assert "already archived" in page.locator("#upload-list li.status-duplicate").inner_text()
+
+    # Search a Chinese phrase and see it highlighted.
+    page.goto(live.url + "/search")
+    page.get_by_label("Search contracts").fill("违约责任")
+    page.get_by_label("Search contracts").press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    marks = page.locator(".hit mark")
+    assert marks.count() >= 1
+    assert marks.first.inner_text() == "违约责任"
+    assert page.locator(".facet h3", has_text="Customer").count() == 1
+    shot(page, "02-search-zh")
+
+    # Open the contract: the page image carries the hits.
+    page.locator(".hit h3 a").first.click()
+    page.wait_for_selector(".page-frame img")
+    img_ok = page.evaluate(
+        "() => { const i = document.querySelector('.page-frame img');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    assert img_ok
+    assert page.locator(".hit-layer rect").count() >= 1
+    assert page.locator(".meta-list").first.inner_text().count("新疆汽车贸易公司") == 1
+    shot(page, "03-contract")
+
+    # The verification badge opens the full report.
+    badge = page.locator(".verify-line .badge")
+    expect(badge).to_have_text(re.compile("Verified"))
+    badge.click()
+    page.wait_for_url(re.compile(r"/verification$"))
+    expect(page.locator(".check-passed")).to_have_count(7)
+    shot(page, "03b-verification")
+    page.go_back()
+
+    # Download the original and compare its bytes.
+    with page.expect_download() as info:
+        page.locator("#download-original").click()
+    target = tmp_path / "original.pdf"
+    info.value.save_as(target)
+    assert (
+        hashlib.sha256(target.read_bytes()).hexdigest()
+        == hashlib.sha256(ZH.read_bytes()).hexdigest()
+    )
+
+    # The customer page lists both contracts.
+    page.locator(".contract-head a", has_text="新疆汽车贸易公司").click()
+    page.wait_for_selector("table.data")
+    assert page.locator("table.data tbody tr").count() == 2
+    shot(page, "04-customer")
+
+    assert not errors, errors
+    page.context.close()
+
+
+def test_chinese_by_default_and_the_switch(live: LiveServer, browser) -> None:
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors, locale="zh-CN")
+    page.goto(live.url + "/")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.get_by_role("link", name="检索").first.is_visible()
+    shot(page, "05-home-zh")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    # The choice is remembered for the next page.
+    page.goto(live.url + "/search")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert not errors, errors
+    page.context.close()
+
+
+def test_errors_are_pages_not_json(live: LiveServer, browser) -> None:
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    response = page.goto(live.url + "/contracts/999999")
+    assert response is not None and response.status == 404
+    body = page.locator("main").inner_text()
+    assert "contract 999999" in body and "{" not in body
+    shot(page, "06-error-404")
+    page.goto(live.url + '/search?q="unclosed')
+    alert = page.get_by_role("alert")
+    assert "quotation mark" in alert.inner_text()
+    shot(page, "07-search-invalid")
+    page.context.close()
+
+
+def test_keyboard_reaches_search_and_focus_is_visible(live: LiveServer, browser) -> None:
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    page.goto(live.url + "/search?q=%E5%90%88%E5%90%8C")
+    page.keyboard.press("Tab")
+    skip = page.locator(":focus")
+    assert skip.inner_text() == "Skip to the main content"
+    page.keyboard.press("Enter")
+    # Tab on until the query box has focus; its outline must be visible.
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.evaluate("document.activeElement.id") == "q"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    page.keyboard.type(" 买卖")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=.*%E4%B9%B0%E5%8D%96"))
+    # Every form control has an accessible name.
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                            && !e.textContent.trim()).map(e => e.outerHTML)"""
+    )
+    assert unnamed == []
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/search?q=%E4%B9%B0%E5%8D%96", "/upload", "/contracts/1?q=%E4%B9%B0%E5%8D%96"]
+)
+def test_text_contrast(live: LiveServer, browser, path: str) -> None:
+    live.archive.ingest_path(ZH, customer="新疆汽车贸易公司")
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    page.goto(live.url + path)
+    assert page.evaluate(CONTRAST_JS) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search?q=%E4%B9%B0%E5%8D%96",
+        "/upload",
+        "/contracts/1?q=%E4%B9%B0%E5%8D%96",
+        "/customers/%E6%96%B0%E7%96%86%E6%B1%BD%E8%BD%A6%E8%B4%B8%E6%98%93%E5%85%AC%E5%8F%B8",
+        "/no/such/page",
+    ],
+)
+def test_phone_width(live: LiveServer, browser, path: str) -> None:
+    live.archive.ingest_path(ZH, customer="新疆汽车贸易公司")  # a duplicate when already there
+    errors: list[str] = []
+    page = new_page(browser, PHONE, errors, locale="zh-CN")
+    response = page.goto(live.url + path)
+    assert response is not None and response.status == (404 if "no/such" in path else 200)
+    assert no_horizontal_scroll(page), f"{path} scrolls sideways at 390 px"
+    name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].split("%")[0]).strip("-") or "home"
+    shot(page, f"08-phone-{name}")
+    # The 404 page itself is reported by the console; nothing else may fail.
+    assert [e for e in errors if "404" not in e or "no/such" not in path] == [], errors
+    page.context.close()
