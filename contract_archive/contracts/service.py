@@ -763,7 +763,7 @@ class ContractService:
             )
         fonds = fonds_code or terms.fonds_code or self.settings.fonds_code
         if not fonds:
-            raise ConfigurationError(
+            raise Conflict(
                 "no fonds code (全宗号) to file under",
                 hint="set ARCHIVE_FONDS_CODE, or give the fonds code when filing",
             )
