@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +41,110 @@ def percentile(values: list[float], p: float) -> float:
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def bench_env(data_dir: Path) -> dict[str, str]:
+    """The environment for a child archive process: no ARCHIVE_* of ours, this data dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env.update({"ARCHIVE_DATA_DIR": str(data_dir), "ARCHIVE_LOG_LEVEL": "error"})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_rss(pid: int) -> int:
+    """RSS in bytes of a process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        child = int(entry.name)
+        children.setdefault(int(stat[1]), []).append(child)
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[child] = int(line.split()[1]) * 1024
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+class Server:
+    """`contract-archive serve` in a subprocess, stopped on exit; samples its tree's RSS."""
+
+    def __init__(self, data_dir: Path, workers: int = 1, extra_env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = bench_env(data_dir)
+        env.update(extra_env or {})
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._log_fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "contract-archive"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.max_rss = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.max_rss = max(self.max_rss, tree_rss(self.proc.pid))
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> Server:
+        import httpx2 as httpx
+
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError(f"the server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("the server did not start in 120 s")
+            time.sleep(0.2)
+        self._sampler.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log_fh.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import unicodedata
@@ -26,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from contract_archive.settings import Settings, get_settings
-from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult
+from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
@@ -42,6 +41,7 @@ from signing.service import SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
+from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
@@ -179,6 +179,19 @@ class Archive:
         self.close()
 
     # -- ingest ----------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Start every parser process now (the server calls this in the background at
+        start-up), so the first uploads do not wait for them."""
+        pool = self._workers()
+        threads = [
+            threading.Thread(target=pool.run, args=(len, b""), daemon=True)
+            for _ in range(self._parser_workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
     def _workers(self) -> WorkerPool:
         with self._pool_lock:
             if self._pool is None:
@@ -241,13 +254,14 @@ class Archive:
                 max_bytes=self.settings.max_upload_bytes,
                 max_pages=self.settings.max_pages,
                 min_text_chars=self.settings.min_text_chars_per_page,
+                min_free_bytes=self.settings.min_free_bytes,
             ),
             objects=self.objects,
             records=self.records,
             index=self.index,
             read_pdf=self._read_pdf,
             user=user,
-            owner=f"{socket.gethostname()}:{os.getpid()}",
+            owner=claim_owner(),
             check_signatures=self._check_signatures,
             evidence=self.seal,
             retain_until=self.default_retain_until(),
@@ -269,7 +283,7 @@ class Archive:
         user: str | None = None,
     ) -> IngestResult:
         request = IngestRequest(
-            filename=filename,
+            filename=safe_name(filename),
             title=title,
             customer=customer,
             classification=valid_classification(classification),
@@ -288,7 +302,7 @@ class Archive:
         classification: str | None = None,
         user: str | None = None,
     ) -> IngestResult:
-        name = display_name or str(path)
+        name = safe_name(display_name or str(path))
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:

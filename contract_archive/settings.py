@@ -119,6 +119,14 @@ class Settings(BaseSettings):
             "A page whose text layer has fewer letters or digits than this is marked `needs_ocr`."
         ),
     )
+    min_free_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Ingest is refused while less than this many bytes are free under DATA_DIR, so a "
+            "filling disk stops new files cleanly before any store runs out of space."
+        ),
+    )
     parse_timeout_seconds: float = Field(
         120.0,
         gt=0,

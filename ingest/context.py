@@ -35,6 +35,7 @@ class IngestLimits:
     max_pages: int
     min_text_chars: int
     claim_wait_seconds: float = 120.0
+    min_free_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,17 @@ class IngestContext:
     """Writes and seals the package manifest."""
     retain_until: datetime | None = None
     """COMPLIANCE retention for the original on a store that enforces it (None: no retention)."""
+
+
+_CONTROL = dict.fromkeys([*range(0, 32), 127], None)
+
+
+def safe_name(name: str) -> str:
+    """A file name as it can be stored and shown: bytes that were not UTF-8 (kept by Python as
+    surrogate escapes) become U+FFFD, control characters go."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates of other origins
+    return text.translate(_CONTROL) or "unnamed"
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class IngestResult:
     pages: int | None = None
     pages_needing_ocr: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    error_code: str | None = None
+    """The ArchiveError code of a failure (``storage_full``, ...)."""
 
     @property
     def ok(self) -> bool:

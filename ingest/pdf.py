@@ -12,8 +12,11 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest.errors import RejectFile
+
+log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 1024
@@ -120,6 +123,7 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int) -> ParsedPdf:
                 ) from exc
             if page_count == 0:
                 raise RejectFile("the PDF has no pages")
+            notes.extend(active_content(reader))
             if page_count > max_pages:
                 raise RejectFile(
                     f"the PDF has {page_count} pages, more than ARCHIVE_MAX_PAGES ({max_pages})",
@@ -144,6 +148,53 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int) -> ParsedPdf:
     finally:
         pypdf_log.removeHandler(handler)
     return ParsedPdf(page_count=page_count, pages=pages, warnings=_dedupe(notes))
+
+
+_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "launch actions"}
+
+
+def active_content(reader: Any) -> list[str]:
+    """Warnings for JavaScript and launch actions: archived as they are, never run, but an
+    archivist wants to know (the security property of 四性检测)."""
+    found: set[str] = set()
+
+    def resolve(obj: Any) -> Any:
+        return obj.get_object() if hasattr(obj, "get_object") else obj
+
+    def action(obj: Any, depth: int = 0) -> None:
+        value = resolve(obj)
+        if not isinstance(value, dict) or depth > 5:
+            return
+        kind = value.get("/S")
+        if kind in _ACTIONS:
+            found.add(_ACTIONS[kind])
+        nxt = value.get("/Next")
+        for item in nxt if isinstance(nxt, list) else [nxt]:
+            action(item, depth + 1)
+
+    def triggers(holder: Any) -> None:
+        extra = resolve(holder.get("/AA"))
+        if isinstance(extra, dict):
+            for value in extra.values():
+                action(value)
+
+    try:
+        root = resolve(reader.trailer["/Root"])
+        action(root.get("/OpenAction"))
+        names = resolve(root.get("/Names"))
+        if isinstance(names, dict) and "/JavaScript" in names:
+            found.add("JavaScript")
+        triggers(root)
+        for page in reader.pages[:2000]:
+            triggers(page)
+            for annot in resolve(page.get("/Annots")) or ():
+                annot = resolve(annot)
+                if isinstance(annot, dict):
+                    action(annot.get("/A"))
+                    triggers(annot)
+    except Exception as exc:  # noqa: BLE001 - the scan is advisory; damage is reported elsewhere
+        log.debug("active content scan stopped: %s", exc)
+    return [f"the PDF contains {what} (archived unchanged, never run)" for what in sorted(found)]
 
 
 def _encrypted() -> RejectFile:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWor
 from ingest.errors import FileTooLarge, RejectFile
 from ingest.stages import Duplicate, Stage, default_stages
 from storage.errors import StorageFull
+from storage.maintenance import owner_tag
 from storage.objects.base import CHUNK_SIZE
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def spool(source: IO[bytes], tmp_dir: Path, max_bytes: int) -> tuple[Path, int, 
     Returns the path, the size and the SHA-256. The caller removes the file.
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    path = tmp_dir / f"upload-{uuid.uuid4().hex}.part"
+    path = tmp_dir / f"{owner_tag()}upload-{uuid.uuid4().hex}.part"
     digest = hashlib.sha256()
     size = 0
     try:
@@ -60,6 +62,21 @@ def spool(source: IO[bytes], tmp_dir: Path, max_bytes: int) -> tuple[Path, int, 
     return path, size, digest.hexdigest()
 
 
+def check_free_space(directory: Path, min_free: int) -> None:
+    """Refuse to start an ingest on a nearly full disk (ARCHIVE_MIN_FREE_BYTES)."""
+    if min_free <= 0:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(directory).free
+    if free < min_free:
+        raise StorageFull(
+            f"only {free // 1024**2} MB free on the device of the data directory, less than "
+            f"ARCHIVE_MIN_FREE_BYTES ({min_free // 1024**2} MB): no space left on the device "
+            "for new files",
+            hint="free disk space under ARCHIVE_DATA_DIR, then retry: nothing was archived",
+        )
+
+
 class Pipeline:
     def __init__(self, stages: Sequence[Stage] | None = None) -> None:
         self.stages: list[Stage] = list(stages) if stages is not None else default_stages()
@@ -69,9 +86,12 @@ class Pipeline:
     ) -> IngestResult:
         """Archive one file. Never raises for a bad file: the result says what happened."""
         try:
+            check_free_space(tmp_dir, ctx.limits.min_free_bytes)
             path, size, sha256 = spool(source, tmp_dir, ctx.limits.max_bytes)
         except RejectFile as exc:
             return _rejected(request, None, exc)
+        except ArchiveError as exc:  # a full disk while receiving: nothing was kept
+            return _failed(request, None, exc)
         try:
             return self._run(ctx, IngestWork(request=request, spool=path, size=size, sha256=sha256))
         finally:
@@ -107,14 +127,7 @@ class Pipeline:
             return _rejected(work.request, work.sha256, exc)
         except ArchiveError as exc:
             self._undo(ctx, work, done)
-            log.warning("ingest of %s failed: %s", work.request.filename, exc.message)
-            return IngestResult(
-                file=work.request.filename,
-                status="failed",
-                sha256=work.sha256,
-                reason=exc.message,
-                hint=exc.hint,
-            )
+            return _failed(work.request, work.sha256, exc)
         except BaseException:
             self._undo(ctx, work, done)
             raise
@@ -137,15 +150,33 @@ class Pipeline:
 
     @staticmethod
     def _undo(ctx: IngestContext, work: IngestWork, done: list[Stage]) -> None:
+        """Undo newest first. When one undo fails, the earlier stages are kept: what survives
+        (a record, say) refers to their output (the objects), and a complete record with its
+        objects is what ``doctor --repair`` can finish (by indexing it); a record whose objects
+        were deleted could only be reported."""
         for stage in reversed(done):
             try:
                 stage.undo(ctx, work)
             except Exception:
                 log.exception(
-                    "undo of stage %s for %s failed; `contract-archive doctor` will repair it",
+                    "undo of stage %s for %s failed; earlier stages are kept and "
+                    "`contract-archive doctor --repair` will complete or remove it",
                     stage.name,
                     work.request.filename,
                 )
+                return
+
+
+def _failed(request: IngestRequest, sha256: str | None, exc: ArchiveError) -> IngestResult:
+    log.warning("ingest of %s failed: %s", request.filename, exc.message)
+    return IngestResult(
+        file=request.filename,
+        status="failed",
+        sha256=sha256,
+        reason=exc.message,
+        hint=exc.hint,
+        error_code=exc.code,
+    )
 
 
 def _rejected(request: IngestRequest, sha256: str | None, exc: RejectFile) -> IngestResult:

@@ -21,6 +21,7 @@ from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument
+from storage.maintenance import claim_owner_alive
 from storage.objects.base import package_key
 from storage.records.base import ContractRecord, NewContract, PageRecord
 
@@ -88,7 +89,7 @@ class HashStage(_Always):
             existing = ctx.records.find_by_sha256(work.sha256)
             if existing is not None:
                 raise Duplicate(existing)
-            if ctx.records.claim(work.sha256, ctx.owner):
+            if ctx.records.claim(work.sha256, ctx.owner) or self._take_over_dead(ctx, work):
                 work.claimed = True
                 # The other process may have finished between our lookup and our claim.
                 existing = ctx.records.find_by_sha256(work.sha256)
@@ -101,6 +102,16 @@ class HashStage(_Always):
                     hint="retry in a minute; it will then be reported as a duplicate",
                 )
             time.sleep(0.1)
+
+    @staticmethod
+    def _take_over_dead(ctx: IngestContext, work: IngestWork) -> bool:
+        """A claim whose process died (SIGKILL, power loss) is taken over at once: whatever
+        that process stored for these bytes is the same bytes, and ours completes it."""
+        for held in ctx.records.claims():
+            if held.sha256 == work.sha256 and claim_owner_alive(held.owner) is False:
+                log.warning("taking over the ingest claim of dead process %s", held.owner)
+                return ctx.records.take_over_claim(work.sha256, held.owner, ctx.owner)
+        return False
 
     def undo(self, ctx: IngestContext, work: IngestWork) -> None:
         # The claim is released by the pipeline in every case; nothing else to take back.

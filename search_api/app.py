@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -79,6 +80,13 @@ def route_table() -> list[RouteInfo]:
     return table
 
 
+def _warm_up(archive: Archive) -> None:
+    try:
+        archive.warm_up()
+    except Exception as exc:  # noqa: BLE001 - only a head start; the first upload retries
+        log.warning("the parser processes did not start ahead of time: %s", exc)
+
+
 def create_app(
     archive: Archive | None = None,
     settings: Settings | None = None,
@@ -97,6 +105,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             app.state.archive = Archive(settings).open()
+            threading.Thread(target=_warm_up, args=(app.state.archive,), daemon=True).start()
             # First start: an admin with one-time credentials, printed (never logged).
             first = AccessControl.for_archive(app.state.archive).ensure_first_admin()
             if first is not None:

@@ -37,9 +37,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "not signed in",
         403: "not allowed",
         404: "not found",
+        409: "conflict",
         413: "payload too large",
         422: "rejected or invalid",
         503: "backend unavailable",
+        507: "insufficient storage",
     }.items()
 }
 
@@ -153,6 +155,16 @@ def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _respond(
             request, exc.status_code, code, message, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # A number past 64 bits (an id, an offset) reached the database: SQLite cannot bind
+        # it. Every id is a signed 64-bit integer, so nothing can match it.
+        return envelope(
+            404,
+            "not_found",
+            "no such item: a number in the request is larger than any id (64 bits)",
         )
 
     @app.exception_handler(Exception)

@@ -97,7 +97,17 @@ def main() -> None:
 
 
 # Register the commands (imported for their side effect on `app`).
-from contract_archive.cli import admin, audit, ingest, model, ocr, scale, search, users  # noqa: E402, F401
+from contract_archive.cli import (  # noqa: E402, F401
+    admin,
+    audit,
+    doctor,
+    ingest,
+    model,
+    ocr,
+    scale,
+    search,
+    users,
+)
 from contract_archive.cli import seal as _seal  # noqa: E402, F401
 
 if __name__ == "__main__":

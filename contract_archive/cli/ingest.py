@@ -47,6 +47,7 @@ def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:
 def _print_result(result: IngestResult, as_json: bool) -> None:
     if as_json:
         out.print(json.dumps(result.to_dict(), ensure_ascii=False), markup=False)
+        out.file.flush()  # a line per file as it ends, even into a pipe that dies with us
         return
     name = esc(result.file)
     if result.status == "archived":

@@ -100,8 +100,8 @@ def upload_contract(
         )
     if result.status == "failed":
         return envelope(
-            503,
-            "ingest_failed",
+            507 if result.error_code == "storage_full" else 503,
+            result.error_code or "ingest_failed",
             result.reason or "the archive could not store the file",
             hint=result.hint or "nothing was archived; retry later",
             details={"file": result.file},

@@ -29,7 +29,7 @@ from typing import Any
 import tantivy
 
 from contract_archive.errors import ConfigurationError
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageFull
 from storage.index.analysis import index_string, normalize
 from storage.index.base import (
     FACET_FIELDS,
@@ -41,6 +41,7 @@ from storage.index.base import (
     SortOrder,
 )
 from storage.index.query import And, DateRange, Keyword, MatchAll, Node, Not, Or, Text
+from storage.maintenance import Leftover, owner_tag, tag_owner_alive
 
 TOKENIZER = "archive_ws"
 WRITER_HEAP = 64_000_000
@@ -191,6 +192,15 @@ def _needs_anchor(node: Node) -> bool:
     return isinstance(node, And) and all(isinstance(i, Not) for i in node.items)
 
 
+def _write_error(what: str, exc: Exception) -> StorageError:
+    if "No space left on device" in str(exc) or getattr(exc, "errno", None) == 28:
+        return StorageFull(
+            "no space left on the device while writing the search index",
+            hint="free disk space under ARCHIVE_DATA_DIR, then retry: nothing was archived",
+        )
+    return StorageError(f"{what}: {exc}")
+
+
 # --- the index --------------------------------------------------------------------------------
 class TantivyIndex:
     name = "tantivy"
@@ -223,6 +233,7 @@ class TantivyIndex:
             except FileExistsError:  # another process took this number
                 continue
             (path / "VERSION").write_text(str(INDEX_VERSION))
+            (path / "OWNER").write_text(owner_tag())
             return path
 
     def _init_current(self) -> str:
@@ -307,7 +318,7 @@ class TantivyIndex:
                     writer.delete_documents_by_term("id", doc.id)
                     writer.add_document(_to_doc(doc))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot add to the search index: {exc}") from exc
+            raise _write_error("cannot add to the search index", exc) from exc
 
     def delete(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -318,7 +329,7 @@ class TantivyIndex:
                 for i in ids:
                     writer.delete_documents_by_term("id", int(i))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot remove entries of the search index: {exc}") from exc
+            raise _write_error("cannot remove entries of the search index", exc) from exc
 
     # -- reads -----------------------------------------------------------------------------
     def _searcher(self) -> Any:
@@ -399,6 +410,40 @@ class TantivyIndex:
     # -- rebuild ---------------------------------------------------------------------------
     def rebuild(self) -> TantivyRebuild:
         return TantivyRebuild(self)
+
+    # -- maintenance -----------------------------------------------------------------------
+    def leftovers(self) -> list[Leftover]:
+        """Generations that are not the live one (a reindex in progress, or one a crash
+        interrupted) and temporary CURRENT files."""
+        if not self.root.is_dir():
+            return []
+        current = self._current_name()
+        found: list[Leftover] = []
+        now = time.time()
+        for item in self.root.iterdir():
+            try:
+                age = max(0.0, now - item.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+            if item.is_dir() and item.name.startswith("gen-") and item.name != current:
+                try:
+                    alive = tag_owner_alive((item / "OWNER").read_text().strip())
+                except OSError:
+                    alive = None
+                found.append(Leftover("index generation", str(item), alive, age))
+            elif item.name.startswith("CURRENT.") and item.name.endswith(".tmp"):
+                found.append(Leftover("temporary file", str(item), None, age))
+        return found
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        path = Path(leftover.name)
+        if path.parent != self.root or path.name == self._current_name():
+            raise StorageError(f"{path} is not a leftover of the search index")
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 class TantivyRebuild:

@@ -2,8 +2,9 @@
 
 A write streams into a temporary file in ``<root>/.tmp`` (same file system), hashing as it goes,
 is fsync'd, made read-only, then linked into place with ``os.link`` (which fails rather than
-overwrite) and the directory is fsync'd. A crash leaves at worst a temporary file, which
-:meth:`LocalObjectStore.sweep_temporary` (called by ``doctor``) removes.
+overwrite) and the directory is fsync'd. A crash leaves at worst a temporary file, named after
+its owner process, which ``doctor`` finds with :meth:`LocalObjectStore.leftovers` and removes
+once that process is gone.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from storage.errors import (
     StorageError,
     StorageFull,
 )
+from storage.maintenance import Leftover, leftover_file, owner_tag
 from storage.objects.base import CHUNK_SIZE, ObjectInfo, ObjectLock, PutResult, validate_key
 
 _TMP = ".tmp"
@@ -110,7 +112,7 @@ class LocalObjectStore:
     ) -> PutResult:
         final = self._path(key)
         tmp_dir = self.root / _TMP
-        tmp = tmp_dir / f"{uuid.uuid4().hex}.part"
+        tmp = tmp_dir / f"{owner_tag()}{uuid.uuid4().hex}.part"
         digest = hashlib.sha256()
         size = 0
         try:
@@ -200,6 +202,21 @@ class LocalObjectStore:
                     yield key
 
     # -- maintenance -----------------------------------------------------------------------
+    def leftovers(self) -> list[Leftover]:
+        """Temporary files of writes in progress or interrupted (named ``<owner>-<uuid>.part``)."""
+        tmp_dir = self.root / _TMP
+        if not tmp_dir.is_dir():
+            return []
+        found = (leftover_file("temporary file", item) for item in tmp_dir.iterdir())
+        return [item for item in found if item is not None]
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        path = Path(leftover.name)
+        if path.parent != self.root / _TMP:
+            raise StorageError(f"{path} is not a temporary file of the object store")
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
     def sweep_temporary(self, older_than_seconds: float = 3600.0) -> list[str]:
         """Remove temporary files left by interrupted writes; return their names.
 

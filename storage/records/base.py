@@ -27,6 +27,15 @@ class PageRecord:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """An ingest in progress (or interrupted): who holds the SHA-256 and since when."""
+
+    sha256: str
+    owner: str
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
 class NewContract:
     sha256: str
     size: int
@@ -93,6 +102,13 @@ class RecordStore(OcrRecords, Protocol):
     def release(self, sha256: str) -> None: ...
 
     def stale_claims(self, older_than: datetime) -> list[str]: ...
+
+    def claims(self) -> list[Claim]:
+        """Every ingest claim held now."""
+
+    def take_over_claim(self, sha256: str, old_owner: str, new_owner: str) -> bool:
+        """Move a claim from ``old_owner`` (a dead process) to ``new_owner``; False if the claim
+        is gone or someone else took it first."""
 
     # contracts
     def add_contract(self, new: NewContract) -> ContractRecord: ...

@@ -12,19 +12,21 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract_archive.errors import ConfigurationError, NotFound
-from storage.errors import StorageError
-from storage.records.base import ContractRecord, NewContract, PageRecord
+from storage.errors import StorageError, StorageFull
+from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
 from storage.records.contract_store import SqlContractStore
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 from storage.records.ocr_sql import OcrQueueSql
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit signed integers on every backend."""
 
 MAX_ID = 2**63 - 1
 """The largest id a BIGINT holds."""
@@ -132,6 +134,13 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
 
     # -- lifecycle -------------------------------------------------------------------------
     def _unavailable(self, exc: Exception) -> StorageError:
+        cause = getattr(exc, "orig", exc)
+        if "database or disk is full" in str(cause) or getattr(cause, "sqlstate", None) == "53100":
+            return StorageFull(
+                f"no space left on the device while writing the records database "
+                f"{_redact(self.url)}",
+                hint="free disk space where the database lives, then retry: nothing was archived",
+            )
         return StorageError(
             f"records database {_redact(self.url)} failed: {getattr(exc, 'orig', exc)}",
             hint="check ARCHIVE_DATABASE_URL and that the database server is running",
@@ -218,6 +227,20 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
             rows = s.scalars(select(IngestClaim.sha256).where(IngestClaim.claimed_at < older_than))
             return list(rows)
 
+    def claims(self) -> list[Claim]:
+        with self._session(write=False) as s:
+            rows = s.scalars(select(IngestClaim).order_by(IngestClaim.claimed_at))
+            return [Claim(r.sha256, r.owner, r.claimed_at) for r in rows]
+
+    def take_over_claim(self, sha256: str, old_owner: str, new_owner: str) -> bool:
+        with self._session(write=True) as s:
+            result = s.execute(
+                update(IngestClaim)
+                .where(IngestClaim.sha256 == sha256, IngestClaim.owner == old_owner)
+                .values(owner=new_owner, claimed_at=utcnow())
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
+
     # -- contracts -------------------------------------------------------------------------
     def add_contract(self, new: NewContract) -> ContractRecord:
         row = Contract(
@@ -258,6 +281,8 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         return record
 
     def delete_contract(self, contract_id: int) -> None:
+        if not 0 < contract_id <= MAX_ID:
+            return
         with self._session(write=True) as s:
             row = s.get(Contract, contract_id)
             if row is not None:

@@ -1,0 +1,82 @@
+"""API fuzzing: schemathesis generates requests for every operation of the OpenAPI schema.
+
+Every response must be below 500 and conform to the schema (status code documented, body
+matching its model, headers, content type). The app runs in-process over ASGI on a small real
+archive (two contracts), so ids, searches and downloads hit real data. The number of examples
+per operation is ARCHIVE_TEST_FUZZ_EXAMPLES (default 40; CI keeps it small for time).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import hypothesis
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from contract_archive.archive import Archive
+from search_api.app import create_app
+from tests.conftest import corpus_files, make_settings
+
+EXAMPLES = int(os.environ.get("ARCHIVE_TEST_FUZZ_EXAMPLES", "40"))
+CHECKS = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app():
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
+        # Configured as a deployment is: filing needs a fonds code (全宗号).
+        settings = make_settings(Path(tmp) / "var", fonds_code="Z001")
+        archive = Archive(settings, parser_workers=1).open()
+        try:
+            for path in corpus_files("zh/samr-model-contracts", ".pdf")[:2]:
+                assert archive.ingest_path(path).status == "archived"
+            yield create_app(archive)
+        finally:
+            archive.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_every_operation_answers_by_its_schema(fuzz_app) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 7
+    failures: dict[str, str] = {}
+    calls: dict[str, int] = {}
+    for operation in operations:
+
+        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def fuzz(case) -> None:  # type: ignore[no-untyped-def]
+            calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
+            case.call_and_validate(checks=CHECKS)
+
+        try:
+            fuzz()
+        except Exception as exc:
+            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:3000]}"
+    assert failures == {}, "\n\n".join(f"{k}: {v}" for k, v in failures.items())
+    assert set(calls) == {op.label for op in operations}
+    assert sum(calls.values()) >= 5 * len(operations), calls
