@@ -185,3 +185,83 @@ def test_an_upload_form_is_archived_under_the_signed_in_user(world: Any) -> None
     )
     assert [e.outcome for e in ingests] == ["duplicate"]
     assert ingests[0].details["file"] == "evil.pdf"
+
+
+def test_auditors_see_the_access_history_and_the_log_page_and_their_reading_is_logged(
+    world: Any,
+) -> None:
+    archive, ids = world
+    en = ids["en"]
+    access = AccessControl.for_archive(archive)
+    app = create_app(archive)
+    # Something to see: a legal user opens the contract.
+    legal = {**HTML, **auth_headers(archive, "legal", username="lena")}
+    with TestClient(app, raise_server_exceptions=False, headers=legal) as client:
+        page = client.get(f"/contracts/{en}")
+        assert page.status_code == 200
+        # Not an auditor: no history section, no nav link, and the log page is refused.
+        assert 'id="access-history"' not in page.text and 'href="/access-log' not in page.text
+        refused = client.get("/access-log", follow_redirects=False)
+        assert refused.status_code == 403 and "<tbody>" not in refused.text
+        assert client.get(f"/access-log?contract={en}").status_code == 403
+    reads_before = access.store.count_entries(LogFilter(actor="lena", action="audit.read"))
+    assert reads_before == 0
+    # An auditor who may also read contracts sees the contract's history.
+    auditor = {**HTML, **auth_headers(archive, "auditor", "legal", username="aud")}
+    with TestClient(app, raise_server_exceptions=False, headers=auditor) as client:
+        page = client.get(f"/contracts/{en}")
+        assert page.status_code == 200, page.text
+        assert 'id="access-history"' in page.text
+        history = page.text.split('id="access-history"', 1)[1].split("</section>", 1)[0]
+        assert "lena" in history and "contract.view" in history and "ok" in history
+        assert f'href="/access-log?contract={en}"' in history
+        assert 'href="/access-log"' in page.text  # the nav link
+        # The log page with a filter applied: only lena's entries on this contract.
+        log = client.get("/access-log", params={"user": "lena", "contract": str(en)})
+        assert log.status_code == 200, log.text
+        body = log.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        assert rows and all(">lena<" in row and f">{en}</a>" in row for row in rows)
+        assert ">aud<" not in body
+        export = re.search(r'id="log-export" href="([^"]+)"', log.text)
+        assert export
+        csv = client.get(export.group(1).replace("&amp;", "&"))
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert "lena" in csv.text and "aud," not in csv.text
+        # Dates: a range that ends before today finds nothing; a bad day is a clear 400.
+        empty = client.get("/access-log", params={"user": "lena", "until": "2000-01-01"})
+        assert empty.status_code == 200 and "<tbody>" not in empty.text
+        bad = client.get("/access-log", params={"since": "yesterday"})
+        assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
+        assert client.get("/access-log", params={"contract": "x"}).status_code == 400
+        # Chinese page.
+        zh = client.get("/access-log", params={"lang": "zh"})
+        assert zh.status_code == 200 and "访问日志" in zh.text
+    # Reading through the pages was logged like the API's reads.
+    reads = access.store.entries(LogFilter(actor="aud", action="audit.read"), limit=20)
+    filters = [e.details["filter"] for e in reads]
+    assert {"contract_id": en} in [{k: v for k, v in f.items() if v is not None} for f in filters]
+    assert any(f.get("actor") == "lena" for f in filters)
+    assert access.store.count_entries(LogFilter(actor="aud", action="audit.export")) == 1
+
+
+def test_the_access_log_page_pages_through_older_entries(world: Any) -> None:
+    archive, _ = world
+    access = AccessControl.for_archive(archive)
+    pager = ensure_user(archive, "pager", ("auditor",))
+    for n in range(55):
+        access.record(pager, "contract.list", details={"page": "test", "n": n})
+    headers = {**HTML, **auth_headers(archive, "auditor", username="pager")}
+    with TestClient(create_app(archive), raise_server_exceptions=False, headers=headers) as c:
+        first = c.get("/access-log", params={"user": "pager", "action": "contract.list"})
+        assert first.status_code == 200 and "55 matching entries" in first.text
+        seqs = [int(s) for s in re.findall(r'data-label="No\.">(\d+)<', first.text)]
+        assert len(seqs) == 50 and seqs == sorted(seqs, reverse=True)
+        older = re.search(r'href="(/access-log\?[^"]*cursor=\d+)"', first.text)
+        assert older, "no link to older entries"
+        second = c.get(older.group(1).replace("&amp;", "&"))
+        assert second.status_code == 200
+        later = [int(s) for s in re.findall(r'data-label="No\.">(\d+)<', second.text)]
+        assert len(later) == 5 and max(later) < min(seqs)
+        assert 'href="/access-log?user=pager&amp;action=contract.list"' in second.text
+        assert "Older entries" not in second.text

@@ -181,8 +181,11 @@ def test_contract_page_marks_the_hits(loaded) -> None:
     assert body.count("<mark>违约责任</mark>") == 2
     assert f'href="/api/v1/contracts/{cid}/original"' in html
     assert "the original is searchable as it is" in html
-    # Capabilities that have not landed are said to be missing, not faked.
-    assert "not part of this installation yet" in html
+    # An admin may read the access log: the page shows the contract's history (this very
+    # view among it) and links to the whole log.
+    history = html.split('id="access-history"', 1)[1].split("</section>", 1)[0]
+    assert "contract.view" in history and f'href="/access-log?contract={cid}"' in history
+    assert "not part of this installation yet" not in html
     # Related contracts come from the same customer; none here.
     assert "No other contract of this customer." in html
     assert "新疆汽车贸易公司" in html and "XS" in html

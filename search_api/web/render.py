@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from contract_archive.access.roles import Perm
 from contract_archive.contracts.rules import STATE_NAMES_ZH
 from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
 
@@ -108,6 +109,11 @@ def money_text(values: Any) -> str:
     return " + ".join(f"{m.currency} {m.amount:,.2f}" for m in values or [])
 
 
+def _can(request: Request, perm: Perm) -> bool:
+    caller = getattr(request.state, "caller", None)
+    return bool(caller is not None and caller.can(perm))
+
+
 def render(
     request: Request,
     template: str,
@@ -122,6 +128,7 @@ def render(
     ctx: dict[str, Any] = {
         "request": request,
         "me": getattr(request.state, "caller", None),
+        "can_read_log": _can(request, Perm.AUDIT_READ),
         "csrf_token": token,
         "csrf_field": lambda: (
             Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)

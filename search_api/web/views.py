@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -17,6 +18,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from contract_archive.access.errors import CsrfFailed, Forbidden, TooManyAttempts, Unauthorized
+from contract_archive.access.roles import Caller, Perm
+from contract_archive.access.service import AccessControl
 from contract_archive.archive import Archive
 from contract_archive.errors import ArchiveError, InvalidRequest, NotFound, QuerySyntaxError
 from contract_archive.holds import contract_locks, set_legal_hold
@@ -35,6 +38,7 @@ from search_api.deps import (
     ArchiveDep,
     CanEditContracts,
     CanIngest,
+    CanReadAudit,
     CanReadContracts,
     CanSearch,
     CanVerify,
@@ -49,10 +53,13 @@ from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_
 from search_api.web.render import STATIC, render
 from storage.index.analysis import normalize
 from storage.index.query import parse, positive_texts
+from storage.records.access_base import LogEntry, LogFilter
 
 router = APIRouter(include_in_schema=False, tags=["web"])
 
 PAGE_SIZE = 10
+LOG_PAGE_SIZE = 50
+HISTORY_SIZE = 20
 FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
 """Archived on or after / on or before a day (``YYYY-MM-DD``)."""
@@ -359,10 +366,12 @@ def contract_page(
     verification = VerificationPublic.from_report(archive.seal.verify(contract_id))
     terms = archive.contracts.view(contract_id)
     ocr = ocr_status(archive, contract_id)
+    history = _history(access, caller, contract_id)
     return render(
         request,
         "contract.html",
         {
+            "history": history,
             "c": record,
             "q": q,
             "page": page,
@@ -388,6 +397,23 @@ def contract_page(
             "back_url": _search_url(q, "relevance", []) if q else None,
         },
     )
+
+
+@dataclass(frozen=True)
+class History:
+    entries: list[LogEntry]
+    total: int
+
+
+def _history(access: AccessControl, caller: Caller, contract_id: int) -> History | None:
+    """The contract's latest access-log entries, for callers who may read the log (the read
+    is logged like the API's); None, and nothing read or shown, for everyone else."""
+    if not caller.can(Perm.AUDIT_READ):
+        return None
+    entries, total = access.read_log(
+        caller, LogFilter(contract_id=contract_id), limit=HISTORY_SIZE, newest_first=True
+    )
+    return History(entries, total)
 
 
 def _embedded(report: VerificationPublic) -> dict[str, Any] | None:
@@ -520,6 +546,100 @@ def page_image(
         return FileResponse(cached[0], media_type="image/png", headers=headers)
     png, _ = _render(archive, contract_id, page)
     return Response(png, media_type="image/png", headers=headers)
+
+
+# --- access log -------------------------------------------------------------------------------
+def _day(name: str, value: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a day (YYYY-MM-DD), not {value!r}") from None
+
+
+def _log_filter(user: str, action: str, contract: str, since: str, until: str) -> LogFilter:
+    """The page's form fields as a filter: days in UTC, "until" inclusive of its day."""
+    contract = contract.strip()
+    if contract and not (contract.isdigit() and 1 <= int(contract) <= 2**63 - 1):
+        raise InvalidRequest(f"the contract must be a contract number, not {contract!r}")
+    first, last = _day("from", since), _day("to", until)
+    start = datetime.combine(first, time(), UTC) if first else None
+    end = datetime.combine(last, time(), UTC) + timedelta(days=1) if last else None
+    if start and end and start >= end:
+        raise InvalidRequest("the first day must not be after the last")
+    return LogFilter(
+        actor=user.strip() or None,
+        action=action.strip() or None,
+        contract_id=int(contract) if contract else None,
+        since=start,
+        until=end,
+    )
+
+
+def _log_params(flt: LogFilter) -> list[tuple[str, str]]:
+    """The filter in the API's query parameters (for the export links)."""
+    params: list[tuple[str, str]] = []
+    if flt.actor:
+        params.append(("user", flt.actor))
+    if flt.action:
+        params.append(("action", flt.action))
+    if flt.contract_id:
+        params.append(("contract", str(flt.contract_id)))
+    if flt.since:
+        params.append(("since", flt.since.isoformat()))
+    if flt.until:
+        params.append(("until", flt.until.isoformat()))
+    return params
+
+
+@router.get("/access-log")
+def access_log_page(
+    caller: CanReadAudit,
+    access: AccessDep,
+    request: Request,
+    user: Annotated[str, Query(max_length=100)] = "",
+    action: Annotated[str, Query(max_length=50)] = "",
+    contract: Annotated[str, Query(max_length=20)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """The access log for auditors: filtered, newest first, a page at a time; reading it is
+    logged (``audit.read``) like the API's."""
+    from urllib.parse import urlencode
+
+    flt = _log_filter(user, action, contract, since, until)
+    entries, total = access.read_log(
+        caller, flt, cursor=cursor, limit=LOG_PAGE_SIZE, newest_first=True
+    )
+    form = {"user": user, "action": action, "contract": contract, "since": since, "until": until}
+    kept = [(k, v) for k, v in form.items() if v.strip()]
+    next_cursor = entries[-1].seq if len(entries) == LOG_PAGE_SIZE else None
+    api = urlencode(_log_params(flt))
+    return render(
+        request,
+        "access_log.html",
+        {
+            "form": form,
+            "entries": entries,
+            "total": total,
+            "first_url": "/access-log" + ("?" + urlencode(kept) if kept else ""),
+            "older_url": (
+                "/access-log?" + urlencode([*kept, ("cursor", str(next_cursor))])
+                if next_cursor is not None
+                else None
+            ),
+            "paged": cursor is not None,
+            "can_export": caller.can(Perm.AUDIT_EXPORT),
+            "export_csv": "/api/v1/access-log/export?"
+            + urlencode([*_log_params(flt), ("format", "csv")]),
+            "export_jsonl": "/api/v1/access-log/export?"
+            + urlencode([*_log_params(flt), ("format", "jsonl")]),
+            "extract_url": "/api/v1/access-log/extract" + ("?" + api if api else ""),
+        },
+    )
 
 
 # --- customers --------------------------------------------------------------------------------
