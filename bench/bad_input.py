@@ -323,7 +323,7 @@ def sweep_api(cases: list[Case], server: Server) -> dict[str, Outcome]:
     import httpx2 as httpx
 
     out: dict[str, Outcome] = {}
-    with httpx.Client(base_url=server.url, timeout=600) as client:
+    with httpx.Client(base_url=server.url, timeout=600, headers=server.headers) as client:
         for case in cases:
             body, ctype = _multipart("file", upload_name(case), case.path.read_bytes())
             r = client.post("/api/v1/contracts", content=body, headers={"Content-Type": ctype})

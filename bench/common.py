@@ -81,6 +81,37 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+_TOKEN_SCRIPT = """
+from contract_archive.access.service import AccessControl
+from contract_archive.archive import Archive
+from contract_archive.settings import get_settings
+from storage.records.access_base import NewUser
+
+with Archive(get_settings()).open() as archive:
+    access = AccessControl.for_archive(archive)
+    user = access.store.get_user("bench-admin") or access.store.add_user(
+        NewUser(username="bench-admin", roles=("admin",), created_by="bench")
+    )
+    print(access.create_token(access.caller_for(user, via="cli"), name="bench")[1])
+"""
+
+
+def admin_headers(data_dir: Path) -> dict[str, str]:
+    """``Authorization`` for an admin of the archive in ``data_dir`` (every API route needs
+    credentials since access control): a user ``bench-admin`` and a fresh API token."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TOKEN_SCRIPT],
+        env=bench_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"could not make a bench token: {done.stderr[-2000:]}")
+    token = done.stdout.strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {token}"}
+
+
 class Server:
     """`contract-archive serve` in a subprocess, stopped on exit; samples its tree's RSS."""
 
@@ -106,6 +137,9 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.data_dir = data_dir
+        self.headers: dict[str, str] = {}
+        """An admin's credentials, set once the server answers."""
         self.max_rss = 0
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -132,6 +166,11 @@ class Server:
                 self.stop()
                 raise AssertionError("the server did not start in 120 s")
             time.sleep(0.2)
+        try:
+            self.headers = admin_headers(self.data_dir)
+        except BaseException:
+            self.stop()
+            raise
         self._sampler.start()
         return self
 

@@ -116,10 +116,14 @@ async def client(
         stats.latencies[kind].append(time.perf_counter() - started)
 
 
-async def drive(url: str, seconds: float, clients: int, seed: int) -> tuple[Stats, float]:
+async def drive(
+    url: str, seconds: float, clients: int, seed: int, headers: dict[str, str] | None = None
+) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=120, limits=limits, headers=headers or {}
+    ) as http:
         # Warm-up, not measured: both server workers get uploads and searches.
         warm = Stats()
         await asyncio.gather(
@@ -182,7 +186,7 @@ def run(
     data = workdir / "var"
     preloaded = preload(data, preload_limit)
     with Server(data, workers=workers) as server:
-        stats, elapsed = asyncio.run(drive(server.url, seconds, clients, seed))
+        stats, elapsed = asyncio.run(drive(server.url, seconds, clients, seed, server.headers))
         max_rss = server.max_rss
     return Result(preloaded, elapsed, clients, stats, max_rss)
 

@@ -532,14 +532,19 @@ def test_the_contract_model_leaves_restricted_contracts_out(world: World) -> Non
             assert labour not in [c["id"] for c in view.json()["contracts"]]
         else:
             assert view.status_code == 404
-        customers = client.get("/api/v1/customers", params={"limit": 200}).json()["items"]
+        page = client.get("/api/v1/customers", params={"limit": 200}).json()
+        customers = page["items"]
         assert "新疆汽车贸易公司" not in [c["customer"]["name"] for c in customers]
+        assert page["total"] == len(customers)  # the hidden customer is not counted either
         feed = client.get("/api/v1/reminders", params={"days": 3650}).json()
         assert labour not in [r["contract_id"] for r in feed["items"]]
         assert f"contract #{labour}," not in client.get("/api/v1/calendar.ics").text
     with world.client("legal-hr") as client:
         listed = client.get("/api/v1/contracts", params={"classification": "LD"}).json()
         assert [c["id"] for c in listed["items"]] == [labour]
+        page = client.get("/api/v1/customers", params={"limit": 200}).json()
+        assert "新疆汽车贸易公司" in [c["customer"]["name"] for c in page["items"]]
+        assert page["total"] == len(page["items"])
 
 
 def test_a_change_through_a_route_that_does_not_log_itself_is_logged_by_its_guard(

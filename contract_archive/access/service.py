@@ -49,7 +49,7 @@ from contract_archive.access.notes import NoteSigner, VerifierKey, load_or_creat
 from contract_archive.access.roles import Caller, Client, Perm, Role, parse_roles
 from contract_archive.archive import Archive
 from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
-from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork
+from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
 from ingest.stages import index_document
 from schemas.search import SearchResponse
@@ -263,15 +263,15 @@ class AccessControl:
         else:
             name, via = actor or "anonymous", "anonymous"
         return NewLogEntry(
-            actor=name,
+            actor=_text(name),
             via=via,
             action=action,
             outcome=outcome,
             contract_id=contract_id,
-            purpose=purpose,
-            details=dict(details or {}),
+            purpose=_text(purpose) if purpose is not None else None,
+            details=_clean(dict(details or {})),
             ip=caller.ip if caller else None,
-            user_agent=caller.user_agent if caller else None,
+            user_agent=_text(caller.user_agent) if caller and caller.user_agent else None,
         )
 
     def record(self, caller: Caller | Client | None, action: str, **kwargs: Any) -> LogEntry:
@@ -946,6 +946,7 @@ class AccessControl:
         if classification:
             self.require(caller, Perm.CONTRACTS_CLASSIFY, action="contract.ingest")
         pipeline = Pipeline([*self.archive.pipeline.stages, AuditStage(self, caller)])
+        filename = safe_name(filename)  # as Archive.ingest: a non-UTF-8 name cannot be stored
         request = IngestRequest(
             filename=filename,
             title=title,
@@ -1166,3 +1167,28 @@ def print_first_credentials(creds: NewCredentials) -> None:
         "  This password is shown once and must be changed at the first log-in.\n\n"
     )
     sys.stderr.flush()
+
+
+def _text(value: str) -> str:
+    """Text the log can store as UTF-8: a file name that is not UTF-8 reaches Python with lone
+    surrogates (os.fsdecode); its undecodable bytes are kept visible as \\xNN escapes."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "replace")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _clean(value: Any) -> Any:
+    """``_text`` applied to every string of an entry's details, keys included."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, Mapping):
+        return {_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value

@@ -296,12 +296,12 @@ class ContractService:
         """``hidden``: restricted classes the caller may not see: their contracts are left out
         of the totals, and a customer known only through them is left out."""
         day = self._today(today)
-        total, customers = self.store.list_customers(q=q, offset=offset, limit=limit)
+        total, customers = self.store.list_customers(
+            q=q, offset=offset, limit=limit, hidden=tuple(hidden)
+        )
         items = []
         for c in customers:
             contracts = self._customer_contracts_on(c.id, day, tuple(hidden))
-            if hidden and not contracts and self._customer_contracts_on(c.id, day):
-                continue
             items.append(
                 CustomerSummary(
                     customer=CustomerPublic.from_record(c), totals=self._totals(contracts, day)

@@ -330,8 +330,14 @@ class ContractStore(Protocol):
         """Customers whose name or an alias has the loose key ``key`` (legal form ignored)."""
 
     def list_customers(
-        self, *, q: str | None = None, offset: int = 0, limit: int = 50
-    ) -> tuple[int, list[CustomerRecord]]: ...
+        self,
+        *,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        hidden: Sequence[str] = (),
+    ) -> tuple[int, list[CustomerRecord]]:
+        """``hidden``: restricted classes; customers known only through them are left out."""
 
     def merge_customers(self, target_id: int, source_id: int, *, actor: str) -> CustomerRecord: ...
 

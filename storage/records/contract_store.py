@@ -435,10 +435,33 @@ class SqlContractStore:
             return [_customer(self._customer_row(s, i), self._aliases(s, i)) for i in sorted(ids)]
 
     def list_customers(
-        self, *, q: str | None = None, offset: int = 0, limit: int = 50
+        self,
+        *,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        hidden: Sequence[str] = (),
     ) -> tuple[int, list[CustomerRecord]]:
+        """``hidden``: restricted classes the caller may not see; a customer known only through
+        contracts of those classes is left out of the page and of the total."""
         with self._session(write=False) as s:
             stmt = select(Customer)
+            if hidden:
+                linked = select(ContractTerms.contract_id).where(
+                    ContractTerms.customer_id == Customer.id
+                )
+                visible = (
+                    select(ContractTerms.contract_id)
+                    .join(Contract, Contract.id == ContractTerms.contract_id)
+                    .where(
+                        ContractTerms.customer_id == Customer.id,
+                        or_(
+                            Contract.classification.is_(None),
+                            Contract.classification.not_in(list(hidden)),
+                        ),
+                    )
+                )
+                stmt = stmt.where(or_(~exists(linked), exists(visible)))
             if q:
                 pattern = f"%{name_key(q)}%"
                 alias_hit = select(CustomerAlias.customer_id).where(
