@@ -82,9 +82,9 @@ def tree_rss(pid: int) -> int:
 
 
 _TOKEN_SCRIPT = """
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
-from contract_archive.settings import get_settings
+from services.access.service import AccessControl
+from services.archive import Archive
+from core.settings import get_settings
 from storage.records.access_base import NewUser
 
 with Archive(get_settings()).open() as archive:

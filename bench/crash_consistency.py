@@ -200,9 +200,9 @@ def kill_point(reference: Reference, rng: random.Random) -> tuple[str, float]:
 
 def check_files(data: Path, digests: dict[str, str], env: dict[str, str] | None = None) -> Counter:
     """Every file is fully archived and verifiable, or absent. Returns the counts."""
-    from contract_archive.archive import Archive
-    from contract_archive.doctor import Doctor
-    from contract_archive.settings import Settings
+    from core.settings import Settings
+    from services.archive import Archive
+    from services.doctor import Doctor
 
     settings = Settings(data_dir=data, _env_file=None, **_settings_overrides(env))  # type: ignore[call-arg]
     counts: Counter = Counter()

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CORPUS, ROOT, machine
-from contract_archive.contracts.names import loose_key
-from contract_archive.contracts.rules import DEFAULT_SCHEME
+from core.names import loose_key
+from core.rules import DEFAULT_SCHEME
 from ingest.extraction import CodeKeywords, Extraction, extract_terms
 from ingest.extraction.classify import features, leave_one_out, predict, train
 from ingest.extraction.dates import add_months

@@ -23,8 +23,8 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 
 from bench.common import CORPUS, machine
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings
+from core.settings import Settings
+from services.archive import Archive
 from signing.audit import run_audit
 
 SCAN = CORPUS / "scanned/real/WESTERN_COPPER-NON-COMPETITION_AGREEMENT.pdf"

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import CORPUS, machine
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings
+from core.settings import Settings
+from services.archive import Archive
 
 
 def files() -> list[Path]:

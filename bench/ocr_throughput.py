@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CORPUS, machine
-from contract_archive.archive import Archive
-from contract_archive.ocr import OcrService
-from contract_archive.settings import Settings
+from core.settings import Settings
 from ingest.ocr.check import check_tesseract
+from services.archive import Archive
+from services.ocr import OcrService
 
 SCANNED = CORPUS / "scanned"
 WESTERN = SCANNED / "real" / "WESTERN_COPPER-NON-COMPETITION_AGREEMENT.pdf"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import CORPUS, machine, percentile
-from search_api.search import search
+from services.search import search
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument
 from storage.index.tantivy_index import TantivyIndex

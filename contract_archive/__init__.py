@@ -1,3 +1,5 @@
-"""The contract archive: settings, errors, the Archive facade and the command line."""
+"""The command line (contract_archive.cli)."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

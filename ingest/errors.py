@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 
 
 class IngestError(ArchiveError):

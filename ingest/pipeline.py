@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork
 from ingest.errors import FileTooLarge, RejectFile
 from ingest.stages import Duplicate, Stage, default_stages

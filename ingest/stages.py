@@ -16,7 +16,7 @@ import time
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
 from storage.index.analysis import normalize

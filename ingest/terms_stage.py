@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from contract_archive.contracts.linking import link_customer, refresh_effective, store_extraction
-from contract_archive.contracts.rules import FALLBACK_CODE
+from core.rules import FALLBACK_CODE
 from ingest.context import IngestContext, IngestWork
 from ingest.extraction import ClassifierInput, CodeKeywords, Extraction, extract_terms
+from ingest.linking import link_customer, refresh_effective, store_extraction
 from storage.records.contract_base import ContractStore
 
 log = logging.getLogger(__name__)

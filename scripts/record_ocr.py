@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from contract_archive.archive import Archive
-from contract_archive.ocr import OcrService
-from contract_archive.settings import Settings
+from core.settings import Settings
 from ingest.ocr.check import check_tesseract
 from ingest.ocr.engine import RecordingOcrEngine
+from services.archive import Archive
+from services.ocr import OcrService
 
 
 def main() -> None:

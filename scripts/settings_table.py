@@ -5,7 +5,7 @@ uv run python scripts/settings_table.py
 
 from __future__ import annotations
 
-from contract_archive.settings import Settings
+from core.settings import Settings
 
 
 def main() -> None:

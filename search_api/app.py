@@ -12,10 +12,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from contract_archive import __version__
-from contract_archive.access.service import AccessControl, print_first_credentials
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings, get_settings
+from core import __version__
+from core.settings import Settings, get_settings
 from search_api.auth import AuthGate, SecurityHeaders, declared_permission
 from search_api.errors import install_error_handlers
 from search_api.limits import BodySizeLimit
@@ -34,6 +32,8 @@ from search_api.routes import (
 )
 from search_api.web import html_errors
 from search_api.web import router as web_router
+from services.access.service import AccessControl, print_first_credentials
+from services.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def create_app(
                 print_first_credentials(first)
         service = ocr_service
         if service is None and owned and settings.ocr_background:
-            from contract_archive.ocr import OcrService
+            from services.ocr import OcrService
 
             service = OcrService(app.state.archive)
         try:

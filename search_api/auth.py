@@ -35,18 +35,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract_archive.access.credentials import csrf_token, same_secret
-from contract_archive.access.errors import (
+from core.access_errors import (
     CsrfFailed,
     PasswordChangeRequired,
     RouteNotGuarded,
     Unauthorized,
 )
-from contract_archive.access.roles import Caller, Client, Perm
-from contract_archive.access.service import AccessControl, LoginResult
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError
-from contract_archive.settings import Settings
+from core.errors import ArchiveError
+from core.roles import Caller, Client, Perm
+from core.settings import Settings
+from services.access.credentials import csrf_token, same_secret
+from services.access.service import AccessControl, LoginResult
+from services.archive import Archive
 
 SESSION_COOKIE = "archive_session"
 CSRF_COOKIE = "archive_csrf"

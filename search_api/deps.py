@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings
+from core.settings import Settings
+from services.archive import Archive
 
 
 def get_archive_dep(request: Request) -> Archive:
@@ -35,9 +35,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 # --- access control: one alias per permission (search_api.auth.Require) -----------------------
-from contract_archive.access.roles import Caller, Perm  # noqa: E402
-from contract_archive.access.service import AccessControl  # noqa: E402
+from core.roles import Caller, Perm  # noqa: E402
 from search_api.auth import Public, Require, get_access  # noqa: E402
+from services.access.service import AccessControl  # noqa: E402
 
 AccessDep = Annotated[AccessControl, Depends(get_access)]
 AnyoneOrCaller = Annotated[Caller | None, Depends(Public())]

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 from schemas.errors import ErrorBody, ErrorEnvelope
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from contract_archive.errors import ConfigurationError, InvalidRequest, NotFound
+from core.errors import ConfigurationError, InvalidRequest, NotFound
 from signing.errors import ManifestError
 from signing.keys import pem
 from signing.manifest import parse_manifest

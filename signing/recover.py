@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract_archive.errors import ArchiveError, NotFound
+from core.errors import ArchiveError, NotFound
 from signing.errors import ManifestError
 from signing.manifest import manifest_version_of, parse_manifest, parse_time, seal_name
 from storage.objects.base import ObjectStore, package_key

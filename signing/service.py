@@ -27,9 +27,9 @@ from typing import Any
 
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from contract_archive import __version__
-from contract_archive.errors import ArchiveError, ConfigurationError, NotFound
-from contract_archive.settings import Settings
+from core import __version__
+from core.errors import ArchiveError, ConfigurationError, NotFound
+from core.settings import Settings
 from signing.canonical import digest_stream
 from signing.embedded import EmbeddedReport
 from signing.errors import ManifestError, SealFailed

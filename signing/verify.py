@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from contract_archive.errors import ArchiveError, NotFound
+from core.errors import ArchiveError, NotFound
 from signing.canonical import FileDigest, digest_stream
 from signing.errors import ManifestError
 from signing.manifest import parse_manifest, parse_time, seal_name

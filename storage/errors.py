@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract_archive.errors import ArchiveError, Conflict, NotFound, Unavailable
+from core.errors import ArchiveError, Conflict, NotFound, Unavailable
 
 
 class StorageError(Unavailable):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contract_archive.errors import ConfigurationError
-from contract_archive.settings import Settings
+from core.errors import ConfigurationError
+from core.settings import Settings
 from storage.index.base import SearchIndex
 from storage.objects.base import ObjectStore
 from storage.records.base import RecordStore

@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from contract_archive.access.roles import Caller
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
+from core.roles import Caller
 from search_api.app import create_app
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.records.access_base import NewUser
 
 

@@ -15,8 +15,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import pytest
 from sqlalchemy import create_engine, text
 
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings, reset_settings
+from core.settings import Settings, reset_settings
+from services.archive import Archive
 from tests import servers
 from tests.servers import SeaweedS3
 

@@ -22,14 +22,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from contract_archive.access.credentials import hash_password
-from contract_archive.access.roles import Role, permissions
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
+from core.roles import Role, permissions
 from search_api.app import create_app, route_table
 from search_api.auth import AuthGate
 from search_api.deps import CanReadContracts
 from search_api.errors import install_error_handlers
+from services.access.credentials import hash_password
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.records.access_base import LogFilter, NewUser, canonical_bytes
 from tests.access_helpers import ensure_user, token_for
 from tests.conftest import corpus_files, make_settings

@@ -21,13 +21,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings
+from core.settings import Settings
 from search_api.app import ROUTERS, create_app, route_table
 from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, AuthGate
 from search_api.deps import PUBLIC, CanSearch
 from search_api.errors import install_error_handlers
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.records.access_base import LogFilter
 from storage.records.access_models import ApiToken, WebSession
 from tests.access_helpers import ensure_user, token_for

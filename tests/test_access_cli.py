@@ -166,10 +166,10 @@ def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(
     import typer
     from typer.testing import CliRunner
 
-    from contract_archive.access.roles import Perm
-    from contract_archive.access.service import AccessControl
-    from contract_archive.archive import Archive
     from contract_archive.cli import acting
+    from core.roles import Perm
+    from services.access.service import AccessControl
+    from services.archive import Archive
     from storage.records.access_base import LogFilter
     from tests.access_helpers import ensure_user
     from tests.conftest import make_settings

@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from contract_archive.access.auditlog import Checkpoint, verify_extract
-from contract_archive.access.errors import AuditLogUnavailable
-from contract_archive.access.notes import Note, NoteError, NoteSigner, VerifierKey
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
+from core.access_errors import AuditLogUnavailable
+from services.access.auditlog import Checkpoint, verify_extract
+from services.access.notes import Note, NoteError, NoteSigner, VerifierKey
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.records.access_base import (
     GENESIS_HASH,
     LogFilter,

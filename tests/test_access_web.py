@@ -11,10 +11,10 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
 from search_api.app import create_app
 from search_api.auth import SESSION_COOKIE
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import corpus_files, make_settings

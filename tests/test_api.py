@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from contract_archive.archive import Archive
 from search_api.app import route_table
+from services.archive import Archive
 from tests.access_helpers import client_as
 from tests.conftest import CORPUS, corpus_files, make_settings
 

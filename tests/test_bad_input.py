@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench import bad_input
-from contract_archive.archive import Archive
-from contract_archive.doctor import Doctor
+from services.archive import Archive
+from services.doctor import Doctor
 from tests.conftest import make_settings
 
 

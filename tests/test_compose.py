@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contract_archive.settings import Settings
+from core.settings import Settings
 from tests.conftest import ROOT
 
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
+from services.archive import Archive
 from tests.conftest import corpus_files, make_settings, opensearch_overrides, s3_overrides
 from tests.servers import SeaweedS3
 

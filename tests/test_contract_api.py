@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from contract_archive.archive import Archive
 from search_api.app import create_app, route_table
+from services.archive import Archive
 from tests.access_helpers import auth_headers
 from tests.conftest import CORPUS, make_settings
 

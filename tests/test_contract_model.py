@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, Conflict, InvalidRequest, NotFound
+from core.errors import ArchiveError, Conflict, InvalidRequest, NotFound
+from services.archive import Archive
 from storage.records.models import Base
 from tests.conftest import CORPUS, make_settings
 
@@ -325,7 +325,7 @@ def test_customers_registration_and_merge(model: Archive) -> None:
 
 # --- reminders, calendar, import ------------------------------------------------------------
 def test_reminder_job_moves_renews_reminds_and_never_repeats(model: Archive) -> None:
-    from contract_archive.contracts.reminders import calendar, run_reminders
+    from services.contracts.reminders import calendar, run_reminders
 
     auto = ingest(model, ZH_SOFTWARE, customer="提醒客户")
     manual = ingest(model, ZH_CAR, customer="提醒客户")
@@ -387,7 +387,7 @@ def test_reminder_job_moves_renews_reminds_and_never_repeats(model: Archive) -> 
 
 
 def test_reminders_are_mailed_through_smtp(model: Archive, tmp_path: Path) -> None:
-    from contract_archive.contracts.reminders import run_reminders
+    from services.contracts.reminders import run_reminders
     from tests.smtp_sink import SmtpSink
 
     cid = ingest(model, ZH_CAR)
@@ -426,7 +426,7 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_path: Path) -> None:
     import shutil
 
-    from contract_archive.contracts.importer import import_metadata
+    from services.contracts.importer import import_metadata
 
     folder = tmp_path / "legacy"
     folder.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from contract_archive.cli import app
-from contract_archive.settings import Settings
+from core.settings import Settings
 from search_api.app import route_table
 from tests.conftest import ROOT
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
-from contract_archive.doctor import Doctor
 from ingest.stages import index_document
+from services.archive import Archive
+from services.doctor import Doctor
 from storage.maintenance import claim_owner, host_id
 from storage.objects.base import package_key
 from storage.records.base import NewContract, PageRecord

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
-from contract_archive.doctor import Doctor
+from services.archive import Archive
+from services.doctor import Doctor
 from tests.conftest import corpus_files, make_settings
 
 CUAD = corpus_files("en-cuad", ".pdf")

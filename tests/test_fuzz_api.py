@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract_archive.archive import Archive
 from search_api.app import create_app
+from services.archive import Archive
 from tests.access_helpers import auth_headers
 from tests.conftest import corpus_files, make_settings
 

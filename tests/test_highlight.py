@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from search_api.highlight import find_spans, highlight_title, lead, mark, snippets
 from storage.index.analysis import normalize, terms
+from storage.index.highlight import find_spans, highlight_title, lead, mark, snippets
 
 
 def spans(text: str, query: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.engine import make_engine_index

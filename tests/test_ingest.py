@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool
 from ingest.stages import Stage, default_stages
+from services.archive import Archive
 from storage.errors import StorageError
 from tests.conftest import CORPUS, corpus_files, make_settings
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from contract_archive.archive import Archive
 from contract_archive.cli import app
-from contract_archive.settings import reset_settings
+from core.settings import reset_settings
+from services.archive import Archive
 from tests.conftest import (
     POSTGRES_URL,
     corpus_files,

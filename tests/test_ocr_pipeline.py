@@ -33,10 +33,10 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from contract_archive.archive import Archive
-from contract_archive.ocr import OcrService
 from ingest.ocr.engine import ReplayOcrEngine
 from ingest.ocr.searchable import Layer, build_searchable
+from services.archive import Archive
+from services.ocr import OcrService
 from tests.access_helpers import client_as
 from tests.conftest import CORPUS, make_settings
 

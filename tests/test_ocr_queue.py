@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.errors import NotFound
+from core.errors import NotFound
 from storage.records.base import PageRecord
 from storage.records.models import Base
 from storage.records.sql import SqlRecordStore

@@ -28,8 +28,8 @@ from PIL import Image
 from pypdf.generic import DecodedStreamObject, NameObject
 from rapidfuzz.distance import Levenshtein
 
-from contract_archive.archive import Archive
-from contract_archive.ocr import OcrService
+from services.archive import Archive
+from services.ocr import OcrService
 from tests.conftest import CORPUS, make_settings
 from tests.test_ocr_pipeline import MIXED, RECORDED, image_pdf, ink_under, turned_copies
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.ocr import next_version_key
 from ingest.ocr.check import apt_package, check_tesseract, split_languages
 from ingest.ocr.engine import ReplayOcrEngine, parse_osd
 from ingest.ocr.errors import OcrPageError, OcrTimeout, OcrUnavailable
 from ingest.ocr.page import parse_tsv, tidy_text
 from ingest.ocr.pool import OcrPool
 from ingest.ocr.searchable import layer_matrix, turn_clockwise
+from services.ocr import next_version_key
 from storage.index.analysis import normalize
 from storage.objects.local import LocalObjectStore
 

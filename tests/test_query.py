@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from contract_archive.errors import QuerySyntaxError
+from core.errors import QuerySyntaxError
 from storage.index.query import (
     And,
     DateRange,

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from contract_archive.errors import ConfigurationError, NotFound
+from core.errors import ConfigurationError, NotFound
 from storage.records.base import NewContract, PageRecord, RecordStore
 from storage.records.models import Base
 from storage.records.sql import SqlRecordStore

@@ -20,13 +20,13 @@ from minio.commonconfig import COMPLIANCE
 from minio.retention import Retention
 from typer.testing import CliRunner
 
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
 from contract_archive.cli import app
-from contract_archive.errors import ConfigurationError
-from contract_archive.settings import reset_settings
+from core.errors import ConfigurationError
+from core.settings import reset_settings
 from ingest.stages import default_stages
 from search_api.app import create_app
+from services.access.service import AccessControl
+from services.archive import Archive
 from storage.errors import ObjectCorrupt, ObjectLocked, StorageError
 from storage.objects.base import package_key
 from storage.objects.s3 import S3ObjectStore

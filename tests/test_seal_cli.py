@@ -13,8 +13,8 @@ import pytest
 from asn1crypto import cms
 from fastapi.testclient import TestClient
 
-from contract_archive.archive import Archive
 from search_api.app import create_app
+from services.archive import Archive
 from signing.audit import run_audit
 from signing.report import CHECK_ORDER, ORIGINAL, Status
 from storage.objects.base import package_key

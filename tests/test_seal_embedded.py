@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
+from services.archive import Archive
 from signing.embedded import (
     VERDICT_MODIFIED,
     VERDICT_PERMITTED,

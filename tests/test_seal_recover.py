@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
+from services.archive import Archive
 from signing.report import Status
 from storage.objects.base import package_key
 from tests.conftest import corpus_files, make_settings

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
+from services.archive import Archive
 from signing.canonical import canonical_json, digest_bytes, digest_stream
 from signing.keys import load_or_create_development_keys
 from signing.manifest import MANIFEST_SCHEMA, parse_manifest
@@ -215,7 +215,7 @@ TSA: dict[Path, Pki] = {}
 
 
 def _prod_settings(tmp_path: Path, files: dict[str, Path], tsa_url: str) -> object:
-    from contract_archive.settings import Settings
+    from core.settings import Settings
 
     return Settings(  # passphrase from the environment, the rest explicit
         data_dir=tmp_path / "var",
@@ -248,7 +248,7 @@ def test_a_pkcs12_seal_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
     from pydantic import SecretStr
 
-    from contract_archive.settings import Settings
+    from core.settings import Settings
 
     seal = make_pki("PKCS12 seal")
     tsa = make_pki("PKCS12 TSA", purpose="tsa")
@@ -318,7 +318,7 @@ def test_bad_production_settings_stop_the_start(
     change: dict[str, object],
     message: str,
 ) -> None:
-    from contract_archive.settings import Settings
+    from core.settings import Settings
 
     values: dict[str, object] = {
         "data_dir": tmp_path / "var",

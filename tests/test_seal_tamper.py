@@ -18,8 +18,8 @@ import pytest
 import time_machine
 from asn1crypto import cms
 
-from contract_archive.archive import Archive
-from contract_archive.settings import Settings
+from core.settings import Settings
+from services.archive import Archive
 from signing.report import (
     CHECK_ORDER,
     DERIVED,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_archive.archive import Archive
+from services.archive import Archive
 from storage.index.analysis import is_cjk, normalize, tokenize
 from tests.conftest import corpus_files, make_settings
 

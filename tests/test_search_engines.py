@@ -27,8 +27,8 @@ from opensearchpy import OpenSearch
 from typer.testing import CliRunner
 
 from contract_archive.cli import app
-from contract_archive.errors import ConfigurationError
-from contract_archive.settings import reset_settings
+from core.errors import ConfigurationError
+from core.settings import reset_settings
 from storage.index import search_dsl
 from storage.index.base import IndexDocument
 from storage.index.engine import (

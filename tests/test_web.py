@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from contract_archive.archive import Archive
 from search_api.app import create_app, route_table
 from search_api.web.i18n import EN, ZH, negotiate
 from search_api.web.page_images import PageLayout, hit_rects, normalized_with_map, render_page
+from services.archive import Archive
 from storage.index.analysis import analyze, normalize
 from tests.access_helpers import auth_headers
 from tests.conftest import corpus_files

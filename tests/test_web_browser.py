@@ -20,12 +20,12 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from contract_archive.access.credentials import hash_password
-from contract_archive.access.roles import Client
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
+from core.roles import Client
 from search_api.app import create_app
 from search_api.auth import SESSION_COOKIE
+from services.access.credentials import hash_password
+from services.access.service import AccessControl
+from services.archive import Archive
 from tests.access_helpers import ensure_user
 from tests.conftest import ROOT, corpus_files, make_settings
 

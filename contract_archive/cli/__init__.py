@@ -18,9 +18,9 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, ConfigurationError
-from contract_archive.settings import Settings, get_settings
+from core.errors import ArchiveError, ConfigurationError
+from core.settings import Settings, get_settings
+from services.archive import Archive
 
 app = typer.Typer(
     name="contract-archive",

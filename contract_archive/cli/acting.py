@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contract_archive.access.roles import Caller, Perm
-from contract_archive.access.service import AccessControl, print_first_credentials
-from contract_archive.archive import Archive
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
+from core.roles import Caller, Perm
+from services.access.service import AccessControl, print_first_credentials
+from services.archive import Archive
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from contract_archive.archive import Archive
 from contract_archive.cli import app, err, out, run
 from contract_archive.cli.acting import acting, first_start, guard_command
-from contract_archive.settings import get_settings
+from core.settings import get_settings
+from services.archive import Archive
 
 
 @app.command()

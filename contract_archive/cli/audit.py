@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from contract_archive.access.auditlog import verify_extract
-from contract_archive.access.notes import NoteError, VerifierKey
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, app, err, esc, open_archive, out, run
 from contract_archive.cli.acting import acting
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
+from services.access.auditlog import verify_extract
+from services.access.notes import NoteError, VerifierKey
 from storage.records.access_base import LogFilter
 
 audit_app = typer.Typer(help="The access log: verify, checkpoint, export, extract, prune.")

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from contract_archive.archive import Archive
 from contract_archive.cli import EXIT_FAILED, app, esc, out, run
-from contract_archive.doctor import DEFAULT_GRACE_SECONDS, Doctor, Finding, Report
-from contract_archive.settings import get_settings
+from core.settings import get_settings
+from services.archive import Archive
+from services.doctor import DEFAULT_GRACE_SECONDS, Doctor, Finding, Report
 
 
 def _print_finding(finding: Finding) -> None:

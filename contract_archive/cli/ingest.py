@@ -23,8 +23,8 @@ from rich.progress import (
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
 from contract_archive.cli.acting import acting
 from contract_archive.cli.ocr import OcrProgress, status_of
-from contract_archive.ocr import OcrService
 from ingest.context import IngestResult
+from services.ocr import OcrService
 
 
 def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 
-from contract_archive.archive import default_user
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
-from contract_archive.contracts.importer import import_metadata
-from contract_archive.contracts.reminders import run_reminders
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 from schemas.contract_model import CustomerView
+from services.archive import default_user
+from services.contracts.importer import import_metadata
+from services.contracts.reminders import run_reminders
 
 customer_app = typer.Typer(help="Customers and all their contracts.", no_args_is_help=True)
 contract_app = typer.Typer(

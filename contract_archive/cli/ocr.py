@@ -19,12 +19,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from contract_archive.access.roles import Perm
-from contract_archive.archive import Archive
 from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
 from contract_archive.cli.acting import acting
-from contract_archive.ocr import OcrEvent, OcrService
+from core.roles import Perm
 from schemas.ocr import OcrStatus
+from services.archive import Archive
+from services.ocr import OcrEvent, OcrService
 from storage.records.ocr_base import OcrCounts
 
 

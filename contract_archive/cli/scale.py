@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contract_archive.archive import Archive
 from contract_archive.cli import app, err, esc, open_archive, out, run
 from contract_archive.cli.acting import acting
-from contract_archive.holds import contract_locks, set_legal_hold
-from contract_archive.migrate import MigrationError, carry_development_keys, load_target_settings
-from contract_archive.migrate import migrate as run_migration
-from contract_archive.settings import get_settings
+from core.settings import get_settings
 from schemas.locks import ContractLocks
+from services.archive import Archive
+from services.holds import contract_locks, set_legal_hold
+from services.migrate import MigrationError, carry_development_keys, load_target_settings
+from services.migrate import migrate as run_migration
 
 hold_app = typer.Typer(
     help="Legal holds: nothing of a held contract's package can be deleted until released.",

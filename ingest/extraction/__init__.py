@@ -4,7 +4,7 @@
 suggestions (:class:`~ingest.extraction.found.Found`): contract number, parties, amounts, dates
 (signing, effective, expiry, term), renewal, governing law, counterparty and a suggested
 classification. Each carries the page and character span it came from and a confidence.
-Nothing here decides anything: a person confirms or corrects (``contract_archive.contracts``).
+Nothing here decides anything: a person confirms or corrects (``services.contracts``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract_archive.contracts.names import loose_key
+from core.names import loose_key
 from ingest.extraction import rules_en, rules_zh
 from ingest.extraction.amounts import find_amounts
 from ingest.extraction.classify import CodeKeywords, suggest_by_keywords, suggest_by_model

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from contract_archive.contracts.names import loose_key
+from core.names import loose_key
 from ingest.extraction.dates import DateMatch, find_dates
 from ingest.extraction.found import Found, found
 from ingest.extraction.numbers import EN_NUMBER_WORDS, en_number

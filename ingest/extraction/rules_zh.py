@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from contract_archive.contracts.names import name_key
+from core.names import name_key
 from ingest.extraction.dates import find_dates
 from ingest.extraction.found import Found, found
 from ingest.extraction.numbers import cn_integer

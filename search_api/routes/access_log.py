@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 from schemas.access import (
     ChainReportPublic,
     CheckpointPublic,

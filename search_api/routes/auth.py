@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from contract_archive.access.credentials import csrf_token
-from contract_archive.access.errors import CsrfFailed
-from contract_archive.access.roles import Caller
+from core.access_errors import CsrfFailed
+from core.roles import Caller
 from schemas.access import (
     LoginRequest,
     LoginResponse,
@@ -35,6 +34,7 @@ from search_api.deps import (
     SignedInPendingPassword,
 )
 from search_api.errors import ERROR_RESPONSES
+from services.access.credentials import csrf_token
 
 router = APIRouter(tags=["access"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 from schemas.access import ContractUpdate
 from schemas.contracts import ContractPublic
 from search_api.deps import AccessDep, CanEditContracts

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 from ingest.errors import RejectFile
 from schemas.contract_model import ContractListItem, ContractListPage
 from schemas.contracts import (

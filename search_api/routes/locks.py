@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from contract_archive.holds import contract_locks, set_legal_hold
 from schemas.locks import ContractLocks
 from search_api.deps import AccessDep, ArchiveDep, CanEditContracts, CanViewContracts
 from search_api.errors import ERROR_RESPONSES
+from services.holds import contract_locks, set_legal_hold
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["retention"])
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from contract_archive.contracts.reminders import calendar, run_reminders
 from schemas.contract_model import (
     AliasCreate,
     ArchivalPublic,
@@ -51,6 +50,7 @@ from search_api.deps import (
     CanViewContracts,
 )
 from search_api.errors import ERROR_RESPONSES
+from services.contracts.reminders import calendar, run_reminders
 
 router = APIRouter(prefix="/api/v1", tags=["contract model"])
 

@@ -8,12 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from contract_archive.archive import Archive
 from ingest.ocr.errors import OcrNotReady
 from schemas.errors import ErrorEnvelope
 from schemas.ocr import OcrStatus
 from search_api.deps import AccessDep, ArchiveDep, CanDownload, CanEditContracts, CanViewContracts
 from search_api.errors import ERROR_RESPONSES
+from services.archive import Archive
 from storage.objects.base import iter_chunks
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["ocr"])

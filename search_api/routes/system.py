@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from contract_archive.access.roles import Perm
+from core.roles import Perm
 from search_api.deps import AnyoneOrCaller, ArchiveDep
 
 router = APIRouter(tags=["system"])

@@ -6,7 +6,7 @@ hostile PDF can stall or crash a worker, never the server. Results are cached on
 ``DATA_DIR/cache/pages`` (disposable: the cache can be deleted at any time).
 
 Hits are found on the page with the same analyzer and matcher as the search snippets
-(``search_api.highlight.find_spans``) over the page's own text as pdfium reads it, normalised
+(``storage.index.highlight.find_spans``) over the page's own text as pdfium reads it, normalised
 with a map back to the characters, so what is marked on the image is what the query matched.
 """
 
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search_api.highlight import find_spans
 from storage.index.analysis import is_cjk
+from storage.index.highlight import find_spans
 
 RENDER_SCALE = 1.5
 """108 dpi: sharp on a desktop screen, about 100-300 KB per page as PNG."""

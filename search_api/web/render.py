@@ -15,8 +15,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from contract_archive.access.roles import Perm
-from contract_archive.contracts.rules import STATE_NAMES_ZH
+from core.roles import Perm
+from core.rules import STATE_NAMES_ZH
 from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
 
 # Pages load nothing but the app's own files: no inline script or style, no other origin.
@@ -87,8 +87,8 @@ def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
 def csrf_token_for(request: Request) -> str | None:
     """The CSRF token forms and scripts of this page must send back: derived from the browser
     session (``search_api.auth``); None without one."""
-    from contract_archive.access.credentials import csrf_token
     from search_api.auth import SESSION_COOKIE
+    from services.access.credentials import csrf_token
 
     session = request.cookies.get(SESSION_COOKIE)
     return csrf_token(session) if session else None

@@ -17,12 +17,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from contract_archive.access.errors import CsrfFailed, Forbidden, TooManyAttempts, Unauthorized
-from contract_archive.access.roles import Caller, Perm
-from contract_archive.access.service import AccessControl
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, InvalidRequest, NotFound, QuerySyntaxError
-from contract_archive.holds import contract_locks, set_legal_hold
+from core.access_errors import CsrfFailed, Forbidden, TooManyAttempts, Unauthorized
+from core.errors import ArchiveError, InvalidRequest, NotFound, QuerySyntaxError
+from core.roles import Caller, Perm
 from ingest.context import IngestResult
 from schemas.verification import VerificationPublic
 from search_api.auth import (
@@ -46,12 +43,15 @@ from search_api.deps import (
     SettingsDep,
     SignedInPendingPassword,
 )
-from search_api.highlight import Span, find_spans, mark
 from search_api.routes.contracts import safe_filename
 from search_api.routes.ocr import ocr_status, wake_ocr
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
 from search_api.web.render import STATIC, render
+from services.access.service import AccessControl
+from services.archive import Archive
+from services.holds import contract_locks, set_legal_hold
 from storage.index.analysis import normalize
+from storage.index.highlight import Span, find_spans, mark
 from storage.index.query import parse, positive_texts
 from storage.records.access_base import LogEntry, LogFilter
 

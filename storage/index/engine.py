@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_archive.errors import ConfigurationError
-from contract_archive.settings import Settings
+from core.errors import ConfigurationError
+from core.settings import Settings
 from storage.errors import StorageError
 from storage.index import search_dsl
 from storage.index.base import INDEX_VERSION, IndexDocument, IndexResult, SortOrder

@@ -13,7 +13,7 @@ Syntax (documented with examples in the README)::
     archived:[2024-01-01 TO 2024-12-31]   date range, inclusive; * leaves a side open
     archived:2024-03-05           one day
 
-Errors are :class:`~contract_archive.errors.QuerySyntaxError` naming the problem and where.
+Errors are :class:`~core.errors.QuerySyntaxError` naming the problem and where.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from contract_archive.errors import QuerySyntaxError
+from core.errors import QuerySyntaxError
 from storage.index.analysis import analyze
 
 MAX_QUERY_CHARS = 2000

@@ -16,7 +16,7 @@ contracts for the same query:
 * Pages are indexed as an array with ``position_increment_gap: 0``, which matches tantivy's
   pages joined by a newline: a phrase may run across a page break, a CJK bigram may not.
 
-Highlighting stays in the application (``search_api.highlight``): hits return the normalised
+Highlighting stays in the application (``storage.index.highlight``): hits return the normalised
 page texts, so every backend highlights alike; ``index_options: offsets`` keeps the index ready
 for server-side highlighting all the same.
 """

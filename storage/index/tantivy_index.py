@@ -28,7 +28,7 @@ from typing import Any
 
 import tantivy
 
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
 from storage.index.analysis import index_string, normalize
 from storage.index.base import (

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.errors import (
     LockingUnsupported,
     ObjectCorrupt,

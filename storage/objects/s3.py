@@ -42,7 +42,7 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
 from minio.retention import Retention
 
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.errors import ObjectCorrupt, ObjectExists, ObjectLocked, ObjectNotFound, StorageError
 from storage.objects.base import (
     CHUNK_SIZE,

@@ -17,8 +17,8 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from contract_archive.access.errors import AuditLogUnavailable
-from contract_archive.errors import Conflict, InvalidRequest, NotFound
+from core.access_errors import AuditLogUnavailable
+from core.errors import Conflict, InvalidRequest, NotFound
 from storage.errors import StorageError
 from storage.records.access_base import (
     GENESIS_HASH,

@@ -55,7 +55,7 @@ class NewContract:
     id: int | None = None
     """Only set when a record is rebuilt with its original id (``recover``)."""
     status: str = "signed"
-    """The lifecycle status it starts in (``contract_archive.contracts.rules``)."""
+    """The lifecycle status it starts in (``core.rules``)."""
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(500))
     name_key: Mapped[str] = mapped_column(String(500), unique=True)
-    """The name folded for matching (``contract_archive.contracts.names.name_key``)."""
+    """The name folded for matching (``core.names.name_key``)."""
     loose_key: Mapped[str] = mapped_column(String(500), index=True)
     """The name key without its legal form: equal loose keys are variants of one name."""
     registration_no: Mapped[str | None] = mapped_column(String(100), unique=True)

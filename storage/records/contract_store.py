@@ -19,9 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from contract_archive.contracts.names import loose_key, name_key
-from contract_archive.contracts.rules import LIVE_STATES, TRANSITIONS
-from contract_archive.errors import Conflict, InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound
+from core.names import loose_key, name_key
+from core.rules import LIVE_STATES, TRANSITIONS
 from storage.records.contract_base import (
     ClassifierRecord,
     ContractFilter,

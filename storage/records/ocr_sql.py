@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 
-from contract_archive.errors import NotFound
+from core.errors import NotFound
 from storage.records.base import ContractRecord, PageRecord
 from storage.records.models import Contract, ContractPage, utcnow
 from storage.records.ocr_base import (

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, func, select, update
 
-from contract_archive.errors import ConfigurationError, Conflict
+from core.errors import ConfigurationError, Conflict
 from storage.records.base import ContractRecord, RecordStore
 from storage.records.models import Contract, utcnow
 from storage.records.seal_models import FixityFinding, FixityRun, PackageManifest

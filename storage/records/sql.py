@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from contract_archive.errors import ConfigurationError, NotFound
+from core.errors import ConfigurationError, NotFound
 from storage.errors import StorageError, StorageFull
 from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
 from storage.records.contract_store import SqlContractStore

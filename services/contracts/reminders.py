@@ -28,14 +28,14 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from contract_archive.contracts.rules import LIVE_STATES
-from contract_archive.settings import Settings
+from core.rules import LIVE_STATES
+from core.settings import Settings
 from ingest.extraction.dates import add_months
 from schemas.contract_model import ReminderPublic, ReminderRun
 from storage.records.contract_base import NewReminder, ReminderRecord, TermsRecord
 
 if TYPE_CHECKING:
-    from contract_archive.contracts.service import ContractService
+    from services.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
 

@@ -40,19 +40,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract_archive.contracts.linking import link_customer
-from contract_archive.contracts.names import name_key
-from contract_archive.contracts.rules import (
+from core.errors import ArchiveError, InvalidRequest
+from core.names import name_key
+from core.rules import (
     CURRENCIES,
     FILABLE_STATES,
     RENEWAL_TYPES,
     RETENTIONS,
     STATES,
 )
-from contract_archive.errors import ArchiveError, InvalidRequest
+from ingest.linking import link_customer
 
 if TYPE_CHECKING:
-    from contract_archive.contracts.service import ContractService
+    from services.contracts.service import ContractService
 
 COLUMNS = (
     "file",

@@ -19,7 +19,7 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 TOKEN_PREFIX = "cat_"  # noqa: S105 - a prefix, not a secret
 TOKEN_RE = re.compile(r"cat_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")

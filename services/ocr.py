@@ -39,8 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
 from ingest.ocr.check import TesseractInfo, check_tesseract
 from ingest.ocr.engine import OcrEngine, TesseractEngine
 from ingest.ocr.errors import OcrPageError
@@ -50,6 +49,7 @@ from ingest.ocr.searchable import Layer, build_searchable
 from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
+from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, package_key, package_prefix
 from storage.records.base import PageRecord
 from storage.records.ocr_base import OcrCounts, OcrJobRecord

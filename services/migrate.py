@@ -32,9 +32,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Engine
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, ConfigurationError
-from contract_archive.settings import Settings
+from core.errors import ArchiveError, ConfigurationError
+from core.settings import Settings
+from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
 from storage.records.models import Base
 from storage.records.sql import SqlRecordStore

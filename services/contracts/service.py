@@ -14,10 +14,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from contract_archive.contracts.linking import link_customer, refresh_effective, store_extraction
-from contract_archive.contracts.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
-from contract_archive.contracts.retention import disposal_due, legal_minimum, retention_floor
-from contract_archive.contracts.rules import (
+from core.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
+from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
+from core.retention import disposal_due, legal_minimum, retention_floor
+from core.rules import (
     ENDED_STATES,
     FALLBACK_CODE,
     FILABLE_STATES,
@@ -28,10 +28,10 @@ from contract_archive.contracts.rules import (
     TRANSITIONS,
     allowed_from,
 )
-from contract_archive.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
 from ingest.extraction import ClassifierInput, CodeKeywords, extract_terms
 from ingest.extraction.classify import features, leave_one_out, train
 from ingest.extraction.dates import add_months
+from ingest.linking import link_customer, refresh_effective, store_extraction
 from schemas.contract_model import (
     ArchivalPublic,
     ClassifierPublic,
@@ -67,7 +67,7 @@ from storage.records.contract_base import (
 )
 
 if TYPE_CHECKING:
-    from contract_archive.archive import Archive
+    from services.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -576,7 +576,7 @@ class ContractService:
 
     def _protect(self, terms: TermsRecord) -> None:
         """Carry the disposal date into the object store's retention (S3 Object Lock)."""
-        from contract_archive.holds import protect_until
+        from services.holds import protect_until
 
         due = terms.disposal_due or retention_floor(
             retention=terms.retention, archival_year=terms.archival_year
@@ -799,7 +799,7 @@ class ContractService:
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldPublic:
         if not reason.strip():
             raise InvalidRequest("a hold needs a reason")
-        from contract_archive.holds import sync_record_hold
+        from services.holds import sync_record_hold
 
         hold = self.store.place_hold(contract_id, reason.strip(), actor=actor)
         sync_record_hold(self.archive, contract_id, True)
@@ -810,7 +810,7 @@ class ContractService:
     ) -> HoldPublic:
         if not reason.strip():
             raise InvalidRequest("releasing a hold needs a reason")
-        from contract_archive.holds import sync_record_hold
+        from services.holds import sync_record_hold
 
         hold = self.store.release_hold(contract_id, hold_id, actor=actor, reason=reason.strip())
         if not any(h.active for h in self.store.list_holds(contract_id)):

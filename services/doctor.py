@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, NotFound
+from core.errors import ArchiveError, NotFound
 from ingest.stages import index_document
+from services.archive import Archive
 from storage.maintenance import HasLeftovers, Leftover, claim_owner_alive, leftover_file
 from storage.objects.base import CHUNK_SIZE
 from storage.records.base import Claim, ContractRecord
@@ -597,7 +597,7 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
     records: Any = archive.records
     if not hasattr(records, "ocr_owners"):
         return
-    from contract_archive.ocr import OcrService
+    from services.ocr import OcrService
 
     service = OcrService(archive, only=set())
     try:

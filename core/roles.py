@@ -9,7 +9,7 @@ Four roles, as the archive's users divide the work:
 
 Every API route declares exactly one :class:`Perm` (``search_api.auth.Require``); the role ×
 route matrix test is generated from the route table, so a route without one fails it. The CLI
-goes through the same checks (:class:`contract_archive.access.service.AccessControl`).
+goes through the same checks (:class:`services.access.service.AccessControl`).
 """
 
 from __future__ import annotations

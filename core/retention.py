@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contract_archive.contracts.rules import RETENTIONS
+from core.rules import RETENTIONS
 
 INTERNATIONAL_SALE_YEARS = 4
 

@@ -1,7 +1,7 @@
 """AccessControl: the one place that decides who may do what, and records that they did.
 
 The API (``search_api.auth``) and the command line both call these methods with a
-:class:`~contract_archive.access.roles.Caller`. Each method checks the caller's permission, hides
+:class:`~core.roles.Caller`. Each method checks the caller's permission, hides
 contracts of restricted classes the caller is not cleared for, and appends an access log entry:
 
 * for a change, in the same database transaction as the change;
@@ -28,16 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from contract_archive import __version__
-from contract_archive.access import credentials as cred
-from contract_archive.access.auditlog import (
-    AuditLog,
-    ChainReport,
-    StoredCheckpoint,
-    csv_lines,
-    jsonl_lines,
-)
-from contract_archive.access.errors import (
+from core import __version__
+from core.access_errors import (
     AuditLogUnavailable,
     Forbidden,
     PasswordChangeRequired,
@@ -45,14 +37,22 @@ from contract_archive.access.errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from contract_archive.access.notes import NoteSigner, VerifierKey, load_or_create_signer
-from contract_archive.access.roles import Caller, Client, Perm, Role, parse_roles
-from contract_archive.archive import Archive
-from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
+from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
+from core.roles import Caller, Client, Perm, Role, parse_roles
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
 from ingest.stages import index_document
 from schemas.search import SearchResponse
+from services.access import credentials as cred
+from services.access.auditlog import (
+    AuditLog,
+    ChainReport,
+    StoredCheckpoint,
+    csv_lines,
+    jsonl_lines,
+)
+from services.access.notes import NoteSigner, VerifierKey, load_or_create_signer
+from services.archive import Archive
 from storage.index.query import And, DateRange, Keyword, Node, Not, Or, Text, parse
 from storage.records.access_base import (
     AccessStore,

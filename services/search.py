@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from contract_archive.errors import InvalidRequest
+from core.errors import InvalidRequest
 from schemas.search import FacetBucket, SearchHit, SearchResponse, SnippetPublic
-from search_api.highlight import highlight_title, lead, snippets
 from storage.index.base import SearchIndex, SortOrder
+from storage.index.highlight import highlight_title, lead, snippets
 from storage.index.query import And, Node, parse, positive_texts
 
 SORTS: tuple[SortOrder, ...] = ("relevance", "newest", "oldest")

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contract_archive.contracts.names import loose_key, name_key
-from contract_archive.errors import Conflict
+from core.errors import Conflict
+from core.names import loose_key, name_key
 from ingest.extraction import EXTRACTOR_VERSION, Extraction
 from storage.records.contract_base import (
     ContractStore,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 
-from contract_archive.archive import Archive
 from schemas.locks import ContractLocks, ObjectLockPublic
+from services.archive import Archive
 from storage.errors import LockingUnsupported
 from storage.objects.base import package_prefix
 from storage.records.base import ContractRecord

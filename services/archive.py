@@ -23,8 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from contract_archive.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
-from contract_archive.settings import Settings, get_settings
+from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
+from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool, default_workers
@@ -33,7 +33,7 @@ from ingest.pipeline import Pipeline
 from ingest.stages import Stage, default_stages, index_document
 from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
-from search_api.search import search as run_search
+from services.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
@@ -47,7 +47,7 @@ from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
 
 if TYPE_CHECKING:
-    from contract_archive.contracts.service import ContractService
+    from services.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Archive:
 
     def _cover_new_objects(self, record: ContractRecord) -> None:
         """Files the package gained while it is under legal hold join the hold (holds.py)."""
-        from contract_archive.holds import cover_new_objects
+        from services.holds import cover_new_objects
 
         cover_new_objects(self, record)
 
@@ -137,7 +137,7 @@ class Archive:
     @cached_property
     def contracts(self) -> ContractService:
         """Customers, terms, lifecycle, filing, payments, the scheme (issue 6)."""
-        from contract_archive.contracts.service import ContractService
+        from services.contracts.service import ContractService
 
         return ContractService(self)
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contract_archive.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 
 class Settings(BaseSettings):

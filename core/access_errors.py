@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from contract_archive.errors import ArchiveError, InvalidRequest
+from core.errors import ArchiveError, InvalidRequest
 
 
 class Unauthorized(ArchiveError):

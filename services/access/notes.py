@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from contract_archive.errors import ArchiveError, ConfigurationError
+from core.errors import ArchiveError, ConfigurationError
 
 ED25519 = b"\x01"
 SIG_PREFIX = "\u2014 "

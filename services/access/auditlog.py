@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from contract_archive.access.notes import Note, NoteError, NoteSigner, VerifierKey
-from contract_archive.errors import ArchiveError
+from core.errors import ArchiveError
+from services.access.notes import Note, NoteError, NoteSigner, VerifierKey
 from storage.errors import ObjectExists, StorageError
 from storage.objects.base import ObjectStore
 from storage.records.access_base import (

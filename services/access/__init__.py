@@ -1,0 +1,1 @@
+"""Users, credentials, restrictions and the tamper-evident access log."""
