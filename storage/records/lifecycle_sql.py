@@ -69,7 +69,7 @@ def _targets(state: str) -> frozenset[str]:
 class SqlLifecycle(SqlPart):
     """Status, events, filing, holds, expiry and disposal (a part of ``SqlRecordStore``)."""
 
-    # -- events and transitions --------------------------------------------------------
+    # -- events and transitions ------------------------------------------------------------
     def add_event(
         self,
         contract_id: int,
@@ -158,7 +158,7 @@ class SqlLifecycle(SqlPart):
             s.flush()
             return _event(event)
 
-    # -- filing ------------------------------------------------------------------------
+    # -- filing ----------------------------------------------------------------------------
     def file_contract(
         self,
         contract_id: int,
@@ -252,7 +252,7 @@ class SqlLifecycle(SqlPart):
             )
             return int(found) if found is not None else None
 
-    # -- holds -------------------------------------------------------------------------
+    # -- holds -----------------------------------------------------------------------------
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldRecord:
         with self._write_tx() as s:
             if s.get(Contract, contract_id) is None:
@@ -310,7 +310,7 @@ class SqlLifecycle(SqlPart):
             )
             return [_hold(r) for r in rows]
 
-    # -- what the rules and disposal look at -------------------------------------------
+    # -- what the rules and disposal look at -----------------------------------------------
     def contracts_for_rules(self) -> list[tuple[int, str, TermsRecord]]:
         with self._session(write=False) as s:
             rows = s.execute(

@@ -41,7 +41,7 @@ def _classifier(row: ClassifierModel) -> ClassifierRecord:
 class SqlScheme(SqlPart):
     """The classification scheme and the classifier (a part of ``SqlRecordStore``)."""
 
-    # -- classification scheme ---------------------------------------------------------
+    # -- classification scheme -------------------------------------------------------------
     @staticmethod
     def _scheme(s: Session, row: ClassificationScheme) -> SchemeRecord:
         codes = s.scalars(
@@ -122,7 +122,7 @@ class SqlScheme(SqlPart):
                 hint="reload the scheme and apply the change again",
             ) from exc
 
-    # -- classifier --------------------------------------------------------------------
+    # -- classifier ------------------------------------------------------------------------
     def save_classifier(
         self,
         *,

@@ -204,7 +204,7 @@ class SqlRecordStore(
         except OperationalError as exc:
             raise self._unavailable(exc) from exc
 
-    # -- the stores that share this database ---------------------------------------------------
+    # -- the stores that share this database -----------------------------------------------
     def access_store(self) -> SqlAccessStore:
         """A new access store (users, tokens, sessions, the access log) on this database."""
         from storage.records.access_sql import SqlAccessStore

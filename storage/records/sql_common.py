@@ -125,7 +125,7 @@ class SqlPart:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
-    # -- the terms row, which terms, lifecycle and filing all write ---------------------------
+    # -- the terms row, which terms, lifecycle and filing all write ------------------------
     def _terms_row(self, s: Session, contract_id: int, *, lock: bool = False) -> ContractTerms:
         if s.get(Contract, contract_id) is None:
             raise NotFound(f"contract {contract_id} does not exist")

@@ -47,7 +47,7 @@ def _suggestion(row: ExtractionSuggestion) -> SuggestionRecord:
 class SqlTerms(SqlPart):
     """Terms, parties, suggestions and master links (a part of ``SqlRecordStore``)."""
 
-    # -- terms -------------------------------------------------------------------------
+    # -- terms -----------------------------------------------------------------------------
     def init_terms(
         self,
         contract_id: int,
@@ -185,7 +185,7 @@ class SqlTerms(SqlPart):
             if not done.rowcount:  # type: ignore[attr-defined]
                 raise NotFound(f"contract {contract_id} does not exist")
 
-    # -- suggestions -------------------------------------------------------------------
+    # -- suggestions -----------------------------------------------------------------------
     def replace_suggestions(
         self, contract_id: int, suggestions: Sequence[NewSuggestion], *, version: str
     ) -> list[SuggestionRecord]:
@@ -276,7 +276,7 @@ class SqlTerms(SqlPart):
             s.flush()
             return _suggestion(row)
 
-    # -- master and amendment links ----------------------------------------------------
+    # -- master and amendment links --------------------------------------------------------
     def children(self, contract_id: int) -> list[int]:
         with self._session(write=False) as s:
             return list(
