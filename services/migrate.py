@@ -37,7 +37,6 @@ from core.settings import Settings
 from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
 from storage.records.models import Base
-from storage.records.sql import SqlRecordStore
 
 # Rows that only mean something while a process runs: not copied.
 TRANSIENT_TABLES = frozenset({"ingest_claims"})
@@ -185,10 +184,6 @@ def table_digest(engine: Engine, table: Table) -> tuple[int, str]:
 
 
 # --- copying ----------------------------------------------------------------------------------
-def _sql_store(archive: Archive, side: str) -> SqlRecordStore:
-    if not isinstance(archive.records, SqlRecordStore):
-        raise ConfigurationError(f"the {side} records store is not an SQL database")
-    return archive.records
 
 
 def copy_objects(
@@ -306,7 +301,7 @@ def migrate(source: Archive, target: Archive, progress: Progress | None = None) 
             f"({source.records.name}); a migration needs another place",
             hint="point ARCHIVE_DATABASE_URL in the target settings file elsewhere",
         )
-    src_sql, dst_sql = _sql_store(source, "source"), _sql_store(target, "target")
+    src_sql, dst_sql = source.records, target.records
     copied, skipped = copy_objects(source.objects, target.objects, progress)
     tables = _tables()
     rows = copy_rows(src_sql.engine, dst_sql.engine, tables, progress)

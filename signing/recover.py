@@ -171,7 +171,5 @@ def recover(
         summary.recovered_ids.append(new.id)
         if progress:
             progress(1)
-    fix = getattr(records, "fix_sequences", None)
-    if fix is not None:
-        fix()
+    records.fix_sequences()
     return summary

@@ -57,7 +57,7 @@ from signing.seal import Sealer
 from signing.timestamp import DevelopmentTimeStampAuthority, http_timestamper
 from storage.objects.base import ObjectStore, package_key, package_prefix
 from storage.records.base import ContractRecord, RecordStore
-from storage.records.seals import ManifestRow, SealStore, make_seal_store
+from storage.records.seals import ManifestRow, SealStore
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class SealService:
     @property
     def seals(self) -> SealStore:
         if self._seals is None:
-            self._seals = make_seal_store(self.records)
+            self._seals = self.records  # the record store includes the seal store
         return self._seals
 
     def open(self) -> None:
