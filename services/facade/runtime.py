@@ -33,9 +33,41 @@ class Runtime:
 
     @classmethod
     @contextmanager
-    def open(cls, settings: Settings | None = None) -> Iterator[Runtime]:
-        with Archive(settings or get_settings()).open() as archive:
+    def open(
+        cls, settings: Settings | None = None, *, check_index: bool = True
+    ) -> Iterator[Runtime]:
+        """``check_index=False``: open an index of another layout version too (for reindex,
+        which replaces it)."""
+        with Archive(settings or get_settings()).open(check_index=check_index) as archive:
             yield cls(archive)
+
+    @classmethod
+    @contextmanager
+    def operator(cls, settings: Settings | None = None) -> Iterator[Facade]:
+        """The facade of the operator who holds the data directory, on an archive that is not
+        opened (its records may be missing, unmigrated or broken): for the doctor only
+        (:meth:`services.facade.admin.AdminArea.doctor`, whose action is not logged). The
+        operator is no user of the archive: nothing is read from the users' table."""
+        import getpass
+
+        from core.roles import Role
+
+        archive = Archive(settings or get_settings())
+        try:
+            try:
+                name = getpass.getuser()
+            except (KeyError, OSError):
+                name = "operator"
+            caller = Caller(
+                user_id=0,
+                username=f"operator:{name}",
+                roles=frozenset({Role.ADMIN}),
+                groups=frozenset(),
+                via="operator",
+            )
+            yield cls(archive).facade(caller)
+        finally:
+            archive.close()
 
     def facade(self, caller: Caller) -> Facade:
         """Everything ``caller`` may do."""

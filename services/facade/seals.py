@@ -2,8 +2,123 @@
 
 from __future__ import annotations
 
-from services.facade.base import Area
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from core.roles import Perm
+from services.facade.base import Area, action
+from signing.audit import AuditSummary, run_audit
+from signing.export import ExportResult, export_contract
+from signing.recover import RecoverSummary
+from signing.report import Status, VerificationReport
+from signing.service import PendingSummary
+
+__all__ = ["AuditSummary", "SealState", "SealsArea", "Status", "VerificationReport"]
+
+
+@dataclass(frozen=True)
+class SealState:
+    sealed: int
+    pending: int
+    missing: int
+    """Contracts without a manifest."""
+    key_id: str
 
 
 class SealsArea(Area):
     """Seals and verification: verify, seal, evidence packages, recover."""
+
+    @action("contract.verify", Perm.CONTRACTS_VERIFY, logged="read", contract="contract_id")
+    def verify(self, contract_id: int) -> VerificationReport:
+        """Re-hash every file of the package and check seal, timestamp, record and embedded
+        signatures (logged with the overall result)."""
+        report = self.archive.seal.verify(contract_id)
+        self.acting.note(overall=str(report.overall.value))
+        return report
+
+    @action("contract.seal_status", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def status(self, contract_id: int) -> VerificationReport:
+        """The verification report shown with a contract's record (its badge), for whoever may
+        see the contract."""
+        report = self.archive.seal.verify(contract_id)
+        self.acting.note(overall=str(report.overall.value))
+        return report
+
+    @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
+    def audit(
+        self,
+        *,
+        restart: bool = False,
+        workers: int = 2,
+        on_report: Callable[[VerificationReport], None] | None = None,
+        on_start: Callable[[int, int, int], None] | None = None,
+    ) -> AuditSummary:
+        """Verify every contract (resuming an interrupted audit unless ``restart``).
+        ``on_start(total, resumed_from, already_checked)``; ``on_report`` gets the reports of
+        the contracts the caller may see (the run's counts are of the whole archive)."""
+        service = self.archive.seal
+        total = self.archive.records.count_contracts()
+
+        def started(run: object, resumed_from: int) -> None:
+            if on_start is not None:
+                done = service.seals.get_run(run.id).checked if resumed_from else 0  # type: ignore[attr-defined]
+                on_start(total, resumed_from, done)
+
+        def reported(report: VerificationReport) -> None:
+            if on_report is not None and self.acting.may_see_id(report.contract_id):
+                on_report(report)
+
+        summary = run_audit(
+            service, restart=restart, workers=workers, on_report=reported, on_start=started
+        )
+        summary = replace(
+            summary,
+            findings=tuple(f for f in summary.findings if self.acting.may_see_id(f.contract_id)),
+        )
+        self.acting.note(
+            run=summary.run.id, failed=summary.run.failed, indeterminate=summary.run.indeterminate
+        )
+        return summary
+
+    @action("archive.key_warning", Perm.CONTRACTS_VERIFY, logged="no")
+    def key_warning(self) -> str | None:
+        """A warning about the seal key (development keys, expiry), if any."""
+        return self.archive.seal.keys.warning
+
+    @action("seal.status", Perm.SETTINGS_MANAGE, logged="read")
+    def state(self) -> SealState:
+        counts = self.archive.seal.seals.seal_counts()
+        total = self.archive.records.count_contracts()
+        sealed, pending = counts.get("sealed", 0), counts.get("pending", 0)
+        return SealState(sealed, pending, total - sealed - pending, self.archive.seal.keys.key_id)
+
+    @action("seal.pending", Perm.SETTINGS_MANAGE, logged="change")
+    def seal_pending(self, *, progress: Callable[[str], None] | None = None) -> PendingSummary:
+        """Seal every manifest whose seal is pending; issue manifests for contracts without."""
+        summary = self.archive.seal.seal_pending(progress=progress)
+        self.acting.note(sealed=summary.sealed, issued=summary.issued)
+        return summary
+
+    @action("contract.download", Perm.CONTRACTS_DOWNLOAD, logged="self", contract="contract_id")
+    def export(
+        self, contract_id: int, directory: Path, *, purpose: str | None = None
+    ) -> ExportResult:
+        """The contract's evidence (original, text, manifest, seal, certificates, timestamp)
+        in a folder, for verification without the archive; logged as a download."""
+        access, caller = self.acting.access, self.acting.caller
+        _, why = access.may_download(caller, contract_id, purpose=purpose, file="evidence")
+        self.acting.log(
+            "contract.download",
+            contract_id=contract_id,
+            purpose=why,
+            details={"file": "evidence", "directory": str(directory)},
+        )
+        return export_contract(self.archive.seal, contract_id, directory)
+
+    @action("archive.recover", Perm.SETTINGS_MANAGE, logged="change")
+    def recover(self) -> RecoverSummary:
+        """Rebuild lost contract records from the packages' manifests (then the index)."""
+        summary = self.archive.recover()
+        self.acting.note(recovered=summary.recovered, problems=len(summary.problems))
+        return summary
