@@ -30,7 +30,7 @@ from search_api.routes import (
     users,
     verification,
 )
-from search_api.web import html_errors
+from search_api.web import contract_pages, html_errors
 from search_api.web import router as web_router
 from services.access.service import AccessControl, print_first_credentials
 from services.archive import Archive
@@ -48,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     ocr.router,
     verification.router,
     web_router,
+    contract_pages.router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 

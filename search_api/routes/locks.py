@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from schemas.locks import ContractLocks
-from search_api.deps import AccessDep, ArchiveDep, CanEditContracts, CanViewContracts
+from search_api.deps import ActsEditing, ActsViewing
 from search_api.errors import ERROR_RESPONSES
-from services.holds import contract_locks, set_legal_hold
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["retention"])
 
@@ -25,8 +24,8 @@ LOCK_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=ERROR_RESPONSES,
     summary="Retention and legal hold of a contract's package",
 )
-def get_locks(archive: ArchiveDep, caller: CanViewContracts, contract_id: int) -> ContractLocks:
-    return contract_locks(archive, contract_id)
+def get_locks(f: ActsViewing, contract_id: int) -> ContractLocks:
+    return f.holds.locks(contract_id)
 
 
 @router.put(
@@ -35,13 +34,10 @@ def get_locks(archive: ArchiveDep, caller: CanViewContracts, contract_id: int) -
     responses=LOCK_RESPONSES,
     summary="Set a legal hold on a contract's package",
 )
-def put_legal_hold(
-    archive: ArchiveDep, access: AccessDep, caller: CanEditContracts, contract_id: int
-) -> ContractLocks:
+def put_legal_hold(f: ActsEditing, contract_id: int) -> ContractLocks:
     """Nothing of the package can be deleted until the hold is released, whatever its
     retention date."""
-    access.record(caller, "contract.legal_hold", contract_id=contract_id, details={"hold": True})
-    return set_legal_hold(archive, contract_id, True, user=caller.username)
+    return f.holds.set(contract_id, True)
 
 
 @router.delete(
@@ -50,9 +46,6 @@ def put_legal_hold(
     responses=LOCK_RESPONSES,
     summary="Release the legal hold of a contract's package",
 )
-def delete_legal_hold(
-    archive: ArchiveDep, access: AccessDep, caller: CanEditContracts, contract_id: int
-) -> ContractLocks:
+def delete_legal_hold(f: ActsEditing, contract_id: int) -> ContractLocks:
     """Retention still applies after the release."""
-    access.record(caller, "contract.legal_hold", contract_id=contract_id, details={"hold": False})
-    return set_legal_hold(archive, contract_id, False, user=caller.username)
+    return f.holds.set(contract_id, False)

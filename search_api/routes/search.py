@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from schemas.search import SearchResponse
-from search_api.deps import AccessDep, CanSearch
+from search_api.deps import ActsSearching
 from search_api.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -20,8 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
     summary="Search contracts",
 )
 def search(
-    access: AccessDep,
-    caller: CanSearch,
+    f: ActsSearching,
     q: Annotated[str, Query(max_length=2000, description="Query; see the README.")] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
@@ -33,6 +32,6 @@ def search(
     (`customer:`, `title:`, `sha256:`, `archived:[2024-01-01 TO 2024-12-31]`). Snippets mark
     hits with `<mark>`; `total` is exact. Contracts of restricted classes the caller is not
     cleared for are left out of hits, totals, facets and snippets; every search is logged."""
-    return access.search(
-        caller, q, limit=limit, offset=offset, sort=sort, facets=facets, purpose=purpose
+    return f.contracts.search(
+        q, limit=limit, offset=offset, sort=sort, facets=facets, purpose=purpose
     )

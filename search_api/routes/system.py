@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from core.roles import Perm
-from search_api.deps import AnyoneOrCaller, ArchiveDep
+from search_api.auth import runtime_of
+from search_api.deps import AnyoneOrCaller
+from services.facade.admin import health as archive_health
 
 router = APIRouter(tags=["system"])
 
@@ -22,13 +23,13 @@ class Health(BaseModel):
 
 
 @router.get("/api/v1/health", response_model=Health, summary="Is the archive up")
-def health(archive: ArchiveDep, caller: AnyoneOrCaller) -> Health:
-    admin = caller is not None and caller.can(Perm.SETTINGS_MANAGE)
+def health(request: Request, caller: AnyoneOrCaller) -> Health:
+    found = archive_health(runtime_of(request), caller)
     return Health(
         status="ok",
-        contracts=archive.records.count_contracts() if admin else None,
-        indexed=archive.index.count() if admin else None,
-        object_store=archive.objects.name,
-        records=archive.records.name,
-        index=archive.index.name,
+        contracts=found.contracts,
+        indexed=found.indexed,
+        object_store=found.object_store,
+        records=found.records,
+        index=found.index,
     )

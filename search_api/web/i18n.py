@@ -203,6 +203,12 @@ EN: dict[str, str] = {
     "contract.text_unreadable": "The stored text of this contract cannot be read: {reason}",
     "contract.page_text": "Text of page {n}",
     "contract.page_text_none": "This page has no text yet (a scan awaiting OCR).",
+    "contract.purpose_needed": "This contract is of a restricted class: its pages are shown, "
+    "and its files downloaded, once you say why you read them (借阅登记). The purpose is "
+    "recorded in the access log.",
+    "contract.purpose_label": "Purpose",
+    "contract.purpose_submit": "Show the pages",
+    "contract.purpose_given": "Purpose recorded: {purpose}",
     "contract.prev_page": "Previous page",
     "contract.next_page": "Next page",
     "contract.highlight": "Highlight",
@@ -556,6 +562,11 @@ ZH: dict[str, str] = {
     "contract.text_unreadable": "无法读取本合同存储的文本：{reason}",
     "contract.page_text": "第 {n} 页的文本",
     "contract.page_text_none": "此页尚无文本（待 OCR 的扫描页）。",
+    "contract.purpose_needed": "本合同属于受限类别：说明借阅目的后方可查看页面、"
+    "下载文件（借阅登记）。目的将记入访问日志。",
+    "contract.purpose_label": "借阅目的",
+    "contract.purpose_submit": "查看页面",
+    "contract.purpose_given": "已登记借阅目的：{purpose}",
     "contract.prev_page": "上一页",
     "contract.next_page": "下一页",
     "contract.highlight": "高亮",
