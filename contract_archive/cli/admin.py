@@ -8,9 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from contract_archive.cli import app, err, out, run
-from contract_archive.cli.acting import acting, first_start, guard_command
 from core.settings import get_settings
-from services.archive import Archive
+from services.facade import Runtime
+from services.facade.admin import print_first_credentials
+from services.facade.ocr import check_tesseract
 
 
 @app.command()
@@ -19,10 +20,9 @@ def reindex() -> None:
 
     def body() -> None:
         # The index is not checked: an index of another layout version is what reindex replaces.
-        with Archive(get_settings()).open(check_index=False) as archive:
-            guard_command(archive)
-            access, caller = acting(archive)
-            total = archive.records.count_contracts()
+        with Runtime.open(get_settings(), check_index=False) as runtime:
+            f = runtime.cli_facade(announce=print_first_credentials)
+            total = f.admin.contract_count()
             with Progress(
                 TextColumn("reindexing"),
                 BarColumn(),
@@ -32,7 +32,7 @@ def reindex() -> None:
                 disable=not err.is_terminal,
             ) as progress:
                 task = progress.add_task("reindex", total=total)
-                count = access.reindex(caller, lambda n: progress.update(task, advance=n))
+                count = f.admin.reindex(lambda n: progress.update(task, advance=n))
         out.print(f"reindexed {count} contracts")
 
     run(body)
@@ -51,11 +51,11 @@ def serve(
         settings = get_settings()
         # Fail fast, before the server binds, on any misconfiguration; on the first start,
         # make the first admin and print its one-time credentials.
-        with Archive(settings).open() as archive:
-            first_start(archive)
+        with Runtime.open(settings) as runtime:
+            first = runtime.public.ensure_first_admin()
+            if first is not None:
+                print_first_credentials(first)
         if settings.ocr_background:
-            from ingest.ocr.check import check_tesseract
-
             check_tesseract(settings.ocr_languages)  # names the apt package when missing
         h = host or settings.host
         p = port or settings.port

@@ -9,8 +9,8 @@ import typer
 
 from contract_archive.cli import EXIT_FAILED, app, esc, out, run
 from core.settings import get_settings
-from services.archive import Archive
-from services.doctor import DEFAULT_GRACE_SECONDS, Doctor, Finding, Report
+from services.facade import Runtime
+from services.facade.admin import DEFAULT_GRACE_SECONDS, Finding, Report
 
 
 def _print_finding(finding: Finding) -> None:
@@ -64,11 +64,10 @@ def doctor(
     left), 1 when a problem remains, 2 on a configuration error."""
 
     def body() -> Report:
-        archive = Archive(get_settings())
-        try:
-            return Doctor(archive, grace_seconds=grace, verify=verify).run(repair=repair)
-        finally:
-            archive.close()
+        # As the operator, on an archive that is not opened: the records (with the users and
+        # the access log) may be what is broken (see AdminArea.doctor).
+        with Runtime.operator(get_settings()) as f:
+            return f.admin.doctor(repair=repair, verify=verify, grace=grace)
 
     report = run(body)
     if as_json:

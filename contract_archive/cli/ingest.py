@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -20,11 +20,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
-from contract_archive.cli.acting import acting
-from contract_archive.cli.ocr import OcrProgress, status_of
-from ingest.context import IngestResult
-from services.ocr import OcrService
+from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
+from contract_archive.cli.ocr import OcrProgress
+from services.facade import Facade
+
+if TYPE_CHECKING:
+    from services.facade.contracts import IngestResult
+    from services.ocr import OcrService
 
 
 def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:
@@ -57,6 +59,8 @@ def _print_result(result: IngestResult, as_json: bool) -> None:
             more = "…" if len(result.pages_needing_ocr) > 10 else ""
             extra = f" [yellow](pages awaiting OCR: {pages}{more})[/]"
         out.print(f"[green]archived[/]  #{result.id}  {name}  {result.pages} pages{extra}")
+    elif result.status == "duplicate" and result.id is None:
+        out.print(f"[cyan]duplicate[/]  {name}  ({esc(result.reason or 'already archived')})")
     elif result.status == "duplicate":
         out.print(f"[cyan]duplicate[/] #{result.id}  {name}  (already archived)")
     else:
@@ -66,7 +70,9 @@ def _print_result(result: IngestResult, as_json: bool) -> None:
 
 
 @app.command()
+@acts
 def ingest(
+    f: Facade,
     paths: Annotated[list[Path], typer.Argument(help="Files and directories (recursive).")],
     customer: Annotated[str | None, typer.Option(help="Customer of these contracts.")] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: the file name).")] = None,
@@ -95,80 +101,71 @@ def ingest(
     if not items and not missing:
         err.print("[yellow]no PDF files found[/]")
 
-    def body() -> int:
-        counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            service: OcrService | None = None
-            if not no_ocr:
-                service = OcrService(archive, only=set())
-                service.check()  # a missing tesseract or language pack stops us here
-            scans: dict[int, IngestResult] = {}
-            show_bar = err.is_terminal and len(items) > 1
-            progress = Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TaskProgressColumn(),
-                TextColumn("{task.fields[pages]} pages, {task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                disable=not show_bar,
-            )
-            with progress, ThreadPoolExecutor(max_workers=jobs) as pool:
-                task = progress.add_task("ingesting", total=len(items), pages=0, rate="")
-                pages = 0
-                futures = {
-                    pool.submit(
-                        access.ingest_path,
-                        caller,
-                        path,
-                        display_name=name,
-                        title=title,
-                        customer=customer,
-                    ): name
-                    for path, name in items
-                }
-                for future in as_completed(futures):
-                    result = future.result()
-                    counts[result.status] += 1
-                    if (
-                        service is not None
-                        and result.status == "archived"
-                        and result.id
-                        and (result.pages_needing_ocr)
-                    ):
-                        scans[result.id] = result
-                        _queue_for_ocr(service, result.id)
-                    pages += result.pages or 0
-                    elapsed = progress.tasks[0].elapsed or 0.0
-                    rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
-                    progress.update(task, advance=1, pages=pages, rate=rate)
-                    if show_bar and not as_json:
-                        progress.console.print(_result_line(result), markup=True)
-                    elif not (as_json and result.id in scans):  # scans: after their OCR
-                        _print_result(result, as_json)
-            ocr_incomplete = 0
-            if service is not None and scans:
-                try:
-                    with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
-                        service.wait_for(list(scans), progress=bar.update)
-                finally:
-                    service.stop()
-                for cid, result in scans.items():
-                    status = status_of(archive, cid)
-                    ocr_incomplete += bool(status.pages_failed)
-                    _print_ocr(result, status.model_dump(mode="json"), as_json)
-        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-        if not as_json and len(items) > 1:
-            err.print(f"[bold]done:[/] {summary}")
-        bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
-        return EXIT_FAILED if bad else 0
-
-    code = run(body)
-    if code:
-        raise typer.Exit(code)
+    counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+    # A missing tesseract or language pack stops us here, before anything is archived.
+    service = None if no_ocr else f.ocr.service(only=set())
+    scans: dict[int, IngestResult] = {}
+    show_bar = err.is_terminal and len(items) > 1
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[pages]} pages, {task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_bar,
+    )
+    with progress, ThreadPoolExecutor(max_workers=jobs) as pool:
+        task = progress.add_task("ingesting", total=len(items), pages=0, rate="")
+        pages = 0
+        futures = {
+            pool.submit(
+                f.contracts.ingest_path,
+                path,
+                display_name=name,
+                title=title,
+                customer=customer,
+            ): name
+            for path, name in items
+        }
+        for future in as_completed(futures):
+            result = future.result().result
+            counts[result.status] += 1
+            if (
+                service is not None
+                and result.status == "archived"
+                and result.id
+                and (result.pages_needing_ocr)
+            ):
+                scans[result.id] = result
+                _queue_for_ocr(service, result.id)
+            pages += result.pages or 0
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
+            progress.update(task, advance=1, pages=pages, rate=rate)
+            if show_bar and not as_json:
+                progress.console.print(_result_line(result), markup=True)
+            elif not (as_json and result.id in scans):  # scans: after their OCR
+                _print_result(result, as_json)
+    ocr_incomplete = 0
+    if service is not None and scans:
+        try:
+            with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
+                service.wait_for(list(scans), progress=bar.update)
+        finally:
+            service.stop()
+        for cid, result in scans.items():
+            status = f.ocr.status(cid)
+            ocr_incomplete += bool(status.pages_failed)
+            _print_ocr(result, status.model_dump(mode="json"), as_json)
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    if not as_json and len(items) > 1:
+        err.print(f"[bold]done:[/] {summary}")
+    bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
+    if bad:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _result_line(result: IngestResult) -> str:
@@ -176,7 +173,11 @@ def _result_line(result: IngestResult) -> str:
     if result.status == "archived":
         return f"[green]archived[/]  #{result.id}  {name}"
     if result.status == "duplicate":
-        return f"[cyan]duplicate[/] #{result.id}  {name}"
+        return (
+            f"[cyan]duplicate[/] #{result.id}  {name}"
+            if result.id
+            else f"[cyan]duplicate[/]  {name}"
+        )
     return f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}"
 
 

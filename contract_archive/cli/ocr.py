@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Collection
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,13 +19,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from contract_archive.cli import EXIT_FAILED, app, err, esc, open_archive, out, run
-from contract_archive.cli.acting import acting
-from core.roles import Perm
+from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from schemas.ocr import OcrStatus
-from services.archive import Archive
-from services.ocr import OcrEvent, OcrService
-from storage.records.ocr_base import OcrCounts
+from services.facade import Facade
+
+if TYPE_CHECKING:
+    from services.facade.ocr import OcrCounts, OcrEvent
 
 
 class OcrProgress:
@@ -71,24 +70,15 @@ class OcrProgress:
 
 
 def ocr_in_foreground(
-    archive: Archive,
+    f: Facade,
     contract_ids: Collection[int],
     *,
     workers: int | None = None,
     progress: OcrProgress | None = None,
 ) -> OcrCounts:
     """OCR the queued pages of these contracts here and now; the page counts at the end."""
-    service = OcrService(archive, workers=workers, only=set(contract_ids))
-    with service:
+    with f.ocr.service(only=set(contract_ids), workers=workers) as service:
         return service.wait_for(contract_ids, progress=progress.update if progress else None)
-
-
-def status_of(archive: Archive, contract_id: int) -> OcrStatus:
-    return OcrStatus.build(
-        archive.get(contract_id),
-        archive.records.ocr_batch(contract_id),
-        archive.records.ocr_jobs(contract_id),
-    )
 
 
 def print_status(status: OcrStatus) -> None:
@@ -109,7 +99,9 @@ def print_status(status: OcrStatus) -> None:
 
 
 @app.command()
+@acts
 def ocr(
+    f: Facade,
     contract_ids: Annotated[list[int], typer.Argument(help="Contract ids.")],
     retry: Annotated[
         bool, typer.Option("--retry", help="OCR the failed pages of these contracts again.")
@@ -129,41 +121,31 @@ def ocr(
 ) -> None:
     """Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."""
 
-    def body() -> int:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            for cid in contract_ids:
-                access.check_visible(caller, cid, "contract.ocr")  # NotFound before any work
-            if retry:
-                access.require(caller, Perm.CONTRACTS_EDIT, action="contract.ocr_retry")
-                for cid in contract_ids:
-                    access.record(caller, "contract.ocr_retry", contract_id=cid)
-                queued = {cid: archive.records.retry_ocr(cid) for cid in contract_ids}
-                for cid, pages in queued.items():
-                    if not as_json:
-                        shown = ", ".join(map(str, pages)) if pages else "none failed"
-                        err.print(f"#{cid}: queued pages {shown}")
-                pending = [cid for cid, pages in queued.items() if pages]
-                if wait and pending:
-                    with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
-                        ocr_in_foreground(archive, pending, workers=workers, progress=bar)
-            statuses = [status_of(archive, cid) for cid in contract_ids]
-        for status in statuses:
-            if as_json:
-                out.print(
-                    json.dumps(status.model_dump(mode="json"), ensure_ascii=False), markup=False
-                )
-            else:
-                print_status(status)
-        return EXIT_FAILED if any(s.pages_failed for s in statuses) else 0
-
-    code = run(body)
-    if code:
-        raise typer.Exit(code)
+    statuses = [f.ocr.status(cid) for cid in contract_ids]  # NotFound before any work
+    if retry:
+        queued = {cid: f.ocr.retry(cid) for cid in contract_ids}
+        for cid, pages in queued.items():
+            if not as_json:
+                shown = ", ".join(map(str, pages)) if pages else "none failed"
+                err.print(f"#{cid}: queued pages {shown}")
+        pending = [cid for cid, pages in queued.items() if pages]
+        if wait and pending:
+            with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
+                ocr_in_foreground(f, pending, workers=workers, progress=bar)
+        statuses = [f.ocr.status(cid) for cid in contract_ids]
+    for status in statuses:
+        if as_json:
+            out.print(json.dumps(status.model_dump(mode="json"), ensure_ascii=False), markup=False)
+        else:
+            print_status(status)
+    if any(s.pages_failed for s in statuses):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
+@acts
 def worker(
+    f: Facade,
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="Default: ARCHIVE_OCR_WORKERS.")
     ] = None,
@@ -188,25 +170,20 @@ def worker(
                 f"{esc(event.error or '')}"
             )
 
-    def body() -> None:
-        stop = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            with open_archive() as archive:
-                service = OcrService(archive, workers=workers, on_event=on_event)
-                with service:
-                    err.print(
-                        f"[bold green]OCR worker running[/]: {service.workers} processes, "
-                        f"languages {archive.settings.ocr_languages}, {service.engine_label}"
-                    )
-                    try:
-                        while not stop.wait(1.0):
-                            if until_idle and not archive.records.open_ocr_contracts():
-                                break
-                    except KeyboardInterrupt:
-                        pass
-                err.print("OCR worker stopped; unfinished pages stay queued")
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-
-    run(body)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with f.ocr.service(workers=workers, on_event=on_event) as service:
+            err.print(
+                f"[bold green]OCR worker running[/]: {service.workers} processes, "
+                f"languages {f.ocr.languages()}, {service.engine_label}"
+            )
+            try:
+                while not stop.wait(1.0):
+                    if until_idle and f.ocr.queue_empty():
+                        break
+            except KeyboardInterrupt:
+                pass
+        err.print("OCR worker stopped; unfinished pages stay queued")
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -9,14 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contract_archive.cli import app, err, esc, open_archive, out, run
-from contract_archive.cli.acting import acting
-from core.settings import get_settings
+from contract_archive.cli import acts, app, err, esc, out
 from schemas.locks import ContractLocks
-from services.archive import Archive
-from services.holds import contract_locks, set_legal_hold
-from services.migrate import MigrationError, carry_development_keys, load_target_settings
-from services.migrate import migrate as run_migration
+from services.facade import Facade
+from services.facade.admin import MigrationError
 
 hold_app = typer.Typer(
     help="Legal holds: nothing of a held contract's package can be deleted until released.",
@@ -48,54 +44,42 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 
 
 @hold_app.command("set")
+@acts
 def hold_set(
-    contract_id: Annotated[int, typer.Argument(help="Contract id.")], as_json: JsonOption = False
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument(help="Contract id.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Put a contract's evidence package under legal hold."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            access.check_visible(caller, contract_id, "contract.legal_hold")
-            locks = set_legal_hold(archive, contract_id, True, user=caller.username)
-            _print_locks(locks, as_json)
-
-    run(body)
+    _print_locks(f.holds.set(contract_id, True), as_json)
 
 
 @hold_app.command("release")
+@acts
 def hold_release(
-    contract_id: Annotated[int, typer.Argument(help="Contract id.")], as_json: JsonOption = False
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument(help="Contract id.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Release the legal hold (retention still applies)."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            access.check_visible(caller, contract_id, "contract.legal_hold")
-            locks = set_legal_hold(archive, contract_id, False, user=caller.username)
-            _print_locks(locks, as_json)
-
-    run(body)
+    _print_locks(f.holds.set(contract_id, False), as_json)
 
 
 @hold_app.command("show")
+@acts
 def hold_show(
-    contract_id: Annotated[int, typer.Argument(help="Contract id.")], as_json: JsonOption = False
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument(help="Contract id.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Show the legal hold and retention of every object of a contract's package."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            access.check_visible(caller, contract_id, "contract.view")
-            _print_locks(contract_locks(archive, contract_id), as_json)
-
-    run(body)
+    _print_locks(f.holds.locks(contract_id), as_json)
 
 
 @app.command()
+@acts
 def migrate(
+    f: Facade,
     to: Annotated[
         Path,
         typer.Option(
@@ -108,44 +92,29 @@ def migrate(
 ) -> None:
     """Copy objects and records to the target engines, rebuild its index, verify by counts and
     digests."""
-
-    def body() -> None:
-        target_settings = load_target_settings(to)
-        if carry_development_keys(get_settings(), target_settings):
-            err.print("copied the development seal keys to the target")
-        with (
-            open_archive() as source,
-            Archive(target_settings).open(check_index=False) as target,
-        ):
-            err.print(
-                f"migrating {source.objects.name}/{source.records.name}/{source.index.name} → "
-                f"{target.objects.name}/{target.records.name}/{target.index.name}"
+    report = f.admin.migrate(to, announce=lambda line: err.print(esc(line)))
+    if as_json:
+        out.print(json.dumps(report.to_dict(), ensure_ascii=False), markup=False)
+    else:
+        table = Table("check", "source", "target", "digest", "")
+        for c in report.checks:
+            same = c.source_digest == c.target_digest
+            table.add_row(
+                c.what,
+                str(c.source_count),
+                str(c.target_count),
+                c.target_digest[:16] + ("" if same else f" ≠ {c.source_digest[:16]}"),
+                "[green]ok[/]" if c.ok else "[bold red]MISMATCH[/]",
             )
-            report = run_migration(source, target)
-        if as_json:
-            out.print(json.dumps(report.to_dict(), ensure_ascii=False), markup=False)
-        else:
-            table = Table("check", "source", "target", "digest", "")
-            for c in report.checks:
-                same = c.source_digest == c.target_digest
-                table.add_row(
-                    c.what,
-                    str(c.source_count),
-                    str(c.target_count),
-                    c.target_digest[:16] + ("" if same else f" ≠ {c.source_digest[:16]}"),
-                    "[green]ok[/]" if c.ok else "[bold red]MISMATCH[/]",
-                )
-            out.print(table)
-            out.print(
-                f"objects copied {report.objects_copied}, already there "
-                f"{report.objects_skipped}; rows copied {sum(report.rows_copied.values())}; "
-                f"indexed {report.indexed}"
-            )
-        if not report.ok:
-            raise MigrationError(
-                "the target does not match the source: see the checks above",
-                hint="nothing was deleted from the source; fix the cause and run the same "
-                "command again (it copies only what is missing)",
-            )
-
-    run(body)
+        out.print(table)
+        out.print(
+            f"objects copied {report.objects_copied}, already there "
+            f"{report.objects_skipped}; rows copied {sum(report.rows_copied.values())}; "
+            f"indexed {report.indexed}"
+        )
+    if not report.ok:
+        raise MigrationError(
+            "the target does not match the source: see the checks above",
+            hint="nothing was deleted from the source; fix the cause and run the same "
+            "command again (it copies only what is missing)",
+        )

@@ -17,11 +17,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, app, err, esc, open_archive, out, run
-from contract_archive.cli.acting import acting
-from signing.audit import AuditSummary, run_audit
-from signing.export import export_contract
-from signing.report import Status, VerificationReport
+from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
+from services.facade import Facade
+from services.facade.seals import AuditSummary, Status, VerificationReport
 
 _COLOURS = {Status.PASSED: "green", Status.FAILED: "bold red", Status.INDETERMINATE: "yellow"}
 
@@ -51,7 +49,9 @@ def _exit_code(status: Status, strict: bool) -> int:
 
 
 @app.command()
+@acts
 def verify(
+    f: Facade,
     contract_id: Annotated[
         int | None, typer.Argument(metavar="ID", help="The contract to verify.")
     ] = None,
@@ -75,94 +75,77 @@ def verify(
         err.print("[bold red]error:[/] give a contract ID or --all")
         raise typer.Exit(EXIT_USAGE)
 
-    def one() -> int:
-        assert contract_id is not None
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            access.check_visible(caller, contract_id, "contract.verify")
-            report = archive.seal.verify(contract_id)
+    if contract_id is not None:
+        report = f.seals.verify(contract_id)
         if as_json:
             out.print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), markup=False)
             for warning in report.warnings:
                 err.print(f"[bold yellow]warning:[/] {esc(warning)}")
         else:
             _show(report)
-        return _exit_code(report.overall, strict)
-
-    def audit() -> int:
-        with open_archive() as archive:
-            total = archive.records.count_contracts()
-            progress = Progress(
-                TextColumn("verifying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TextColumn("[red]{task.fields[bad]}[/]"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                disable=not err.is_terminal,
-            )
-            started = time.monotonic()
-            hashed = [0]
-            failed = [0]
-            with progress:
-                task = progress.add_task("verify", total=total, rate="", bad="")
-
-                def on_start(run_row: object, resumed_from: int) -> None:
-                    if resumed_from:
-                        done = archive.seal.seals.get_run(run_row.id).checked  # type: ignore[attr-defined]
-                        progress.update(task, completed=done)
-                        err.print(
-                            f"resuming audit {run_row.id} after contract {resumed_from} "  # type: ignore[attr-defined]
-                            f"({done} already checked)"
-                        )
-
-                def on_report(report: VerificationReport) -> None:
-                    hashed[0] += report.bytes_hashed
-                    elapsed = max(time.monotonic() - started, 1e-9)
-                    if report.overall is Status.FAILED:
-                        failed[0] += 1
-                    if report.overall is not Status.PASSED:
-                        line = esc(report.summary())
-                        if as_json:
-                            out.print(
-                                json.dumps(report.to_dict(), ensure_ascii=False), markup=False
-                            )
-                        else:
-                            progress.console.print(
-                                f"[{_COLOURS[report.overall]}]{line}[/]", markup=True
-                            )
-                    progress.update(
-                        task,
-                        advance=1,
-                        rate=f"{hashed[0] / elapsed / 1e6:.0f} MB/s",
-                        bad=f"{failed[0]} failed" if failed[0] else "",
-                    )
-
-                summary = run_audit(
-                    archive.seal,
-                    restart=restart,
-                    workers=workers,
-                    on_report=on_report,
-                    on_start=on_start,
-                )
-            _print_summary(summary, time.monotonic() - started, hashed[0], as_json)
-            warning = archive.seal.keys.warning
-            if warning:
-                err.print(f"[bold yellow]warning:[/] {esc(warning)}")
-        worst = (
-            Status.FAILED
-            if summary.run.failed
-            else Status.INDETERMINATE
-            if summary.run.indeterminate
-            else Status.PASSED
-        )
-        return _exit_code(worst, strict)
-
-    code = run(one if contract_id is not None else audit)
+        code = _exit_code(report.overall, strict)
+    else:
+        code = _audit(f, restart=restart, workers=workers, as_json=as_json, strict=strict)
     if code:
         raise typer.Exit(code)
+
+
+def _audit(f: Facade, *, restart: bool, workers: int, as_json: bool, strict: bool) -> int:
+    progress = Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("[red]{task.fields[bad]}[/]"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    started = time.monotonic()
+    hashed = [0]
+    failed = [0]
+    with progress:
+        task = progress.add_task("verify", total=None, rate="", bad="")
+
+        def on_start(total: int, resumed_from: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+            if resumed_from:
+                err.print(f"resuming audit after contract {resumed_from} ({done} already checked)")
+
+        def on_report(report: VerificationReport) -> None:
+            hashed[0] += report.bytes_hashed
+            elapsed = max(time.monotonic() - started, 1e-9)
+            if report.overall is Status.FAILED:
+                failed[0] += 1
+            if report.overall is not Status.PASSED:
+                line = esc(report.summary())
+                if as_json:
+                    out.print(json.dumps(report.to_dict(), ensure_ascii=False), markup=False)
+                else:
+                    progress.console.print(f"[{_COLOURS[report.overall]}]{line}[/]", markup=True)
+            progress.update(
+                task,
+                advance=1,
+                rate=f"{hashed[0] / elapsed / 1e6:.0f} MB/s",
+                bad=f"{failed[0]} failed" if failed[0] else "",
+            )
+
+        summary = f.seals.audit(
+            restart=restart, workers=workers, on_report=on_report, on_start=on_start
+        )
+    _print_summary(summary, time.monotonic() - started, hashed[0], as_json)
+    warning = f.seals.key_warning()
+    if warning:
+        err.print(f"[bold yellow]warning:[/] {esc(warning)}")
+    worst = (
+        Status.FAILED
+        if summary.run.failed
+        else Status.INDETERMINATE
+        if summary.run.indeterminate
+        else Status.PASSED
+    )
+    return _exit_code(worst, strict)
 
 
 def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: bool) -> None:
@@ -206,7 +189,9 @@ def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: 
 
 
 @app.command()
+@acts
 def seal(
+    f: Facade,
     pending: Annotated[
         bool,
         typer.Option(
@@ -218,37 +203,30 @@ def seal(
 ) -> None:
     """Show the seal state of the archive; with --pending, seal what is waiting."""
 
-    def body() -> int:
-        with open_archive() as archive:
-            if not pending:
-                counts = archive.seal.seals.seal_counts()
-                total = archive.records.count_contracts()
-                sealed = counts.get("sealed", 0)
-                waiting = counts.get("pending", 0)
-                missing = total - sealed - waiting
-                out.print(
-                    f"{sealed} sealed, {waiting} pending, {missing} without a manifest "
-                    f"(seal key {archive.seal.keys.key_id})"
-                )
-                if waiting or missing:
-                    err.print("[dim]hint: run `contract-archive seal --pending`[/]")
-                return 0
-            summary = archive.seal.seal_pending(progress=lambda line: err.print(esc(line)))
+    if not pending:
+        state = f.seals.state()
         out.print(
-            f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
-            f"{summary.still_pending} still pending"
+            f"{state.sealed} sealed, {state.pending} pending, {state.missing} without a manifest "
+            f"(seal key {state.key_id})"
         )
-        for failure in summary.failures:
-            err.print(f"[yellow]pending:[/] {esc(failure)}")
-        return EXIT_FAILED if summary.still_pending else 0
-
-    code = run(body)
-    if code:
-        raise typer.Exit(code)
+        if state.pending or state.missing:
+            err.print("[dim]hint: run `contract-archive seal --pending`[/]")
+        return
+    summary = f.seals.seal_pending(progress=lambda line: err.print(esc(line)))
+    out.print(
+        f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
+        f"{summary.still_pending} still pending"
+    )
+    for failure in summary.failures:
+        err.print(f"[yellow]pending:[/] {esc(failure)}")
+    if summary.still_pending:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
+@acts
 def export(
+    f: Facade,
     contract_id: Annotated[int, typer.Argument(metavar="ID", help="The contract to export.")],
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder.")],
     purpose: Annotated[
@@ -259,43 +237,25 @@ def export(
     """Export a contract's evidence (original, text, manifest, seal, certificates, timestamp)
     for verification with OpenSSL, without the archive."""
 
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            _, why = access.may_download(caller, contract_id, purpose=purpose, file="evidence")
-            access.record(
-                caller,
-                "contract.download",
-                contract_id=contract_id,
-                purpose=why,
-                details={"file": "evidence", "directory": str(directory)},
-            )
-            result = export_contract(archive.seal, contract_id, directory)
-        out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
-        out.print("  " + ", ".join(result.files))
-        out.print("[dim]check it: see README.txt in that folder[/]")
-
-    run(body)
+    result = f.seals.export(contract_id, directory, purpose=purpose)
+    out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
+    out.print("  " + ", ".join(result.files))
+    out.print("[dim]check it: see README.txt in that folder[/]")
 
 
 @app.command()
-def recover() -> None:
+@acts
+def recover(f: Facade) -> None:
     """Rebuild lost contract records from the evidence packages' manifests (and then the
     search index); records still present are left alone."""
-
-    def body() -> int:
-        with open_archive() as archive:
-            summary = archive.recover()
-        out.print(
-            f"{summary.packages} packages: {summary.recovered} contracts recovered "
-            f"({summary.manifests} manifests), {summary.already_present} already present"
-        )
-        for problem in summary.problems:
-            err.print(f"[bold red]not recovered:[/] {esc(problem)}")
-        if summary.recovered:
-            err.print("[dim]hint: run `contract-archive verify --all` to check them[/]")
-        return EXIT_FAILED if summary.problems else 0
-
-    code = run(body)
-    if code:
-        raise typer.Exit(code)
+    summary = f.seals.recover()
+    out.print(
+        f"{summary.packages} packages: {summary.recovered} contracts recovered "
+        f"({summary.manifests} manifests), {summary.already_present} already present"
+    )
+    for problem in summary.problems:
+        err.print(f"[bold red]not recovered:[/] {esc(problem)}")
+    if summary.recovered:
+        err.print("[dim]hint: run `contract-archive verify --all` to check them[/]")
+    if summary.problems:
+        raise typer.Exit(EXIT_FAILED)
