@@ -110,7 +110,7 @@ def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
 
         return run(body)
 
-    signature = inspect.signature(fn)
+    signature = inspect.signature(fn, eval_str=True)  # typer reads Annotated options from it
     command.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=list(signature.parameters.values())[1:]
     )
