@@ -148,12 +148,24 @@ def command_paths() -> list[str]:
     return walk(typer.main.get_command(app), "")
 
 
+def acts_through_facade(path: str) -> bool:
+    """Whether the command acts through the facade (``cli.acts``): its actions declare it."""
+    import typer
+
+    from contract_archive.cli import app
+
+    command = typer.main.get_command(app)
+    for name in path.split():
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return bool(getattr(command.callback, "acts_through_facade", False))
+
+
 def test_every_command_declares_its_access() -> None:
     from contract_archive.cli.acting import COMMANDS
 
     paths = command_paths()
     assert len(paths) >= 20 and "users create" in paths
-    undeclared = [p for p in paths if p not in COMMANDS]
+    undeclared = [p for p in paths if p not in COMMANDS and not acts_through_facade(p)]
     assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
     assert not set(COMMANDS) - set(paths), "declared commands that do not exist"
 
