@@ -318,8 +318,7 @@ def _history(f: Facade, contract_id: int) -> History | None:
         return None
     found = f.audit.read(LogFilter(contract_id=contract_id), limit=HISTORY_SIZE, order="newest")
     lines = [
-        HistoryLine(datetime.fromisoformat(e.at), e.actor, e.action, e.outcome)
-        for e in found.items
+        HistoryLine(datetime.fromisoformat(e.at), e.actor, e.action, e.outcome) for e in found.items
     ]
     return History(lines, found.total)
 
