@@ -155,6 +155,15 @@ def test_page_images_and_text_are_read_with_a_purpose_and_logged(world: Any) -> 
             ("ok", "text"),
             ("ok", "image"),
         }
+    # The whole text is the same content: through the API too it needs the purpose.
+    cleared = auth_headers(archive, "legal", username="hugo", groups=("hr",))
+    with TestClient(create_app(archive), raise_server_exceptions=False, headers=cleared) as c:
+        r = c.get(f"/api/v1/contracts/{labour}/text")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "purpose_required"
+        r = c.get(f"/api/v1/contracts/{labour}/text", params={"purpose": "case 17"})
+        assert r.status_code == 200 and r.json()["pages"]
+    texts = entries(archive, actor="hugo", action="contract.text", contract_id=labour)
+    assert {(e.outcome, e.purpose) for e in texts} == {("refused", None), ("ok", "case 17")}
     # Someone not cleared for the class does not learn that it exists.
     outsider = {**HTML, **auth_headers(archive, "legal", username="otto")}
     with TestClient(create_app(archive), raise_server_exceptions=False, headers=outsider) as c:

@@ -26,7 +26,7 @@ from services.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.contracts import IngestResult
-    from services.ocr import OcrService
+    from services.facade.ocr import OcrService
 
 
 def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:

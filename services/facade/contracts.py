@@ -21,6 +21,7 @@ from schemas.contract_model import ContractListItem, ContractListPage
 from schemas.contracts import ContractPublic
 from schemas.search import SearchHit, SearchResponse
 from services.facade.base import Area, action
+from services.facade.pages import content_purpose
 from storage.objects.base import iter_chunks
 from storage.records.base import ContractRecord
 
@@ -172,7 +173,10 @@ class ContractsArea(Area):
 
     @action("contract.text", Perm.CONTRACTS_READ, logged="self", contract="contract_id")
     def text(self, contract_id: int, *, purpose: str | None = None) -> dict[str, Any]:
-        """The extracted text document, page by page (logged by AccessControl)."""
+        """The extracted text document, page by page (logged by AccessControl). A contract of
+        a restricted class is read with a purpose, as its pages and its download are."""
+        record = self.archive.get(contract_id)
+        purpose = content_purpose(self.acting, record, purpose, "contract.text", {"file": "text"})
         return self.acting.access.read_text(self.acting.caller, contract_id, purpose=purpose)
 
     @action("contract.download", Perm.CONTRACTS_DOWNLOAD, logged="self", contract="contract_id")

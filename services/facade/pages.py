@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from core.access_errors import PurposeRequired
 from core.errors import ArchiveError, NotFound
 from core.roles import Perm
-from services.facade.base import Area, action
+from services.facade.base import Acting, Area, action
 from storage.index.analysis import normalize
 from storage.index.highlight import Span, find_spans, mark
 from storage.index.query import parse, positive_texts
@@ -37,6 +37,7 @@ __all__ = [
     "PageRead",
     "PagesArea",
     "Span",
+    "content_purpose",
     "find_spans",
     "mark",
     "normalize",
@@ -81,6 +82,40 @@ class PageImage:
     """The image, when it was just drawn; else ``path`` is the cached one."""
     path: Path | None
     layout: Any
+
+
+def restricted(acting: Acting, record: ContractRecord) -> bool:
+    """Whether the contract's class is restricted (reading its content needs a purpose)."""
+    return bool(acting.access.store.restrictions().get(record.classification or ""))
+
+
+def content_purpose(
+    acting: Acting,
+    record: ContractRecord,
+    purpose: str | None,
+    action_name: str,
+    details: dict[str, Any],
+) -> str | None:
+    """The cleaned purpose of a read of a contract's content; for a restricted class one is
+    required (借阅登记): without it the read is refused, and the refusal logged."""
+    purpose = (purpose or "").strip() or None
+    if purpose is None and restricted(acting, record):
+        acting.log(
+            action_name,
+            outcome="refused",
+            contract_id=record.id,
+            details={
+                **details,
+                "reason": "purpose required",
+                "classification": record.classification,
+            },
+        )
+        raise PurposeRequired(
+            "a purpose is required to read the content of a contract of a restricted class "
+            "(借阅登记)",
+            hint="say why, e.g. ?purpose=litigation case 2024-17",
+        )
+    return purpose
 
 
 class PagesArea(Area):
@@ -150,31 +185,10 @@ class PagesArea(Area):
         return PageImage(record, page, png, path, layout)
 
     # -- helpers ------------------------------------------------------------------------------
-    def restricted(self, record: ContractRecord) -> bool:
-        """Whether the contract's class is restricted (its content needs a purpose)."""
-        return bool(self.acting.access.store.restrictions().get(record.classification or ""))
-
     def _purpose(
         self, record: ContractRecord, purpose: str | None, details: dict[str, Any]
     ) -> str | None:
-        purpose = (purpose or "").strip() or None
-        if purpose is None and self.restricted(record):
-            self.acting.log(
-                PAGE_ACTION,
-                outcome="refused",
-                contract_id=record.id,
-                details={
-                    **details,
-                    "reason": "purpose required",
-                    "classification": record.classification,
-                },
-            )
-            raise PurposeRequired(
-                "a purpose is required to read the pages of a contract of a restricted class "
-                "(借阅登记)",
-                hint="say why, e.g. ?purpose=litigation case 2024-17",
-            )
-        return purpose
+        return content_purpose(self.acting, record, purpose, PAGE_ACTION, details)
 
     def _drawn(
         self, record: ContractRecord, page: int, draw: Draw, cache: DrawnPages | None
