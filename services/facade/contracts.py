@@ -78,7 +78,7 @@ class ContractsArea(Area):
     """Contracts: list, show, ingest, search, text, download, edit."""
 
     # -- finding ----------------------------------------------------------------------------
-    @action("search", Perm.SEARCH, logged="self")
+    @action("contract.search", Perm.SEARCH, logged="self")
     def search(
         self,
         q: str,
@@ -90,7 +90,7 @@ class ContractsArea(Area):
         purpose: str | None = None,
     ) -> SearchResponse:
         """Hits, totals, facets and snippets of the contracts the caller may see (logged by
-        AccessControl with the query, the total and the ids returned)."""
+        AccessControl as ``search``, with the query, the total and the ids returned)."""
         return self.acting.access.search(
             self.acting.caller,
             q,
