@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from contract_archive.cli import app, err, out, run
 from core.settings import get_settings
 from services.facade import Runtime
-from services.facade.admin import print_first_credentials
 from services.facade.ocr import check_tesseract
+from services.facade.public import print_first_credentials
 
 
 @app.command()

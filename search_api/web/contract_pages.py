@@ -41,7 +41,7 @@ from search_api.web.render import STATIC, render
 from services.facade import Facade
 from services.facade.audit import LogFilter
 from services.facade.contracts import safe_filename
-from services.facade.pages import Span, find_spans, mark, normalize, parse, positive_texts
+from services.facade.helpers import Span, find_spans, mark, normalize, parse, positive_texts
 
 router = APIRouter(include_in_schema=False, tags=["web"])
 

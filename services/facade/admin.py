@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.roles import Caller, Perm
-from services.access.service import print_first_credentials
 from services.archive import Archive
 from services.doctor import DEFAULT_GRACE_SECONDS, Doctor, Finding, Report
 from services.facade.base import Area, action
@@ -29,7 +28,6 @@ __all__ = [
     "Report",
     "health",
     "load_target_settings",
-    "print_first_credentials",
 ]
 
 if TYPE_CHECKING:

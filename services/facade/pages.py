@@ -5,10 +5,6 @@ A page's image or text is the contract's content, like its download: every read 
 a purpose (借阅登记), or the read is refused (:class:`~core.access_errors.PurposeRequired`,
 logged as ``refused``).
 
-The pure helpers the web's contract page highlights a page's text with (the query's terms,
-the analyzer, the matcher) are re-exported here, so that front ends need nothing below the
-facade.
-
 Drawing a page is the front end's business (the web's ``page_images``): it hands in the drawing
 function, run on the original in the archive's killable worker pool, and a cache of drawn pages.
 """
@@ -24,9 +20,6 @@ from core.access_errors import PurposeRequired
 from core.errors import ArchiveError, NotFound
 from core.roles import Perm
 from services.facade.base import Acting, Area, action
-from storage.index.analysis import normalize
-from storage.index.highlight import Span, find_spans, mark
-from storage.index.query import parse, positive_texts
 from storage.records.base import ContractRecord
 
 __all__ = [
@@ -36,13 +29,7 @@ __all__ = [
     "PageImage",
     "PageRead",
     "PagesArea",
-    "Span",
     "content_purpose",
-    "find_spans",
-    "mark",
-    "normalize",
-    "parse",
-    "positive_texts",
 ]
 
 PAGE_ACTION = "contract.page"
