@@ -113,7 +113,7 @@ class OcrStatus(BaseModel):
             state = "none"
         elif batch.state in ("done", "incomplete", "failed"):
             state = batch.state  # type: ignore[assignment]
-        elif batch.state == "finalizing" or any(p.status != "queued" for p in pages):
+        elif batch.state == "finalizing" or any(p.status != "queued" or p.attempts for p in pages):
             state = "running"
         else:
             state = "queued"
