@@ -32,6 +32,7 @@ from ingest.ocr.searchable import Layer, build_searchable
 from schemas.contracts import ContractPublic
 from schemas.ocr import OcrStatus
 from services.archive import Archive
+from services.doctor import Doctor
 from services.ocr import OcrService, backoff_seconds
 from tests.conftest import CORPUS, make_settings
 from tests.test_ocr_pipeline import RECORDED, SCAN_ZH
@@ -257,6 +258,9 @@ def test_finishing_that_fails_every_time_ends_failed_within_its_attempts(
     assert "text file of contract" in (batch.last_error or "")
     assert "Traceback" in (batch.traceback or "") and "StorageError" in (batch.traceback or "")
     assert archive.records.failed_ocr() == [batch]
+    (finding,) = [f for f in Doctor(archive).run().findings if f.code == "ocr_failed"]
+    assert finding.subject == f"contract {broken}" and "failed 3 times" in finding.problem
+    assert f"ocr --retry {broken}" in finding.fix
     shown = status(archive, broken)
     assert shown.state == "failed" and shown.attempts == 3
     assert (shown.message or "").startswith("OCR could not be finished: the text file of")
