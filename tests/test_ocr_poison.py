@@ -308,22 +308,29 @@ def test_the_qpdf_malformed_files_with_ocr_on_end_within_a_bound(
     pdfium in the workers; the replay engine has no recording for them, so they fail after
     their attempts). Everything ends, in a terminal state, within a bound."""
     files = sorted(QPDF_MALFORMED.glob("*.pdf"))
-    assert any(f.name == "issue-1688b.pdf" for f in files)
+    # issue-1688b.pdf is read as the corpus scan's first page: its OCR is done, and then its
+    # searchable copy made pypdf raise LimitReachedError; before issue 14 it looped forever
+    record_for(recordings, QPDF_MALFORMED / "issue-1688b.pdf")
     started = time.monotonic()
-    scans = []
+    scans = {}
     for path in files:
         result = archive.ingest_path(path)
         assert result.status in ("archived", "rejected"), (path.name, result)
         if result.status == "archived" and result.pages_needing_ocr:
             assert result.id is not None
-            scans.append(result.id)
-    assert scans  # issue-1688b.pdf among them: a page with no text
+            scans[path.name] = result.id
+    assert "issue-1688b.pdf" in scans  # a page with no text
     with service(archive, recordings, backoff_seconds=0.05) as ocr:
-        waited = ocr.wait_for(scans, poll=0.1, timeout=240)
+        waited = ocr.wait_for(list(scans.values()), poll=0.1, timeout=240)
     assert not waited.timed_out and waited.open_contracts == frozenset()
     assert waited.running == waited.queued == 0
-    for cid in scans:
-        assert status(archive, cid).state in ("done", "incomplete"), cid
+    for name, cid in scans.items():
+        assert status(archive, cid).state in ("done", "incomplete"), name
+    shown = status(archive, scans["issue-1688b.pdf"])
+    assert shown.state == "done" and shown.pages_done == 1 and shown.attempts == 1
+    assert (shown.searchable_error or "").startswith(
+        "searchable copy could not be made: Color value 536870913 exceeds limit"
+    )
     assert time.monotonic() - started < 300
 
 
@@ -343,7 +350,8 @@ def test_hostile_files_through_cli_ingest_with_ocr_end_within_a_bound(
     cli_env: dict[str, str], files: Path
 ) -> None:
     """The qpdf corpus file and the built reference loop, through `contract-archive ingest`
-    with the real tesseract: the command ends, each file archived with its outcome."""
+    with the real tesseract: the command ends, each file archived with its outcome. (Before
+    issue 14 `ingest issue-1688b.pdf` never returned: its finalisation looped.)"""
     loop = with_reference_loop(one_page_scan(files / "base.pdf", "base"), files / "loop.pdf")
     targets = [loop, *sorted(QPDF_MALFORMED.glob("issue-1688*.pdf"))]
     started = time.monotonic()
@@ -362,3 +370,8 @@ def test_hostile_files_through_cli_ingest_with_ocr_end_within_a_bound(
     ocr = results["loop.pdf"]["ocr"]
     assert ocr["state"] == "done" and ocr["searchable_url"] is None
     assert ocr["searchable_error"].startswith("searchable copy could not be made: Detected loop")
+    # qpdf's issue-1688b.pdf: tesseract reads its (empty) page; pypdf gives up on the copy
+    ocr = results["issue-1688b.pdf"]["ocr"]
+    assert ocr["state"] == "done" and ocr["searchable_url"] is None
+    assert ocr["searchable_error"].startswith("searchable copy could not be made: Color value")
+    assert done.returncode == 0, done.stderr
