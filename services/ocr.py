@@ -51,7 +51,7 @@ from typing import Any
 from core.errors import ArchiveError
 from ingest.ocr.check import TesseractInfo, check_tesseract
 from ingest.ocr.engine import OcrEngine, TesseractEngine
-from ingest.ocr.errors import OcrPageError
+from ingest.ocr.errors import OcrPageError, OcrTimeout
 from ingest.ocr.page import PageOcr, PageOptions, ocr_page
 from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped, usage
 from ingest.ocr.searchable import SEARCHABLE_FAILED, Layer, build_searchable
@@ -603,17 +603,16 @@ class OcrService:
             raise PoolStopped
         out = self.work_dir / f"searchable-{record.id}-{secrets.token_hex(4)}.pdf"
         source = self._sources.acquire(record.sha256, record.original_key)
+        limit = max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count)
         try:
             try:
-                pool.run(
-                    max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count),
-                    build_searchable,
-                    str(source),
-                    layers,
-                    str(out),
-                )
+                pool.run(limit, build_searchable, str(source), layers, str(out))
             except PoolStopped:
                 raise
+            except OcrTimeout:
+                message = f"{SEARCHABLE_FAILED}: building it took longer than {limit:g} s"
+                log.warning("contract %d: %s", record.id, message)
+                return None, None, message
             except Exception as exc:  # noqa: BLE001 - hostile original: the copy is skipped
                 # The original itself is at fault (pypdf loops, recurses or gives up on it):
                 # trying again gives the same. The contract keeps its text and is searchable.
