@@ -34,6 +34,7 @@ from schemas.ocr import OcrStatus
 from services.archive import Archive
 from services.doctor import Doctor
 from services.ocr import OcrService, backoff_seconds
+from tests.access_helpers import client_as
 from tests.conftest import CORPUS, make_settings
 from tests.test_ocr_pipeline import RECORDED, SCAN_ZH
 
@@ -186,6 +187,14 @@ def test_a_poison_contract_does_not_stall_the_queue(
     assert shown.message == batch.error
     note = ContractPublic.from_record(record).ocr_note
     assert note is not None and note.startswith("searchable copy could not be made: Detected loop")
+    with client_as(archive) as c:
+        body = c.get(f"/api/v1/contracts/{poison}/ocr").json()
+        assert body["state"] == "done" and body["searchable_error"] == batch.error
+        assert c.get(f"/api/v1/contracts/{poison}").json()["ocr_note"] == note
+        refused = c.get(f"/api/v1/contracts/{poison}/searchable")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "ocr_not_ready"
+        assert "searchable copy could not be made" in refused.json()["error"]["message"]
+        assert c.get(f"/api/v1/contracts/{poison}/original").content == loop.read_bytes()
 
     # the unreadable scan: its page had its attempts, then failed with the reason
     job = archive.records.ocr_jobs(unreadable)[0]
@@ -271,6 +280,13 @@ def test_finishing_that_fails_every_time_ends_failed_within_its_attempts(
         "OCR incomplete: page 1"
     )
     assert archive.get(broken).text_key == record.text_key  # nothing half-written
+    with client_as(archive) as c:  # the API shows it, and its retry route resets it
+        body = c.get(f"/api/v1/contracts/{broken}/ocr").json()
+        assert body["state"] == "failed" and body["attempts"] == 3
+        assert body["message"].startswith("OCR could not be finished: the text file of")
+        shown_contract = c.get(f"/api/v1/contracts/{broken}").json()
+        assert shown_contract["ocr_note"] == "OCR incomplete: page 1"
+        assert c.get(f"/api/v1/contracts/{scans[1]}/ocr").json()["state"] == "done"
 
     # repaired, a retry gives the finalisation a new set of attempts and it completes
     text_file.write_bytes(kept)
