@@ -551,7 +551,8 @@ class OcrService:
                 contract_id,
                 exc.message,
             )
-        self._emit(OcrEvent(contract_id, None, "finished", error=ocr_note(updated.pages)))
+        note = ocr_note(updated.pages, updated.warnings)
+        self._emit(OcrEvent(contract_id, None, "finished", error=note))
 
     def _finalization_failed(self, contract_id: int, owner: str, exc: Exception) -> None:
         """Count the failed attempt at finishing: back to the queue after a backoff, or

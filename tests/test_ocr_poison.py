@@ -213,6 +213,8 @@ def test_a_poison_contract_does_not_stall_the_queue(
     with service(archive, recordings) as ocr:
         assert not ocr.wait_for([unreadable], poll=0.1, timeout=60).timed_out
     assert status(archive, unreadable).state == "done"
+    # the warning the poison's record carries is sealed with its package: doctor finds nothing
+    assert [f.code for f in Doctor(archive).run().findings] == []
 
 
 def test_a_page_waits_out_its_backoff_while_other_contracts_go_on(
