@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core.codes import valid_classification
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from core.retention import disposal_due, legal_minimum, retention_floor
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
+SCHEME_CODE_LENGTH = 10
+"""A code of the scheme is at most this long (it is part of the archival code, 档号)."""
 LOO_LIMIT = 400
 """Leave-one-out accuracy is computed for training sets up to this size."""
 
@@ -323,7 +326,9 @@ class ContractService:
             raise InvalidRequest(
                 f"unknown status {', '.join(unknown)}", hint="one of: " + ", ".join(STATES)
             )
-        classes = tuple(c.strip().upper() for c in (classification or "").split(",") if c.strip())
+        classes = tuple(
+            valid_classification(c) for c in (classification or "").split(",") if c.strip()
+        )
         customer_id = None
         customer_text = None
         if customer:
@@ -452,7 +457,7 @@ class ContractService:
             if isinstance(value, str):
                 value = " ".join(value.split()) or None
             if field == "classification" and value is not None:
-                value = str(value).upper()
+                value = valid_classification(str(value))
                 scheme = self.store.current_scheme()
                 if scheme.get(value) is None:
                     raise InvalidRequest(
@@ -882,9 +887,7 @@ class ContractService:
         actor: str,
         note: str | None = None,
     ) -> SchemePublic:
-        code = code.strip().upper()
-        if not code.isalnum() or not 1 <= len(code) <= 10:
-            raise InvalidRequest("a classification code is 1 to 10 letters or digits")
+        code = valid_classification(code, max_length=SCHEME_CODE_LENGTH)
         if retention not in RETENTIONS:
             raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
         current = self.store.current_scheme()
@@ -909,7 +912,7 @@ class ContractService:
         return SchemePublic.from_record(saved)
 
     def retire_code(self, code: str, *, actor: str, note: str | None = None) -> SchemePublic:
-        code = code.strip().upper()
+        code = valid_classification(code, max_length=SCHEME_CODE_LENGTH)
         current = self.store.current_scheme()
         if current.get(code) is None:
             raise NotFound(f"{code} is not a code of the current scheme")
