@@ -34,3 +34,19 @@ def optional_classification(code: str | None) -> str | None:
     if code is None or not str(code).strip():
         return None
     return valid_classification(code)
+
+
+SCHEME_CODE_LENGTH = 10
+
+
+def valid_scheme_code(code: str) -> str:
+    """A code of the classification scheme: a classification code (:func:`valid_classification`)
+    of at most 10 letters or digits, as it is part of the archival code (档号
+    ``全宗号-HT·年度-保管期限-分类-件号``, whose parts ``-`` separates)."""
+    text = valid_classification(code, max_length=SCHEME_CODE_LENGTH)
+    if not text.isalnum():
+        raise InvalidRequest(
+            f"invalid code of the classification scheme {code!r}",
+            hint=f"1-{SCHEME_CODE_LENGTH} letters or digits (a part of the archival code), e.g. LD",
+        )
+    return text

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.codes import valid_classification
+from core.codes import valid_classification, valid_scheme_code
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from core.retention import disposal_due, legal_minimum, retention_floor
@@ -73,8 +73,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
-SCHEME_CODE_LENGTH = 10
-"""A code of the scheme is at most this long (it is part of the archival code, 档号)."""
 LOO_LIMIT = 400
 """Leave-one-out accuracy is computed for training sets up to this size."""
 
@@ -887,7 +885,7 @@ class ContractService:
         actor: str,
         note: str | None = None,
     ) -> SchemePublic:
-        code = valid_classification(code, max_length=SCHEME_CODE_LENGTH)
+        code = valid_scheme_code(code)
         if retention not in RETENTIONS:
             raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
         current = self.store.current_scheme()
@@ -912,7 +910,7 @@ class ContractService:
         return SchemePublic.from_record(saved)
 
     def retire_code(self, code: str, *, actor: str, note: str | None = None) -> SchemePublic:
-        code = valid_classification(code, max_length=SCHEME_CODE_LENGTH)
+        code = valid_scheme_code(code)
         current = self.store.current_scheme()
         if current.get(code) is None:
             raise NotFound(f"{code} is not a code of the current scheme")

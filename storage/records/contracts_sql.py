@@ -126,7 +126,9 @@ class SqlContracts(SqlPart):
 
     def page_totals(self, hidden: Collection[str] = ()) -> tuple[int, int]:
         pages_stmt = select(func.coalesce(func.sum(Contract.page_count), 0))
-        waiting_stmt = select(func.count()).where(ContractPage.needs_ocr.is_(True))
+        waiting_stmt = (
+            select(func.count()).select_from(ContractPage).where(ContractPage.needs_ocr.is_(True))
+        )
         if hidden:
             visible = or_(
                 Contract.classification.is_(None), Contract.classification.not_in(sorted(hidden))
