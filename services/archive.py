@@ -21,8 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from core.codes import optional_classification
 from core.errors import ArchiveError, ConfigurationError, NotFound
+from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 def valid_classification(code: str | None) -> str | None:
-    """A classification code as stored (``core.codes``); empty means none."""
+    """A classification code as stored (``core.rules``); empty means none."""
     return optional_classification(code)
 
 

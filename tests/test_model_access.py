@@ -1,7 +1,7 @@
 """The contract model (issue 6) under access control (issue 12): the dashboard, a contract's
 related contracts, customers, the suggestion form and the command line show nothing of a
 restricted class to a caller outside its groups, log what they do, and record who did it; and
-a classification code is validated once (``core.codes``).
+a classification code is validated once (``core.rules``).
 
 One archive serves the API tests (three real contracts, the Xinjiang one classified LD and
 restricted to the group hr); the command line has its own data directory.
@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.codes import valid_classification
 from core.errors import InvalidRequest
+from core.rules import valid_classification
 from search_api.app import create_app
 from services.access.service import AccessControl
 from services.archive import Archive

@@ -37,9 +37,9 @@ from core.access_errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from core.codes import valid_classification
 from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from core.roles import Caller, Client, Perm, Role, parse_roles
+from core.rules import valid_classification
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
 from ingest.stages import index_document

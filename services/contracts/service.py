@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.codes import valid_classification, valid_scheme_code
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from core.retention import disposal_due, legal_minimum, retention_floor
@@ -28,6 +27,8 @@ from core.rules import (
     STATES,
     TRANSITIONS,
     allowed_from,
+    valid_classification,
+    valid_scheme_code,
 )
 from ingest.extraction import ClassifierInput, CodeKeywords, extract_terms
 from ingest.extraction.classify import features, leave_one_out, train
