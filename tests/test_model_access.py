@@ -201,6 +201,17 @@ def test_a_hidden_customer_is_missing_to_reads_and_changes(world: World) -> None
             cid,
             gone,
         )
+        house = world.ids["house"]
+        for as_body in (
+            lambda n: {"customer_id": n},
+            lambda n: {"parties": [{"role": "buyer", "name": "某某", "customer_id": n}]},
+        ):
+            same_error(
+                client.patch(f"/api/v1/contracts/{house}/terms", json=as_body(cid)),
+                client.patch(f"/api/v1/contracts/{house}/terms", json=as_body(gone)),
+                cid,
+                gone,
+            )
         page = client.get(f"/customers/{cid}", headers={"Accept": "text/html"})
         assert page.status_code == 404 and HIDDEN_CUSTOMER not in page.text
     after = world.archive.contracts.resolve_customer(cid)

@@ -44,11 +44,17 @@ class TermsArea(Area):
         master_id = changes.get("master_id")
         if master_id is not None and not self.acting.may_see_id(int(master_id)):
             raise NotFound(f"contract {int(master_id)} does not exist")
-        customer_id = changes.get("customer_id")
-        if customer_id is not None:
+        customer_ids = [changes.get("customer_id")] + [
+            p.get("customer_id") if isinstance(p, Mapping) else getattr(p, "customer_id", None)
+            for p in changes.get("parties") or ()
+        ]
+        if any(c is not None for c in customer_ids):
             from services.facade.customers import CustomersArea
 
-            CustomersArea(self.acting).visible(int(customer_id), "contract.terms.update")
+            customers = CustomersArea(self.acting)
+            for customer_id in customer_ids:
+                if customer_id is not None:
+                    customers.visible(int(customer_id), "contract.terms.update")
 
     @action("contract.terms.update", Perm.CONTRACTS_EDIT, logged="change", contract="contract_id")
     def update(
