@@ -39,34 +39,6 @@ def _service(perm: Perm) -> CommandAccess:
 COMMANDS: dict[str, CommandAccess] = {
     "reindex": _service(Perm.SETTINGS_MANAGE),  # AdminArea.reindex (opens the index unchecked)
     "serve": CommandAccess(None),
-    # the contract model (issue 6)
-    "customer list": CommandAccess(Perm.CONTRACTS_VIEW),
-    "customer show": CommandAccess(Perm.CONTRACTS_VIEW),
-    "customer add": CommandAccess(Perm.CONTRACTS_EDIT),
-    "customer alias": CommandAccess(Perm.CONTRACTS_EDIT),
-    "customer merge": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract list": CommandAccess(Perm.CONTRACTS_VIEW),
-    "contract terms": CommandAccess(Perm.CONTRACTS_VIEW),
-    "contract history": CommandAccess(Perm.CONTRACTS_VIEW),
-    "contract disposal": CommandAccess(Perm.CONTRACTS_VIEW),
-    "contract set": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract accept": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract reject": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract relate": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract transition": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract file": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract hold": CommandAccess(Perm.CONTRACTS_EDIT),
-    "contract release": CommandAccess(Perm.CONTRACTS_EDIT),
-    "payment add": CommandAccess(Perm.CONTRACTS_EDIT),
-    "payment paid": CommandAccess(Perm.CONTRACTS_EDIT),
-    "payment list": CommandAccess(Perm.CONTRACTS_VIEW),
-    "classification show": CommandAccess(Perm.CONTRACTS_VIEW),
-    "classification set": CommandAccess(Perm.SETTINGS_MANAGE),
-    "classification retire": CommandAccess(Perm.SETTINGS_MANAGE),
-    "classification train": CommandAccess(Perm.SETTINGS_MANAGE),
-    "reminders run": CommandAccess(Perm.SETTINGS_MANAGE),
-    "reminders list": CommandAccess(Perm.CONTRACTS_VIEW),
-    "import": CommandAccess(Perm.CONTRACTS_INGEST),
     # doctor must run when the records (and so the access tables) are broken: it acts as the
     # operator who holds the data directory (Runtime.operator), through AdminArea.doctor, an
     # action declared logged="no" (see its text for why)

@@ -1,5 +1,5 @@
-"""The pages of the web interface: home, customers, the access log, signing in (search,
-upload and a contract's pages are in ``contract_pages``).
+"""The pages of the web interface: the access log, signing in (search, upload and a
+contract's pages are in ``contract_pages``; the contract model's in ``model_pages``).
 
 Pages are rendered on the server from the same ``Archive`` operations the API uses; the only
 script (``static/app.js``) adds drag and drop with per-file progress to the upload form, which
@@ -8,9 +8,8 @@ works without it too.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,10 +27,7 @@ from search_api.auth import (
 from search_api.deps import (
     PUBLIC,
     AccessDep,
-    ArchiveDep,
-    CanEditContracts,
     CanReadAudit,
-    CanViewContracts,
     SettingsDep,
     SignedInPendingPassword,
 )
@@ -41,59 +37,6 @@ from storage.records.access_base import LogFilter
 router = APIRouter(include_in_schema=False, tags=["web"])
 
 LOG_PAGE_SIZE = 50
-
-
-# --- home -------------------------------------------------------------------------------------
-@router.get("/")
-def home(
-    caller: CanViewContracts, access: AccessDep, request: Request, archive: ArchiveDep
-) -> Response:
-    total = access.store.count_visible_contracts(access.hidden_classes(caller))
-    newest = (
-        archive.search("", limit=8, sort="newest", facets=True, restrict=access.restriction(caller))
-        if total
-        else None
-    )
-    access.record(
-        caller,
-        "contract.list",
-        details={"page": "home", "returned": [h.id for h in (newest.hits if newest else [])]},
-    )
-    recent = newest.hits if newest else []
-    pages, awaiting = archive.records.page_totals()
-    stats = {"pages": pages, "awaiting_ocr": awaiting}
-    model = archive.contracts
-    expiring = model.list_contracts(model.contract_filter(expiring_within="90d"), limit=10)
-    overdue = model.list_contracts(model.contract_filter(overdue_payments=True), limit=10)
-    return render(
-        request,
-        "home.html",
-        {
-            "total": total,
-            "recent": recent,
-            "facets": newest.facets if newest else {},
-            "stats": stats,
-            "expiring": expiring,
-            "overdue": overdue,
-        },
-    )
-
-
-@router.post("/contracts/{contract_id}/suggestions/{suggestion_id}")
-def suggestion_form(
-    caller: CanEditContracts,
-    access: AccessDep,
-    archive: ArchiveDep,
-    contract_id: int,
-    suggestion_id: int,
-    decision: Annotated[Literal["accept", "reject"], Form()],
-) -> Response:
-    """An archivist confirms or rejects a suggested value; it is recorded with who and when."""
-    if decision == "accept":
-        archive.contracts.accept_suggestion(contract_id, suggestion_id, actor=caller.username)
-    else:
-        archive.contracts.reject_suggestion(contract_id, suggestion_id, actor=caller.username)
-    return RedirectResponse(f"/contracts/{contract_id}#terms-h", status_code=303)
 
 
 # --- access log -------------------------------------------------------------------------------
@@ -188,40 +131,6 @@ def access_log_page(
             "extract_url": "/api/v1/access-log/extract" + ("?" + api if api else ""),
         },
     )
-
-
-# --- customers --------------------------------------------------------------------------------
-@router.get("/customers")
-def customers_page(
-    caller: CanViewContracts,
-    access: AccessDep,
-    request: Request,
-    archive: ArchiveDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    size = 50
-    result = archive.contracts.list_customers(
-        q=q or None,
-        offset=(page - 1) * size,
-        limit=size,
-        hidden=tuple(access.hidden_classes(caller)),
-    )
-    pages = math.ceil(result.total / size) if result.total else 0
-    return render(
-        request,
-        "customers.html",
-        {"result": result, "q": q, "page": page, "pages": pages},
-    )
-
-
-@router.get("/customers/{ref}")
-def customer_page(
-    caller: CanViewContracts, access: AccessDep, request: Request, archive: ArchiveDep, ref: str
-) -> Response:
-    """A customer by id, name or alias: every contract with status, expiry and receivables."""
-    view = archive.contracts.customer_view(ref, hidden=tuple(access.hidden_classes(caller)))
-    return render(request, "customer.html", {"v": view})
 
 
 # --- signing in ------------------------------------------------------------------------------
