@@ -130,12 +130,21 @@ def clear_session_cookies(response: Response) -> None:
 
 
 def same_site(request: Request) -> bool:
-    """False when the browser says the request comes from another site."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+    """False when the browser says the request comes from another site.
+
+    ``Sec-Fetch-Site`` (sent by current browsers, and not settable by a page's script) must say
+    ``same-origin`` (or ``none``: typed or bookmarked). An ``Origin`` header must name this host.
+    ``Origin: null`` is what a browser sends when it hides the origin (a ``no-referrer`` policy,
+    a sandboxed frame, a ``file:`` page, a redirect across sites): it proves nothing either
+    way, so it passes only when the browser also says ``Sec-Fetch-Site: same-origin``."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin.strip().lower() == "null":
+        return fetch_site == "same-origin"
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
@@ -414,7 +423,10 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
+                # same-origin: no Referer leaves the site (URLs carry queries), and the
+                # browser keeps a real Origin on the site's own form posts (no-referrer
+                # makes Chromium send "Origin: null", which a CSRF check cannot trust).
+                headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
                 headers.setdefault(

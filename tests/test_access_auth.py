@@ -201,6 +201,62 @@ def test_a_session_change_needs_the_csrf_token_and_the_same_site(
     assert replay.get("/api/v1/auth/me").status_code == 401
 
 
+def test_login_form_with_origin_null(started: tuple[TestClient, str]) -> None:
+    """Issue 15: Chromium posts a page's own form with ``Origin: null`` when the page's
+    referrer policy hides the origin. The log-in is decided by ``Sec-Fetch-Site``, which the
+    browser sets: same-origin passes, anything else with a null origin is refused."""
+    client, password = started
+    form = {"username": "admin", "password": password, "next": "/"}
+    pages = client.get("/login")
+    assert pages.headers["referrer-policy"] == "same-origin"
+    for headers in (
+        {"Origin": "null"},  # no word from the browser: cannot be told from a sandboxed frame
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "none"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
+    ):
+        refused = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403, (headers, refused.text)
+        assert not client.cookies.get(SESSION_COOKIE)
+    for login_path, kw in (("/api/v1/auth/login", {"json": form}), ("/login", {"data": form})):
+        refused = client.post(login_path, headers={"Origin": "null"}, **kw)
+        assert refused.status_code == 403
+    ok = client.post(
+        "/login",
+        data=form,
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303, ok.text
+    assert ok.headers["location"] == "/account/password"  # the one-time password first
+    csrf = client.cookies.get(CSRF_COOKIE)
+    assert client.cookies.get(SESSION_COOKIE) and csrf
+    # A session's change from the page's own form, Origin hidden: the same rule, plus the token.
+    change = {"current_password": password, "new_password": NEW_PASSWORD}
+    no_token = client.post(
+        "/account/password",
+        data=change,
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert no_token.status_code == 403
+    cross = client.post(
+        "/account/password",
+        data={**change, "csrf_token": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert cross.status_code == 403
+    changed = client.post(
+        "/account/password",
+        data={**change, "csrf_token": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303, changed.text
+
+
 def test_a_bad_bearer_token_never_falls_back_to_the_session(
     admin_browser: tuple[TestClient, str],
 ) -> None:
@@ -373,7 +429,7 @@ def test_security_headers_on_every_kind_of_response(archive: Archive) -> None:
             assert r.status_code == status, path
             assert r.headers["x-content-type-options"] == "nosniff"
             assert r.headers["x-frame-options"] == "DENY"
-            assert r.headers["referrer-policy"] == "no-referrer"
+            assert r.headers["referrer-policy"] == "same-origin"
             assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
             if path.startswith("/api/"):
                 assert r.headers["cache-control"] == "no-store"

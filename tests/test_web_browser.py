@@ -257,6 +257,56 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     page.context.close()
 
 
+def test_login_through_the_form(live: LiveServer, browser) -> None:
+    """Issue 15: a person logs in through the form in Chromium (no injected session), changes
+    the one-time password, and logs out. Chromium's form posts must pass the CSRF check."""
+    access = AccessControl.for_archive(live.archive)
+    one_time = "a one-time passphrase 1"
+    new_password = "the form user's own passphrase"
+    ensure_user(live.archive, "formuser", ("auditor",))
+    access.store.update_user(
+        "formuser", {"password_hash": hash_password(one_time), "must_change_password": True}
+    )
+    errors: list[str] = []
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.url + "/access-log")
+    assert "/login" in page.url  # not signed in: sent to the log-in page
+    page.get_by_label("User name").fill("formuser")
+    page.get_by_label("Password", exact=True).fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").is_visible()
+    page.get_by_label("Password", exact=True).fill(one_time)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/account/password")
+    shot(page, "00-password-change")
+    page.get_by_label("Current password").fill(one_time)
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/login?changed=1")
+    page.get_by_label("User name").fill("formuser")
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    expect(page.locator("form.account")).to_contain_text("formuser")
+    page.goto(live.url + "/access-log?user=formuser")
+    expect(page.locator("main")).to_contain_text("auth.password")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.goto(live.url + "/access-log")
+    assert "/login" in page.url  # the session ended
+    entries = access.store.entries(limit=1000)
+    mine = [(e.action, e.outcome, e.via.split(":")[0]) for e in entries if e.actor == "formuser"]
+    assert ("auth.login", "failed", "anonymous") in mine
+    for action in ("auth.login", "auth.password", "auth.logout"):
+        assert (action, "ok", "session") in mine, mine
+    assert not [e for e in entries if e.details.get("code") == "csrf_failed"]
+    assert not errors, errors
+    context.close()
+
+
 def test_chinese_by_default_and_the_switch(live: LiveServer, browser) -> None:
     errors: list[str] = []
     page = new_page(browser, DESKTOP, errors, locale="zh-CN")
