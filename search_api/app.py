@@ -30,7 +30,7 @@ from search_api.routes import (
     users,
     verification,
 )
-from search_api.web import html_errors
+from search_api.web import account_pages, html_errors
 from search_api.web import router as web_router
 from services.access.service import AccessControl, print_first_credentials
 from services.archive import Archive
@@ -50,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     web_router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
+ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web)
 
 
 @dataclass(frozen=True)

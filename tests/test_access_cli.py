@@ -131,31 +131,88 @@ def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path
 
 
 # --- every command declares its access ----------------------------------------------------------
-def command_paths() -> list[str]:
+def command_paths(app: Any = None) -> dict[str, Any]:
+    """Every command of the Typer tree (``users create``), with its click command."""
     import typer
 
-    from contract_archive.cli import app
+    if app is None:
+        from contract_archive.cli import app
 
-    def walk(command: Any, prefix: str) -> list[str]:
+    def walk(command: Any, prefix: str) -> dict[str, Any]:
         subcommands = getattr(command, "commands", None)
         if subcommands is None:
-            return [prefix]
-        found = []
+            return {prefix: command}
+        found: dict[str, Any] = {}
         for name, sub in subcommands.items():
-            found += walk(sub, f"{prefix} {name}".strip())
+            found |= walk(sub, f"{prefix} {name}".strip())
         return found
 
     return walk(typer.main.get_command(app), "")
 
 
+def acts_through_facade(command: Any) -> bool:
+    return bool(getattr(command.callback, "acts_through_facade", False))
+
+
+def access_problems(commands: dict[str, Any], declared: Any) -> list[str]:
+    """What the fail-closed rule finds wrong: a command neither ``@acts`` nor declared in
+    COMMANDS, one that is both, and a declaration of a command that does not exist."""
+    problems = [
+        f"{path}: neither @acts nor declared in contract_archive/cli/acting.py COMMANDS"
+        for path, command in commands.items()
+        if not acts_through_facade(command) and path not in declared
+    ]
+    problems += [
+        f"{path}: @acts, so its COMMANDS entry must go"
+        for path, command in commands.items()
+        if acts_through_facade(command) and path in declared
+    ]
+    problems += [f"{path}: declared but no such command" for path in set(declared) - set(commands)]
+    return problems
+
+
 def test_every_command_declares_its_access() -> None:
     from contract_archive.cli.acting import COMMANDS
 
-    paths = command_paths()
-    assert len(paths) >= 20 and "users create" in paths
-    undeclared = [p for p in paths if p not in COMMANDS]
-    assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
-    assert not set(COMMANDS) - set(paths), "declared commands that do not exist"
+    commands = command_paths()
+    assert len(commands) >= 20 and "users create" in commands
+    assert acts_through_facade(commands["users create"])
+    assert not access_problems(commands, COMMANDS)
+
+
+def test_a_command_neither_acting_nor_declared_fails_the_walk() -> None:
+    """The walk above is not vacuous: a command added without @acts and without a declaration
+    is named, and so is an @acts command still declared."""
+    import typer
+
+    from contract_archive.cli import acts
+    from contract_archive.cli.acting import COMMANDS
+
+    cli = typer.Typer()
+    sub = typer.Typer()
+    cli.add_typer(sub, name="users")
+
+    @sub.command("create")
+    @acts
+    def create(f: object, name: str) -> None:
+        raise AssertionError("not run")
+
+    @sub.command("forgotten")
+    def forgotten() -> None:
+        raise AssertionError("not run")
+
+    @cli.command("serve")
+    def serve() -> None:
+        raise AssertionError("not run")
+
+    commands = command_paths(cli)
+    assert set(commands) == {"users create", "users forgotten", "serve"}
+    problems = access_problems(commands, {"serve": COMMANDS["serve"]})
+    assert problems == [
+        "users forgotten: neither @acts nor declared in contract_archive/cli/acting.py COMMANDS"
+    ]
+    both = access_problems(commands, {"serve": None, "users forgotten": None, "users create": None})
+    assert both == ["users create: @acts, so its COMMANDS entry must go"]
 
 
 def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(

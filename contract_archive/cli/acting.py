@@ -3,10 +3,13 @@ may do.
 
 Not a command module: the helpers the command modules share.
 
-Every command declares its access in :data:`COMMANDS`, as every API route declares a permission.
-:func:`guard_command` runs when a command opens the archive (``cli.open_archive``): a command
-without a declaration refuses to run (fail closed), and ``tests/test_access_cli.py`` walks the
-command tree so that a new command cannot be forgotten. A command whose work goes through
+A command decorated with ``@acts`` (``contract_archive.cli``) acts through the caller-bound
+facade: what it may do, see and what is logged are the facade's actions, so it needs no entry
+here (its callback carries ``acts_through_facade``). Every other command declares its access in
+:data:`COMMANDS`, as every API route declares a permission. :func:`guard_command` runs when such
+a command opens the archive (``cli.open_archive``): a command without a declaration refuses to
+run (fail closed), and ``tests/test_access_cli.py`` walks the command tree so that a command that
+is neither ``@acts`` nor declared fails the test. A command whose work goes through
 :class:`AccessControl` (which checks and logs each access itself) is declared ``by_service``; any
 other command is checked here and logged as ``cli.<command>`` under the acting user, with its
 arguments (never a secret), before it runs.
@@ -84,25 +87,8 @@ COMMANDS: dict[str, CommandAccess] = {
     "legal-hold set": CommandAccess(Perm.CONTRACTS_EDIT),
     "legal-hold release": CommandAccess(Perm.CONTRACTS_EDIT),
     "legal-hold show": CommandAccess(Perm.CONTRACTS_VIEW),
-    "users create": _service(Perm.USERS_MANAGE),
-    "users list": _service(Perm.USERS_MANAGE),
-    "users disable": _service(Perm.USERS_MANAGE),
-    "users enable": _service(Perm.USERS_MANAGE),
-    "users update": _service(Perm.USERS_MANAGE),
-    "users password": _service(Perm.USERS_MANAGE),
-    "tokens create": _service(Perm.SELF),
-    "tokens list": _service(Perm.SELF),
-    "tokens revoke": _service(Perm.SELF),
-    "restrictions set": _service(Perm.SETTINGS_MANAGE),
-    "restrictions remove": _service(Perm.SETTINGS_MANAGE),
-    "restrictions list": _service(Perm.SETTINGS_MANAGE),
-    "audit verify": _service(Perm.AUDIT_VERIFY),
-    "audit checkpoint": _service(Perm.AUDIT_VERIFY),
-    "audit export": _service(Perm.AUDIT_EXPORT),
-    "audit extract": _service(Perm.AUDIT_EXPORT),
+    # checks a signed extract offline: opens no archive, acts as no one
     "audit verify-extract": CommandAccess(None),
-    "audit key": CommandAccess(None),
-    "audit prune": _service(Perm.SETTINGS_MANAGE),
 }
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key")
 

@@ -10,38 +10,26 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from core.access_errors import CsrfFailed, Forbidden, TooManyAttempts, Unauthorized
-from core.errors import ArchiveError, InvalidRequest, NotFound, QuerySyntaxError
+from core.errors import ArchiveError, NotFound, QuerySyntaxError
 from core.roles import Caller, Perm
 from ingest.context import IngestResult
 from schemas.verification import VerificationPublic
-from search_api.auth import (
-    SESSION_COOKIE,
-    clear_session_cookies,
-    client_of,
-    same_site,
-    set_session_cookies,
-)
 from search_api.deps import (
     PUBLIC,
     AccessDep,
     ArchiveDep,
     CanEditContracts,
     CanIngest,
-    CanReadAudit,
     CanReadContracts,
     CanSearch,
     CanVerify,
     CanViewContracts,
-    SettingsDep,
-    SignedInPendingPassword,
 )
 from search_api.routes.contracts import safe_filename
 from search_api.routes.ocr import ocr_status, wake_ocr
@@ -58,7 +46,6 @@ from storage.records.access_base import LogEntry, LogFilter
 router = APIRouter(include_in_schema=False, tags=["web"])
 
 PAGE_SIZE = 10
-LOG_PAGE_SIZE = 50
 HISTORY_SIZE = 20
 FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
@@ -548,100 +535,6 @@ def page_image(
     return Response(png, media_type="image/png", headers=headers)
 
 
-# --- access log -------------------------------------------------------------------------------
-def _day(name: str, value: str) -> date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a day (YYYY-MM-DD), not {value!r}") from None
-
-
-def _log_filter(user: str, action: str, contract: str, since: str, until: str) -> LogFilter:
-    """The page's form fields as a filter: days in UTC, "until" inclusive of its day."""
-    contract = contract.strip()
-    if contract and not (contract.isdigit() and 1 <= int(contract) <= 2**63 - 1):
-        raise InvalidRequest(f"the contract must be a contract number, not {contract!r}")
-    first, last = _day("from", since), _day("to", until)
-    start = datetime.combine(first, time(), UTC) if first else None
-    end = datetime.combine(last, time(), UTC) + timedelta(days=1) if last else None
-    if start and end and start >= end:
-        raise InvalidRequest("the first day must not be after the last")
-    return LogFilter(
-        actor=user.strip() or None,
-        action=action.strip() or None,
-        contract_id=int(contract) if contract else None,
-        since=start,
-        until=end,
-    )
-
-
-def _log_params(flt: LogFilter) -> list[tuple[str, str]]:
-    """The filter in the API's query parameters (for the export links)."""
-    params: list[tuple[str, str]] = []
-    if flt.actor:
-        params.append(("user", flt.actor))
-    if flt.action:
-        params.append(("action", flt.action))
-    if flt.contract_id:
-        params.append(("contract", str(flt.contract_id)))
-    if flt.since:
-        params.append(("since", flt.since.isoformat()))
-    if flt.until:
-        params.append(("until", flt.until.isoformat()))
-    return params
-
-
-@router.get("/access-log")
-def access_log_page(
-    caller: CanReadAudit,
-    access: AccessDep,
-    request: Request,
-    user: Annotated[str, Query(max_length=100)] = "",
-    action: Annotated[str, Query(max_length=50)] = "",
-    contract: Annotated[str, Query(max_length=20)] = "",
-    since: Annotated[str, Query(max_length=10)] = "",
-    until: Annotated[str, Query(max_length=10)] = "",
-    cursor: Annotated[int | None, Query(ge=0)] = None,
-) -> Response:
-    """The access log for auditors: filtered, newest first, a page at a time; reading it is
-    logged (``audit.read``) like the API's."""
-    from urllib.parse import urlencode
-
-    flt = _log_filter(user, action, contract, since, until)
-    entries, total = access.read_log(
-        caller, flt, cursor=cursor, limit=LOG_PAGE_SIZE, newest_first=True
-    )
-    form = {"user": user, "action": action, "contract": contract, "since": since, "until": until}
-    kept = [(k, v) for k, v in form.items() if v.strip()]
-    next_cursor = entries[-1].seq if len(entries) == LOG_PAGE_SIZE else None
-    api = urlencode(_log_params(flt))
-    return render(
-        request,
-        "access_log.html",
-        {
-            "form": form,
-            "entries": entries,
-            "total": total,
-            "first_url": "/access-log" + ("?" + urlencode(kept) if kept else ""),
-            "older_url": (
-                "/access-log?" + urlencode([*kept, ("cursor", str(next_cursor))])
-                if next_cursor is not None
-                else None
-            ),
-            "paged": cursor is not None,
-            "can_export": caller.can(Perm.AUDIT_EXPORT),
-            "export_csv": "/api/v1/access-log/export?"
-            + urlencode([*_log_params(flt), ("format", "csv")]),
-            "export_jsonl": "/api/v1/access-log/export?"
-            + urlencode([*_log_params(flt), ("format", "jsonl")]),
-            "extract_url": "/api/v1/access-log/extract" + ("?" + api if api else ""),
-        },
-    )
-
-
 # --- customers --------------------------------------------------------------------------------
 @router.get("/customers")
 def customers_page(
@@ -674,82 +567,3 @@ def customer_page(
     """A customer by id, name or alias: every contract with status, expiry and receivables."""
     view = archive.contracts.customer_view(ref, hidden=tuple(access.hidden_classes(caller)))
     return render(request, "customer.html", {"v": view})
-
-
-# --- signing in ------------------------------------------------------------------------------
-def _local(target: str | None) -> str:
-    """Where to go after signing in: a path of this site only (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-@router.get("/login", dependencies=[Depends(PUBLIC)])
-def login_page(request: Request, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
-    return render(request, "login.html", {"next": _local(next), "error": None})
-
-
-@router.post("/login", dependencies=[Depends(PUBLIC)])
-def login_form(
-    request: Request,
-    access: AccessDep,
-    settings: SettingsDep,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """The browser log-in. Refused from another site (a form elsewhere cannot log anyone in)."""
-    if not same_site(request):
-        raise CsrfFailed("a cross-site log-in was refused")
-    try:
-        result = access.login(username, password, client_of(request))
-    except (Unauthorized, TooManyAttempts) as exc:
-        key = "login.locked" if isinstance(exc, TooManyAttempts) else "login.failed"
-        return render(
-            request,
-            "login.html",
-            {"next": _local(next), "error": key, "username": username},
-            status_code=exc.http_status,
-            headers=getattr(exc, "headers", None),
-        )
-    target = "/account/password" if result.caller.must_change_password else _local(next)
-    response = RedirectResponse(target, status_code=303)
-    set_session_cookies(response, request, settings, result)
-    return response
-
-
-@router.post("/logout")
-def logout_form(request: Request, access: AccessDep, caller: SignedInPendingPassword) -> Response:
-    if caller.via == "session":
-        access.logout(caller, request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse("/login", status_code=303)
-    clear_session_cookies(response)
-    return response
-
-
-@router.get("/account/password")
-def password_page(request: Request, caller: SignedInPendingPassword) -> Response:
-    return render(request, "password.html", {"me": caller, "error": None})
-
-
-@router.post("/account/password")
-def password_form(
-    request: Request,
-    access: AccessDep,
-    caller: SignedInPendingPassword,
-    current_password: Annotated[str, Form(max_length=1024)],
-    new_password: Annotated[str, Form(max_length=1024)],
-) -> Response:
-    """Every session of the user ends with the change: sign in again with the new password."""
-    try:
-        access.change_password(caller, current_password, new_password)
-    except (InvalidRequest, Forbidden) as exc:
-        return render(
-            request,
-            "password.html",
-            {"me": caller, "error": exc.message},
-            status_code=exc.http_status,
-        )
-    response = RedirectResponse("/login?changed=1", status_code=303)
-    clear_session_cookies(response)
-    return response
