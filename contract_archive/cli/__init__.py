@@ -110,21 +110,10 @@ def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
 
         return run(body)
 
-    # Typer reads the options from the signature and the annotations: both without the facade,
-    # and evaluated here (the module's `from __future__ import annotations` leaves strings,
-    # and an alias such as `AsJson = Annotated[bool, typer.Option("--json")]` must keep its
-    # option name), so the facade's type need not be importable where the command is.
-    first, *rest = inspect.signature(fn).parameters.values()
-    hints = {
-        k: eval(v, fn.__globals__) if isinstance(v, str) else v  # noqa: S307 - as inspect does
-        for k, v in fn.__annotations__.items()
-        if k != first.name
-    }
-    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [p.replace(annotation=hints.get(p.name, p.annotation)) for p in rest],
-        return_annotation=hints.get("return", inspect.Signature.empty),
+    signature = inspect.signature(fn, eval_str=True)  # typer reads Annotated options from it
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
     )
-    command.__annotations__ = hints
     command.acts_through_facade = True  # type: ignore[attr-defined]
     return command
 
