@@ -17,7 +17,14 @@ from core.roles import Caller, Client, Perm
 from schemas.access import LogKey
 from services.access.credentials import csrf_token, same_secret
 from services.access.notes import VerifierKey
-from services.access.service import AccessControl, LoginResult, NewCredentials
+from services.access.service import (
+    AccessControl,
+    LoginResult,
+    NewCredentials,
+    print_first_credentials,
+)
+
+__all__ = ["LoginResult", "NewCredentials", "PublicArea", "print_first_credentials"]
 
 __all__ = ["LoginResult", "NewCredentials", "PublicArea", "csrf_token", "same_secret"]
 
