@@ -51,7 +51,8 @@ from core.errors import ArchiveError
 from core.roles import Caller, Client, Perm
 from core.settings import Settings
 from services.facade import Facade, Runtime
-from services.facade.public import LoginResult, PublicArea, csrf_token, same_secret
+from services.facade.helpers import csrf_token, same_secret
+from services.facade.public import LoginResult, PublicArea
 
 if TYPE_CHECKING:
     from services.access.service import AccessControl

@@ -4,8 +4,7 @@ administrator, the access log's public key. Every step that can be abused is log
 
 Also the HTTP front end's gate (``search_api.auth``): the checks it makes on a request's caller
 before a route runs (the permission, a contract the caller may not see), and the generic entry
-of a route that does not act through the facade. The CSRF token helpers are pure functions the
-front end needs to bind a browser session's forms to it.
+of a route that does not act through the facade.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Any
 
 from core.roles import Caller, Client, Perm
 from schemas.access import LogKey
-from services.access.credentials import csrf_token, same_secret
 from services.access.notes import VerifierKey
 from services.access.service import (
     AccessControl,
@@ -25,8 +23,6 @@ from services.access.service import (
 )
 
 __all__ = ["LoginResult", "NewCredentials", "PublicArea", "print_first_credentials"]
-
-__all__ = ["LoginResult", "NewCredentials", "PublicArea", "csrf_token", "same_secret"]
 
 
 class PublicArea:

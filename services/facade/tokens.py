@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from core.roles import Perm
 from schemas.access import Me, TokenCreated, TokenPublic
-from services.access.credentials import csrf_token
 from services.facade.base import Area, action
+from services.facade.helpers import csrf_token
 
 
 class TokensArea(Area):
