@@ -18,12 +18,16 @@ arguments (never a secret), before it runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigurationError
 from core.roles import Caller, Perm
-from services.access.service import AccessControl, print_first_credentials
-from services.archive import Archive
+from services.facade import Runtime
+from services.facade.public import print_first_credentials
+
+if TYPE_CHECKING:
+    from services.access.service import AccessControl
+    from services.archive import Archive
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,12 @@ _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key")
 def acting(archive: Archive) -> tuple[AccessControl, Caller]:
     """The access control of ``archive`` and the command line's caller. On the first start
     this makes the first admin and prints its one-time credentials (to the terminal only)."""
-    access = AccessControl.for_archive(archive)
-    return access, access.cli_caller(announce=print_first_credentials)
+    runtime = Runtime(archive)
+    return runtime.access, runtime.cli_facade(announce=print_first_credentials).caller
 
 
 def first_start(archive: Archive) -> None:
-    created = AccessControl.for_archive(archive).ensure_first_admin()
+    created = Runtime(archive).public.ensure_first_admin()
     if created is not None:
         print_first_credentials(created)
 
@@ -153,8 +157,9 @@ def guard_command(archive: Archive) -> None:
         )
     if spec.perm is None or spec.by_service:
         return
-    access, caller = acting(archive)
+    runtime = Runtime(archive)
+    caller = runtime.cli_facade(announce=print_first_credentials).caller
     action = "cli." + name.replace(" ", ".")
     params = _loggable(dict(ctx.params))
-    access.require(caller, spec.perm, action=action, details={"params": params})
-    access.record(caller, action, outcome="started", details={"params": params})
+    runtime.public.require(caller, spec.perm, action=action, details={"params": params})
+    runtime.public.record(caller, action, outcome="started", details={"params": params})

@@ -62,11 +62,13 @@ class PublicArea:
         caller: Caller,
         perm: Perm,
         *,
+        action: str | None = None,
         contract_id: int | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Forbidden (logged as ``denied``) unless ``caller`` has ``perm``."""
-        self.access.require(caller, perm, contract_id=contract_id, details=details)
+        """Forbidden (logged as ``denied``, under ``action`` if given) unless ``caller`` has
+        ``perm``."""
+        self.access.require(caller, perm, action=action, contract_id=contract_id, details=details)
 
     def check_visible(self, caller: Caller, contract_id: int, action: str) -> None:
         """NotFound (logged) for a contract that is missing or hidden from ``caller``."""
@@ -81,7 +83,8 @@ class PublicArea:
         contract_id: int | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """An entry for a request whose route does not log itself (see ``search_api.auth``)."""
+        """An entry for a request or a command that does not log itself (``search_api.auth``,
+        ``contract_archive.cli.acting``)."""
         self.access.record(
             caller, action, outcome=outcome, contract_id=contract_id, details=details
         )
