@@ -189,19 +189,6 @@ CONTRACT_ACTIONS: dict[Perm, str] = {
 routes are exempt: an auditor reads the history of every contract.)"""
 
 
-SELF_LOGGING_MODULES = frozenset(
-    {
-        "search_api.routes.contracts",
-        "search_api.routes.contract_edits",
-        "search_api.routes.locks",
-        "search_api.routes.ocr",
-        "search_api.web.views",
-    }
-)
-"""Route modules whose changes write their own access log entries (through AccessControl); to
-go once their routes act through the facade (then ``guard_logs`` alone decides)."""
-
-
 def _contract_id(request: Request) -> int | None:
     raw = request.path_params.get("contract_id")
     try:
@@ -273,12 +260,7 @@ class Require:
             # Every route on one contract, whoever added it: a contract of a restricted class
             # the caller is not cleared for is a 404 like a missing one (and logged).
             public.check_visible(caller, contract_id, action)
-        endpoint_module = getattr(request.scope.get("endpoint"), "__module__", "")
-        if (
-            request.method in UNSAFE_METHODS
-            and self.guard_logs
-            and endpoint_module not in SELF_LOGGING_MODULES
-        ):
+        if request.method in UNSAFE_METHODS and self.guard_logs:
             # A change through a route that neither acts through the facade nor logs itself:
             # logged here, before it runs (an action whose entry cannot be written does not
             # happen).

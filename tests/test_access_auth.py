@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
@@ -21,10 +21,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from core.roles import Caller, Perm
 from core.settings import Settings
 from search_api.app import ROUTERS, create_app, route_table
-from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, AuthGate
-from search_api.deps import PUBLIC, CanSearch
+from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, Acts, AuthGate, Require
+from search_api.deps import PUBLIC, ActsEditing, CanSearch
 from search_api.errors import install_error_handlers
 from services.access.service import AccessControl
 from services.archive import Archive
@@ -554,6 +555,54 @@ def test_a_route_without_a_declared_permission_is_closed(archive: Archive) -> No
         assert client.get("/api/v1/guarded").json() == {"ok": "yes"}
         assert client.get("/api/v1/searchers").status_code == 401
     assert served == []
+
+
+def test_whether_a_change_is_logged_is_declared_by_the_route_not_its_module(
+    archive: Archive,
+) -> None:
+    """Issue 12: a change through a plain ``Require`` route is logged by its guard
+    (``api.<endpoint>``, before it runs) wherever the route lives, unless the route declares
+    ``guard_logs=False``; a route that acts through the facade (``Acts``) is logged by its
+    actions, not by the guard. (The guard used to skip whole modules, so moving a route
+    function changed what was audited.)"""
+    router = APIRouter()
+    ran: list[str] = []
+
+    @router.post("/api/v1/plain")
+    def plain(caller: Annotated[Caller, Depends(Require(Perm.CONTRACTS_EDIT))]) -> dict[str, str]:
+        ran.append("plain")
+        return {}
+
+    @router.post("/api/v1/self-logging")
+    def self_logging(
+        caller: Annotated[Caller, Depends(Require(Perm.CONTRACTS_EDIT, guard_logs=False))],
+    ) -> dict[str, str]:
+        ran.append("self-logging")
+        return {}
+
+    @router.post("/api/v1/acting")
+    def acting(f: ActsEditing) -> dict[str, str]:
+        ran.append("acting")
+        return {"who": f.caller.username}
+
+    # A module the old guard skipped: where a route lives must not matter.
+    plain.__module__ = "search_api.web.views"
+    app = FastAPI()
+    app.state.archive = archive
+    app.add_middleware(AuthGate, routes=[r for r in router.routes if isinstance(r, APIRoute)])
+    install_error_handlers(app)
+    app.include_router(router)
+    token = token_for(archive, "archivist", username="clerk")
+    access = AccessControl.for_archive(archive)
+    before = access.store.head().seq
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        for path in ("/api/v1/plain", "/api/v1/self-logging", "/api/v1/acting"):
+            assert client.post(path, json={}).status_code == 200, path
+    assert ran == ["plain", "self-logging", "acting"]
+    entries = [e for e in access.store.entries(limit=100) if e.seq > before]
+    assert [(e.actor, e.action, e.outcome) for e in entries] == [("clerk", "api.plain", "started")]
+    assert entries[0].details == {"method": "POST", "path": "/api/v1/plain"}
+    assert Acts(Perm.CONTRACTS_EDIT).guard_logs is False
 
 
 def test_every_route_of_the_app_is_in_the_route_table(archive: Archive) -> None:
