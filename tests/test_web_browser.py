@@ -20,7 +20,6 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from core.roles import Client
 from search_api.app import create_app
 from search_api.auth import SESSION_COOKIE
 from services.access.credentials import hash_password
@@ -89,7 +88,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         access = AccessControl.for_archive(archive)
         ensure_user(archive, "browser", ("admin",))
         access.store.update_user("browser", {"password_hash": hash_password(PASSWORD)})
-        SESSION["token"] = access.login("browser", PASSWORD, Client()).session_token
         SESSION["url"] = server.url
         yield server
 
@@ -150,16 +148,23 @@ CONTRAST_JS = """() => {
 }"""
 
 
+def sign_in(page, username: str = "browser", password: str = PASSWORD) -> None:
+    """Through the log-in form, as a person does (issue 15: no test injects a session)."""
+    page.goto(SESSION["url"] + "/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form.login button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert SESSION_COOKIE in cookies, page.content()
+
+
 def new_page(browser, viewport: dict, errors: list[str], locale: str = "en-US"):
     context = browser.new_context(viewport=viewport, locale=locale, accept_downloads=True)
-    # Signed in: the session cookie of a log-in made through AccessControl (the log-in page
-    # itself is tested in tests/test_access_web.py).
-    context.add_cookies(
-        [{"name": SESSION_COOKIE, "value": SESSION["token"], "url": SESSION["url"]}]
-    )
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page)
     return page
 
 
