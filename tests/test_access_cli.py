@@ -112,6 +112,61 @@ def test_archive_user_names_who_the_command_line_is(data: Path) -> None:
     assert disabled.returncode == 2 and "disabled" in disabled.stderr
 
 
+def test_every_user_and_log_command_acts_through_the_facade(data: Path, tmp_path: Path) -> None:
+    """The commands of users, tokens, restrictions and the audit log run as ARCHIVE_USER
+    through the facade: each does its work, is logged by its action, and a user without the
+    permission is refused (logged under the action's name)."""
+    assert run(data, "users", "enable", "lena").returncode == 0
+    updated = run(data, "users", "update", "lena", "--role", "legal", "--role", "auditor")
+    assert updated.returncode == 0 and "roles auditor, legal" in updated.stderr, updated.stderr
+    reset = run(data, "users", "password", "lena")
+    assert reset.returncode == 0 and len(reset.stdout.strip()) >= 16
+    assert run(data, "restrictions", "remove", "LD").returncode == 0
+    assert json.loads(run(data, "restrictions", "list", "--json").stdout) == {}
+    missing = run(data, "restrictions", "remove", "LD")
+    assert missing.returncode == 1 and "not restricted" in missing.stderr
+    checkpoint = run(data, "audit", "checkpoint")
+    assert checkpoint.returncode == 0 and "checkpoint stored as" in checkpoint.stdout
+    key = run(data, "audit", "key")
+    assert key.returncode == 0 and key.stdout.count("+") >= 2, key.stdout
+    pem = run(data, "audit", "key", "--pem")
+    assert pem.stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    kept = run(data, "audit", "prune")
+    assert kept.returncode == 0 and "kept forever" in kept.stdout
+    extract = tmp_path / "extract.zip"
+    made = run(data, "audit", "extract", "--user", "lena", "-o", str(extract))
+    assert made.returncode == 0, made.stderr
+    checked = run(data, "audit", "verify-extract", str(extract), "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["status"] == "PASSED"
+    exported = run(data, "audit", "export", "--action", "user.", "--format", "jsonl")
+    assert exported.returncode == 0
+    users_actions = [json.loads(line)["action"] for line in exported.stdout.splitlines()]
+    assert {"user.create", "user.update", "user.password_reset"} <= set(users_actions)
+    actions = {(r["action"], r["outcome"]) for r in log_rows(data, "actor = 'admin'")}
+    for wanted in (
+        "user.update",
+        "user.password_reset",
+        "restriction.remove",
+        "audit.checkpoint",
+        "audit.extract",
+        "audit.export",
+    ):
+        assert (wanted, "ok") in actions, wanted
+    # Refused, under the action's own name, for a user without the permission.
+    env = {"ARCHIVE_USER": "clerk"}
+    for args, action in (
+        (("users", "list"), "user.list"),
+        (("restrictions", "set", "HR", "--group", "hr"), "restriction.set"),
+        (("audit", "checkpoint"), "audit.checkpoint"),
+        (("audit", "prune"), "audit.prune"),
+    ):
+        refused = run(data, *args, env=env)
+        assert refused.returncode == 1 and "clerk may not do this" in refused.stderr, args
+        assert log_rows(data, f"actor = 'clerk' AND action = '{action}' AND outcome = 'denied'")
+    # The public key is anyone's.
+    assert run(data, "audit", "key", env=env).returncode == 0
+
+
 def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path) -> None:
     ok = run(data, "audit", "verify", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
