@@ -545,3 +545,20 @@ def test_the_contract_model_leaves_restricted_contracts_out(world: World) -> Non
         page = client.get("/api/v1/customers", params={"limit": 200}).json()
         assert "新疆汽车贸易公司" in [c["customer"]["name"] for c in page["items"]]
         assert page["total"] == len(page["items"])
+
+
+def test_a_change_through_the_facade_is_logged_before_it_runs_and_its_failure_after(
+    world: World,
+) -> None:
+    """The route acts through the facade: its action logs it (not the guard's generic entry)."""
+    house = world.ids["house"]
+    with world.client("archivist") as client:
+        r = client.post(f"/api/v1/contracts/{house}/transitions", json={"to": "nonsense"})
+    assert r.status_code == 400
+    entries = world.access.store.entries(
+        LogFilter(actor="archivist", action="contract.transition", contract_id=house), limit=5
+    )
+    assert sorted(e.outcome for e in entries) == ["failed", "started"]
+    assert entries[0].details["to"] == "nonsense"
+    generic = LogFilter(actor="archivist", action="api.", contract_id=house)
+    assert not world.access.store.entries(generic, limit=5)

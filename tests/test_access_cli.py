@@ -227,6 +227,8 @@ def access_problems(commands: dict[str, Any], declared: Any) -> list[str]:
 
 
 def test_every_command_declares_its_access() -> None:
+    """A command acts through the facade (whose actions declare their permission and logging)
+    or declares its access in COMMANDS."""
     from contract_archive.cli.acting import COMMANDS
 
     commands = command_paths()
