@@ -30,7 +30,7 @@ from search_api.routes import (
     users,
     verification,
 )
-from search_api.web import contract_pages, html_errors, model_pages
+from search_api.web import account_pages, contract_pages, html_errors, model_pages
 from search_api.web import router as web_router
 from services.facade import Runtime
 from services.facade.public import print_first_credentials
@@ -54,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contract_pages.router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
+ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web)
 ROUTERS += (model_pages.router,)
 
 

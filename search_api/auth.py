@@ -19,12 +19,18 @@
   CSRF token (``X-CSRF-Token`` header, or a ``csrf_token`` form field) and must not come from
   another site (``Origin`` / ``Sec-Fetch-Site``). Token-authenticated requests carry no ambient
   credential and need none.
-* **Security headers** on every response (:class:`SecurityHeaders`).
+* **The access log** is the routes' business, declared per route: a route that acts through the
+  facade (:class:`Acts`) is logged by the facade's actions; a change through a plain
+  :class:`Require` route gets a generic ``api.<endpoint>`` entry here, unless the route declares
+  ``guard_logs=False`` (it logs itself).
+* **Security headers** on every response (:class:`SecurityHeaders`). ``Referrer-Policy:
+  same-origin`` keeps the site's own ``Origin`` on its form posts (issue 15).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
@@ -44,10 +50,13 @@ from core.access_errors import (
 from core.errors import ArchiveError
 from core.roles import Caller, Client, Perm
 from core.settings import Settings
-from services.access.credentials import csrf_token, same_secret
-from services.access.service import AccessControl, LoginResult
-from services.archive import Archive
 from services.facade import Facade, Runtime
+from services.facade.helpers import csrf_token, same_secret
+from services.facade.public import LoginResult, PublicArea
+
+if TYPE_CHECKING:
+    from services.access.service import AccessControl
+    from services.archive import Archive
 
 SESSION_COOKIE = "archive_session"
 CSRF_COOKIE = "archive_csrf"
@@ -59,8 +68,14 @@ _NOT_YET = object()
 
 
 def get_access(request: Request) -> AccessControl:
-    archive: Archive = request.app.state.archive
-    return AccessControl.for_archive(archive)
+    """The archive's access control, for routes that do not act through the facade yet
+    (``search_api.deps.AccessDep``)."""
+    return runtime_of(request).access
+
+
+def public_of(request: Request) -> PublicArea:
+    """What the gate may do before and around a caller (``services.facade.public``)."""
+    return runtime_of(request).public
 
 
 def client_of(request: Request) -> Client:
@@ -76,7 +91,7 @@ def authenticate(request: Request) -> Caller | None:
     cached = getattr(request.state, "caller", _NOT_YET)
     if cached is None or isinstance(cached, Caller):
         return cached
-    access = get_access(request)
+    public = public_of(request)
     caller: Caller | None = None
     header = request.headers.get("authorization")
     if header is not None:
@@ -85,11 +100,11 @@ def authenticate(request: Request) -> Caller | None:
             raise Unauthorized(
                 "unsupported Authorization header", hint="send Authorization: Bearer <API token>"
             )
-        caller = access.authenticate_token(value.strip(), client_of(request))
+        caller = public.authenticate_token(value.strip(), client_of(request))
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            caller = access.authenticate_session(cookie, client_of(request))
+            caller = public.authenticate_session(cookie, client_of(request))
     request.state.caller = caller
     return caller
 
@@ -130,12 +145,21 @@ def clear_session_cookies(response: Response) -> None:
 
 
 def same_site(request: Request) -> bool:
-    """False when the browser says the request comes from another site."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+    """False when the browser says the request comes from another site.
+
+    ``Sec-Fetch-Site`` (sent by current browsers, and not settable by a page's script) must say
+    ``same-origin`` (or ``none``: typed or bookmarked). An ``Origin`` header must name this host.
+    ``Origin: null`` is what a browser sends when it hides the origin (a ``no-referrer`` policy,
+    a sandboxed frame, a ``file:`` page, a redirect across sites): it proves nothing either
+    way, so it passes only when the browser also says ``Sec-Fetch-Site: same-origin``."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin.strip().lower() == "null":
+        return fetch_site == "same-origin"
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
@@ -165,21 +189,6 @@ CONTRACT_ACTIONS: dict[Perm, str] = {
 routes are exempt: an auditor reads the history of every contract.)"""
 
 
-SELF_LOGGING_MODULES = frozenset(
-    {
-        "search_api.routes.auth",
-        "search_api.routes.users",
-        "search_api.routes.contracts",
-        "search_api.routes.contract_edits",
-        "search_api.routes.locks",
-        "search_api.routes.ocr",
-        "search_api.web.views",
-    }
-)
-"""Route modules whose changes write their own access log entries (through AccessControl);
-a change through any other route gets a generic ``api.<endpoint>`` entry from its guard."""
-
-
 def _contract_id(request: Request) -> int | None:
     raw = request.path_params.get("contract_id")
     try:
@@ -189,14 +198,23 @@ def _contract_id(request: Request) -> int | None:
 
 
 class Require:
-    """The dependency of one permission. Returns the :class:`Caller`."""
+    """The dependency of one permission. Returns the :class:`Caller`.
+
+    Whether a route's work is logged is declared, never inferred from the module it lives in:
+    a route that acts through the facade (:class:`Acts`) is logged by the facade's actions; a
+    route that still takes a plain :class:`Require` gets a generic ``api.<endpoint>`` entry
+    (``started``) for each change, written here before the route runs, unless it says
+    ``guard_logs=False`` because it logs its changes itself."""
 
     acts_through_facade = False
     """True for :class:`Acts`: the route's actions log themselves (``services.facade``)."""
 
-    def __init__(self, perm: Perm, *, allow_password_change: bool = False) -> None:
+    def __init__(
+        self, perm: Perm, *, allow_password_change: bool = False, guard_logs: bool = True
+    ) -> None:
         self.perm = perm
         self.allow_password_change = allow_password_change
+        self.guard_logs = guard_logs and not self.acts_through_facade
 
     def __repr__(self) -> str:
         return f"Require({self.perm.value})"
@@ -229,9 +247,9 @@ class Require:
                 "the one-time password must be changed before anything else",
                 hint="POST /api/v1/auth/password with the current and a new password",
             )
-        access = get_access(request)
+        public = public_of(request)
         contract_id = _contract_id(request)
-        access.require(
+        public.require(
             caller,
             self.perm,
             contract_id=contract_id,
@@ -241,17 +259,13 @@ class Require:
         if contract_id is not None and action is not None:
             # Every route on one contract, whoever added it: a contract of a restricted class
             # the caller is not cleared for is a 404 like a missing one (and logged).
-            access.check_visible(caller, contract_id, action)
-        endpoint = request.scope.get("endpoint")
-        module = getattr(endpoint, "__module__", "")
-        if (
-            request.method in UNSAFE_METHODS
-            and not self.acts_through_facade
-            and module not in SELF_LOGGING_MODULES
-        ):
-            # A change through a route that does not log itself: logged here, before it runs
-            # (an action whose entry cannot be written does not happen).
-            access.record(
+            public.check_visible(caller, contract_id, action)
+        if request.method in UNSAFE_METHODS and self.guard_logs:
+            # A change through a route that neither acts through the facade nor logs itself:
+            # logged here, before it runs (an action whose entry cannot be written does not
+            # happen).
+            endpoint = request.scope.get("endpoint")
+            public.record(
                 caller,
                 f"api.{getattr(endpoint, '__name__', 'request')}",
                 outcome="started",
@@ -375,7 +389,7 @@ class AuthGate:
             )
         if caller.must_change_password:
             return  # the route's dependency answers (some routes allow it)
-        get_access(request).require(
+        public_of(request).require(
             caller,
             perm,
             contract_id=_contract_id(request),
@@ -414,7 +428,10 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
+                # same-origin: no Referer leaves the site (URLs carry queries), and the
+                # browser keeps a real Origin on the site's own form posts (no-referrer
+                # makes Chromium send "Origin: null", which a CSRF check cannot trust).
+                headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
                 headers.setdefault(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
@@ -21,10 +21,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from core.roles import Caller, Perm
 from core.settings import Settings
 from search_api.app import ROUTERS, create_app, route_table
-from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, AuthGate
-from search_api.deps import PUBLIC, CanSearch
+from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, Acts, AuthGate, Require
+from search_api.deps import PUBLIC, ActsEditing, CanSearch
 from search_api.errors import install_error_handlers
 from services.access.service import AccessControl
 from services.archive import Archive
@@ -201,6 +202,62 @@ def test_a_session_change_needs_the_csrf_token_and_the_same_site(
     assert replay.get("/api/v1/auth/me").status_code == 401
 
 
+def test_login_form_with_origin_null(started: tuple[TestClient, str]) -> None:
+    """Issue 15: Chromium posts a page's own form with ``Origin: null`` when the page's
+    referrer policy hides the origin. The log-in is decided by ``Sec-Fetch-Site``, which the
+    browser sets: same-origin passes, anything else with a null origin is refused."""
+    client, password = started
+    form = {"username": "admin", "password": password, "next": "/"}
+    pages = client.get("/login")
+    assert pages.headers["referrer-policy"] == "same-origin"
+    for headers in (
+        {"Origin": "null"},  # no word from the browser: cannot be told from a sandboxed frame
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "none"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
+    ):
+        refused = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403, (headers, refused.text)
+        assert not client.cookies.get(SESSION_COOKIE)
+    for login_path, kw in (("/api/v1/auth/login", {"json": form}), ("/login", {"data": form})):
+        refused = client.post(login_path, headers={"Origin": "null"}, **kw)
+        assert refused.status_code == 403
+    ok = client.post(
+        "/login",
+        data=form,
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303, ok.text
+    assert ok.headers["location"] == "/account/password"  # the one-time password first
+    csrf = client.cookies.get(CSRF_COOKIE)
+    assert client.cookies.get(SESSION_COOKIE) and csrf
+    # A session's change from the page's own form, Origin hidden: the same rule, plus the token.
+    change = {"current_password": password, "new_password": NEW_PASSWORD}
+    no_token = client.post(
+        "/account/password",
+        data=change,
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert no_token.status_code == 403
+    cross = client.post(
+        "/account/password",
+        data={**change, "csrf_token": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert cross.status_code == 403
+    changed = client.post(
+        "/account/password",
+        data={**change, "csrf_token": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303, changed.text
+
+
 def test_a_bad_bearer_token_never_falls_back_to_the_session(
     admin_browser: tuple[TestClient, str],
 ) -> None:
@@ -373,7 +430,7 @@ def test_security_headers_on_every_kind_of_response(archive: Archive) -> None:
             assert r.status_code == status, path
             assert r.headers["x-content-type-options"] == "nosniff"
             assert r.headers["x-frame-options"] == "DENY"
-            assert r.headers["referrer-policy"] == "no-referrer"
+            assert r.headers["referrer-policy"] == "same-origin"
             assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
             if path.startswith("/api/"):
                 assert r.headers["cache-control"] == "no-store"
@@ -498,6 +555,54 @@ def test_a_route_without_a_declared_permission_is_closed(archive: Archive) -> No
         assert client.get("/api/v1/guarded").json() == {"ok": "yes"}
         assert client.get("/api/v1/searchers").status_code == 401
     assert served == []
+
+
+def test_whether_a_change_is_logged_is_declared_by_the_route_not_its_module(
+    archive: Archive,
+) -> None:
+    """Issue 12: a change through a plain ``Require`` route is logged by its guard
+    (``api.<endpoint>``, before it runs) wherever the route lives, unless the route declares
+    ``guard_logs=False``; a route that acts through the facade (``Acts``) is logged by its
+    actions, not by the guard. (The guard used to skip whole modules, so moving a route
+    function changed what was audited.)"""
+    router = APIRouter()
+    ran: list[str] = []
+
+    @router.post("/api/v1/plain")
+    def plain(caller: Annotated[Caller, Depends(Require(Perm.CONTRACTS_EDIT))]) -> dict[str, str]:
+        ran.append("plain")
+        return {}
+
+    @router.post("/api/v1/self-logging")
+    def self_logging(
+        caller: Annotated[Caller, Depends(Require(Perm.CONTRACTS_EDIT, guard_logs=False))],
+    ) -> dict[str, str]:
+        ran.append("self-logging")
+        return {}
+
+    @router.post("/api/v1/acting")
+    def acting(f: ActsEditing) -> dict[str, str]:
+        ran.append("acting")
+        return {"who": f.caller.username}
+
+    # A module the old guard skipped: where a route lives must not matter.
+    plain.__module__ = "search_api.web.views"
+    app = FastAPI()
+    app.state.archive = archive
+    app.add_middleware(AuthGate, routes=[r for r in router.routes if isinstance(r, APIRoute)])
+    install_error_handlers(app)
+    app.include_router(router)
+    token = token_for(archive, "archivist", username="clerk")
+    access = AccessControl.for_archive(archive)
+    before = access.store.head().seq
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        for path in ("/api/v1/plain", "/api/v1/self-logging", "/api/v1/acting"):
+            assert client.post(path, json={}).status_code == 200, path
+    assert ran == ["plain", "self-logging", "acting"]
+    entries = [e for e in access.store.entries(limit=100) if e.seq > before]
+    assert [(e.actor, e.action, e.outcome) for e in entries] == [("clerk", "api.plain", "started")]
+    assert entries[0].details == {"method": "POST", "path": "/api/v1/plain"}
+    assert Acts(Perm.CONTRACTS_EDIT).guard_logs is False
 
 
 def test_every_route_of_the_app_is_in_the_route_table(archive: Archive) -> None:

@@ -112,6 +112,61 @@ def test_archive_user_names_who_the_command_line_is(data: Path) -> None:
     assert disabled.returncode == 2 and "disabled" in disabled.stderr
 
 
+def test_every_user_and_log_command_acts_through_the_facade(data: Path, tmp_path: Path) -> None:
+    """The commands of users, tokens, restrictions and the audit log run as ARCHIVE_USER
+    through the facade: each does its work, is logged by its action, and a user without the
+    permission is refused (logged under the action's name)."""
+    assert run(data, "users", "enable", "lena").returncode == 0
+    updated = run(data, "users", "update", "lena", "--role", "legal", "--role", "auditor")
+    assert updated.returncode == 0 and "roles auditor, legal" in updated.stderr, updated.stderr
+    reset = run(data, "users", "password", "lena")
+    assert reset.returncode == 0 and len(reset.stdout.strip()) >= 16
+    assert run(data, "restrictions", "remove", "LD").returncode == 0
+    assert json.loads(run(data, "restrictions", "list", "--json").stdout) == {}
+    missing = run(data, "restrictions", "remove", "LD")
+    assert missing.returncode == 1 and "not restricted" in missing.stderr
+    checkpoint = run(data, "audit", "checkpoint")
+    assert checkpoint.returncode == 0 and "checkpoint stored as" in checkpoint.stdout
+    key = run(data, "audit", "key")
+    assert key.returncode == 0 and key.stdout.count("+") >= 2, key.stdout
+    pem = run(data, "audit", "key", "--pem")
+    assert pem.stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    kept = run(data, "audit", "prune")
+    assert kept.returncode == 0 and "kept forever" in kept.stdout
+    extract = tmp_path / "extract.zip"
+    made = run(data, "audit", "extract", "--user", "lena", "-o", str(extract))
+    assert made.returncode == 0, made.stderr
+    checked = run(data, "audit", "verify-extract", str(extract), "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["status"] == "PASSED"
+    exported = run(data, "audit", "export", "--action", "user.", "--format", "jsonl")
+    assert exported.returncode == 0
+    users_actions = [json.loads(line)["action"] for line in exported.stdout.splitlines()]
+    assert {"user.create", "user.update", "user.password_reset"} <= set(users_actions)
+    actions = {(r["action"], r["outcome"]) for r in log_rows(data, "actor = 'admin'")}
+    for wanted in (
+        "user.update",
+        "user.password_reset",
+        "restriction.remove",
+        "audit.checkpoint",
+        "audit.extract",
+        "audit.export",
+    ):
+        assert (wanted, "ok") in actions, wanted
+    # Refused, under the action's own name, for a user without the permission.
+    env = {"ARCHIVE_USER": "clerk"}
+    for args, action in (
+        (("users", "list"), "user.list"),
+        (("restrictions", "set", "HR", "--group", "hr"), "restriction.set"),
+        (("audit", "checkpoint"), "audit.checkpoint"),
+        (("audit", "prune"), "audit.prune"),
+    ):
+        refused = run(data, *args, env=env)
+        assert refused.returncode == 1 and "clerk may not do this" in refused.stderr, args
+        assert log_rows(data, f"actor = 'clerk' AND action = '{action}' AND outcome = 'denied'")
+    # The public key is anyone's.
+    assert run(data, "audit", "key", env=env).returncode == 0
+
+
 def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path) -> None:
     ok = run(data, "audit", "verify", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -131,24 +186,44 @@ def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path
 
 
 # --- every command declares its access ----------------------------------------------------------
-def command_paths(*, facade: bool | None = None) -> list[str]:
-    """Every command's path; ``facade``: only those that act through the facade (``@acts``,
-    True) or only the others (False)."""
+def command_paths(app: Any = None) -> dict[str, Any]:
+    """Every command of the Typer tree (``users create``), with its click command."""
     import typer
 
-    from contract_archive.cli import app
+    if app is None:
+        from contract_archive.cli import app
 
-    def walk(command: Any, prefix: str) -> list[str]:
+    def walk(command: Any, prefix: str) -> dict[str, Any]:
         subcommands = getattr(command, "commands", None)
         if subcommands is None:
-            acts = bool(getattr(command.callback, "acts_through_facade", False))
-            return [prefix] if facade is None or acts == facade else []
-        found = []
+            return {prefix: command}
+        found: dict[str, Any] = {}
         for name, sub in subcommands.items():
-            found += walk(sub, f"{prefix} {name}".strip())
+            found |= walk(sub, f"{prefix} {name}".strip())
         return found
 
     return walk(typer.main.get_command(app), "")
+
+
+def acts_through_facade(command: Any) -> bool:
+    return bool(getattr(command.callback, "acts_through_facade", False))
+
+
+def access_problems(commands: dict[str, Any], declared: Any) -> list[str]:
+    """What the fail-closed rule finds wrong: a command neither ``@acts`` nor declared in
+    COMMANDS, one that is both, and a declaration of a command that does not exist."""
+    problems = [
+        f"{path}: neither @acts nor declared in contract_archive/cli/acting.py COMMANDS"
+        for path, command in commands.items()
+        if not acts_through_facade(command) and path not in declared
+    ]
+    problems += [
+        f"{path}: @acts, so its COMMANDS entry must go"
+        for path, command in commands.items()
+        if acts_through_facade(command) and path in declared
+    ]
+    problems += [f"{path}: declared but no such command" for path in set(declared) - set(commands)]
+    return problems
 
 
 def test_every_command_declares_its_access() -> None:
@@ -156,12 +231,45 @@ def test_every_command_declares_its_access() -> None:
     or declares its access in COMMANDS."""
     from contract_archive.cli.acting import COMMANDS
 
-    assert len(command_paths()) >= 20 and "users create" in command_paths()
-    paths = command_paths(facade=False)
-    assert "contract terms" in command_paths(facade=True)
-    undeclared = [p for p in paths if p not in COMMANDS]
-    assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
-    assert not set(COMMANDS) - set(paths), "declared commands that do not exist"
+    commands = command_paths()
+    assert len(commands) >= 20 and "users create" in commands
+    assert acts_through_facade(commands["users create"])
+    assert not access_problems(commands, COMMANDS)
+
+
+def test_a_command_neither_acting_nor_declared_fails_the_walk() -> None:
+    """The walk above is not vacuous: a command added without @acts and without a declaration
+    is named, and so is an @acts command still declared."""
+    import typer
+
+    from contract_archive.cli import acts
+    from contract_archive.cli.acting import COMMANDS
+
+    cli = typer.Typer()
+    sub = typer.Typer()
+    cli.add_typer(sub, name="users")
+
+    @sub.command("create")
+    @acts
+    def create(f: object, name: str) -> None:
+        raise AssertionError("not run")
+
+    @sub.command("forgotten")
+    def forgotten() -> None:
+        raise AssertionError("not run")
+
+    @cli.command("serve")
+    def serve() -> None:
+        raise AssertionError("not run")
+
+    commands = command_paths(cli)
+    assert set(commands) == {"users create", "users forgotten", "serve"}
+    problems = access_problems(commands, {"serve": COMMANDS["serve"]})
+    assert problems == [
+        "users forgotten: neither @acts nor declared in contract_archive/cli/acting.py COMMANDS"
+    ]
+    both = access_problems(commands, {"serve": None, "users forgotten": None, "users create": None})
+    assert both == ["users create: @acts, so its COMMANDS entry must go"]
 
 
 def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(

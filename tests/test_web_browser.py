@@ -20,7 +20,6 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from core.roles import Client
 from search_api.app import create_app
 from search_api.auth import SESSION_COOKIE
 from services.access.credentials import hash_password
@@ -89,7 +88,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         access = AccessControl.for_archive(archive)
         ensure_user(archive, "browser", ("admin",))
         access.store.update_user("browser", {"password_hash": hash_password(PASSWORD)})
-        SESSION["token"] = access.login("browser", PASSWORD, Client()).session_token
         SESSION["url"] = server.url
         yield server
 
@@ -150,16 +148,23 @@ CONTRAST_JS = """() => {
 }"""
 
 
+def sign_in(page, username: str = "browser", password: str = PASSWORD) -> None:
+    """Through the log-in form, as a person does (issue 15: no test injects a session)."""
+    page.goto(SESSION["url"] + "/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form.login button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert SESSION_COOKIE in cookies, page.content()
+
+
 def new_page(browser, viewport: dict, errors: list[str], locale: str = "en-US"):
     context = browser.new_context(viewport=viewport, locale=locale, accept_downloads=True)
-    # Signed in: the session cookie of a log-in made through AccessControl (the log-in page
-    # itself is tested in tests/test_access_web.py).
-    context.add_cookies(
-        [{"name": SESSION_COOKIE, "value": SESSION["token"], "url": SESSION["url"]}]
-    )
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page)
     return page
 
 
@@ -255,6 +260,56 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
 
     assert not errors, errors
     page.context.close()
+
+
+def test_login_through_the_form(live: LiveServer, browser) -> None:
+    """Issue 15: a person logs in through the form in Chromium (no injected session), changes
+    the one-time password, and logs out. Chromium's form posts must pass the CSRF check."""
+    access = AccessControl.for_archive(live.archive)
+    one_time = "a one-time passphrase 1"
+    new_password = "the form user's own passphrase"
+    ensure_user(live.archive, "formuser", ("auditor",))
+    access.store.update_user(
+        "formuser", {"password_hash": hash_password(one_time), "must_change_password": True}
+    )
+    errors: list[str] = []
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.url + "/access-log")
+    assert "/login" in page.url  # not signed in: sent to the log-in page
+    page.get_by_label("User name").fill("formuser")
+    page.get_by_label("Password", exact=True).fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").is_visible()
+    page.get_by_label("Password", exact=True).fill(one_time)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/account/password")
+    shot(page, "00-password-change")
+    page.get_by_label("Current password").fill(one_time)
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/login?changed=1")
+    page.get_by_label("User name").fill("formuser")
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    expect(page.locator("form.account")).to_contain_text("formuser")
+    page.goto(live.url + "/access-log?user=formuser")
+    expect(page.locator("main")).to_contain_text("auth.password")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.goto(live.url + "/access-log")
+    assert "/login" in page.url  # the session ended
+    entries = access.store.entries(limit=1000)
+    mine = [(e.action, e.outcome, e.via.split(":")[0]) for e in entries if e.actor == "formuser"]
+    assert ("auth.login", "failed", "anonymous") in mine
+    for action in ("auth.login", "auth.password", "auth.logout"):
+        assert (action, "ok", "session") in mine, mine
+    assert not [e for e in entries if e.details.get("code") == "csrf_failed"]
+    assert not errors, errors
+    context.close()
 
 
 def test_chinese_by_default_and_the_switch(live: LiveServer, browser) -> None:

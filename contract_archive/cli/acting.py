@@ -3,10 +3,13 @@ may do.
 
 Not a command module: the helpers the command modules share.
 
-Every command declares its access in :data:`COMMANDS`, as every API route declares a permission.
-:func:`guard_command` runs when a command opens the archive (``cli.open_archive``): a command
-without a declaration refuses to run (fail closed), and ``tests/test_access_cli.py`` walks the
-command tree so that a new command cannot be forgotten. A command whose work goes through
+A command decorated with ``@acts`` (``contract_archive.cli``) acts through the caller-bound
+facade: what it may do, see and what is logged are the facade's actions, so it needs no entry
+here (its callback carries ``acts_through_facade``). Every other command declares its access in
+:data:`COMMANDS`, as every API route declares a permission. :func:`guard_command` runs when such
+a command opens the archive (``cli.open_archive``): a command without a declaration refuses to
+run (fail closed), and ``tests/test_access_cli.py`` walks the command tree so that a command that
+is neither ``@acts`` nor declared fails the test. A command whose work goes through
 :class:`AccessControl` (which checks and logs each access itself) is declared ``by_service``; any
 other command is checked here and logged as ``cli.<command>`` under the acting user, with its
 arguments (never a secret), before it runs.
@@ -15,12 +18,16 @@ arguments (never a secret), before it runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigurationError
 from core.roles import Caller, Perm
-from services.access.service import AccessControl, print_first_credentials
-from services.archive import Archive
+from services.facade import Runtime
+from services.facade.public import print_first_credentials
+
+if TYPE_CHECKING:
+    from services.access.service import AccessControl
+    from services.archive import Archive
 
 
 @dataclass(frozen=True)
@@ -43,25 +50,8 @@ COMMANDS: dict[str, CommandAccess] = {
     # operator who holds the data directory (Runtime.operator), through AdminArea.doctor, an
     # action declared logged="no" (see its text for why)
     "doctor": CommandAccess(None),
-    "users create": _service(Perm.USERS_MANAGE),
-    "users list": _service(Perm.USERS_MANAGE),
-    "users disable": _service(Perm.USERS_MANAGE),
-    "users enable": _service(Perm.USERS_MANAGE),
-    "users update": _service(Perm.USERS_MANAGE),
-    "users password": _service(Perm.USERS_MANAGE),
-    "tokens create": _service(Perm.SELF),
-    "tokens list": _service(Perm.SELF),
-    "tokens revoke": _service(Perm.SELF),
-    "restrictions set": _service(Perm.SETTINGS_MANAGE),
-    "restrictions remove": _service(Perm.SETTINGS_MANAGE),
-    "restrictions list": _service(Perm.SETTINGS_MANAGE),
-    "audit verify": _service(Perm.AUDIT_VERIFY),
-    "audit checkpoint": _service(Perm.AUDIT_VERIFY),
-    "audit export": _service(Perm.AUDIT_EXPORT),
-    "audit extract": _service(Perm.AUDIT_EXPORT),
+    # checks a signed extract offline: opens no archive, acts as no one
     "audit verify-extract": CommandAccess(None),
-    "audit key": CommandAccess(None),
-    "audit prune": _service(Perm.SETTINGS_MANAGE),
 }
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key")
 
@@ -69,12 +59,12 @@ _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key")
 def acting(archive: Archive) -> tuple[AccessControl, Caller]:
     """The access control of ``archive`` and the command line's caller. On the first start
     this makes the first admin and prints its one-time credentials (to the terminal only)."""
-    access = AccessControl.for_archive(archive)
-    return access, access.cli_caller(announce=print_first_credentials)
+    runtime = Runtime(archive)
+    return runtime.access, runtime.cli_facade(announce=print_first_credentials).caller
 
 
 def first_start(archive: Archive) -> None:
-    created = AccessControl.for_archive(archive).ensure_first_admin()
+    created = Runtime(archive).public.ensure_first_admin()
     if created is not None:
         print_first_credentials(created)
 
@@ -126,8 +116,9 @@ def guard_command(archive: Archive) -> None:
         )
     if spec.perm is None or spec.by_service:
         return
-    access, caller = acting(archive)
+    runtime = Runtime(archive)
+    caller = runtime.cli_facade(announce=print_first_credentials).caller
     action = "cli." + name.replace(" ", ".")
     params = _loggable(dict(ctx.params))
-    access.require(caller, spec.perm, action=action, details={"params": params})
-    access.record(caller, action, outcome="started", details={"params": params})
+    runtime.public.require(caller, spec.perm, action=action, details={"params": params})
+    runtime.public.record(caller, action, outcome="started", details={"params": params})

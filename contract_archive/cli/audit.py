@@ -11,12 +11,10 @@ from typing import Annotated
 
 import typer
 
-from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, app, err, esc, open_archive, out, run
-from contract_archive.cli.acting import acting
+from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
 from core.errors import InvalidRequest
-from services.access.auditlog import verify_extract
-from services.access.notes import NoteError, VerifierKey
-from storage.records.access_base import LogFilter
+from services.facade import Facade
+from services.facade.audit import LogFilter, NoteError, VerifierKey, verify_extract
 
 audit_app = typer.Typer(help="The access log: verify, checkpoint, export, extract, prune.")
 app.add_typer(audit_app, name="audit")
@@ -61,42 +59,33 @@ Until = Annotated[str | None, typer.Option(help="Until, exclusive (ISO 8601).")]
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+@acts
+def audit_verify(f: Facade, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Walk the whole chain; report the first broken link. Exit 1 when it is broken."""
-
-    def body() -> int:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            report = access.verify_log(caller)
-        if as_json:
-            out.print(json.dumps(report.to_dict(), ensure_ascii=False), markup=False)
-        else:
-            style = "green" if report.status == "PASSED" else "bold red"
-            out.print(f"[{style}]{esc(report.summary())}[/]")
-            for problem in report.problems[1:]:
-                out.print(f"  also: entry {problem.seq}: {esc(problem.message)}")
-        return 0 if report.status == "PASSED" else EXIT_FAILED
-
-    code = run(body)
-    if code:
-        raise typer.Exit(code)
+    report = f.audit.verify()
+    if as_json:
+        out.print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False), markup=False)
+    else:
+        style = "green" if report.status == "PASSED" else "bold red"
+        out.print(f"[{style}]{esc(report.summary)}[/]")
+        for problem in report.problems[1:]:
+            out.print(f"  also: entry {problem.seq}: {esc(problem.message)}")
+    if report.status != "PASSED":
+        raise typer.Exit(EXIT_FAILED)
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint() -> None:
+@acts
+def audit_checkpoint(f: Facade) -> None:
     """Sign and store a checkpoint of the log's head now (for cron; one a day is automatic)."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            key = access.checkpoint(caller)
-        out.print(f"checkpoint stored as {key}" if key else "the log is empty")
-
-    run(body)
+    key = f.audit.checkpoint()
+    out.print(f"checkpoint stored as {key}" if key else "the log is empty")
 
 
 @audit_app.command("export")
+@acts
 def audit_export(
+    f: Facade,
     format: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl.")] = "jsonl",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
     user: User = None,
@@ -107,31 +96,27 @@ def audit_export(
     until: Until = None,
 ) -> None:
     """Export entries as CSV or JSON Lines."""
-
-    def body() -> None:
-        flt = _filter(user, contract, action, outcome, since, until)
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            lines = access.export_log(caller, flt, format)
-            if output is None:
-                try:
-                    for chunk in lines:
-                        sys.stdout.buffer.write(chunk)
-                    sys.stdout.flush()
-                except BrokenPipeError:  # `| head`: the reader has what it wanted
-                    devnull = os.open(os.devnull, os.O_WRONLY)
-                    os.dup2(devnull, sys.stdout.fileno())
-            else:
-                with open(output, "wb") as fh:
-                    for chunk in lines:
-                        fh.write(chunk)
-                err.print(f"written to {esc(str(output))}")
-
-    run(body)
+    flt = _filter(user, contract, action, outcome, since, until)
+    lines = f.audit.export(flt, format)
+    if output is None:
+        try:
+            for chunk in lines:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    else:
+        with open(output, "wb") as fh:
+            for chunk in lines:
+                fh.write(chunk)
+        err.print(f"written to {esc(str(output))}")
 
 
 @audit_app.command("extract")
+@acts
 def audit_extract(
+    f: Facade,
     output: Annotated[Path, typer.Option("--output", "-o", help="The ZIP file to write.")],
     user: User = None,
     contract: Contract = None,
@@ -141,16 +126,10 @@ def audit_extract(
     until: Until = None,
 ) -> None:
     """Write a signed extract (a ZIP) that verifies offline; VERIFY.txt inside says how."""
-
-    def body() -> None:
-        flt = _filter(user, contract, action, outcome, since, until)
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            data = access.extract(caller, flt)
-        output.write_bytes(data)
-        err.print(f"signed extract written to {esc(str(output))}")
-
-    run(body)
+    flt = _filter(user, contract, action, outcome, since, until)
+    data = f.audit.extract(flt)
+    output.write_bytes(data)
+    err.print(f"signed extract written to {esc(str(output))}")
 
 
 @audit_app.command("verify-extract")
@@ -202,34 +181,25 @@ def _note_name(data: bytes) -> str:
 
 
 @audit_app.command("key")
+@acts
 def audit_key(
+    f: Facade,
     pem: Annotated[bool, typer.Option("--pem", help="Print the PEM public key instead.")] = False,
 ) -> None:
     """Print the public key that signs checkpoints and extracts (to publish and compare)."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, _ = acting(archive)
-            verifier = access.public_key()
-        if pem:
-            sys.stdout.write(verifier.to_pem().decode())
-        else:
-            out.print(verifier.to_text(), markup=False)
-
-    run(body)
+    verifier = f.audit.public_key()
+    if pem:
+        sys.stdout.write(verifier.to_pem().decode())
+    else:
+        out.print(verifier.to_text(), markup=False)
 
 
 @audit_app.command("prune")
-def audit_prune() -> None:
+@acts
+def audit_prune(f: Facade) -> None:
     """Remove entries older than ARCHIVE_ACCESS_LOG_RETENTION_DAYS (unset: keep forever)."""
-
-    def body() -> None:
-        with open_archive() as archive:
-            access, caller = acting(archive)
-            if access.settings.access_log_retention_days is None:
-                out.print("ARCHIVE_ACCESS_LOG_RETENTION_DAYS is not set: the log is kept forever")
-                return
-            removed = access.prune_log(caller)
-        out.print(f"removed {removed} entries (a signed checkpoint marks the new start)")
-
-    run(body)
+    removed = f.audit.prune()
+    if removed is None:
+        out.print("ARCHIVE_ACCESS_LOG_RETENTION_DAYS is not set: the log is kept forever")
+        return
+    out.print(f"removed {removed} entries (a signed checkpoint marks the new start)")

@@ -5,27 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from core.errors import InvalidRequest
-from schemas.access import (
-    ChainReportPublic,
-    CheckpointPublic,
-    LogEntryPublic,
-    LogKey,
-    LogPage,
-    checkpoint_time,
-)
+from schemas.access import ChainReportPublic, CheckpointPublic, LogKey, LogPage
+from search_api.auth import runtime_of
 from search_api.deps import (
     PUBLIC,
-    AccessDep,
-    CanExportAudit,
-    CanReadAudit,
-    CanVerifyAudit,
+    ActsExportingAudit,
+    ActsReadingAudit,
+    ActsVerifyingAudit,
 )
 from search_api.errors import ERROR_RESPONSES
-from storage.records.access_base import LogFilter
+from services.facade.audit import LogFilter
 
 router = APIRouter(tags=["access log"])
 
@@ -59,25 +52,6 @@ Filter = Annotated[LogFilter, Depends(log_filter)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _page(
-    access: AccessDep,
-    caller: CanReadAudit,
-    flt: LogFilter,
-    cursor: int | None,
-    limit: int,
-    order: str,
-) -> LogPage:
-    newest = order == "newest"
-    entries, total = access.read_log(caller, flt, cursor=cursor, limit=limit, newest_first=newest)
-    return LogPage(
-        total=total,
-        limit=limit,
-        order=order,
-        items=[LogEntryPublic.from_entry(e) for e in entries],
-        next_cursor=entries[-1].seq if len(entries) == limit else None,
-    )
-
-
 @router.get(
     "/api/v1/access-log",
     response_model=LogPage,
@@ -85,8 +59,7 @@ def _page(
     summary="The access log, filtered and paginated",
 )
 def read_log(
-    access: AccessDep,
-    caller: CanReadAudit,
+    f: ActsReadingAudit,
     flt: Filter,
     cursor: Annotated[
         int | None, Query(ge=0, description="`next_cursor` of the last page.")
@@ -95,7 +68,7 @@ def read_log(
     order: Literal["newest", "oldest"] = "newest",
 ) -> LogPage:
     """Reading the log is itself logged."""
-    return _page(access, caller, flt, cursor, limit, order)
+    return f.audit.read(flt, cursor=cursor, limit=limit, order=order)
 
 
 @router.get(
@@ -106,13 +79,13 @@ def read_log(
 )
 def contract_history(
     contract_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    access: AccessDep,
-    caller: CanReadAudit,
+    f: ActsReadingAudit,
     cursor: Annotated[int | None, Query(ge=0)] = None,
     limit: Limit = 100,
     order: Literal["newest", "oldest"] = "newest",
 ) -> LogPage:
-    return _page(access, caller, LogFilter(contract_id=contract_id), cursor, limit, order)
+    """Every contract's, restricted classes included: the log is the record of who saw them."""
+    return f.audit.read(LogFilter(contract_id=contract_id), cursor=cursor, limit=limit, order=order)
 
 
 @router.get(
@@ -125,14 +98,13 @@ def contract_history(
     summary="Export the access log as CSV or JSON Lines",
 )
 def export_log(
-    access: AccessDep,
-    caller: CanExportAudit,
+    f: ActsExportingAudit,
     flt: Filter,
     format: Literal["csv", "jsonl"] = "jsonl",
 ) -> StreamingResponse:
     """JSON Lines: one entry per line in its canonical form plus its hash (each line can be
     re-hashed). CSV: UTF-8 with a byte order mark, details as JSON."""
-    lines = access.export_log(caller, flt, format)
+    lines = f.audit.export(flt, format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     name = f"access-log.{format}"
     return StreamingResponse(
@@ -146,10 +118,10 @@ def export_log(
     responses={200: {"content": {"application/zip": {}}}, **ERROR_RESPONSES},
     summary="A signed extract of the access log that verifies offline",
 )
-def extract(access: AccessDep, caller: CanExportAudit, flt: Filter) -> Response:
+def extract(f: ActsExportingAudit, flt: Filter) -> Response:
     """A ZIP: the entries (JSON Lines), a signed note over their SHA-256 and the log head, the
     log's public key and VERIFY.txt (openssl and sha256sum steps)."""
-    data = access.extract(caller, flt)
+    data = f.audit.extract(flt)
     return Response(
         data,
         media_type="application/zip",
@@ -163,8 +135,8 @@ def extract(access: AccessDep, caller: CanExportAudit, flt: Filter) -> Response:
     responses=ERROR_RESPONSES,
     summary="Walk the hash chain and check it against the signed checkpoints",
 )
-def verify(access: AccessDep, caller: CanVerifyAudit) -> ChainReportPublic:
-    return ChainReportPublic.model_validate(access.verify_log(caller).to_dict())
+def verify(f: ActsVerifyingAudit) -> ChainReportPublic:
+    return f.audit.verify()
 
 
 @router.get(
@@ -173,18 +145,8 @@ def verify(access: AccessDep, caller: CanVerifyAudit) -> ChainReportPublic:
     responses=ERROR_RESPONSES,
     summary="The signed checkpoints",
 )
-def checkpoints(access: AccessDep, caller: CanReadAudit) -> list[CheckpointPublic]:
-    return [
-        CheckpointPublic(
-            key=c.key,
-            count=c.checkpoint.count if c.checkpoint else None,
-            head=c.checkpoint.head if c.checkpoint else None,
-            time=checkpoint_time(c.checkpoint.time) if c.checkpoint else None,
-            signed=c.signed,
-            problem=c.problem,
-        )
-        for c in access.list_checkpoints(caller)
-    ]
+def checkpoints(f: ActsReadingAudit) -> list[CheckpointPublic]:
+    return f.audit.checkpoints()
 
 
 @router.get(
@@ -193,11 +155,5 @@ def checkpoints(access: AccessDep, caller: CanReadAudit) -> list[CheckpointPubli
     dependencies=[Depends(PUBLIC)],
     summary="The public key that signs checkpoints and extracts",
 )
-def public_key(access: AccessDep) -> LogKey:
-    key = access.public_key()
-    return LogKey(
-        name=key.name,
-        key_id=key.id_hex,
-        verifier_key=key.to_text(),
-        public_key_pem=key.to_pem().decode(),
-    )
+def public_key(request: Request) -> LogKey:
+    return runtime_of(request).public.log_key()

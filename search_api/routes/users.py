@@ -13,7 +13,7 @@ from schemas.access import (
     UserPublic,
     UserUpdate,
 )
-from search_api.deps import AccessDep, CanManageSettings, CanManageUsers
+from search_api.deps import ActsManagingSettings, ActsManagingUsers
 from search_api.errors import ERROR_RESPONSES
 
 router = APIRouter(tags=["access"])
@@ -22,8 +22,8 @@ router = APIRouter(tags=["access"])
 @router.get(
     "/api/v1/users", response_model=list[UserPublic], responses=ERROR_RESPONSES, summary="Users"
 )
-def list_users(access: AccessDep, caller: CanManageUsers) -> list[UserPublic]:
-    return [UserPublic.from_record(u) for u in access.list_users(caller)]
+def list_users(f: ActsManagingUsers) -> list[UserPublic]:
+    return f.users.list()
 
 
 @router.post(
@@ -33,16 +33,14 @@ def list_users(access: AccessDep, caller: CanManageUsers) -> list[UserPublic]:
     responses=ERROR_RESPONSES,
     summary="Create a user (with a one-time password, shown once)",
 )
-def create_user(body: UserCreate, access: AccessDep, caller: CanManageUsers) -> UserCreated:
-    user, password = access.create_user(
-        caller,
+def create_user(body: UserCreate, f: ActsManagingUsers) -> UserCreated:
+    return f.users.create(
         body.username,
         roles=body.roles,
         groups=body.groups,
         display_name=body.display_name,
         with_password=body.password,
     )
-    return UserCreated(user=UserPublic.from_record(user), one_time_password=password)
 
 
 @router.get(
@@ -51,8 +49,8 @@ def create_user(body: UserCreate, access: AccessDep, caller: CanManageUsers) -> 
     responses=ERROR_RESPONSES,
     summary="One user",
 )
-def get_user(username: str, access: AccessDep, caller: CanManageUsers) -> UserPublic:
-    return UserPublic.from_record(access.get_user(caller, username))
+def get_user(username: str, f: ActsManagingUsers) -> UserPublic:
+    return f.users.get(username)
 
 
 @router.patch(
@@ -61,18 +59,14 @@ def get_user(username: str, access: AccessDep, caller: CanManageUsers) -> UserPu
     responses=ERROR_RESPONSES,
     summary="Change a user's roles or groups, disable or enable them",
 )
-def update_user(
-    username: str, body: UserUpdate, access: AccessDep, caller: CanManageUsers
-) -> UserPublic:
-    user = access.update_user(
-        caller,
+def update_user(username: str, body: UserUpdate, f: ActsManagingUsers) -> UserPublic:
+    return f.users.update(
         username,
         roles=body.roles,
         groups=body.groups,
         disabled=body.disabled,
         display_name=body.display_name,
     )
-    return UserPublic.from_record(user)
 
 
 @router.post(
@@ -81,9 +75,8 @@ def update_user(
     responses=ERROR_RESPONSES,
     summary="Reset a user's password to a new one-time password",
 )
-def reset_password(username: str, access: AccessDep, caller: CanManageUsers) -> PasswordReset:
-    password = access.reset_password(caller, username)
-    return PasswordReset(username=username, one_time_password=password)
+def reset_password(username: str, f: ActsManagingUsers) -> PasswordReset:
+    return f.users.reset_password(username)
 
 
 @router.get(
@@ -92,9 +85,8 @@ def reset_password(username: str, access: AccessDep, caller: CanManageUsers) -> 
     responses=ERROR_RESPONSES,
     summary="Restricted classes: classifications visible only to some groups",
 )
-def list_restrictions(access: AccessDep, caller: CanManageSettings) -> list[Restriction]:
-    found = access.list_restrictions(caller)
-    return [Restriction(classification=k, groups=sorted(v)) for k, v in sorted(found.items())]
+def list_restrictions(f: ActsManagingSettings) -> list[Restriction]:
+    return f.restrictions.list()
 
 
 @router.put(
@@ -104,10 +96,9 @@ def list_restrictions(access: AccessDep, caller: CanManageSettings) -> list[Rest
     summary="Restrict a classification to groups",
 )
 def set_restriction(
-    classification: str, body: RestrictionSet, access: AccessDep, caller: CanManageSettings
+    classification: str, body: RestrictionSet, f: ActsManagingSettings
 ) -> Restriction:
-    code, groups = access.set_restriction(caller, classification, body.groups)
-    return Restriction(classification=code, groups=list(groups))
+    return f.restrictions.set(classification, body.groups)
 
 
 @router.delete(
@@ -116,8 +107,6 @@ def set_restriction(
     responses=ERROR_RESPONSES,
     summary="Lift a restriction",
 )
-def remove_restriction(
-    classification: str, access: AccessDep, caller: CanManageSettings
-) -> Response:
-    access.remove_restriction(caller, classification)
+def remove_restriction(classification: str, f: ActsManagingSettings) -> Response:
+    f.restrictions.remove(classification)
     return Response(status_code=204)
