@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -36,8 +36,9 @@ from core.errors import ArchiveError, ConfigurationError
 from core.settings import Settings
 from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
-from storage.records.models import Base
-from storage.records.sql import SqlRecordStore
+
+if TYPE_CHECKING:
+    from storage.records.sql import SqlRecordStore
 
 # Rows that only mean something while a process runs: not copied.
 TRANSIENT_TABLES = frozenset({"ingest_claims"})
@@ -163,6 +164,11 @@ def _canonical(value: Any) -> Any:
 
 
 def _tables() -> list[Table]:
+    # The SQL store loads every module that defines tables into Base.metadata; imported here,
+    # not at the top, so that `contract-archive --help` does not load SQLAlchemy's ORM.
+    from storage.records.models import Base
+    from storage.records.sql import SqlRecordStore  # noqa: F401
+
     return [t for t in Base.metadata.sorted_tables if t.name not in TRANSIENT_TABLES]
 
 
@@ -186,6 +192,8 @@ def table_digest(engine: Engine, table: Table) -> tuple[int, str]:
 
 # --- copying ----------------------------------------------------------------------------------
 def _sql_store(archive: Archive, side: str) -> SqlRecordStore:
+    from storage.records.sql import SqlRecordStore
+
     if not isinstance(archive.records, SqlRecordStore):
         raise ConfigurationError(f"the {side} records store is not an SQL database")
     return archive.records

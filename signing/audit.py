@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from signing.report import Status, VerificationReport
 from signing.verify import verify_contract
 from storage.records.base import ContractRecord
-from storage.records.seals import Finding, RunRow
 
 if TYPE_CHECKING:
     from signing.service import SealService
+    from storage.records.seals import Finding, RunRow
 
 BATCH_CONTRACTS = 64
 BATCH_BYTES = 512 * 1024 * 1024

@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from pyhanko.sign.timestamps.api import TimeStamper
+from typing import TYPE_CHECKING, Any
 
 from core import __version__
 from core.errors import ArchiveError, ConfigurationError, NotFound
@@ -53,11 +51,16 @@ from signing.manifest import (
     seal_name,
 )
 from signing.report import VerificationReport
-from signing.seal import Sealer
-from signing.timestamp import DevelopmentTimeStampAuthority, http_timestamper
 from storage.objects.base import ObjectStore, package_key, package_prefix
 from storage.records.base import ContractRecord, RecordStore
-from storage.records.seals import ManifestRow, SealStore, make_seal_store
+
+if TYPE_CHECKING:
+    # pyHanko (the sealer, the TSAs) and the SQL seal store are imported where they are used:
+    # a command that only reads or searches never loads them.
+    from pyhanko.sign.timestamps.api import TimeStamper
+
+    from signing.seal import Sealer
+    from storage.records.seals import ManifestRow, SealStore
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,8 @@ class SealService:
     @property
     def seals(self) -> SealStore:
         if self._seals is None:
+            from storage.records.seals import make_seal_store
+
             self._seals = make_seal_store(self.records)
         return self._seals
 
@@ -140,6 +145,8 @@ class SealService:
         if keys.warning:
             log.warning(keys.warning)
         self._keys = keys
+        from signing.seal import Sealer
+
         self._sealer = Sealer(keys, self._make_timestamper(keys))
         if s.embedded_trust_anchors_file is not None:
             from signing.keys import pem
@@ -153,6 +160,8 @@ class SealService:
             self._embedded_pem = b""
 
     def _make_timestamper(self, keys: SealKeys) -> TimeStamper:
+        from signing.timestamp import DevelopmentTimeStampAuthority, http_timestamper
+
         if self._timestamper_override is not None:
             return self._timestamper_override
         if self.settings.tsa_url:
@@ -246,6 +255,8 @@ class SealService:
             key, io.BytesIO(data), sha256=digest, content_type="application/json"
         )
         created = [key] if put.created else []
+        from storage.records.seals import ManifestRow
+
         try:
             self.seals.add_manifest(
                 ManifestRow(

@@ -13,6 +13,9 @@ from typing import Protocol, runtime_checkable
 
 from storage.records.ocr_base import OcrRecords
 
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit signed integers on every backend: the largest id a BIGINT holds."""
+
 
 @dataclass(frozen=True)
 class PageRecord:

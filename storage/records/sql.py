@@ -6,12 +6,8 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
@@ -19,17 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigurationError, NotFound
 from storage.errors import StorageError, StorageFull
-from storage.records.base import Claim, ContractRecord, NewContract, PageRecord
+from storage.records import access_models, seal_models  # noqa: F401 - every table in Base.metadata
+from storage.records.base import MAX_ID, Claim, ContractRecord, NewContract, PageRecord
 from storage.records.contract_store import SqlContractStore
 from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
 from storage.records.ocr_sql import OcrQueueSql
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-MAX_ID = 2**63 - 1
-"""Ids are 64-bit signed integers on every backend."""
+if TYPE_CHECKING:
+    # alembic is imported where migrations are checked or run, not by every command.
+    from alembic.config import Config as AlembicConfig
 
-MAX_ID = 2**63 - 1
-"""The largest id a BIGINT holds."""
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 MIGRATE_LOCK = 0x636F6E7472616374  # 'contract': the advisory lock held while migrating
@@ -76,6 +72,8 @@ def _to_record(row: Contract) -> ContractRecord:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -147,6 +145,9 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         )
 
     def check(self) -> None:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         try:
             with self.engine.connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
@@ -164,6 +165,8 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
             )
 
     def migrate(self) -> None:
+        from alembic import command
+
         if self._sqlite_file is not None:
             try:
                 self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
