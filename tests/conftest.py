@@ -7,6 +7,7 @@ Real servers are used, never mocks. PostgreSQL runs when ARCHIVE_TEST_POSTGRES_U
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,63 @@ def corpus_files(folder: str, *suffixes: str) -> list[Path]:
     base = CORPUS / folder
     wanted = tuple(s.lower() for s in suffixes)
     return sorted(p for p in base.rglob("*") if p.is_file() and p.name.lower().endswith(wanted))
+
+
+# --- no process left behind ---------------------------------------------------------------------
+# multiprocessing's forkserver and resource tracker are one per interpreter and end with it: they
+# are not counted, but every process they started (pool workers) is.
+_SINGLETONS = ("multiprocessing.forkserver import main", "multiprocessing.resource_tracker import")
+
+
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state, command line) for every live process, read from /proc."""
+    table: dict[int, tuple[int, str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        # the command name in parentheses may hold spaces: the fields after the last ')'
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        cmd = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+        table[int(entry.name)] = (int(ppid), state, cmd or stat[: stat.rindex(")") + 1])
+    return table
+
+
+def surviving_children(root: int) -> list[str]:
+    """The live descendants of ``root`` (zombies and the multiprocessing singletons aside), as
+    ``pid: command line``."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _state, _cmd) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found: list[str] = []
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        _ppid, state, cmd = table[pid]
+        if state == "Z" or any(s in cmd for s in _SINGLETONS):
+            continue
+        found.append(f"{pid}: {cmd[:200]}")
+    return sorted(found)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_left_behind() -> Iterator[None]:
+    """At the end of the session (of each xdist worker), no process that the tests started may
+    still run: a pool that was not shut down, a server that was not stopped."""
+    yield
+    deadline = time.monotonic() + 10  # what is being shut down gets a moment to finish
+    while (left := surviving_children(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        pytest.fail(
+            "the test session left processes running:\n  " + "\n  ".join(left), pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")
