@@ -145,9 +145,7 @@ class SealService:
         if keys.warning:
             log.warning(keys.warning)
         self._keys = keys
-        from signing.seal import Sealer
-
-        self._sealer = Sealer(keys, self._make_timestamper(keys))
+        self._sealer = None  # made on first use: pyHanko is loaded by what seals, not by open
         if s.embedded_trust_anchors_file is not None:
             from signing.keys import pem
 
@@ -178,7 +176,10 @@ class SealService:
     @property
     def sealer(self) -> Sealer:
         if self._sealer is None:
-            raise ConfigurationError("the seal service was not opened")
+            from signing.seal import Sealer
+
+            keys = self.keys  # ConfigurationError when not opened
+            self._sealer = Sealer(keys, self._make_timestamper(keys))
         return self._sealer
 
     @property
