@@ -52,6 +52,8 @@ def run_audit(
     batch_contracts: int = BATCH_CONTRACTS,
 ) -> AuditSummary:
     """Verify every contract; resume the unfinished audit unless ``restart``."""
+    from storage.records.seals import Finding  # the SQL seal store: loaded when an audit runs
+
     owner = f"{socket.gethostname()}:{os.getpid()}"
     run = service.seals.start_run(owner, restart=restart, stale_after=STALE_AFTER)
     resumed_from = run.last_contract_id
