@@ -103,7 +103,8 @@ def main() -> None:
         found = subprocess.run(
             [str(PROGRAM), "search", "agreement"], env=env, capture_output=True, text=True
         )
-        print(f"(the search finds: {found.stdout.strip().splitlines()[-1]})")
+        matched = [line for line in found.stdout.splitlines() if "match" in line]
+        print(f"(the search: {matched[0].strip() if matched else found.stdout[:200]})")
 
 
 if __name__ == "__main__":
