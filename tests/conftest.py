@@ -89,6 +89,113 @@ def _no_process_left_behind() -> Iterator[None]:
         )
 
 
+# --- the edit loop: `make test-fast` -------------------------------------------------------------
+# Tests that took 1.5 s or more each (setup included) in a parallel run of the whole suite on the
+# development machine, and the corpus-wide sweeps: marked `slow` here, in one place, so that
+# `make test-fast` (-m "not slow and not browser and not ocr and not s3 and not opensearch and
+# not postgres") stays within a minute. `make test` runs them all. A new slow test gets
+# @pytest.mark.slow in its file; tests/test_startup.py checks that every name here exists.
+# Left out on purpose: tests whose module-scoped fixture later tests of the file depend on
+# (test_access_api.py's route walk makes the log entries that its log tests read).
+EDIT_LOOP_SLOW: dict[str, tuple[str, ...]] = {
+    "test_access_auth.py": (
+        "test_a_session_change_needs_the_csrf_token_and_the_same_site",
+        "test_first_start_makes_an_admin_whose_one_time_password_must_be_changed",
+        "test_hostile_file_names_are_made_safe",
+        "test_hostile_paths_are_clear_errors",
+        "test_sessions_expire_when_idle_and_at_their_end",
+    ),
+    "test_access_cli.py": (
+        "test_archive_user_names_who_the_command_line_is",
+        "test_audit_verify_catches_an_edit_in_the_database",
+        "test_first_command_creates_the_admin_once_and_acts_as_it",
+        "test_users_tokens_and_restrictions",
+    ),
+    "test_access_log.py": (
+        "test_a_change_whose_entry_cannot_be_written_does_not_happen",
+        "test_any_values_round_trip_to_the_same_hash",
+    ),
+    "test_access_web.py": ("test_pages_send_a_visitor_to_the_log_in_page_and_back",),
+    "test_api.py": ("test_bad_searches_are_4xx_envelopes",),
+    "test_cli.py": (
+        "test_errors_are_one_line_not_tracebacks",
+        "test_ingest_json_lines",
+        "test_reindex",
+        "test_search_show_text",
+        "test_serve_answers_uploads_and_searches",
+    ),
+    "test_contract_api.py": (
+        "test_cli_customer_contract_payment_and_reminders",
+        "test_customer_contracts_terms_and_lifecycle_over_http",
+        "test_scheme_reminders_and_calendar_over_http",
+    ),
+    "test_contract_model.py": (
+        "test_classifier_training_and_reextraction_keep_decisions",
+        "test_concurrent_filing_gives_distinct_consecutive_numbers",
+        "test_filing_assigns_archival_codes_once_and_gap_free",
+        "test_legacy_import_dry_run_errors_and_all_or_nothing",
+        "test_lifecycle_follows_rules_and_keeps_history",
+        "test_reminder_job_moves_renews_reminds_and_never_repeats",
+        "test_reminders_are_mailed_through_smtp",
+    ),
+    "test_doctor.py": (
+        "test_a_contract_without_manifest_is_sealed_on_repair",
+        "test_cli_exit_codes_and_json",
+        "test_records_without_pages_are_not_mistaken",
+    ),
+    "test_ingest.py": (
+        "test_a_failing_stage_leaves_nothing_and_retry_works",
+        "test_bad_and_edge_files_are_archived_or_rejected_with_a_reason",
+        "test_encrypted_with_empty_password_is_archived_with_a_warning",
+        "test_worker_pool_stops_a_slow_parse_and_goes_on",
+    ),
+    "test_ocr_pipeline.py": (
+        "test_a_deleted_original_fails_its_pages_with_the_reason",
+        "test_missing_tesseract_stops_the_commands_at_start_up",
+        "test_page_timeout_marks_the_page_failed_with_the_reason",
+        "test_retry_over_the_api",
+        "test_scanned_pages_are_ocrd_into_a_new_text_version",
+        "test_searchable_copy_of_turned_pages_is_upright_and_searchable",
+        "test_searchable_copy_overlays_the_ocr_text_on_the_original",
+        "test_stopping_the_service_gives_unfinished_pages_back",
+        "test_text_pdfs_keep_201_and_have_no_searchable_copy",
+        "test_upload_of_a_scan_is_answered_at_once_with_202",
+        "test_work_left_by_a_dead_worker_is_resumed_after_a_restart",
+    ),
+    "test_ocr_units.py": ("test_pool_kills_a_stuck_worker_with_its_children",),
+    "test_seal_cli.py": (
+        "test_export_is_verified_by_exactly_the_readme_commands",
+        "test_verify_all_summarises_and_fails",
+        "test_verify_json_and_its_exit_status",
+        "test_verify_prints_every_check_and_warns_about_development_keys",
+    ),
+    "test_seal_embedded.py": ("test_every_signed_pdf_gets_its_verdict",),
+    "test_seal_recover.py": (
+        "test_a_damaged_manifest_is_reported_and_skipped",
+        "test_recover_into_postgresql",
+        "test_recover_rebuilds_a_lost_database",
+    ),
+    "test_search_corpus.py": (
+        "test_every_english_contract_is_the_top_hit_for_its_own_phrase",
+        "test_reindex_gives_identical_results",
+    ),
+    "test_web.py": (
+        "test_a_scan_is_archived_with_its_pages_awaiting_ocr",
+        "test_a_tampered_package_fails_verification_on_the_page",
+        "test_chinese_when_asked_and_the_switch_is_remembered",
+        "test_embedded_signatures_are_listed",
+        "test_terms_suggested_apart_from_confirmed_and_confirmed_by_a_click",
+    ),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = EDIT_LOOP_SLOW.get(item.path.name, ())
+        if getattr(item, "originalname", item.name) in names:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -105,3 +105,14 @@ def test_the_installed_program_loads_no_heavy_module() -> None:
     assert "typer" in imported
     heavy = sorted(m for m in imported if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert heavy == []
+
+
+def test_the_edit_loop_list_names_existing_tests() -> None:
+    """Every test that conftest marks slow for `make test-fast` still exists (a renamed test
+    would silently come back into the edit loop)."""
+    from tests.conftest import EDIT_LOOP_SLOW
+
+    for file, names in EDIT_LOOP_SLOW.items():
+        source = (ROOT / "tests" / file).read_text()
+        for name in names:
+            assert f"def {name}(" in source, f"{file} has no test {name}"
