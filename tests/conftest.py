@@ -6,7 +6,10 @@ Real servers are used, never mocks. PostgreSQL runs when ARCHIVE_TEST_POSTGRES_U
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +37,9 @@ def corpus_files(folder: str, *suffixes: str) -> list[Path]:
 
 # --- no process left behind ---------------------------------------------------------------------
 # multiprocessing's forkserver and resource tracker are one per interpreter and end with it: they
-# are not counted, but every process they started (pool workers) is.
+# are not counted, but every process they started (pool workers, which inherit the forkserver's
+# command line) is. The test process is made a child subreaper, so that a worker orphaned by its
+# parent is reparented to it and still found here (instead of to init, out of sight).
 _SINGLETONS = ("multiprocessing.forkserver import main", "multiprocessing.resource_tracker import")
 
 
@@ -56,9 +61,9 @@ def _process_table() -> dict[int, tuple[int, str, str]]:
     return table
 
 
-def surviving_children(root: int) -> list[str]:
-    """The live descendants of ``root`` (zombies and the multiprocessing singletons aside), as
-    ``pid: command line``."""
+def surviving_children(root: int) -> list[tuple[int, str]]:
+    """The live descendants of ``root`` (zombies and the multiprocessing singletons that are
+    its own children aside), as (pid, command line)."""
     table = _process_table()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _state, _cmd) in table.items():
@@ -68,24 +73,37 @@ def surviving_children(root: int) -> list[str]:
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
-        _ppid, state, cmd = table[pid]
-        if state == "Z" or any(s in cmd for s in _SINGLETONS):
+        ppid, state, cmd = table[pid]
+        if state == "Z" or (ppid == root and any(s in cmd for s in _SINGLETONS)):
             continue
-        found.append(f"{pid}: {cmd[:200]}")
+        found.append((pid, cmd[:200]))
     return sorted(found)
+
+
+def _become_subreaper() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER (Linux)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_process_left_behind() -> Iterator[None]:
     """At the end of the session (of each xdist worker), no process that the tests started may
-    still run: a pool that was not shut down, a server that was not stopped."""
+    still run: a pool that was not shut down, a server that was not stopped. They are named,
+    then killed, so that the failed run leaves nothing behind either."""
+    _become_subreaper()
     yield
     deadline = time.monotonic() + 10  # what is being shut down gets a moment to finish
     while (left := surviving_children(os.getpid())) and time.monotonic() < deadline:
         time.sleep(0.2)
     if left:
+        for pid, _cmd in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         pytest.fail(
-            "the test session left processes running:\n  " + "\n  ".join(left), pytrace=False
+            "the test session left processes running:\n"
+            + "\n".join(f"  {pid}: {cmd}" for pid, cmd in left),
+            pytrace=False,
         )
 
 
