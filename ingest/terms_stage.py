@@ -42,7 +42,7 @@ class TermsStage:
         self.min_classifier_examples = min_classifier_examples
 
     def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
-        return work.record is not None and isinstance(ctx.records, ContractStore)
+        return work.record is not None
 
     def _extract(self, store: ContractStore, work: IngestWork) -> Extraction | None:
         assert work.parsed is not None and work.record is not None
@@ -70,7 +70,7 @@ class TermsStage:
 
     def run(self, ctx: IngestContext, work: IngestWork) -> None:
         store = ctx.records
-        assert isinstance(store, ContractStore) and work.record is not None
+        assert work.record is not None
         contract_id = work.record.id
         customer_text = (work.request.customer or "").strip()[:500] or None
         store.init_terms(
@@ -119,5 +119,5 @@ class TermsStage:
     def undo(self, ctx: IngestContext, work: IngestWork) -> None:
         store = ctx.records
         created = work.extras.get("created_customer")
-        if created is not None and isinstance(store, ContractStore):
+        if created is not None:
             store.delete_customer_if_unused(int(created))

@@ -47,6 +47,7 @@ from core.settings import Settings
 from services.access.credentials import csrf_token, same_secret
 from services.access.service import AccessControl, LoginResult
 from services.archive import Archive
+from services.facade import Facade, Runtime
 
 SESSION_COOKIE = "archive_session"
 CSRF_COOKIE = "archive_csrf"
@@ -190,6 +191,9 @@ def _contract_id(request: Request) -> int | None:
 class Require:
     """The dependency of one permission. Returns the :class:`Caller`."""
 
+    acts_through_facade = False
+    """True for :class:`Acts`: the route's actions log themselves (``services.facade``)."""
+
     def __init__(self, perm: Perm, *, allow_password_change: bool = False) -> None:
         self.perm = perm
         self.allow_password_change = allow_password_change
@@ -240,7 +244,11 @@ class Require:
             access.check_visible(caller, contract_id, action)
         endpoint = request.scope.get("endpoint")
         module = getattr(endpoint, "__module__", "")
-        if request.method in UNSAFE_METHODS and module not in SELF_LOGGING_MODULES:
+        if (
+            request.method in UNSAFE_METHODS
+            and not self.acts_through_facade
+            and module not in SELF_LOGGING_MODULES
+        ):
             # A change through a route that does not log itself: logged here, before it runs
             # (an action whose entry cannot be written does not happen).
             access.record(
@@ -251,6 +259,30 @@ class Require:
                 details={"method": request.method, "path": request.url.path},
             )
         return caller
+
+
+class Acts(Require):
+    """The dependency of a route that acts through the facade: checks as :class:`Require` and
+    returns the caller's :class:`~services.facade.Facade`. Whether the route's work is logged is
+    declared by the facade's actions, not by the module the route lives in."""
+
+    acts_through_facade = True
+
+    def __repr__(self) -> str:
+        return f"Acts({self.perm.value})"
+
+    async def __call__(self, request: Request) -> Facade:  # type: ignore[override]
+        caller = await super().__call__(request)
+        return runtime_of(request).facade(caller)
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The app's :class:`~services.facade.Runtime` (made on first use for the app's archive)."""
+    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    archive: Archive = request.app.state.archive
+    if runtime is None or runtime.archive is not archive:
+        runtime = request.app.state.runtime = Runtime(archive)
+    return runtime
 
 
 class Public(Require):

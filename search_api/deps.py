@@ -58,3 +58,25 @@ CanExportAudit = Annotated[Caller, Depends(Require(Perm.AUDIT_EXPORT))]
 CanVerifyAudit = Annotated[Caller, Depends(Require(Perm.AUDIT_VERIFY))]
 CanManageUsers = Annotated[Caller, Depends(Require(Perm.USERS_MANAGE))]
 CanManageSettings = Annotated[Caller, Depends(Require(Perm.SETTINGS_MANAGE))]
+
+
+# --- the caller-bound facade (services.facade): one alias per permission ------------------------
+from search_api.auth import Acts  # noqa: E402
+from services.facade import Facade  # noqa: E402
+
+ActsSelf = Annotated[Facade, Depends(Acts(Perm.SELF))]
+ActsSelfPendingPassword = Annotated[Facade, Depends(Acts(Perm.SELF, allow_password_change=True))]
+ActsViewing = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_VIEW))]
+ActsReading = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_READ))]
+ActsDownloading = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_DOWNLOAD))]
+ActsSearching = Annotated[Facade, Depends(Acts(Perm.SEARCH))]
+ActsIngesting = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_INGEST))]
+ActsEditing = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_EDIT))]
+ActsClassifying = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_CLASSIFY))]
+ActsVerifying = Annotated[Facade, Depends(Acts(Perm.CONTRACTS_VERIFY))]
+ActsReadingAudit = Annotated[Facade, Depends(Acts(Perm.AUDIT_READ))]
+ActsExportingAudit = Annotated[Facade, Depends(Acts(Perm.AUDIT_EXPORT))]
+ActsVerifyingAudit = Annotated[Facade, Depends(Acts(Perm.AUDIT_VERIFY))]
+ActsManagingUsers = Annotated[Facade, Depends(Acts(Perm.USERS_MANAGE))]
+ActsManagingSettings = Annotated[Facade, Depends(Acts(Perm.SETTINGS_MANAGE))]
+"""Routes that act through the facade take one of these instead of a ``Can...`` caller."""

@@ -115,10 +115,7 @@ class Archive:
 
     def _reextract_terms(self, record: ContractRecord) -> None:
         """New text (OCR) may hold terms the first extraction missed."""
-        from storage.records.contract_base import ContractStore
-
-        if isinstance(self.records, ContractStore):
-            self.contracts.reextract(record.id)
+        self.contracts.reextract(record.id)
 
     def _default_stages(self) -> list[Stage]:
         """The spine's stages with the contract-model ``terms`` stage after ``record``."""

@@ -594,9 +594,7 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
     """tesseract and its languages are there; no OCR page is held by a process that is gone;
     every page that awaits OCR is queued."""
     archive = state.archive
-    records: Any = archive.records
-    if not hasattr(records, "ocr_owners"):
-        return
+    records = archive.records
     from services.ocr import OcrService
 
     service = OcrService(archive, only=set())

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -36,9 +36,6 @@ from core.errors import ArchiveError, ConfigurationError
 from core.settings import Settings
 from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
-
-if TYPE_CHECKING:
-    from storage.records.sql import SqlRecordStore
 
 # Rows that only mean something while a process runs: not copied.
 TRANSIENT_TABLES = frozenset({"ingest_claims"})
@@ -191,12 +188,6 @@ def table_digest(engine: Engine, table: Table) -> tuple[int, str]:
 
 
 # --- copying ----------------------------------------------------------------------------------
-def _sql_store(archive: Archive, side: str) -> SqlRecordStore:
-    from storage.records.sql import SqlRecordStore
-
-    if not isinstance(archive.records, SqlRecordStore):
-        raise ConfigurationError(f"the {side} records store is not an SQL database")
-    return archive.records
 
 
 def copy_objects(
@@ -314,7 +305,7 @@ def migrate(source: Archive, target: Archive, progress: Progress | None = None) 
             f"({source.records.name}); a migration needs another place",
             hint="point ARCHIVE_DATABASE_URL in the target settings file elsewhere",
         )
-    src_sql, dst_sql = _sql_store(source, "source"), _sql_store(target, "target")
+    src_sql, dst_sql = source.records, target.records
     copied, skipped = copy_objects(source.objects, target.objects, progress)
     tables = _tables()
     rows = copy_rows(src_sql.engine, dst_sql.engine, tables, progress)

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from signing.report import Status, VerificationReport
 from signing.verify import verify_contract
 from storage.records.base import ContractRecord
+from storage.records.seals import Finding, RunRow
 
 if TYPE_CHECKING:
     from signing.service import SealService
-    from storage.records.seals import Finding, RunRow
 
 BATCH_CONTRACTS = 64
 BATCH_BYTES = 512 * 1024 * 1024
@@ -52,8 +52,6 @@ def run_audit(
     batch_contracts: int = BATCH_CONTRACTS,
 ) -> AuditSummary:
     """Verify every contract; resume the unfinished audit unless ``restart``."""
-    from storage.records.seals import Finding  # the SQL seal store: loaded when an audit runs
-
     owner = f"{socket.gethostname()}:{os.getpid()}"
     run = service.seals.start_run(owner, restart=restart, stale_after=STALE_AFTER)
     resumed_from = run.last_contract_id

@@ -17,16 +17,14 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.errors import ArchiveError, NotFound
 from signing.errors import ManifestError
 from signing.manifest import manifest_version_of, parse_manifest, parse_time, seal_name
 from storage.objects.base import ObjectStore, package_key
 from storage.records.base import NewContract, PageRecord, RecordStore
-
-if TYPE_CHECKING:
-    from storage.records.seals import ManifestRow, SealStore
+from storage.records.seals import ManifestRow, SealStore
 
 PACKAGES = "packages/"
 
@@ -107,8 +105,6 @@ def new_contract_from(manifest: dict[str, Any]) -> NewContract:
 def _manifest_rows(
     objects: ObjectStore, sha256: str, contract_id: int, versions: list[int]
 ) -> Iterator[ManifestRow]:
-    from storage.records.seals import ManifestRow
-
     for version in versions:
         key = package_key(sha256, f"manifest.v{version}.json")
         data = _read(objects, key)
@@ -175,7 +171,5 @@ def recover(
         summary.recovered_ids.append(new.id)
         if progress:
             progress(1)
-    fix = getattr(records, "fix_sequences", None)
-    if fix is not None:
-        fix()
+    records.fix_sequences()
     return summary

@@ -53,14 +53,14 @@ from signing.manifest import (
 from signing.report import VerificationReport
 from storage.objects.base import ObjectStore, package_key, package_prefix
 from storage.records.base import ContractRecord, RecordStore
+from storage.records.seals import ManifestRow, SealStore
 
 if TYPE_CHECKING:
-    # pyHanko (the sealer, the TSAs) and the SQL seal store are imported where they are used:
-    # a command that only reads or searches never loads them.
+    # pyHanko (the sealer, the TSAs, aiohttp) is imported where it is used: a command that only
+    # reads or searches never loads it.
     from pyhanko.sign.timestamps.api import TimeStamper
 
     from signing.seal import Sealer
-    from storage.records.seals import ManifestRow, SealStore
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,7 @@ class SealService:
     @property
     def seals(self) -> SealStore:
         if self._seals is None:
-            from storage.records.seals import make_seal_store
-
-            self._seals = make_seal_store(self.records)
+            self._seals = self.records  # the record store includes the seal store
         return self._seals
 
     def open(self) -> None:
@@ -256,8 +254,6 @@ class SealService:
             key, io.BytesIO(data), sha256=digest, content_type="application/json"
         )
         created = [key] if put.created else []
-        from storage.records.seals import ManifestRow
-
         try:
             self.seals.add_manifest(
                 ManifestRow(

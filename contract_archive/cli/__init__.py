@@ -9,11 +9,13 @@ on :data:`app` when imported at the bottom of this file.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +23,9 @@ from rich.console import Console
 from core.errors import ArchiveError, ConfigurationError
 from core.settings import Settings, get_settings
 from services.archive import Archive
+
+if TYPE_CHECKING:
+    from services.facade import Facade
 
 app = typer.Typer(
     name="contract-archive",
@@ -34,6 +39,7 @@ out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -82,6 +88,34 @@ def run(fn: Callable[[], T]) -> T:
             "details and report it[/]"
         )
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
+    """A command that acts through the facade, as ARCHIVE_USER (default: the first admin).
+
+    The command function takes the :class:`~services.facade.Facade` as its first parameter
+    (``f``), which the command line does not show; this opens the archive, binds the facade,
+    runs the body and turns archive errors into a message and an exit status (:func:`run`).
+    What the command may do, what it sees and what is logged are the facade's actions: a
+    command needs no declaration of its own."""
+
+    @functools.wraps(fn)
+    def command(*args: P.args, **kwargs: P.kwargs) -> T:
+        def body() -> T:
+            from services.access.service import print_first_credentials
+            from services.facade import Runtime
+
+            with Runtime.open(get_settings()) as runtime:
+                return fn(runtime.cli_facade(announce=print_first_credentials), *args, **kwargs)
+
+        return run(body)
+
+    signature = inspect.signature(fn)
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    command.acts_through_facade = True  # type: ignore[attr-defined]
+    return command
 
 
 def main() -> None:

@@ -90,12 +90,7 @@ def archive_seal(archive: Archive) -> Callable[[bytes], bytes] | None:
 
 
 def make_access_store(archive: Archive) -> AccessStore:
-    from storage.records.access_sql import SqlAccessStore
-    from storage.records.sql import SqlRecordStore
-
-    if not isinstance(archive.records, SqlRecordStore):
-        raise ConfigurationError("access control needs the SQL record store")
-    return SqlAccessStore(archive.records)
+    return archive.records.access_store()
 
 
 def valid_username(name: str) -> str:

@@ -32,7 +32,7 @@ from core.rules import LIVE_STATES
 from core.settings import Settings
 from ingest.extraction.dates import add_months
 from schemas.contract_model import ReminderPublic, ReminderRun
-from storage.records.contract_base import NewReminder, ReminderRecord, TermsRecord
+from storage.records.contract_base import ContractStore, NewReminder, ReminderRecord, TermsRecord
 
 if TYPE_CHECKING:
     from services.contracts.service import ContractService
@@ -227,13 +227,10 @@ def _expiry_reminders(
 
 
 def send_email(
-    settings: Settings, reminders: Sequence[ReminderRecord], store: object
+    settings: Settings, reminders: Sequence[ReminderRecord], store: ContractStore
 ) -> tuple[int, str | None]:
     """Mail unsent reminders in one message; (count mailed, error). Without SMTP settings
     nothing is mailed and reminders stay unsent (they are still served by the feeds)."""
-    from storage.records.contract_base import ContractStore
-
-    assert isinstance(store, ContractStore)
     recipients = settings.reminder_recipients
     if not settings.smtp_host or not recipients or not reminders:
         return 0, None

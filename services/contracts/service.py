@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from core.retention import disposal_due, legal_minimum, retention_floor
 from core.rules import (
@@ -103,11 +103,6 @@ class ContractService:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         self.settings = archive.settings
-        if not isinstance(archive.records, ContractStore):
-            raise ConfigurationError(
-                f"the record store {archive.records.name} has no contract model",
-                hint="use the SQL record store (ARCHIVE_DATABASE_URL)",
-            )
         self.store: ContractStore = archive.records
 
     # -- helpers -------------------------------------------------------------------------------

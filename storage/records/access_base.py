@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from storage.records.base import ContractRecord
+from storage.records.contracts_base import ContractRecord
 
 GENESIS_HASH = "0" * 64
 CANONICAL_VERSION = 1

@@ -1,94 +1,87 @@
-"""The record store Protocol and the plain records it returns.
+"""The record store Protocol: one :class:`RecordStore`, composed of one Protocol per area.
+
+Each area has its Protocol and plain records in ``<area>_base.py`` and its SQL half in
+``<area>_sql.py``: contracts (and ingest claims), customers, terms (with suggestions and
+master/amendment links), lifecycle (status, events, filing, holds, expiry), payments, scheme
+(with the classifier), reminders, listing, seals and the OCR queue. ``SqlRecordStore``
+(``storage.records.sql``) implements all of them, composed of one mixin per area.
+
+Why multiple inheritance and not an attribute per area (``records.customers.get(...)``): the
+store is one database with one set of sessions, and callers already ask it directly
+(``records.get_terms(id)``, ``store.create_customer(...)``) in services, ingest and signing.
+Composing the Protocols keeps every one of those call sites as it is, while each area stays
+readable on its own; and because a ``RecordStore`` has every area, no caller needs to probe
+(``isinstance``/``hasattr``) what the store can do. Method names are unique across areas, which
+the composition checks (mypy rejects two bases that define one name differently).
+
+The access store (users, tokens, the access log) keeps its own object, since it carries state
+of its own (the daily checkpoint hook): :meth:`RecordStore.access_store` makes one on the same
+database.
 
 Records are frozen dataclasses, not ORM objects, so nothing outside ``storage.records`` holds a
-session or lazily loads anything.
+session or lazily loads anything. The names of the contract records are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from storage.records.contracts_base import (
+    Claim,
+    ContractRecord,
+    IngestedContracts,
+    NewContract,
+    PageRecord,
+)
+from storage.records.customers_base import CustomerStore
+from storage.records.lifecycle_base import LifecycleStore
+from storage.records.listing_base import ListingStore
 from storage.records.ocr_base import OcrRecords
+from storage.records.payments_base import PaymentStore
+from storage.records.reminders_base import ReminderStore
+from storage.records.scheme_base import SchemeStore
+from storage.records.seals_base import SealStore
+from storage.records.terms_base import TermsStore
 
 MAX_ID = 2**63 - 1
-"""Ids are 64-bit signed integers on every backend: the largest id a BIGINT holds."""
+"""Ids are 64-bit signed integers on every backend (the largest id a BIGINT holds). Here, not
+in the SQL modules, so that checking an id does not load SQLAlchemy's ORM."""
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-@dataclass(frozen=True)
-class PageRecord:
-    page_no: int
-    text_source: str
-    """``text-layer``, ``ocr`` or ``none`` (no usable text yet)."""
-    chars: int
-    needs_ocr: bool
-    ocr_status: str | None = None
-    ocr_confidence: float | None = None
-    ocr_error: str | None = None
+    from storage.records.access_base import AccessStore
 
-
-@dataclass(frozen=True)
-class Claim:
-    """An ingest in progress (or interrupted): who holds the SHA-256 and since when."""
-
-    sha256: str
-    owner: str
-    claimed_at: datetime
-
-
-@dataclass(frozen=True)
-class NewContract:
-    sha256: str
-    size: int
-    content_type: str
-    filename: str
-    title: str
-    customer: str | None
-    page_count: int
-    ingested_by: str
-    original_key: str
-    text_key: str
-    text_sha256: str
-    pages: Sequence[PageRecord]
-    warnings: Sequence[str] = ()
-    created_at: datetime | None = None
-    classification: str | None = None
-    id: int | None = None
-    """Only set when a record is rebuilt with its original id (``recover``)."""
-    status: str = "signed"
-    """The lifecycle status it starts in (``core.rules``)."""
-
-
-@dataclass(frozen=True)
-class ContractRecord:
-    id: int
-    sha256: str
-    size: int
-    content_type: str
-    filename: str
-    title: str
-    customer: str | None
-    page_count: int
-    status: str
-    created_at: datetime
-    ingested_by: str
-    original_key: str
-    text_key: str
-    text_sha256: str
-    classification: str | None = None
-    warnings: tuple[str, ...] = ()
-    pages: tuple[PageRecord, ...] = field(default_factory=tuple)
-
-    @property
-    def pages_needing_ocr(self) -> list[int]:
-        return [p.page_no for p in self.pages if p.needs_ocr]
+__all__ = [
+    "MAX_ID",
+    "Claim",
+    "ContractRecord",
+    "NewContract",
+    "PageRecord",
+    "RecordStore",
+]
 
 
 @runtime_checkable
-class RecordStore(OcrRecords, Protocol):
+class RecordStore(
+    IngestedContracts,
+    CustomerStore,
+    TermsStore,
+    LifecycleStore,
+    PaymentStore,
+    SchemeStore,
+    ReminderStore,
+    ListingStore,
+    SealStore,
+    OcrRecords,
+    Protocol,
+):
+    """Every area of the records database, and the database itself."""
+
     name: str
+    engine: Engine
+    """The database, for what works on whole tables (``migrate-storage`` copies and compares
+    them)."""
 
     def check(self) -> None:
         """Connect; raise ConfigurationError naming ARCHIVE_DATABASE_URL when unusable."""
@@ -98,39 +91,6 @@ class RecordStore(OcrRecords, Protocol):
 
     def close(self) -> None: ...
 
-    # ingest coordination
-    def claim(self, sha256: str, owner: str) -> bool:
-        """Take the ingest claim on ``sha256``; False if another ingest holds it."""
-
-    def release(self, sha256: str) -> None: ...
-
-    def stale_claims(self, older_than: datetime) -> list[str]: ...
-
-    def claims(self) -> list[Claim]:
-        """Every ingest claim held now."""
-
-    def take_over_claim(self, sha256: str, old_owner: str, new_owner: str) -> bool:
-        """Move a claim from ``old_owner`` (a dead process) to ``new_owner``; False if the claim
-        is gone or someone else took it first."""
-
-    # contracts
-    def add_contract(self, new: NewContract) -> ContractRecord: ...
-
-    def delete_contract(self, contract_id: int) -> None: ...
-
-    def get_contract(self, contract_id: int) -> ContractRecord:
-        """The contract, or NotFound."""
-
-    def find_by_sha256(self, sha256: str) -> ContractRecord | None: ...
-
-    def list_contracts(self, *, offset: int = 0, limit: int = 50) -> list[ContractRecord]: ...
-
-    def count_contracts(self) -> int: ...
-
-    def page_totals(self) -> tuple[int, int]:
-        """Pages of all contracts, and how many of them await OCR."""
-
-    def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
-        """Every contract, in id order, without loading them all at once."""
-
-    def contract_ids(self) -> set[int]: ...
+    def access_store(self) -> AccessStore:
+        """A new access store on the same database (so a change and its log entry share one
+        transaction)."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # base.py includes this Protocol in RecordStore
-    from storage.records.base import ContractRecord, PageRecord
+from storage.records.contracts_base import ContractRecord, PageRecord
 
 JOB_STATES = ("queued", "running", "done", "failed")
 BATCH_OPEN = ("pending", "finalizing")

@@ -1,32 +1,53 @@
-"""The record store on SQLAlchemy 2: SQLite (embedded default, WAL) or PostgreSQL."""
+"""The record store on SQLAlchemy 2: SQLite (embedded default, WAL) or PostgreSQL.
+
+:class:`SqlRecordStore` is the one implementation of
+:class:`~storage.records.base.RecordStore`. It owns the engines, the sessions and the schema
+(check, migrate); everything else it is composed of, one mixin per area, each beside its
+Protocol: ``contracts_sql``, ``customers_sql``, ``terms_sql``, ``lifecycle_sql``,
+``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql`` and
+``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`: they reach the
+database only through ``self._session``, defined here.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, delete, event, func, select, text, update
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ConfigurationError, NotFound
+from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
 from storage.records import access_models, seal_models  # noqa: F401 - every table in Base.metadata
-from storage.records.base import MAX_ID, Claim, ContractRecord, NewContract, PageRecord
-from storage.records.contract_store import SqlContractStore
-from storage.records.models import Contract, ContractPage, IngestClaim, utcnow
+from storage.records.contracts_sql import SqlContracts
+from storage.records.customers_sql import SqlCustomers
+from storage.records.lifecycle_sql import SqlLifecycle
+from storage.records.listing_sql import SqlListing
 from storage.records.ocr_sql import OcrQueueSql
+from storage.records.payments_sql import SqlPayments
+from storage.records.reminders_sql import SqlReminders
+from storage.records.scheme_sql import SqlScheme
+from storage.records.seals_sql import SqlSeals
+from storage.records.sql_common import MAX_ID, contract_record
+from storage.records.terms_sql import SqlTerms
 
 if TYPE_CHECKING:
     # alembic is imported where migrations are checked or run, not by every command.
     from alembic.config import Config as AlembicConfig
 
+    from storage.records.access_sql import SqlAccessStore
+
+__all__ = ["MAX_ID", "SqlRecordStore", "_to_record", "alembic_config"]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+_to_record = contract_record
+"""The old name of :func:`~storage.records.sql_common.contract_record`."""
 
 MIGRATE_LOCK = 0x636F6E7472616374  # 'contract': the advisory lock held while migrating
 
@@ -38,39 +59,6 @@ def _redact(url: str) -> str:
         return "<unparseable URL>"
 
 
-def _to_record(row: Contract) -> ContractRecord:
-    return ContractRecord(
-        id=row.id,
-        sha256=row.sha256,
-        size=row.size,
-        content_type=row.content_type,
-        filename=row.filename,
-        title=row.title,
-        customer=row.customer,
-        page_count=row.page_count,
-        status=row.status,
-        created_at=row.created_at,
-        ingested_by=row.ingested_by,
-        original_key=row.original_key,
-        text_key=row.text_key,
-        text_sha256=row.text_sha256,
-        classification=row.classification,
-        warnings=tuple(row.warnings or ()),
-        pages=tuple(
-            PageRecord(
-                page_no=p.page_no,
-                text_source=p.text_source,
-                chars=p.chars,
-                needs_ocr=p.needs_ocr,
-                ocr_status=p.ocr_status,
-                ocr_confidence=p.ocr_confidence,
-                ocr_error=p.ocr_error,
-            )
-            for p in row.pages
-        ),
-    )
-
-
 def alembic_config(url: str) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
@@ -80,8 +68,19 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-class SqlRecordStore(SqlContractStore, OcrQueueSql):
-    """Records in SQLite or PostgreSQL, chosen by the URL (mixins: contract model, OCR queue)."""
+class SqlRecordStore(
+    SqlContracts,
+    SqlCustomers,
+    SqlTerms,
+    SqlLifecycle,
+    SqlPayments,
+    SqlScheme,
+    SqlReminders,
+    SqlListing,
+    SqlSeals,
+    OcrQueueSql,
+):
+    """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 
     def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
@@ -130,7 +129,7 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql(begin)
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- the database: errors, schema, sessions --------------------------------------------
     def _unavailable(self, exc: Exception) -> StorageError:
         cause = getattr(exc, "orig", exc)
         if "database or disk is full" in str(cause) or getattr(cause, "sqlstate", None) == "53100":
@@ -212,147 +211,9 @@ class SqlRecordStore(SqlContractStore, OcrQueueSql):
         except OperationalError as exc:
             raise self._unavailable(exc) from exc
 
-    # -- ingest claims ---------------------------------------------------------------------
-    def claim(self, sha256: str, owner: str) -> bool:
-        try:
-            with self._session(write=True) as s:
-                s.add(IngestClaim(sha256=sha256, owner=owner, claimed_at=utcnow()))
-        except IntegrityError:
-            return False
-        return True
+    # -- the stores that share this database -----------------------------------------------
+    def access_store(self) -> SqlAccessStore:
+        """A new access store (users, tokens, sessions, the access log) on this database."""
+        from storage.records.access_sql import SqlAccessStore
 
-    def release(self, sha256: str) -> None:
-        with self._session(write=True) as s:
-            s.execute(delete(IngestClaim).where(IngestClaim.sha256 == sha256))
-
-    def stale_claims(self, older_than: datetime) -> list[str]:
-        with self._session(write=False) as s:
-            rows = s.scalars(select(IngestClaim.sha256).where(IngestClaim.claimed_at < older_than))
-            return list(rows)
-
-    def claims(self) -> list[Claim]:
-        with self._session(write=False) as s:
-            rows = s.scalars(select(IngestClaim).order_by(IngestClaim.claimed_at))
-            return [Claim(r.sha256, r.owner, r.claimed_at) for r in rows]
-
-    def take_over_claim(self, sha256: str, old_owner: str, new_owner: str) -> bool:
-        with self._session(write=True) as s:
-            result = s.execute(
-                update(IngestClaim)
-                .where(IngestClaim.sha256 == sha256, IngestClaim.owner == old_owner)
-                .values(owner=new_owner, claimed_at=utcnow())
-            )
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    # -- contracts -------------------------------------------------------------------------
-    def add_contract(self, new: NewContract) -> ContractRecord:
-        row = Contract(
-            sha256=new.sha256,
-            size=new.size,
-            content_type=new.content_type,
-            filename=new.filename,
-            title=new.title,
-            customer=new.customer,
-            page_count=new.page_count,
-            status=new.status,
-            classification=new.classification,
-            created_at=new.created_at or utcnow(),
-            ingested_by=new.ingested_by,
-            original_key=new.original_key,
-            text_key=new.text_key,
-            text_sha256=new.text_sha256,
-            warnings=list(new.warnings),
-            pages=[
-                ContractPage(
-                    page_no=p.page_no,
-                    text_source=p.text_source,
-                    chars=p.chars,
-                    needs_ocr=p.needs_ocr,
-                    ocr_status=p.ocr_status,
-                    ocr_confidence=p.ocr_confidence,
-                    ocr_error=p.ocr_error,
-                )
-                for p in new.pages
-            ],
-        )
-        if new.id is not None:
-            row.id = new.id
-        with self._session(write=True) as s:
-            s.add(row)
-            s.flush()
-            record = _to_record(row)
-        return record
-
-    def delete_contract(self, contract_id: int) -> None:
-        if not 0 < contract_id <= MAX_ID:
-            return
-        with self._session(write=True) as s:
-            row = s.get(Contract, contract_id)
-            if row is not None:
-                s.delete(row)
-
-    def get_contract(self, contract_id: int) -> ContractRecord:
-        if not 0 < contract_id <= MAX_ID:  # beyond a BIGINT: the driver would overflow
-            raise NotFound(f"contract {contract_id} does not exist")
-        with self._session(write=False) as s:
-            row = s.get(Contract, contract_id)
-            if row is None:
-                raise NotFound(f"contract {contract_id} does not exist")
-            return _to_record(row)
-
-    def find_by_sha256(self, sha256: str) -> ContractRecord | None:
-        with self._session(write=False) as s:
-            row = s.scalars(select(Contract).where(Contract.sha256 == sha256)).first()
-            return _to_record(row) if row else None
-
-    def list_contracts(self, *, offset: int = 0, limit: int = 50) -> list[ContractRecord]:
-        with self._session(write=False) as s:
-            rows = s.scalars(select(Contract).order_by(Contract.id).offset(offset).limit(limit))
-            return [_to_record(r) for r in rows]
-
-    def count_contracts(self) -> int:
-        with self._session(write=False) as s:
-            return int(s.scalar(select(func.count(Contract.id))) or 0)
-
-    def page_totals(self) -> tuple[int, int]:
-        with self._session(write=False) as s:
-            pages = s.scalar(select(func.coalesce(func.sum(Contract.page_count), 0)))
-            waiting = s.scalar(select(func.count()).where(ContractPage.needs_ocr.is_(True)))
-            return int(pages or 0), int(waiting or 0)
-
-    def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
-        last = 0
-        while True:
-            with self._session(write=False) as s:
-                rows = list(
-                    s.scalars(
-                        select(Contract)
-                        .where(Contract.id > last)
-                        .order_by(Contract.id)
-                        .limit(batch_size)
-                    )
-                )
-                batch = [_to_record(r) for r in rows]
-            if not batch:
-                return
-            yield from batch
-            last = batch[-1].id
-
-    def contract_ids(self) -> set[int]:
-        with self._session(write=False) as s:
-            return set(s.scalars(select(Contract.id)))
-
-    def fix_sequences(self) -> None:
-        """After inserting explicit ids (``recover``), move PostgreSQL's sequence past them."""
-        if self.dialect != "postgresql":
-            return
-        with self._session(write=True) as s:
-            s.execute(
-                select(
-                    func.setval(
-                        func.pg_get_serial_sequence("contracts", "id"),
-                        func.coalesce(select(func.max(Contract.id)).scalar_subquery(), 0) + 1,
-                        False,
-                    )
-                )
-            )
+        return SqlAccessStore(self)

@@ -1,0 +1,253 @@
+"""The caller-bound core of every front end: :class:`Acting` (who acts, and what they may see)
+and :func:`action` (what an area method needs and how it is logged).
+
+Every API route, web page and CLI command acts through a :class:`services.facade.Facade` bound
+to one caller. Each area method is declared with :func:`action`, so the rules live here, once:
+
+* **the permission**: checked before the method runs; a refusal is logged (``denied``);
+* **visibility**: a method with a contract parameter (``contract="contract_id"``) answers 404
+  for a contract the caller may not see (a restricted class they are not cleared for), exactly
+  as for a missing one, and the attempt is logged;
+* **the access log**, declared per action (not per module): ``logged="change"`` writes an entry
+  *before* the change runs (``started``: an action whose entry cannot be written does not
+  happen) and its outcome after (``ok`` or ``failed``); ``logged="read"`` writes one entry once
+  the read succeeded; ``logged="self"`` means the method writes its own entries because they
+  carry what only it knows (search hits, download hashes), through the same :class:`Acting`;
+  ``logged="no"`` is for what reveals no archive data (who am I, the scheme's code list).
+
+Reads apply the caller's hidden classes through :attr:`Acting.hidden`: lists, counts, totals,
+facets, related contracts, customers, duplicates, calendars and reminders all take it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+
+from core.errors import ArchiveError, NotFound
+from core.roles import Caller, Perm
+
+if TYPE_CHECKING:
+    from services.access.service import AccessControl
+    from services.archive import Archive
+    from storage.records.base import ContractRecord
+
+LogMode = Literal["change", "read", "self", "no"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    """The access log's action name, e.g. ``contract.terms.update``."""
+    perm: Perm
+    logged: LogMode
+    contract: str | None
+    """The name of the parameter that holds the contract id the action is about, if any."""
+
+
+class Acting:
+    """One caller acting on one archive. Made per request (API, web) or per command (CLI)."""
+
+    def __init__(self, access: AccessControl, caller: Caller) -> None:
+        self.access = access
+        self.caller = caller
+        self._details: dict[str, Any] = {}
+
+    @property
+    def archive(self) -> Archive:
+        return self.access.archive
+
+    @property
+    def actor(self) -> str:
+        """The name a change's history records: the acting user (ARCHIVE_USER on the CLI)."""
+        return self.caller.username
+
+    # -- what the caller may do and see --------------------------------------------------------
+    def require(
+        self, perm: Perm, *, action: str | None = None, contract_id: int | None = None
+    ) -> None:
+        self.access.require(self.caller, perm, action=action, contract_id=contract_id)
+
+    def can(self, perm: Perm) -> bool:
+        return self.caller.can(perm)
+
+    @cached_property
+    def hidden(self) -> tuple[str, ...]:
+        """The restricted classifications this caller is not cleared for, sorted."""
+        return tuple(sorted(self.access.hidden_classes(self.caller)))
+
+    def may_see_class(self, classification: str | None) -> bool:
+        return (classification or "") not in self.hidden
+
+    def may_see(self, record: ContractRecord) -> bool:
+        return self.may_see_class(record.classification)
+
+    def may_see_id(self, contract_id: int) -> bool:
+        """Quietly (nothing logged): whether a contract exists and the caller may see it. For
+        links to other contracts (a master, an amendment, a duplicate)."""
+        try:
+            record = self.archive.get(contract_id)
+        except NotFound:
+            return False
+        return self.may_see(record)
+
+    def visible_ids(self, ids: Iterable[int]) -> list[int]:
+        return [i for i in ids if self.may_see_id(i)]
+
+    def visible(self, contract_id: int, action: str) -> ContractRecord:
+        """The contract's record, or NotFound (logged) if it is missing or hidden."""
+        return self.access.check_visible(self.caller, contract_id, action)
+
+    # -- the access log --------------------------------------------------------------------------
+    def note(self, **details: Any) -> None:
+        """Details for the running action's log entry (ids returned, counts, a file's hash)."""
+        self._details.update(details)
+
+    def log(
+        self,
+        action: str,
+        *,
+        outcome: str = "ok",
+        contract_id: int | None = None,
+        purpose: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.access.record(
+            self.caller,
+            action,
+            outcome=outcome,
+            contract_id=contract_id,
+            purpose=purpose,
+            details=details,
+        )
+
+    def run(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        details: dict[str, Any],
+        call: Callable[[], R],
+    ) -> R:
+        self.require(spec.perm, action=spec.name, contract_id=contract_id)
+        if contract_id is not None:
+            self.visible(contract_id, spec.name)
+        self._details = {}
+        purpose = details.pop("purpose", None)
+        if spec.logged == "change":
+            self.log(
+                spec.name,
+                outcome="started",
+                contract_id=contract_id,
+                purpose=purpose,
+                details=details,
+            )
+            try:
+                result = call()
+            except ArchiveError as exc:
+                self.log(
+                    spec.name,
+                    outcome="failed",
+                    contract_id=contract_id,
+                    purpose=purpose,
+                    details={**details, "error": exc.message[:500]},
+                )
+                raise
+            self.log(
+                spec.name,
+                contract_id=contract_id,
+                purpose=purpose,
+                details={**details, **self._details},
+            )
+            return result
+        result = call()
+        if spec.logged == "read":
+            self.log(
+                spec.name,
+                contract_id=contract_id,
+                purpose=purpose,
+                details={**details, **self._details},
+            )
+        return result
+
+
+_SECRET_WORDS = ("password", "passphrase", "secret", "token", "key", "source", "stream", "data")
+
+
+def _loggable(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """An action's arguments as its log entry keeps them: never a secret or a body of bytes."""
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name == "self" or any(word in name.lower() for word in _SECRET_WORDS):
+            continue
+        if value is None:
+            continue
+        if hasattr(value, "model_dump"):
+            value = value.model_dump(mode="json", exclude_unset=True)
+        elif isinstance(value, list | tuple | set | frozenset):
+            value = [str(v)[:500] for v in list(value)[:50]]
+        elif isinstance(value, Mapping):
+            value = {str(k)[:100]: str(v)[:500] for k, v in list(value.items())[:50]}
+        elif not isinstance(value, bool | int | float):
+            value = str(value)[:500]
+        out[name] = value
+    return out
+
+
+class Area:
+    """One area of the facade (contracts, customers, terms, ...), bound to one caller."""
+
+    def __init__(self, acting: Acting) -> None:
+        self.acting = acting
+
+    @property
+    def archive(self) -> Archive:
+        return self.acting.archive
+
+
+def action(
+    name: str,
+    perm: Perm,
+    *,
+    logged: LogMode,
+    contract: str | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare an area method as an action (see the module's text)."""
+    spec = ActionSpec(name, perm, logged, contract)
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(fn)
+        if contract is not None and contract not in signature.parameters:
+            raise TypeError(f"{fn.__qualname__} has no parameter {contract!r}")
+
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            area = args[0]
+            assert isinstance(area, Area), "an action is a method of an Area"
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            contract_id = bound.arguments.get(contract) if contract else None
+            details = _loggable(bound.arguments)
+            if contract:
+                details.pop(contract, None)
+            return area.acting.run(spec, contract_id, details, lambda: fn(*args, **kwargs))
+
+        wrapper.action = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def actions_of(cls: type) -> dict[str, ActionSpec]:
+    """The declared actions of an area class, by method name (for tests and docs)."""
+    found: dict[str, ActionSpec] = {}
+    for attr, value in inspect.getmembers(cls, inspect.isfunction):
+        spec = getattr(value, "action", None)
+        if isinstance(spec, ActionSpec):
+            found[attr] = spec
+    return found

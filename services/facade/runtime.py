@@ -1,0 +1,72 @@
+"""The running archive as the front ends hold it: a :class:`Runtime` makes the caller-bound
+:class:`~services.facade.facade.Facade` for each request or command, and the
+:class:`~services.facade.public.PublicArea` for what comes before a caller exists (log-in,
+credentials, the first administrator)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from core.roles import Caller
+from core.settings import Settings, get_settings
+from services.access.service import AccessControl, NewCredentials
+from services.archive import Archive
+from services.facade.base import Acting
+from services.facade.facade import Facade
+
+if TYPE_CHECKING:
+    from services.facade.public import PublicArea
+    from services.ocr import OcrService
+
+
+class Runtime:
+    """One open archive and its access control."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.access = AccessControl.for_archive(archive)
+
+    @property
+    def settings(self) -> Settings:
+        return self.archive.settings
+
+    @classmethod
+    @contextmanager
+    def open(cls, settings: Settings | None = None) -> Iterator[Runtime]:
+        with Archive(settings or get_settings()).open() as archive:
+            yield cls(archive)
+
+    @classmethod
+    def start(cls, settings: Settings | None = None) -> Runtime:
+        """Open the archive for a long-running process (the server); :meth:`close` ends it."""
+        return cls(Archive(settings or get_settings()).open())
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def facade(self, caller: Caller) -> Facade:
+        """Everything ``caller`` may do."""
+        return Facade(Acting(self.access, caller))
+
+    def cli_facade(self, announce: Callable[[NewCredentials], None] | None = None) -> Facade:
+        """The command line's facade: it acts as ARCHIVE_USER (default: the first admin; on
+        the first start that admin is made and its one-time credentials go to ``announce``)."""
+        return self.facade(self.access.cli_caller(announce=announce))
+
+    def warm_up(self) -> None:
+        """Start the parser processes ahead of the first upload."""
+        self.archive.warm_up()
+
+    def ocr_service(self) -> OcrService:
+        """The background OCR workers of this archive (started and stopped by the server)."""
+        from services.ocr import OcrService
+
+        return OcrService(self.archive)
+
+    @property
+    def public(self) -> PublicArea:
+        from services.facade.public import PublicArea
+
+        return PublicArea(self.access)
