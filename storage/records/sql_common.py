@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from core.rules import LIVE_STATES
-from storage.records.base import MAX_ID  # noqa: F401 - re-exported for the SQL areas
+from storage.records.base import MAX_ID as MAX_ID  # re-exported for the SQL areas
 from storage.records.contract_models import ContractParty, ContractTerms
 from storage.records.contracts_base import ContractRecord, PageRecord
 from storage.records.models import Contract, utcnow
