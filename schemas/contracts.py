@@ -38,7 +38,9 @@ class ContractPublic(FromRecord):
     pages_needing_ocr: list[int]
     warnings: list[str]
     ocr_note: str | None = Field(
-        None, description="`OCR incomplete: pages 3, 7` when pages failed; progress while OCR runs."
+        None,
+        description="`OCR incomplete: pages 3, 7` when pages failed; progress while OCR runs; "
+        "`searchable copy could not be made: <reason>` when the original defeated it.",
     )
     page_details: list[PagePublic]
 
@@ -48,7 +50,7 @@ class ContractPublic(FromRecord):
             rec,
             pages=rec.page_count,
             warnings=list(rec.warnings),
-            ocr_note=ocr_note(rec.pages),
+            ocr_note=ocr_note(rec.pages, rec.warnings),
             page_details=[PagePublic.of(p, page=p.page_no) for p in rec.pages],
         )
 

@@ -30,7 +30,7 @@ from search_api.routes import (
     users,
     verification,
 )
-from search_api.web import html_errors
+from search_api.web import html_errors, model_pages
 from search_api.web import router as web_router
 from services.facade import Runtime
 from services.facade.public import print_first_credentials
@@ -53,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     web_router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
+ROUTERS += (model_pages.router,)
 
 
 @dataclass(frozen=True)
