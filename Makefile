@@ -3,13 +3,20 @@ SHELL := /bin/bash
 # uv may have been installed by the bootstrap into this private folder
 export PATH := $(HOME)/.local/share/contract-archive-tools/bin:$(PATH)
 
-.PHONY: run test install install-test lint typecheck check bench clean
+.PHONY: run test test-fast install install-test lint typecheck check bench clean
 
 run: install            ## install what is missing and start the archive on embedded defaults
 	uv run contract-archive serve
 
+# The suite runs in one worker process per core (pytest-xdist); a test file stays in one worker
+# (--dist loadfile), so module-scoped fixtures (a PostgreSQL schema, an archive) are made once.
+PYTEST_PARALLEL := -n auto --dist loadfile
+
 test: install-test      ## install what is missing and run the whole test suite
-	uv run pytest
+	uv run pytest $(PYTEST_PARALLEL)
+
+test-fast:              ## the edit loop: the suite without slow, browser, OCR, S3, OpenSearch tests (<= 60 s)
+	uv run pytest $(PYTEST_PARALLEL) -m "not slow and not browser and not ocr and not s3 and not opensearch and not postgres"
 
 install:
 	./scripts/bootstrap.sh
@@ -31,6 +38,7 @@ bench:                  ## the benchmarks whose numbers are in the README
 	uv run python -m bench.search_latency
 	uv run python -m bench.ocr_throughput
 	uv run python -m bench.fixity_audit --contracts 30 --size-mb 10
+	uv run python -m bench.startup
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -66,5 +66,8 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 # --- the locked Python environment -------------------------------------------------------------
+# Compiled bytecode: without it every command pays for compiling what it imports on its first
+# runs (`contract-archive --help` took 3.1 s instead of 1.3 s).
+export UV_COMPILE_BYTECODE=1
 say "syncing the Python environment from uv.lock"
 uv sync --locked --quiet

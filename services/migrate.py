@@ -36,7 +36,6 @@ from core.errors import ArchiveError, ConfigurationError
 from core.settings import Settings
 from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
-from storage.records.models import Base
 
 # Rows that only mean something while a process runs: not copied.
 TRANSIENT_TABLES = frozenset({"ingest_claims"})
@@ -162,6 +161,11 @@ def _canonical(value: Any) -> Any:
 
 
 def _tables() -> list[Table]:
+    # The SQL store loads every module that defines tables into Base.metadata; imported here,
+    # not at the top, so that `contract-archive --help` does not load SQLAlchemy's ORM.
+    from storage.records.models import Base
+    from storage.records.sql import SqlRecordStore  # noqa: F401
+
     return [t for t in Base.metadata.sorted_tables if t.name not in TRANSIENT_TABLES]
 
 

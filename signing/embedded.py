@@ -38,19 +38,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import pem as asn1_pem
-from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESFailure
-from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
-from pyhanko.sign.validation import async_validate_pdf_signature
-from pyhanko.sign.validation.generic_cms import extract_self_reported_ts
-from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko.sign.validation.utils import extract_message_digest
-from pyhanko_certvalidator import ValidationContext
-
 from signing.report import Status, worst
+
+# pyHanko and asn1crypto are imported in the functions that validate: the report classes are
+# used by every command (ingest, show), the validation only when a file is checked.
 
 EMBEDDED_SCHEMA = "contract-archive/embedded-signatures/1"
 MAX_SIGNATURES = 64
@@ -285,6 +276,9 @@ async def _validate(
     validated_at: str,
     notes: list[str],
 ) -> EmbeddedReport:
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
     roots = (
         [
@@ -404,6 +398,8 @@ def _sm_algorithm(sig: Any) -> str | None:
 
 
 def _claimed_time(sig: Any) -> str | None:
+    from pyhanko.sign.validation.generic_cms import extract_self_reported_ts
+
     try:
         claimed = extract_self_reported_ts(sig.signer_info)
         if claimed is None:
@@ -414,6 +410,11 @@ def _claimed_time(sig: Any) -> str | None:
 
 
 async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureResult:
+    from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
 
     name = _field_name(sig)
     kind = "document_timestamp" if str(sig.sig_object_type) == "/DocTimeStamp" else "signature"
@@ -482,6 +483,7 @@ async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureRes
 
 
 def _judge(facts: dict[str, Any], indic: Any) -> tuple[Status, str]:
+    from pyhanko.sign.ades.report import AdESFailure
 
     if not facts["intact"]:
         return Status.FAILED, "the signed bytes were changed: their digest does not match"
@@ -532,6 +534,8 @@ _TRUST_PROBLEMS = {
 
 def _sm2_result(sig: Any, facts: dict[str, Any], algorithm: str) -> SignatureResult:
     """An SM2/SM3 signature: say what can be said, and INDETERMINATE for the rest."""
+    from pyhanko.sign.validation.utils import extract_message_digest
+
     coverage = None
     intact: bool | None = None
     try:

@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from pyhanko.sign.timestamps.api import TimeStamper
+from typing import TYPE_CHECKING, Any
 
 from core import __version__
 from core.errors import ArchiveError, ConfigurationError, NotFound
@@ -53,11 +51,16 @@ from signing.manifest import (
     seal_name,
 )
 from signing.report import VerificationReport
-from signing.seal import Sealer
-from signing.timestamp import DevelopmentTimeStampAuthority, http_timestamper
 from storage.objects.base import ObjectStore, package_key, package_prefix
 from storage.records.base import ContractRecord, RecordStore
 from storage.records.seals import ManifestRow, SealStore
+
+if TYPE_CHECKING:
+    # pyHanko (the sealer, the TSAs, aiohttp) is imported where it is used: a command that only
+    # reads or searches never loads it.
+    from pyhanko.sign.timestamps.api import TimeStamper
+
+    from signing.seal import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +143,7 @@ class SealService:
         if keys.warning:
             log.warning(keys.warning)
         self._keys = keys
-        self._sealer = Sealer(keys, self._make_timestamper(keys))
+        self._sealer = None  # made on first use: pyHanko is loaded by what seals, not by open
         if s.embedded_trust_anchors_file is not None:
             from signing.keys import pem
 
@@ -153,6 +156,8 @@ class SealService:
             self._embedded_pem = b""
 
     def _make_timestamper(self, keys: SealKeys) -> TimeStamper:
+        from signing.timestamp import DevelopmentTimeStampAuthority, http_timestamper
+
         if self._timestamper_override is not None:
             return self._timestamper_override
         if self.settings.tsa_url:
@@ -169,7 +174,10 @@ class SealService:
     @property
     def sealer(self) -> Sealer:
         if self._sealer is None:
-            raise ConfigurationError("the seal service was not opened")
+            from signing.seal import Sealer
+
+            keys = self.keys  # ConfigurationError when not opened
+            self._sealer = Sealer(keys, self._make_timestamper(keys))
         return self._sealer
 
     @property

@@ -38,7 +38,6 @@ from signing.report import (
     indeterminate,
     passed,
 )
-from signing.sealcheck import check_seal
 from storage.objects.base import package_key
 from storage.records.base import ContractRecord
 
@@ -181,6 +180,8 @@ def verify_contract(
                 indeterminate(TIMESTAMP, "the seal is missing"),
             ]
         else:
+            from signing.sealcheck import check_seal  # pyHanko: loaded when a seal is checked
+
             sealed = check_seal(manifest_data, p7s, keys.anchors, now=now)
             checks += list(sealed.all())
             timestamp_time = sealed.timestamp_time

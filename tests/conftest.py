@@ -6,7 +6,11 @@ Real servers are used, never mocks. PostgreSQL runs when ARCHIVE_TEST_POSTGRES_U
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +33,185 @@ def corpus_files(folder: str, *suffixes: str) -> list[Path]:
     base = CORPUS / folder
     wanted = tuple(s.lower() for s in suffixes)
     return sorted(p for p in base.rglob("*") if p.is_file() and p.name.lower().endswith(wanted))
+
+
+# --- no process left behind ---------------------------------------------------------------------
+# multiprocessing's forkserver and resource tracker are one per interpreter and end with it: they
+# are not counted, but every process they started (pool workers, which inherit the forkserver's
+# command line) is. The test process is made a child subreaper, so that a worker orphaned by its
+# parent is reparented to it and still found here (instead of to init, out of sight).
+_SINGLETONS = ("multiprocessing.forkserver import main", "multiprocessing.resource_tracker import")
+
+
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state, command line) for every live process, read from /proc."""
+    table: dict[int, tuple[int, str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        # the command name in parentheses may hold spaces: the fields after the last ')'
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        cmd = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+        table[int(entry.name)] = (int(ppid), state, cmd or stat[: stat.rindex(")") + 1])
+    return table
+
+
+def surviving_children(root: int) -> list[tuple[int, str]]:
+    """The live descendants of ``root`` (zombies and the multiprocessing singletons that are
+    its own children aside), as (pid, command line)."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _state, _cmd) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found: list[str] = []
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        ppid, state, cmd = table[pid]
+        if state == "Z" or (ppid == root and any(s in cmd for s in _SINGLETONS)):
+            continue
+        found.append((pid, cmd[:200]))
+    return sorted(found)
+
+
+def _become_subreaper() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER (Linux)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_left_behind() -> Iterator[None]:
+    """At the end of the session (of each xdist worker), no process that the tests started may
+    still run: a pool that was not shut down, a server that was not stopped. They are named,
+    then killed, so that the failed run leaves nothing behind either."""
+    _become_subreaper()
+    yield
+    deadline = time.monotonic() + 10  # what is being shut down gets a moment to finish
+    while (left := surviving_children(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        for pid, _cmd in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        pytest.fail(
+            "the test session left processes running:\n"
+            + "\n".join(f"  {pid}: {cmd}" for pid, cmd in left),
+            pytrace=False,
+        )
+
+
+# --- the edit loop: `make test-fast` -------------------------------------------------------------
+# Tests that took 1.5 s or more each (setup included) in a parallel run of the whole suite on the
+# development machine, and the corpus-wide sweeps: marked `slow` here, in one place, so that
+# `make test-fast` (-m "not slow and not browser and not ocr and not s3 and not opensearch and
+# not postgres") stays within a minute. `make test` runs them all. A new slow test gets
+# @pytest.mark.slow in its file; tests/test_startup.py checks that every name here exists.
+# Left out on purpose: tests whose module-scoped fixture later tests of the file depend on
+# (test_access_api.py's route walk makes the log entries that its log tests read).
+EDIT_LOOP_SLOW: dict[str, tuple[str, ...]] = {
+    "test_access_auth.py": (
+        "test_a_session_change_needs_the_csrf_token_and_the_same_site",
+        "test_first_start_makes_an_admin_whose_one_time_password_must_be_changed",
+        "test_hostile_file_names_are_made_safe",
+        "test_hostile_paths_are_clear_errors",
+        "test_sessions_expire_when_idle_and_at_their_end",
+    ),
+    "test_access_cli.py": (
+        "test_archive_user_names_who_the_command_line_is",
+        "test_audit_verify_catches_an_edit_in_the_database",
+        "test_first_command_creates_the_admin_once_and_acts_as_it",
+        "test_users_tokens_and_restrictions",
+    ),
+    "test_access_log.py": (
+        "test_a_change_whose_entry_cannot_be_written_does_not_happen",
+        "test_any_values_round_trip_to_the_same_hash",
+    ),
+    "test_access_web.py": ("test_pages_send_a_visitor_to_the_log_in_page_and_back",),
+    "test_api.py": ("test_bad_searches_are_4xx_envelopes",),
+    "test_cli.py": (
+        "test_errors_are_one_line_not_tracebacks",
+        "test_ingest_json_lines",
+        "test_reindex",
+        "test_search_show_text",
+        "test_serve_answers_uploads_and_searches",
+    ),
+    "test_contract_api.py": (
+        "test_cli_customer_contract_payment_and_reminders",
+        "test_customer_contracts_terms_and_lifecycle_over_http",
+        "test_scheme_reminders_and_calendar_over_http",
+    ),
+    "test_contract_model.py": (
+        "test_classifier_training_and_reextraction_keep_decisions",
+        "test_concurrent_filing_gives_distinct_consecutive_numbers",
+        "test_filing_assigns_archival_codes_once_and_gap_free",
+        "test_legacy_import_dry_run_errors_and_all_or_nothing",
+        "test_lifecycle_follows_rules_and_keeps_history",
+        "test_reminder_job_moves_renews_reminds_and_never_repeats",
+        "test_reminders_are_mailed_through_smtp",
+    ),
+    "test_doctor.py": (
+        "test_a_contract_without_manifest_is_sealed_on_repair",
+        "test_cli_exit_codes_and_json",
+        "test_records_without_pages_are_not_mistaken",
+    ),
+    "test_ingest.py": (
+        "test_a_failing_stage_leaves_nothing_and_retry_works",
+        "test_bad_and_edge_files_are_archived_or_rejected_with_a_reason",
+        "test_encrypted_with_empty_password_is_archived_with_a_warning",
+        "test_worker_pool_stops_a_slow_parse_and_goes_on",
+    ),
+    "test_ocr_pipeline.py": (
+        "test_a_deleted_original_fails_its_pages_with_the_reason",
+        "test_missing_tesseract_stops_the_commands_at_start_up",
+        "test_page_timeout_marks_the_page_failed_with_the_reason",
+        "test_retry_over_the_api",
+        "test_scanned_pages_are_ocrd_into_a_new_text_version",
+        "test_searchable_copy_of_turned_pages_is_upright_and_searchable",
+        "test_searchable_copy_overlays_the_ocr_text_on_the_original",
+        "test_stopping_the_service_gives_unfinished_pages_back",
+        "test_text_pdfs_keep_201_and_have_no_searchable_copy",
+        "test_upload_of_a_scan_is_answered_at_once_with_202",
+        "test_work_left_by_a_dead_worker_is_resumed_after_a_restart",
+    ),
+    "test_ocr_units.py": ("test_pool_kills_a_stuck_worker_with_its_children",),
+    "test_seal_cli.py": (
+        "test_export_is_verified_by_exactly_the_readme_commands",
+        "test_verify_all_summarises_and_fails",
+        "test_verify_json_and_its_exit_status",
+        "test_verify_prints_every_check_and_warns_about_development_keys",
+    ),
+    "test_seal_embedded.py": ("test_every_signed_pdf_gets_its_verdict",),
+    "test_seal_recover.py": (
+        "test_a_damaged_manifest_is_reported_and_skipped",
+        "test_recover_into_postgresql",
+        "test_recover_rebuilds_a_lost_database",
+    ),
+    "test_search_corpus.py": (
+        "test_every_english_contract_is_the_top_hit_for_its_own_phrase",
+        "test_reindex_gives_identical_results",
+    ),
+    "test_web.py": (
+        "test_a_scan_is_archived_with_its_pages_awaiting_ocr",
+        "test_a_tampered_package_fails_verification_on_the_page",
+        "test_chinese_when_asked_and_the_switch_is_remembered",
+        "test_embedded_signatures_are_listed",
+        "test_terms_suggested_apart_from_confirmed_and_confirmed_by_a_click",
+    ),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = EDIT_LOOP_SLOW.get(item.path.name, ())
+        if getattr(item, "originalname", item.name) in names:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -10,16 +10,18 @@ redaction filter recognise them, the 8 hex digits are the token's public id show
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 import string
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import TYPE_CHECKING
 
 from core.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TOKEN_PREFIX = "cat_"  # noqa: S105 - a prefix, not a secret
 TOKEN_RE = re.compile(r"cat_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -27,10 +29,17 @@ SESSION_BYTES = 32
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
 
-_hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so that a login for an unknown
-# name takes as long as one with a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _argon2() -> tuple[PasswordHasher, str]:
+    """The password hasher and a real hash to verify against when the user does not exist, so
+    that a login for an unknown name takes as long as one with a wrong password (no user
+    enumeration by timing). Made on first use: argon2 and a 64 MiB hash are not start-up costs
+    of every command."""
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher()
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_token() -> tuple[str, str, str]:
@@ -82,19 +91,26 @@ def check_password_policy(password: str, username: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    hasher, _dummy = _argon2()
+    return hasher.hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """True when ``password`` matches ``stored``; always spends the time of one verification."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    hasher, dummy = _argon2()
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return hasher.verify(stored or dummy, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored: str) -> bool:
+    from argon2.exceptions import InvalidHashError
+
+    hasher, _dummy = _argon2()
     try:
-        return _hasher.check_needs_rehash(stored)
+        return hasher.check_needs_rehash(stored)
     except InvalidHashError:
         return False

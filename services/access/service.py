@@ -65,8 +65,7 @@ from storage.records.access_base import (
     UserRecord,
     normalize_group,
 )
-from storage.records.base import ContractRecord
-from storage.records.sql import MAX_ID
+from storage.records.base import MAX_ID, ContractRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The records database: the RecordStore Protocol, the SQLAlchemy models, the SQL store.
 
-Every module that defines tables is imported here, so that ``Base.metadata`` (used by the
-migrations and their check in tests) always holds all of them.
+Importing this package loads nothing else, so that a command that never opens the database does
+not pay for SQLAlchemy's ORM. ``storage.records.sql`` imports every module that defines tables,
+so that ``Base.metadata`` (used by the migrations and their check in tests) holds all of them
+once the SQL store is loaded.
 """
-
-from storage.records import access_models, contract_models, models, ocr_models, seal_models  # noqa: F401

@@ -43,12 +43,17 @@ from storage.records.scheme_base import SchemeStore
 from storage.records.seals_base import SealStore
 from storage.records.terms_base import TermsStore
 
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit signed integers on every backend (the largest id a BIGINT holds). Here, not
+in the SQL modules, so that checking an id does not load SQLAlchemy's ORM."""
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from storage.records.access_base import AccessStore
 
 __all__ = [
+    "MAX_ID",
     "Claim",
     "ContractRecord",
     "NewContract",

@@ -16,10 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
@@ -27,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
+from storage.records import access_models, seal_models  # noqa: F401 - every table in Base.metadata
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
 from storage.records.lifecycle_sql import SqlLifecycle
@@ -40,6 +37,9 @@ from storage.records.sql_common import MAX_ID, contract_record
 from storage.records.terms_sql import SqlTerms
 
 if TYPE_CHECKING:
+    # alembic is imported where migrations are checked or run, not by every command.
+    from alembic.config import Config as AlembicConfig
+
     from storage.records.access_sql import SqlAccessStore
 
 __all__ = ["MAX_ID", "SqlRecordStore", "_to_record", "alembic_config"]
@@ -60,6 +60,8 @@ def _redact(url: str) -> str:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -142,6 +144,9 @@ class SqlRecordStore(
         )
 
     def check(self) -> None:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         try:
             with self.engine.connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
@@ -159,6 +164,8 @@ class SqlRecordStore(
             )
 
     def migrate(self) -> None:
+        from alembic import command
+
         if self._sqlite_file is not None:
             try:
                 self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)

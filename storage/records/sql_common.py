@@ -20,13 +20,11 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from core.rules import LIVE_STATES
+from storage.records.base import MAX_ID as MAX_ID  # re-exported for the SQL areas
 from storage.records.contract_models import ContractParty, ContractTerms
 from storage.records.contracts_base import ContractRecord, PageRecord
 from storage.records.models import Contract, utcnow
 from storage.records.terms_base import PartyRecord, TermsRecord
-
-MAX_ID = 2**63 - 1
-"""Ids are 64-bit signed integers on every backend (the largest id a BIGINT holds)."""
 
 LIVE = tuple(sorted(LIVE_STATES))
 """The statuses of a contract in force, in a stable order for SQL ``IN``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import storage.records.sql  # noqa: F401 - loads every module that defines tables
 from storage.records.models import Base
 
 config = context.config
