@@ -31,7 +31,29 @@ STARTUP_TIMEOUT = 120.0
 the parse timeout, which measures only the work on the file."""
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this worker when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A worker's parent is the forkserver, which exits when the process that started it dies
+    (SIGKILL of the CLI or the server included): the workers then die with it instead of
+    living on as orphans holding the pipes. Elsewhere (or without libc) nothing happens."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _limit_memory(max_bytes: int) -> None:
+    die_with_parent()
     if max_bytes > 0:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))

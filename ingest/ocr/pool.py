@@ -23,6 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from ingest.isolation import die_with_parent
 from ingest.ocr.engine import worker_environment
 from ingest.ocr.errors import OcrPageError, OcrTimeout
 
@@ -37,6 +38,7 @@ class PoolStopped(Exception):
 
 
 def _init_worker(memory_limit: int) -> None:
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.setpgrp()
     worker_environment()
