@@ -65,6 +65,7 @@ from storage.records.contract_base import (
     CustomerRecord,
     PartyRecord,
     SchemeCode,
+    SuggestionRecord,
     TermsRecord,
 )
 
@@ -609,10 +610,19 @@ class ContractService:
             )
         return self.store.set_parties(contract_id, records, actor=actor)
 
-    def accept_suggestion(self, contract_id: int, suggestion_id: int, *, actor: str) -> TermsRecord:
-        suggestion = self.store.get_suggestion(suggestion_id)
-        if suggestion.contract_id != contract_id:
+    def _suggestion_of(self, contract_id: int, suggestion_id: int) -> SuggestionRecord:
+        """The contract's suggestion; a missing one and another contract's (perhaps one the
+        caller may not see) are the same NotFound, in the same words."""
+        try:
+            suggestion = self.store.get_suggestion(suggestion_id)
+        except NotFound:
+            suggestion = None
+        if suggestion is None or suggestion.contract_id != contract_id:
             raise NotFound(f"contract {contract_id} has no suggestion {suggestion_id}")
+        return suggestion
+
+    def accept_suggestion(self, contract_id: int, suggestion_id: int, *, actor: str) -> TermsRecord:
+        suggestion = self._suggestion_of(contract_id, suggestion_id)
         if suggestion.state != "open":
             raise Conflict(f"suggestion {suggestion_id} is {suggestion.state} already")
         value = suggestion.value
@@ -676,9 +686,7 @@ class ContractService:
         return result
 
     def reject_suggestion(self, contract_id: int, suggestion_id: int, *, actor: str) -> None:
-        suggestion = self.store.get_suggestion(suggestion_id)
-        if suggestion.contract_id != contract_id:
-            raise NotFound(f"contract {contract_id} has no suggestion {suggestion_id}")
+        suggestion = self._suggestion_of(contract_id, suggestion_id)
         self.store.decide_suggestion(suggestion_id, "rejected", actor=actor)
         if suggestion.field == "classification":
             self.refresh(contract_id)

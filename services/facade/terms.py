@@ -31,7 +31,11 @@ class TermsArea(Area):
         if master is not None and not self.acting.may_see_id(master.id):
             master = None
         related = [r for r in view.related if self.acting.may_see_id(r.id)]
-        return view.model_copy(update={"master": master, "related": related})
+        update: dict[str, Any] = {"master": master, "related": related}
+        confirmed = view.confirmed
+        if confirmed.master_id is not None and not self.acting.may_see_id(confirmed.master_id):
+            update["confirmed"] = confirmed.model_copy(update={"master_id": None})
+        return view.model_copy(update=update)
 
     @action("contract.terms.view", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
     def view(self, contract_id: int) -> ContractTermsView:
