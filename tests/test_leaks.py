@@ -1313,11 +1313,19 @@ def walk_cli(w: World, findings: Findings, tmp: Path) -> None:
 
 
 def written(work: Path) -> str:
-    """What a command wrote into its work folder (an export, an extract), as text; removed."""
+    """What a command wrote into its work folder (an export, an extract), as text; removed. A
+    binary file (a PDF, a signature) is only searched for the secret words."""
     texts = []
     for path in sorted(work.rglob("*")):
         if path.is_file() and path.name not in ("import.csv", "again.pdf"):
-            texts.append(f"\n[{path.name}]\n" + path.read_bytes().decode("utf-8", "replace"))
+            data = path.read_bytes()
+            try:
+                texts.append(f"\n[{path.name}]\n" + data.decode("utf-8"))
+            except UnicodeDecodeError:
+                found = [
+                    w for w in SECRET_WORDS for e in ("utf-8", "utf-16-be") if w.encode(e) in data
+                ]
+                texts.append(f"\n[{path.name}, binary] {' '.join(found)}")
             path.unlink()
     return "".join(texts)
 
@@ -1369,7 +1377,7 @@ def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) 
                 env={**env, "ARCHIVE_USER": name},
             )
             findings.count("program runs")
-            asked = tuple(a for a in args if not a.startswith("-") and not a.isdigit())
+            asked = ("Quillforge",) if "search" in args else ()  # the query, echoed
             where = f"program {name} `{' '.join(args)}`"
             scan(findings, where, r.stdout + r.stderr, world, asked=asked)
     assert not findings.items, findings.report()
