@@ -57,6 +57,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -971,61 +972,56 @@ def login(client: TestClient, username: str) -> str:
     return found.group(1)
 
 
-def walk_http(w: World, findings: Findings) -> None:
-    data = w.fresh("http")
-    settings = make_settings(data, fonds_code="Z001")
+@contextmanager
+def signed_in(w: World, name: str) -> Iterator[dict[str, tuple[TestClient, str | None]]]:
+    """A fresh copy of the seeded archive and, for one caller, an API client (their token)
+    and a browser signed in through the log-in form (with the page's CSRF token)."""
+    settings = make_settings(w.fresh(f"http-{name}"), fonds_code="Z001")
     with Archive(settings, parser_workers=1).open() as archive:
-        routes = api_routes()
-        for method, route in routes:
-            _ROUTES[(method, route.path)] = route
-        # The access log first (so it holds none of the walk's own attempts), then every other
-        # read, then the changes (so a change that wrongly succeeds cannot mask a read's leak).
-        logs = [(m, r) for m, r in routes if m == "GET" and "access-log" in r.path]
-        reads = [(m, r) for m, r in routes if m == "GET" and "access-log" not in r.path]
-        changes = [(m, r) for m, r in routes if m != "GET"]
-        clients: dict[str, tuple[TestClient, str | None]] = {}
-        for name, roles in CALLERS.items():
-            api = TestClient(
-                create_app(archive),
-                headers=auth_headers(archive, *roles, username=name),
-                raise_server_exceptions=False,
-            )
-            web = TestClient(
-                create_app(archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
-            )
-            web.__enter__()
-            api.__enter__()
-            csrf = login(web, name)
-            clients[name] = (api, None)
-            clients[name + ":web"] = (web, csrf)
-        try:
+        api = TestClient(
+            create_app(archive),
+            headers=auth_headers(archive, *CALLERS[name], username=name),
+            raise_server_exceptions=False,
+        )
+        web = TestClient(
+            create_app(archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
+        )
+        with api, web:
+            yield {"api": (api, None), "web": (web, login(web, name))}
+
+
+def walk_http(w: World, findings: Findings) -> None:
+    """Each caller on an archive of their own: the access log first (so it holds none of the
+    walk's own attempts), then every other read and the totals, then the changes (so a change
+    that wrongly succeeds cannot mask a read's leak, nor the other caller's findings)."""
+    routes = api_routes()
+    for method, route in routes:
+        _ROUTES[(method, route.path)] = route
+    logs = [(m, r) for m, r in routes if m == "GET" and "access-log" in r.path]
+    reads = [(m, r) for m, r in routes if m == "GET" and "access-log" not in r.path]
+    changes = [(m, r) for m, r in routes if m != "GET"]
+    for name in CALLERS:
+        with signed_in(w, name) as clients:
             for batch in (logs, reads, changes):
-                for name in CALLERS:
-                    for method, route in batch:
-                        key = f"{method} {route.path}"
-                        if skipped(key, name):
-                            continue
-                        surface = "web" if not route.include_in_schema else "api"
-                        client, csrf = clients[name + (":web" if surface == "web" else "")]
-                        for req in requests_for(method, route, w, surface == "web"):
-                            choice = req.choice
-                            r = send(client, req, choice, w, csrf)
-                            findings.count(f"{surface} requests")
-                            twin_choice = choice.twin(w)
-                            twin = send(client, req, twin_choice, w, csrf) if twin_choice else None
-                            where = f"{surface} {name} {req_label(req, choice, w)}"
-                            check_response(findings, where, r, w, twin, choice)
-                            if r.status_code >= 500:
-                                findings.add(where, f"answers {r.status_code}")
-                            if r.status_code == 422:
-                                findings.add(
-                                    where, f"not walked: refused as invalid {r.text[:200]}"
-                                )
-                    if batch is reads:
-                        check_counts(clients[name][0], clients[name + ":web"][0], name, w, findings)
-        finally:
-            for client, _ in clients.values():
-                client.__exit__(None, None, None)
+                for method, route in batch:
+                    if skipped(f"{method} {route.path}", name):
+                        continue
+                    surface = "web" if not route.include_in_schema else "api"
+                    client, csrf = clients[surface]
+                    for req in requests_for(method, route, w, surface == "web"):
+                        choice = req.choice
+                        r = send(client, req, choice, w, csrf)
+                        findings.count(f"{surface} requests")
+                        twin_choice = choice.twin(w)
+                        twin = send(client, req, twin_choice, w, csrf) if twin_choice else None
+                        where = f"{surface} {name} {req_label(req, choice, w)}"
+                        check_response(findings, where, r, w, twin, choice)
+                        if r.status_code >= 500:
+                            findings.add(where, f"answers {r.status_code}")
+                        if r.status_code == 422:
+                            findings.add(where, f"not walked: refused as invalid {r.text[:200]}")
+                if batch is reads:
+                    check_counts(clients["api"][0], clients["web"][0], name, w, findings)
 
 
 def req_label(req: Request, choice: Choice, w: World) -> str:
