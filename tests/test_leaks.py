@@ -115,6 +115,9 @@ CALLERS: dict[str, tuple[str, ...]] = {
     "outsider": ("legal", "archivist", "auditor"),
     "boss": ("admin",),
 }
+CLEARED = "keeper"
+"""The control: the same roles as ``outsider`` but in the group; the walk must see the secrets
+through their eyes (else it proves nothing)."""
 
 # The only hand-kept list: what is not run, and why. Keys: a route "METHOD /path" or a command
 # "group sub". A skip applies to every caller unless the value names the callers it is for.
@@ -211,8 +214,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     with Archive(settings, parser_workers=1).open() as archive:
         root = ensure_user(archive, "root", ("admin",), groups=(GROUP,))
         access = AccessControl.for_archive(archive)
-        for name, roles in CALLERS.items():
-            _, one_time = access.create_user(root, name, roles=list(roles))
+        for name, roles in {**CALLERS, CLEARED: CALLERS["outsider"]}.items():
+            groups = [GROUP] if name == CLEARED else []
+            _, one_time = access.create_user(root, name, roles=list(roles), groups=groups)
             assert one_time
             caller = ensure_user(archive, name, roles)
             access.change_password(caller, one_time, PASSWORD)
@@ -695,7 +699,7 @@ def path_options(name: str, w: World, mutation: bool) -> list[tuple[Any, bool]]:
     """(value, names the restricted data) for one path parameter."""
     if name == "contract_id":
         c = contract_values(w)
-        kinds = ("visible", "secret") if mutation else ("visible", "amendment", "secret")
+        kinds = ("visible", "amendment", "secret")
         return [(c[k], k == "secret") for k in kinds]
     if name in ("customer_id", "ref"):
         c = customer_values(w)
@@ -796,8 +800,6 @@ def body_for(route: APIRoute, w: World, secret: bool) -> tuple[dict[str, Any], d
     for name, info in model.model_fields.items():
         if name in ("master_id", "customer_id", "source_id"):
             references[name] = by_name[name]
-        elif name == "relation" and "master_id" in model.model_fields:
-            body[name] = "amendment"
         elif info.is_required():
             body[name] = by_name.get(name, "probe")
     return body, references
@@ -843,9 +845,12 @@ def requests_for(method: str, route: APIRoute, w: World, web: bool) -> Iterator[
         body, references = body_for(route, w, True)
         if not secret and not references and path_names:
             continue  # a change to visible data that names nothing restricted: not a leak probe
-        refs = tuple((f"body:{k}", v) for k, v in sorted(references.items()))
-        choice = Choice((*values, *refs), secret | {k for k, _ in refs})
-        yield Request(method, route.path, {}, body, choice)
+        # One reference per request, so that one refusal cannot hide another's oracle.
+        for ref in sorted(references.items()) or [None]:
+            refs = ((f"body:{ref[0]}", ref[1]),) if ref else ()
+            extra = {"relation": "amendment"} if ref and ref[0] == "master_id" else {}
+            choice = Choice((*values, *refs), secret | {k for k, _ in refs})
+            yield Request(method, route.path, {}, {**body, **extra}, choice)
 
 
 def _form_request(
@@ -980,7 +985,7 @@ def signed_in(w: World, name: str) -> Iterator[dict[str, tuple[TestClient, str |
     with Archive(settings, parser_workers=1).open() as archive:
         api = TestClient(
             create_app(archive),
-            headers=auth_headers(archive, *CALLERS[name], username=name),
+            headers=auth_headers(archive, *CALLERS.get(name, ()), username=name),
             raise_server_exceptions=False,
         )
         web = TestClient(
@@ -990,7 +995,9 @@ def signed_in(w: World, name: str) -> Iterator[dict[str, tuple[TestClient, str |
             yield {"api": (api, None), "web": (web, login(web, name))}
 
 
-def walk_http(w: World, findings: Findings) -> None:
+def walk_http(
+    w: World, findings: Findings, callers: tuple[str, ...] = tuple(CALLERS), changes: bool = True
+) -> None:
     """Each caller on an archive of their own: the access log first (so it holds none of the
     walk's own attempts), then every other read and the totals, then the changes (so a change
     that wrongly succeeds cannot mask a read's leak, nor the other caller's findings)."""
@@ -999,10 +1006,10 @@ def walk_http(w: World, findings: Findings) -> None:
         _ROUTES[(method, route.path)] = route
     logs = [(m, r) for m, r in routes if m == "GET" and "access-log" in r.path]
     reads = [(m, r) for m, r in routes if m == "GET" and "access-log" not in r.path]
-    changes = [(m, r) for m, r in routes if m != "GET"]
-    for name in CALLERS:
+    writes = [(m, r) for m, r in routes if m != "GET"] if changes else []
+    for name in callers:
         with signed_in(w, name) as clients:
-            for batch in (logs, reads, changes):
+            for batch in (logs, reads, writes):
                 for method, route in batch:
                     if skipped(f"{method} {route.path}", name):
                         continue
@@ -1377,3 +1384,34 @@ def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) 
             where = f"program {name} `{' '.join(args)}`"
             scan(findings, where, r.stdout + r.stderr, world, asked=asked)
     assert not findings.items, findings.report()
+
+
+def test_the_walk_sees_the_secrets_through_a_cleared_callers_eyes(world: World) -> None:
+    """The control: the same walk (reads) and checks, as a caller who IS cleared, must find the
+    restricted data where it lives, on each surface; a walk that finds nothing here is blind."""
+    findings = Findings()
+    walk_http(world, findings, callers=(CLEARED,), changes=False)
+    code, out = run_cli(
+        world.fresh("control"), CLEARED, ["contract", "terms", str(world.ids["secret"]), "--json"]
+    )
+    assert code == 0, out
+    scan(findings, f"cli {CLEARED} contract terms", out, world)
+    seen = "\n".join(findings.items)
+    secret, customer = world.ids["secret"], world.ids["secret_customer"]
+    expected = (
+        f"api {CLEARED} GET /api/v1/contracts/{secret}/terms: shows 'Quillforge'",
+        f"api {CLEARED} GET /api/v1/contracts/{secret}/terms: shows the restricted amount",
+        f"api {CLEARED} GET /api/v1/contracts/{world.ids['master']}/terms: shows 'Quillforge'",
+        f"api {CLEARED} GET /api/v1/contracts/{secret}: answers 200 for the restricted reference",
+        f"api {CLEARED} GET /api/v1/customers/{customer}: shows",
+        f"api {CLEARED} GET /api/v1/customers: total",
+        f"api {CLEARED} GET /api/v1/reminders: shows",
+        f"api {CLEARED} GET /api/v1/calendar.ics: shows",
+        f"api {CLEARED} GET /api/v1/search?q=",
+        f"web {CLEARED} GET /: shows",
+        f"web {CLEARED} GET /: the dashboard's 'Overdue payments' is 2",
+        f"web {CLEARED} GET /contracts/{secret}: shows",
+        f"cli {CLEARED} contract terms: shows 'Quillforge'",
+    )
+    blind = [e for e in expected if e not in seen]
+    assert not blind, "the walk missed what a cleared caller sees:\n  " + "\n  ".join(blind)
