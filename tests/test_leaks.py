@@ -63,7 +63,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 import typer
@@ -367,14 +367,16 @@ SECRET_AMOUNTS = _amounts()
 
 
 def _variants(word: str) -> set[str]:
+    """A word as an answer may carry it: escaped for HTML, a URL or JSON."""
     return {
         word,
         html.escape(word),
+        html.escape(word).replace("&quot;", "&#34;"),
         quote(word),
         quote(word, safe=""),
-        quote(word).replace("%20", "+"),
+        quote_plus(word),
+        json.dumps(word, ensure_ascii=False)[1:-1],
         json.dumps(word)[1:-1],
-        json.dumps(word, ensure_ascii=True)[1:-1],
     }
 
 
@@ -551,7 +553,13 @@ def as_if_restricted(twin_text: str, mine: dict[str, Any], theirs: dict[str, Any
         if isinstance(value, int):
             twin_text = re.sub(rf"(?<![0-9]){value}(?![0-9])", str(original), twin_text)
         elif isinstance(value, str):
-            for encode in (lambda t: quote(t, safe=""), quote):
+            for encode in (
+                lambda t: quote(t, safe=""),
+                quote,
+                quote_plus,
+                lambda t: html.escape(t).replace("&quot;", "&#34;"),
+                html.escape,
+            ):
                 if encode(value) != value:
                     twin_text = twin_text.replace(encode(value), encode(str(original)))
             twin_text = twin_text.replace(value, str(original))
@@ -651,6 +659,19 @@ def _kind_of(name: str) -> str | None:
 MISSING_IDS = {"suggestion_id": 9_881, "item_id": 9_891, "hold_id": 9_901}
 
 
+def searches(w: World) -> dict[str, str]:
+    """Queries for the restricted contract by every handle a search offers, each with its twin
+    (the same query for something that does not exist)."""
+    return {
+        "Quillforge": "Nonexistentword",
+        "绝密并购协议": "无此词语的合同",
+        "玄武隐秘科技": "无此名称的客户",
+        f"id:{w.ids['secret']}": f"id:{MISSING_CONTRACT}",
+        f"classification:{CODE}": "classification:ZZ",
+        "customer:Zanthrop": "customer:Nobody",
+    }
+
+
 def _missing_for(name: str, value: Any, w: World) -> Any:
     name = name.removeprefix("body:")
     if isinstance(value, int):
@@ -658,7 +679,7 @@ def _missing_for(name: str, value: Any, w: World) -> Any:
             return MISSING_CUSTOMER
         return MISSING_IDS.get(name, MISSING_CONTRACT)
     if name in ("q", "query"):
-        return "Nonexistentword"
+        return searches(w).get(value, "Nonexistentword")
     if name in ("customer", "ref", "q_customer"):
         return MISSING_NAME
     if isinstance(value, str) and value.isdigit():
@@ -748,8 +769,7 @@ def query_values(names: list[str], w: World) -> list[tuple[dict[str, Any], froze
     if filled:
         options.append((filled, frozenset(secret)))
     if "q" in names:
-        options.append(({"q": "玄武隐秘科技"}, frozenset({"q"})))
-        options.append(({"q": "绝密并购协议"}, frozenset({"q"})))
+        options.extend(({"q": q}, frozenset({"q"})) for q in list(searches(w))[1:])
     if "customer" in names:
         options.append(({"customer": SECRET_CUSTOMER}, frozenset({"customer"})))
     return options
@@ -1149,11 +1169,13 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
         and not getattr(p, "is_flag", False)
         and p.name not in ("output", "limit", "offset", "workers", "jobs")
     ]
-    choices: list[int | None] = (
-        [contract, w.ids["master"], w.ids["amendment"]] if takes_contract else [None]
-    )
+    queries = searches(w)
+    choices: list[Any] = [contract, w.ids["master"], w.ids["amendment"]] if takes_contract else []
+    if any(p.name == "query" and type(p).__name__ == "TyperArgument" for p in cmd.params):
+        choices += [queries[q] if missing else q for q in queries]
     if filters and not takes_contract:
         choices.append(-1)  # once more without the optional filters: everything it lists
+    choices = choices or [None]
     variants: list[list[str]] = []
     for cid in choices:
         args: list[str] = []
@@ -1185,7 +1207,8 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
             elif name == "customer" and cmd.key != "ingest":
                 value = customer
             elif name == "query":
-                value = "Nonexistentword" if missing else "Quillforge"
+                first = next(iter(queries))
+                value = cid if cid != -1 else (queries[first] if missing else first)
             elif name == "paths":
                 value = str(SECRET_PDF)  # a duplicate of the restricted bytes
             elif name == "csv_file":
@@ -1344,7 +1367,9 @@ def normalized_cli(text: str, w: World) -> str:
         MISSING_CUSTOMER,
     ):
         text = re.sub(rf"(?<![0-9]){value}(?![0-9])", "<id>", text)
-    text = text.replace("Quillforge", "<word>").replace("Nonexistentword", "<word>")
+    for query, twin in searches(w).items():
+        for word in (query, twin, json.dumps(query)[1:-1], json.dumps(twin)[1:-1]):
+            text = text.replace(word, "<query>")
     return re.sub(r"\s+", " ", text)
 
 
