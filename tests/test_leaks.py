@@ -1173,9 +1173,9 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
     choices: list[Any] = [contract, w.ids["master"], w.ids["amendment"]] if takes_contract else []
     if any(p.name == "query" and type(p).__name__ == "TyperArgument" for p in cmd.params):
         choices += [queries[q] if missing else q for q in queries]
+    choices = choices or [None]
     if filters and not takes_contract:
         choices.append(-1)  # once more without the optional filters: everything it lists
-    choices = choices or [None]
     variants: list[list[str]] = []
     for cid in choices:
         args: list[str] = []
@@ -1206,6 +1206,8 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 value = w.ids["customer"]
             elif name == "customer" and cmd.key != "ingest":
                 value = customer
+            elif name == "query" and kind == "TyperOption":
+                value = "Nobody" if missing else "Zanthrop"  # a name search
             elif name == "query":
                 first = next(iter(queries))
                 value = cid if cid != -1 else (queries[first] if missing else first)
@@ -1293,8 +1295,9 @@ def walk_cli(w: World, findings: Findings, tmp: Path) -> None:
                 continue
             work = tmp / f"{cmd.key.replace(' ', '-')}-{name}"
             work.mkdir(parents=True, exist_ok=True)
-            twins = cli_fill(cmd, w, work, missing=True)
-            for args, twin_args in zip(cli_fill(cmd, w, work), twins, strict=True):
+            pairs = zip(cli_fill(cmd, w, work), cli_fill(cmd, w, work, missing=True), strict=True)
+            unique = {(tuple(a), tuple(b)): (a, b) for a, b in pairs}
+            for args, twin_args in unique.values():
                 full = [*cmd.words, *args]
                 data = w.fresh("cli")
                 code, out = run_cli(data, name, full)
