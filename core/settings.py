@@ -147,6 +147,32 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest time OCR may spend on one page before the page is marked failed.",
     )
+    ocr_max_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description=(
+            "Attempts at OCR of one page, and at finishing one contract's OCR (text version, "
+            "searchable copy), before it is marked `failed` with the reason."
+        ),
+    )
+    ocr_retry_backoff_seconds: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "Wait before the second attempt at a failed OCR job; it doubles with each further "
+            "attempt. Other contracts' work goes on meanwhile."
+        ),
+    )
+    ocr_wait_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description=(
+            "Longest time `contract-archive ingest` and `ocr --retry` wait for OCR in the "
+            "foreground; what is still open then stays queued for the server or "
+            "`contract-archive worker`."
+        ),
+    )
     ocr_background: bool = Field(
         True,
         description=(

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from schemas.base import FromRecord
 from storage.records.access_base import LogEntry, TokenRecord, UserRecord, iso
 
 
@@ -15,7 +16,7 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class UserPublic(BaseModel):
+class UserPublic(FromRecord):
     username: str
     display_name: str | None
     roles: list[str]
@@ -29,18 +30,7 @@ class UserPublic(BaseModel):
 
     @classmethod
     def from_record(cls, user: UserRecord) -> UserPublic:
-        return cls(
-            username=user.username,
-            display_name=user.display_name,
-            roles=list(user.roles),
-            groups=list(user.groups),
-            disabled=user.disabled,
-            must_change_password=user.must_change_password,
-            has_password=user.has_password,
-            created_at=user.created_at,
-            created_by=user.created_by,
-            last_login_at=user.last_login_at,
-        )
+        return cls.of(user)
 
 
 class Me(BaseModel):
@@ -101,7 +91,7 @@ class TokenCreate(BaseModel):
     username: str | None = Field(None, description="For another user (administrators only).")
 
 
-class TokenPublic(BaseModel):
+class TokenPublic(FromRecord):
     id: str = Field(description="The token's public prefix, e.g. cat_1a2b3c4d.")
     username: str
     name: str
@@ -114,17 +104,7 @@ class TokenPublic(BaseModel):
 
     @classmethod
     def from_record(cls, token: TokenRecord, now: datetime) -> TokenPublic:
-        return cls(
-            id=token.prefix,
-            username=token.username,
-            name=token.name,
-            created_at=token.created_at,
-            created_by=token.created_by,
-            expires_at=token.expires_at,
-            revoked_at=token.revoked_at,
-            last_used_at=token.last_used_at,
-            active=token.active(now),
-        )
+        return cls.of(token, id=token.prefix, active=token.active(now))
 
 
 class TokenCreated(BaseModel):
@@ -148,7 +128,7 @@ class ContractUpdate(BaseModel):
     purpose: str | None = Field(None, max_length=2000, description="Why; logged.")
 
 
-class LogEntryPublic(BaseModel):
+class LogEntryPublic(FromRecord):
     seq: int
     at: str
     actor: str
@@ -165,21 +145,7 @@ class LogEntryPublic(BaseModel):
 
     @classmethod
     def from_entry(cls, entry: LogEntry) -> LogEntryPublic:
-        return cls(
-            seq=entry.seq,
-            at=iso(entry.at),
-            actor=entry.actor,
-            via=entry.via,
-            ip=entry.ip,
-            user_agent=entry.user_agent,
-            action=entry.action,
-            contract_id=entry.contract_id,
-            outcome=entry.outcome,
-            purpose=entry.purpose,
-            details=entry.details,
-            prev=entry.prev_hash,
-            hash=entry.entry_hash,
-        )
+        return cls.of(entry, at=iso(entry.at), prev=entry.prev_hash, hash=entry.entry_hash)
 
 
 class LogPage(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.base import FromRecord
 from schemas.contracts import ContractPublic
 from storage.records.base import ContractRecord
 from storage.records.contract_base import (
@@ -70,7 +71,7 @@ class MergeRequest(BaseModel):
     source_id: int = Field(description="The customer merged into this one; it ceases to exist.")
 
 
-class CustomerPublic(BaseModel):
+class CustomerPublic(FromRecord):
     id: int
     name: str
     registration_no: str | None
@@ -84,21 +85,10 @@ class CustomerPublic(BaseModel):
 
     @classmethod
     def from_record(cls, c: CustomerRecord) -> CustomerPublic:
-        return cls(
-            id=c.id,
-            name=c.name,
-            registration_no=c.registration_no,
-            registration_kind=c.registration_kind,
-            aliases=list(c.aliases),
-            contacts=[dict(x) for x in c.contacts],
-            notes=c.notes,
-            created_at=c.created_at,
-            created_by=c.created_by,
-            updated_at=c.updated_at,
-        )
+        return cls.of(c, contacts=[dict(x) for x in c.contacts])
 
 
-class ContractLine(BaseModel):
+class ContractLine(FromRecord):
     """A contract as a line of a list: what a person scans for."""
 
     id: int
@@ -123,27 +113,7 @@ class ContractLine(BaseModel):
 
     @classmethod
     def from_summary(cls, s: ContractSummary) -> ContractLine:
-        return cls(
-            id=s.id,
-            title=s.title,
-            customer=s.customer,
-            customer_id=s.customer_id,
-            status=s.status,
-            classification=s.classification,
-            classification_confirmed=s.classification_confirmed,
-            contract_no=s.contract_no,
-            amount=s.amount,
-            currency=s.currency,
-            sign_date=s.sign_date,
-            effective_date=s.effective_date,
-            expiry_date=s.expiry_date,
-            renewal_type=s.renewal_type,
-            archival_code=s.archival_code,
-            created_at=s.created_at,
-            outstanding=money(s.outstanding),
-            overdue=money(s.overdue),
-            overdue_items=s.overdue_items,
-        )
+        return cls.of(s, outstanding=money(s.outstanding), overdue=money(s.overdue))
 
 
 class ContractLinePage(BaseModel):
@@ -208,7 +178,7 @@ class Evidence(BaseModel):
     text: str = Field(description="The matched text [in brackets] with some context.")
 
 
-class SuggestionPublic(BaseModel):
+class SuggestionPublic(FromRecord):
     id: int
     field: str
     value: Any
@@ -226,17 +196,7 @@ class SuggestionPublic(BaseModel):
             evidence = Evidence(
                 page=s.page, start=s.char_start, end=s.char_end, text=s.evidence or ""
             )
-        return cls(
-            id=s.id,
-            field=s.field,
-            value=s.value,
-            display=s.display,
-            confidence=s.confidence,
-            method=s.method,
-            state=s.state,
-            evidence=evidence,
-            created_at=s.created_at,
-        )
+        return cls.of(s, evidence=evidence)
 
 
 class PartyPublic(BaseModel):
@@ -247,7 +207,7 @@ class PartyPublic(BaseModel):
     is_us: bool = False
 
 
-class ConfirmedTerms(BaseModel):
+class ConfirmedTerms(FromRecord):
     """Values a person confirmed (or an import brought); null: not confirmed yet."""
 
     customer_id: int | None
@@ -274,10 +234,10 @@ class ConfirmedTerms(BaseModel):
 
     @classmethod
     def from_record(cls, t: TermsRecord) -> ConfirmedTerms:
-        return cls(**{name: getattr(t, name) for name in cls.model_fields})
+        return cls.of(t)
 
 
-class ArchivalPublic(BaseModel):
+class ArchivalPublic(FromRecord):
     fonds_code: str | None
     archival_code: str | None = Field(description="档号: 全宗号-HT·年度-保管期限-分类-件号.")
     archival_year: int | None
@@ -290,20 +250,10 @@ class ArchivalPublic(BaseModel):
 
     @classmethod
     def from_record(cls, t: TermsRecord, held: bool) -> ArchivalPublic:
-        return cls(
-            fonds_code=t.fonds_code,
-            archival_code=t.archival_code,
-            archival_year=t.archival_year,
-            retention=t.retention,
-            legal_minimum_years=t.legal_minimum_years,
-            filed_at=t.filed_at,
-            filed_by=t.filed_by,
-            disposal_due=t.disposal_due,
-            held=held,
-        )
+        return cls.of(t, held=held)
 
 
-class PaymentPublic(BaseModel):
+class PaymentPublic(FromRecord):
     id: int
     description: str | None
     direction: str
@@ -317,18 +267,7 @@ class PaymentPublic(BaseModel):
 
     @classmethod
     def from_record(cls, p: PaymentRecord, today: date) -> PaymentPublic:
-        return cls(
-            id=p.id,
-            description=p.description,
-            direction=p.direction,
-            due_date=p.due_date,
-            amount=p.amount,
-            currency=p.currency,
-            paid_amount=p.paid_amount,
-            paid_date=p.paid_date,
-            outstanding=p.outstanding,
-            overdue=p.overdue(today),
-        )
+        return cls.of(p, overdue=p.overdue(today))
 
 
 class PaymentCreate(BaseModel):
@@ -346,7 +285,7 @@ class PaymentUpdate(BaseModel):
     paid_date: date
 
 
-class HoldPublic(BaseModel):
+class HoldPublic(FromRecord):
     id: int
     reason: str
     placed_by: str
@@ -358,16 +297,7 @@ class HoldPublic(BaseModel):
 
     @classmethod
     def from_record(cls, h: HoldRecord) -> HoldPublic:
-        return cls(
-            id=h.id,
-            reason=h.reason,
-            placed_by=h.placed_by,
-            placed_at=h.placed_at,
-            released_by=h.released_by,
-            released_at=h.released_at,
-            release_reason=h.release_reason,
-            active=h.active,
-        )
+        return cls.of(h)
 
 
 class HoldCreate(BaseModel):
@@ -378,7 +308,7 @@ class HoldRelease(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class EventPublic(BaseModel):
+class EventPublic(FromRecord):
     id: int
     kind: str
     from_value: str | None
@@ -390,16 +320,7 @@ class EventPublic(BaseModel):
 
     @classmethod
     def from_record(cls, e: EventRecord) -> EventPublic:
-        return cls(
-            id=e.id,
-            kind=e.kind,
-            from_value=e.from_value,
-            to_value=e.to_value,
-            reason=e.reason,
-            actor=e.actor,
-            at=e.at,
-            data=e.data,
-        )
+        return cls.of(e)
 
 
 class RelatedContract(BaseModel):
@@ -478,7 +399,7 @@ class ContractEvents(BaseModel):
 
 
 # --- classification scheme ------------------------------------------------------------------------
-class SchemeCodePublic(BaseModel):
+class SchemeCodePublic(FromRecord):
     code: str
     name_zh: str
     name_en: str
@@ -486,7 +407,7 @@ class SchemeCodePublic(BaseModel):
     keywords: list[str]
 
 
-class SchemePublic(BaseModel):
+class SchemePublic(FromRecord):
     version: int
     created_at: datetime
     created_by: str
@@ -495,22 +416,7 @@ class SchemePublic(BaseModel):
 
     @classmethod
     def from_record(cls, s: SchemeRecord) -> SchemePublic:
-        return cls(
-            version=s.version,
-            created_at=s.created_at,
-            created_by=s.created_by,
-            note=s.note,
-            codes=[
-                SchemeCodePublic(
-                    code=c.code,
-                    name_zh=c.name_zh,
-                    name_en=c.name_en,
-                    retention=c.retention,
-                    keywords=list(c.keywords),
-                )
-                for c in s.codes
-            ],
-        )
+        return cls.of(s)
 
 
 class SchemeCodeUpdate(BaseModel):
@@ -533,7 +439,7 @@ class ClassifierPublic(BaseModel):
 
 
 # --- reminders ------------------------------------------------------------------------------------
-class ReminderPublic(BaseModel):
+class ReminderPublic(FromRecord):
     id: int
     contract_id: int
     kind: str
@@ -547,18 +453,7 @@ class ReminderPublic(BaseModel):
 
     @classmethod
     def from_record(cls, r: ReminderRecord) -> ReminderPublic:
-        return cls(
-            id=r.id,
-            contract_id=r.contract_id,
-            kind=r.kind,
-            tier_days=r.tier_days,
-            due_date=r.due_date,
-            payment_item_id=r.payment_item_id,
-            message=r.message,
-            created_at=r.created_at,
-            emailed_at=r.emailed_at,
-            email_error=r.email_error,
-        )
+        return cls.of(r)
 
 
 class ReminderFeed(BaseModel):

@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.base import FromRecord
 from schemas.ocr import OcrStatus, ocr_note
 from storage.records.base import ContractRecord
 
 
-class PagePublic(BaseModel):
+class PagePublic(FromRecord):
     page: int
     text_source: str = Field(description="`text-layer`, `ocr`, or `none` (no usable text yet).")
     chars: int = Field(description="Letters and digits found on the page.")
@@ -21,7 +22,7 @@ class PagePublic(BaseModel):
     ocr_error: str | None = None
 
 
-class ContractPublic(BaseModel):
+class ContractPublic(FromRecord):
     id: int
     title: str
     customer: str | None
@@ -37,40 +38,20 @@ class ContractPublic(BaseModel):
     pages_needing_ocr: list[int]
     warnings: list[str]
     ocr_note: str | None = Field(
-        None, description="`OCR incomplete: pages 3, 7` when pages failed; progress while OCR runs."
+        None,
+        description="`OCR incomplete: pages 3, 7` when pages failed; progress while OCR runs; "
+        "`searchable copy could not be made: <reason>` when the original defeated it.",
     )
     page_details: list[PagePublic]
 
     @classmethod
     def from_record(cls, rec: ContractRecord) -> ContractPublic:
-        return cls(
-            id=rec.id,
-            title=rec.title,
-            customer=rec.customer,
-            filename=rec.filename,
-            sha256=rec.sha256,
-            size=rec.size,
-            content_type=rec.content_type,
+        return cls.of(
+            rec,
             pages=rec.page_count,
-            status=rec.status,
-            classification=rec.classification,
-            created_at=rec.created_at,
-            ingested_by=rec.ingested_by,
-            pages_needing_ocr=rec.pages_needing_ocr,
             warnings=list(rec.warnings),
-            ocr_note=ocr_note(rec.pages),
-            page_details=[
-                PagePublic(
-                    page=p.page_no,
-                    text_source=p.text_source,
-                    chars=p.chars,
-                    needs_ocr=p.needs_ocr,
-                    ocr_status=p.ocr_status,
-                    ocr_confidence=p.ocr_confidence,
-                    ocr_error=p.ocr_error,
-                )
-                for p in rec.pages
-            ],
+            ocr_note=ocr_note(rec.pages, rec.warnings),
+            page_details=[PagePublic.of(p, page=p.page_no) for p in rec.pages],
         )
 
 

@@ -8,10 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ingest.ocr.searchable import SEARCHABLE_FAILED
 from storage.records.base import ContractRecord, PageRecord
 from storage.records.ocr_base import OcrBatchRecord, OcrJobRecord
 
-OcrState = Literal["none", "queued", "running", "done", "incomplete"]
+OcrState = Literal["none", "queued", "running", "done", "incomplete", "failed"]
 
 
 def page_list(numbers: list[int]) -> str:
@@ -20,15 +21,18 @@ def page_list(numbers: list[int]) -> str:
     return f"page{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
-def ocr_note(pages: Collection[PageRecord]) -> str | None:
-    """The record's one-line OCR note: ``OCR incomplete: pages 3, 7``, or OCR in progress."""
+def ocr_note(pages: Collection[PageRecord], warnings: Collection[str] = ()) -> str | None:
+    """The record's one-line OCR note: ``OCR incomplete: pages 3, 7``, OCR in progress, or
+    ``searchable copy could not be made: <reason>`` (from the record's warnings)."""
+    notes: list[str] = []
     failed = [p.page_no for p in pages if p.ocr_status == "failed"]
-    if failed:
-        return f"OCR incomplete: {page_list(failed)}"
     waiting = [p.page_no for p in pages if p.ocr_status in ("pending", "running")]
-    if waiting:
-        return f"OCR in progress: {page_list(waiting)} waiting"
-    return None
+    if failed:
+        notes.append(f"OCR incomplete: {page_list(failed)}")
+    elif waiting:
+        notes.append(f"OCR in progress: {page_list(waiting)} waiting")
+    notes.extend(w for w in warnings if w.startswith(SEARCHABLE_FAILED))
+    return "; ".join(notes) or None
 
 
 class OcrPageStatus(BaseModel):
@@ -39,8 +43,13 @@ class OcrPageStatus(BaseModel):
     rotation: int | None = Field(
         None, description="Degrees the page image was turned clockwise to read it upright."
     )
-    error: str | None = None
+    error: str | None = Field(
+        None, description="Why the page failed; while `queued` again, why the last attempt did."
+    )
     attempts: int
+    retry_at: datetime | None = Field(
+        None, description="A page that failed waits until then for its next attempt."
+    )
 
 
 class OcrStatus(BaseModel):
@@ -48,8 +57,10 @@ class OcrStatus(BaseModel):
 
     id: int
     state: OcrState = Field(
-        description="`none` (nothing to OCR), `queued`, `running`, `done`, or `incomplete` "
-        "(some pages failed; `contract-archive ocr --retry ID` redoes them)."
+        description="`none` (nothing to OCR), `queued`, `running`, `done`, `incomplete` "
+        "(some pages failed; `contract-archive ocr --retry ID` redoes them), or `failed` "
+        "(finishing the contract failed on every attempt; `message` says why, and the retry "
+        "tries again)."
     )
     pages_total: int
     pages_done: int
@@ -57,9 +68,20 @@ class OcrStatus(BaseModel):
     pages_open: int
     progress: float = Field(description="Pages finished (done or failed) / pages to OCR.")
     mean_confidence: float | None
-    message: str | None = Field(None, description="e.g. `OCR incomplete: pages 3, 7`.")
+    message: str | None = Field(
+        None,
+        description="e.g. `OCR incomplete: pages 3, 7`, `searchable copy could not be made: "
+        "<reason>`, `OCR could not be finished: <reason>`.",
+    )
     searchable_url: str | None = None
-    searchable_error: str | None = None
+    searchable_error: str | None = Field(
+        None, description="`searchable copy could not be made: <reason>` when it could not."
+    )
+    attempts: int = Field(0, description="Attempts at finishing the contract's OCR.")
+    retry_at: datetime | None = Field(
+        None, description="Finishing failed and is tried again then (`last_error` says why)."
+    )
+    last_error: str | None = None
     finished_at: datetime | None = None
     pages: list[OcrPageStatus]
 
@@ -79,6 +101,7 @@ class OcrStatus(BaseModel):
                 rotation=(j.result or {}).get("rotation"),
                 error=j.error,
                 attempts=j.attempts,
+                retry_at=j.retry_at if j.status == "queued" else None,
             )
             for j in jobs
         ]
@@ -88,19 +111,25 @@ class OcrStatus(BaseModel):
         state: OcrState
         if batch is None:
             state = "none"
-        elif batch.state in ("done", "incomplete"):
+        elif batch.state in ("done", "incomplete", "failed"):
             state = batch.state  # type: ignore[assignment]
-        elif batch.state == "finalizing" or any(p.status != "queued" for p in pages):
+        elif batch.state == "finalizing" or any(p.status != "queued" or p.attempts for p in pages):
             state = "running"
         else:
             state = "queued"
         confidences = [p.confidence for p in done if p.confidence is not None]
-        message = None
-        if state == "incomplete" and failed:
-            message = f"OCR incomplete: {page_list(failed)}"
+        notes: list[str] = []
+        if state == "failed" and batch is not None:
+            notes.append(f"OCR could not be finished: {batch.last_error or 'unknown reason'}")
+        elif state == "incomplete" and failed:
+            notes.append(f"OCR incomplete: {page_list(failed)}")
         elif state in ("queued", "running"):
-            message = f"OCR in progress: {len(done) + len(failed)} of {len(pages)} pages"
-        searchable = batch.searchable_key if batch and state in ("done", "incomplete") else None
+            notes.append(f"OCR in progress: {len(done) + len(failed)} of {len(pages)} pages")
+        finished = state in ("done", "incomplete")
+        if finished and batch is not None and batch.error:
+            notes.append(batch.error)
+        message = "; ".join(notes) or None
+        searchable = batch.searchable_key if batch and finished else None
         return cls(
             id=record.id,
             state=state,
@@ -112,7 +141,10 @@ class OcrStatus(BaseModel):
             mean_confidence=round(sum(confidences) / len(confidences), 2) if confidences else None,
             message=message,
             searchable_url=f"/api/v1/contracts/{record.id}/searchable" if searchable else None,
-            searchable_error=batch.error if batch else None,
+            searchable_error=batch.error if batch and finished else None,
+            attempts=batch.attempts if batch else 0,
+            retry_at=batch.retry_at if batch and state in ("queued", "running") else None,
+            last_error=batch.last_error if batch else None,
             finished_at=batch.finished_at if batch else None,
             pages=pages,
         )

@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -30,10 +30,13 @@ from search_api.routes import (
     users,
     verification,
 )
-from search_api.web import html_errors
+from search_api.web import html_errors, model_pages
 from search_api.web import router as web_router
-from services.access.service import AccessControl, print_first_credentials
-from services.archive import Archive
+from services.facade import Runtime
+from services.facade.public import print_first_credentials
+
+if TYPE_CHECKING:
+    from services.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     web_router,
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
+ROUTERS += (model_pages.router,)
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,9 @@ def route_table() -> list[RouteInfo]:
     return table
 
 
-def _warm_up(archive: Archive) -> None:
+def _warm_up(runtime: Runtime) -> None:
     try:
-        archive.warm_up()
+        runtime.warm_up()
     except Exception as exc:  # noqa: BLE001 - only a head start; the first upload retries
         log.warning("the parser processes did not start ahead of time: %s", exc)
 
@@ -104,17 +108,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
-            app.state.archive = Archive(settings).open()
-            threading.Thread(target=_warm_up, args=(app.state.archive,), daemon=True).start()
+            runtime = app.state.runtime = Runtime.start(settings)
+            app.state.archive = runtime.archive
+            threading.Thread(target=_warm_up, args=(runtime,), daemon=True).start()
             # First start: an admin with one-time credentials, printed (never logged).
-            first = AccessControl.for_archive(app.state.archive).ensure_first_admin()
+            first = runtime.public.ensure_first_admin()
             if first is not None:
                 print_first_credentials(first)
         service = ocr_service
         if service is None and owned and settings.ocr_background:
-            from services.ocr import OcrService
-
-            service = OcrService(app.state.archive)
+            service = app.state.runtime.ocr_service()
         try:
             if service is not None:
                 service.start()
@@ -124,7 +127,7 @@ def create_app(
             if service is not None:
                 service.stop()
             if owned:
-                app.state.archive.close()
+                app.state.runtime.close()
 
     app = FastAPI(
         title="Contract archive",
@@ -134,6 +137,7 @@ def create_app(
     )
     if archive is not None:
         app.state.archive = archive
+        app.state.runtime = Runtime(archive)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(
         AuthGate,

@@ -11,11 +11,9 @@ import getpass
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
+from core.errors import ArchiveError, ConfigurationError, NotFound
+from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
@@ -53,21 +52,11 @@ log = logging.getLogger(__name__)
 
 PARSER_MEMORY_LIMIT = 2 * 1024**3
 T = TypeVar("T")
-_CLASSIFICATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,49}")
 
 
 def valid_classification(code: str | None) -> str | None:
-    """A classification code as stored (NFKC): letters, digits, ``_ . -``, at most 50; empty
-    means none."""
-    if code is None or not code.strip():
-        return None
-    code = unicodedata.normalize("NFKC", code).strip()
-    if not _CLASSIFICATION.fullmatch(code):
-        raise InvalidRequest(
-            f"invalid classification {code!r}",
-            hint="use a short code of letters, digits, '_', '.' or '-' (at most 50), e.g. HR",
-        )
-    return code
+    """A classification code as stored (``core.rules``); empty means none."""
+    return optional_classification(code)
 
 
 def default_user() -> str:

@@ -592,7 +592,8 @@ def _seal_row(state: DoctorState, row: Any) -> Callable[[], str]:
 
 def check_ocr(state: DoctorState) -> Iterable[Finding]:
     """tesseract and its languages are there; no OCR page is held by a process that is gone;
-    every page that awaits OCR is queued."""
+    every page that awaits OCR is queued; contracts whose OCR could not be finished are
+    named with the reason."""
     archive = state.archive
     records = archive.records
     from services.ocr import OcrService
@@ -620,6 +621,16 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
             fix="queue them again: `contract-archive doctor --repair` (or start `contract-archive "
             "worker`)",
             repair=_requeue_ocr(state, owner),
+        )
+    for batch in records.failed_ocr():
+        yield Finding(
+            check="ocr",
+            code="ocr_failed",
+            subject=f"contract {batch.contract_id}",
+            problem=f"finishing its OCR failed {batch.attempts} times: {batch.last_error} "
+            "(the traceback is in the log and in `ocr_batches.traceback`)",
+            fix=f"remove the cause, then `contract-archive ocr --retry {batch.contract_id}`",
+            severity="warning",
         )
 
 

@@ -17,6 +17,14 @@ listeners (the seal).
 A worker that dies leaves its pages ``running`` with a lease; they are taken again when the
 lease runs out, or at once by the next service started on the same host (it sees that the
 owning process is gone). Queued pages therefore survive restarts.
+
+Failure is a state, not a loop. A page or a finalisation that fails goes back to the queue with
+a backoff (``ARCHIVE_OCR_RETRY_BACKOFF_SECONDS``, doubling), not to be taken before it, while the
+workers go on with other contracts; after ``ARCHIVE_OCR_MAX_ATTEMPTS`` attempts it is
+``failed`` with the reason (and, for an unexpected error, its traceback in the record and the
+log). A searchable copy that cannot be built (a hostile original that makes pypdf loop) is not
+a failure of the contract: its OCR text is kept and indexed, and its OCR status says
+"searchable copy could not be made: <reason>".
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import shutil
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,10 +51,10 @@ from typing import Any
 from core.errors import ArchiveError
 from ingest.ocr.check import TesseractInfo, check_tesseract
 from ingest.ocr.engine import OcrEngine, TesseractEngine
-from ingest.ocr.errors import OcrPageError
+from ingest.ocr.errors import OcrPageError, OcrTimeout
 from ingest.ocr.page import PageOcr, PageOptions, ocr_page
 from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped, usage
-from ingest.ocr.searchable import Layer, build_searchable
+from ingest.ocr.searchable import SEARCHABLE_FAILED, Layer, build_searchable
 from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
@@ -58,8 +67,34 @@ log = logging.getLogger(__name__)
 
 FINALIZE_LEASE_SECONDS = 1800.0
 SEARCHABLE_SECONDS_PER_PAGE = 2.0
-MAX_ATTEMPTS = 3
+TRACEBACK_CHARS = 20_000
 _VERSIONED = re.compile(r"^(?P<stem>[a-z]+)\.v(?P<n>\d+)\.(?P<ext>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class OcrWait(OcrCounts):
+    """What :meth:`OcrService.wait_for` saw last: the page counts, and the contracts whose OCR
+    was still open when it stopped waiting (none when everything finished)."""
+
+    open_contracts: frozenset[int] = frozenset()
+    timed_out: bool = False
+
+
+def backoff_seconds(base: float, attempts: int) -> float:
+    """Wait before the next attempt after ``attempts`` failed ones: base, 2·base, 4·base…"""
+    return float(base * 2 ** max(0, min(attempts - 1, 16)))
+
+
+def _short_traceback(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(exc))
+    return text[-TRACEBACK_CHARS:]
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ArchiveError):
+        return exc.message
+    text = " ".join(str(exc).split())[:500]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -161,6 +196,8 @@ class OcrService:
         poll_seconds: float = 1.0,
         on_event: Callable[[OcrEvent], None] | None = None,
         only: set[int] | None = None,
+        max_attempts: int | None = None,
+        backoff_seconds: float | None = None,
     ) -> None:
         self.archive = archive
         self.settings = archive.settings
@@ -177,6 +214,11 @@ class OcrService:
         self.owner_prefix = f"{self.host}:{os.getpid()}:{self.token}"
         self.work_dir = self.settings.tmp_dir / f"ocr-{self.host}-{os.getpid()}-{self.token}"
         self.page_timeout = self.settings.ocr_page_timeout_seconds
+        self.max_attempts = max_attempts or self.settings.ocr_max_attempts
+        """Attempts at a page or a finalisation (default ``ARCHIVE_OCR_MAX_ATTEMPTS``)."""
+        self.backoff = (
+            self.settings.ocr_retry_backoff_seconds if backoff_seconds is None else backoff_seconds
+        )
         self.options = PageOptions(
             languages=self.settings.ocr_languages,
             timeout=self.page_timeout,
@@ -330,7 +372,7 @@ class OcrService:
         """Do one unit of work (a page or a contract's finalisation); False when idle."""
         only = None if self.only is None else list(self.only)
         contract_id = self.records.claim_stale_finalization(
-            owner, FINALIZE_LEASE_SECONDS, contract_ids=only
+            owner, FINALIZE_LEASE_SECONDS, max_attempts=self.max_attempts, contract_ids=only
         )
         if contract_id is not None:
             self.finalize(contract_id, owner)
@@ -338,7 +380,7 @@ class OcrService:
         claim = self.records.claim_ocr_page(
             owner,
             self.page_timeout + GRACE_SECONDS + 60,
-            max_attempts=MAX_ATTEMPTS,
+            max_attempts=self.max_attempts,
             contract_ids=only,
         )
         if claim is None:
@@ -364,17 +406,43 @@ class OcrService:
         except PoolStopped:
             self.records.release_ocr_page(claim.job_id, owner)
             return False
-        except ArchiveError as exc:
-            reason = exc.message if exc.code != "ocr_timeout" else self._timeout_reason()
-            log.warning(
-                "OCR of contract %d page %d failed: %s", claim.contract_id, claim.page_no, reason
+        except Exception as exc:  # noqa: BLE001 - recorded with its traceback, never a loop
+            # One page's failure is recorded and the worker goes on: an ArchiveError is an
+            # expected one (the engine failed, a timeout); anything else keeps its traceback.
+            expected = isinstance(exc, ArchiveError)
+            if isinstance(exc, ArchiveError) and exc.code == "ocr_timeout":
+                reason = self._timeout_reason()
+            else:
+                reason = _reason(exc)
+            trace = None if expected else _short_traceback(exc)
+            again = claim.attempts < self.max_attempts
+            (log.warning if expected else log.error)(
+                "OCR of contract %d page %d failed (attempt %d of %d%s): %s%s",
+                claim.contract_id,
+                claim.page_no,
+                claim.attempts,
+                self.max_attempts,
+                ", tried again later" if again else "",
+                reason,
+                f"\n{trace}" if trace else "",
             )
-            self.records.fail_ocr_page(claim.job_id, owner, reason)
-            self._emit(
-                OcrEvent(
-                    claim.contract_id, claim.page_no, "failed", reason, time.monotonic() - started
+            self.records.fail_ocr_page(
+                claim.job_id,
+                owner,
+                reason,
+                retry_in=backoff_seconds(self.backoff, claim.attempts) if again else None,
+                traceback=trace,
+            )
+            if not again:
+                self._emit(
+                    OcrEvent(
+                        claim.contract_id,
+                        claim.page_no,
+                        "failed",
+                        reason,
+                        time.monotonic() - started,
+                    )
                 )
-            )
         else:
             data = result.result_json(
                 languages=self.settings.ocr_languages,
@@ -459,10 +527,13 @@ class OcrService:
                 searchable_sha256=searchable_sha,
                 error=error,
             )
-        except BaseException:
+        except BaseException as exc:
             self._undo(created)
             if indexed:
                 self._index_as_recorded(contract_id)
+            if isinstance(exc, Exception) and not isinstance(exc, PoolStopped):
+                self._finalization_failed(contract_id, owner, exc)
+                return
             with contextlib.suppress(ArchiveError):
                 self.records.abandon_finalization(contract_id, owner)
             raise
@@ -480,7 +551,43 @@ class OcrService:
                 contract_id,
                 exc.message,
             )
-        self._emit(OcrEvent(contract_id, None, "finished", error=ocr_note(updated.pages)))
+        note = ocr_note(updated.pages, updated.warnings)
+        self._emit(OcrEvent(contract_id, None, "finished", error=note))
+
+    def _finalization_failed(self, contract_id: int, owner: str, exc: Exception) -> None:
+        """Count the failed attempt at finishing: back to the queue after a backoff, or
+        ``failed`` for good when its attempts are used up. Never a tight loop."""
+        batch = self.records.ocr_batch(contract_id)
+        attempts = batch.attempts if batch is not None else self.max_attempts
+        again = attempts < self.max_attempts
+        reason = _reason(exc)
+        trace = _short_traceback(exc)
+        log.error(
+            "contract %d: finishing OCR failed (attempt %d of %d%s): %s\n%s",
+            contract_id,
+            attempts,
+            self.max_attempts,
+            ", tried again later" if again else "; it is marked failed",
+            reason,
+            trace,
+        )
+        try:
+            self.records.fail_finalization(
+                contract_id,
+                owner,
+                reason,
+                retry_in=backoff_seconds(self.backoff, attempts) if again else None,
+                traceback=trace,
+            )
+        except ArchiveError as store_error:
+            log.error(
+                "contract %d: the failed attempt could not be recorded (%s); its lease runs out",
+                contract_id,
+                store_error.message,
+            )
+            return
+        if not again:
+            self._emit(OcrEvent(contract_id, None, "failed", error=reason))
 
     def _searchable(
         self, record: Any, jobs: list[OcrJobRecord], created: list[str]
@@ -497,23 +604,30 @@ class OcrService:
             raise PoolStopped
         out = self.work_dir / f"searchable-{record.id}-{secrets.token_hex(4)}.pdf"
         source = self._sources.acquire(record.sha256, record.original_key)
+        limit = max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count)
         try:
-            pool.run(
-                max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count),
-                build_searchable,
-                str(source),
-                layers,
-                str(out),
-            )
+            try:
+                pool.run(limit, build_searchable, str(source), layers, str(out))
+            except PoolStopped:
+                raise
+            except OcrTimeout:
+                message = f"{SEARCHABLE_FAILED}: building it took longer than {limit:g} s"
+                log.warning("contract %d: %s", record.id, message)
+                return None, None, message
+            except Exception as exc:  # noqa: BLE001 - hostile original: the copy is skipped
+                # The original itself is at fault (pypdf loops, recurses or gives up on it):
+                # trying again gives the same. The contract keeps its text and is searchable.
+                message = _reason(exc)
+                if not message.startswith(SEARCHABLE_FAILED):
+                    message = f"{SEARCHABLE_FAILED}: {message}"
+                log.warning("contract %d: %s", record.id, message)
+                return None, None, message
             key = next_version_key(self.objects, record.sha256, "searchable", "pdf")
             with open(out, "rb") as fh:
                 put = self.objects.put(key, fh, content_type="application/pdf")
             if put.created:
                 created.append(key)
             return key, put.sha256, None
-        except OcrPageError as exc:
-            log.warning("contract %d: %s", record.id, exc.message)
-            return None, None, exc.message
         finally:
             self._sources.release(record.sha256)
             out.unlink(missing_ok=True)
@@ -545,18 +659,35 @@ class OcrService:
         *,
         progress: Callable[[OcrCounts], None] | None = None,
         poll: float = 0.5,
-    ) -> OcrCounts:
-        """Block until OCR of these contracts (all when None) is finished; page counts."""
+        timeout: float | None = None,
+    ) -> OcrWait:
+        """Wait until OCR of these contracts (all when None) is finished, but no longer than
+        ``timeout`` seconds (default ``ARCHIVE_OCR_WAIT_SECONDS``): the page counts, and the
+        contracts still open when it stopped waiting (their work stays queued)."""
+        limit = self.settings.ocr_wait_seconds if timeout is None else timeout
+        deadline = time.monotonic() + max(0.0, limit)
         while True:
             counts = self.records.ocr_counts(contract_ids)
-            busy = bool(self.records.open_ocr_contracts(contract_ids))
+            still_open = self.records.open_ocr_contracts(contract_ids)
             if progress is not None:
                 progress(counts)
-            if not busy:
-                return counts
+            timed_out = bool(still_open) and time.monotonic() >= deadline
+            if not still_open or timed_out:
+                if timed_out:
+                    log.warning(
+                        "stopped waiting for OCR after %g s: %d contracts still open (%s)",
+                        limit,
+                        len(still_open),
+                        ", ".join(f"#{cid}" for cid in sorted(still_open)[:20]),
+                    )
+                return OcrWait(
+                    **dataclasses.asdict(counts),
+                    open_contracts=frozenset(still_open),
+                    timed_out=timed_out,
+                )
             if self._threads and not any(t.is_alive() for t in self._threads):
                 raise ArchiveError("the OCR workers stopped unexpectedly; see the log")
-            time.sleep(poll)
+            time.sleep(max(0.01, min(poll, deadline - time.monotonic())))
 
 
 def merge_text(

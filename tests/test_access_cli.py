@@ -131,7 +131,9 @@ def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path
 
 
 # --- every command declares its access ----------------------------------------------------------
-def command_paths() -> list[str]:
+def command_paths(*, facade: bool | None = None) -> list[str]:
+    """Every command's path; ``facade``: only those that act through the facade (``@acts``,
+    True) or only the others (False)."""
     import typer
 
     from contract_archive.cli import app
@@ -139,7 +141,8 @@ def command_paths() -> list[str]:
     def walk(command: Any, prefix: str) -> list[str]:
         subcommands = getattr(command, "commands", None)
         if subcommands is None:
-            return [prefix]
+            acts = bool(getattr(command.callback, "acts_through_facade", False))
+            return [prefix] if facade is None or acts == facade else []
         found = []
         for name, sub in subcommands.items():
             found += walk(sub, f"{prefix} {name}".strip())
@@ -149,10 +152,13 @@ def command_paths() -> list[str]:
 
 
 def test_every_command_declares_its_access() -> None:
+    """A command acts through the facade (whose actions declare their permission and logging)
+    or declares its access in COMMANDS."""
     from contract_archive.cli.acting import COMMANDS
 
-    paths = command_paths()
-    assert len(paths) >= 20 and "users create" in paths
+    assert len(command_paths()) >= 20 and "users create" in command_paths()
+    paths = command_paths(facade=False)
+    assert "contract terms" in command_paths(facade=True)
     undeclared = [p for p in paths if p not in COMMANDS]
     assert not undeclared, f"declare these in contract_archive/cli/acting.py COMMANDS: {undeclared}"
     assert not set(COMMANDS) - set(paths), "declared commands that do not exist"

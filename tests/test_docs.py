@@ -49,3 +49,26 @@ def test_every_api_route_is_in_the_readme() -> None:
             if pattern not in README:
                 missing.append(pattern)
     assert not missing, f"document these routes in the README: {missing}"
+
+
+def test_where_things_live_names_only_what_exists() -> None:
+    """Every folder and module the README's map and docs/architecture.md name exists."""
+    start = README.index("## Where things live")
+    table = README[start : README.index("\n## ", start + 5)]
+    missing = []
+    for row in re.findall(r"^\| `([^`]+/)` \| (.*) \|$", table, flags=re.M):
+        folder, text = row
+        if not (ROOT / folder).is_dir():
+            missing.append(folder)
+            continue
+        for name in re.findall(r"`([a-z_]+\.py)`", text):
+            if not any((ROOT / folder).rglob(name)) and not (ROOT / name).exists():
+                missing.append(folder + name)
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    for path in re.findall(
+        r"`((?:core|storage|signing|ingest|schemas|services|search_api|contract_archive)/[\w/]+\.py)`",
+        architecture,
+    ):
+        if not (ROOT / path).exists():
+            missing.append(path)
+    assert not missing, f"the map names modules that do not exist: {missing}"

@@ -50,7 +50,9 @@ def replay(**kwargs: float) -> ReplayOcrEngine:
 
 
 def run_ocr(archive: Archive, ids: list[int], engine: ReplayOcrEngine | None = None) -> None:
-    with OcrService(archive, engine=engine or replay(), workers=2, poll_seconds=0.1) as service:
+    with OcrService(
+        archive, engine=engine or replay(), workers=2, poll_seconds=0.1, backoff_seconds=0.05
+    ) as service:
         service.wait_for(ids, poll=0.1)
 
 
@@ -345,6 +347,8 @@ def test_page_timeout_marks_the_page_failed_with_the_reason(
     assert all(
         "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS (1 s)" in (p.ocr_error or "") for p in record.pages
     )
+    # each page had its ARCHIVE_OCR_MAX_ATTEMPTS attempts, then failed for good
+    assert [j.attempts for j in archive.records.ocr_jobs(result.id)] == [3, 3, 3]
     batch = archive.records.ocr_batch(result.id)
     assert batch is not None and batch.state == "incomplete" and batch.searchable_key is None
 

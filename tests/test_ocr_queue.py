@@ -230,3 +230,95 @@ def test_unknown_contracts(store: SqlRecordStore) -> None:
         store.queue_ocr(999, [1])
     with pytest.raises(NotFound):
         store.retry_ocr(999)
+
+
+def test_failed_attempts_wait_out_their_backoff_then_fail_for_good(store: SqlRecordStore) -> None:
+    """Issue 14: a failed attempt is not taken again before its backoff; other contracts' pages
+    are taken meanwhile; the last attempt fails the page; a retry resets its attempts."""
+    poison, good = scan(store, 11, pages=1), scan(store, 12, pages=1)
+    store.queue_ocr(poison, [1])
+    store.queue_ocr(good, [1])
+    claim = store.claim_ocr_page("w:1", 60)
+    assert claim is not None and claim.contract_id == poison
+    assert store.fail_ocr_page(claim.job_id, "w:1", "engine failed", retry_in=3600)
+    job = store.ocr_jobs(poison)[0]
+    assert (job.status, job.attempts, job.error) == ("queued", 1, "engine failed")
+    assert job.retry_at is not None
+    assert store.get_contract(poison).pages[0].ocr_status == "pending"
+    other = store.claim_ocr_page("w:1", 60)  # the poison waits; the good page is taken
+    assert other is not None and other.contract_id == good
+    assert store.claim_ocr_page("w:1", 60) is None
+    assert not store.try_finalize_ocr(poison, "w:1", 600)  # its page is still open
+
+    assert store.fail_ocr_page(claim.job_id, "w:1", "late", retry_in=1) is False  # not held
+    assert not store.fail_ocr_page(claim.job_id, "w:2", "x")  # nor by another
+    assert store.retry_ocr(poison) == [1]  # a retry does not wait out the backoff
+    again = store.claim_ocr_page("w:1", 60)
+    assert again is not None and again.contract_id == poison and again.attempts == 1
+    assert store.fail_ocr_page(again.job_id, "w:1", "engine failed again", traceback="Tb")
+    job = store.ocr_jobs(poison)[0]
+    assert (job.status, job.error, job.traceback, job.retry_at) == (
+        "failed",
+        "engine failed again",
+        "Tb",
+        None,
+    )
+    assert store.get_contract(poison).pages[0].ocr_error == "engine failed again"
+
+
+def test_finalisation_attempts_back_off_then_fail_and_retry_resets_them(
+    store: SqlRecordStore,
+) -> None:
+    cid = scan(store, 13, pages=1)
+    store.queue_ocr(cid, [1])
+    claim = store.claim_ocr_page("w:1", 60)
+    assert claim is not None
+    store.complete_ocr_page(claim.job_id, "w:1", result={}, layer=None, confidence=90.0)
+    assert store.try_finalize_ocr(cid, "w:1", 600)
+    assert store.ocr_batch(cid).attempts == 1  # type: ignore[union-attr]
+    assert store.fail_finalization(cid, "w:1", "index down", retry_in=3600, traceback="T1")
+    batch = store.ocr_batch(cid)
+    assert batch is not None and (batch.state, batch.last_error, batch.traceback) == (
+        "pending",
+        "index down",
+        "T1",
+    )
+    assert store.claim_stale_finalization("w:2", 600) is None  # waiting out its backoff
+    assert not store.try_finalize_ocr(cid, "w:2", 600)
+    assert store.open_ocr_contracts([cid]) == {cid}
+
+    store.retry_ocr(cid)  # no failed page, but the finalisation is taken at once again
+    assert store.claim_stale_finalization("w:2", 600) == cid
+    assert store.fail_finalization(cid, "w:2", "index down", retry_in=None, traceback="T2")
+    batch = store.ocr_batch(cid)
+    assert batch is not None and (batch.state, batch.attempts, batch.traceback) == (
+        "failed",
+        1,
+        "T2",
+    )
+    assert store.open_ocr_contracts([cid]) == set()  # failed is final: nobody waits for it
+    assert store.failed_ocr() == [batch] and store.failed_ocr([cid + 1]) == []
+    page = store.get_contract(cid).pages[0]
+    assert page.ocr_status == "failed" and page.ocr_error == "OCR could not be finished: index down"
+    assert store.claim_stale_finalization("w:3", 600) is None
+
+    assert store.retry_ocr(cid) == []
+    batch = store.ocr_batch(cid)
+    assert batch is not None and (batch.state, batch.attempts) == ("pending", 0)
+    assert store.get_contract(cid).pages[0].ocr_status == "running"
+    assert store.claim_stale_finalization("w:3", 600) == cid
+
+
+def test_a_finalisation_whose_holders_keep_dying_fails(store: SqlRecordStore) -> None:
+    cid = scan(store, 14, pages=1)
+    store.queue_ocr(cid, [1])
+    claim = store.claim_ocr_page("w:1", 60)
+    assert claim is not None
+    store.complete_ocr_page(claim.job_id, "w:1", result={}, layer=None, confidence=None)
+    assert store.try_finalize_ocr(cid, "dead:1", -1)  # a lease already run out
+    for n in (2, 3):
+        assert store.claim_stale_finalization(f"dead:{n}", -1, max_attempts=3) == cid
+    assert store.claim_stale_finalization("w:4", 600, max_attempts=3) is None
+    batch = store.ocr_batch(cid)
+    assert batch is not None and batch.state == "failed" and batch.attempts == 3
+    assert "interrupted 3 times" in (batch.last_error or "")

@@ -247,13 +247,18 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         check=False,
-        env={**env, "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS": "0.3"},
+        env={
+            **env,
+            "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS": "0.3",
+            "ARCHIVE_OCR_RETRY_BACKOFF_SECONDS": "0.1",
+        },
     )
     assert r.returncode == 1, r.stderr
     line = json.loads(r.stdout)
     assert line["status"] == "archived" and line["ocr"]["state"] == "incomplete"
     assert line["ocr"]["message"] == "OCR incomplete: page 2"
     assert "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS (0.3 s)" in line["ocr"]["pages"][0]["error"]
+    assert line["ocr"]["pages"][0]["attempts"] == 3  # ARCHIVE_OCR_MAX_ATTEMPTS, then failed
     cid = str(line["id"])
     shown = subprocess.run(
         [PROGRAM, "show", cid, "--json"], capture_output=True, text=True, env=env, check=False

@@ -1,4 +1,4 @@
-"""ruff and mypy stay clean: part of the suite so that CI keeps them so."""
+"""ruff, mypy and the import layers stay clean: part of the suite so that CI keeps them so."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     r = run(str(BIN / "mypy"))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_import_layers() -> None:
+    """The layers of docs/architecture.md, as the import-linter contracts in pyproject.toml."""
+    r = run(str(BIN / "lint-imports"), "--no-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "broken" in r.stdout and " 0 broken" in r.stdout, r.stdout

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,18 @@ from pathlib import Path
 from ingest.ocr.errors import OcrPageError
 
 Matrix = tuple[float, float, float, float, float, float]
+
+SEARCHABLE_FAILED = "searchable copy could not be made"
+"""How the reason a searchable copy could not be built begins, wherever it is shown."""
+
+_OBJECT_REPR = re.compile(r"IndirectObject\((\d+), (\d+), \d+\)")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``searchable copy could not be made: <what pypdf said>`` (object ids kept, the
+    addresses of Python objects dropped)."""
+    text = _OBJECT_REPR.sub(r"object \1 \2", " ".join(str(exc).split()))[:500]
+    return f"{SEARCHABLE_FAILED}: {text or type(exc).__name__}"
 
 
 @dataclass(frozen=True)
@@ -80,9 +93,9 @@ def layer_matrix(
 
 def build_searchable(original: str, layers: list[Layer], output: str) -> int:
     """Write the searchable copy of ``original`` to ``output``; returns the number of pages
-    that received a text layer."""
+    that received a text layer. Any failure of pypdf on the original (a reference loop, deep
+    nesting, a broken stream) is an :class:`OcrPageError` saying the copy could not be made."""
     import pypdf
-    from pypdf.errors import PdfReadError
     from pypdf.generic import NameObject, NumberObject
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -96,7 +109,9 @@ def build_searchable(original: str, layers: list[Layer], output: str) -> int:
             merged = 0
             for layer in sorted(layers, key=lambda item: item.page_no):
                 if not 1 <= layer.page_no <= len(writer.pages):
-                    raise OcrPageError(f"the original has no page {layer.page_no}")
+                    raise OcrPageError(
+                        f"{SEARCHABLE_FAILED}: the original has no page {layer.page_no}"
+                    )
                 page = writer.pages[layer.page_no - 1]
                 text_page = pypdf.PdfReader(io.BytesIO(layer.pdf)).pages[0]
                 size = (float(text_page.mediabox.width), float(text_page.mediabox.height))
@@ -117,6 +132,7 @@ def build_searchable(original: str, layers: list[Layer], output: str) -> int:
                 writer.write(fh)
     except OcrPageError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise OcrPageError(f"the searchable copy could not be made: {exc}") from exc
+    except Exception as exc:
+        # The original is untrusted: whatever pypdf raises on it ends here, with the reason.
+        raise OcrPageError(failure_reason(exc)) from exc
     return merged

@@ -7,7 +7,6 @@ The filtered contract list is ``GET /api/v1/contracts`` in ``routes/contracts.py
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -34,23 +33,14 @@ from schemas.contract_model import (
     PaymentPublic,
     PaymentUpdate,
     ReminderFeed,
-    ReminderPublic,
     ReminderRun,
     SchemeCodeUpdate,
     SchemePublic,
     TermsUpdate,
     TransitionRequest,
 )
-from search_api.deps import (
-    AccessDep,
-    ActorDep,
-    ArchiveDep,
-    CanEditContracts,
-    CanManageSettings,
-    CanViewContracts,
-)
+from search_api.deps import ActsEditing, ActsManagingSettings, ActsViewing
 from search_api.errors import ERROR_RESPONSES
-from services.contracts.reminders import calendar, run_reminders
 
 router = APIRouter(prefix="/api/v1", tags=["contract model"])
 
@@ -60,18 +50,14 @@ router = APIRouter(prefix="/api/v1", tags=["contract model"])
     "/customers", response_model=CustomerPage, responses=ERROR_RESPONSES, summary="Customers"
 )
 def list_customers(
-    caller: CanViewContracts,
-    access: AccessDep,
-    archive: ArchiveDep,
+    f: ActsViewing,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CustomerPage:
     """Customers with their totals: contracts, live, expiring, expired without renewal,
     amounts, outstanding and overdue receivables."""
-    return archive.contracts.list_customers(
-        q=q, offset=offset, limit=limit, hidden=tuple(access.hidden_classes(caller))
-    )
+    return f.customers.list_page(q=q, offset=offset, limit=limit)
 
 
 @router.post(
@@ -81,18 +67,13 @@ def list_customers(
     responses=ERROR_RESPONSES,
     summary="Create a customer",
 )
-def create_customer(
-    caller: CanEditContracts, archive: ArchiveDep, actor: ActorDep, body: CustomerCreate
-) -> CustomerPublic:
-    return CustomerPublic.from_record(
-        archive.contracts.create_customer(
-            body.name,
-            actor=actor,
-            registration_no=body.registration_no,
-            aliases=body.aliases,
-            contacts=[c.model_dump(exclude_none=True) for c in body.contacts],
-            notes=body.notes,
-        )
+def create_customer(f: ActsEditing, body: CustomerCreate) -> CustomerPublic:
+    return f.customers.create(
+        body.name,
+        registration_no=body.registration_no,
+        aliases=body.aliases,
+        contacts=[c.model_dump(exclude_none=True) for c in body.contacts],
+        notes=body.notes,
     )
 
 
@@ -102,12 +83,10 @@ def create_customer(
     responses=ERROR_RESPONSES,
     summary="One customer with every contract",
 )
-def get_customer(
-    caller: CanViewContracts, access: AccessDep, archive: ArchiveDep, ref: str
-) -> CustomerView:
+def get_customer(f: ActsViewing, ref: str) -> CustomerView:
     """By id, name or alias: every contract with its status, expiry and outstanding
     receivables, plus totals and facets (status, classification, year)."""
-    return archive.contracts.customer_view(ref, hidden=tuple(access.hidden_classes(caller)))
+    return f.customers.view(ref)
 
 
 @router.patch(
@@ -116,21 +95,13 @@ def get_customer(
     responses=ERROR_RESPONSES,
     summary="Change a customer",
 )
-def update_customer(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    customer_id: int,
-    body: CustomerUpdate,
-) -> CustomerPublic:
+def update_customer(f: ActsEditing, customer_id: int, body: CustomerUpdate) -> CustomerPublic:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if "contacts" in changes and changes["contacts"] is not None:
         changes["contacts"] = [
             {k: v for k, v in c.items() if v is not None} for c in changes["contacts"]
         ]
-    return CustomerPublic.from_record(
-        archive.contracts.update_customer(customer_id, changes, actor=actor)
-    )
+    return f.customers.update(customer_id, changes)
 
 
 @router.post(
@@ -139,16 +110,8 @@ def update_customer(
     responses=ERROR_RESPONSES,
     summary="Add a name variant",
 )
-def add_alias(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    customer_id: int,
-    body: AliasCreate,
-) -> CustomerPublic:
-    return CustomerPublic.from_record(
-        archive.contracts.add_alias(customer_id, body.alias, actor=actor)
-    )
+def add_alias(f: ActsEditing, customer_id: int, body: AliasCreate) -> CustomerPublic:
+    return f.customers.add_alias(customer_id, body.alias)
 
 
 @router.post(
@@ -157,16 +120,8 @@ def add_alias(
     responses=ERROR_RESPONSES,
     summary="Merge another customer into this one",
 )
-def merge_customers(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    customer_id: int,
-    body: MergeRequest,
-) -> CustomerPublic:
-    return CustomerPublic.from_record(
-        archive.contracts.merge_customers(customer_id, body.source_id, actor=actor)
-    )
+def merge_customers(f: ActsEditing, customer_id: int, body: MergeRequest) -> CustomerPublic:
+    return f.customers.merge(customer_id, body.source_id)
 
 
 # --- one contract's model ---------------------------------------------------------------------
@@ -176,11 +131,11 @@ def merge_customers(
     responses=ERROR_RESPONSES,
     summary="Terms: confirmed, and suggested with evidence",
 )
-def get_terms(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -> ContractTermsView:
+def get_terms(f: ActsViewing, contract_id: int) -> ContractTermsView:
     """Confirmed values and extraction suggestions apart; each suggestion with its page,
     character span, evidence text and confidence. Also parties, payments, holds, archival
     fields, the master contract and related contracts, and the allowed transitions."""
-    return archive.contracts.view(contract_id)
+    return f.terms.view(contract_id)
 
 
 @router.patch(
@@ -189,19 +144,12 @@ def get_terms(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -
     responses=ERROR_RESPONSES,
     summary="Confirm or correct terms",
 )
-def update_terms(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    body: TermsUpdate,
-) -> ContractTermsView:
+def update_terms(f: ActsEditing, contract_id: int, body: TermsUpdate) -> ContractTermsView:
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     if "parties" in changes and changes["parties"] is not None:
         changes["parties"] = body.parties
-    archive.contracts.confirm(contract_id, changes, actor=actor, reason=reason)
-    return archive.contracts.view(contract_id)
+    return f.terms.update(contract_id, changes, reason=reason)
 
 
 @router.post(
@@ -210,15 +158,8 @@ def update_terms(
     responses=ERROR_RESPONSES,
     summary="Accept a suggestion as the confirmed value",
 )
-def accept_suggestion(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    suggestion_id: int,
-) -> ContractTermsView:
-    archive.contracts.accept_suggestion(contract_id, suggestion_id, actor=actor)
-    return archive.contracts.view(contract_id)
+def accept_suggestion(f: ActsEditing, contract_id: int, suggestion_id: int) -> ContractTermsView:
+    return f.terms.accept(contract_id, suggestion_id)
 
 
 @router.post(
@@ -227,15 +168,8 @@ def accept_suggestion(
     responses=ERROR_RESPONSES,
     summary="Reject a suggestion",
 )
-def reject_suggestion(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    suggestion_id: int,
-) -> ContractTermsView:
-    archive.contracts.reject_suggestion(contract_id, suggestion_id, actor=actor)
-    return archive.contracts.view(contract_id)
+def reject_suggestion(f: ActsEditing, contract_id: int, suggestion_id: int) -> ContractTermsView:
+    return f.terms.reject(contract_id, suggestion_id)
 
 
 @router.post(
@@ -244,16 +178,8 @@ def reject_suggestion(
     responses={409: {"description": "not allowed from the current state"}, **ERROR_RESPONSES},
     summary="Move a contract to another lifecycle state",
 )
-def transition(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    body: TransitionRequest,
-) -> EventPublic:
-    return archive.contracts.transition(
-        contract_id, body.to, actor=actor, reason=body.reason, force=body.force
-    )
+def transition(f: ActsEditing, contract_id: int, body: TransitionRequest) -> EventPublic:
+    return f.lifecycle.transition(contract_id, body.to, reason=body.reason, force=body.force)
 
 
 @router.get(
@@ -262,9 +188,8 @@ def transition(
     responses=ERROR_RESPONSES,
     summary="The history: who, when, why",
 )
-def events(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -> ContractEvents:
-    archive.get(contract_id)
-    return ContractEvents(id=contract_id, events=archive.contracts.events(contract_id))
+def events(f: ActsViewing, contract_id: int) -> ContractEvents:
+    return ContractEvents(id=contract_id, events=f.terms.history(contract_id))
 
 
 @router.post(
@@ -273,18 +198,8 @@ def events(caller: CanViewContracts, archive: ArchiveDep, contract_id: int) -> C
     responses={409: {"description": "filed already, or not filable"}, **ERROR_RESPONSES},
     summary="File the contract: assign its archival code (档号) once",
 )
-def file_contract(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    body: FilingRequest,
-) -> ArchivalPublic:
-    terms = archive.contracts.file(
-        contract_id, actor=actor, fonds_code=body.fonds_code, retention=body.retention
-    )
-    held = any(h.active for h in archive.contracts.store.list_holds(contract_id))
-    return ArchivalPublic.from_record(terms, held=held)
+def file_contract(f: ActsEditing, contract_id: int, body: FilingRequest) -> ArchivalPublic:
+    return f.lifecycle.file(contract_id, fonds_code=body.fonds_code, retention=body.retention)
 
 
 @router.post(
@@ -294,14 +209,8 @@ def file_contract(
     responses=ERROR_RESPONSES,
     summary="Place a hold (the contract can never be disposed of while held)",
 )
-def place_hold(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    body: HoldCreate,
-) -> HoldPublic:
-    return archive.contracts.place_hold(contract_id, body.reason, actor=actor)
+def place_hold(f: ActsEditing, contract_id: int, body: HoldCreate) -> HoldPublic:
+    return f.lifecycle.place_hold(contract_id, body.reason)
 
 
 @router.post(
@@ -310,15 +219,8 @@ def place_hold(
     responses=ERROR_RESPONSES,
     summary="Release a hold, with a reason",
 )
-def release_hold(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    hold_id: int,
-    body: HoldRelease,
-) -> HoldPublic:
-    return archive.contracts.release_hold(contract_id, hold_id, body.reason, actor=actor)
+def release_hold(f: ActsEditing, contract_id: int, hold_id: int, body: HoldRelease) -> HoldPublic:
+    return f.lifecycle.release_hold(contract_id, hold_id, body.reason)
 
 
 @router.get(
@@ -327,10 +229,8 @@ def release_hold(
     responses=ERROR_RESPONSES,
     summary="The payment plan",
 )
-def list_payments(
-    caller: CanViewContracts, archive: ArchiveDep, contract_id: int
-) -> list[PaymentPublic]:
-    return archive.contracts.view(contract_id).payments
+def list_payments(f: ActsViewing, contract_id: int) -> list[PaymentPublic]:
+    return f.payments.list_items(contract_id)
 
 
 @router.post(
@@ -340,14 +240,8 @@ def list_payments(
     responses=ERROR_RESPONSES,
     summary="Add a payment plan item",
 )
-def add_payment(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    body: PaymentCreate,
-) -> PaymentPublic:
-    return archive.contracts.add_payment(contract_id, actor=actor, **body.model_dump())
+def add_payment(f: ActsEditing, contract_id: int, body: PaymentCreate) -> PaymentPublic:
+    return f.payments.add(contract_id, **body.model_dump())
 
 
 @router.patch(
@@ -357,15 +251,10 @@ def add_payment(
     summary="Record what was paid and when",
 )
 def record_payment(
-    caller: CanEditContracts,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    contract_id: int,
-    item_id: int,
-    body: PaymentUpdate,
+    f: ActsEditing, contract_id: int, item_id: int, body: PaymentUpdate
 ) -> PaymentPublic:
-    return archive.contracts.record_payment(
-        contract_id, item_id, paid_amount=body.paid_amount, paid_date=body.paid_date, actor=actor
+    return f.payments.record(
+        contract_id, item_id, paid_amount=body.paid_amount, paid_date=body.paid_date
     )
 
 
@@ -376,12 +265,8 @@ def record_payment(
     responses=ERROR_RESPONSES,
     summary="The classification scheme (current, or a version)",
 )
-def get_scheme(
-    caller: CanViewContracts,
-    archive: ArchiveDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
-) -> SchemePublic:
-    return archive.contracts.scheme(version)
+def get_scheme(f: ActsViewing, version: Annotated[int | None, Query(ge=1)] = None) -> SchemePublic:
+    return f.scheme.show(version)
 
 
 @router.get(
@@ -390,8 +275,8 @@ def get_scheme(
     responses=ERROR_RESPONSES,
     summary="Every version of the scheme",
 )
-def scheme_versions(caller: CanViewContracts, archive: ArchiveDep) -> list[SchemePublic]:
-    return archive.contracts.scheme_versions()
+def scheme_versions(f: ActsViewing) -> list[SchemePublic]:
+    return f.scheme.versions()
 
 
 @router.put(
@@ -400,20 +285,13 @@ def scheme_versions(caller: CanViewContracts, archive: ArchiveDep) -> list[Schem
     responses=ERROR_RESPONSES,
     summary="Add or change a code (makes a new scheme version)",
 )
-def set_code(
-    caller: CanManageSettings,
-    archive: ArchiveDep,
-    actor: ActorDep,
-    code: str,
-    body: SchemeCodeUpdate,
-) -> SchemePublic:
-    return archive.contracts.set_code(
+def set_code(f: ActsManagingSettings, code: str, body: SchemeCodeUpdate) -> SchemePublic:
+    return f.scheme.set_code(
         code,
         name_zh=body.name_zh,
         name_en=body.name_en,
         retention=body.retention,
         keywords=body.keywords,
-        actor=actor,
         note=body.note,
     )
 
@@ -424,10 +302,8 @@ def set_code(
     responses=ERROR_RESPONSES,
     summary="Retire a code (makes a new scheme version)",
 )
-def retire_code(
-    caller: CanManageSettings, archive: ArchiveDep, actor: ActorDep, code: str
-) -> SchemePublic:
-    return archive.contracts.retire_code(code, actor=actor)
+def retire_code(f: ActsManagingSettings, code: str) -> SchemePublic:
+    return f.scheme.retire_code(code)
 
 
 @router.post(
@@ -436,10 +312,8 @@ def retire_code(
     responses=ERROR_RESPONSES,
     summary="Train the classifier on the confirmed contracts",
 )
-def train_classifier(
-    caller: CanManageSettings, archive: ArchiveDep, actor: ActorDep
-) -> ClassifierPublic:
-    return archive.contracts.train_classifier(actor=actor)
+def train_classifier(f: ActsManagingSettings) -> ClassifierPublic:
+    return f.scheme.train()
 
 
 # --- reminders --------------------------------------------------------------------------------
@@ -450,9 +324,7 @@ def train_classifier(
     summary="The reminder feed (newest first)",
 )
 def reminders(
-    caller: CanViewContracts,
-    access: AccessDep,
-    archive: ArchiveDep,
+    f: ActsViewing,
     days: Annotated[int, Query(ge=1, le=3650, description="Made in the last N days")] = 30,
     kind: Annotated[
         str | None,
@@ -461,14 +333,7 @@ def reminders(
     contract_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ReminderFeed:
-    since = datetime.now(UTC) - timedelta(days=days)
-    items = archive.contracts.store.list_reminders(
-        since=since, kinds=(kind,) if kind else (), contract_id=contract_id, limit=limit
-    )
-    hidden = access.hidden_classes(caller)
-    if hidden:  # reminders of contracts of a restricted class the caller may not see
-        items = [r for r in items if archive.get(r.contract_id).classification not in hidden]
-    return ReminderFeed(items=[ReminderPublic.from_record(r) for r in items])
+    return f.reminders.feed(days=days, kind=kind, contract_id=contract_id, limit=limit)
 
 
 @router.post(
@@ -477,8 +342,8 @@ def reminders(
     responses=ERROR_RESPONSES,
     summary="Run the reminder job now (what `contract-archive reminders run` does)",
 )
-def run_reminder_job(caller: CanManageSettings, archive: ArchiveDep) -> ReminderRun:
-    return run_reminders(archive.contracts)
+def run_reminder_job(f: ActsManagingSettings) -> ReminderRun:
+    return f.reminders.run()
 
 
 @router.get(
@@ -487,9 +352,9 @@ def run_reminder_job(caller: CanManageSettings, archive: ArchiveDep) -> Reminder
     responses={200: {"content": {"text/calendar": {}}}, **ERROR_RESPONSES},
     summary="iCalendar feed: expiries, notice deadlines, payments due",
 )
-def calendar_feed(caller: CanViewContracts, access: AccessDep, archive: ArchiveDep) -> Response:
+def calendar_feed(f: ActsViewing) -> Response:
     return Response(
-        calendar(archive.contracts, hidden=access.hidden_classes(caller)),
+        f.reminders.calendar(),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="contracts.ics"'},
     )

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.index.analysis import is_cjk
-from storage.index.highlight import find_spans
+from services.facade.helpers import find_spans, is_cjk
 
 RENDER_SCALE = 1.5
 """108 dpi: sharp on a desktop screen, about 100-300 KB per page as PNG."""

@@ -88,7 +88,7 @@ def csrf_token_for(request: Request) -> str | None:
     """The CSRF token forms and scripts of this page must send back: derived from the browser
     session (``search_api.auth``); None without one."""
     from search_api.auth import SESSION_COOKIE
-    from services.access.credentials import csrf_token
+    from services.facade.helpers import csrf_token
 
     session = request.cookies.get(SESSION_COOKIE)
     return csrf_token(session) if session else None

@@ -39,7 +39,6 @@ from search_api.deps import (
     CanReadContracts,
     CanSearch,
     CanVerify,
-    CanViewContracts,
     SettingsDep,
     SignedInPendingPassword,
 )
@@ -130,42 +129,6 @@ def static_file(name: str) -> Response:
         path,
         media_type=STATIC_TYPES[path.suffix],
         headers={"Cache-Control": "public, max-age=31536000, immutable"},
-    )
-
-
-# --- home -------------------------------------------------------------------------------------
-@router.get("/")
-def home(
-    caller: CanViewContracts, access: AccessDep, request: Request, archive: ArchiveDep
-) -> Response:
-    total = access.store.count_visible_contracts(access.hidden_classes(caller))
-    newest = (
-        archive.search("", limit=8, sort="newest", facets=True, restrict=access.restriction(caller))
-        if total
-        else None
-    )
-    access.record(
-        caller,
-        "contract.list",
-        details={"page": "home", "returned": [h.id for h in (newest.hits if newest else [])]},
-    )
-    recent = newest.hits if newest else []
-    pages, awaiting = archive.records.page_totals()
-    stats = {"pages": pages, "awaiting_ocr": awaiting}
-    model = archive.contracts
-    expiring = model.list_contracts(model.contract_filter(expiring_within="90d"), limit=10)
-    overdue = model.list_contracts(model.contract_filter(overdue_payments=True), limit=10)
-    return render(
-        request,
-        "home.html",
-        {
-            "total": total,
-            "recent": recent,
-            "facets": newest.facets if newest else {},
-            "stats": stats,
-            "expiring": expiring,
-            "overdue": overdue,
-        },
     )
 
 
@@ -445,23 +408,6 @@ def verification_page(
     )
 
 
-@router.post("/contracts/{contract_id}/suggestions/{suggestion_id}")
-def suggestion_form(
-    caller: CanEditContracts,
-    access: AccessDep,
-    archive: ArchiveDep,
-    contract_id: int,
-    suggestion_id: int,
-    decision: Annotated[Literal["accept", "reject"], Form()],
-) -> Response:
-    """An archivist confirms or rejects a suggested value; it is recorded with who and when."""
-    if decision == "accept":
-        archive.contracts.accept_suggestion(contract_id, suggestion_id, actor=caller.username)
-    else:
-        archive.contracts.reject_suggestion(contract_id, suggestion_id, actor=caller.username)
-    return RedirectResponse(f"/contracts/{contract_id}#terms-h", status_code=303)
-
-
 @router.post("/contracts/{contract_id}/ocr/retry")
 def ocr_retry_form(
     caller: CanEditContracts,
@@ -640,40 +586,6 @@ def access_log_page(
             "extract_url": "/api/v1/access-log/extract" + ("?" + api if api else ""),
         },
     )
-
-
-# --- customers --------------------------------------------------------------------------------
-@router.get("/customers")
-def customers_page(
-    caller: CanViewContracts,
-    access: AccessDep,
-    request: Request,
-    archive: ArchiveDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    size = 50
-    result = archive.contracts.list_customers(
-        q=q or None,
-        offset=(page - 1) * size,
-        limit=size,
-        hidden=tuple(access.hidden_classes(caller)),
-    )
-    pages = math.ceil(result.total / size) if result.total else 0
-    return render(
-        request,
-        "customers.html",
-        {"result": result, "q": q, "page": page, "pages": pages},
-    )
-
-
-@router.get("/customers/{ref}")
-def customer_page(
-    caller: CanViewContracts, access: AccessDep, request: Request, archive: ArchiveDep, ref: str
-) -> Response:
-    """A customer by id, name or alias: every contract with status, expiry and receivables."""
-    view = archive.contracts.customer_view(ref, hidden=tuple(access.hidden_classes(caller)))
-    return render(request, "customer.html", {"v": view})
 
 
 # --- signing in ------------------------------------------------------------------------------

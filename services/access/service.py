@@ -39,6 +39,7 @@ from core.access_errors import (
 )
 from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
 from core.roles import Caller, Client, Perm, Role, parse_roles
+from core.rules import valid_classification
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
 from ingest.stages import index_document
@@ -70,7 +71,6 @@ from storage.records.sql import MAX_ID
 log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^[\w][\w.@-]{0,99}$")
-CLASSIFICATION_RE = re.compile(r"[\w.-]{1,50}")
 TOUCH_EVERY = timedelta(seconds=60)
 FIRST_ADMIN = "admin"
 _ROLE_NAMES = frozenset(r.value for r in Role)
@@ -100,16 +100,6 @@ def valid_username(name: str) -> str:
         raise InvalidRequest(
             f"invalid user name {name!r}",
             hint="1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
-        )
-    return text
-
-
-def valid_classification(code: str) -> str:
-    text = unicodedata.normalize("NFKC", code).strip()
-    if not CLASSIFICATION_RE.fullmatch(text):
-        raise InvalidRequest(
-            f"invalid classification code {code!r}",
-            hint="1-50 letters, digits, '.', '_' or '-', e.g. LD",
         )
     return text
 

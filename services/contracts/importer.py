@@ -288,8 +288,9 @@ def _row(
 
 
 def import_metadata(
-    service: ContractService, csv_path: Path, *, dry_run: bool = False
+    service: ContractService, csv_path: Path, *, dry_run: bool = False, actor: str = ACTOR
 ) -> ImportReport:
+    """``actor``: who the history records (the acting user; the default names the import)."""
     rows, report = parse_rows(service, csv_path)
     report.dry_run = dry_run
     if dry_run or report.errors:
@@ -302,7 +303,7 @@ def import_metadata(
         for row in rows:
             current = row
             result = archive.ingest_path(
-                row.path, title=row.title, user=ACTOR, display_name=str(row.path)
+                row.path, title=row.title, user=actor, display_name=str(row.path)
             )
             if result.status == "archived" and result.id is not None:
                 created_contracts.append(result.id)
@@ -317,28 +318,28 @@ def import_metadata(
                     and service.store.find_customer(name_key(row.customer)) is None
                 ):
                     customer = service.create_customer(
-                        row.customer, registration_no=row.registration_no, actor=ACTOR
+                        row.customer, registration_no=row.registration_no, actor=actor
                     )
                     created_customers.append(customer.id)
-                linked = link_customer(service.store, contract_id, row.customer, actor=ACTOR)
+                linked = link_customer(service.store, contract_id, row.customer, actor=actor)
                 if linked.created and linked.customer_id is not None:
                     created_customers.append(linked.customer_id)
             if row.terms:
-                service.confirm(contract_id, row.terms, actor=ACTOR, reason="legacy import")
+                service.confirm(contract_id, row.terms, actor=actor, reason="legacy import")
             report.imported.append(contract_id)
         # Filing last, once every file is in: a legacy code moves its series' counter on,
         # and a counter is never moved back.
         for row, contract_id in zip(rows, report.imported, strict=True):
             current = row
             if row.filing is not None:
-                terms = service.file(contract_id, actor=ACTOR, **row.filing)
+                terms = service.file(contract_id, actor=actor, **row.filing)
                 assert terms.archival_code is not None
                 report.filed.append(terms.archival_code)
             if row.status != "signed":
                 service.transition(
                     contract_id,
                     row.status,
-                    actor=ACTOR,
+                    actor=actor,
                     force=True,
                     reason="legacy import: the state recorded on paper",
                     kind="imported",

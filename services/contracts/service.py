@@ -27,6 +27,8 @@ from core.rules import (
     STATES,
     TRANSITIONS,
     allowed_from,
+    valid_classification,
+    valid_scheme_code,
 )
 from ingest.extraction import ClassifierInput, CodeKeywords, extract_terms
 from ingest.extraction.classify import features, leave_one_out, train
@@ -323,7 +325,9 @@ class ContractService:
             raise InvalidRequest(
                 f"unknown status {', '.join(unknown)}", hint="one of: " + ", ".join(STATES)
             )
-        classes = tuple(c.strip().upper() for c in (classification or "").split(",") if c.strip())
+        classes = tuple(
+            valid_classification(c) for c in (classification or "").split(",") if c.strip()
+        )
         customer_id = None
         customer_text = None
         if customer:
@@ -452,7 +456,7 @@ class ContractService:
             if isinstance(value, str):
                 value = " ".join(value.split()) or None
             if field == "classification" and value is not None:
-                value = str(value).upper()
+                value = valid_classification(str(value))
                 scheme = self.store.current_scheme()
                 if scheme.get(value) is None:
                     raise InvalidRequest(
@@ -882,9 +886,7 @@ class ContractService:
         actor: str,
         note: str | None = None,
     ) -> SchemePublic:
-        code = code.strip().upper()
-        if not code.isalnum() or not 1 <= len(code) <= 10:
-            raise InvalidRequest("a classification code is 1 to 10 letters or digits")
+        code = valid_scheme_code(code)
         if retention not in RETENTIONS:
             raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
         current = self.store.current_scheme()
@@ -909,7 +911,7 @@ class ContractService:
         return SchemePublic.from_record(saved)
 
     def retire_code(self, code: str, *, actor: str, note: str | None = None) -> SchemePublic:
-        code = code.strip().upper()
+        code = valid_scheme_code(code)
         current = self.store.current_scheme()
         if current.get(code) is None:
             raise NotFound(f"{code} is not a code of the current scheme")

@@ -1,9 +1,108 @@
-"""The home page's dashboard: counts, expiring contracts, overdue amounts."""
+"""The home page's dashboard: counts, expiring contracts, overdue amounts; and the contract
+model's filtered list (by customer, status, classification, expiry, payments).
+
+Everything here takes the caller's hidden classes: a contract of a restricted class the caller
+is not cleared for is in no list, count, total or facet.
+"""
 
 from __future__ import annotations
 
-from services.facade.base import Area
+from dataclasses import dataclass, field, replace
+
+from core.roles import Perm
+from schemas.contract_model import ContractLinePage
+from schemas.search import FacetBucket, SearchHit
+from services.contracts.service import ContractService
+from services.facade.base import Area, action
+from storage.records.contract_base import ContractFilter
+
+RECENT = 8
+LISTED = 10
+EXPIRING_WITHIN = "90d"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    total: int
+    """Contracts the caller may see."""
+    recent: list[SearchHit]
+    pages: int
+    awaiting_ocr: int
+    expiring: ContractLinePage
+    """Live contracts expiring within 90 days."""
+    overdue: ContractLinePage
+    """Contracts with payment items past due and unpaid."""
+    facets: dict[str, list[FacetBucket]] = field(default_factory=dict)
 
 
 class DashboardArea(Area):
     """The home page's dashboard: counts, expiring contracts, overdue amounts."""
+
+    @property
+    def model(self) -> ContractService:
+        return self.archive.contracts
+
+    @action("dashboard.view", Perm.CONTRACTS_VIEW, logged="read")
+    def home(self) -> Dashboard:
+        hidden = self.acting.hidden
+        access = self.acting.access
+        total = access.store.count_visible_contracts(frozenset(hidden))
+        newest = (
+            self.archive.search(
+                "",
+                limit=RECENT,
+                sort="newest",
+                facets=True,
+                restrict=access.restriction(self.acting.caller),
+            )
+            if total
+            else None
+        )
+        pages, awaiting = self.archive.records.page_totals(hidden)
+        expiring = self._lines(self.model.contract_filter(expiring_within=EXPIRING_WITHIN), LISTED)
+        overdue = self._lines(self.model.contract_filter(overdue_payments=True), LISTED)
+        recent = newest.hits if newest else []
+        self.acting.note(
+            returned=[h.id for h in recent],
+            expiring=[c.id for c in expiring.items],
+            overdue=[c.id for c in overdue.items],
+        )
+        return Dashboard(
+            total=total,
+            recent=recent,
+            pages=pages,
+            awaiting_ocr=awaiting,
+            expiring=expiring,
+            overdue=overdue,
+            facets=newest.facets if newest else {},
+        )
+
+    def _lines(self, flt: ContractFilter, limit: int, offset: int = 0) -> ContractLinePage:
+        visible = replace(flt, hidden_classifications=self.acting.hidden)
+        return self.model.list_contracts(visible, offset=offset, limit=limit)
+
+    @action("contract.list", Perm.CONTRACTS_VIEW, logged="read")
+    def contracts(
+        self,
+        customer: str | None = None,
+        status: str | None = None,
+        classification: str | None = None,
+        expiring_within: str | None = None,
+        overdue_payments: bool = False,
+        expired_unrenewed: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> ContractLinePage:
+        """Contracts by customer, status, classification, expiry and payments, each with its
+        confirmed terms; the total counts only what the caller may see."""
+        flt = self.model.contract_filter(
+            customer=customer,
+            status=status,
+            classification=classification,
+            expiring_within=expiring_within,
+            overdue_payments=overdue_payments,
+            expired_unrenewed=expired_unrenewed,
+        )
+        page = self._lines(flt, limit, offset)
+        self.acting.note(total=page.total, returned=[c.id for c in page.items])
+        return page

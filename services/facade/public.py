@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from core.roles import Caller, Client
 from services.access.notes import VerifierKey
-from services.access.service import AccessControl, LoginResult, NewCredentials
+from services.access.service import (
+    AccessControl,
+    LoginResult,
+    NewCredentials,
+    print_first_credentials,
+)
+
+__all__ = ["LoginResult", "NewCredentials", "PublicArea", "print_first_credentials"]
 
 
 class PublicArea:

@@ -18,6 +18,7 @@ from services.facade.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.public import PublicArea
+    from services.ocr import OcrService
 
 
 class Runtime:
@@ -37,6 +38,14 @@ class Runtime:
         with Archive(settings or get_settings()).open() as archive:
             yield cls(archive)
 
+    @classmethod
+    def start(cls, settings: Settings | None = None) -> Runtime:
+        """Open the archive for a long-running process (the server); :meth:`close` ends it."""
+        return cls(Archive(settings or get_settings()).open())
+
+    def close(self) -> None:
+        self.archive.close()
+
     def facade(self, caller: Caller) -> Facade:
         """Everything ``caller`` may do."""
         return Facade(Acting(self.access, caller))
@@ -45,6 +54,16 @@ class Runtime:
         """The command line's facade: it acts as ARCHIVE_USER (default: the first admin; on
         the first start that admin is made and its one-time credentials go to ``announce``)."""
         return self.facade(self.access.cli_caller(announce=announce))
+
+    def warm_up(self) -> None:
+        """Start the parser processes ahead of the first upload."""
+        self.archive.warm_up()
+
+    def ocr_service(self) -> OcrService:
+        """The background OCR workers of this archive (started and stopped by the server)."""
+        from services.ocr import OcrService
+
+        return OcrService(self.archive)
 
     @property
     def public(self) -> PublicArea:

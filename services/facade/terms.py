@@ -1,9 +1,91 @@
-"""A contract's terms: view, confirm, suggestions, relations (master/amendments), history."""
+"""A contract's terms: view, confirm, suggestions, relations (master/amendments), history.
+
+Related contracts (the master, amendments, renewals) the caller may not see are left out of a
+contract's view, and linking a contract to one gives the answer a missing contract gives.
+"""
 
 from __future__ import annotations
 
-from services.facade.base import Area
+from collections.abc import Mapping
+from typing import Any
+
+from core.errors import NotFound
+from core.roles import Perm
+from schemas.contract_model import ContractTermsView, EventPublic
+from services.contracts.service import ContractService
+from services.facade.base import Area, action
 
 
 class TermsArea(Area):
     """A contract's terms: view, confirm, suggestions, relations (master/amendments), history."""
+
+    @property
+    def model(self) -> ContractService:
+        return self.archive.contracts
+
+    def visible_view(self, contract_id: int) -> ContractTermsView:
+        """The contract's terms with only the related contracts the caller may see (for the
+        actions of this and other areas that answer with the terms)."""
+        view = self.model.view(contract_id)
+        master = view.master
+        if master is not None and not self.acting.may_see_id(master.id):
+            master = None
+        related = [r for r in view.related if self.acting.may_see_id(r.id)]
+        return view.model_copy(update={"master": master, "related": related})
+
+    @action("contract.terms.view", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def view(self, contract_id: int) -> ContractTermsView:
+        """Confirmed values and suggestions apart, parties, payments, holds, archival fields,
+        the master contract and related contracts, the allowed transitions."""
+        return self.visible_view(contract_id)
+
+    def _check_links(self, changes: Mapping[str, Any]) -> None:
+        """A master contract or a customer the caller may not see is missing, in its words."""
+        master_id = changes.get("master_id")
+        if master_id is not None and not self.acting.may_see_id(int(master_id)):
+            raise NotFound(f"contract {int(master_id)} does not exist")
+        customer_ids = [changes.get("customer_id")] + [
+            p.get("customer_id") if isinstance(p, Mapping) else getattr(p, "customer_id", None)
+            for p in changes.get("parties") or ()
+        ]
+        if any(c is not None for c in customer_ids):
+            from services.facade.customers import CustomersArea
+
+            customers = CustomersArea(self.acting)
+            for customer_id in customer_ids:
+                if customer_id is not None:
+                    customers.visible(int(customer_id), "contract.terms.update")
+
+    @action("contract.terms.update", Perm.CONTRACTS_EDIT, logged="change", contract="contract_id")
+    def update(
+        self, contract_id: int, changes: Mapping[str, Any], reason: str | None = None
+    ) -> ContractTermsView:
+        """Confirm or correct terms (each changed field is recorded with who and why)."""
+        if "classification" in changes:
+            self.acting.require(
+                Perm.CONTRACTS_CLASSIFY, action="contract.terms.update", contract_id=contract_id
+            )
+        self._check_links(changes)
+        self.model.confirm(contract_id, changes, actor=self.acting.actor, reason=reason)
+        return self.visible_view(contract_id)
+
+    @action(
+        "contract.suggestion.accept", Perm.CONTRACTS_EDIT, logged="change", contract="contract_id"
+    )
+    def accept(self, contract_id: int, suggestion_id: int) -> ContractTermsView:
+        """Accept a suggestion as the confirmed value."""
+        self.model.accept_suggestion(contract_id, suggestion_id, actor=self.acting.actor)
+        return self.visible_view(contract_id)
+
+    @action(
+        "contract.suggestion.reject", Perm.CONTRACTS_EDIT, logged="change", contract="contract_id"
+    )
+    def reject(self, contract_id: int, suggestion_id: int) -> ContractTermsView:
+        """Reject a suggestion."""
+        self.model.reject_suggestion(contract_id, suggestion_id, actor=self.acting.actor)
+        return self.visible_view(contract_id)
+
+    @action("contract.history", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def history(self, contract_id: int) -> list[EventPublic]:
+        """Every recorded change: who, when, what and why."""
+        return self.model.events(contract_id)

@@ -7,7 +7,7 @@ SQL implementation is :class:`~storage.records.contracts_sql.SqlContracts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -115,8 +115,9 @@ class IngestedContracts(Protocol):
 
     def count_contracts(self) -> int: ...
 
-    def page_totals(self) -> tuple[int, int]:
-        """Pages of all contracts, and how many of them await OCR."""
+    def page_totals(self, hidden: Collection[str] = ()) -> tuple[int, int]:
+        """Pages of all contracts (but those of the ``hidden`` classes), and how many of them
+        await OCR."""
 
     def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:
         """Every contract, in id order, without loading them all at once."""

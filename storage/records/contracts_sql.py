@@ -7,10 +7,10 @@ not a driver overflow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import NotFound
@@ -124,10 +124,22 @@ class SqlContracts(SqlPart):
         with self._session(write=False) as s:
             return int(s.scalar(select(func.count(Contract.id))) or 0)
 
-    def page_totals(self) -> tuple[int, int]:
+    def page_totals(self, hidden: Collection[str] = ()) -> tuple[int, int]:
+        pages_stmt = select(func.coalesce(func.sum(Contract.page_count), 0))
+        waiting_stmt = (
+            select(func.count()).select_from(ContractPage).where(ContractPage.needs_ocr.is_(True))
+        )
+        if hidden:
+            visible = or_(
+                Contract.classification.is_(None), Contract.classification.not_in(sorted(hidden))
+            )
+            pages_stmt = pages_stmt.where(visible)
+            waiting_stmt = waiting_stmt.join(
+                Contract, Contract.id == ContractPage.contract_id
+            ).where(visible)
         with self._session(write=False) as s:
-            pages = s.scalar(select(func.coalesce(func.sum(Contract.page_count), 0)))
-            waiting = s.scalar(select(func.count()).where(ContractPage.needs_ocr.is_(True)))
+            pages = s.scalar(pages_stmt)
+            waiting = s.scalar(waiting_stmt)
             return int(pages or 0), int(waiting or 0)
 
     def iter_contracts(self, batch_size: int = 500) -> Iterator[ContractRecord]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from storage.records.contracts_base import ContractRecord, PageRecord
 
 JOB_STATES = ("queued", "running", "done", "failed")
+BATCH_STATES = ("pending", "finalizing", "done", "incomplete", "failed")
 BATCH_OPEN = ("pending", "finalizing")
 
 
@@ -43,6 +44,9 @@ class OcrJobRecord:
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    retry_at: datetime | None = None
+    """A page waiting for its next attempt (its ``error`` says why the last one failed)."""
+    traceback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,15 @@ class OcrBatchRecord:
     searchable_key: str | None
     searchable_sha256: str | None
     error: str | None
+    """Why the searchable copy could not be made, when it could not."""
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    attempts: int = 0
+    retry_at: datetime | None = None
+    last_error: str | None = None
+    """Why the last attempt at finishing failed; the reason of a ``failed`` batch."""
+    traceback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,18 @@ class OcrRecords(Protocol):
     ) -> bool:
         """Store the page's result; False when ``owner`` no longer holds the page."""
 
-    def fail_ocr_page(self, job_id: int, owner: str, error: str) -> bool: ...
+    def fail_ocr_page(
+        self,
+        job_id: int,
+        owner: str,
+        error: str,
+        *,
+        retry_in: float | None = None,
+        traceback: str | None = None,
+    ) -> bool:
+        """Record a failed attempt: with ``retry_in`` the page goes back to the queue, not to
+        be taken before that many seconds; without, it is ``failed`` for good. False when
+        ``owner`` no longer holds the page."""
 
     def release_ocr_page(self, job_id: int, owner: str) -> None:
         """Give an unfinished page back to the queue (shutdown), not counting the attempt."""
@@ -114,12 +135,20 @@ class OcrRecords(Protocol):
         """Owners of running pages and finalisations."""
 
     def try_finalize_ocr(self, contract_id: int, owner: str, lease_seconds: float) -> bool:
-        """Take the contract's finalisation when none of its pages is open any more."""
+        """Take the contract's finalisation when none of its pages is open any more (and it
+        is not waiting for a retry); counts an attempt."""
 
     def claim_stale_finalization(
-        self, owner: str, lease_seconds: float, *, contract_ids: Collection[int] | None = None
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        contract_ids: Collection[int] | None = None,
     ) -> int | None:
-        """Take a finalisation whose holder vanished, or that nobody took; its contract id."""
+        """Take a finalisation whose holder vanished, or that nobody took, or whose backoff is
+        over; its contract id. One whose holders vanished ``max_attempts`` times is failed
+        instead."""
 
     def ocr_jobs(self, contract_id: int, *, with_layers: bool = False) -> list[OcrJobRecord]:
         """The contract's pages on the queue; their PDF layers only when asked for."""
@@ -149,7 +178,24 @@ class OcrRecords(Protocol):
         the searchable copy, and close the batch. None when ``owner`` lost the finalisation."""
 
     def abandon_finalization(self, contract_id: int, owner: str) -> None:
-        """Give the finalisation back (it failed before writing anything to the record)."""
+        """Give the finalisation back without counting the attempt (shutdown)."""
+
+    def fail_finalization(
+        self,
+        contract_id: int,
+        owner: str,
+        error: str,
+        *,
+        retry_in: float | None,
+        traceback: str | None = None,
+    ) -> bool:
+        """Record a failed attempt at finishing (nothing was written to the record): with
+        ``retry_in`` it is taken again after that many seconds; without, the batch is
+        ``failed`` with the reason, and its pages say so. False when ``owner`` lost it."""
 
     def retry_ocr(self, contract_id: int) -> list[int]:
-        """Queue the contract's failed pages again; the page numbers re-queued."""
+        """Queue the contract's failed pages again, their attempts reset, and give a failed
+        finalisation a new set of attempts; the page numbers re-queued."""
+
+    def failed_ocr(self, contract_ids: Collection[int] | None = None) -> list[OcrBatchRecord]:
+        """Batches whose finishing failed for good (for operators)."""

@@ -9,6 +9,10 @@ the searchable copy again.
 
 ``ocr_batches`` holds one row per contract with OCR work: whether pages are still open, who is
 writing the finished text and searchable copy (taken the same way), and where they are.
+
+Both count their attempts: a page or a finalisation that fails is taken again after a backoff
+(``retry_at``) until its attempts are used up, then it is ``failed`` with the reason, so that a
+poison file never loops and never holds a worker.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ class OcrJob(Base):
     owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    """Why the page failed; while it waits for another attempt, why the last one failed."""
+    retry_at: Mapped[datetime | None] = mapped_column()
+    """A queued page that failed is not taken again before this (backoff)."""
+    traceback: Mapped[str | None] = mapped_column(Text)
+    """For operators: where an unexpected failure of the last attempt came from."""
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     layer: Mapped[bytes | None] = mapped_column(LargeBinary)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -51,7 +60,16 @@ class OcrBatch(Base):
         BigIntId, ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
     )
     state: Mapped[str] = mapped_column(String(20), index=True)
-    """pending (pages open), finalizing (text and copy being written), done or incomplete."""
+    """pending (pages open, or waiting for another attempt at finishing), finalizing (text and
+    copy being written), done, incomplete (pages failed) or failed (finishing failed on every
+    attempt)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts at finishing the contract since its pages were last queued."""
+    retry_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last attempt at finishing failed (the reason of a `failed` batch)."""
+    traceback: Mapped[str | None] = mapped_column(Text)
+    """For operators: the traceback of the last failed attempt at finishing."""
     owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column()
     searchable_key: Mapped[str | None] = mapped_column(String(300))

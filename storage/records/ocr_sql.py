@@ -56,6 +56,8 @@ def _job_record(row: OcrJob, *, with_layer: bool = True) -> OcrJobRecord:
         queued_at=row.queued_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        retry_at=row.retry_at,
+        traceback=row.traceback,
     )
 
 
@@ -69,6 +71,10 @@ def _batch_record(row: OcrBatch) -> OcrBatchRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         finished_at=row.finished_at,
+        attempts=row.attempts or 0,
+        retry_at=row.retry_at,
+        last_error=row.last_error,
+        traceback=row.traceback,
     )
 
 
@@ -106,6 +112,8 @@ class OcrQueueSql:
             batch.state = "pending"
             batch.finished_at = None
             batch.updated_at = now
+            batch.attempts, batch.retry_at = 0, None
+            batch.last_error, batch.traceback = None, None
 
     def queue_ocr(self, contract_id: int, pages: Sequence[int]) -> int:
         wanted = sorted(set(pages))
@@ -137,9 +145,10 @@ class OcrQueueSql:
                         )
                     )
                     changed.append(page_no)
-                elif row.status == "failed":
+                elif row.status == "failed" or (row.status == "queued" and row.retry_at):
                     row.status, row.attempts, row.error = "queued", 0, None
                     row.owner, row.lease_until, row.queued_at = None, None, now
+                    row.retry_at, row.traceback = None, None
                     changed.append(page_no)
             if changed:
                 self._open_batch(s, contract_id)
@@ -195,7 +204,10 @@ class OcrQueueSql:
         while True:
             now = utcnow()
             takeable = or_(
-                OcrJob.status == "queued",
+                and_(
+                    OcrJob.status == "queued",
+                    or_(OcrJob.retry_at.is_(None), OcrJob.retry_at <= now),
+                ),
                 and_(OcrJob.status == "running", OcrJob.lease_until < now),
             )
             with self._session(write=False) as s:
@@ -245,6 +257,7 @@ class OcrQueueSql:
                             owner=owner,
                             lease_until=now + timedelta(seconds=lease_seconds),
                             started_at=now,
+                            retry_at=None,
                             attempts=OcrJob.attempts + 1,
                         )
                         .execution_options(synchronize_session=False),
@@ -286,6 +299,7 @@ class OcrQueueSql:
                     lease_until=None,
                     finished_at=now,
                     error=None,
+                    traceback=None,
                     result=result,
                     layer=layer,
                 )
@@ -300,21 +314,36 @@ class OcrQueueSql:
             )
             return True
 
-    def fail_ocr_page(self, job_id: int, owner: str, error: str) -> bool:
+    def fail_ocr_page(
+        self,
+        job_id: int,
+        owner: str,
+        error: str,
+        *,
+        retry_in: float | None = None,
+        traceback: str | None = None,
+    ) -> bool:
         now = utcnow()
+        if retry_in is None:
+            values: dict[str, Any] = {"status": "failed", "finished_at": now, "retry_at": None}
+        else:
+            values = {"status": "queued", "retry_at": now + timedelta(seconds=max(0.0, retry_in))}
         with self._session(write=True) as s:
             won = _changed(
                 s,
                 update(OcrJob)
                 .where(OcrJob.id == job_id, OcrJob.owner == owner, OcrJob.status == "running")
-                .values(status="failed", owner=None, lease_until=None, finished_at=now, error=error)
+                .values(owner=None, lease_until=None, error=error, traceback=traceback, **values)
                 .execution_options(synchronize_session=False),
             )
             if won != 1:
                 return False
             row = s.get(OcrJob, job_id)
             assert row is not None
-            self._set_page_status(s, row.contract_id, [row.page_no], "failed", ocr_error=error)
+            if retry_in is None:
+                self._set_page_status(s, row.contract_id, [row.page_no], "failed", ocr_error=error)
+            else:
+                self._set_page_status(s, row.contract_id, [row.page_no], "pending")
             return True
 
     def release_ocr_page(self, job_id: int, owner: str) -> None:
@@ -387,17 +416,30 @@ class OcrQueueSql:
             batch = s.get(OcrBatch, contract_id, with_for_update=True, populate_existing=True)
             if batch is None or batch.state != "pending":
                 return False
+            now = utcnow()
+            if batch.retry_at is not None and batch.retry_at > now:
+                return False
             if self._open_pages(s, contract_id):
                 return False
-            now = utcnow()
-            batch.state = "finalizing"
-            batch.owner = owner
-            batch.lease_until = now + timedelta(seconds=lease_seconds)
-            batch.updated_at = now
+            self._take_batch(batch, owner, now, lease_seconds)
             return True
 
+    @staticmethod
+    def _take_batch(batch: OcrBatch, owner: str, now: Any, lease_seconds: float) -> None:
+        batch.state = "finalizing"
+        batch.owner = owner
+        batch.lease_until = now + timedelta(seconds=lease_seconds)
+        batch.retry_at = None
+        batch.attempts = (batch.attempts or 0) + 1
+        batch.updated_at = now
+
     def claim_stale_finalization(
-        self, owner: str, lease_seconds: float, *, contract_ids: Collection[int] | None = None
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        contract_ids: Collection[int] | None = None,
     ) -> int | None:
         now = utcnow()
         with self._session(write=False) as s:
@@ -409,6 +451,7 @@ class OcrQueueSql:
                             and_(OcrBatch.state == "finalizing", OcrBatch.lease_until < now),
                             and_(
                                 OcrBatch.state == "pending",
+                                or_(OcrBatch.retry_at.is_(None), OcrBatch.retry_at <= now),
                                 ~select(OcrJob.id)
                                 .where(
                                     OcrJob.contract_id == OcrBatch.contract_id,
@@ -430,15 +473,68 @@ class OcrQueueSql:
                 stale = batch.state == "finalizing" and (
                     batch.lease_until is None or batch.lease_until < now
                 )
-                ready = batch.state == "pending" and not self._open_pages(s, contract_id)
+                ready = (
+                    batch.state == "pending"
+                    and (batch.retry_at is None or batch.retry_at <= now)
+                    and not self._open_pages(s, contract_id)
+                )
                 if not (stale or ready):
                     continue
-                batch.state = "finalizing"
-                batch.owner = owner
-                batch.lease_until = now + timedelta(seconds=lease_seconds)
-                batch.updated_at = now
+                if stale and (batch.attempts or 0) >= max_attempts:
+                    reason = (
+                        f"finishing OCR was interrupted {batch.attempts} times "
+                        "(the worker stopped or crashed each time)"
+                    )
+                    self._fail_batch(s, batch, reason, None, now)
+                    continue
+                self._take_batch(batch, owner, now, lease_seconds)
                 return int(contract_id)
         return None
+
+    @staticmethod
+    def _fail_batch(
+        s: Session, batch: OcrBatch, reason: str, traceback: str | None, now: Any
+    ) -> None:
+        """The batch is failed for good; its pages whose OCR was done say that it could not
+        be finished (their text never reached the record: they still need OCR)."""
+        batch.state = "failed"
+        batch.owner, batch.lease_until, batch.retry_at = None, None, None
+        batch.last_error, batch.traceback = reason, traceback
+        batch.updated_at = batch.finished_at = now
+        s.execute(
+            update(ContractPage)
+            .where(
+                ContractPage.contract_id == batch.contract_id,
+                ContractPage.needs_ocr.is_(True),
+                ContractPage.ocr_status.in_(("done", "running", "pending")),
+            )
+            .values(ocr_status="failed", ocr_error=f"OCR could not be finished: {reason}")
+            .execution_options(synchronize_session=False)
+        )
+
+    def fail_finalization(
+        self,
+        contract_id: int,
+        owner: str,
+        error: str,
+        *,
+        retry_in: float | None,
+        traceback: str | None = None,
+    ) -> bool:
+        now = utcnow()
+        with self._session(write=True) as s:
+            batch = s.get(OcrBatch, contract_id, with_for_update=True, populate_existing=True)
+            if batch is None or batch.state != "finalizing" or batch.owner != owner:
+                return False
+            if retry_in is None:
+                self._fail_batch(s, batch, error, traceback, now)
+                return True
+            batch.state = "pending"
+            batch.owner, batch.lease_until = None, None
+            batch.retry_at = now + timedelta(seconds=max(0.0, retry_in))
+            batch.last_error, batch.traceback = error, traceback
+            batch.updated_at = now
+            return True
 
     def abandon_finalization(self, contract_id: int, owner: str) -> None:
         with self._session(write=True) as s:
@@ -449,7 +545,13 @@ class OcrQueueSql:
                     OcrBatch.owner == owner,
                     OcrBatch.state == "finalizing",
                 )
-                .values(state="pending", owner=None, lease_until=None, updated_at=utcnow())
+                .values(
+                    state="pending",
+                    owner=None,
+                    lease_until=None,
+                    updated_at=utcnow(),
+                    attempts=case((OcrBatch.attempts > 0, OcrBatch.attempts - 1), else_=0),
+                )
                 .execution_options(synchronize_session=False)
             )
 
@@ -476,6 +578,13 @@ class OcrQueueSql:
                 return None
             contract.text_key = text_key
             contract.text_sha256 = text_sha256
+            # The contract says why its searchable copy could not be made (and stops saying it
+            # once a retry made one): a warning of the record, sealed with the package.
+            warnings = [w for w in (contract.warnings or []) if w != batch.error]
+            if error and error not in warnings:
+                warnings.append(error)
+            if warnings != list(contract.warnings or []):
+                contract.warnings = warnings
             by_number = {p.page_no: p for p in pages}
             for row in contract.pages:
                 new = by_number.get(row.page_no)
@@ -493,6 +602,7 @@ class OcrQueueSql:
             batch.searchable_key = searchable_key
             batch.searchable_sha256 = searchable_sha256
             batch.error = error
+            batch.retry_at, batch.last_error, batch.traceback = None, None, None
             batch.updated_at = now
             batch.finished_at = now
         return self.get_contract(contract_id)
@@ -504,13 +614,45 @@ class OcrQueueSql:
             failed = list(
                 s.scalars(
                     select(OcrJob.page_no).where(
-                        OcrJob.contract_id == contract_id, OcrJob.status == "failed"
+                        OcrJob.contract_id == contract_id,
+                        or_(
+                            OcrJob.status == "failed",
+                            and_(OcrJob.status == "queued", OcrJob.retry_at.is_not(None)),
+                        ),
                     )
                 )
             )
         if failed:
             self.queue_ocr(contract_id, failed)
+        with self._session(write=True) as s:
+            batch = s.get(OcrBatch, contract_id, with_for_update=True, populate_existing=True)
+            if batch is not None and (
+                batch.state == "failed" or (batch.state == "pending" and batch.retry_at)
+            ):
+                now = utcnow()
+                batch.state, batch.attempts, batch.retry_at = "pending", 0, None
+                batch.finished_at, batch.updated_at = None, now
+                # pages whose OCR is done wait for the contract to be finished again
+                done = select(OcrJob.page_no).where(
+                    OcrJob.contract_id == contract_id, OcrJob.status == "done"
+                )
+                s.execute(
+                    update(ContractPage)
+                    .where(
+                        ContractPage.contract_id == contract_id,
+                        ContractPage.page_no.in_(done),
+                        ContractPage.needs_ocr.is_(True),
+                    )
+                    .values(ocr_status="running", ocr_error=None)
+                    .execution_options(synchronize_session=False)
+                )
         return sorted(failed)
+
+    def failed_ocr(self, contract_ids: Collection[int] | None = None) -> list[OcrBatchRecord]:
+        query = select(OcrBatch).where(OcrBatch.state == "failed").order_by(OcrBatch.contract_id)
+        query = _only(query, OcrBatch.contract_id, contract_ids)
+        with self._session(write=False) as s:
+            return [_batch_record(row) for row in s.scalars(query)]
 
     # -- reading -----------------------------------------------------------------------------
     def ocr_jobs(self, contract_id: int, *, with_layers: bool = False) -> list[OcrJobRecord]:
