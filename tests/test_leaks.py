@@ -403,7 +403,7 @@ CUSTOMER_KEYS = {"aliases", "registration_no", "registration_kind"}
 SCHEME_KEYS = {"name_zh", "name_en", "retention", "keywords"}
 
 
-def _walk_json(value: Any, found: list[tuple[str, Any]], path: str = "$") -> None:
+def _walk_json(value: Any, found: list[tuple[str, Any, str]], path: str = "$") -> None:
     """Id-ish places of a JSON document: (kind, id) for contract- and customer-shaped objects
     and id-named keys; ("facet", value) for a count of the restricted class."""
     if isinstance(value, dict):
@@ -412,21 +412,21 @@ def _walk_json(value: Any, found: list[tuple[str, Any]], path: str = "$") -> Non
         keys = set(value)
         if "id" in value and isinstance(value["id"], int):
             if keys & CONTRACT_KEYS:
-                found.append(("contract", value["id"]))
+                found.append(("contract", value["id"], f"{path}.id"))
             elif "name" in keys and keys & CUSTOMER_KEYS:
-                found.append(("customer", value["id"]))
+                found.append(("customer", value["id"], f"{path}.id"))
         for key, item in value.items():
             if key in ("contract_id", "master_id") and isinstance(item, int):
-                found.append(("contract", item))
+                found.append(("contract", item, f"{path}.{key}"))
             elif key in ("contract_ids", "ids", "related_ids") and isinstance(item, list):
-                found.extend(("contract", i) for i in item if isinstance(i, int))
+                found.extend(("contract", i, f"{path}.{key}") for i in item if isinstance(i, int))
             elif key in ("customer_id", "source_id") and isinstance(item, int):
-                found.append(("customer", item))
+                found.append(("customer", item, f"{path}.{key}"))
             elif key == CODE and isinstance(item, int) and item:
-                found.append(("facet", f"{path}.{key} = {item}"))
+                found.append(("facet", f"{path}.{key} = {item}", path))
             _walk_json(item, found, f"{path}.{key}")
         if CODE in value.values() and value.get("count") and not keys & SCHEME_KEYS:
-            found.append(("facet", f"{path} = {value}"))
+            found.append(("facet", f"{path} = {value}", path))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _walk_json(item, found, f"{path}[{i}]")
@@ -448,14 +448,21 @@ def _json_docs(text: str) -> list[Any]:
     return docs
 
 
-def id_hits(text: str, kind: str, value: int) -> int:
-    """How often ``value`` appears as an id of ``kind`` (contract, customer) in ``text``."""
-    count = sum(len(p.findall(text)) for p in id_patterns(kind, value))
+def id_hits(text: str, kind: str, value: int) -> tuple[int, str]:
+    """How often ``value`` appears as an id of ``kind`` (contract, customer) in ``text``, and
+    where it first does."""
+    count, first = 0, ""
+    for pattern in id_patterns(kind, value):
+        for match in pattern.finditer(text):
+            count += 1
+            first = first or f"…{text[max(0, match.start() - 50) : match.end() + 30]!r}…"
     for doc in _json_docs(text):
-        found: list[tuple[str, Any]] = []
+        found: list[tuple[str, Any, str]] = []
         _walk_json(doc, found)
-        count += sum(1 for k, v in found if k == kind and v == value)
-    return count
+        places = [path for k, v, path in found if k == kind and v == value]
+        count += len(places)
+        first = first or (places[0] if places else "")
+    return count, first
 
 
 def _unfold(text: str) -> str:
@@ -508,16 +515,18 @@ def scan(
         ("contract", "secret", MISSING_CONTRACT),
         ("customer", "secret_customer", MISSING_CUSTOMER),
     ):
-        hits = id_hits(plain, kind, w.ids[key])
+        hits, first = id_hits(plain, kind, w.ids[key])
         allowed = 0
         if twin is not None and twin_ids and twin_ids.get(key) == missing:
-            allowed = id_hits(_unfold(twin), kind, missing)
+            allowed = id_hits(_unfold(twin), kind, missing)[0]
         if hits > allowed:
-            findings.add(where, f"shows the restricted {kind} id {w.ids[key]} ({hits}x)")
+            findings.add(
+                where, f"shows the restricted {kind} id {w.ids[key]} ({hits}x, e.g. {first})"
+            )
     for doc in _json_docs(text):
-        found: list[tuple[str, Any]] = []
+        found: list[tuple[str, Any, str]] = []
         _walk_json(doc, found)
-        for kind, value in found:
+        for kind, value, _ in found:
             if kind == "facet":
                 findings.add(where, f"counts the restricted class: {value}")
         _check_totals(findings, where, doc)
@@ -1386,31 +1395,40 @@ def test_no_route_or_page_reveals_a_restricted_contract(world: World) -> None:
 def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) -> None:
     findings = Findings()
     walk_cli(world, findings, tmp_path)
-    # A few as the installed program, as a user runs them.
+    # A few as the installed program, as a user runs them (with the twin naming missing ids).
     data = world.fresh("program")
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data), "ARCHIVE_OCR_BACKGROUND": "false"}
-    secret = str(world.ids["secret"])
+    secret, customer = str(world.ids["secret"]), str(world.ids["secret_customer"])
+    twin_of = {secret: str(MISSING_CONTRACT), customer: str(MISSING_CUSTOMER)}
+
+    def program(name: str, args: list[str]) -> str:
+        r = subprocess.run(
+            [PROGRAM, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, "ARCHIVE_USER": name},
+        )
+        return r.stdout + r.stderr
+
     for name in CALLERS:
         for args in (
             ["contract", "terms", str(world.ids["amendment"]), "--json"],
             ["contract", "list", "--json"],
             ["customer", "list", "--json"],
-            ["customer", "show", str(world.ids["secret_customer"]), "--json"],
+            ["customer", "show", customer, "--json"],
             ["reminders", "list", "--json"],
             ["payment", "list", secret, "--json"],
             ["search", "Quillforge", "--json"],
         ):
-            r = subprocess.run(
-                [PROGRAM, *args],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env={**env, "ARCHIVE_USER": name},
-            )
+            out = program(name, args)
             findings.count("program runs")
+            twin_args = [twin_of.get(a, a) for a in args]
+            twin = program(name, twin_args) if twin_args != args else None
             asked = ("Quillforge",) if "search" in args else ()  # the query, echoed
             where = f"program {name} `{' '.join(args)}`"
-            scan(findings, where, r.stdout + r.stderr, world, asked=asked)
+            twin_ids = {"secret": MISSING_CONTRACT, "secret_customer": MISSING_CUSTOMER}
+            scan(findings, where, out, world, twin, twin_ids if twin else None, asked)
     assert not findings.items, findings.report()
 
 
