@@ -118,6 +118,7 @@ CALLERS: dict[str, tuple[str, ...]] = {
 CLEARED = "keeper"
 """The control: the same roles as ``outsider`` but in the group; the walk must see the secrets
 through their eyes (else it proves nothing)."""
+WALKERS = frozenset({*CALLERS, CLEARED})
 
 # The only hand-kept list: what is not run, and why. Keys: a route "METHOD /path" or a command
 # "group sub". A skip applies to every caller unless the value names the callers it is for.
@@ -407,8 +408,12 @@ def _walk_json(value: Any, found: list[tuple[str, Any, str]], path: str = "$") -
     """Id-ish places of a JSON document: (kind, id) for contract- and customer-shaped objects
     and id-named keys; ("facet", value) for a count of the restricted class."""
     if isinstance(value, dict):
-        if value.get("outcome") in ("not_found", "denied") and "actor" in value:
-            return  # a logged attempt (the walk's own) reveals nothing
+        if (
+            "actor" in value
+            and "action" in value
+            and (value.get("outcome") in ("not_found", "denied") or value["actor"] in WALKERS)
+        ):
+            return  # a log entry of a refused attempt or of the walk's own acts reveals nothing
         keys = set(value)
         if "id" in value and isinstance(value["id"], int):
             if keys & CONTRACT_KEYS:
