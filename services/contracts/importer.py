@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -288,9 +289,16 @@ def _row(
 
 
 def import_metadata(
-    service: ContractService, csv_path: Path, *, dry_run: bool = False, actor: str = ACTOR
+    service: ContractService,
+    csv_path: Path,
+    *,
+    dry_run: bool = False,
+    actor: str = ACTOR,
+    may_see: Callable[[int], bool] = lambda contract_id: True,
 ) -> ImportReport:
-    """``actor``: who the history records (the acting user; the default names the import)."""
+    """``actor``: who the history records (the acting user; the default names the import).
+    ``may_see``: whether the caller may see a contract, so that a file archived already as a
+    contract of a class they are not cleared for is not named."""
     rows, report = parse_rows(service, csv_path)
     report.dry_run = dry_run
     if dry_run or report.errors:
@@ -308,7 +316,9 @@ def import_metadata(
             if result.status == "archived" and result.id is not None:
                 created_contracts.append(result.id)
             elif result.status == "duplicate":
-                raise InvalidRequest(f"the file is archived already as contract {result.id}")
+                if result.id is not None and may_see(result.id):
+                    raise InvalidRequest(f"the file is archived already as contract {result.id}")
+                raise InvalidRequest("the file is archived already, as a contract you may not see")
             else:
                 raise InvalidRequest(f"the file was {result.status}: {result.reason}")
             contract_id = result.id

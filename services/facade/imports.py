@@ -17,7 +17,11 @@ class ImportsArea(Area):
         """A legacy (paper) archive: one CSV row per file; all rows or none. The history
         records the acting user."""
         report = import_metadata(
-            self.archive.contracts, csv_file, dry_run=dry_run, actor=self.acting.actor
+            self.archive.contracts,
+            csv_file,
+            dry_run=dry_run,
+            actor=self.acting.actor,
+            may_see=self.acting.may_see_id,
         )
         self.acting.note(
             rows=report.rows,
