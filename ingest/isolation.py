@@ -25,7 +25,9 @@ from ingest.errors import RejectFile
 
 T = TypeVar("T")
 
-_PRELOAD = ["ingest.pdf", "pypdf", "signing.embedded"]
+FORKSERVER_PRELOAD = ["ingest.forkserver_watchdog", "ingest.pdf", "pypdf", "signing.embedded"]
+"""Imported once by the forkserver; its workers start with them loaded. The watchdog makes the
+forkserver exit when its parent is gone."""
 STARTUP_TIMEOUT = 120.0
 """How long a new worker process may take to start (forkserver start, imports): not counted in
 the parse timeout, which measures only the work on the file."""
@@ -64,7 +66,7 @@ class WorkerPool:
         self.timeout = timeout
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(_PRELOAD)
+        self._ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._free: queue.Queue[int] = queue.Queue()
         self._slots: list[ProcessPoolExecutor | None] = [None] * max(1, workers)
         self._lock = threading.Lock()

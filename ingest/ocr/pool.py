@@ -23,7 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from ingest.isolation import die_with_parent
+from ingest.isolation import FORKSERVER_PRELOAD, die_with_parent
 from ingest.ocr.engine import worker_environment
 from ingest.ocr.errors import OcrPageError, OcrTimeout
 
@@ -73,6 +73,7 @@ class OcrPool:
         self.memory_limit = memory_limit
         self.grace = grace
         self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(FORKSERVER_PRELOAD)  # one forkserver, as WorkerPool's
         self._free: queue.Queue[int] = queue.Queue()
         self._slots: list[ProcessPoolExecutor | None] = [None] * max(1, workers)
         self._lock = threading.Lock()
