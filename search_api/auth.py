@@ -68,8 +68,7 @@ _NOT_YET = object()
 
 
 def get_access(request: Request) -> AccessControl:
-    """The archive's access control, for routes that do not act through the facade yet
-    (``search_api.deps.AccessDep``)."""
+    """The archive's access control, for the gate (authentication, the route's permission)."""
     return runtime_of(request).access
 
 

@@ -7,39 +7,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from core.settings import Settings
-from services.archive import Archive
-
-
-def get_archive_dep(request: Request) -> Archive:
-    archive: Archive = request.app.state.archive
-    return archive
+from search_api.auth import runtime_of
 
 
 def get_settings_dep(request: Request) -> Settings:
-    archive: Archive = request.app.state.archive
-    return archive.settings
+    return runtime_of(request).settings
 
 
-def get_actor_dep(request: Request) -> str:
-    """Who makes a change, as the history records it: the signed-in user (issue 7; the route's
-    permission dependency has already refused anyone else)."""
-    from search_api.auth import authenticate
-
-    caller = authenticate(request)
-    return caller.username if caller is not None else "api:anonymous"
-
-
-ArchiveDep = Annotated[Archive, Depends(get_archive_dep)]
-ActorDep = Annotated[str, Depends(get_actor_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 # --- access control: one alias per permission (search_api.auth.Require) -----------------------
 from core.roles import Caller, Perm  # noqa: E402
-from search_api.auth import Public, Require, get_access  # noqa: E402
-from services.access.service import AccessControl  # noqa: E402
+from search_api.auth import Public, Require  # noqa: E402
 
-AccessDep = Annotated[AccessControl, Depends(get_access)]
 AnyoneOrCaller = Annotated[Caller | None, Depends(Public())]
 PUBLIC = Public()
 """For ``dependencies=[Depends(PUBLIC)]`` on routes anyone may call."""

@@ -68,13 +68,19 @@ def surviving_children(root: int) -> list[tuple[int, str]]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _state, _cmd) in table.items():
         children.setdefault(ppid, []).append(pid)
-    found: list[str] = []
+    found: list[tuple[int, str]] = []
+    own = {pid for pid in children.get(root, []) if any(s in table[pid][2] for s in _SINGLETONS)}
     todo = list(children.get(root, []))
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
         ppid, state, cmd = table[pid]
-        if state == "Z" or (ppid == root and any(s in cmd for s in _SINGLETONS)):
+        if state == "Z" or pid in own:
+            continue
+        if ppid in own:
+            # A worker of this process's own forkserver: a pool of an archive still open in
+            # this process (known gap: some module fixtures end after this check); killed at
+            # exit with its forkserver, so not counted here.
             continue
         found.append((pid, cmd[:200]))
     return sorted(found)

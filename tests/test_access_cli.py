@@ -275,7 +275,7 @@ def test_a_command_neither_acting_nor_declared_fails_the_walk() -> None:
 def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Commands added later open the archive through cli.open_archive, which runs the guard:
+    """A command that is not @acts runs the guard (acting.guard_command) when it opens the archive:
     here two commands of a small Typer app do the same."""
     import typer
     from typer.testing import CliRunner

@@ -21,8 +21,7 @@ import typer
 from rich.console import Console
 
 from core.errors import ArchiveError, ConfigurationError
-from core.settings import Settings, get_settings
-from services.archive import Archive
+from core.settings import get_settings
 
 if TYPE_CHECKING:
     from services.facade import Facade
@@ -52,20 +51,6 @@ def fail(error: ArchiveError) -> None:
 
 def esc(text: str) -> str:
     return text.replace("[", r"\[")
-
-
-def open_archive(settings: Settings | None = None) -> Archive:
-    """The archive, for the running command: checked against the command's declared access
-    and logged under ARCHIVE_USER (``cli.acting.guard_command``)."""
-    from contract_archive.cli.acting import guard_command
-
-    archive = Archive(settings or get_settings()).open()
-    try:
-        guard_command(archive)
-    except BaseException:
-        archive.close()
-        raise
-    return archive
 
 
 def run(fn: Callable[[], T]) -> T:
@@ -102,8 +87,8 @@ def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
     @functools.wraps(fn)
     def command(*args: P.args, **kwargs: P.kwargs) -> T:
         def body() -> T:
-            from services.access.service import print_first_credentials
             from services.facade import Runtime
+            from services.facade.public import print_first_credentials
 
             with Runtime.open(get_settings()) as runtime:
                 return fn(runtime.cli_facade(announce=print_first_credentials), *args, **kwargs)

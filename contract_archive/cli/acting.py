@@ -7,7 +7,7 @@ A command decorated with ``@acts`` (``contract_archive.cli``) acts through the c
 facade: what it may do, see and what is logged are the facade's actions, so it needs no entry
 here (its callback carries ``acts_through_facade``). Every other command declares its access in
 :data:`COMMANDS`, as every API route declares a permission. :func:`guard_command` runs when such
-a command opens the archive (``cli.open_archive``): a command without a declaration refuses to
+a command opens the archive: a command without a declaration refuses to
 run (fail closed), and ``tests/test_access_cli.py`` walks the command tree so that a command that
 is neither ``@acts`` nor declared fails the test. A command whose work goes through
 :class:`AccessControl` (which checks and logs each access itself) is declared ``by_service``; any
