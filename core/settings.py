@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest accepted file in bytes; larger uploads are refused while streaming.",
     )
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest accepted request body in bytes on every route that takes no file "
+        "(log-in, JSON and form requests); refused while streaming, before it is parsed. "
+        "ARCHIVE_MAX_UPLOAD_BYTES applies to upload routes only.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,
