@@ -37,6 +37,7 @@ from signing.embedded import EmbeddedReport, validate_embedded_signatures
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
 from signing.service import SealService
+from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
@@ -133,8 +134,10 @@ class Archive:
 
         ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
         """
+        set_private_umask()  # folders 0700, files 0600 from here on (issue 20)
         try:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.settings.data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            check_data_dir(self.settings.data_dir)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(

@@ -6,14 +6,19 @@ directory. The ASVS pass that names these tests is docs/security.md."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import stat
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from bench.common import Server
+from bench.common import Server, bench_env
 
 UPLOAD_LIMIT = 1024 * 1024
 SERVER_ENV = {
@@ -173,3 +178,79 @@ def test_web_upload_route_has_the_upload_limit(server: Server) -> None:
         timeout=60,
     )
     assert big.status_code == 413
+
+
+# --- a private data directory ------------------------------------------------------------------
+PROGRAM = str(Path(sys.executable).parent / "contract-archive")
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**bench_env(data_dir), "ARCHIVE_LOG_LEVEL": "warning"}
+    return subprocess.run([PROGRAM, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def modes(data_dir: Path) -> dict[str, int]:
+    found = {}
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if not path.is_symlink():
+            found[str(path.relative_to(data_dir))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def one_pdf() -> Path:
+    from tests.conftest import corpus_files
+
+    return next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
+
+
+def test_what_the_server_stores_is_private_to_its_user(server: Server) -> None:
+    """Folders 0700, objects 0400, every other file (the SQLite database) 0600 at most."""
+    r = httpx.post(
+        f"{server.url}/api/v1/contracts",
+        files={"file": ("a.pdf", one_pdf().read_bytes(), "application/pdf")},
+        headers=server.headers,
+        timeout=120,
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    found = modes(server.data_dir)
+    assert found["."] == 0o700 and found["archive.db"] == 0o600
+    objects = {k: v for k, v in found.items() if k.startswith("objects/") and "/." not in k}
+    files = [k for k in objects if (server.data_dir / k).is_file()]
+    assert files and all(objects[k] == 0o400 for k in files), objects
+    wide = {k: oct(v) for k, v in found.items() if v & 0o077}
+    assert not wide, wide
+
+
+@pytest.mark.slow
+def test_doctor_reports_and_repairs_wider_permissions(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    done = cli(data, "ingest", str(one_pdf()))
+    assert done.returncode == 0, done.stderr
+    obj = next(p for p in (data / "objects").rglob("*") if p.is_file() and "/." not in str(p))
+    os.chmod(data, 0o755)
+    os.chmod(data / "archive.db", 0o644)
+    os.chmod(obj, 0o444)
+    report = cli(data, "doctor", "--json")
+    assert report.returncode != 0
+    findings = json.loads(report.stdout)["findings"]
+    wide = {f["subject"] for f in findings if f["code"] == "wide_permissions"}
+    assert {str(data), str(data / "archive.db"), str(obj)} <= wide, findings
+    repaired = cli(data, "doctor", "--repair", "--json")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "archive.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o400
+    again = json.loads(cli(data, "doctor", "--json").stdout)["findings"]
+    assert not [f for f in again if f["code"] == "wide_permissions"]
+
+
+def test_start_refuses_a_data_dir_other_users_can_write(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    data.mkdir()
+    os.chmod(data, 0o777)
+    done = cli(data, "serve", "--port", "1")
+    assert done.returncode != 0
+    said = " ".join(done.stderr.split())
+    assert "writable by other users" in said and "chmod 700" in said, said
+    assert "Traceback" not in said
+    assert not (data / "archive.db").exists()
