@@ -37,12 +37,12 @@ from signing.embedded import EmbeddedReport, validate_embedded_signatures
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
 from signing.service import SealService
-from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
 from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
+from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
 
