@@ -298,6 +298,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed log-ins from one address within the window before it is refused.",
     )
+    login_max_concurrent: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Password checks (argon2, 64 MiB each) that run at once in one server "
+        "process; a log-in that finds no room within a second is answered 429 with "
+        "Retry-After.",
+    )
     login_window_minutes: int = Field(
         15, ge=1, description="The window failed log-ins are counted in, in minutes."
     )

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ SERVER_ENV = {
     "ARCHIVE_OCR_BACKGROUND": "false",
     "ARCHIVE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
     "ARCHIVE_LOGIN_MAX_FAILURES": "5",
+    "ARCHIVE_LOGIN_MAX_FAILURES_PER_IP": "1000",
 }
 
 
@@ -41,7 +43,7 @@ def err(response: httpx.Response) -> dict[str, Any]:
     return dict(body["error"])
 
 
-def make_user(server: Server, name: str, roles: tuple[str, ...] = ("viewer",)) -> str:
+def make_user(server: Server, name: str, roles: tuple[str, ...] = ("archivist",)) -> str:
     """A user with a one-time password (enough to log in), made by the bench admin."""
     r = httpx.post(
         f"{server.url}/api/v1/users",
@@ -50,7 +52,7 @@ def make_user(server: Server, name: str, roles: tuple[str, ...] = ("viewer",)) -
         timeout=30,
     )
     assert r.status_code == 201, r.text
-    password: str = r.json()["password"]
+    password: str = r.json()["one_time_password"]
     return password
 
 
@@ -180,6 +182,44 @@ def test_web_upload_route_has_the_upload_limit(server: Server) -> None:
     assert big.status_code == 413
 
 
+# --- log-in attempts -----------------------------------------------------------------------------
+def log_entries(server: Server, **params: str) -> list[dict[str, Any]]:
+    r = httpx.get(
+        f"{server.url}/api/v1/access-log",
+        params={"limit": "1000", **params},
+        headers=server.headers,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def test_thirty_parallel_wrong_passwords_for_one_user_get_429s(server: Server) -> None:
+    """Attempts count from the moment they start: at most ARCHIVE_LOGIN_MAX_FAILURES (5) of
+    30 simultaneous wrong passwords reach argon2; the others are 429 with Retry-After."""
+    make_user(server, "parallel-target")
+
+    def attempt(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{server.url}/api/v1/auth/login",
+            json={"username": "parallel-target", "password": "not the password"},
+            timeout=120,
+        )
+
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(attempt, range(30)))
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= 5, statuses
+    assert statuses.count(429) >= 25, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert int(refused.headers["retry-after"]) >= 1
+    assert err(refused)["code"] == "too_many_attempts"
+    failed = log_entries(server, user="parallel-target", action="auth.login", outcome="failed")
+    assert len(failed) == statuses.count(401)
+
+
 # --- a private data directory ------------------------------------------------------------------
 PROGRAM = str(Path(sys.executable).parent / "contract-archive")
 
@@ -254,3 +294,22 @@ def test_start_refuses_a_data_dir_other_users_can_write(tmp_path: Path) -> None:
     assert "writable by other users" in said and "chmod 700" in said, said
     assert "Traceback" not in said
     assert not (data / "archive.db").exists()
+
+
+def test_password_checks_beyond_the_bound_are_refused_with_retry_after() -> None:
+    """ARCHIVE_LOGIN_MAX_CONCURRENT checks run at once; one more waits a second, then 429."""
+    from core.access_errors import TooManyAttempts
+    from services.access.throttle import bounded_verification, verifications
+
+    with bounded_verification(7), bounded_verification(7):
+        for _ in range(5):
+            verifications(7).acquire()
+        try:
+            with pytest.raises(TooManyAttempts) as refused, bounded_verification(7):
+                pass
+        finally:
+            for _ in range(5):
+                verifications(7).release()
+    assert refused.value.http_status == 429 and refused.value.headers["Retry-After"] == "1"
+    with bounded_verification(7):  # free again
+        pass

@@ -53,6 +53,7 @@ from services.access.auditlog import (
     jsonl_lines,
 )
 from services.access.notes import NoteSigner, VerifierKey, load_or_create_signer
+from services.access.throttle import AttemptCounter, bounded_verification
 from services.archive import Archive
 from storage.index.query import And, DateRange, Keyword, Node, Not, Or, Text, parse
 from storage.records.access_base import (
@@ -192,6 +193,7 @@ class AccessControl:
         self.store = make_access_store(archive)
         self._audit: AuditLog | None = None
         self._lock = threading.Lock()
+        self._attempts = AttemptCounter()
         self.store.on_new_day = self._new_day  # type: ignore[attr-defined]
 
     # -- registry --------------------------------------------------------------------------
@@ -477,29 +479,41 @@ class AccessControl:
         name = unicodedata.normalize("NFKC", username).strip()[:100]
         s = self.settings
         since = datetime.now(UTC) - timedelta(minutes=s.login_window_minutes)
-        locked = self.store.count_login_failures(since=since, username=name) >= (
-            s.login_max_failures
-        ) or (
-            client.ip is not None
-            and self.store.count_login_failures(since=since, ip=client.ip)
-            >= s.login_max_failures_per_ip
-        )
-        if locked:
-            self.record(client, "auth.login", outcome="locked", actor=name)
-            raise TooManyAttempts(
-                "too many failed log-ins; wait before trying again",
-                hint=f"log-in is refused for {s.login_window_minutes} minutes after "
-                f"{s.login_max_failures} failures",
-                retry_after=s.login_window_minutes * 60,
+
+        def refuse_if_locked(pending_user: int, pending_ip: int) -> None:
+            # Stored failures plus attempts still being checked (services.access.throttle).
+            locked = self.store.count_login_failures(
+                since=since, username=name
+            ) + pending_user >= s.login_max_failures or (
+                client.ip is not None
+                and self.store.count_login_failures(since=since, ip=client.ip) + pending_ip
+                >= s.login_max_failures_per_ip
             )
-        user = self.store.get_user(name)
-        ok = cred.verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or user.disabled:
-            outcome = "disabled" if (user is not None and ok) else "failed"
-            self.store.add_login_failure(
-                name, client.ip, log=self.entry(client, "auth.login", outcome=outcome, actor=name)
-            )
-            raise Unauthorized("wrong user name or password")
+            if locked:
+                self.record(client, "auth.login", outcome="locked", actor=name)
+                raise TooManyAttempts(
+                    "too many failed log-ins; wait before trying again",
+                    hint=f"log-in is refused for {s.login_window_minutes} minutes after "
+                    f"{s.login_max_failures} failures",
+                    retry_after=s.login_window_minutes * 60,
+                )
+
+        with self._attempts.attempt(name, client.ip, locked=refuse_if_locked):
+            user = self.store.get_user(name)
+            try:
+                with bounded_verification(s.login_max_concurrent):
+                    ok = cred.verify_password(user.password_hash if user else None, password)
+            except TooManyAttempts:
+                self.record(client, "auth.login", outcome="busy", actor=name)
+                raise
+            if user is None or not ok or user.disabled:
+                outcome = "disabled" if (user is not None and ok) else "failed"
+                self.store.add_login_failure(
+                    name,
+                    client.ip,
+                    log=self.entry(client, "auth.login", outcome=outcome, actor=name),
+                )
+                raise Unauthorized("wrong user name or password")
         assert user.password_hash is not None
         token, digest = cred.new_session_token()
         expires = datetime.now(UTC) + timedelta(hours=s.session_max_hours)
@@ -531,7 +545,9 @@ class AccessControl:
         user = self.store.get_user(caller.username)
         if user is None:
             raise Unauthorized("the user no longer exists")
-        if not cred.verify_password(user.password_hash, current):
+        with bounded_verification(self.settings.login_max_concurrent):
+            right = cred.verify_password(user.password_hash, current)
+        if not right:
             self.record(caller, "auth.password", outcome="failed")
             raise Forbidden("the current password is wrong")
         cred.check_password_policy(new, user.username)
