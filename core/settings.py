@@ -258,6 +258,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `contract-archive serve` listens on.")
     port: int = Field(8000, gt=0, lt=65536, description="Port `contract-archive serve` listens on.")
     workers: int = Field(1, ge=1, description="Number of server worker processes for `serve`.")
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses or networks (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`) of "
+        "the reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers "
+        "`serve` believes. Empty (the default): no proxy header is believed, the peer's "
+        "address is the client's (for the log-in limits and the access log).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         description="Log level of the server; the CLI logs warnings only unless this is set.",
@@ -381,6 +388,25 @@ class Settings(BaseSettings):
     reminder_email_to: str = Field(
         "", description="Recipients of reminder e-mails, separated by `,`."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        for item in items:
+            if item == "*":
+                raise ValueError("`*` would believe any client: name the proxies' addresses")
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return ",".join(items)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [v for v in self.trusted_proxies.split(",") if v]
 
     @field_validator("data_dir")
     @classmethod

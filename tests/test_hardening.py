@@ -220,6 +220,47 @@ def test_thirty_parallel_wrong_passwords_for_one_user_get_429s(server: Server) -
     assert len(failed) == statuses.count(401)
 
 
+# --- proxy headers -------------------------------------------------------------------------------
+def test_a_spoofed_forwarded_for_from_loopback_is_not_believed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """No ARCHIVE_TRUSTED_PROXIES: X-Forwarded-For from 127.0.0.1 changes neither the address
+    the per-address limit counts (3 here) nor the one the access log records."""
+    base = tmp_path_factory.mktemp("proxy")
+    env = {**SERVER_ENV, "ARCHIVE_LOGIN_MAX_FAILURES_PER_IP": "3"}
+    with Server(base / "data", extra_env=env) as server:
+        answers = []
+        for n in range(4):
+            answers.append(
+                httpx.post(
+                    f"{server.url}/api/v1/auth/login",
+                    json={"username": f"someone-{n}", "password": "wrong password"},
+                    headers={"x-forwarded-for": f"203.0.113.{n + 1}"},
+                    timeout=60,
+                )
+            )
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        entries = log_entries(server, action="auth.login")
+        assert entries and {e["ip"] for e in entries} == {"127.0.0.1"}, entries
+        assert "server" not in answers[0].headers
+
+
+def test_proxy_headers_are_believed_only_from_the_named_proxies() -> None:
+    from contract_archive.cli.admin import proxy_options
+    from core.errors import ConfigurationError
+    from core.settings import load_settings
+
+    assert proxy_options(load_settings()) == {"proxy_headers": False, "forwarded_allow_ips": []}
+    named = load_settings(trusted_proxies=" 10.0.0.5, 192.168.0.0/24")
+    assert proxy_options(named) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.5", "192.168.0.0/24"],
+    }
+    for bad in ("*", "proxy.example"):
+        with pytest.raises(ConfigurationError, match="ARCHIVE_TRUSTED_PROXIES"):
+            load_settings(trusted_proxies=bad)
+
+
 # --- a private data directory ------------------------------------------------------------------
 PROGRAM = str(Path(sys.executable).parent / "contract-archive")
 
