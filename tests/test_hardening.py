@@ -220,6 +220,37 @@ def test_thirty_parallel_wrong_passwords_for_one_user_get_429s(server: Server) -
     assert len(failed) == statuses.count(401)
 
 
+# --- nested queries --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [
+        ("parentheses", "(" * 400 + "a" + ")" * 400),
+        ("minus signs", "-" * 1500 + "a"),
+        ("40 parentheses", "(" * 40 + "a" + ")" * 40),
+    ],
+)
+def test_deeply_nested_queries_are_a_query_error_and_logged(
+    server: Server, name: str, query: str
+) -> None:
+    r = httpx.get(
+        f"{server.url}/api/v1/search", params={"q": query}, headers=server.headers, timeout=60
+    )
+    assert r.status_code == 400, r.text[:300]
+    error = err(r)
+    assert error["code"] == "invalid_query", error
+    assert "deep" in error["message"] or "operators" in error["message"], error
+    logged = [e for e in log_entries(server, action="search") if e["details"]["query"] == query]
+    assert [e["outcome"] for e in logged] == ["invalid"], logged
+
+
+def test_a_query_with_too_many_operators_is_a_query_error(server: Server) -> None:
+    query = " ".join(f"-a{i}" for i in range(300))
+    r = httpx.get(
+        f"{server.url}/api/v1/search", params={"q": query}, headers=server.headers, timeout=60
+    )
+    assert r.status_code == 400 and err(r)["code"] == "invalid_query", r.text[:300]
+
+
 # --- proxy headers -------------------------------------------------------------------------------
 def test_a_spoofed_forwarded_for_from_loopback_is_not_believed(
     tmp_path_factory: pytest.TempPathFactory,
