@@ -385,3 +385,49 @@ def test_password_checks_beyond_the_bound_are_refused_with_retry_after() -> None
     assert refused.value.http_status == 429 and refused.value.headers["Retry-After"] == "1"
     with bounded_verification(7):  # free again
         pass
+
+
+# --- amounts ------------------------------------------------------------------------------------
+HUGE = "1" * 29
+HUGE_TEXTS = [
+    f"合同总价：人民币 {HUGE} 元整。",
+    f"Total contract price: USD {HUGE}.00 payable on signing.",
+    f"The purchase price is US$ {'999,' * 12}999 million.",
+    "合同金额：人民币（大写）" + "玖" * 30 + "元整",
+    "合同金额：人民币（大写）壹亿亿亿亿元整",
+]
+
+
+@pytest.mark.parametrize("text", HUGE_TEXTS)
+def test_an_amount_past_the_money_column_gives_no_suggestion(text: str) -> None:
+    from ingest.extraction import extract_terms
+
+    extraction = extract_terms([text, "这是一份合同。 This is a contract."])
+    assert not [f for f in extraction.found if f.field == "amount"], extraction.found
+
+
+def test_the_largest_amount_is_still_found() -> None:
+    from decimal import Decimal
+
+    from ingest.extraction import extract_terms
+
+    found = extract_terms(["合同总价：人民币 99,999,999,999,999.99 元。"]).best("amount")
+    assert found is not None and Decimal(found.value["amount"]) == Decimal("99999999999999.99")
+
+
+def test_re_extraction_after_ocr_survives_a_huge_amount(tmp_path: Path) -> None:
+    """The re-extraction that runs when OCR adds text had no guard: a 29-digit figure was a
+    decimal.InvalidOperation out of the OCR job."""
+    from services.archive import Archive
+    from tests.conftest import make_settings
+
+    with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
+        result = archive.ingest_path(one_pdf())
+        assert result.id is not None
+        record = archive.get(result.id)
+        archive.page_texts = lambda _record: HUGE_TEXTS  # type: ignore[method-assign]
+        archive.contracts.reextract(record.id)  # no exception
+        amounts = [
+            s for s in archive.records.list_suggestions(record.id, states=()) if s.field == "amount"
+        ]
+        assert not amounts
