@@ -278,6 +278,13 @@ class Settings(BaseSettings):
             "name). Default: the first admin."
         ),
     )
+    admin_password_file: Path | None = Field(
+        None,
+        description="A file holding the first administrator's password (one line, e.g. a "
+        "Docker secret), used on the first start instead of a random one; it must still be "
+        "changed at the first log-in. Unset: a random one-time password, shown on a terminal "
+        "or else written to DATA_DIR/first-admin-password (mode 0600).",
+    )
     token_days: int = Field(
         90, ge=1, description="Days an API token is valid unless another expiry is asked for."
     )

@@ -292,12 +292,61 @@ def test_proxy_headers_are_believed_only_from_the_named_proxies() -> None:
             load_settings(trusted_proxies=bad)
 
 
+# --- the first administrator's password ------------------------------------------------------------
+def test_the_first_password_goes_to_a_private_file_not_to_the_server_log(server: Server) -> None:
+    """`serve` with standard error not a terminal (as under docker or systemd)."""
+    written = server.data_dir / "first-admin-password"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    password = written.read_text().strip()
+    assert len(password) >= 16
+    output = server.log.read_text()
+    assert "First start" in output and str(written) in " ".join(output.split())
+    assert password not in output
+    r = httpx.post(
+        f"{server.url}/api/v1/auth/login",
+        json={"username": "admin", "password": password},
+        timeout=60,
+    )
+    assert r.status_code == 200 and r.json()["user"]["must_change_password"] is True, r.text
+
+
+def test_the_first_password_can_come_from_a_file(tmp_path: Path) -> None:
+    from core.roles import Client
+    from core.settings import load_settings
+    from services.access.service import AccessControl
+    from services.archive import Archive
+
+    secret = tmp_path / "admin-secret"
+    secret.write_text("a chosen admin passphrase 7\n")
+    data = tmp_path / "var"
+    done = cli(data, "users", "list", env={"ARCHIVE_ADMIN_PASSWORD_FILE": str(secret)})
+    assert done.returncode == 0, done.stderr
+    assert "ARCHIVE_ADMIN_PASSWORD_FILE" in done.stderr
+    assert "chosen" not in done.stderr + done.stdout
+    assert not (data / "first-admin-password").exists()
+    with Archive(load_settings(data_dir=data), parser_workers=1).open() as archive:
+        result = AccessControl.for_archive(archive).login(
+            "admin", "a chosen admin passphrase 7", Client(ip="127.0.0.1", user_agent="t")
+        )
+        assert result.caller.username == "admin" and result.caller.must_change_password
+    weak = tmp_path / "weak"
+    weak.write_text("short\n")
+    refused = cli(
+        tmp_path / "other", "users", "list", env={"ARCHIVE_ADMIN_PASSWORD_FILE": str(weak)}
+    )
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode != 0 and "ARCHIVE_ADMIN_PASSWORD_FILE" in said, said
+    assert "Traceback" not in said
+
+
 # --- a private data directory ------------------------------------------------------------------
 PROGRAM = str(Path(sys.executable).parent / "contract-archive")
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**bench_env(data_dir), "ARCHIVE_LOG_LEVEL": "warning"}
+def cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**bench_env(data_dir), "ARCHIVE_LOG_LEVEL": "warning", **(env or {})}
     return subprocess.run([PROGRAM, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
