@@ -66,7 +66,7 @@ class AttemptCounter:
         username: str,
         ip: str | None,
         *,
-        locked: Callable[[int, int], bool],
+        locked: Callable[[int, int], None],
     ) -> Iterator[None]:
         """Admit one attempt unless ``locked(pending_for_user, pending_for_ip)`` says the
         stored failures plus the attempts in flight reach a limit (then TooManyAttempts is for
