@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest accepted file in bytes; larger uploads are refused while streaming.",
     )
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest accepted request body in bytes on every route that takes no file "
+        "(log-in, JSON and form requests); refused while streaming, before it is parsed. "
+        "ARCHIVE_MAX_UPLOAD_BYTES applies to upload routes only.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,
@@ -251,6 +258,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `contract-archive serve` listens on.")
     port: int = Field(8000, gt=0, lt=65536, description="Port `contract-archive serve` listens on.")
     workers: int = Field(1, ge=1, description="Number of server worker processes for `serve`.")
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses or networks (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`) of "
+        "the reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers "
+        "`serve` believes. Empty (the default): no proxy header is believed, the peer's "
+        "address is the client's (for the log-in limits and the access log).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         description="Log level of the server; the CLI logs warnings only unless this is set.",
@@ -263,6 +277,13 @@ class Settings(BaseSettings):
             "The archive user the command line acts as (its accesses are logged under this "
             "name). Default: the first admin."
         ),
+    )
+    admin_password_file: Path | None = Field(
+        None,
+        description="A file holding the first administrator's password (one line, e.g. a "
+        "Docker secret), used on the first start instead of a random one; it must still be "
+        "changed at the first log-in. Unset: a random one-time password, shown on a terminal "
+        "or else written to DATA_DIR/first-admin-password (mode 0600).",
     )
     token_days: int = Field(
         90, ge=1, description="Days an API token is valid unless another expiry is asked for."
@@ -290,6 +311,14 @@ class Settings(BaseSettings):
         20,
         ge=1,
         description="Failed log-ins from one address within the window before it is refused.",
+    )
+    login_max_concurrent: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Password checks (argon2, 64 MiB each) that run at once in one server "
+        "process; a log-in that finds no room within a second is answered 429 with "
+        "Retry-After.",
     )
     login_window_minutes: int = Field(
         15, ge=1, description="The window failed log-ins are counted in, in minutes."
@@ -366,6 +395,25 @@ class Settings(BaseSettings):
     reminder_email_to: str = Field(
         "", description="Recipients of reminder e-mails, separated by `,`."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        for item in items:
+            if item == "*":
+                raise ValueError("`*` would believe any client: name the proxies' addresses")
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return ",".join(items)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [v for v in self.trusted_proxies.split(",") if v]
 
     @field_validator("data_dir")
     @classmethod

@@ -140,11 +140,14 @@ def create_app(
     if archive is not None:
         app.state.archive = archive
         app.state.runtime = Runtime(archive)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    api_routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     app.add_middleware(
-        AuthGate,
-        routes=[r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)],
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        routes=api_routes,
     )
+    app.add_middleware(AuthGate, routes=api_routes)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app, html=html_errors)
     for router in ROUTERS:
