@@ -324,7 +324,7 @@ def redefine_font(data: bytes, font_id: int) -> bytes:
 
 def _offsets(data: bytes) -> dict[int, int]:
     """Byte offset of each ``N 0 obj`` (the last one of each number wins)."""
-    return {int(m.group(1)): m.start() for m in re.finditer(rb"(?m)(?<![0-9])(\d+) 0 obj\b", data)}
+    return {int(m.group(1)): m.start() for m in re.finditer(rb"(?m)^(\d+) 0 obj\b", data)}
 
 
 def _last_startxref(data: bytes) -> int:
@@ -359,10 +359,23 @@ def xref_only_update(data: bytes, entries: dict[int, int]) -> bytes:
     return body + b"\n".join(lines)
 
 
+def hide_via_refs_prepared(base: Base) -> bytes:
+    """The document the attacker has signed for the "hide via refs" attack: the overlay
+    object first written empty, then, in a second revision, as the white box over the text."""
+    return replace_object(base.data, base.overlay_id, OVERLAY)
+
+
 def hide_via_refs(signed: bytes, base: Base) -> bytes:
-    """Hide: the overlay's xref entry now points at the (empty-bodied) unused stream's bytes,
-    so the white box no longer hides the signed text under it... here the reverse: the overlay
-    is pointed at the hidden stream, so what the page shows changes with no new object."""
+    """Hide: after signing, an update of nothing but an xref section points the overlay's
+    object number back at its first, empty version (still in the signed bytes), so the box
+    disappears and the text under it shows, with no new object written."""
+    first = re.search(rb"(?m)^%d 0 obj\b" % base.overlay_id, signed)
+    assert first is not None
+    return xref_only_update(signed, {base.overlay_id: first.start()})
+
+
+def xref_to_other_object(signed: bytes, base: Base) -> bytes:
+    """Hide: the overlay's xref entry pointed (xref only) at another object's bytes."""
     offsets = _offsets(signed)
     return xref_only_update(signed, {base.overlay_id: offsets[base.hidden_content_id]})
 
@@ -404,6 +417,37 @@ def _fake_base(data: bytes) -> Base:
     content = page.raw_get("/Contents")
     # the hidden stream follows the page content in base_pdf
     return Base(data, 0, content.idnum + 1, content.idnum, 0)
+
+
+def dss_overwriting_content(signed: bytes, base: Base) -> bytes:
+    """A "DSS update" that smuggles a new version of the page's content stream in as one of
+    its certificates: validation data may be added after signing, page content may not."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed), strict=False)
+    content_ref = generic.Reference(base.content_id, 0, writer)
+    writer.objects[(0, base.content_id)] = generic.StreamObject(stream_data=HIDDEN_TEXT)
+    dss = generic.DictionaryObject(
+        {
+            generic.NameObject("/Certs"): generic.ArrayObject(
+                [generic.IndirectObject(content_ref.idnum, 0, writer)]
+            )
+        }
+    )
+    writer.root[generic.NameObject("/DSS")] = writer.add_object(dss)
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def damage_trailer(data: bytes) -> bytes:
+    """The last cross-reference section's trailer given ``/Encrypt 0``, which is not a
+    dictionary: pypdf cannot open the file ("/Encrypt entry of the trailer is not a
+    dictionary"), as with the signature-spoofing sample of the issue."""
+    at = data.rindex(b"/Type /XRef")
+    return data[:at] + b"/Type /XRef /Encrypt 0" + data[at + len(b"/Type /XRef") :]
 
 
 def _sig_dict_span(data: bytes, occurrence: int = -1) -> tuple[int, int]:
