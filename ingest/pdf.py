@@ -172,7 +172,9 @@ def _signed_but_unreadable(path: Path, problem: str) -> ParsedPdf:
     """A signed PDF pypdf cannot open is archived all the same: its bytes are evidence, and
     the signature check says what it can ("cannot be checked", with the reason, or what the
     raw bytes prove). It has no pages and no text as far as the archive can tell."""
-    log.warning("%s: pypdf cannot read it (%s); archived because it carries signatures", path, problem)
+    log.warning(
+        "%s: pypdf cannot read it (%s); archived because it carries signatures", path, problem
+    )
     return ParsedPdf(
         page_count=0,
         pages=[],

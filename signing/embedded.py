@@ -438,7 +438,7 @@ def _findings(
     )
 
     found: dict[int, list[str]] = {}
-    ranges = []
+    ranges: list[tuple[str, Any]] = []
     for sig in embedded:
         try:
             ranges.append((_field_name(sig), list(sig.byte_range)))

@@ -228,16 +228,16 @@ def pades_diff_policy() -> Any:
     lta = ModificationLevel.LTA_UPDATES
     return StandardDiffPolicy(
         global_rules=[
-            CatalogModificationRule(),
+            CatalogModificationRule(),  # type: ignore[no-untyped-call]
             DocInfoRule().as_qualified(lta),
             XrefStreamRule().as_qualified(lta),
             ObjectStreamRule().as_qualified(lta),
             _dss_rule().as_qualified(lta),
-            MetadataUpdateRule().as_qualified(lta),
+            MetadataUpdateRule().as_qualified(lta),  # type: ignore[no-untyped-call]
         ],
         form_rule=FormUpdatingRule(
             field_rules=[
-                SigFieldCreationRule(),
+                SigFieldCreationRule(),  # type: ignore[no-untyped-call]
                 SigFieldModificationRule(),
                 GenericFieldModificationRule(),
             ],
@@ -255,7 +255,8 @@ def _dss_rule() -> Any:
             raise SuspiciousModification(f"{what} in the DSS is not an array")
         for item in value:
             if not isinstance(item, generic.IndirectObject) or not isinstance(
-                item.get_object(), generic.StreamObject
+                item.get_object(),  # type: ignore[no-untyped-call]
+                generic.StreamObject,
             ):
                 raise SuspiciousModification(f"{what} in the DSS holds a non-stream entry")
 
@@ -282,7 +283,7 @@ def _dss_rule() -> Any:
                 if sub in entry:
                     streams(entry.raw_get(sub), sub)
 
-    class PadesDssRule(WhitelistRule):  # type: ignore[misc]
+    class PadesDssRule(WhitelistRule):
         """Changes to the DSS: every object written anew under /DSS is approved, provided the
         DSS has the structure PAdES gives it and no object that existed outside the old DSS
         is overwritten through it."""
@@ -318,7 +319,7 @@ def _dss_rule() -> Any:
                 if ref in found:
                     continue
                 found.add(ref)
-                item = item.get_object()
+                item = item.get_object()  # type: ignore[no-untyped-call]
             if isinstance(item, generic.DictionaryObject):  # streams too
                 stack.extend(item.raw_get(k) for k in item)
             elif isinstance(item, generic.ArrayObject):

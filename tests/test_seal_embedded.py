@@ -232,7 +232,9 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
     from tests import signed_fixtures as fx
 
     pki = make_pki("category signer")
-    tsa = make_pki("category tsa", purpose="tsa", not_before=datetime.now(UTC) - timedelta(days=1900))
+    tsa = make_pki(
+        "category tsa", purpose="tsa", not_before=datetime.now(UTC) - timedelta(days=1900)
+    )
     old = fx.expired_pki("expired signer")
     base = fx.base_pdf()
     signed = fx.sign(base.data, pki)
