@@ -120,6 +120,10 @@ def xref_problems(reader: Any) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for revision in range(1, xrefs.total_revisions):
         start = xrefs.get_xref_container_info(revision - 1).end_location
+        if xrefs.get_xref_container_info(revision).start_location < start:
+            # not an update appended to the file: the first-page section of a linearized
+            # file, which sits before the main one (and before any signature)
+            continue
         data = xrefs.get_xref_data(revision)
         sections = [data] + ([data.hybrid.xref_data] if data.hybrid is not None else [])
         for section in sections:
