@@ -454,3 +454,30 @@ def test_an_unreadable_pdf_without_signatures_is_still_rejected(tmp_path: Path) 
     assert result.status == "rejected"
     assert result.reason is not None and "pypdf cannot read it" in result.reason
     assert "/Encrypt" in result.reason
+
+
+def test_the_page_of_an_unreadable_signed_pdf_shows_its_verdict(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    """It has no pages: its contract page still opens, says why, and asks for no page image
+    that would fail."""
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+    from tests.access_helpers import auth_headers
+
+    archive, ids = categories
+    contract_id = ids["unreadable-signed"][0]
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        r = client.get(f"/contracts/{contract_id}", headers={"accept": "text/html"})
+        assert r.status_code == 200, r.text[:500]
+        assert "cannot be checked" in r.text
+        assert "pypdf cannot read the PDF" in r.text
+        image = client.get(f"/contracts/{contract_id}/pages/1.png")
+        assert image.status_code < 500
+        api = client.get(f"/api/v1/contracts/{contract_id}/verification")
+        assert api.status_code == 200
+        checks = {c["id"]: c for c in api.json()["checks"]}
+        assert checks["embedded_signatures"]["status"] == "INDETERMINATE"
