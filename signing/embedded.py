@@ -19,6 +19,18 @@ pyHanko's diff analysis. Its status:
   SM2 signature is INDETERMINATE with that reason, never VALID and never INVALID;
 * PASSED: intact, valid, trusted, and the file unchanged since or changed only as permitted.
 
+How each category of later change or attack is judged (legitimate LTV updates, document
+timestamps, further signatures and form filling; shadow attacks, spoofed or wrapped byte ranges,
+xref manipulation; an expired signer with a later proof of existence) is in the README, "How
+embedded signatures are judged". pyHanko's diff analysis runs with
+:func:`signing.embedded_structure.pades_diff_policy`; the whole-file checks of
+:mod:`signing.embedded_structure` add their findings (a signature with a finding is FAILED); a
+signature whose certificate is no longer valid is validated again at the time of a later trusted
+timestamp (:func:`_with_proof_of_existence`). A signature dictionary pyHanko cannot read (no
+/ByteRange, say) is FAILED, not skipped; a file pyHanko cannot open at all is "cannot be
+checked", unless its raw bytes already prove a forgery (two signature dictionaries sharing one
+/ByteRange, objects in a signature's gap).
+
 Apart from the status, ``unmodified`` says whether the signature covers the entire file with no
 change after it: a file changed after signing, even in a permitted way (form filling, a second
 signature, validation data), is never reported as intact and unmodified.
