@@ -483,62 +483,78 @@ _TIME_PROBLEMS = {"OUT_OF_BOUNDS_NO_POE", "EXPIRED", "OUT_OF_BOUNDS_NOT_REVOKED"
 async def _with_proof_of_existence(
     pairs: list[tuple[Any, SignatureResult]], roots: list[Any], policy: Any
 ) -> list[SignatureResult]:
-    """Signatures whose certificate is no longer valid are validated again at the time of the
-    earliest trusted timestamp that proves they existed: their own signature timestamp or a
-    document timestamp in a later revision (PAdES-LTA, as the EU DSS validator does)."""
+    """Signatures and document timestamps whose certificate is no longer valid are validated
+    again at the time of the earliest trusted timestamp that proves they existed: a signature's
+    own signature timestamp, or a document timestamp in a later revision (PAdES-LTA, as the EU
+    DSS validator does). Newest first, so that a document timestamp proven by a later one
+    proves what came before it in turn: its own certificate is then checked at its own time."""
     proofs: list[tuple[int, datetime]] = []
-    for sig, res in pairs:
+    out: list[SignatureResult] = []
+    for sig, res in reversed(pairs):
+        revision = int(sig.signed_revision)
+        if (
+            res.status is Status.INDETERMINATE
+            and res.intact
+            and res.valid
+            and res.trust_problem in _TIME_PROBLEMS
+        ):
+            times = [t for rev, t in proofs if rev > revision]
+            if (
+                res.kind == "signature"
+                and res.timestamp_time
+                and res.timestamp_valid
+                and res.timestamp_trusted
+            ):
+                times.append(_parse_iso(res.timestamp_time))
+            if times and res.kind == "document_timestamp" and res.timestamp_time:
+                # a later timestamp proves this token existed by then: its TSA certificate is
+                # checked at the token's own time, as long as that is not after the proof
+                own = _parse_iso(res.timestamp_time)
+                if own <= min(times):
+                    res = await _validated_at(sig, res, roots, own, min(times), policy)
+            elif times:
+                res = await _validated_at(sig, res, roots, min(times), min(times), policy)
         if (
             res.kind == "document_timestamp"
-            and res.status is not Status.FAILED
+            and res.status is Status.PASSED
             and res.timestamp_valid
-            and res.timestamp_trusted
             and res.timestamp_time
         ):
-            proofs.append((int(sig.signed_revision), _parse_iso(res.timestamp_time)))
-    out: list[SignatureResult] = []
-    for sig, res in pairs:
-        if (
-            res.kind != "signature"
-            or res.status is not Status.INDETERMINATE
-            or not (res.intact and res.valid)
-            or res.trust_problem not in _TIME_PROBLEMS
-        ):
-            out.append(res)
-            continue
-        times = [t for rev, t in proofs if rev > int(sig.signed_revision)]
-        if res.timestamp_time and res.timestamp_valid and res.timestamp_trusted:
-            times.append(_parse_iso(res.timestamp_time))
-        if not times:
-            out.append(res)
-            continue
-        moment = min(times)
-        try:
-            again = await _one(sig, roots, moment, policy)
-        except Exception:  # noqa: BLE001 - keep the first answer
-            out.append(res)
-            continue
-        if again.status is not Status.PASSED:
-            out.append(res)
-            continue
-        when = _iso(moment)
-        out.append(
-            replace(
-                again,
-                reason=(
-                    f"intact, valid and trusted at {when}, the time of a timestamp that proves "
-                    "the signature existed then; the signer's certificate is no longer valid "
-                    "today"
-                    + (
-                        ""
-                        if again.unmodified
-                        else f"; changed after signing as permitted ({again.modification_level})"
-                    )
-                ),
-                proof_of_existence=when,
-            )
-        )
-    return out
+            proofs.append((revision, _parse_iso(res.timestamp_time)))
+        out.append(res)
+    return out[::-1]
+
+
+async def _validated_at(
+    sig: Any,
+    first: SignatureResult,
+    roots: list[Any],
+    moment: datetime,
+    proof: datetime,
+    policy: Any,
+) -> SignatureResult:
+    """``sig`` validated again at ``moment``, which the timestamp of time ``proof`` proves it
+    existed by; the first answer when it does not pass then either."""
+    try:
+        again = await _one(sig, roots, moment, policy)
+    except Exception:  # noqa: BLE001 - keep the first answer
+        return first
+    if again.status is not Status.PASSED:
+        return first
+    changed = (
+        ""
+        if again.unmodified
+        else f"; changed after signing as permitted ({again.modification_level})"
+    )
+    return replace(
+        again,
+        reason=(
+            f"intact, valid and trusted at {_iso(moment)}, which a later timestamp "
+            f"({_iso(proof)}) proves it existed by; its certificate is no longer valid "
+            f"today{changed}"
+        ),
+        proof_of_existence=_iso(proof),
+    )
 
 
 def _parse_iso(text: str) -> datetime:

@@ -542,6 +542,11 @@ def shared_byte_range(signed: bytes) -> bytes:
     return out.getvalue()
 
 
-def expired_pki(label: str) -> Pki:
+def expired_pki(label: str, purpose: str = "seal") -> Pki:
     """A PKI whose leaf was valid for a year, ending two years ago."""
-    return make_pki(label, not_before=datetime.now(UTC) - timedelta(days=3 * 365), leaf_days=365)
+    return make_pki(
+        label,
+        purpose=purpose,
+        not_before=datetime.now(UTC) - timedelta(days=3 * 365),
+        leaf_days=365,
+    )

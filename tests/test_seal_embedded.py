@@ -236,6 +236,7 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
         "category tsa", purpose="tsa", not_before=datetime.now(UTC) - timedelta(days=1900)
     )
     old = fx.expired_pki("expired signer")
+    old_tsa = fx.expired_pki("expired tsa", purpose="tsa")
     base = fx.base_pdf()
     signed = fx.sign(base.data, pki)
     overlaid = fx.base_pdf(with_overlay=True)
@@ -264,6 +265,12 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
             VERDICT_PERMITTED,
         ),
         "expired-signer-no-timestamp": (expired, VERDICT_UNMODIFIED),
+        "expired-signer-and-tsa-archive-timestamp-chain": (
+            fx.doc_timestamp(
+                fx.doc_timestamp(expired, old_tsa, was_valid + timedelta(days=1)), tsa
+            ),
+            VERDICT_PERMITTED,
+        ),
         # content changed after signing, shadow attacks, spoofing: modified after signing
         "isa-page-content-replaced": (fx.add_page_content(signed), VERDICT_MODIFIED),
         "shadow-hide-overlay-rewritten": (
@@ -300,7 +307,7 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
         "unreadable-signed": (fx.damage_trailer(signed), VERDICT_UNCHECKABLE),
         "unreadable-spoof": (fx.damage_trailer(fx.shared_byte_range(signed)), VERDICT_MODIFIED),
     }
-    roots = pem_cert(pki.root, tsa.root, old.root)
+    roots = pem_cert(pki.root, tsa.root, old.root, old_tsa.root)
     return files, roots
 
 
@@ -416,6 +423,18 @@ def test_an_expired_signer_with_a_later_timestamp_is_intact(
     assert alone.status is Status.INDETERMINATE
     assert alone.signatures[0].trust_problem == "OUT_OF_BOUNDS_NO_POE"
     assert alone.signatures[0].proof_of_existence is None
+    # signer and first TSA both expired: the second, current timestamp proves the first, which
+    # proves the signature (a PAdES-LTA archive-timestamp chain)
+    chain, report = _embedded(archive, ids["expired-signer-and-tsa-archive-timestamp-chain"][0])
+    sig, old_stamp, new_stamp = chain.signatures
+    assert [s.status for s in chain.signatures] == [Status.PASSED] * 3, [
+        s.reason for s in chain.signatures
+    ]
+    assert old_stamp.proof_of_existence == new_stamp.timestamp_time
+    assert sig.proof_of_existence == old_stamp.timestamp_time
+    assert new_stamp.proof_of_existence is None
+    assert chain.verdict == VERDICT_PERMITTED
+    assert report.check(EMBEDDED).status is Status.PASSED
 
 
 def test_a_signed_pdf_pypdf_cannot_open_is_archived_as_cannot_be_checked(
