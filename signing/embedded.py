@@ -326,7 +326,7 @@ async def _validate(
             problem=problem,
         )
 
-    from signing.embedded_structure import pades_diff_policy, raw_problems
+    from signing.embedded_structure import orphaned_signatures, pades_diff_policy, raw_problems
 
     policy = pades_diff_policy()
     with open(path, "rb") as fh, _mapped(fh) as data:
@@ -348,6 +348,7 @@ async def _validate(
             return report(problem=f"the signatures could not be read ({_short(exc)})")
         if not embedded:
             forged = raw_problems(data) if _looks_signed(path) else []
+            forged = forged or orphaned_signatures(data, ())
             return report(malformed + ([_forged(forged)] if forged else []))
         findings = _findings(reader, embedded[:MAX_SIGNATURES], data, notes)
         pairs: list[tuple[Any, SignatureResult]] = []
@@ -383,6 +384,9 @@ async def _validate(
                 )
             pairs.append((sig, result))
         results[:0] = await _with_proof_of_existence(pairs, roots, policy)
+        orphans = orphaned_signatures(data, _byte_ranges(embedded))
+        if orphans:
+            results.append(_forged(orphans))
         return report(results)
 
 
@@ -427,6 +431,16 @@ def _field_by_field(reader: Any) -> tuple[list[Any], list[SignatureResult]]:
             )
     good.sort(key=lambda s: int(s.signed_revision))
     return good, bad
+
+
+def _byte_ranges(embedded: list[Any]) -> list[tuple[int, ...]]:
+    out = []
+    for sig in embedded:
+        try:
+            out.append(tuple(int(x) for x in sig.byte_range))
+        except Exception:  # noqa: BLE001, S112 - a malformed one is reported on its own
+            continue
+    return out
 
 
 def _forged(problems: list[str]) -> SignatureResult:

@@ -110,6 +110,25 @@ def raw_problems(data: bytes) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def orphaned_signatures(data: bytes, seen: Iterable[tuple[int, ...]]) -> list[str]:
+    """Signatures whose bytes are in the file (a well-formed /ByteRange around a /Contents
+    value) but that the document no longer refers to: a later revision replaced the catalog,
+    the form or the field, so the signature vanished from view (a hide-and-replace shadow
+    attack replacing the whole document, or a signature removed after signing)."""
+    known = {tuple(r) for r in seen}
+    found = []
+    for match in _BYTE_RANGE.finditer(data):
+        ranges = _ints(match.group(1))
+        if ranges is None or _range_problem(ranges, data) is not None:
+            continue
+        if tuple(ranges) not in known:
+            found.append(
+                f"the signature at byte {match.start()} (/ByteRange {ranges}) is no longer part "
+                "of the document: a later revision replaced what refers to it"
+            )
+    return list(dict.fromkeys(found))[:5]
+
+
 def xref_problems(reader: Any) -> dict[int, list[str]]:
     """Per revision (0 the oldest): xref entries of that incremental update that point back
     into bytes written before it, at anything but the object they already pointed to."""
@@ -336,6 +355,7 @@ def _dss_rule() -> Any:
 __all__ = [
     "byte_range_problems",
     "changed_signed_values",
+    "orphaned_signatures",
     "pades_diff_policy",
     "raw_problems",
     "xref_problems",

@@ -47,6 +47,8 @@ class Base:
     """An unreferenced content stream in the signed part (the "hide-and-replace" payload)."""
     content_id: int
     font_id: int
+    shadow_root_id: int = 0
+    """An unreferenced second catalog, with its own page showing the hidden content."""
 
 
 def _pkinfo(pki: Pki) -> asn1_keys.PrivateKeyInfo:
@@ -154,9 +156,40 @@ def base_pdf(*, with_overlay: bool = False, field_value: str | None = None) -> B
             generic.NameObject("/DA"): generic.TextStringObject("/F1 12 Tf 0 g"),
         }
     )
+    shadow_page = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Page"),
+                generic.NameObject("/MediaBox"): generic.ArrayObject(
+                    [generic.NumberObject(x) for x in (0, 0, 612, 792)]
+                ),
+                generic.NameObject("/Contents"): hidden,
+                generic.NameObject("/Resources"): resources,
+            }
+        )
+    )
+    shadow_pages = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Pages"),
+                generic.NameObject("/Kids"): generic.ArrayObject([shadow_page]),
+                generic.NameObject("/Count"): generic.NumberObject(1),
+            }
+        )
+    )
+    shadow_page.get_object()[generic.NameObject("/Parent")] = shadow_pages
+    shadow_root = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Catalog"),
+                generic.NameObject("/Pages"): shadow_pages,
+            }
+        )
+    )
     out = io.BytesIO()
     w.write(out)
     return Base(
+        shadow_root_id=shadow_root.idnum,
         data=out.getvalue(),
         overlay_id=overlay.idnum,
         hidden_content_id=hidden.idnum,
@@ -339,15 +372,16 @@ def _trailer_root_size(data: bytes) -> tuple[bytes, int]:
     return f"{root.idnum} {root.generation} R".encode(), int(reader.trailer["/Size"])
 
 
-def xref_only_update(data: bytes, entries: dict[int, int]) -> bytes:
+def xref_only_update(data: bytes, entries: dict[int, int], root: bytes | None = None) -> bytes:
     """An incremental update made of nothing but an xref section and a trailer, pointing object
     numbers at byte offsets already in the signed part ("via Refs" in the shadow-attack paper).
     """
-    root, size = _trailer_root_size(data)
+    current_root, size = _trailer_root_size(data)
+    root = root or current_root
     prev = _last_startxref(data)
     body = data if data.endswith(b"\n") else data + b"\n"
     start = len(body)
-    lines = [b"xref"]
+    lines = [b"xref", b"0 1", b"0000000000 65535 f\r"]
     for idnum, offset in sorted(entries.items()):
         lines.append(f"{idnum} 1".encode())
         lines.append(f"{offset:010d} 00000 n\r".encode())
@@ -385,6 +419,12 @@ def hide_and_replace_via_refs(signed: bytes, base: Base) -> bytes:
     content hidden, unused, in the signed part."""
     offsets = _offsets(signed)
     return xref_only_update(signed, {base.content_id: offsets[base.hidden_content_id]})
+
+
+def hide_and_replace_via_root(signed: bytes, base: Base) -> bytes:
+    """Hide-and-replace: an update of nothing but a trailer whose /Root is the second catalog
+    hidden, unreferenced, in the signed part: a whole other document is shown."""
+    return xref_only_update(signed, {}, root=b"%d 0 R" % base.shadow_root_id)
 
 
 def hide_and_replace_via_object(data: bytes, base: Base) -> bytes:

@@ -295,6 +295,10 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
             fx.hide_and_replace_via_refs(signed, base),
             VERDICT_MODIFIED,
         ),
+        "shadow-hide-and-replace-via-root": (
+            fx.hide_and_replace_via_root(signed, base),
+            VERDICT_MODIFIED,
+        ),
         "dss-update-overwriting-content": (
             fx.dss_overwriting_content(signed, base),
             VERDICT_MODIFIED,
@@ -354,6 +358,7 @@ ATTACKS = [
     "shadow-replace-font",
     "shadow-hide-and-replace-page-contents",
     "shadow-hide-and-replace-via-refs",
+    "shadow-hide-and-replace-via-root",
     "dss-update-overwriting-content",
     "usf-no-byterange",
     "byterange-not-covering-file",
@@ -404,6 +409,7 @@ def test_the_attack_reasons_name_the_attack(
     assert "signature wrapping" in reasons("swa-objects-in-byterange-gap")
     assert "/ByteRange" in reasons("usf-no-byterange")
     assert "not part of the DSS" in reasons("dss-update-overwriting-content")
+    assert "no longer part of the document" in reasons("shadow-hide-and-replace-via-root")
 
 
 def test_an_expired_signer_with_a_later_timestamp_is_intact(
