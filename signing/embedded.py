@@ -346,9 +346,11 @@ async def _validate(
                 notes.append(f"pyHanko could not read the signatures ({_short(exc)})")
                 return report([_forged(forged)])
             return report(problem=f"the signatures could not be read ({_short(exc)})")
+        referenced, unsupported = _referenced(reader)
+        malformed += unsupported
         if not embedded:
             forged = raw_problems(data) if _looks_signed(path) else []
-            forged = forged or orphaned_signatures(data, ())
+            forged = forged or orphaned_signatures(data, referenced)
             return report(malformed + ([_forged(forged)] if forged else []))
         findings = _findings(reader, embedded[:MAX_SIGNATURES], data, notes)
         pairs: list[tuple[Any, SignatureResult]] = []
@@ -384,7 +386,7 @@ async def _validate(
                 )
             pairs.append((sig, result))
         results[:0] = await _with_proof_of_existence(pairs, roots, policy)
-        orphans = orphaned_signatures(data, _byte_ranges(embedded))
+        orphans = orphaned_signatures(data, referenced + _byte_ranges(embedded))
         if orphans:
             results.append(_forged(orphans))
         return report(results)
@@ -413,8 +415,10 @@ def _field_by_field(reader: Any) -> tuple[list[Any], list[SignatureResult]]:
 
     good: list[Any] = []
     bad: list[SignatureResult] = []
-    for name, _sig_obj, field in enumerate_sig_fields(reader, filled_status=True):
+    for name, sig_obj, field in enumerate_sig_fields(reader, filled_status=True):
         try:
+            if _subfilter(sig_obj) not in _SUPPORTED_SUBFILTERS:
+                continue  # reported by _unsupported
             sig = EmbeddedPdfSignature(reader, field, name)
             int(sig.signed_revision)
             good.append(sig)
@@ -431,6 +435,49 @@ def _field_by_field(reader: Any) -> tuple[list[Any], list[SignatureResult]]:
             )
     good.sort(key=lambda s: int(s.signed_revision))
     return good, bad
+
+
+_SUPPORTED_SUBFILTERS = {
+    "/adbe.pkcs7.detached",
+    "/ETSI.CAdES.detached",
+    "/ETSI.RFC3161",
+    "/PBAD.PAdES",
+}
+
+
+def _subfilter(sig_obj: Any) -> str:
+    try:
+        return str(sig_obj.get_object().get("/SubFilter"))
+    except Exception:  # noqa: BLE001 - a damaged dictionary
+        return "(unreadable)"
+
+
+def _referenced(reader: Any) -> tuple[list[tuple[int, ...]], list[SignatureResult]]:
+    """The /ByteRange of every filled signature field the document refers to, and an
+    INDETERMINATE result for each whose /SubFilter pyHanko does not validate (the old
+    ``adbe.pkcs7.sha1`` and ``adbe.x509.rsa_sha1``): never silently left out."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    ranges: list[tuple[int, ...]] = []
+    unsupported: list[SignatureResult] = []
+    try:
+        for name, sig_obj, _field in enumerate_sig_fields(reader, filled_status=True):
+            with contextlib.suppress(Exception):
+                ranges.append(tuple(int(x) for x in sig_obj.get_object()["/ByteRange"]))
+            subfilter = _subfilter(sig_obj)
+            if subfilter not in _SUPPORTED_SUBFILTERS:
+                unsupported.append(
+                    SignatureResult(
+                        field=str(name),
+                        kind="signature",
+                        status=Status.INDETERMINATE,
+                        reason=f"its signature format (/SubFilter {subfilter}) cannot be "
+                        "checked here: neither valid nor invalid",
+                    )
+                )
+    except Exception:  # noqa: BLE001, S110 - a damaged form: the signatures found are judged
+        pass
+    return ranges, unsupported
 
 
 def _byte_ranges(embedded: list[Any]) -> list[tuple[int, ...]]:

@@ -590,3 +590,11 @@ def expired_pki(label: str, purpose: str = "seal") -> Pki:
         not_before=datetime.now(UTC) - timedelta(days=3 * 365),
         leaf_days=365,
     )
+
+
+def as_subfilter(signed: bytes, subfilter: bytes = b"/adbe.pkcs7.sha1") -> bytes:
+    """The signature's /SubFilter renamed (same length, padded): a format pyHanko does not
+    validate, such as the old ``adbe.pkcs7.sha1``."""
+    old = b"/adbe.pkcs7.detached"
+    assert old in signed and len(subfilter) <= len(old)
+    return signed.replace(old, subfilter.ljust(len(old)), 1)

@@ -307,6 +307,7 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
         "byterange-not-covering-file": (fx.tail_uncovered(signed), VERDICT_MODIFIED),
         "swa-objects-in-byterange-gap": (fx.signature_wrapping(signed, base), VERDICT_MODIFIED),
         "spoof-two-dictionaries-one-byterange": (fx.shared_byte_range(signed), VERDICT_MODIFIED),
+        "unsupported-subfilter": (fx.as_subfilter(signed), VERDICT_UNCHECKABLE),
         # pypdf cannot open these: archived all the same
         "unreadable-signed": (fx.damage_trailer(signed), VERDICT_UNCHECKABLE),
         "unreadable-spoof": (fx.damage_trailer(fx.shared_byte_range(signed)), VERDICT_MODIFIED),
@@ -506,3 +507,18 @@ def test_the_page_of_an_unreadable_signed_pdf_shows_its_verdict(
         assert api.status_code == 200
         checks = {c["id"]: c for c in api.json()["checks"]}
         assert checks["embedded_signatures"]["status"] == "INDETERMINATE"
+
+
+def test_a_signature_format_pyhanko_does_not_validate_is_reported_not_skipped(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    """``adbe.pkcs7.sha1`` (and ``adbe.x509.rsa_sha1``): pyHanko leaves such signatures out; the
+    archive lists them as INDETERMINATE, never as "no embedded signatures" and never as a
+    signature the document no longer refers to."""
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids["unsupported-subfilter"][0])
+    assert embedded.verdict == VERDICT_UNCHECKABLE
+    (sig,) = embedded.signatures
+    assert sig.status is Status.INDETERMINATE
+    assert "/adbe.pkcs7.sha1" in sig.reason
+    assert report.check(EMBEDDED).status is Status.INDETERMINATE
