@@ -91,17 +91,22 @@ def byte_range_problems(data: bytes, signatures: list[tuple[str, Any]]) -> dict[
 
 
 def raw_problems(data: bytes) -> list[str]:
-    """The byte-range checks on the raw bytes, for a signed file no parser could read."""
+    """The byte-range checks on the raw bytes, for a signed file no parser could read: only
+    what proves a forgery (objects in a signature's gap, one /ByteRange claimed twice)."""
     found: list[str] = []
     seen: dict[tuple[int, ...], int] = {}
     for match in _BYTE_RANGE.finditer(data):
         ranges = _ints(match.group(1))
+        if ranges is None or len(ranges) != 4 or ranges[0] != 0:
+            continue  # not recognisably a byte range: proves nothing either way
+        _start, b, c, d = ranges
+        if not b < c or c + d > len(data):
+            continue  # a truncated or damaged file: it cannot be checked, not proven forged
         problem = _range_problem(ranges, data)
         if problem is not None:
             found.append(f"a signature at byte {match.start()}: {problem}")
-        if ranges is not None:
-            key = tuple(ranges)
-            seen[key] = seen.get(key, 0) + 1
+        key = tuple(ranges)
+        seen[key] = seen.get(key, 0) + 1
     for key, count in seen.items():
         if count > 1:
             found.append(
