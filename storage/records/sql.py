@@ -5,8 +5,8 @@
 (check, migrate); everything else it is composed of, one mixin per area, each beside its
 Protocol: ``contracts_sql``, ``customers_sql``, ``terms_sql``, ``lifecycle_sql``,
 ``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql``,
-``ledger_sql`` and ``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`: they reach the
-database only through ``self._session``, defined here.
+``ledger_sql`` and ``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`:
+they reach the database only through ``self._session``, defined here.
 """
 
 from __future__ import annotations
