@@ -235,8 +235,8 @@ class Settings(BaseSettings):
         24.0,
         gt=0,
         description=(
-            "A signed ledger checkpoint is issued at least this often by the server (and "
-            "`contract-archive worker`), even when no manifest was added."
+            "A signed ledger checkpoint is issued at least this often by the server, even "
+            "when no manifest was added."
         ),
     )
     ledger_batch_seconds: float = Field(
