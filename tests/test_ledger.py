@@ -121,8 +121,8 @@ def test_pure_python_ed25519_agrees_with_cryptography() -> None:
         assert not script.ed25519_verify(public, message + b"x", signature)
         flipped = bytes([signature[0] ^ 1]) + signature[1:]
         assert not script.ed25519_verify(public, message, flipped)
-        other = Ed25519PrivateKey.generate().public_key().public_bytes(
-            Encoding.Raw, PublicFormat.Raw
+        other = (
+            Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         )
         assert not script.ed25519_verify(other, message, signature)
     assert not script.ed25519_verify(bytes(32), b"m", bytes(63))
@@ -137,7 +137,9 @@ def test_leaf_data_is_exact_and_round_trips() -> None:
     with pytest.raises(LedgerError):
         leaf_data(7, 2, "AB" * 32)
     with pytest.raises(LedgerError):
-        parse_leaf_data(b'{"contract": 7, "manifest_sha256": "' + digest.encode() + b'", "version": 2}')
+        parse_leaf_data(
+            b'{"contract": 7, "manifest_sha256": "' + digest.encode() + b'", "version": 2}'
+        )
 
 
 def test_checkpoint_text_round_trips_and_bad_ones_are_named() -> None:

@@ -16,14 +16,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
 
-from core.settings import Settings
+from contract_archive.cli import app as cli_app
+from core.settings import Settings, reset_settings
 from services.archive import Archive
 from signing.ledger import CheckpointBody, leaf_data, leaf_hash, root_of, verify_inclusion
 from signing.notes import NoteSigner
@@ -37,14 +39,39 @@ BARE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed program, as a user runs it."""
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data_dir), "ARCHIVE_LOG_LEVEL": "error"}
     return subprocess.run(
         [PROGRAM, *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
 
 
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(data_dir: Path, *args: str) -> Ran:
+    """The same Typer app in this process (no interpreter start-up: the tamper twins and the
+    bad files run many commands); stdout and stderr are both in ``stdout`` and ``stderr``."""
+    saved = os.environ.get("ARCHIVE_DATA_DIR")
+    os.environ["ARCHIVE_DATA_DIR"] = str(data_dir)
+    reset_settings()
+    try:
+        result = CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
+    finally:
+        if saved is None:
+            os.environ.pop("ARCHIVE_DATA_DIR", None)
+        else:
+            os.environ["ARCHIVE_DATA_DIR"] = saved
+        reset_settings()
+    return Ran(result.exit_code, result.stdout, result.output)
+
+
 @pytest.fixture(scope="module")
-def ledgered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def ledgered(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("ledger") / "var")
     with Archive(settings, parser_workers=1).open() as archive:
         ids = []
@@ -57,7 +84,7 @@ def ledgered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         for cid in ids:
             archive.seal.issue(archive.get(cid), embedded=None)  # manifest v2
         archive.seal.ledger.checkpoint()
-    yield settings
+    return settings
 
 
 @pytest.fixture
@@ -154,21 +181,22 @@ def test_verify_prove_and_consistency_on_the_command_line(copy: Path) -> None:
     assert verify_inclusion(leaf, proof["leaf_index"], 4, path, body.root)
 
     (copy / "proof.json").write_text(r.stdout)
-    r = cli(copy, "ledger", "check-proof", str(copy / "proof.json"))
+    r = run(copy, "ledger", "check-proof", str(copy / "proof.json"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "is in the tree of the checkpoint" in r.stdout
 
-    r = cli(copy, "ledger", "consistency", "2", "4", "--json")
+    r = run(copy, "ledger", "consistency", "2", "4", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["verified"] is True
-    r = cli(copy, "ledger", "consistency", "2", "9")
+    r = run(copy, "ledger", "consistency", "2", "9")
     assert r.returncode == 1 and "not 9" in r.stderr
 
 
 def test_api_lists_checkpoints_and_gives_a_contracts_proof(copy: Path) -> None:
-    with Archive(make_settings(copy), parser_workers=1).open() as archive, client_as(
-        archive, "auditor"
-    ) as c:
+    with (
+        Archive(make_settings(copy), parser_workers=1).open() as archive,
+        client_as(archive, "auditor") as c,
+    ):
         r = c.get("/api/v1/ledger/checkpoints")
         assert r.status_code == 200, r.text
         doc = r.json()
@@ -256,7 +284,9 @@ def _alter(d: Path) -> None:
 
 def _alter_data(d: Path) -> None:
     with db(d) as conn:
-        conn.execute("UPDATE ledger_leaves SET data = replace(data, '\"version\":1', '\"version\":7') WHERE idx = 0")
+        conn.execute(
+            "UPDATE ledger_leaves SET data = replace(data, '\"version\":1', '\"version\":7') WHERE idx = 0"
+        )
 
 
 def _forge(d: Path) -> None:
@@ -299,7 +329,9 @@ def _fork(d: Path) -> None:
 def _timestamp(d: Path) -> None:
     with db(d) as conn:
         token = bytearray(
-            conn.execute("SELECT timestamp_token FROM ledger_checkpoints WHERE id = 1").fetchone()[0]
+            conn.execute("SELECT timestamp_token FROM ledger_checkpoints WHERE id = 1").fetchone()[
+                0
+            ]
         )
         token[-10] ^= 1
         conn.execute(
@@ -316,7 +348,11 @@ TWINS = {
     "checkpoint of another key": (_wrong_key, {"checkpoint_wrong_key"}, "checkpoint #3"),
     "tree cut off": (_truncate, {"tree_rolled_back"}, "covers 4"),
     "later checkpoint smaller": (_smaller_checkpoint, {"tree_rolled_back"}, "fewer than"),
-    "two roots for one size": (_fork, {"tree_rolled_back", "checkpoint_mismatch"}, "different roots"),
+    "two roots for one size": (
+        _fork,
+        {"tree_rolled_back", "checkpoint_mismatch"},
+        "different roots",
+    ),
     "timestamp damaged": (_timestamp, {"timestamp_invalid"}, "checkpoint #1"),
 }
 
@@ -325,25 +361,27 @@ TWINS = {
 def test_tamper_twin_is_detected_and_named(copy: Path, twin: str) -> None:
     damage, kinds, words = TWINS[twin]
     damage(copy)
-    r = cli(copy, "ledger", "verify", "--json")
+    r = run(copy, "ledger", "verify", "--json")
     assert r.returncode == 1, (twin, r.stdout, r.stderr)
     report = json.loads(r.stdout)
     assert report["status"] == "FAILED"
     found = {p["kind"] for p in report["problems"]}
     assert kinds <= found, (twin, report["problems"])
     assert any(words in p["message"] for p in report["problems"]), report["problems"]
-    r = cli(copy, "ledger", "verify")  # the plain output names it too
+    r = run(copy, "ledger", "verify")  # the plain output names it too
     assert r.returncode == 1 and all(k in r.stdout for k in kinds), r.stdout
 
 
 # --- bad input ----------------------------------------------------------------------------------
-def test_bad_checkpoint_and_proof_files_get_an_error_naming_them(copy: Path, tmp_path: Path) -> None:
+def test_bad_checkpoint_and_proof_files_get_an_error_naming_them(
+    copy: Path, tmp_path: Path
+) -> None:
     with db(copy) as conn:
         note = conn.execute("SELECT note FROM ledger_checkpoints WHERE id = 2").fetchone()[0]
         before = conn.execute("SELECT count(*) FROM ledger_checkpoints").fetchone()[0]
     good = tmp_path / "good.txt"
     good.write_text(note)
-    r = cli(copy, "ledger", "verify", "--checkpoint", str(good))
+    r = run(copy, "ledger", "verify", "--checkpoint", str(good))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 checkpoints" in r.stdout
 
@@ -366,13 +404,13 @@ def test_bad_checkpoint_and_proof_files_get_an_error_naming_them(copy: Path, tmp
             path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
         else:
             path.write_text(text)
-        r = cli(copy, "ledger", "verify", "--checkpoint", str(path))
+        r = run(copy, "ledger", "verify", "--checkpoint", str(path))
         assert r.returncode == 1, (name, r.stdout)
         assert str(path) in " ".join(r.stderr.split()) or name in r.stderr, (name, r.stderr)
         assert words in " ".join(r.stderr.split()), (name, r.stderr)
         assert "Traceback" not in r.stderr
 
-    r = cli(copy, "ledger", "prove", "1", "--json")
+    r = run(copy, "ledger", "prove", "1", "--json")
     proof = json.loads(r.stdout)
     bad_proofs = {
         "cut.json": (r.stdout[: len(r.stdout) // 3], "not JSON"),
@@ -389,7 +427,7 @@ def test_bad_checkpoint_and_proof_files_get_an_error_naming_them(copy: Path, tmp
     for name, (text, words) in bad_proofs.items():
         path = tmp_path / name
         path.write_text(text)
-        r = cli(copy, "ledger", "check-proof", str(path))
+        r = run(copy, "ledger", "check-proof", str(path))
         assert r.returncode == 1, (name, r.stdout, r.stderr)
         assert words in " ".join((r.stdout + r.stderr).split()), (name, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr
