@@ -433,3 +433,22 @@ def test_bad_checkpoint_and_proof_files_get_an_error_naming_them(
         assert "Traceback" not in r.stderr
     with db(copy) as conn:  # nothing was written by any of them
         assert conn.execute("SELECT count(*) FROM ledger_checkpoints").fetchone()[0] == before
+
+
+def test_the_servers_schedule_checkpoints_after_a_batch_and_when_the_last_is_old(
+    copy: Path,
+) -> None:
+    from services.ledger import LedgerSchedule
+
+    with Archive(make_settings(copy), parser_workers=1).open() as archive:
+        schedule = LedgerSchedule(archive.seal.ledger, interval=60)
+        assert not schedule.tick()  # nothing new, the last checkpoint is recent
+        archive.seal.issue(archive.get(1), embedded=None)  # a batch of one: manifest v3
+        assert schedule.tick()
+        assert archive.records.latest_checkpoint().tree_size == 5  # type: ignore[union-attr]
+        assert not schedule.tick()
+    with Archive(
+        make_settings(copy, ledger_checkpoint_hours=1e-9), parser_workers=1
+    ).open() as archive:
+        assert LedgerSchedule(archive.seal.ledger, interval=60).tick()  # "at least daily"
+        assert len(archive.records.checkpoints()) == 4
