@@ -254,25 +254,29 @@ class LedgerService:
                 row.id, token=None, time=None, error="no time-stamping authority configured"
             )
             return
+        from asn1crypto import tsp
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
         digest = hashlib.sha256(row.note.encode("utf-8")).digest()
         try:
             stamper = self._timestamper()
             token = asyncio.run(stamper.async_timestamp(digest, "sha256"))
-            from asn1crypto import tsp
-
             info = token["content"]["encap_content_info"]["content"].parsed
             if not isinstance(info, tsp.TSTInfo):
                 raise ValueError("the token holds no TSTInfo")
             if info["message_imprint"]["hashed_message"].native != digest:
                 raise ValueError("the TSA stamped another digest than the one sent")
             when = info["gen_time"].native
-        except (ArchiveError, OSError, ValueError, KeyError, TypeError) as exc:
-            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            log.warning("ledger checkpoint %s not timestamped: %s", row.id, reason)
-            self.records.set_checkpoint_timestamp(row.id, token=None, time=None, error=reason)
-            return
-        except Exception as exc:  # noqa: BLE001 - pyHanko's TSA client raises its own errors
-            reason = f"{type(exc).__name__}: {exc}"
+        except (
+            ArchiveError,
+            TimestampRequestError,
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
+            cause = exc.__cause__ or exc
+            reason = getattr(exc, "message", None) or str(cause) or type(cause).__name__
             log.warning("ledger checkpoint %s not timestamped: %s", row.id, reason)
             self.records.set_checkpoint_timestamp(row.id, token=None, time=None, error=reason)
             return

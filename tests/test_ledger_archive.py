@@ -452,3 +452,19 @@ def test_the_servers_schedule_checkpoints_after_a_batch_and_when_the_last_is_old
     ).open() as archive:
         assert LedgerSchedule(archive.seal.ledger, interval=60).tick()  # "at least daily"
         assert len(archive.records.checkpoints()) == 4
+
+
+def test_a_tsa_that_fails_leaves_the_checkpoint_signed_with_the_reason(copy: Path) -> None:
+    class DownTsa:
+        async def async_timestamp(self, digest: bytes, algorithm: str) -> object:
+            raise OSError("connection refused by tsa.example")
+
+    with Archive(make_settings(copy), parser_workers=1).open() as archive:
+        ledger = archive.seal.ledger
+        ledger._timestamper = DownTsa  # type: ignore[assignment]
+        row = ledger.checkpoint()
+        assert row is not None and row.timestamp_token is None
+        assert "connection refused by tsa.example" in (row.timestamp_error or "")
+        report = ledger.verify()
+        assert report.status == "PASSED", report.problems
+        assert any("has no timestamp" in w for w in report.warnings)
