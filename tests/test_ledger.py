@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import Conflict
 from signing.ledger import (
     EMPTY_ROOT,
     CheckpointBody,
@@ -31,6 +34,9 @@ from signing.ledger import (
     verify_inclusion,
 )
 from signing.notes import NoteSigner
+from storage.records.ledger_base import NewLeaf
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
 
 # The RFC 6962 test leaves and the roots of their first n leaves (certificate-transparency's
 # merkle tree tests; RFC 9162 hashes leaves and nodes the same way).
@@ -187,3 +193,55 @@ def test_proof_files_round_trip_and_bad_ones_are_named() -> None:
         with pytest.raises(LedgerError, match=words) as info:
             InclusionProof.from_json(bad, what="proof.json")
         assert "proof.json" in info.value.message
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()
+
+
+def new_leaf(cid: int, version: int = 1) -> NewLeaf:
+    digest = f"{cid * 100 + version:064x}"
+    data = leaf_data(cid, version, digest)
+    return NewLeaf(cid, version, digest, data.decode(), leaf_hash(data).hex())
+
+
+def test_the_store_appends_once_withdraws_only_the_uncommitted_last_and_pages(
+    store: SqlRecordStore,
+) -> None:
+    rows = [store.append_leaf(new_leaf(c))[0] for c in range(1, 8)]
+    assert [r.idx for r in rows] == list(range(7))
+    again, appended = store.append_leaf(new_leaf(3))
+    assert (again.idx, appended) == (2, False)
+    assert store.leaf_count() == 7
+    assert [r.idx for r in store.iter_leaves(start=2, stop=5)] == [2, 3, 4]
+    assert [r.contract_id for r in store.leaves_of(4)] == [4]
+
+    with pytest.raises(Conflict):
+        store.add_checkpoint(
+            tree_size=6, root_hash="00" * 32, note="n", issued_at=datetime.now(UTC)
+        )
+    cp = store.add_checkpoint(
+        tree_size=7, root_hash="00" * 32, note="n", issued_at=datetime.now(UTC)
+    )
+    store.set_checkpoint_timestamp(cp.id, token=b"tok", time=None, error=None)
+    assert store.latest_checkpoint() == store.checkpoints()[-1]
+    assert store.checkpoints()[-1].timestamp_token == b"tok"
+
+    assert not store.withdraw_leaf(7, 1, new_leaf(7).manifest_sha256)  # covered
+    store.append_leaf(new_leaf(8))
+    assert not store.withdraw_leaf(1, 1, new_leaf(1).manifest_sha256)  # not the last
+    assert store.withdraw_leaf(8, 1, new_leaf(8).manifest_sha256)
+    assert store.leaf_count() == 7
+    assert store.manifests_without_leaf() == [] and store.manifest_digests() == {}
