@@ -105,7 +105,7 @@ class SealService:
         self.ledger = LedgerService(
             settings,
             records,
-            timestamper=lambda: self._make_timestamper(self.keys),
+            timestamper=lambda: self.sealer.timestamper,  # the seal's TSA, made once
             anchors=lambda: self.keys.anchors,
         )
         """The evidence ledger: every manifest version issued here is appended to it."""
