@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEY_FILE = "ledger-ed25519.pem"
+MAX_WARNINGS = 50
 
 KINDS = {
     "leaf_removed": "a leaf is missing from the tree",
@@ -576,6 +577,9 @@ class LedgerService:
             warnings.append(
                 "no checkpoint has been issued yet: `contract-archive ledger checkpoint`"
             )
+        if len(warnings) > MAX_WARNINGS:
+            more = len(warnings) - MAX_WARNINGS
+            warnings = [*warnings[:MAX_WARNINGS], f"... and {more} more warnings like these"]
         return LedgerReport(
             tree_size=size,
             root=roots_at(hashes, [size])[size],
