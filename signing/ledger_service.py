@@ -210,7 +210,9 @@ class LedgerService:
                 appended += 1
 
     def leaf_hashes(self, stop: int | None = None) -> list[bytes]:
-        return [leaf_hash(r.data.encode("ascii")) for r in self.records.iter_leaves(stop=stop)]
+        """The leaf hashes of the stored leaf data, in position order (a damaged leaf hashes
+        as it now is: `verify` names it)."""
+        return [leaf_hash(r.data.encode("utf-8")) for r in self.records.iter_leaves(stop=stop)]
 
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint_due(self, now: datetime | None = None) -> bool:
