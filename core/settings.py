@@ -228,6 +228,33 @@ class Settings(BaseSettings):
     tsa_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest wait for the time-stamping authority's answer."
     )
+    ledger_origin: str = Field(
+        "contract-archive/ledger",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description=(
+            "Origin line of the evidence ledger's checkpoints and name of its Ed25519 signing "
+            "key; make it unique, e.g. archive.example.com/ledger."
+        ),
+    )
+    ledger_checkpoint_hours: float = Field(
+        24.0,
+        gt=0,
+        description=(
+            "A signed ledger checkpoint is issued at least this often by the server, even "
+            "when no manifest was added."
+        ),
+    )
+    ledger_batch_seconds: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "How often the server looks for new ledger leaves; when the tree grew, it issues a "
+            "checkpoint (the uploads of that time are one batch). `contract-archive ingest` "
+            "issues one after each run."
+        ),
+    )
     trust_anchors_file: Path | None = Field(
         None,
         description="PEM file of the root certificates trusted for the seal and its "

@@ -22,6 +22,7 @@ from search_api.routes import (
     auth,
     contract_edits,
     contracts,
+    ledger,
     locks,
     model,
     ocr,
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     locks.router,
     ocr.router,
     verification.router,
+    ledger.router,
     web_router,
     contract_pages.router,
 )
@@ -120,12 +122,18 @@ def create_app(
         service = ocr_service
         if service is None and owned and settings.ocr_background:
             service = app.state.runtime.ocr_service()
+        # The evidence ledger's checkpoints: after each batch, at least daily.
+        schedule = app.state.runtime.ledger_schedule() if owned else None
         try:
             if service is not None:
                 service.start()
+            if schedule is not None:
+                schedule.start()
             app.state.ocr_service = service
             yield
         finally:
+            if schedule is not None:
+                schedule.stop()
             if service is not None:
                 service.stop()
             if owned:

@@ -1292,6 +1292,11 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 value = ["legal"]
             elif name == "token_id":
                 value = "cat_nosuchtoken"
+            elif name in ("old", "new"):  # ledger consistency OLD NEW: tree sizes
+                value = "0" if name == "old" else "1"
+            elif name == "proof_file":  # ledger check-proof FILE: a file that is no proof
+                (tmp / "proof.json").write_text('{"format": "probe"}', encoding="utf-8")
+                value = str(tmp / "proof.json")
             elif p.required:
                 value = "probe"
             if value is None:

@@ -4,9 +4,9 @@
 :class:`~storage.records.base.RecordStore`. It owns the engines, the sessions and the schema
 (check, migrate); everything else it is composed of, one mixin per area, each beside its
 Protocol: ``contracts_sql``, ``customers_sql``, ``terms_sql``, ``lifecycle_sql``,
-``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql`` and
-``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`: they reach the
-database only through ``self._session``, defined here.
+``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql``,
+``ledger_sql`` and ``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`:
+they reach the database only through ``self._session``, defined here.
 """
 
 from __future__ import annotations
@@ -23,9 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
-from storage.records import access_models, seal_models  # noqa: F401 - every table in Base.metadata
+from storage.records import (  # noqa: F401 - every table in Base.metadata
+    access_models,
+    ledger_models,
+    seal_models,
+)
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
+from storage.records.ledger_sql import SqlLedger
 from storage.records.lifecycle_sql import SqlLifecycle
 from storage.records.listing_sql import SqlListing
 from storage.records.ocr_sql import OcrQueueSql
@@ -78,6 +83,7 @@ class SqlRecordStore(
     SqlReminders,
     SqlListing,
     SqlSeals,
+    SqlLedger,
     OcrQueueSql,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
