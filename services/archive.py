@@ -343,6 +343,7 @@ class Archive:
         sort: str = "relevance",
         facets: bool = False,
         restrict: Node | None = None,
+        metadata_only: bool = False,
     ) -> SearchResponse:
         s = self.settings
         return run_search(
@@ -355,6 +356,7 @@ class Archive:
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
             restrict=restrict,
+            metadata_only=metadata_only,
         )
 
     def package_changed(self, contract_id: int) -> ContractRecord:

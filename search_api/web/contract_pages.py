@@ -34,6 +34,7 @@ from search_api.deps import (
     ActsReading,
     ActsSearching,
     ActsVerifying,
+    ActsViewing,
 )
 from search_api.routes.ocr import wake_ocr
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
@@ -325,7 +326,7 @@ def _history(f: Facade, contract_id: int) -> History | None:
 
 @router.get("/contracts/{contract_id}")
 def contract_page(
-    f: ActsReading,
+    f: ActsViewing,
     request: Request,
     contract_id: int,
     q: Annotated[str, Query(max_length=2000)] = "",
@@ -334,7 +335,9 @@ def contract_page(
 ) -> Response:
     """The contract: its pages (image with the hits marked, and text), record, terms,
     downloads, OCR, legal hold, verification, related contracts. A contract of a restricted
-    class shows its pages once a purpose is given (the form on the page asks for it)."""
+    class shows its pages once a purpose is given (the form on the page asks for it). A caller
+    who may see records but not read content (the auditor) gets the record without the pages;
+    what a caller may not do is not offered (the facade refuses it anyway)."""
     record = f.contracts.view(contract_id, purpose=purpose)  # logged
     purpose = (purpose or "").strip() or None
     patterns = _patterns(q)
@@ -355,25 +358,27 @@ def contract_page(
     layout: PageLayout | None = None
     render_error: str | None = None
     shown = max(1, min(page or 1, max(record.page_count, 1)))
-    try:
-        read = f.pages.read(
-            contract_id,
-            page,
-            purpose=purpose,
-            draw=DRAW,
-            cache=_PageCache(request),
-            hits_for=first_hit,
-        )
-    except PurposeRequired:
-        needs_purpose = True
-    else:
-        texts, text_error, layout, render_error = (
-            read.texts,
-            read.text_error,
-            read.layout,
-            read.render_error,
-        )
-        shown = read.page
+    can_read = f.caller.can(Perm.CONTRACTS_READ)
+    if can_read:
+        try:
+            read = f.pages.read(
+                contract_id,
+                page,
+                purpose=purpose,
+                draw=DRAW,
+                cache=_PageCache(request),
+                hits_for=first_hit,
+            )
+        except PurposeRequired:
+            needs_purpose = True
+        else:
+            texts, text_error, layout, render_error = (
+                read.texts,
+                read.text_error,
+                read.layout,
+                read.render_error,
+            )
+            shown = read.page
     rects = hit_rects(layout, patterns) if layout else []
     page_record = next((p for p in record.pages if p.page_no == shown), None)
     page_text = normalize(texts[shown - 1]) if shown <= len(texts) else ""
@@ -416,6 +421,7 @@ def contract_page(
             "back_url": _search_url(q, "relevance", []) if q else None,
             "purpose": purpose,
             "needs_purpose": needs_purpose,
+            "can_read": can_read,
             "with_purpose": lambda url: _with_purpose(url, purpose),
         },
     )

@@ -388,6 +388,8 @@ EN: dict[str, str] = {
     "error.lead.forbidden": "You are not allowed to see this.",
     "error.lead.payload_too_large": "The file is too large.",
     "error.lead.internal_error": "The archive met an unexpected problem. Nothing was changed.",
+    "contract.record_only": "Your role shows this contract's record, terms and verification; reading its pages needs the permission to read contracts.",
+    "contract.evidence_log": "Signed access-log extract of this contract (ZIP)",
 }
 
 ZH: dict[str, str] = {
@@ -742,6 +744,8 @@ ZH: dict[str, str] = {
     "error.lead.forbidden": "您无权查看此内容。",
     "error.lead.payload_too_large": "文件太大。",
     "error.lead.internal_error": "档案库遇到意外问题，未做任何更改。",
+    "contract.record_only": "您的角色可查看本合同的档案信息、条款与验证结果；查看页面需要阅读合同的权限。",
+    "contract.evidence_log": "本合同访问日志的签名摘录（ZIP）",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}

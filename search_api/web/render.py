@@ -39,6 +39,7 @@ def environment() -> Environment:
     )
     env.filters["filesize"] = filesize
     env.filters["datetime"] = format_datetime
+    env.filters["num"] = format_number
     return env
 
 
@@ -58,6 +59,13 @@ def filesize(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def format_number(value: int | float | None) -> str:
+    """Thousands separated by commas, as both languages write them: 12,345."""
+    if value is None:
+        return ""
+    return f"{value:,}"
 
 
 def format_datetime(value: datetime | None) -> str:
@@ -129,6 +137,7 @@ def render(
         "request": request,
         "me": getattr(request.state, "caller", None),
         "can_read_log": _can(request, Perm.AUDIT_READ),
+        "can": lambda perm: _can(request, Perm(perm)),
         "csrf_token": token,
         "csrf_field": lambda: (
             Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)

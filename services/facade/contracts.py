@@ -90,7 +90,9 @@ class ContractsArea(Area):
         purpose: str | None = None,
     ) -> SearchResponse:
         """Hits, totals, facets and snippets of the contracts the caller may see (logged by
-        AccessControl as ``search``, with the query, the total and the ids returned)."""
+        AccessControl as ``search``, with the query, the total and the ids returned). A caller
+        who may not read content (``contracts:read``) searches the records' metadata: words
+        match titles and customers, and hits carry no snippets."""
         return self.acting.access.search(
             self.acting.caller,
             q,
@@ -99,6 +101,7 @@ class ContractsArea(Area):
             sort=sort,
             facets=facets,
             purpose=purpose,
+            metadata_only=not self.acting.can(Perm.CONTRACTS_READ),
         )
 
     @action("contract.list", Perm.CONTRACTS_VIEW, logged="read")
