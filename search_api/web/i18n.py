@@ -332,10 +332,10 @@ EN: dict[str, str] = {
     "customer.amount": "Amount",
     "customer.aliases": "also known as",
     "customer.expired_unrenewed": "Expired, not renewed",
-    "home.expiring": "Expiring within 90 days",
+    "home.expiring": "Expiring within {days} days",
     "home.overdue": "Overdue payments",
     "home.expires_on": "expires {day}",
-    "home.expiring_none": "No live contract expires within 90 days.",
+    "home.expiring_none": "No live contract expires within {days} days.",
     "home.overdue_none": "No payment is overdue.",
     "terms.title": "Terms",
     "terms.confirmed": "Confirmed",
@@ -390,6 +390,10 @@ EN: dict[str, str] = {
     "error.lead.internal_error": "The archive met an unexpected problem. Nothing was changed.",
     "contract.record_only": "Your role shows this contract's record, terms and verification; reading its pages needs the permission to read contracts.",
     "contract.evidence_log": "Signed access-log extract of this contract (ZIP)",
+    "terms.decided": "Decided suggestions ({n})",
+    "terms.state.accepted": "accepted",
+    "terms.state.rejected": "rejected",
+    "terms.state.superseded": "superseded by a later reading",
 }
 
 ZH: dict[str, str] = {
@@ -689,10 +693,10 @@ ZH: dict[str, str] = {
     "customer.amount": "金额",
     "customer.aliases": "又名",
     "customer.expired_unrenewed": "到期未续签",
-    "home.expiring": "90 天内到期",
+    "home.expiring": "{days} 天内到期",
     "home.overdue": "逾期付款",
     "home.expires_on": "{day} 到期",
-    "home.expiring_none": "没有在 90 天内到期的履行中合同。",
+    "home.expiring_none": "没有在 {days} 天内到期的履行中合同。",
     "home.overdue_none": "没有逾期的付款。",
     "terms.title": "合同条款",
     "terms.confirmed": "已确认",
@@ -746,6 +750,10 @@ ZH: dict[str, str] = {
     "error.lead.internal_error": "档案库遇到意外问题，未做任何更改。",
     "contract.record_only": "您的角色可查看本合同的档案信息、条款与验证结果；查看页面需要阅读合同的权限。",
     "contract.evidence_log": "本合同访问日志的签名摘录（ZIP）",
+    "terms.decided": "已处理的建议值（{n} 条）",
+    "terms.state.accepted": "已确认",
+    "terms.state.rejected": "已驳回",
+    "terms.state.superseded": "已被后续识别取代",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
