@@ -78,9 +78,7 @@ def expiring_window(tiers: tuple[int, ...] | list[int]) -> int:
 
 def is_expiring(status: str, expiry: date | None, today: date, window: int) -> bool:
     """A live contract whose expiry is today or within ``window`` days."""
-    return (
-        status in LIVE_STATES and expiry is not None and 0 <= (expiry - today).days <= window
-    )
+    return status in LIVE_STATES and expiry is not None and 0 <= (expiry - today).days <= window
 
 
 def allowed_from(target: str) -> frozenset[str]:

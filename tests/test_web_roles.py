@@ -102,7 +102,7 @@ def test_the_archivist_uploads_and_confirms_but_is_offered_no_search(world: Worl
         assert "/suggestions/" in page and 'value="accept"' in page
         assert "download-original" not in page  # downloading is the lawyer's
         assert 'src="/contracts/' not in page  # no page image
-        assert "/contracts/%d/verification" % world.zh not in page
+        assert f"/contracts/{world.zh}/verification" not in page
         assert get(client, "/upload")
         assert client.get("/search?q=合同").status_code == 403
 

@@ -38,7 +38,7 @@ from search_api.deps import (
 )
 from search_api.routes.ocr import wake_ocr
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
-from search_api.web.render import STATIC, render
+from search_api.web.render import STATIC, render, term_value
 from services.facade import Facade
 from services.facade.audit import LogFilter
 from services.facade.contracts import safe_filename
@@ -219,6 +219,12 @@ def search_page(
         )
     except QuerySyntaxError as exc:
         error = exc
+        # The position of the error in what was typed, not in the query with the filters
+        # around it (which starts with a parenthesis: it was one character too far).
+        try:
+            parse(q)
+        except QuerySyntaxError as own:
+            error = own
     active = [
         ActiveFilter(
             name=n,
@@ -423,6 +429,9 @@ def contract_page(
             "needs_purpose": needs_purpose,
             "can_read": can_read,
             "with_purpose": lambda url: _with_purpose(url, purpose),
+            "term_value": lambda key, value: term_value(
+                request, key, value, terms.confirmed.currency
+            ),
         },
     )
 

@@ -18,7 +18,14 @@ from starlette.responses import HTMLResponse
 
 from core.roles import Perm
 from core.rules import STATE_NAMES_ZH
-from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
+from search_api.web.i18n import (
+    CATALOGS,
+    LANG_COOKIE,
+    Lang,
+    localize_html,
+    request_lang,
+    translate,
+)
 
 # Pages load nothing but the app's own files: no inline script or style, no other origin.
 PAGE_CSP = (
@@ -72,7 +79,14 @@ def format_number(value: int | float | None) -> str:
 
 
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-CURRENCY_ZH = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "GBP": "英镑", "JPY": "日元"}
+CURRENCY_ZH = {
+    "CNY": "元",
+    "USD": "美元",
+    "EUR": "欧元",
+    "HKD": "港元",
+    "GBP": "英镑",
+    "JPY": "日元",
+}
 
 
 def _as_date(value: date | datetime | str | None) -> date | datetime | None:
@@ -157,6 +171,22 @@ def money_text(values: Any, lang: str = "en") -> str:
     return " + ".join(format_amount(m.amount, m.currency, lang) for m in values or [])
 
 
+DATE_TERMS = ("sign_date", "effective_date", "expiry_date", "ended_on", "filed_on")
+
+
+def term_value(request: Request, key: str, value: Any, currency: str | None = None) -> str:
+    """A confirmed term as the page's language writes it: dates, amounts, renewal types."""
+    lang, _ = request_lang(request)
+    if key in DATE_TERMS:
+        return format_date(value, lang)
+    if key == "amount" and value is not None:
+        return format_amount(value, currency, lang)
+    if key in ("renewal_type", "relation", "retention") and value:
+        found = f"value.{key}.{value}"
+        return translate(lang, found) if found in CATALOGS[lang] else str(value)
+    return str(value)
+
+
 def _can(request: Request, perm: Perm) -> bool:
     caller = getattr(request.state, "caller", None)
     return bool(caller is not None and caller.can(perm))
@@ -195,6 +225,8 @@ def render(
         "money": lambda values: money_text(values, lang),
         "amount": lambda value, currency=None: format_amount(value, currency, lang),
         "Markup": Markup,
+        "msg": lambda text: localize_html(lang, text),
+        "catalog": CATALOGS[lang],
     }
     ctx.update(context or {})
     body = environment().get_template(template).render(ctx)

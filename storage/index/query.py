@@ -108,8 +108,8 @@ def _error(message: str, pos: int | None = None) -> QuerySyntaxError:
     where = f" at character {pos + 1}" if pos is not None else ""
     return QuerySyntaxError(
         f"invalid query{where}: {message}",
-        hint='see "Query language" in the README: words, "phrases", -exclusion, OR, '
-        "parentheses, field:value and archived:[2024-01-01 TO 2024-12-31]",
+        hint='the query language: words, "phrases", -exclusion, OR, parentheses, '
+        "field:value and archived:[2024-01-01 TO 2024-12-31]",
         details={"position": pos} if pos is not None else None,
     )
 
