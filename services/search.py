@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 
 from core.errors import InvalidRequest
 from schemas.search import FacetBucket, SearchHit, SearchResponse, SnippetPublic
-from storage.index.base import SearchIndex, SortOrder
+from storage.index.analysis import CJK_CHAR, analyze, normalize
+from storage.index.base import IndexResult, SearchIndex, SortOrder
 from storage.index.highlight import highlight_title, lead, snippets
 from storage.index.query import And, Node, Not, Or, Text, parse, positive_texts
+from storage.index.vocabulary import WORD
+from storage.records.vocabulary_base import VocabularyStore
 
 SORTS: tuple[SortOrder, ...] = ("relevance", "newest", "oldest")
 
@@ -26,12 +31,18 @@ def search(
     snippets_per_hit: int = 3,
     restrict: Node | None = None,
     metadata_only: bool = False,
+    words: VocabularyStore | None = None,
 ) -> SearchResponse:
     """``restrict`` is ANDed into the query the index runs (access control: the classes the
     caller may not see), so hits, totals, facets and snippets all respect it.
 
     ``metadata_only`` (a caller who may see records but not read content, the auditor):
-    words match the title and the customer instead of the text, and hits carry no snippets."""
+    words match the title and the customer instead of the text, and hits carry no snippets.
+
+    ``words`` (the index's vocabulary) turns on "did you mean": words of the query the index
+    does not know are replaced by the nearest known ones (:func:`suggest`), offered in
+    ``did_you_mean`` when that query finds contracts; and when the query itself found nothing,
+    the results are those of the suggestion, flagged ``fuzzy``."""
     started = time.perf_counter()
     if not 1 <= limit <= max_limit:
         raise InvalidRequest(f"limit must be between 1 and {max_limit}, not {limit}")
@@ -42,11 +53,22 @@ def search(
     node = parse(q)
     if metadata_only:
         node = metadata_query(node)
-    if restrict is None:
-        run = node
-    else:
-        run = And((*node.items, restrict)) if isinstance(node, And) else And((node, restrict))
-    result = index.search(run, limit=limit, offset=offset, sort=sort, facets=facets)
+
+    def run(query: Node) -> IndexResult:
+        return index.search(
+            _restricted(query, restrict), limit=limit, offset=offset, sort=sort, facets=facets
+        )
+
+    result = run(node)
+    did_you_mean: str | None = None
+    corrections: dict[str, str] = {}
+    fuzzy = False
+    if words is not None and not metadata_only:
+        corrected = suggest(index, words, q, node, restrict, exact_total=result.total)
+        if corrected is not None:
+            did_you_mean, corrected_node, corrections = corrected
+            if result.total == 0:
+                result, node, fuzzy = run(corrected_node), corrected_node, True
     patterns = [t.terms for t in positive_texts(node)]
     title_patterns = patterns or [t.terms for t in metadata_texts(node)]
     hits = []
@@ -82,6 +104,9 @@ def search(
             for name, values in result.facets.items()
         },
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        did_you_mean=did_you_mean,
+        corrections=corrections,
+        fuzzy=fuzzy,
     )
 
 
@@ -108,3 +133,127 @@ def metadata_texts(node: Node) -> list[Text]:
         for item in node.items:
             out.extend(metadata_texts(item))
     return out
+
+
+def _restricted(node: Node, restrict: Node | None) -> Node:
+    if restrict is None:
+        return node
+    return And((*node.items, restrict)) if isinstance(node, And) else And((node, restrict))
+
+
+# --- did you mean -------------------------------------------------------------------------------
+CJK_RUN = re.compile(f"{CJK_CHAR}{{3,12}}")
+NEAR_DOCS = 20
+"""How many documents are read for the near forms of a Chinese word."""
+
+
+def edit_distance(a: str, b: str, cutoff: int = 2) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance, or ``cutoff + 1`` once it is
+    certain to exceed ``cutoff``."""
+    if abs(len(a) - len(b)) > cutoff:
+        return cutoff + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > cutoff:
+            return cutoff + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def nearest_word(word: str, candidates: list[tuple[str, int]]) -> str | None:
+    """The known word nearest ``word``: at most one edit for words of up to 4 letters, two for
+    longer ones; ties go to the word more documents have."""
+    cutoff = 1 if len(word) <= 4 else 2
+    best: tuple[int, int, str] | None = None
+    for candidate, docs in candidates:
+        if candidate == word:
+            continue
+        distance = edit_distance(word, candidate, cutoff)
+        if distance <= cutoff and (best is None or (distance, -docs) < best[:2]):
+            best = (distance, -docs, candidate)
+    return best[2] if best else None
+
+
+def _phrase(text: str) -> Text:
+    return Text(text, tuple(t.text for t in analyze(text)))
+
+
+def near_cjk(index: SearchIndex, run: str, restrict: Node | None) -> str | None:
+    """A form of the Chinese word ``run`` with one character changed that the documents the
+    caller may see contain (不可抗拒 → 不可抗力): for each position, the documents with the
+    rest of the word are read for what stands in that place; the most frequent form wins."""
+    found: Counter[str] = Counter()
+    pattern_of = re.escape
+    for i in range(len(run)):
+        left, right = run[:i], run[i + 1 :]
+        parts = [p for p in (left, right) if len(p) >= 2]
+        if not parts:
+            continue
+        query: Node = _phrase(parts[0]) if len(parts) == 1 else And(tuple(map(_phrase, parts)))
+        result = index.search(_restricted(query, restrict), limit=NEAR_DOCS)
+        pattern = re.compile(pattern_of(left) + f"({CJK_CHAR})" + pattern_of(right))
+        for hit in result.hits:
+            for page in hit.pages:
+                for m in pattern.finditer(page):
+                    form = left + m.group(1) + right
+                    if form != run:
+                        found[form] += 1
+    return found.most_common(1)[0][0] if found else None
+
+
+def suggest(
+    index: SearchIndex,
+    words: VocabularyStore,
+    q: str,
+    node: Node,
+    restrict: Node | None,
+    *,
+    exact_total: int,
+) -> tuple[str, Node, dict[str, str]] | None:
+    """The query with its unknown words replaced, and its AST, when it finds contracts the
+    caller may see; None otherwise. Latin words are looked up in the vocabulary (edit distance);
+    a Chinese word of three or more characters, when the query found nothing, is looked for in
+    near forms in the index."""
+    texts = positive_texts(node)
+    latin = {t for text in texts for t in text.terms if WORD.fullmatch(t)}
+    replacements: dict[str, str] = {}
+    if latin:
+        known = words.known_words(latin)
+        for word in sorted(latin - known):
+            better = nearest_word(word, words.words_like(word))
+            if better:
+                replacements[word] = better
+    if exact_total == 0:
+        for text in texts:
+            for run in CJK_RUN.findall(normalize(text.raw)):
+                if index.search(_restricted(_phrase(run), restrict), limit=1).total:
+                    continue
+                better = near_cjk(index, run, restrict)
+                if better:
+                    replacements[run] = better
+    if not replacements:
+        return None
+    corrected = apply_corrections(q, replacements)
+    if corrected == q:
+        return None
+    corrected_node = parse(corrected)
+    if not index.search(_restricted(corrected_node, restrict), limit=1).total:
+        return None
+    return corrected, corrected_node, replacements
+
+
+def apply_corrections(q: str, replacements: dict[str, str]) -> str:
+    """``q`` with each wrong word replaced (Latin words whole and in any case)."""
+    for wrong, right in replacements.items():
+        if CJK_RUN.fullmatch(wrong):
+            q = q.replace(wrong, right)
+        else:
+            q = re.sub(rf"(?i)(?<!\w){re.escape(wrong)}(?!\w)", right, q)
+    return q

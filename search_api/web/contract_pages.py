@@ -42,7 +42,15 @@ from search_api.web.render import STATIC, render, term_value
 from services.facade import Facade
 from services.facade.audit import LogFilter
 from services.facade.contracts import safe_filename
-from services.facade.helpers import Span, find_spans, mark, normalize, parse, positive_texts
+from services.facade.helpers import (
+    Span,
+    apply_corrections,
+    find_spans,
+    mark,
+    normalize,
+    parse,
+    positive_texts,
+)
 
 router = APIRouter(include_in_schema=False, tags=["web"])
 
@@ -252,8 +260,14 @@ def search_page(
         "page_url": lambda n: _search_url(q, sort, filters, page=n),
         "sort_url": lambda s: _search_url(q, s, filters),
         "search_url": lambda query: _search_url(query, sort, []),
+        "query_url": lambda query: _search_url(query, sort, filters),
         "clear_url": _search_url(q, sort, []),
         "try_instead": _try_instead(q) if result is not None and result.total == 0 else {},
+        "did_you_mean": (
+            apply_corrections(q, result.corrections)
+            if result is not None and result.corrections
+            else None
+        ),
         "archive_empty": result is not None
         and result.total == 0
         and f.caller.can(Perm.CONTRACTS_VIEW)

@@ -423,6 +423,8 @@ EN: dict[str, str] = {
     "field.term": "Term",
     "field.renewal": "Renewal",
     "field.retention": "Retention",
+    "search.did_you_mean": "Did you mean:",
+    "search.fuzzy": "No exact matches for {query}; showing close ones:",
 }
 
 ZH: dict[str, str] = {
@@ -809,6 +811,8 @@ ZH: dict[str, str] = {
     "field.term": "期限",
     "field.renewal": "续期",
     "field.retention": "保管期限",
+    "search.did_you_mean": "您是不是要找：",
+    "search.fuzzy": "没有与 {query} 完全匹配的合同；下面是相近的结果：",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
