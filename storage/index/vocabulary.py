@@ -39,10 +39,7 @@ class VocabularyIndex:
     def __init__(self, inner: SearchIndex, words: VocabularyStore) -> None:
         self.inner = inner
         self.words = words
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
+        self.name = inner.name
 
     def count_words(self, docs: Iterable[IndexDocument]) -> None:
         for doc in docs:
