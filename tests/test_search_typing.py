@@ -19,7 +19,7 @@ from services.archive import Archive
 from services.search import edit_distance, nearest_word
 from storage.records.access_base import NewUser
 from tests.access_helpers import auth_headers, ensure_user
-from tests.conftest import corpus_files, make_settings
+from tests.conftest import corpus_files, make_settings, opensearch_overrides
 
 ZH_PDF = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
 EN_PDF = next(p for p in corpus_files("en-cuad", ".pdf") if "Penntex" in p.name)
@@ -139,3 +139,39 @@ def test_the_vocabulary_survives_a_reindex(world: World) -> None:
     world.archive.reindex()
     assert world.archive.records.known_words({"limitation", "limitaton"}) == {"limitation"}
     assert "limitation" in dict(world.archive.records.words_like("limitaton"))
+
+
+@pytest.mark.opensearch
+def test_the_same_help_on_opensearch(opensearch_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The vocabulary is the archive's, the near forms are read through the SearchIndex
+    Protocol: OpenSearch gives the same suggestions as tantivy."""
+    settings = make_settings(
+        tmp_path / "var", **opensearch_overrides(opensearch_url, "typing-help")
+    )
+    with Archive(settings, parser_workers=1).open() as archive:
+        ids = [archive.ingest_path(p, display_name=p.name).id for p in (ZH_PDF, EN_PDF)]
+        on = World(archive, ids[0], ids[1])  # type: ignore[arg-type]
+        body = api(on, "limitaton of liability")
+        assert body["did_you_mean"] == "limitation of liability" and body["fuzzy"]
+        assert on.en in [h["id"] for h in body["hits"]]
+        body = api(on, "不可抗拒")
+        assert body["did_you_mean"] == "不可抗力" and [h["id"] for h in body["hits"]] == [on.zh]
+
+
+@pytest.mark.postgres
+def test_the_vocabulary_on_postgresql(postgres_url: str) -> None:
+    from storage.records.sql import SqlRecordStore
+
+    store = SqlRecordStore(postgres_url)
+    try:
+        store.migrate()
+        store.add_words(["limitation", "liability", "of"])  # "of" is too short to keep
+        store.add_words(["limitation"])
+        assert store.known_words({"limitation", "liability", "of", "limitaton"}) == {
+            "limitation",
+            "liability",
+        }
+        assert store.words_like("limitaton") == [("limitation", 2), ("liability", 1)]
+        assert store.words_like("zebra") == []
+    finally:
+        store.close()
