@@ -165,8 +165,8 @@ def test_the_vocabulary_on_postgresql(postgres_url: str) -> None:
     store = SqlRecordStore(postgres_url)
     try:
         store.migrate()
-        store.add_words(["limitation", "liability", "of"])  # "of" is too short to keep
-        store.add_words(["limitation"])
+        store.add_words({"limitation": 1, "liability": 1, "of": 3})  # "of": too short to keep
+        store.add_words({"limitation": 1})
         assert store.known_words({"limitation", "liability", "of", "limitaton"}) == {
             "limitation",
             "liability",

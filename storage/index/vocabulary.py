@@ -7,28 +7,29 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core.errors import ArchiveError
-from storage.index.analysis import analyze
 from storage.index.base import IndexDocument, IndexResult, RebuildSession, SearchIndex, SortOrder
 from storage.index.query import Node
 from storage.records.vocabulary_base import VocabularyStore
 
 log = logging.getLogger(__name__)
 
-WORD = re.compile(r"[a-z][a-z'\-]{2,39}")
-"""A vocabulary word: an index term of 3 to 40 Latin letters (no numbers, no CJK bigrams)."""
+WORD = re.compile(r"[a-z]{3,40}")
+"""A vocabulary word: an index term of 3 to 40 Latin letters only (no digits, apostrophes or
+hyphens; no CJK bigrams)."""
+_WORDS = re.compile(r"(?<![^\W_])[a-z]{3,40}(?![^\W_])")
 
 
 def words_of(doc: IndexDocument) -> set[str]:
-    """The distinct vocabulary words of a document (title and pages)."""
+    """The distinct vocabulary words of a document (title and pages; lower-cased as the
+    analyzer does, found with a plain pattern: faster than analysing the text again)."""
     found: set[str] = set()
     for text in (doc.title, *doc.pages):
-        for token in analyze(text):
-            if WORD.fullmatch(token.text):
-                found.add(token.text)
+        found.update(_WORDS.findall(text.lower()))
     return found
 
 
@@ -42,11 +43,13 @@ class VocabularyIndex:
         self.name = inner.name
 
     def count_words(self, docs: Iterable[IndexDocument]) -> None:
+        counts: Counter[str] = Counter()
         for doc in docs:
-            try:
-                self.words.add_words(words_of(doc))
-            except ArchiveError as exc:
-                log.warning("the vocabulary missed contract %s: %s", doc.id, exc.message)
+            counts.update(words_of(doc))
+        try:
+            self.words.add_words(counts)
+        except ArchiveError as exc:
+            log.warning("the vocabulary missed %d words: %s", len(counts), exc.message)
 
     def check(self) -> None:
         self.inner.check()

@@ -9,13 +9,14 @@ against the index before it is offered, so a word no document has any more is ne
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 
 class VocabularyStore(Protocol):
-    def add_words(self, words: Iterable[str]) -> None:
-        """Count each word (once per call: pass one document's distinct words)."""
+    def add_words(self, counts: Mapping[str, int]) -> None:
+        """Add to each word's count (how many documents of a batch have it), in one
+        transaction."""
 
     def known_words(self, words: Collection[str]) -> set[str]:
         """Which of ``words`` are in the vocabulary."""

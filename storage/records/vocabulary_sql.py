@@ -3,7 +3,7 @@ upsert per document."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import func, select
 
@@ -14,16 +14,17 @@ _BATCH = 500
 
 
 class SqlVocabulary(SqlPart):
-    def add_words(self, words: Iterable[str]) -> None:
-        distinct = sorted({w for w in words if 3 <= len(w) <= 40})
-        if not distinct:
+    def add_words(self, counts: Mapping[str, int]) -> None:
+        words = sorted(w for w in counts if 3 <= len(w) <= 40)
+        if not words:
             return
         with self._session(write=True) as s:
-            for start in range(0, len(distinct), _BATCH):
-                rows = [{"word": w, "docs": 1} for w in distinct[start : start + _BATCH]]
+            for start in range(0, len(words), _BATCH):
+                rows = [{"word": w, "docs": counts[w]} for w in words[start : start + _BATCH]]
                 stmt = self._insert(SearchWord).values(rows)
                 stmt = stmt.on_conflict_do_update(
-                    index_elements=["word"], set_={"docs": SearchWord.docs + 1}
+                    index_elements=["word"],
+                    set_={"docs": SearchWord.docs + stmt.excluded.docs},
                 )
                 s.execute(stmt)
 
