@@ -3,7 +3,7 @@
     uv run python -m bench.typing_help [--docs 10000] [--queries 100]
 
 The contracts of ``bench.search_latency`` (3-8 real corpus pages each) go into a tantivy index
-through :class:`~storage.index.vocabulary.VocabularyIndex`, which counts their Latin words in a
+through :class:`~storage.index.vocabulary.ArchiveIndex`, which counts their Latin words in a
 SQLite records database as the archive does. Measured: indexing with and without the counting,
 the vocabulary's size, and the time of a search through ``services.search.search`` with the
 vocabulary for correct queries (the overhead: one lookup of the query's words), for misspelled
@@ -23,7 +23,7 @@ from bench.common import machine, percentile
 from bench.search_latency import QUERIES_EN, QUERIES_ZH, build
 from services.search import search
 from storage.index.tantivy_index import TantivyIndex
-from storage.index.vocabulary import VocabularyIndex
+from storage.index.vocabulary import ArchiveIndex
 from storage.records.sql import SqlRecordStore
 
 MISSPELT_EN = [
@@ -65,7 +65,7 @@ def main() -> None:
         store.migrate()
         inner = TantivyIndex(Path(tmp) / "counted")
         inner.check()
-        index = VocabularyIndex(inner, store)
+        index = ArchiveIndex(inner, store)
         started = time.perf_counter()
         build(index, args.docs, random.Random(7))  # type: ignore[arg-type]
         counted_s = time.perf_counter() - started

@@ -40,7 +40,7 @@ from signing.service import SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
-from storage.index.vocabulary import VocabularyIndex
+from storage.index.vocabulary import ArchiveIndex
 from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
 from storage.records.base import ContractRecord, RecordStore
@@ -83,7 +83,7 @@ class Archive:
         self.settings = settings
         self.objects = objects or make_object_store(settings)
         self.records = records or make_record_store(settings)
-        self.index: SearchIndex = VocabularyIndex(index or make_index(settings), self.records)
+        self.index: SearchIndex = ArchiveIndex(index or make_index(settings), self.records)
         self.pipeline = Pipeline(stages if stages is not None else self._default_stages())
         self._parser_workers = parser_workers or default_workers()
         self._pool: WorkerPool | None = None

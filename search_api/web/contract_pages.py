@@ -56,7 +56,15 @@ router = APIRouter(include_in_schema=False, tags=["web"])
 
 PAGE_SIZE = 10
 HISTORY_SIZE = 20
-FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
+FACETS: tuple[str, ...] = (
+    "classification",
+    "status",
+    "customer",
+    "governing_law",
+    "signed",
+    "expires",
+    "year",
+)
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
 """Archived on or after / on or before a day (``YYYY-MM-DD``)."""
 STATIC_TYPES = {

@@ -425,6 +425,9 @@ EN: dict[str, str] = {
     "field.retention": "Retention",
     "search.did_you_mean": "Did you mean:",
     "search.fuzzy": "No exact matches for {query}; showing close ones:",
+    "search.facet.governing_law": "Governing law",
+    "search.facet.signed": "Year signed",
+    "search.facet.expires": "Year of expiry",
 }
 
 ZH: dict[str, str] = {
@@ -813,6 +816,9 @@ ZH: dict[str, str] = {
     "field.retention": "保管期限",
     "search.did_you_mean": "您是不是要找：",
     "search.fuzzy": "没有与 {query} 完全匹配的合同；下面是相近的结果：",
+    "search.facet.governing_law": "适用法律",
+    "search.facet.signed": "签订年度",
+    "search.facet.expires": "到期年度",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}

@@ -1,7 +1,12 @@
-"""A search index that also keeps its vocabulary: :class:`VocabularyIndex` wraps any
-:class:`~storage.index.base.SearchIndex` (tantivy or OpenSearch alike) and counts the Latin
-words of every document it adds in a :class:`~storage.records.vocabulary_base.VocabularyStore`
-(the records database), for "did you mean" (``services.search``)."""
+"""The archive's search index: :class:`ArchiveIndex` wraps any
+:class:`~storage.index.base.SearchIndex` (tantivy or OpenSearch alike) and, for every document
+it adds,
+
+* completes it with the contract's confirmed terms the facets need (governing law, signing and
+  expiry years), read from the records database, so that every caller that indexes a contract
+  (ingest, OCR, an edit, reindex, doctor) indexes them without knowing of them;
+* counts its Latin words in a :class:`~storage.records.vocabulary_base.VocabularyStore` (the
+  records database), for "did you mean" (``services.search``)."""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
-from core.errors import ArchiveError
+from core.errors import ArchiveError, NotFound
 from storage.index.base import IndexDocument, IndexResult, RebuildSession, SearchIndex, SortOrder
 from storage.index.query import Node
+from storage.records.terms_base import TermsRecord
 from storage.records.vocabulary_base import VocabularyStore
 
 log = logging.getLogger(__name__)
@@ -22,6 +29,12 @@ WORD = re.compile(r"[a-z]{3,40}")
 """A vocabulary word: an index term of 3 to 40 Latin letters only (no digits, apostrophes or
 hyphens; no CJK bigrams)."""
 _WORDS = re.compile(r"(?<![^\W_])[a-z]{3,40}(?![^\W_])")
+
+
+class IndexRecords(VocabularyStore, Protocol):
+    """What the index needs of the records database: the vocabulary and a contract's terms."""
+
+    def get_terms(self, contract_id: int) -> TermsRecord: ...
 
 
 def words_of(doc: IndexDocument) -> set[str]:
@@ -33,11 +46,12 @@ def words_of(doc: IndexDocument) -> set[str]:
     return found
 
 
-class VocabularyIndex:
-    """``inner`` with its documents' words counted in ``words`` as they are added. Counting
-    is a help: when it fails, the document is indexed all the same and a warning logged."""
+class ArchiveIndex:
+    """``inner`` with its documents completed with their terms and their words counted in
+    ``words`` as they are added. Counting is a help: when it fails, the document is indexed
+    all the same and a warning logged."""
 
-    def __init__(self, inner: SearchIndex, words: VocabularyStore) -> None:
+    def __init__(self, inner: SearchIndex, words: IndexRecords) -> None:
         self.inner = inner
         self.words = words
         self.name = inner.name
@@ -54,7 +68,22 @@ class VocabularyIndex:
     def check(self) -> None:
         self.inner.check()
 
+    def with_terms(self, doc: IndexDocument) -> IndexDocument:
+        """``doc`` with the governing law and the signing and expiry years confirmed for its
+        contract (as it is when the contract has no record yet: an ingest in progress)."""
+        try:
+            terms = self.words.get_terms(doc.id)
+        except NotFound:
+            return doc
+        return replace(
+            doc,
+            governing_law=terms.governing_law or None,
+            signed_year=terms.sign_date.year if terms.sign_date else None,
+            expiry_year=terms.expiry_date.year if terms.expiry_date else None,
+        )
+
     def add(self, docs: Sequence[IndexDocument]) -> None:
+        docs = [self.with_terms(d) for d in docs]
         self.inner.add(docs)
         self.count_words(docs)
 
@@ -90,11 +119,12 @@ class VocabularyIndex:
 
 
 class _CountingRebuild:
-    def __init__(self, inner: RebuildSession, owner: VocabularyIndex) -> None:
+    def __init__(self, inner: RebuildSession, owner: ArchiveIndex) -> None:
         self.inner = inner
         self.owner = owner
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
+        docs = [self.owner.with_terms(d) for d in docs]
         self.inner.add(docs)
         self.owner.count_words(docs)
 
