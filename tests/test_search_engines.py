@@ -222,7 +222,7 @@ def test_both_clients_send_the_golden_bodies(
     index.check()
     created = [r for r in recorder.requests if r[0] == "PUT"]
     expected_index = dict(golden["index"], aliases={"contracts": {}})
-    assert created == [("PUT", "/contracts-v1-0", expected_index)]
+    assert created == [("PUT", f"/contracts-v{INDEX_VERSION}-0", expected_index)]
 
     recorder.requests.clear()
     index.add([DOC])
