@@ -181,7 +181,9 @@ def test_every_page_is_in_one_language(world: World, lang: str) -> None:
                 found = [w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH]
             else:
                 found = CJK.findall(text) + [
-                    w for w in RAW_CODE.findall(text) if w not in KNOWN_FIELDS  # query syntax
+                    w
+                    for w in RAW_CODE.findall(text)
+                    if w not in KNOWN_FIELDS  # query syntax
                 ]
             if found:
                 problems[url] = sorted(set(found))[:40]
@@ -219,3 +221,55 @@ def test_localize_keeps_unknown_messages_and_translates_known_ones() -> None:
     assert localize("en", "anything at all") == "anything at all"
     assert localize("zh", "a quotation mark is not closed") == "引号没有闭合"
     assert localize("zh", "something new and unknown") is None
+
+
+def test_refusals_and_conflicts_are_pages_in_the_language(world: World) -> None:
+    """A lawyer opening the upload page (403), and a stale confirm button of a suggestion that
+    was decided meanwhile (409): the message in Chinese, the data marked, no English."""
+    store = AccessControl.for_archive(world.archive).store
+    if store.get_user("lawyer") is None:
+        store.add_user(
+            NewUser(
+                username="lawyer",
+                roles=("legal",),
+                password_hash=hash_password(PASSWORD),
+                created_by="tests",
+            )
+        )
+    sug = next(
+        s
+        for items in world.archive.contracts.view(world.zh).suggested.values()
+        for s in items
+        if s.state == "open"
+    )
+    world.archive.contracts.reject_suggestion(world.zh, sug.id, actor="tests")
+    for lang, refused, decided in (
+        ("zh", "无权执行此操作：需要权限", f"建议值 {sug.id} 已驳回"),
+        ("en", "may not do this: it needs the permission", f"suggestion {sug.id} is rejected"),
+    ):
+        client = TestClient(
+            create_app(world.archive),
+            raise_server_exceptions=False,
+            headers={"Accept": "text/html"},
+        )
+        client.cookies.set("archive_lang", lang)
+        login = {"username": "lawyer", "password": PASSWORD}
+        assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+        r = client.get("/upload")
+        assert r.status_code == 403 and refused in visible_text(r.text, world)
+        with client_for(world, lang) as boss:
+            page = boss.get(f"/contracts/{world.zh}").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            r = boss.post(
+                f"/contracts/{world.zh}/suggestions/{sug.id}",
+                data={"decision": "accept", "csrf_token": token.group(1)},
+            )
+            assert r.status_code == 409 and decided in visible_text(r.text, world)
+        for r_text in (client.get("/upload").text,):
+            text = visible_text(r_text, world)
+            if lang == "zh":
+                assert not [
+                    w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH and w != "lawyer"
+                ], text
+        client.close()
