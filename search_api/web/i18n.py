@@ -959,7 +959,7 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"already archived, as a contract you may not see", "已归档，属于您无权查看的合同"),
         # verification reasons (signing.verify)
         (r"original", "原件"),
-        (r"(.+) matches \((\d+) bytes\)", "{0} 一致（{1} 字节）"),
+        (r"(.+) matches \((\d+) bytes\)", "{0}一致（{1} 字节）"),
         (r"(\d+) file\(s\) match: (.+)", "{0} 个文件一致：{1}"),
         (r"the manifest is exactly what (.+) signed", "清单与 {0} 签署的内容完全一致"),
         (
