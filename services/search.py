@@ -142,7 +142,10 @@ def _restricted(node: Node, restrict: Node | None) -> Node:
 
 
 # --- did you mean -------------------------------------------------------------------------------
-CJK_RUN = re.compile(f"{CJK_CHAR}{{3,12}}")
+CJK_RUN = re.compile(f"{CJK_CHAR}+")
+NEAR_RUNS = 3
+"""At most this many Chinese words of a query are looked for in near forms, each of 3 to 8
+characters (a longer run is a phrase, not a mistyped word): the searches stay few."""
 NEAR_DOCS = 20
 """How many documents are read for the near forms of a Chinese word."""
 
@@ -231,13 +234,18 @@ def suggest(
             if better:
                 replacements[word] = better
     if exact_total == 0:
-        for text in texts:
-            for run in CJK_RUN.findall(normalize(text.raw)):
-                if index.search(_restricted(_phrase(run), restrict), limit=1).total:
-                    continue
-                better = near_cjk(index, run, restrict)
-                if better:
-                    replacements[run] = better
+        runs = [
+            run
+            for text in texts
+            for run in CJK_RUN.findall(normalize(text.raw))
+            if 3 <= len(run) <= 8
+        ]
+        for run in runs[:NEAR_RUNS]:
+            if index.search(_restricted(_phrase(run), restrict), limit=1).total:
+                continue
+            better = near_cjk(index, run, restrict)
+            if better:
+                replacements[run] = better
     if not replacements:
         return None
     corrected = apply_corrections(q, replacements)
@@ -252,7 +260,7 @@ def suggest(
 def apply_corrections(q: str, replacements: dict[str, str]) -> str:
     """``q`` with each wrong word replaced (Latin words whole and in any case)."""
     for wrong, right in replacements.items():
-        if CJK_RUN.fullmatch(wrong):
+        if CJK_RUN.fullmatch(wrong):  # a Chinese word: replaced where it stands
             q = q.replace(wrong, right)
         else:
             q = re.sub(rf"(?i)(?<!\w){re.escape(wrong)}(?!\w)", right, q)
