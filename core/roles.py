@@ -4,7 +4,9 @@ Four roles, as the archive's users divide the work:
 
 * **archivist**: ingest, classify, edit metadata (and see the records they file);
 * **legal**: search, read, download;
-* **auditor**: verify, read and export the access log; contract content only if also legal;
+* **auditor**: verify, read and export the access log, see every record's metadata and search
+  it (titles, customers, fields: not the text, see ``services.search``); contract content
+  only if also legal;
 * **admin**: users, settings, the classification scheme, and everything the others may do.
 
 Every API route declares exactly one :class:`Perm` (``search_api.auth.Require``); the role ×
@@ -36,6 +38,8 @@ class Perm(StrEnum):
     """Read a contract's content: its extracted text."""
     CONTRACTS_DOWNLOAD = "contracts:download"
     SEARCH = "search"
+    """Search: the text and snippets for callers who may read content (contracts:read); the
+    records' metadata (title, customer, fields), without snippets, for the others."""
     CONTRACTS_INGEST = "contracts:ingest"
     CONTRACTS_EDIT = "contracts:edit"
     CONTRACTS_CLASSIFY = "contracts:classify"
@@ -55,6 +59,7 @@ _LEGAL = frozenset({Perm.CONTRACTS_VIEW, Perm.CONTRACTS_READ, Perm.CONTRACTS_DOW
 _AUDITOR = frozenset(
     {
         Perm.CONTRACTS_VIEW,
+        Perm.SEARCH,
         Perm.CONTRACTS_VERIFY,
         Perm.AUDIT_READ,
         Perm.AUDIT_EXPORT,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from core.errors import InvalidRequest
 
@@ -66,6 +67,18 @@ LIVE_STATES = frozenset({"signed", "active", "expiring", "renewed"})
 """States in which a contract runs and expiry and payment reminders apply."""
 ENDED_STATES = frozenset({"expired", "terminated", "voided"})
 FILABLE_STATES = frozenset(STATES) - {"draft", "in_approval", "signing"}
+
+
+def expiring_window(tiers: tuple[int, ...] | list[int]) -> int:
+    """How many days before its expiry a live contract is *expiring*: the widest reminder tier
+    (``ARCHIVE_REMINDER_DAYS``, 90 by default). The one definition: the status the reminder job
+    sets, the dashboard's list and the customer card's count all use it."""
+    return max(tiers) if tiers else 0
+
+
+def is_expiring(status: str, expiry: date | None, today: date, window: int) -> bool:
+    """A live contract whose expiry is today or within ``window`` days."""
+    return status in LIVE_STATES and expiry is not None and 0 <= (expiry - today).days <= window
 
 
 def allowed_from(target: str) -> frozenset[str]:

@@ -40,6 +40,7 @@ from signing.service import SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
+from storage.index.vocabulary import ArchiveIndex
 from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
 from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
@@ -83,7 +84,7 @@ class Archive:
         self.settings = settings
         self.objects = objects or make_object_store(settings)
         self.records = records or make_record_store(settings)
-        self.index = index or make_index(settings)
+        self.index: SearchIndex = ArchiveIndex(index or make_index(settings), self.records)
         self.pipeline = Pipeline(stages if stages is not None else self._default_stages())
         self._parser_workers = parser_workers or default_workers()
         self._pool: WorkerPool | None = None
@@ -346,6 +347,7 @@ class Archive:
         sort: str = "relevance",
         facets: bool = False,
         restrict: Node | None = None,
+        metadata_only: bool = False,
     ) -> SearchResponse:
         s = self.settings
         return run_search(
@@ -358,6 +360,8 @@ class Archive:
             snippet_chars=s.snippet_chars,
             snippets_per_hit=s.snippets_per_hit,
             restrict=restrict,
+            metadata_only=metadata_only,
+            words=self.records,
         )
 
     def package_changed(self, contract_id: int) -> ContractRecord:

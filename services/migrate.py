@@ -38,7 +38,9 @@ from services.archive import Archive
 from storage.objects.base import CHUNK_SIZE, ObjectStore
 
 # Rows that only mean something while a process runs: not copied.
-TRANSIENT_TABLES = frozenset({"ingest_claims"})
+TRANSIENT_TABLES = frozenset({"ingest_claims", "search_words"})
+"""Not copied nor compared: short-lived locks, and the index's vocabulary (derived like the
+index itself: the target's reindex counts it again)."""
 REPLACED_TABLES = frozenset({"access_log_head"})
 """State that describes the rows copied with it (the access log's chain head): the target's
 row (made by its migrations) is replaced by the source's, not kept."""

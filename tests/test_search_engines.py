@@ -30,7 +30,7 @@ from contract_archive.cli import app
 from core.errors import ConfigurationError
 from core.settings import reset_settings
 from storage.index import search_dsl
-from storage.index.base import IndexDocument
+from storage.index.base import INDEX_VERSION, IndexDocument
 from storage.index.engine import (
     ElasticsearchClient,
     EngineIndex,
@@ -117,7 +117,7 @@ def test_the_golden_dsl_says_what_the_design_says(golden: dict[str, Any]) -> Non
         "filter": ["cjk_width", "lowercase", "cjk_bigram"],
     }
     assert index["mappings"]["dynamic"] == "strict"
-    assert index["mappings"]["_meta"]["archive_index_version"] == 1
+    assert index["mappings"]["_meta"]["archive_index_version"] == INDEX_VERSION == 2
     assert index["mappings"]["properties"]["pages"]["index_options"] == "offsets"
     searches = golden["searches"]
     assert all(s["body"]["track_total_hits"] is True for s in searches.values())
@@ -222,7 +222,7 @@ def test_both_clients_send_the_golden_bodies(
     index.check()
     created = [r for r in recorder.requests if r[0] == "PUT"]
     expected_index = dict(golden["index"], aliases={"contracts": {}})
-    assert created == [("PUT", "/contracts-v1-0", expected_index)]
+    assert created == [("PUT", f"/contracts-v{INDEX_VERSION}-0", expected_index)]
 
     recorder.requests.clear()
     index.add([DOC])

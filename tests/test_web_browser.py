@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn
@@ -410,3 +412,71 @@ def test_phone_width(live: LiveServer, browser, path: str) -> None:
     # The 404 page itself is reported by the console; nothing else may fail.
     assert [e for e in errors if "404" not in e or "no/such" not in path] == [], errors
     page.context.close()
+
+
+ROLE_PAGES = {
+    "auditor": [
+        "/",
+        "/search?q=Atentosa",
+        "/contracts/{zh}",
+        "/contracts/{en}/verification",
+        "/customers/{customer}",
+        "/access-log",
+    ],
+    "legal": ["/search?q=agreemnt", "/contracts/{zh}?q=%E5%90%88%E5%90%8C", "/customers"],
+    "archivist": ["/", "/contracts/{zh}", "/upload"],
+}
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_PAGES))
+def test_pages_by_role_in_both_languages_and_widths(live: LiveServer, browser, role: str) -> None:
+    """Issue 15: each role signs in through the form and sees its pages, in Chinese and in
+    English, at 1280 px and 390 px; the screenshots are kept (15-<role>-...png) and looked at.
+    What the role may not do is not on the page."""
+    ids: dict[str, Any] = {}
+
+    def ingest() -> None:  # outside Playwright's event loop (the ingest runs its own)
+        ids["zh"] = live.archive.ingest_path(ZH, customer="新疆汽车贸易公司").id
+        ids["en"] = live.archive.ingest_path(EN, customer="Atentosa Holdings").id
+        ids["customer"] = live.archive.get(ids["zh"]).customer  # type: ignore[arg-type]
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    worker.join(timeout=300)
+    zh, en = ids["zh"], ids["en"]
+    username = f"browser-{role}"
+    ensure_user(live.archive, username, (role,))
+    AccessControl.for_archive(live.archive).store.update_user(
+        username, {"password_hash": hash_password(PASSWORD)}
+    )
+    for locale, lang in (("zh-CN", "zh"), ("en-US", "en")):
+        for viewport, width in ((DESKTOP, "1280"), (PHONE, "390")):
+            errors: list[str] = []
+            context = browser.new_context(viewport=viewport, locale=locale)
+            page = context.new_page()
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            sign_in(page, username)
+            nav = page.locator("ul.nav a")
+            links = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
+            assert ("/upload" in links) == (role == "archivist"), links
+            assert ("/search" in links) == (role != "archivist"), links
+            assert ("/access-log" in links) == (role == "auditor"), links
+            for path in ROLE_PAGES[role]:
+                url = live.url + path.format(zh=zh, en=en, customer=quote(ids["customer"] or ""))
+                response = page.goto(url)
+                assert response is not None and response.status == 200, url
+                assert page.locator("html").get_attribute("lang") == (
+                    "zh-CN" if lang == "zh" else "en"
+                )
+                assert no_horizontal_scroll(page), f"{path} scrolls sideways at {width} px"
+                if role != "archivist":
+                    assert page.locator("form.decide").count() == 0
+                if role == "legal" and "search?q=" in path:  # a misspelt word: close matches
+                    expect(page.locator("#did-you-mean")).to_be_visible()
+                if role == "auditor" and "/contracts/" in path:  # the record, not the pages
+                    assert page.locator("img[src*='/pages/']").count() == 0
+                bare = path.split("?")[0].split("%")[0].format(zh="zh", en="en", customer="one")
+                name = re.sub(r"[^a-z0-9]+", "-", bare.lower())
+                shot(page, f"15-{role}-{lang}-{width}-{name.strip('-') or 'home'}")
+            assert errors == [], errors
+            context.close()

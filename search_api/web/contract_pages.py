@@ -34,20 +34,37 @@ from search_api.deps import (
     ActsReading,
     ActsSearching,
     ActsVerifying,
+    ActsViewing,
 )
 from search_api.routes.ocr import wake_ocr
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
-from search_api.web.render import STATIC, render
+from search_api.web.render import STATIC, render, term_value
 from services.facade import Facade
 from services.facade.audit import LogFilter
 from services.facade.contracts import safe_filename
-from services.facade.helpers import Span, find_spans, mark, normalize, parse, positive_texts
+from services.facade.helpers import (
+    Span,
+    apply_corrections,
+    find_spans,
+    mark,
+    normalize,
+    parse,
+    positive_texts,
+)
 
 router = APIRouter(include_in_schema=False, tags=["web"])
 
 PAGE_SIZE = 10
 HISTORY_SIZE = 20
-FACETS: tuple[str, ...] = ("classification", "status", "customer", "year")
+FACETS: tuple[str, ...] = (
+    "classification",
+    "status",
+    "customer",
+    "governing_law",
+    "signed",
+    "expires",
+    "year",
+)
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
 """Archived on or after / on or before a day (``YYYY-MM-DD``)."""
 STATIC_TYPES = {
@@ -218,6 +235,12 @@ def search_page(
         )
     except QuerySyntaxError as exc:
         error = exc
+        # The position of the error in what was typed, not in the query with the filters
+        # around it (which starts with a parenthesis: it was one character too far).
+        try:
+            parse(q)
+        except QuerySyntaxError as own:
+            error = own
     active = [
         ActiveFilter(
             name=n,
@@ -245,8 +268,14 @@ def search_page(
         "page_url": lambda n: _search_url(q, sort, filters, page=n),
         "sort_url": lambda s: _search_url(q, s, filters),
         "search_url": lambda query: _search_url(query, sort, []),
+        "query_url": lambda query: _search_url(query, sort, filters),
         "clear_url": _search_url(q, sort, []),
         "try_instead": _try_instead(q) if result is not None and result.total == 0 else {},
+        "did_you_mean": (
+            apply_corrections(q, result.corrections)
+            if result is not None and result.corrections
+            else None
+        ),
         "archive_empty": result is not None
         and result.total == 0
         and f.caller.can(Perm.CONTRACTS_VIEW)
@@ -325,7 +354,7 @@ def _history(f: Facade, contract_id: int) -> History | None:
 
 @router.get("/contracts/{contract_id}")
 def contract_page(
-    f: ActsReading,
+    f: ActsViewing,
     request: Request,
     contract_id: int,
     q: Annotated[str, Query(max_length=2000)] = "",
@@ -334,7 +363,9 @@ def contract_page(
 ) -> Response:
     """The contract: its pages (image with the hits marked, and text), record, terms,
     downloads, OCR, legal hold, verification, related contracts. A contract of a restricted
-    class shows its pages once a purpose is given (the form on the page asks for it)."""
+    class shows its pages once a purpose is given (the form on the page asks for it). A caller
+    who may see records but not read content (the auditor) gets the record without the pages;
+    what a caller may not do is not offered (the facade refuses it anyway)."""
     record = f.contracts.view(contract_id, purpose=purpose)  # logged
     purpose = (purpose or "").strip() or None
     patterns = _patterns(q)
@@ -355,25 +386,27 @@ def contract_page(
     layout: PageLayout | None = None
     render_error: str | None = None
     shown = max(1, min(page or 1, max(record.page_count, 1)))
-    try:
-        read = f.pages.read(
-            contract_id,
-            page,
-            purpose=purpose,
-            draw=DRAW,
-            cache=_PageCache(request),
-            hits_for=first_hit,
-        )
-    except PurposeRequired:
-        needs_purpose = True
-    else:
-        texts, text_error, layout, render_error = (
-            read.texts,
-            read.text_error,
-            read.layout,
-            read.render_error,
-        )
-        shown = read.page
+    can_read = f.caller.can(Perm.CONTRACTS_READ)
+    if can_read:
+        try:
+            read = f.pages.read(
+                contract_id,
+                page,
+                purpose=purpose,
+                draw=DRAW,
+                cache=_PageCache(request),
+                hits_for=first_hit,
+            )
+        except PurposeRequired:
+            needs_purpose = True
+        else:
+            texts, text_error, layout, render_error = (
+                read.texts,
+                read.text_error,
+                read.layout,
+                read.render_error,
+            )
+            shown = read.page
     rects = hit_rects(layout, patterns) if layout else []
     page_record = next((p for p in record.pages if p.page_no == shown), None)
     page_text = normalize(texts[shown - 1]) if shown <= len(texts) else ""
@@ -416,7 +449,11 @@ def contract_page(
             "back_url": _search_url(q, "relevance", []) if q else None,
             "purpose": purpose,
             "needs_purpose": needs_purpose,
+            "can_read": can_read,
             "with_purpose": lambda url: _with_purpose(url, purpose),
+            "term_value": lambda key, value: term_value(
+                request, key, value, terms.confirmed.currency
+            ),
         },
     )
 

@@ -8,9 +8,11 @@ order: ``?lang=`` (remembered in a cookie), the cookie, then the browser's ``Acc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
+from markupsafe import Markup
 from starlette.requests import Request
 
 Lang = Literal["zh", "en"]
@@ -73,7 +75,7 @@ EN: dict[str, str] = {
     # search
     "search.title": "Search",
     "search.label": "Search contracts",
-    "search.placeholder": '违约责任, "limitation of liability", customer:Acme …',
+    "search.placeholder": '"limitation of liability", indemnification, customer:Acme …',
     "search.button": "Search",
     "search.sort": "Sort by",
     "search.sort.relevance": "Relevance",
@@ -332,10 +334,10 @@ EN: dict[str, str] = {
     "customer.amount": "Amount",
     "customer.aliases": "also known as",
     "customer.expired_unrenewed": "Expired, not renewed",
-    "home.expiring": "Expiring within 90 days",
+    "home.expiring": "Expiring within {days} days",
     "home.overdue": "Overdue payments",
     "home.expires_on": "expires {day}",
-    "home.expiring_none": "No live contract expires within 90 days.",
+    "home.expiring_none": "No live contract expires within {days} days.",
     "home.overdue_none": "No payment is overdue.",
     "terms.title": "Terms",
     "terms.confirmed": "Confirmed",
@@ -388,6 +390,44 @@ EN: dict[str, str] = {
     "error.lead.forbidden": "You are not allowed to see this.",
     "error.lead.payload_too_large": "The file is too large.",
     "error.lead.internal_error": "The archive met an unexpected problem. Nothing was changed.",
+    "contract.record_only": (
+        "Your role shows this contract's record, terms and verification; reading its pages "
+        "needs the permission to read contracts."
+    ),
+    "contract.evidence_log": "Signed access-log extract of this contract (ZIP)",
+    "terms.decided": "Decided suggestions ({n})",
+    "terms.state.accepted": "accepted",
+    "terms.state.rejected": "rejected",
+    "terms.state.superseded": "superseded by a later reading",
+    "value.renewal_type.automatic": "renews automatically",
+    "value.renewal_type.manual": "renewed by agreement",
+    "value.renewal_type.none": "does not renew",
+    "value.relation.amendment": "amendment",
+    "value.relation.supplement": "supplement",
+    "value.relation.annex": "annex",
+    "value.relation.renewal": "renewal",
+    "log.outcome.ok": "ok",
+    "log.outcome.denied": "denied",
+    "log.outcome.failed": "failed",
+    "log.outcome.started": "started",
+    "log.outcome.invalid": "invalid",
+    "log.outcome.not_found": "not found",
+    "log.outcome.duplicate": "duplicate",
+    "log.outcome.archived": "archived",
+    "log.outcome.rejected": "rejected",
+    "log.via.session": "browser",
+    "log.via.token": "API token",
+    "log.via.cli": "command line",
+    "field.party": "Party",
+    "field.counterparty": "Counterparty",
+    "field.term": "Term",
+    "field.renewal": "Renewal",
+    "field.retention": "Retention",
+    "search.did_you_mean": "Did you mean:",
+    "search.fuzzy": "No exact matches for {query}; showing close ones:",
+    "search.facet.governing_law": "Governing law",
+    "search.facet.signed": "Year signed",
+    "search.facet.expires": "Year of expiry",
 }
 
 ZH: dict[str, str] = {
@@ -443,7 +483,7 @@ ZH: dict[str, str] = {
     "home.dashboard": "即将到期与逾期付款",
     "search.title": "检索",
     "search.label": "检索合同",
-    "search.placeholder": '违约责任、"limitation of liability"、customer:青岛木门 …',
+    "search.placeholder": '违约责任、"不可抗力"、customer:青岛木门 …',
     "search.button": "检索",
     "search.sort": "排序",
     "search.sort.relevance": "相关度",
@@ -687,10 +727,10 @@ ZH: dict[str, str] = {
     "customer.amount": "金额",
     "customer.aliases": "又名",
     "customer.expired_unrenewed": "到期未续签",
-    "home.expiring": "90 天内到期",
+    "home.expiring": "{days} 天内到期",
     "home.overdue": "逾期付款",
     "home.expires_on": "{day} 到期",
-    "home.expiring_none": "没有在 90 天内到期的履行中合同。",
+    "home.expiring_none": "没有在 {days} 天内到期的履行中合同。",
     "home.overdue_none": "没有逾期的付款。",
     "terms.title": "合同条款",
     "terms.confirmed": "已确认",
@@ -742,6 +782,43 @@ ZH: dict[str, str] = {
     "error.lead.forbidden": "您无权查看此内容。",
     "error.lead.payload_too_large": "文件太大。",
     "error.lead.internal_error": "档案库遇到意外问题，未做任何更改。",
+    "contract.record_only": (
+        "您的角色可查看本合同的档案信息、条款与验证结果；查看页面需要阅读合同的权限。"
+    ),
+    "contract.evidence_log": "本合同访问日志的签名摘录（ZIP）",
+    "terms.decided": "已处理的建议值（{n} 条）",
+    "terms.state.accepted": "已确认",
+    "terms.state.rejected": "已驳回",
+    "terms.state.superseded": "已被后续识别取代",
+    "value.renewal_type.automatic": "自动续期",
+    "value.renewal_type.manual": "协商续期",
+    "value.renewal_type.none": "不续期",
+    "value.relation.amendment": "变更协议",
+    "value.relation.supplement": "补充协议",
+    "value.relation.annex": "附件",
+    "value.relation.renewal": "续签合同",
+    "log.outcome.ok": "成功",
+    "log.outcome.denied": "被拒绝",
+    "log.outcome.failed": "失败",
+    "log.outcome.started": "已开始",
+    "log.outcome.invalid": "无效",
+    "log.outcome.not_found": "未找到",
+    "log.outcome.duplicate": "重复",
+    "log.outcome.archived": "已归档",
+    "log.outcome.rejected": "被拒收",
+    "log.via.session": "浏览器",
+    "log.via.token": "API 令牌",
+    "log.via.cli": "命令行",
+    "field.party": "当事人",
+    "field.counterparty": "相对方",
+    "field.term": "期限",
+    "field.renewal": "续期",
+    "field.retention": "保管期限",
+    "search.did_you_mean": "您是不是要找：",
+    "search.fuzzy": "没有与 {query} 完全匹配的合同；下面是相近的结果：",
+    "search.facet.governing_law": "适用法律",
+    "search.facet.signed": "签订年度",
+    "search.facet.expires": "到期年度",
 }
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
@@ -794,3 +871,181 @@ def request_lang(request: Request) -> tuple[Lang, bool]:
     if cookie in LANGS:
         return cookie, False
     return negotiate(request.headers.get("accept-language")), False
+
+
+# --- messages from below (errors, verification reasons, reminders, query errors) ---------------
+# The layers below speak English (the API's envelope, the CLI, the logs). A Chinese page shows
+# them through this table: a pattern of the English message and its Chinese form, with the
+# pattern's groups filled in (themselves translated when they are messages too). A message no
+# pattern knows is shown in English, marked lang="en" by the templates.
+MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # query syntax (storage.index.query)
+        (r"invalid query at character (\d+): (.+)", "检索式第 {0} 个字符处有误：{1}"),
+        (r"invalid query: (.+)", "检索式有误：{0}"),
+        (r"a quotation mark is not closed", "引号没有闭合"),
+        (
+            r"unknown field '([^']*)'; known fields: (.+); to search for the text itself, "
+            r"put it in quotes",
+            "未知字段 {0}；可用字段：{1}；如要检索这段文字本身，请加引号",
+        ),
+        (
+            r"field '([^']*)' needs a value right after the colon",
+            "字段 {0} 的冒号后面需要紧跟一个值",
+        ),
+        (
+            r"a range must look like \[2024-01-01 TO 2024-12-31\]",
+            "范围的写法应为 [2024-01-01 TO 2024-12-31]",
+        ),
+        (r"a closing parenthesis has no opening one", "右括号没有对应的左括号"),
+        (r"unexpected '(.*)'", "无法理解此处的 {0}"),
+        (r"(OR|AND) needs something on both sides", "{0} 两边都需要有检索词"),
+        (r"an expression is missing", "缺少检索词"),
+        (r"'(.+)' must be followed by what to exclude", "{0} 后面需要紧跟要排除的内容"),
+        (r"the query has more than (\d+) terms", "检索式超过 {0} 个检索词"),
+        (r"empty parentheses", "括号中是空的"),
+        (r"a parenthesis is not closed", "括号没有闭合"),
+        (
+            r"a range needs a field before it, as in archived:\[\.\.\. TO \.\.\.\]",
+            "范围前面需要字段，例如 archived:[... TO ...]",
+        ),
+        (r"field '([^']*)' needs a value", "字段 {0} 需要一个值"),
+        (r"field '([^']*)' does not take a range", "字段 {0} 不能使用范围"),
+        (r'the phrase "(.*)" has no words to search for', "短语 {0} 中没有可检索的词"),
+        (r"sha256: needs 64 hexadecimal digits", "sha256: 需要 64 位十六进制数字"),
+        (r"(\w+): needs a whole number", "{0}: 需要一个整数"),
+        (r"'(.*)' is not a date; write YYYY-MM-DD", "{0} 不是日期；请写成 YYYY-MM-DD"),
+        (r"the range starts after it ends \((.+)\)", "范围的起点晚于终点（{0}）"),
+        (r"(\w+): takes a date or a range, not a phrase", "{0}: 需要日期或范围，而不是短语"),
+        (r"the excluded term has no words to search for", "要排除的内容中没有可检索的词"),
+        (r"the query is longer than (\d+) characters", "检索式超过 {0} 个字符"),
+        (r"the query contains a NUL character", "检索式含有空字符（NUL）"),
+        (r"the query nests (?:deeper|more) than (\d+).*", "检索式的嵌套超过 {0} 层"),
+        (
+            r"the query language: words, .*",
+            '检索语法：词语、"短语"、-排除、OR、括号、字段:值，以及 '
+            "archived:[2024-01-01 TO 2024-12-31]",
+        ),
+        # access and errors (core.errors, services.access)
+        (
+            r"(.+) may not do this: it needs the permission (\S+)",
+            "{0} 无权执行此操作：需要权限 {1}",
+        ),
+        (r"contract (\d+) does not exist", "合同 {0} 不存在"),
+        (r"contract (\d+) has no suggestion (\d+)", "合同 {0} 没有编号为 {1} 的建议值"),
+        (r"suggestion (\d+) is (\w+) already", "建议值 {0} 已{1}"),
+        (r"accepted", "确认"),
+        (r"rejected", "驳回"),
+        (r"superseded", "被后续识别取代"),
+        (r"only open suggestions can be accepted or rejected", "只有待处理的建议值可以确认或驳回"),
+        (r"no customer (.+)", "没有客户 {0}"),
+        (r"(?:Not Found|not found)", "没有找到"),
+        # ingest results (services.facade.contracts)
+        (
+            r"already archived with the customer (.+); the customer given \((.+)\) was not "
+            r"applied: change it on the contract if it is wrong",
+            "已归档，客户为 {0}；本次填写的客户（{1}）未采用：如有误，请在合同页面修改",
+        ),
+        (
+            r"already archived without a customer; the customer given \((.+)\) was not "
+            r"applied: setting it needs the permission contracts:edit",
+            "已归档，尚无客户；本次填写的客户（{0}）未采用：设置客户需要 contracts:edit 权限",
+        ),
+        (
+            r"already archived without a customer; the customer given \((.+)\) was set",
+            "已归档，尚无客户；已设为本次填写的客户（{0}）",
+        ),
+        (r"already archived, as a contract you may not see", "已归档，属于您无权查看的合同"),
+        # verification reasons (signing.verify)
+        (r"original", "原件"),
+        (r"(.+) matches \((\d+) bytes\)", "{0}一致（{1} 字节）"),
+        (r"(\d+) file\(s\) match: (.+)", "{0} 个文件一致：{1}"),
+        (r"the manifest is exactly what (.+) signed", "清单与 {0} 签署的内容完全一致"),
+        (
+            r"chains to the trust anchor (.+) and was valid at the timestamp time (.+)",
+            "可追溯到信任锚 {0}，且在时间戳时间 {1} 有效",
+        ),
+        (
+            r"the seal existed at (.+) \(genTime\), attested by (.+)",
+            "封印在 {0} 已存在，由 {1} 证明",
+        ),
+        (
+            r"title, customer, pages, digests, file name, size, ingest time and user agree",
+            "标题、客户、页数、摘要、文件名、大小、归档时间与归档人均一致",
+        ),
+        (r"the original carries no embedded signatures", "原件不含内嵌签名"),
+        (r"not sealed yet", "尚未封印"),
+        (r"the seal is pending: (.+)", "封印待完成：{0}"),
+        (r"the seal is missing", "封印缺失"),
+        (r"the seal (.+) is missing from storage", "存储中缺少封印 {0}"),
+        (r"(.+) is missing from storage", "存储中缺少 {0}"),
+        (r"(.+) cannot be read: (.+)", "无法读取 {0}：{1}"),
+        (r"(.+): (.+) differ from the manifest", "{0}：{1} 与清单不一致"),
+        (r"the manifest cannot be read: (.+)", "无法读取清单：{0}"),
+        (r"the manifest cannot be read", "无法读取清单"),
+        (r"the manifest is missing", "清单缺失"),
+        (r"the manifest (.+) is missing from storage", "存储中缺少清单 {0}"),
+        (r"there is no manifest to check a seal of", "没有可供检查封印的清单"),
+        (r"no manifest", "没有清单"),
+        (r"the manifest lists no original", "清单中没有原件"),
+        (r"the embedded-signature report is not readable", "内嵌签名报告无法读取"),
+        (r"recovered without a seal", "恢复时没有封印"),
+        (
+            r"DEVELOPMENT SEAL KEYS IN USE: seals and timestamps are made with keys generated on "
+            r"this machine \((.+)\); they prove nothing to a court or an auditor\. For production "
+            r"set (\S+), (\S+) and (\S+)\.",
+            "正在使用开发封印密钥：封印和时间戳由本机生成的密钥（{0}）制作，对法院或审计人员不具"
+            "证明力。正式使用时请设置 {1}、{2} 和 {3}。",
+        ),
+    )
+]
+"""Chinese forms of the English messages pages show, tried in order; the first that matches
+the whole message wins."""
+
+
+def localize(lang: Lang, message: str | None) -> str | None:
+    """``message`` in ``lang``: English as it is; Chinese from :data:`MESSAGES_ZH`, or None when
+    no pattern knows it (the page then shows the English, marked as such)."""
+    if message is None:
+        return None
+    if lang == "en":
+        return message
+    for pattern, template in MESSAGES_ZH:
+        found = pattern.match(message)
+        if found:
+            parts = [localize(lang, g) or g if g else "" for g in found.groups()]
+            return template.format(*parts)
+    return None
+
+
+def _zh_html(message: str) -> Markup | None:
+    for pattern, template in MESSAGES_ZH:
+        found = pattern.match(message)
+        if found:
+            parts = []
+            for group in found.groups():
+                group = group or ""
+                inner = _zh_html(group)
+                if inner is not None:
+                    parts.append(inner)
+                elif not re.search(r"[A-Za-z]", group):
+                    parts.append(Markup.escape(group))  # numbers, dates written as numbers
+                else:
+                    parts.append(Markup('<span translate="no">{}</span>').format(group))
+            return Markup.escape(template).format(*parts)
+    return None
+
+
+def localize_html(lang: Lang, message: str | None) -> Markup:
+    """A message for a page: translated when a pattern knows it, the parts that are data (a
+    name, a file, a date) marked ``translate="no"``; unknown, it stays English, marked
+    ``lang="en"``."""
+    if not message:
+        return Markup("")
+    if lang == "en":
+        return Markup.escape(message)
+    found = _zh_html(message)
+    if found is not None:
+        return found
+    return Markup('<span lang="en">{}</span>').format(message)

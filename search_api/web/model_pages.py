@@ -33,6 +33,7 @@ def home(f: ActsViewing, request: Request) -> Response:
             "facets": d.facets,
             "stats": {"pages": d.pages, "awaiting_ocr": d.awaiting_ocr},
             "expiring": d.expiring,
+            "expiring_days": d.expiring_days,
             "overdue": d.overdue,
         },
     )

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from core.roles import Perm
 from core.rules import STATE_NAMES_ZH
-from search_api.web.i18n import CATALOGS, LANG_COOKIE, Lang, request_lang, translate
+from search_api.web.i18n import (
+    CATALOGS,
+    LANG_COOKIE,
+    Lang,
+    localize_html,
+    request_lang,
+    translate,
+)
 
 # Pages load nothing but the app's own files: no inline script or style, no other origin.
 PAGE_CSP = (
@@ -34,11 +42,14 @@ def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.do"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["filesize"] = filesize
-    env.filters["datetime"] = format_datetime
+    env.filters["datetime"] = pass_context(lambda ctx, v: format_datetime(v, ctx.get("lang", "en")))
+    env.filters["date"] = pass_context(lambda ctx, v: format_date(v, ctx.get("lang", "en")))
+    env.filters["num"] = format_number
     return env
 
 
@@ -60,10 +71,61 @@ def filesize(size: int) -> str:
     return f"{size} B"
 
 
-def format_datetime(value: datetime | None) -> str:
+def format_number(value: int | float | None) -> str:
+    """Thousands separated by commas, as both languages write them: 12,345."""
     if value is None:
         return ""
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{value:,}"
+
+
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+CURRENCY_ZH = {
+    "CNY": "元",
+    "USD": "美元",
+    "EUR": "欧元",
+    "HKD": "港元",
+    "GBP": "英镑",
+    "JPY": "日元",
+}
+
+
+def _as_date(value: date | datetime | str | None) -> date | datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+def format_date(value: date | datetime | str | None, lang: str = "en") -> str:
+    """A day as each language writes it: 2026年3月5日 / 5 Mar 2026."""
+    day = _as_date(value)
+    if day is None:
+        return str(value or "")
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def format_datetime(value: datetime | str | None, lang: str = "en") -> str:
+    """A moment in UTC: 2026年3月5日 14:05 UTC / 5 Mar 2026 14:05 UTC."""
+    moment = _as_date(value)
+    if not isinstance(moment, datetime):
+        return format_date(moment, lang) if moment else str(value or "")
+    return f"{format_date(moment, lang)} {moment:%H:%M} UTC"
+
+
+def format_amount(amount: Decimal | float | int, currency: str | None, lang: str = "en") -> str:
+    """An amount with its currency: CNY 2,500,000.00 / 2,500,000.00 元."""
+    number = f"{Decimal(str(amount)):,.2f}"
+    if not currency:
+        return number
+    if lang == "zh":
+        return f"{number} {CURRENCY_ZH.get(currency, currency)}"
+    return f"{currency} {number}"
 
 
 def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
@@ -103,10 +165,26 @@ def status_label(lang: Lang, value: str | None) -> str:
     return value.replace("_", " ")
 
 
-def money_text(values: Any) -> str:
-    """``CNY 12,000.00 + USD 300.00`` from a list of MoneyPublic (or anything with
-    ``currency`` and ``amount``)."""
-    return " + ".join(f"{m.currency} {m.amount:,.2f}" for m in values or [])
+def money_text(values: Any, lang: str = "en") -> str:
+    """``CNY 12,000.00 + USD 300.00`` (``12,000.00 元 + 300.00 美元``) from a list of
+    MoneyPublic (or anything with ``currency`` and ``amount``)."""
+    return " + ".join(format_amount(m.amount, m.currency, lang) for m in values or [])
+
+
+DATE_TERMS = ("sign_date", "effective_date", "expiry_date", "ended_on", "filed_on")
+
+
+def term_value(request: Request, key: str, value: Any, currency: str | None = None) -> str:
+    """A confirmed term as the page's language writes it: dates, amounts, renewal types."""
+    lang, _ = request_lang(request)
+    if key in DATE_TERMS:
+        return format_date(value, lang)
+    if key == "amount" and value is not None:
+        return format_amount(value, currency, lang)
+    if key in ("renewal_type", "relation", "retention") and value:
+        found = f"value.{key}.{value}"
+        return translate(lang, found) if found in CATALOGS[lang] else str(value)
+    return str(value)
 
 
 def _can(request: Request, perm: Perm) -> bool:
@@ -129,6 +207,7 @@ def render(
         "request": request,
         "me": getattr(request.state, "caller", None),
         "can_read_log": _can(request, Perm.AUDIT_READ),
+        "can": lambda perm: _can(request, Perm(perm)),
         "csrf_token": token,
         "csrf_field": lambda: (
             Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
@@ -143,8 +222,11 @@ def render(
         "lang_url": lambda code: url_with(request, None, lang=code),
         "path": request.url.path,
         "status_label": lambda value: status_label(lang, value),
-        "money": money_text,
+        "money": lambda values: money_text(values, lang),
+        "amount": lambda value, currency=None: format_amount(value, currency, lang),
         "Markup": Markup,
+        "msg": lambda text: localize_html(lang, text),
+        "catalog": CATALOGS[lang],
     }
     ctx.update(context or {})
     body = environment().get_template(template).render(ctx)

@@ -827,6 +827,7 @@ class AccessControl:
         sort: str = "relevance",
         facets: bool = False,
         purpose: str | None = None,
+        metadata_only: bool = False,
     ) -> SearchResponse:
         self.require(caller, Perm.SEARCH, action="search", details={"query": q})
         details: dict[str, Any] = {
@@ -845,6 +846,7 @@ class AccessControl:
                 sort=sort,
                 facets=facets,
                 restrict=self.restriction(caller),
+                metadata_only=metadata_only,
             )
         except InvalidRequest as exc:
             self.record(

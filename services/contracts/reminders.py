@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from core.rules import LIVE_STATES
+from core.rules import LIVE_STATES, expiring_window
 from core.settings import Settings
 from ingest.extraction.dates import add_months
 from schemas.contract_model import ReminderPublic, ReminderRun
@@ -58,7 +58,7 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
     day = today or date.today()
     store = service.store
     tiers = service.settings.reminder_tiers
-    widest = max(tiers) if tiers else 0
+    widest = expiring_window(tiers)
     transitions: list[str] = []
     renewed: list[str] = []
     made: list[ReminderRecord] = []

@@ -27,6 +27,8 @@ from core.rules import (
     STATES,
     TRANSITIONS,
     allowed_from,
+    expiring_window,
+    is_expiring,
     valid_classification,
     valid_scheme_code,
 )
@@ -218,14 +220,8 @@ class ContractService:
                 return items
 
     def _totals(self, contracts: Sequence[ContractSummary], today: date) -> CustomerTotals:
-        first_tier = min(self.settings.reminder_tiers) if self.settings.reminder_tiers else 30
-        expiring = sum(
-            1
-            for c in contracts
-            if c.status in LIVE_STATES
-            and c.expiry_date is not None
-            and 0 <= (c.expiry_date - today).days <= first_tier
-        )
+        window = expiring_window(self.settings.reminder_tiers)
+        expiring = sum(1 for c in contracts if is_expiring(c.status, c.expiry_date, today, window))
         expired_ids = [c.id for c in contracts if c.status == "expired"]
         unrenewed = sum(1 for cid in expired_ids if not self.store.successors(cid))
         return CustomerTotals(

@@ -90,7 +90,9 @@ class ContractsArea(Area):
         purpose: str | None = None,
     ) -> SearchResponse:
         """Hits, totals, facets and snippets of the contracts the caller may see (logged by
-        AccessControl as ``search``, with the query, the total and the ids returned)."""
+        AccessControl as ``search``, with the query, the total and the ids returned). A caller
+        who may not read content (``contracts:read``) searches the records' metadata: words
+        match titles and customers, and hits carry no snippets."""
         return self.acting.access.search(
             self.acting.caller,
             q,
@@ -99,6 +101,7 @@ class ContractsArea(Area):
             sort=sort,
             facets=facets,
             purpose=purpose,
+            metadata_only=not self.acting.can(Perm.CONTRACTS_READ),
         )
 
     @action("contract.list", Perm.CONTRACTS_VIEW, logged="read")
@@ -230,7 +233,7 @@ class ContractsArea(Area):
             customer=customer,
             classification=classification,
         )
-        return self._as_seen(result)
+        return self._customer_of_duplicate(self._as_seen(result), customer)
 
     @action("contract.ingest", Perm.CONTRACTS_INGEST, logged="self")
     def ingest_path(
@@ -251,7 +254,38 @@ class ContractsArea(Area):
             customer=customer,
             classification=classification,
         )
-        return self._as_seen(result)
+        return self._customer_of_duplicate(self._as_seen(result), customer)
+
+    def _customer_of_duplicate(self, seen: Ingested, customer: str | None) -> Ingested:
+        """A duplicate uploaded with a customer: the customer is set when the contract has none
+        (and the caller may edit; a change logged as ``contract.terms.update``), and otherwise
+        the result says why it was not, never dropped in silence."""
+        given = " ".join((customer or "").split())
+        record = seen.record
+        if not given or record is None or seen.result.status != "duplicate":
+            return seen
+        if record.customer == given:
+            return seen
+        if record.customer:
+            note = (
+                f"already archived with the customer {record.customer!r}; the customer given "
+                f"({given!r}) was not applied: change it on the contract if it is wrong"
+            )
+        elif not self.acting.can(Perm.CONTRACTS_EDIT):
+            note = (
+                f"already archived without a customer; the customer given ({given!r}) was not "
+                "applied: setting it needs the permission contracts:edit"
+            )
+        else:
+            from services.facade.terms import TermsArea
+
+            TermsArea(self.acting).update(
+                record.id, {"customer": given}, reason="customer given with a duplicate upload"
+            )
+            record = self.archive.get(record.id)
+            note = f"already archived without a customer; the customer given ({given!r}) was set"
+        result = replace(seen.result, warnings=(*seen.result.warnings, note))
+        return Ingested(result, record)
 
     def _as_seen(self, result: IngestResult) -> Ingested:
         if result.id is None or result.status not in ("archived", "duplicate"):

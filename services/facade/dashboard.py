@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.roles import Perm
+from core.rules import expiring_window
 from schemas.contract_model import ContractLinePage
 from schemas.search import FacetBucket, SearchHit
 from services.contracts.service import ContractService
@@ -18,7 +19,6 @@ from storage.records.contract_base import ContractFilter
 
 RECENT = 8
 LISTED = 10
-EXPIRING_WITHIN = "90d"
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,11 @@ class Dashboard:
     pages: int
     awaiting_ocr: int
     expiring: ContractLinePage
-    """Live contracts expiring within 90 days."""
+    """Live contracts expiring within ``expiring_days`` (``core.rules.expiring_window``)."""
     overdue: ContractLinePage
     """Contracts with payment items past due and unpaid."""
     facets: dict[str, list[FacetBucket]] = field(default_factory=dict)
+    expiring_days: int = 90
 
 
 class DashboardArea(Area):
@@ -59,7 +60,8 @@ class DashboardArea(Area):
             else None
         )
         pages, awaiting = self.archive.records.page_totals(hidden)
-        expiring = self._lines(self.model.contract_filter(expiring_within=EXPIRING_WITHIN), LISTED)
+        window = expiring_window(self.archive.settings.reminder_tiers)
+        expiring = self._lines(self.model.contract_filter(expiring_within=f"{window}d"), LISTED)
         overdue = self._lines(self.model.contract_filter(overdue_payments=True), LISTED)
         recent = newest.hits if newest else []
         self.acting.note(
@@ -75,6 +77,7 @@ class DashboardArea(Area):
             expiring=expiring,
             overdue=overdue,
             facets=newest.facets if newest else {},
+            expiring_days=window,
         )
 
     def _lines(self, flt: ContractFilter, limit: int, offset: int = 0) -> ContractLinePage:

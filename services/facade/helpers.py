@@ -7,12 +7,14 @@ from below that is a plain function of its arguments is re-exported here.
 from __future__ import annotations
 
 from services.access.credentials import csrf_token, same_secret
+from services.search import apply_corrections
 from storage.index.analysis import is_cjk, normalize
 from storage.index.highlight import Span, find_spans, mark
 from storage.index.query import parse, positive_texts
 
 __all__ = [
     "Span",
+    "apply_corrections",
     "csrf_token",
     "find_spans",
     "is_cjk",

@@ -16,11 +16,20 @@ from typing import Literal, Protocol, runtime_checkable
 from storage.index.query import Node
 
 SortOrder = Literal["relevance", "newest", "oldest"]
-FACET_FIELDS = ("customer", "year", "status", "classification")
+FACET_FIELDS = (
+    "customer",
+    "year",
+    "status",
+    "classification",
+    "governing_law",
+    "signed",
+    "expires",
+)
 
 # Bump when the fields or their analysis change: an index of another version refuses to open
 # until `contract-archive reindex` has rebuilt it.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+"""2: governing law, signing year and expiry year (from the confirmed terms), for facets."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ class IndexDocument:
     """Normalised text of each page (``storage.index.analysis.normalize``)."""
     status: str = "archived"
     classification: str | None = None
+    governing_law: str | None = None
+    signed_year: int | None = None
+    expiry_year: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Syntax (documented with examples in the README)::
     -draft  /  NOT draft          exclusion
     (a OR b) c                    grouping
     customer:"Acme Corp"          field filters: customer, title, sha256, id, status,
-    title:lease                   classification, year
+    title:lease                   classification, year, governing_law, signed, expires
     archived:[2024-01-01 TO 2024-12-31]   date range, inclusive; * leaves a side open
     archived:2024-03-05           one day
 
@@ -36,7 +36,19 @@ MAX_OPERATORS = 256
 """Most operators (NOT, -, AND, OR) and parentheses in one query."""
 
 TEXT_FIELDS = ("title", "customer")
-KEYWORD_FIELDS = ("sha256", "id", "status", "classification", "year")
+KEYWORD_FIELDS = (
+    "sha256",
+    "id",
+    "status",
+    "classification",
+    "year",
+    "governing_law",
+    "signed",
+    "expires",
+)
+INTEGER_FIELDS = ("id", "year", "signed", "expires")
+"""Keyword fields of whole numbers: ``year`` archived, ``signed`` and ``expires`` the years of
+the confirmed signing and expiry dates."""
 DATE_FIELDS = ("archived",)
 KNOWN_FIELDS = (*TEXT_FIELDS, *KEYWORD_FIELDS, *DATE_FIELDS)
 
@@ -114,8 +126,8 @@ def _error(message: str, pos: int | None = None) -> QuerySyntaxError:
     where = f" at character {pos + 1}" if pos is not None else ""
     return QuerySyntaxError(
         f"invalid query{where}: {message}",
-        hint='see "Query language" in the README: words, "phrases", -exclusion, OR, '
-        "parentheses, field:value and archived:[2024-01-01 TO 2024-12-31]",
+        hint='the query language: words, "phrases", -exclusion, OR, parentheses, '
+        "field:value and archived:[2024-01-01 TO 2024-12-31]",
         details={"position": pos} if pos is not None else None,
     )
 
@@ -322,7 +334,7 @@ def _keyword(name: str, tok: Tok) -> Keyword:
         value = value.lower()
         if not re.fullmatch(r"[0-9a-f]{64}", value):
             raise _error("sha256: needs 64 hexadecimal digits", tok.pos)
-    elif name in ("id", "year"):
+    elif name in INTEGER_FIELDS:
         if not re.fullmatch(r"[0-9]{1,18}", value):
             raise _error(f"{name}: needs a whole number", tok.pos)
     elif not value:

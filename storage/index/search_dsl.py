@@ -36,7 +36,17 @@ from storage.index.base import (
     IndexResult,
     SortOrder,
 )
-from storage.index.query import And, DateRange, Keyword, MatchAll, Node, Not, Or, Text
+from storage.index.query import (
+    INTEGER_FIELDS,
+    And,
+    DateRange,
+    Keyword,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Text,
+)
 
 ANALYZER = "archive"
 FACET_SIZE = 20
@@ -79,6 +89,9 @@ def index_body() -> dict[str, Any]:
                 "status": {"type": "keyword"},
                 "classification": {"type": "keyword"},
                 "year": {"type": "integer"},
+                "governing_law": {"type": "keyword"},
+                "signed": {"type": "integer"},
+                "expires": {"type": "integer"},
                 "archived": {"type": "date"},
             },
         },
@@ -113,6 +126,12 @@ def to_source(doc: IndexDocument) -> dict[str, Any]:
         source["customer_text"] = normalize(doc.customer)
     if doc.classification:
         source["classification"] = doc.classification
+    if doc.governing_law:
+        source["governing_law"] = doc.governing_law
+    if doc.signed_year is not None:
+        source["signed"] = doc.signed_year
+    if doc.expiry_year is not None:
+        source["expires"] = doc.expiry_year
     return source
 
 
@@ -170,7 +189,7 @@ def compile_query(node: Node) -> dict[str, Any]:
             }
         return _text_query(node, TEXT_FIELD[node.field])
     if isinstance(node, Keyword):
-        value: str | int = int(node.value) if node.field in ("id", "year") else node.value
+        value: str | int = int(node.value) if node.field in INTEGER_FIELDS else node.value
         return _filter({"term": {node.field: value}})
     if isinstance(node, DateRange):
         bounds: dict[str, str] = {}

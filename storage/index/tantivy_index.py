@@ -40,7 +40,17 @@ from storage.index.base import (
     IndexResult,
     SortOrder,
 )
-from storage.index.query import And, DateRange, Keyword, MatchAll, Node, Not, Or, Text
+from storage.index.query import (
+    INTEGER_FIELDS,
+    And,
+    DateRange,
+    Keyword,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Text,
+)
 from storage.maintenance import Leftover, owner_tag, tag_owner_alive
 
 TOKENIZER = "archive_ws"
@@ -60,6 +70,9 @@ def _schema() -> Any:
     sb.add_text_field("status", tokenizer_name="raw", fast=True)
     sb.add_text_field("classification", tokenizer_name="raw", fast=True)
     sb.add_integer_field("year", indexed=True, fast=True)
+    sb.add_text_field("governing_law", tokenizer_name="raw", fast=True)
+    sb.add_integer_field("signed", indexed=True, fast=True)
+    sb.add_integer_field("expires", indexed=True, fast=True)
     sb.add_date_field("archived", indexed=True, fast=True)
     sb.add_bytes_field("payload", stored=True)
     return sb.build()
@@ -88,7 +101,14 @@ def _to_doc(doc: IndexDocument) -> Any:
         ensure_ascii=False,
     ).encode()
     created = doc.created_at.astimezone(UTC)
+    years = {
+        name: value
+        for name, value in (("signed", doc.signed_year), ("expires", doc.expiry_year))
+        if value is not None
+    }
     return tantivy.Document(
+        **years,
+        governing_law=doc.governing_law or _NONE,
         id=doc.id,
         sha256=doc.sha256,
         body=index_string("\n".join(doc.pages)),
@@ -152,7 +172,7 @@ def compile_query(node: Node) -> Any:
             )
         return _text_query(node, node.field)
     if isinstance(node, Keyword):
-        if node.field in ("id", "year"):
+        if node.field in INTEGER_FIELDS:
             q = Q.term_query(SCHEMA, node.field, int(node.value))
         elif node.field == "sha256":
             q = Q.term_query(SCHEMA, "sha256", node.value)

@@ -44,6 +44,7 @@ from storage.records.reminders_base import ReminderStore
 from storage.records.scheme_base import SchemeStore
 from storage.records.seals_base import SealStore
 from storage.records.terms_base import TermsStore
+from storage.records.vocabulary_base import VocabularyStore
 
 MAX_ID = 2**63 - 1
 """Ids are 64-bit signed integers on every backend (the largest id a BIGINT holds). Here, not
@@ -77,6 +78,7 @@ class RecordStore(
     SealStore,
     LedgerStore,
     OcrRecords,
+    VocabularyStore,
     Protocol,
 ):
     """Every area of the records database, and the database itself."""

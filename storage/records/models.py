@@ -125,3 +125,13 @@ class IngestClaim(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(200))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchWord(Base):
+    """A word of the search index's vocabulary and how many documents brought it
+    (``storage.records.vocabulary_base``)."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+    docs: Mapped[int] = mapped_column(Integer, default=1)

@@ -40,6 +40,7 @@ from storage.records.scheme_sql import SqlScheme
 from storage.records.seals_sql import SqlSeals
 from storage.records.sql_common import MAX_ID, contract_record
 from storage.records.terms_sql import SqlTerms
+from storage.records.vocabulary_sql import SqlVocabulary
 
 if TYPE_CHECKING:
     # alembic is imported where migrations are checked or run, not by every command.
@@ -85,6 +86,7 @@ class SqlRecordStore(
     SqlSeals,
     SqlLedger,
     OcrQueueSql,
+    SqlVocabulary,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 

@@ -1,0 +1,275 @@
+"""Both languages, completely (issue 15): every page rendered in Chinese and in English, checked
+for strings of the other language.
+
+* a Chinese page may show English only where it is data (a contract's title, file name,
+  customer, a user name, a hash), code (``<code>``), or marked ``lang="en"``; any other run of
+  Latin letters fails, except a short list of names that are the same in both (PDF, OCR, ...);
+* an English page shows no Chinese outside data, and no raw codes (``in_approval``,
+  ``contracts:read``, ``PASSED``);
+* amounts and dates are written for the language: ``CNY 2,500,000.00`` / ``2,500,000.00 元``.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.app import create_app
+from search_api.web.i18n import localize
+from services.access.credentials import hash_password
+from services.access.service import AccessControl
+from services.archive import Archive
+from storage.index.query import KNOWN_FIELDS
+from storage.records.access_base import NewUser
+from tests.conftest import corpus_files, make_settings
+
+ZH_PDF = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
+EN_PDF = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
+PASSWORD = "a long enough passphrase 15"
+SAME_IN_BOTH = {
+    "PDF", "OCR", "SHA", "API", "UTC", "CNY", "USD", "ZIP", "CSV", "JSON", "Lines", "SM3",
+    "English", "XS", "LD", "CG", "ZL", "FW", "BM",
+    # the query language's words, the same in both (search help, placeholders)
+    "HTTP", "JavaScript", "SHA-", "customer", "title", "sha", "classification", "status", "year", "sha256", "archived", "Acme",
+}  # fmt: skip
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+RAW_CODE = re.compile(
+    r"\b(?:[a-z]+_[a-z_]+|contracts:[a-z]+|audit:[a-z]+|PASSED|FAILED|INDETERMINATE)\b"
+)
+
+
+@dataclass
+class World:
+    archive: Archive
+    zh: int
+    en: int
+    data: list[str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = make_settings(tmp_path_factory.mktemp("web-i18n") / "var")
+    with Archive(settings, parser_workers=1).open() as archive:
+        ids = []
+        for path, customer in ((ZH_PDF, "新疆汽车贸易公司"), (EN_PDF, "Atentosa Holdings")):
+            result = archive.ingest_path(path, display_name=path.name, customer=customer)
+            assert result.id
+            ids.append(result.id)
+        today = date.today()
+        archive.contracts.confirm(
+            ids[0],
+            {
+                "amount": Decimal("2500000.00"),
+                "currency": "CNY",
+                "sign_date": today - timedelta(days=30),
+                "expiry_date": today + timedelta(days=60),
+            },
+            actor="tests",
+        )
+        archive.contracts.add_payment(
+            ids[0],
+            actor="tests",
+            due_date=today - timedelta(days=3),
+            amount=Decimal("1250000.00"),
+            currency="CNY",
+            direction="receivable",
+        )
+        AccessControl.for_archive(archive).store.add_user(
+            NewUser(
+                username="boss",
+                roles=("admin",),
+                password_hash=hash_password(PASSWORD),
+                created_by="tests",
+            )
+        )
+        data = [
+            *(archive.get(i).title for i in ids),
+            *(archive.get(i).filename for i in ids),
+            *(archive.get(i).sha256 for i in ids),
+            "Atentosa Holdings",
+            "新疆汽车贸易公司",
+            "boss",
+            "tests",
+            "system:extraction",
+            *(
+                s.display
+                for i in ids
+                for items in archive.contracts.view(i).suggested.values()
+                for s in items
+            ),
+        ]
+        yield World(archive, ids[0], ids[1], data)
+
+
+def client_for(world: World, lang: str) -> TestClient:
+    client = TestClient(
+        create_app(world.archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
+    )
+    client.cookies.set("archive_lang", lang)
+    r = client.post(
+        "/login", data={"username": "boss", "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    return client
+
+
+def visible_text(html: str, world: World, query: str = "") -> str:
+    """The words a reader sees (and hears: aria-labels, alt texts, titles, placeholders),
+    without code, data and what is marked as another language."""
+    body = html.split("<body>", 1)[1] if "<body>" in html else html
+    body = re.sub(r"<(script|style|code)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(
+        r'<(\w+)[^>]*\b(?:lang="[^"]*"|translate="no")[^>]*>.*?</\1>', " ", body, flags=re.S
+    )
+    said = re.findall(r'(?:aria-label|alt|title|placeholder)="([^"]*)"', body)
+    text = " ".join([re.sub(r"<[^>]+>", " ", body), *said])
+    text = html_lib.unescape(text)
+    for value in sorted(world.data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    if query:
+        text = text.replace(query, " ")  # the query, echoed
+    text = re.sub(r"\b\w+(?:\.\w*)+", " ", text)  # dotted names: actions, files, hosts
+    return " ".join(text.split())
+
+
+def pages(world: World) -> list[tuple[str, int]]:
+    zh, en = world.zh, world.en
+    return [
+        ("/", 200),
+        ("/search", 200),
+        ("/search?q=合同", 200),
+        ("/search?q=agreement&sort=newest", 200),
+        ("/search?q=zzzqqq", 200),
+        ('/search?q="unclosed', 400),
+        ("/search?q=foo:bar", 400),
+        ("/search?q=(a OR", 400),
+        ("/upload", 200),
+        ("/customers", 200),
+        ("/customers/新疆汽车贸易公司", 200),
+        ("/customers/Atentosa Holdings", 200),
+        (f"/contracts/{zh}", 200),
+        (f"/contracts/{zh}?q=合同", 200),
+        (f"/contracts/{en}?q=agreement", 200),
+        (f"/contracts/{zh}/verification", 200),
+        (f"/contracts/{en}/verification", 200),
+        ("/access-log", 200),
+        ("/account/password", 200),
+        ("/contracts/999999", 404),
+        ("/no/such/page", 404),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_is_in_one_language(world: World, lang: str) -> None:
+    problems: dict[str, list[str]] = {}
+    with client_for(world, lang) as client:
+        for url, status in pages(world):
+            r = client.get(url)
+            assert r.status_code == status, (url, r.status_code, r.text[:300])
+            query = parse_qs(urlsplit(url).query).get("q", [""])[0]
+            text = visible_text(r.text, world, query)
+            if lang == "zh":
+                found = [w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH]
+            else:
+                found = CJK.findall(text) + [
+                    w
+                    for w in RAW_CODE.findall(text)
+                    if w not in KNOWN_FIELDS  # query syntax
+                ]
+            if found:
+                problems[url] = sorted(set(found))[:40]
+    assert not problems, "\n".join(f"{u}: {w}" for u, w in problems.items())
+
+
+def test_amounts_and_dates_are_written_for_the_language(world: World) -> None:
+    with client_for(world, "zh") as client:
+        page = client.get(f"/contracts/{world.zh}").text
+        assert "2,500,000.00 元" in page and "1,250,000.00 元" in page
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", page)
+        card = client.get("/customers/新疆汽车贸易公司").text
+        assert "2,500,000.00 元" in card
+    with client_for(world, "en") as client:
+        page = client.get(f"/contracts/{world.zh}").text
+        assert "CNY 2,500,000.00" in page and "CNY 1,250,000.00" in page
+        assert re.search(r"\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}", page)
+        assert "2500000" not in page
+
+
+def test_query_errors_name_the_right_character_and_no_readme(world: World) -> None:
+    with client_for(world, "en") as client:
+        page = client.get("/search", params={"q": 'agreement "unclosed'}).text
+        assert "at character 11" in page  # the quotation mark is the 11th character
+        assert "README" not in page
+    with client_for(world, "zh") as client:
+        page = client.get("/search", params={"q": 'agreement "unclosed'}).text
+        assert "第 11 个字符" in page and "引号" in page and "README" not in page
+    api = client_for(world, "en").get("/api/v1/search", params={"q": 'agreement "unclosed'})
+    assert api.status_code == 400 and "README" not in api.text
+    assert api.json()["error"]["details"]["position"] == 10  # 0-based in the API, as before
+
+
+def test_localize_keeps_unknown_messages_and_translates_known_ones() -> None:
+    assert localize("en", "anything at all") == "anything at all"
+    assert localize("zh", "a quotation mark is not closed") == "引号没有闭合"
+    assert localize("zh", "something new and unknown") is None
+
+
+def test_refusals_and_conflicts_are_pages_in_the_language(world: World) -> None:
+    """A lawyer opening the upload page (403), and a stale confirm button of a suggestion that
+    was decided meanwhile (409): the message in Chinese, the data marked, no English."""
+    store = AccessControl.for_archive(world.archive).store
+    if store.get_user("lawyer") is None:
+        store.add_user(
+            NewUser(
+                username="lawyer",
+                roles=("legal",),
+                password_hash=hash_password(PASSWORD),
+                created_by="tests",
+            )
+        )
+    sug = next(
+        s
+        for items in world.archive.contracts.view(world.zh).suggested.values()
+        for s in items
+        if s.state == "open"
+    )
+    world.archive.contracts.reject_suggestion(world.zh, sug.id, actor="tests")
+    for lang, refused, decided in (
+        ("zh", "无权执行此操作：需要权限", f"建议值 {sug.id} 已驳回"),
+        ("en", "may not do this: it needs the permission", f"suggestion {sug.id} is rejected"),
+    ):
+        client = TestClient(
+            create_app(world.archive),
+            raise_server_exceptions=False,
+            headers={"Accept": "text/html"},
+        )
+        client.cookies.set("archive_lang", lang)
+        login = {"username": "lawyer", "password": PASSWORD}
+        assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+        r = client.get("/upload")
+        assert r.status_code == 403 and refused in visible_text(r.text, world)
+        with client_for(world, lang) as boss:
+            page = boss.get(f"/contracts/{world.zh}").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            r = boss.post(
+                f"/contracts/{world.zh}/suggestions/{sug.id}",
+                data={"decision": "accept", "csrf_token": token.group(1)},
+            )
+            assert r.status_code == 409 and decided in visible_text(r.text, world)
+        for r_text in (client.get("/upload").text,):
+            text = visible_text(r_text, world)
+            if lang == "zh":
+                assert not [
+                    w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH and w != "lawyer"
+                ], text
+        client.close()
