@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
-from storage.records import access_models, seal_models  # noqa: F401 - every table in Base.metadata
+from storage.records import (  # noqa: F401 - every table in Base.metadata
+    access_models,
+    seal_models,
+    workflow_models,
+)
+from storage.records.approvals_sql import SqlApprovals
+from storage.records.borrowing_sql import SqlBorrowing
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
 from storage.records.lifecycle_sql import SqlLifecycle
@@ -79,6 +85,8 @@ class SqlRecordStore(
     SqlListing,
     SqlSeals,
     OcrQueueSql,
+    SqlApprovals,
+    SqlBorrowing,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 
