@@ -129,7 +129,8 @@ def parse_step(raw: Any, where: str) -> Step:
     for role in roles:
         if role not in {r.value for r in Role}:
             raise InvalidRequest(
-                f"{where}: unknown role {role!r}", hint="one of: " + ", ".join(r.value for r in Role)
+                f"{where}: unknown role {role!r}",
+                hint="one of: " + ", ".join(r.value for r in Role),
             )
     step = Step(
         users=_texts(raw.get("users"), f"{where}: users"),

@@ -57,9 +57,7 @@ class RoundRecord:
     decisions: tuple[DecisionRecord, ...] = ()
 
     def approved_in(self, step_no: int) -> set[str]:
-        return {
-            d.actor for d in self.decisions if d.step_no == step_no and d.decision == "approve"
-        }
+        return {d.actor for d in self.decisions if d.step_no == step_no and d.decision == "approve"}
 
 
 @runtime_checkable

@@ -88,7 +88,8 @@ class SqlApprovals(SqlPart):
     def rules_versions(self) -> list[RuleSetRecord]:
         with self._session(write=False) as s:
             return [
-                _rules(r) for r in s.scalars(select(ApprovalRuleSet).order_by(ApprovalRuleSet.version))
+                _rules(r)
+                for r in s.scalars(select(ApprovalRuleSet).order_by(ApprovalRuleSet.version))
             ]
 
     def new_rules_version(

@@ -49,8 +49,9 @@ class SqlBorrowing(SqlPart):
         at: datetime,
     ) -> BorrowRecord:
         with self._write_tx() as s:
-            if s.get(Contract, contract_id, with_for_update=True) is None:
-                raise NotFound(f"contract {contract_id} does not exist")
+            # Serializes two requests for one contract (when it exists: a request may name an
+            # id that does not, see the model).
+            s.get(Contract, contract_id, with_for_update=True)
             clash = s.scalars(
                 select(BorrowRequest).where(
                     BorrowRequest.contract_id == contract_id,
@@ -64,9 +65,10 @@ class SqlBorrowing(SqlPart):
                 )
             ).first()
             if clash is not None:
+                what = "pending request" if clash.state == "requested" else "live grant"
                 raise Conflict(
-                    f"{borrower} has a {'pending request' if clash.state == 'requested' else 'live grant'}"
-                    f" for contract {contract_id} already (request {clash.id})",
+                    f"{borrower} has a {what} for contract {contract_id} already "
+                    f"(request {clash.id})",
                     hint="return it or wait for the decision; grants do not overlap",
                     details={"request_id": clash.id},
                 )

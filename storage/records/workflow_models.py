@@ -79,12 +79,14 @@ class ApprovalDecision(Base):
 
 
 class BorrowRequest(Base):
+    """No foreign key on ``contract_id``: a request names an id its borrower may not see, and
+    the answer must not reveal whether that id exists (a request for an id that names no
+    contract stays pending, unseen by any approver, until its borrower withdraws it)."""
+
     __tablename__ = "borrow_requests"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    contract_id: Mapped[int] = mapped_column(
-        BigIntId, ForeignKey("contracts.id", ondelete="CASCADE"), index=True
-    )
+    contract_id: Mapped[int] = mapped_column(BigIntId, index=True)
     borrower: Mapped[str] = mapped_column(String(200), index=True)
     purpose: Mapped[str] = mapped_column(Text)
     days: Mapped[int] = mapped_column(Integer)

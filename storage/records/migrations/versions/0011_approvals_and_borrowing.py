@@ -66,7 +66,6 @@ def upgrade() -> None:
     sa.Column('starts_at', storage.records.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('expires_at', storage.records.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('returned_at', storage.records.models.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_borrow_requests_contract_id_contracts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_borrow_requests'))
     )
     with op.batch_alter_table('borrow_requests', schema=None) as batch_op:
