@@ -309,15 +309,16 @@ class ApprovalsArea(Area):
         return out
 
     def _changes(self, r: RoundRecord) -> list[dict[str, Any]]:
-        """What changed in the contract since the previous round was rejected."""
-        previous = [
-            p
-            for p in self.store.list_rounds(contract_id=r.contract_id)
-            if p.round_no < r.round_no and p.finished_at is not None
+        """What changed in the contract since the previous round ended (its rejection): the
+        events recorded after that one, in order."""
+        events = self.archive.contracts.store.list_events(r.contract_id)
+        ends = [
+            i
+            for i, e in enumerate(events)
+            if e.kind == "approval.reject" and e.data.get("round") == r.round_no - 1
         ]
-        if not previous:
+        if not ends:
             return []
-        since = previous[-1].finished_at
         return [
             {
                 "at": e.at.isoformat(),
@@ -327,8 +328,8 @@ class ApprovalsArea(Area):
                 "from": e.from_value,
                 "to": e.to_value,
             }
-            for e in self.archive.contracts.store.list_events(r.contract_id)
-            if since is not None and e.at > since and not e.kind.startswith("approval.")
+            for e in events[ends[-1] + 1 :]
+            if not e.kind.startswith("approval.")
         ]
 
     @action("approval.list", Perm.CONTRACTS_VIEW, logged="read")
