@@ -67,9 +67,9 @@ class SqlBorrowing(SqlPart):
             if clash is not None:
                 what = "pending request" if clash.state == "requested" else "live grant"
                 raise Conflict(
-                    f"{borrower} has a {what} for contract {contract_id} already "
-                    f"(request {clash.id})",
-                    hint="return it or wait for the decision; grants do not overlap",
+                    f"{borrower} has a {what} for contract {contract_id} already",
+                    hint="see `borrow list --mine`; return it or wait for the decision: grants "
+                    "do not overlap",
                     details={"request_id": clash.id},
                 )
             row = BorrowRequest(
