@@ -9,6 +9,7 @@ same data directory with another frozen instant, as a restart with another setti
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -433,3 +434,55 @@ def test_a_request_for_a_missing_id_answers_as_for_a_hidden_one(w: World) -> Non
     assert [a.json()["title"] for a in answers] == [None, None]
     for a in answers:
         ok(w["cfo"].post(f"/api/v1/borrowings/{a.json()['id']}/return"))
+
+
+# -- the web pages -------------------------------------------------------------------------------
+PASSWORD = "a long workflow passphrase 42"
+
+
+def browser(w: World, name: str, roles: list[str], groups: list[str]) -> tuple[TestClient, str]:
+    """A browser of a new user with a password, signed in through the log-in form."""
+    from services.access.service import AccessControl
+
+    assert w.archive is not None
+    access = AccessControl.for_archive(w.archive)
+    root = ensure_user(w.archive, "root", ("admin",), ("mgmt", "vault"))
+    _, one_time = access.create_user(root, name, roles=roles, groups=groups)
+    assert one_time
+    access.change_password(ensure_user(w.archive, name, tuple(roles)), one_time, PASSWORD)
+    client = TestClient(
+        create_app(w.archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
+    )
+    r = client.post(
+        "/login", data={"username": name, "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+    assert token
+    return client, token.group(1)
+
+
+def test_web_borrowing_from_request_to_return(w: World) -> None:
+    secret = w.ids["secret"]
+    reader, rt = browser(w, "webreader", ["legal"], [])
+    keeper, kt = browser(w, "webkeeper", ["archivist"], ["vault"])
+    page = reader.get("/borrowings", params={"lang": "zh"})
+    assert page.status_code == 200 and "申请借阅" in page.text
+    assert "Approvals" in reader.get("/approvals", params={"lang": "en"}).text
+    form = {"contract_id": secret, "purpose": "web case", "days": "3", "csrf_token": rt}
+    assert reader.post("/borrowings", data=form, follow_redirects=False).status_code == 303
+    queue = keeper.get("/borrowings", params={"lang": "en"}).text
+    found = re.search(r'action="/borrowings/(\d+)/grant"', queue)
+    assert found and "web case" in queue and "secret contract" in queue
+    granted = keeper.post(
+        f"/borrowings/{found.group(1)}/grant",
+        data={"comment": "ok", "csrf_token": kt},
+        follow_redirects=False,
+    )
+    assert granted.status_code == 303
+    assert "secret contract" in reader.get(f"/contracts/{secret}").text
+    back = reader.post(
+        f"/borrowings/{found.group(1)}/return", data={"csrf_token": rt}, follow_redirects=False
+    )
+    assert back.status_code == 303
+    assert reader.get(f"/contracts/{secret}").status_code == 404

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # a dozen runs of the installed program each
-
 from tests.test_cli import ZH_DIR, run
+
+pytestmark = pytest.mark.slow  # a dozen runs of the installed program each
 
 T0 = "2026-03-02T09:00:00+00:00"
 LATER = "2026-03-05T09:00:00+00:00"  # three days on: a two-day grant has expired
