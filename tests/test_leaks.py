@@ -1449,6 +1449,7 @@ def test_every_skip_names_a_route_or_command_that_exists() -> None:
     assert not stale, f"SKIPPED names nothing that exists: {stale}"
 
 
+@pytest.mark.timeout(900)  # every command twice per caller: ~190 s alone, more on a busy machine
 def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) -> None:
     findings = Findings()
     walk_cli(world, findings, tmp_path)
