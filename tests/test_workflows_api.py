@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from search_api.app import create_app
 from services.archive import Archive
@@ -61,8 +61,9 @@ RULES = [
 
 
 class World:
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, database_url: str | None = None) -> None:
         self.data = data
+        self.database_url = database_url
         self.ids: dict[str, int] = {}
         self.now = T0
         self.archive: Archive | None = None
@@ -71,7 +72,9 @@ class World:
     def open(self, now: datetime) -> None:
         self.close()
         self.now = now
-        settings = make_settings(self.data, frozen_now=now, borrow_max_days=365)
+        settings = make_settings(
+            self.data, frozen_now=now, borrow_max_days=365, database_url=self.database_url
+        )
         self.archive = Archive(settings, parser_workers=1).open()
         for name, (roles, groups) in USERS.items():
             ensure_user(self.archive, name, roles, groups)
@@ -93,10 +96,15 @@ class World:
     def __getitem__(self, name: str) -> TestClient:
         return self.clients[name]
 
-    def log(self, where: str) -> list[sqlite3.Row]:
-        with sqlite3.connect(self.data / "archive.db") as db:
-            db.row_factory = sqlite3.Row
-            return db.execute(f"SELECT * FROM access_log WHERE {where} ORDER BY seq").fetchall()
+    def log(self, where: str) -> list[dict[str, Any]]:
+        assert self.archive is not None
+        with self.archive.records.engine.connect() as db:
+            rows = db.execute(text(f"SELECT * FROM access_log WHERE {where} ORDER BY seq"))
+            return [{**r._asdict(), "details": _json_text(r._asdict()["details"])} for r in rows]
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def ok(r: Any, status: int = 200) -> Any:
@@ -111,9 +119,12 @@ def refused(r: Any, status: int, words: str) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
-def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = World(tmp_path_factory.mktemp("workflows") / "var")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    world = World(tmp_path_factory.mktemp("workflows") / "var", url)
     world.open(T0)
     root = world["root"]
     ok(
