@@ -39,6 +39,7 @@ bench:                  ## the benchmarks whose numbers are in the README
 	uv run python -m bench.ocr_throughput
 	uv run python -m bench.fixity_audit --contracts 30 --size-mb 10
 	uv run python -m bench.startup
+	uv run python -m bench.ledger --leaves 20000
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

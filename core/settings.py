@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest accepted file in bytes; larger uploads are refused while streaming.",
     )
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest accepted request body in bytes on every route that takes no file "
+        "(log-in, JSON and form requests); refused while streaming, before it is parsed. "
+        "ARCHIVE_MAX_UPLOAD_BYTES applies to upload routes only.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,
@@ -222,6 +229,33 @@ class Settings(BaseSettings):
     tsa_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest wait for the time-stamping authority's answer."
     )
+    ledger_origin: str = Field(
+        "contract-archive/ledger",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description=(
+            "Origin line of the evidence ledger's checkpoints and name of its Ed25519 signing "
+            "key; make it unique, e.g. archive.example.com/ledger."
+        ),
+    )
+    ledger_checkpoint_hours: float = Field(
+        24.0,
+        gt=0,
+        description=(
+            "A signed ledger checkpoint is issued at least this often by the server, even "
+            "when no manifest was added."
+        ),
+    )
+    ledger_batch_seconds: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "How often the server looks for new ledger leaves; when the tree grew, it issues a "
+            "checkpoint (the uploads of that time are one batch). `contract-archive ingest` "
+            "issues one after each run."
+        ),
+    )
     trust_anchors_file: Path | None = Field(
         None,
         description="PEM file of the root certificates trusted for the seal and its "
@@ -252,6 +286,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `contract-archive serve` listens on.")
     port: int = Field(8000, gt=0, lt=65536, description="Port `contract-archive serve` listens on.")
     workers: int = Field(1, ge=1, description="Number of server worker processes for `serve`.")
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses or networks (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`) of "
+        "the reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers "
+        "`serve` believes. Empty (the default): no proxy header is believed, the peer's "
+        "address is the client's (for the log-in limits and the access log).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         description="Log level of the server; the CLI logs warnings only unless this is set.",
@@ -264,6 +305,13 @@ class Settings(BaseSettings):
             "The archive user the command line acts as (its accesses are logged under this "
             "name). Default: the first admin."
         ),
+    )
+    admin_password_file: Path | None = Field(
+        None,
+        description="A file holding the first administrator's password (one line, e.g. a "
+        "Docker secret), used on the first start instead of a random one; it must still be "
+        "changed at the first log-in. Unset: a random one-time password, shown on a terminal "
+        "or else written to DATA_DIR/first-admin-password (mode 0600).",
     )
     token_days: int = Field(
         90, ge=1, description="Days an API token is valid unless another expiry is asked for."
@@ -291,6 +339,14 @@ class Settings(BaseSettings):
         20,
         ge=1,
         description="Failed log-ins from one address within the window before it is refused.",
+    )
+    login_max_concurrent: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Password checks (argon2, 64 MiB each) that run at once in one server "
+        "process; a log-in that finds no room within a second is answered 429 with "
+        "Retry-After.",
     )
     login_window_minutes: int = Field(
         15, ge=1, description="The window failed log-ins are counted in, in minutes."
@@ -388,6 +444,25 @@ class Settings(BaseSettings):
         le=3650,
         description="The longest borrowing (借阅) a grant may give, in days.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        for item in items:
+            if item == "*":
+                raise ValueError("`*` would believe any client: name the proxies' addresses")
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return ",".join(items)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [v for v in self.trusted_proxies.split(",") if v]
 
     @field_validator("data_dir")
     @classmethod

@@ -115,8 +115,12 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int) -> ParsedPdf:
                     hint="remove the encryption or upload an unencrypted copy",
                 ) from exc
             except RecursionError as exc:
+                if carries_signatures(path):
+                    return _signed_but_unreadable(path, "its object structure loops")
                 raise RejectFile("damaged PDF: its object structure loops") from exc
             except Exception as exc:
+                if carries_signatures(path):
+                    return _signed_but_unreadable(path, _short(exc))
                 raise RejectFile(
                     f"damaged PDF: pypdf cannot read it ({_short(exc)})",
                     hint="re-export or re-scan the document, then upload it again",
@@ -148,6 +152,37 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int) -> ParsedPdf:
     finally:
         pypdf_log.removeHandler(handler)
     return ParsedPdf(page_count=page_count, pages=pages, warnings=_dedupe(notes))
+
+
+_SIGNATURE_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*\d+\s+\d+\s+\d+\s+\d+\s*\]")
+
+
+def carries_signatures(path: Path) -> bool:
+    """Whether the file visibly holds a signature: a ``/ByteRange [a b c d]`` array."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if _SIGNATURE_BYTE_RANGE.search(tail + chunk):
+                return True
+            tail = chunk[-200:]
+    return False
+
+
+def _signed_but_unreadable(path: Path, problem: str) -> ParsedPdf:
+    """A signed PDF pypdf cannot open is archived all the same: its bytes are evidence, and
+    the signature check says what it can ("cannot be checked", with the reason, or what the
+    raw bytes prove). It has no pages and no text as far as the archive can tell."""
+    log.warning(
+        "%s: pypdf cannot read it (%s); archived because it carries signatures", path, problem
+    )
+    return ParsedPdf(
+        page_count=0,
+        pages=[],
+        warnings=[
+            f"pypdf cannot read the PDF ({problem}); it is archived unchanged because it "
+            "carries signatures, without pages or text"
+        ],
+    )
 
 
 _ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "launch actions"}

@@ -22,6 +22,7 @@ from search_api.routes import (
     auth,
     contract_edits,
     contracts,
+    ledger,
     locks,
     model,
     ocr,
@@ -57,6 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     locks.router,
     ocr.router,
     verification.router,
+    ledger.router,
     web_router,
     contract_pages.router,
 )
@@ -128,12 +130,18 @@ def create_app(
         service = ocr_service
         if service is None and owned and settings.ocr_background:
             service = app.state.runtime.ocr_service()
+        # The evidence ledger's checkpoints: after each batch, at least daily.
+        schedule = app.state.runtime.ledger_schedule() if owned else None
         try:
             if service is not None:
                 service.start()
+            if schedule is not None:
+                schedule.start()
             app.state.ocr_service = service
             yield
         finally:
+            if schedule is not None:
+                schedule.stop()
             if service is not None:
                 service.stop()
             if owned:
@@ -148,11 +156,14 @@ def create_app(
     if archive is not None:
         app.state.archive = archive
         app.state.runtime = Runtime(archive)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    api_routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     app.add_middleware(
-        AuthGate,
-        routes=[r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)],
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        routes=api_routes,
     )
+    app.add_middleware(AuthGate, routes=api_routes)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app, html=html_errors)
     for router in ROUTERS:

@@ -151,6 +151,9 @@ def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        carried = getattr(exc, "error", None)  # search_api.limits.BodyTooLarge
+        if isinstance(carried, ArchiveError):
+            return error_response(carried, request)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _respond(

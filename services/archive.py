@@ -42,6 +42,7 @@ from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
 from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore
+from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
 
@@ -133,8 +134,10 @@ class Archive:
 
         ``check_index=False`` is for ``reindex``, which replaces an index of another layout.
         """
+        set_private_umask()  # folders 0700, files 0600 from here on (issue 20)
         try:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.settings.data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            check_data_dir(self.settings.data_dir)
             self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(

@@ -39,6 +39,7 @@ from ingest.stages import index_document
 from services.archive import Archive
 from storage.maintenance import HasLeftovers, Leftover, claim_owner_alive, leftover_file
 from storage.objects.base import CHUNK_SIZE
+from storage.permissions import WidePath, narrow, wider_than_private
 from storage.records.base import Claim, ContractRecord
 
 log = logging.getLogger(__name__)
@@ -651,6 +652,49 @@ def _requeue_ocr(state: DoctorState, owner: str) -> Callable[[], str]:
     return repair
 
 
+def check_permissions(state: DoctorState) -> Iterable[Finding]:
+    """Folders and files of the data directory that other users may read or write, and stored
+    originals their owner may write (issue 20: 0700 folders, 0400 objects, 0600 files)."""
+    settings = state.archive.settings
+    wide = list(wider_than_private(settings.data_dir, settings.objects_dir))
+    state.counts["paths wider than private"] = len(wide)
+    shown = wide[:50]
+    for item in shown:
+        yield Finding(
+            check="permissions",
+            code="wide_permissions",
+            subject=str(item.path),
+            problem=f"the {item.kind} has mode {item.mode:04o}: other users of the host can "
+            "reach what it holds",
+            fix=f"chmod {item.wanted:04o} it: `contract-archive doctor --repair`",
+            repair=_narrower(item),
+        )
+    if len(wide) > len(shown):
+        rest = wide[len(shown) :]
+
+        def narrow_rest() -> str:
+            for item in rest:
+                narrow(item)
+            return f"narrowed {len(rest)} more paths"
+
+        yield Finding(
+            check="permissions",
+            code="wide_permissions",
+            subject=f"{len(rest)} more paths under {settings.data_dir}",
+            problem="they give other users of the host access",
+            fix="`contract-archive doctor --repair`",
+            repair=narrow_rest,
+        )
+
+
+def _narrower(item: WidePath) -> Callable[[], str]:
+    def repair() -> str:
+        narrow(item)
+        return f"set the mode of {item.path} to {item.wanted:04o}"
+
+    return repair
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -660,6 +704,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("retention", check_retention),
     ("seal", check_seal),
     ("ocr", check_ocr),
+    ("permissions", check_permissions),
 ]
 
 

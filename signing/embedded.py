@@ -19,6 +19,18 @@ pyHanko's diff analysis. Its status:
   SM2 signature is INDETERMINATE with that reason, never VALID and never INVALID;
 * PASSED: intact, valid, trusted, and the file unchanged since or changed only as permitted.
 
+How each category of later change or attack is judged (legitimate LTV updates, document
+timestamps, further signatures and form filling; shadow attacks, spoofed or wrapped byte ranges,
+xref manipulation; an expired signer with a later proof of existence) is in the README, "How
+embedded signatures are judged". pyHanko's diff analysis runs with
+:func:`signing.embedded_structure.pades_diff_policy`; the whole-file checks of
+:mod:`signing.embedded_structure` add their findings (a signature with a finding is FAILED); a
+signature whose certificate is no longer valid is validated again at the time of a later trusted
+timestamp (:func:`_with_proof_of_existence`). A signature dictionary pyHanko cannot read (no
+/ByteRange, say) is FAILED, not skipped; a file pyHanko cannot open at all is "cannot be
+checked", unless its raw bytes already prove a forgery (two signature dictionaries sharing one
+/ByteRange, objects in a signature's gap).
+
 Apart from the status, ``unmodified`` says whether the signature covers the entire file with no
 change after it: a file changed after signing, even in a permitted way (form filling, a second
 signature, validation data), is never reported as intact and unmodified.
@@ -30,10 +42,13 @@ appended revision valid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import mmap
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +105,12 @@ class SignatureResult:
     modification_level: str | None = None
     docmdp_ok: bool | None = None
     diff_problem: str | None = None
+    findings: tuple[str, ...] = ()
+    """What the whole-file checks (:mod:`signing.embedded_structure`) found against this
+    signature: a shared or wrapped /ByteRange, xref manipulation, a signed value replaced."""
+    proof_of_existence: str | None = None
+    """When the signer's certificate is no longer valid: the time of the timestamp that proves
+    the signature existed while it was, at which the signature was validated."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +144,8 @@ class SignatureResult:
             "modification_level": self.modification_level,
             "docmdp_ok": self.docmdp_ok,
             "diff_problem": self.diff_problem,
+            "findings": list(self.findings),
+            "proof_of_existence": self.proof_of_existence,
         }
 
 
@@ -217,6 +240,8 @@ def report_from_dict(data: dict[str, Any]) -> EmbeddedReport:
                 modification_level=s.get("modification_level"),
                 docmdp_ok=s.get("docmdp_ok"),
                 diff_problem=s.get("diff_problem"),
+                findings=tuple(s.get("findings") or ()),
+                proof_of_existence=s.get("proof_of_existence"),
             )
         )
     return EmbeddedReport(
@@ -301,18 +326,35 @@ async def _validate(
             problem=problem,
         )
 
-    with open(path, "rb") as fh:
+    from signing.embedded_structure import orphaned_signatures, pades_diff_policy, raw_problems
+
+    policy = pades_diff_policy()
+    with open(path, "rb") as fh, _mapped(fh) as data:
+        malformed: list[SignatureResult] = []
         try:
             reader = PdfFileReader(fh, strict=False)
-            embedded = list(reader.embedded_signatures)
+            try:
+                embedded = list(reader.embedded_signatures)
+            except Exception:  # noqa: BLE001 - then field by field: one bad one is a finding
+                embedded, malformed = _field_by_field(reader)
         except Exception as exc:  # noqa: BLE001 - hostile input: any parser failure is a finding
-            if _looks_signed(path):
-                return report(problem=f"the signatures could not be read ({_short(exc)})")
-            notes.append(f"pyHanko could not read the file's form ({_short(exc)})")
-            return report()
+            if not _looks_signed(path):
+                notes.append(f"pyHanko could not read the file's form ({_short(exc)})")
+                return report()
+            forged = raw_problems(data)
+            if forged:
+                notes.append(f"pyHanko could not read the signatures ({_short(exc)})")
+                return report([_forged(forged)])
+            return report(problem=f"the signatures could not be read ({_short(exc)})")
+        referenced, unsupported = _referenced(reader)
+        malformed += unsupported
         if not embedded:
-            return report()
-        results: list[SignatureResult] = []
+            forged = raw_problems(data) if _looks_signed(path) else []
+            forged = forged or orphaned_signatures(data, referenced)
+            return report(malformed + ([_forged(forged)] if forged else []))
+        findings = _findings(reader, embedded[:MAX_SIGNATURES], data, notes)
+        pairs: list[tuple[Any, SignatureResult]] = []
+        results: list[SignatureResult] = list(malformed)
         for index, sig in enumerate(embedded):
             if index >= MAX_SIGNATURES:
                 notes.append(f"only the first {MAX_SIGNATURES} signatures were checked")
@@ -326,17 +368,258 @@ async def _validate(
                 )
                 break
             try:
-                results.append(await _one(sig, roots, now))
+                result = await _one(sig, roots, now, policy)
             except Exception as exc:  # noqa: BLE001 - one bad signature must not hide the rest
-                results.append(
+                result = SignatureResult(
+                    field=_field_name(sig),
+                    kind="signature",
+                    status=Status.INDETERMINATE,
+                    reason=f"the signature could not be validated ({_short(exc)})",
+                )
+            if findings.get(index):
+                result = replace(
+                    result,
+                    status=Status.FAILED,
+                    reason="modified after signing: " + "; ".join(findings[index]),
+                    findings=tuple(findings[index]),
+                    unmodified=False,
+                )
+            pairs.append((sig, result))
+        results[:0] = await _with_proof_of_existence(pairs, roots, policy)
+        orphans = orphaned_signatures(data, referenced + _byte_ranges(embedded))
+        if orphans:
+            results.append(_forged(orphans))
+        return report(results)
+
+
+@contextlib.contextmanager
+def _mapped(fh: Any) -> Iterator[Any]:
+    """The file's bytes without reading them all into memory."""
+    try:
+        view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except ValueError:  # an empty file cannot be mapped
+        yield b""
+        return
+    try:
+        yield view
+    finally:
+        view.close()
+
+
+def _field_by_field(reader: Any) -> tuple[list[Any], list[SignatureResult]]:
+    """The signatures pyHanko can read, and a FAILED result for each signature dictionary it
+    cannot: a signature without its /ByteRange or /Contents (the "universal signature forgery"
+    of the PDF-insecurity research) is broken, not merely uncheckable."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+    good: list[Any] = []
+    bad: list[SignatureResult] = []
+    for name, sig_obj, field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            if _subfilter(sig_obj) not in _SUPPORTED_SUBFILTERS:
+                continue  # reported by _unsupported
+            sig = EmbeddedPdfSignature(reader, field, name)
+            int(sig.signed_revision)
+            good.append(sig)
+        except Exception as exc:  # noqa: BLE001 - the finding is the report
+            problem = f"its signature dictionary is malformed ({_short(exc)})"
+            bad.append(
+                SignatureResult(
+                    field=str(name),
+                    kind="signature",
+                    status=Status.FAILED,
+                    reason=f"the signature is broken: {problem}",
+                    findings=(problem,),
+                )
+            )
+    good.sort(key=lambda s: int(s.signed_revision))
+    return good, bad
+
+
+_SUPPORTED_SUBFILTERS = {
+    "/adbe.pkcs7.detached",
+    "/ETSI.CAdES.detached",
+    "/ETSI.RFC3161",
+    "/PBAD.PAdES",
+}
+
+
+def _subfilter(sig_obj: Any) -> str:
+    try:
+        return str(sig_obj.get_object().get("/SubFilter"))
+    except Exception:  # noqa: BLE001 - a damaged dictionary
+        return "(unreadable)"
+
+
+def _referenced(reader: Any) -> tuple[list[tuple[int, ...]], list[SignatureResult]]:
+    """The /ByteRange of every filled signature field the document refers to, and an
+    INDETERMINATE result for each whose /SubFilter pyHanko does not validate (the old
+    ``adbe.pkcs7.sha1`` and ``adbe.x509.rsa_sha1``): never silently left out."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    ranges: list[tuple[int, ...]] = []
+    unsupported: list[SignatureResult] = []
+    try:
+        for name, sig_obj, _field in enumerate_sig_fields(reader, filled_status=True):
+            with contextlib.suppress(Exception):
+                ranges.append(tuple(int(x) for x in sig_obj.get_object()["/ByteRange"]))
+            subfilter = _subfilter(sig_obj)
+            if subfilter not in _SUPPORTED_SUBFILTERS:
+                unsupported.append(
                     SignatureResult(
-                        field=_field_name(sig),
+                        field=str(name),
                         kind="signature",
                         status=Status.INDETERMINATE,
-                        reason=f"the signature could not be validated ({_short(exc)})",
+                        reason=f"its signature format (/SubFilter {subfilter}) cannot be "
+                        "checked here: neither valid nor invalid",
                     )
                 )
-        return report(results)
+    except Exception:  # noqa: BLE001, S110 - a damaged form: the signatures found are judged
+        pass
+    return ranges, unsupported
+
+
+def _byte_ranges(embedded: list[Any]) -> list[tuple[int, ...]]:
+    out = []
+    for sig in embedded:
+        try:
+            out.append(tuple(int(x) for x in sig.byte_range))
+        except Exception:  # noqa: BLE001, S112 - a malformed one is reported on its own
+            continue
+    return out
+
+
+def _forged(problems: list[str]) -> SignatureResult:
+    return SignatureResult(
+        field="(unreadable)",
+        kind="signature",
+        status=Status.FAILED,
+        reason="the signatures are broken or forged: " + "; ".join(problems),
+        findings=tuple(problems),
+    )
+
+
+def _findings(
+    reader: Any, embedded: list[Any], data: Any, notes: list[str]
+) -> dict[int, list[str]]:
+    """The whole-file checks of :mod:`signing.embedded_structure`, per signature index."""
+    from signing.embedded_structure import (
+        byte_range_problems,
+        changed_signed_values,
+        xref_problems,
+    )
+
+    found: dict[int, list[str]] = {}
+    ranges: list[tuple[str, Any]] = []
+    for sig in embedded:
+        try:
+            ranges.append((_field_name(sig), list(sig.byte_range)))
+        except Exception:  # noqa: BLE001 - a missing /ByteRange is judged as malformed
+            ranges.append((_field_name(sig), None))
+    for index, problems in byte_range_problems(data, ranges).items():
+        found.setdefault(index, []).extend(problems)
+    try:
+        by_revision = xref_problems(reader)
+    except Exception as exc:  # noqa: BLE001 - the xref check is best effort on a broken file
+        notes.append(f"the cross-reference sections could not be compared ({_short(exc)})")
+        by_revision = {}
+    for index, sig in enumerate(embedded):
+        try:
+            signed = int(sig.signed_revision)
+        except Exception:  # noqa: BLE001, S112 - no revision: pyHanko reports the damage
+            continue
+        for revision, problems in sorted(by_revision.items()):
+            if revision > signed:
+                found.setdefault(index, []).extend(problems)
+        if signed < reader.xrefs.total_revisions - 1:
+            found.setdefault(index, []).extend(changed_signed_values(reader, signed))
+    return {i: list(dict.fromkeys(p)) for i, p in found.items() if p}
+
+
+# a signer certificate that was valid once: a proof of existence from then makes it valid
+_TIME_PROBLEMS = {"OUT_OF_BOUNDS_NO_POE", "EXPIRED", "OUT_OF_BOUNDS_NOT_REVOKED"}
+
+
+async def _with_proof_of_existence(
+    pairs: list[tuple[Any, SignatureResult]], roots: list[Any], policy: Any
+) -> list[SignatureResult]:
+    """Signatures and document timestamps whose certificate is no longer valid are validated
+    again at the time of the earliest trusted timestamp that proves they existed: a signature's
+    own signature timestamp, or a document timestamp in a later revision (PAdES-LTA, as the EU
+    DSS validator does). Newest first, so that a document timestamp proven by a later one
+    proves what came before it in turn: its own certificate is then checked at its own time."""
+    proofs: list[tuple[int, datetime]] = []
+    out: list[SignatureResult] = []
+    for sig, res in reversed(pairs):
+        revision = int(sig.signed_revision)
+        if (
+            res.status is Status.INDETERMINATE
+            and res.intact
+            and res.valid
+            and res.trust_problem in _TIME_PROBLEMS
+        ):
+            times = [t for rev, t in proofs if rev > revision]
+            if (
+                res.kind == "signature"
+                and res.timestamp_time
+                and res.timestamp_valid
+                and res.timestamp_trusted
+            ):
+                times.append(_parse_iso(res.timestamp_time))
+            if times and res.kind == "document_timestamp" and res.timestamp_time:
+                # a later timestamp proves this token existed by then: its TSA certificate is
+                # checked at the token's own time, as long as that is not after the proof
+                own = _parse_iso(res.timestamp_time)
+                if own <= min(times):
+                    res = await _validated_at(sig, res, roots, own, min(times), policy)
+            elif times:
+                res = await _validated_at(sig, res, roots, min(times), min(times), policy)
+        if (
+            res.kind == "document_timestamp"
+            and res.status is Status.PASSED
+            and res.timestamp_valid
+            and res.timestamp_time
+        ):
+            proofs.append((revision, _parse_iso(res.timestamp_time)))
+        out.append(res)
+    return out[::-1]
+
+
+async def _validated_at(
+    sig: Any,
+    first: SignatureResult,
+    roots: list[Any],
+    moment: datetime,
+    proof: datetime,
+    policy: Any,
+) -> SignatureResult:
+    """``sig`` validated again at ``moment``, which the timestamp of time ``proof`` proves it
+    existed by; the first answer when it does not pass then either."""
+    try:
+        again = await _one(sig, roots, moment, policy)
+    except Exception:  # noqa: BLE001 - keep the first answer
+        return first
+    if again.status is not Status.PASSED:
+        return first
+    changed = (
+        ""
+        if again.unmodified
+        else f"; changed after signing as permitted ({again.modification_level})"
+    )
+    return replace(
+        again,
+        reason=(
+            f"intact, valid and trusted at {_iso(moment)}, which a later timestamp "
+            f"({_iso(proof)}) proves it existed by; its certificate is no longer valid "
+            f"today{changed}"
+        ),
+        proof_of_existence=_iso(proof),
+    )
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _looks_signed(path: Path) -> bool:
@@ -409,7 +692,9 @@ def _claimed_time(sig: Any) -> str | None:
         return None
 
 
-async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureResult:
+async def _one(
+    sig: Any, roots: list[Any], now: datetime | None, policy: Any = None
+) -> SignatureResult:
     from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
@@ -445,14 +730,19 @@ async def _one(sig: Any, roots: list[Any], now: datetime | None) -> SignatureRes
         )
 
     if kind == "document_timestamp":
-        ts_status = await async_validate_pdf_timestamp(sig, validation_context=context())
+        ts_status = await async_validate_pdf_timestamp(
+            sig, validation_context=context(), diff_policy=policy
+        )
         status_obj: Any = ts_status
         facts["timestamp_time"] = _iso(ts_status.timestamp)
         facts["timestamp_valid"] = ts_status.intact and ts_status.valid
         facts["timestamp_trusted"] = ts_status.trusted
     else:
         status_obj = await async_validate_pdf_signature(
-            sig, signer_validation_context=context(), ts_validation_context=context()
+            sig,
+            signer_validation_context=context(),
+            ts_validation_context=context(),
+            diff_policy=policy,
         )
         tst = status_obj.timestamp_validity
         if tst is not None:

@@ -5,8 +5,11 @@ manifest (``manifest.json``) and its seal (``manifest.p7s``), the certificates (
 trust anchors; ``seal.pem``; ``tsa.pem``; ``chain.pem``: every certificate the seal and the
 timestamp carry), the timestamp token (``timestamp.tst``) with the seal signature value it
 stamps (``seal-signature.bin``), ``SHA256SUMS`` for the exported files (taken from the sealed
-manifest), the archive's own verification report (``verification.json``) and a ``README.txt``
-with the commands to check it all with OpenSSL and coreutils (the same as in the project README).
+manifest), the archive's own verification report (``verification.json``), the evidence ledger's
+inclusion proof of the manifest with its signed checkpoint, timestamp and key (``ledger-*``) and
+``verify_proof.py``, which checks them with the Python standard library alone, and a
+``README.txt`` with the commands to check it all with OpenSSL and coreutils (the same as in the
+project README).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from core.errors import ConfigurationError, InvalidRequest, NotFound
 from signing.errors import ManifestError
 from signing.keys import pem
 from signing.manifest import parse_manifest
+from signing.notes import Note
 
 if TYPE_CHECKING:
     from signing.service import SealService
@@ -47,6 +51,18 @@ Check it with OpenSSL and coreutils, in this folder:
        -CAfile root.pem -untrusted chain.pem
    (seal-signature.bin is the signature value inside manifest.p7s; the timestamp covers it.
     See it with: openssl cms -cmsout -print -inform DER -in manifest.p7s)
+4. The ledger: this manifest was in the archive's evidence ledger when the checkpoint was
+   signed (and timestamped). With Python 3 alone (nothing else installed):
+   python3 verify_proof.py
+   It checks original.pdf against manifest.json, manifest.json against the proof's leaf, the
+   inclusion path against the checkpoint's root (RFC 9162) and the checkpoint's Ed25519
+   signature (c2sp.org/signed-note) with ledger-key.txt. With OpenSSL instead:
+   openssl pkeyutl -verify -pubin -inkey ledger-key.pem -rawin \\
+       -in ledger-checkpoint-body.txt -sigfile ledger-checkpoint.sig
+   openssl ts -verify -in ledger-checkpoint.tst -token_in -data ledger-checkpoint.txt \\
+       -CAfile root.pem -untrusted chain.pem
+   Compare ledger-key.txt with the key the archive publishes (`contract-archive ledger
+   checkpoints`) before trusting the result.
 """
 
 
@@ -163,9 +179,47 @@ def export_contract(service: SealService, contract_id: int, directory: Path) -> 
             ).encode(),
         }
     )
+    exported.update(_ledger_files(service, contract_id, row.version, row.manifest_sha256))
     for name, data in exported.items():
         _write(directory / name, data)
     return ExportResult(directory=directory, files=tuple(sorted(exported)))
+
+
+def _ledger_files(
+    service: SealService, contract_id: int, version: int, manifest_sha256: str
+) -> dict[str, bytes]:
+    """The inclusion proof of the exported manifest, its signed checkpoint (and the parts
+    OpenSSL needs: the signed body, the bare signature), the checkpoint's timestamp token, the
+    ledger's public key and ``verify_proof.py``."""
+    ledger = service.ledger
+    proof = ledger.prove(contract_id)
+    if (proof.version, proof.manifest_sha256) != (version, manifest_sha256):
+        raise ManifestError(
+            f"the ledger's latest leaf of contract {contract_id} is not the exported manifest",
+            hint="run `contract-archive ledger verify`",
+        )
+    note = Note.from_text(proof.checkpoint)
+    signature = next(
+        raw[4:]
+        for name, raw in note.signatures
+        if name == ledger.verifier.name and raw[:4] == ledger.verifier.id
+    )
+    files = {
+        "ledger-proof.json": (json.dumps(proof.to_dict(), indent=2) + "\n").encode(),
+        "ledger-checkpoint.txt": proof.checkpoint.encode("utf-8"),
+        "ledger-checkpoint-body.txt": note.text.encode("utf-8"),
+        "ledger-checkpoint.sig": signature,
+        "ledger-key.txt": (ledger.verifier.to_text() + "\n").encode(),
+        "ledger-key.pem": ledger.verifier.to_pem(),
+        "verify_proof.py": (Path(__file__).parent / "standalone" / "verify_proof.py").read_bytes(),
+    }
+    token = next(
+        (c.timestamp_token for c in ledger.records.checkpoints() if c.note == proof.checkpoint),
+        None,
+    )
+    if token:
+        files["ledger-checkpoint.tst"] = token
+    return files
 
 
 def _unique(certs: list[x509.Certificate]) -> list[x509.Certificate]:

@@ -420,13 +420,13 @@ def _create_development_keys(directory: Path) -> None:
         for name, key in ((ROOT_KEY, root_key), (SEAL_KEY, seal_key), (TSA_KEY, tsa_key)):
             _write(staging / name, _key_pem(key), 0o600)
         for name, cert in ((ROOT_CERT, root), (SEAL_CERT, seal), (TSA_CERT, tsa)):
-            _write(staging / name, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            _write(staging / name, cert.public_bytes(serialization.Encoding.PEM), 0o600)
         _write(
             staging / "README.txt",
             b"DEVELOPMENT KEYS of contract-archive, generated on first start.\n"
             b"Seals made with them prove nothing to a third party. Do not use in production:\n"
             b"set ARCHIVE_SEAL_KEY_FILE, ARCHIVE_TSA_URL and ARCHIVE_TRUST_ANCHORS_FILE.\n",
-            0o644,
+            0o600,
         )
         try:
             os.rename(staging, directory)

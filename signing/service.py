@@ -37,6 +37,7 @@ from signing.keys import (
     load_pem_bundle,
     load_production_keys,
 )
+from signing.ledger_service import LedgerService
 from signing.manifest import (
     IssuedManifest,
     ManifestFile,
@@ -101,6 +102,13 @@ class SealService:
         self._keys: SealKeys | None = None
         self._sealer: Sealer | None = None
         self._embedded_pem: bytes | None = None
+        self.ledger = LedgerService(
+            settings,
+            records,
+            timestamper=lambda: self.sealer.timestamper,  # the seal's TSA, made once
+            anchors=lambda: self.keys.anchors,
+        )
+        """The evidence ledger: every manifest version issued here is appended to it."""
 
     # -- set-up ----------------------------------------------------------------------------
     @property
@@ -271,6 +279,16 @@ class SealService:
                 with contextlib.suppress(ArchiveError):
                     self.objects.delete(k)
             raise
+        try:
+            # The evidence ledger: every version once (the same version and digest again is
+            # the same leaf). A failure here fails the issue, as writing the manifest does.
+            self.ledger.append(record.id, version, digest)
+        except BaseException:
+            self.seals.delete_manifest(record.id, version)
+            for k in created:
+                with contextlib.suppress(ArchiveError):
+                    self.objects.delete(k)
+            raise
         issued = IssuedManifest(
             contract_id=record.id,
             version=version,
@@ -333,6 +351,9 @@ class SealService:
             with contextlib.suppress(NotFound):
                 self.objects.delete(key)
         self.seals.delete_manifest(issued.contract_id, issued.version)
+        # Its ledger leaf goes too while nothing committed to it (it is the last leaf and no
+        # checkpoint covers it); otherwise it stays, and `ledger verify` notes it as withdrawn.
+        self.ledger.withdraw(issued.contract_id, issued.version, issued.manifest_sha256)
 
     # -- package changes -------------------------------------------------------------------
     def latest_manifest(self, record: ContractRecord) -> tuple[ManifestRow, dict[str, Any]] | None:

@@ -27,7 +27,7 @@ from search_api.app import ROUTERS, create_app, route_table
 from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, Acts, AuthGate, Require
 from search_api.deps import PUBLIC, ActsEditing, CanSearch
 from search_api.errors import install_error_handlers
-from services.access.service import AccessControl
+from services.access.service import FIRST_PASSWORD_FILE, AccessControl
 from services.archive import Archive
 from storage.records.access_base import LogFilter
 from storage.records.access_models import ApiToken, WebSession
@@ -57,9 +57,10 @@ def first_start(settings: Settings) -> tuple[TestClient, str]:
         client.__enter__()
     text = printed.getvalue()
     assert "First start" in text, text
-    password = next(
-        line.split(":", 1)[1].strip() for line in text.splitlines() if "password:" in line.lower()
-    )
+    # Standard error is no terminal here: the password is in a 0600 file, not in the text.
+    written = settings.data_dir / FIRST_PASSWORD_FILE
+    password = written.read_text().strip()
+    assert written.stat().st_mode & 0o777 == 0o600 and password not in text
     return client, password
 
 

@@ -7,6 +7,7 @@ volumes, and .env.example lists each variable compose needs.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -139,3 +140,53 @@ def test_data_lives_in_named_volumes() -> None:
         for mount in mounts:
             source = mount.split(":", 1)[0]
             assert source in declared, f"{name}: {source} is not a named volume"
+
+
+def test_the_archive_uses_its_own_elasticsearch_user_with_only_its_index_privileges() -> None:
+    """Not the `elastic` superuser (issue 20): elasticsearch-init makes a role with index
+    privileges on the archive's alias and its generations, and a user with that role only."""
+    for name in ("api", "worker"):
+        env = environment(SERVICES[name])
+        assert env["ARCHIVE_INDEX_USERNAME"] not in ("elastic", ""), name
+        assert "ES_ARCHIVE_PASSWORD" in env["ARCHIVE_INDEX_PASSWORD"]
+        assert "ELASTIC_PASSWORD" not in env["ARCHIVE_INDEX_PASSWORD"]
+    for name, service in SERVICES.items():
+        if name != "elasticsearch-init":
+            assert "ELASTIC_PASSWORD" not in environment(service) or name == "elasticsearch"
+    init = SERVICES["elasticsearch-init"]
+    assert init["restart"] == "no"
+    assert init["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
+    assert (
+        SERVICES["api"]["depends_on"]["elasticsearch-init"]["condition"]
+        == "service_completed_successfully"
+    )
+    script = interpolate("\n".join(init["command"]), example_values())
+    role = re.search(r"_security/role/(\w+) -d '(.*?)'\n", script, re.S)
+    user = re.search(r"_security/user/([\w-]+) -d '(.*?)'\n", script, re.S)
+    assert role and user, script
+    archive_env = environment(SERVICES["api"])
+    assert user.group(1) == archive_env["ARCHIVE_INDEX_USERNAME"]
+    # The shell pastes the variables into the JSON; paste example values the same way.
+    values = {**example_values(), "INDEX_NAME": "contracts", "ES_ARCHIVE_PASSWORD": "secret42"}
+
+    def shell(text: str) -> str:
+        return re.sub(r"'\"\$([A-Z_]+)\"'", lambda m: values[m.group(1)], text.replace("$$", "$"))
+
+    role_body = json.loads(shell(role.group(2)))
+    user_body = json.loads(shell(user.group(2)))
+    assert user_body["roles"] == [role.group(1)]
+    assert set(role_body["cluster"]) == {"monitor"}
+    (indices,) = role_body["indices"]
+    index_name = interpolate(archive_env["ARCHIVE_INDEX_NAME"], example_values())
+    assert indices["names"] == [index_name, f"{index_name}-v*"]
+    assert "all" not in indices["privileges"] and "*" not in indices["names"]
+    assert set(indices["privileges"]) <= {
+        "create_index", "delete_index", "manage", "read", "write", "view_index_metadata"
+    }  # fmt: skip
+
+
+def test_the_first_password_does_not_go_to_docker_logs() -> None:
+    """The api service's stderr is no terminal: the archive writes the one-time password to
+    DATA_DIR/first-admin-password (0600) and the compose file says where."""
+    assert "/data/first-admin-password" in COMPOSE_TEXT
+    assert environment(SERVICES["api"]).get("ARCHIVE_DATA_DIR", "/data") == "/data"

@@ -173,8 +173,9 @@ def test_reports_missing_and_corrupt_objects(archive: Archive) -> None:
     original_path = archive.settings.objects_dir / record.original_key
     text_path.unlink()
     assert codes(Doctor(archive).run()) == ["missing_object"]
-    os.chmod(original_path, 0o644)
+    os.chmod(original_path, 0o600)
     original_path.write_bytes(original_path.read_bytes() + b"tampered")
+    os.chmod(original_path, 0o400)  # as stored: no wide_permissions finding
     assert codes(Doctor(archive).run()) == ["missing_object"]  # hashing only with --verify
     report = Doctor(archive, verify=True).run()
     assert codes(report) == ["corrupt_object", "missing_object"]

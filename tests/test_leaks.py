@@ -1312,6 +1312,11 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 rules = [{"name": "probe", "steps": [{"roles": ["legal"]}]}]
                 (tmp / "rules.json").write_text(json.dumps({"rules": rules}), encoding="utf-8")
                 value = str(tmp / "rules.json")
+            elif name in ("old", "new"):  # ledger consistency OLD NEW: tree sizes
+                value = "0" if name == "old" else "1"
+            elif name == "proof_file":  # ledger check-proof FILE: a file that is no proof
+                (tmp / "proof.json").write_text('{"format": "probe"}', encoding="utf-8")
+                value = str(tmp / "proof.json")
             elif p.required:
                 value = "probe"
             if value is None:

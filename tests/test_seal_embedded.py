@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,11 @@ from services.archive import Archive
 from signing.embedded import (
     VERDICT_MODIFIED,
     VERDICT_PERMITTED,
+    VERDICT_UNCHECKABLE,
     VERDICT_UNMODIFIED,
     report_from_dict,
 )
-from signing.report import EMBEDDED, Status
+from signing.report import EMBEDDED, ORIGINAL, Status
 from tests.conftest import CORPUS, corpus_files, make_settings
 from tests.seal_helpers import as_sm2, make_pki, pem_cert, sign_pdf
 
@@ -219,3 +221,304 @@ def test_a_damaged_signature_dictionary_is_reported_not_fatal(tmp_path: Path) ->
     assert check.status is not Status.PASSED
     assert check.reason
     json.dumps(check.details)  # plain data
+
+
+# --- the signature categories, judged as the EU DSS validator judges them -----------------------
+# Each file is made here with pyHanko (tests/signed_fixtures.py), signed by a test PKI whose
+# roots the archive is told to trust, so a legitimate file is PASSED, not merely intact.
+def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
+    from datetime import UTC, datetime, timedelta
+
+    from tests import signed_fixtures as fx
+
+    pki = make_pki("category signer")
+    tsa = make_pki(
+        "category tsa", purpose="tsa", not_before=datetime.now(UTC) - timedelta(days=1900)
+    )
+    old = fx.expired_pki("expired signer")
+    old_tsa = fx.expired_pki("expired tsa", purpose="tsa")
+    base = fx.base_pdf()
+    signed = fx.sign(base.data, pki)
+    overlaid = fx.base_pdf(with_overlay=True)
+    signed_overlaid = fx.sign(overlaid.data, pki)
+    valued = fx.base_pdf(field_value="100 EUR")
+    prepared = fx.sign(fx.hide_via_refs_prepared(overlaid), pki)
+    was_valid = datetime.now(UTC) - timedelta(days=3 * 365 - 100)
+    expired = fx.sign(base.data, old, when=was_valid)
+    twice = fx.sign(signed, pki, "Signature2")
+    files = {
+        # legitimate later revisions: intact, changed only as permitted
+        "dss-added": (fx.add_dss(signed, pki), VERDICT_PERMITTED),
+        "document-timestamp": (fx.doc_timestamp(signed, tsa), VERDICT_PERMITTED),
+        "pades-lta-dss-and-timestamps": (
+            fx.doc_timestamp(fx.add_dss(fx.doc_timestamp(fx.add_dss(signed, pki), tsa), tsa), tsa),
+            VERDICT_PERMITTED,
+        ),
+        "second-signature": (twice, VERDICT_PERMITTED),
+        "two-signatures-three-timestamps": (
+            fx.doc_timestamp(fx.doc_timestamp(fx.doc_timestamp(twice, tsa), tsa), tsa),
+            VERDICT_PERMITTED,
+        ),
+        "form-filled": (fx.fill_field(signed, "100 EUR"), VERDICT_PERMITTED),
+        "expired-signer-later-timestamp": (
+            fx.doc_timestamp(expired, tsa, was_valid + timedelta(days=1)),
+            VERDICT_PERMITTED,
+        ),
+        "expired-signer-no-timestamp": (expired, VERDICT_UNMODIFIED),
+        "expired-signer-and-tsa-archive-timestamp-chain": (
+            fx.doc_timestamp(
+                fx.doc_timestamp(expired, old_tsa, was_valid + timedelta(days=1)), tsa
+            ),
+            VERDICT_PERMITTED,
+        ),
+        # content changed after signing, shadow attacks, spoofing: modified after signing
+        "isa-page-content-replaced": (fx.add_page_content(signed), VERDICT_MODIFIED),
+        "shadow-hide-overlay-rewritten": (
+            fx.replace_object(signed_overlaid, overlaid.overlay_id, b""),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-hide-via-refs": (fx.hide_via_refs(prepared, overlaid), VERDICT_MODIFIED),
+        "shadow-hide-xref-to-other-object": (
+            fx.xref_to_other_object(signed_overlaid, overlaid),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-replace-signed-form-value": (
+            fx.fill_field(fx.sign(valued.data, pki), "9999 EUR"),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-replace-font": (fx.redefine_font(signed, base.font_id), VERDICT_MODIFIED),
+        "shadow-hide-and-replace-page-contents": (
+            fx.hide_and_replace_via_object(signed, base),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-hide-and-replace-via-refs": (
+            fx.hide_and_replace_via_refs(signed, base),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-hide-and-replace-via-root": (
+            fx.hide_and_replace_via_root(signed, base),
+            VERDICT_MODIFIED,
+        ),
+        "dss-update-overwriting-content": (
+            fx.dss_overwriting_content(signed, base),
+            VERDICT_MODIFIED,
+        ),
+        "usf-no-byterange": (fx.remove_byte_range(signed), VERDICT_MODIFIED),
+        "byterange-not-covering-file": (fx.tail_uncovered(signed), VERDICT_MODIFIED),
+        "swa-objects-in-byterange-gap": (fx.signature_wrapping(signed, base), VERDICT_MODIFIED),
+        "spoof-two-dictionaries-one-byterange": (fx.shared_byte_range(signed), VERDICT_MODIFIED),
+        "unsupported-subfilter": (fx.as_subfilter(signed), VERDICT_UNCHECKABLE),
+        # pypdf cannot open these: archived all the same
+        "unreadable-signed": (fx.damage_trailer(signed), VERDICT_UNCHECKABLE),
+        "unreadable-spoof": (fx.damage_trailer(fx.shared_byte_range(signed)), VERDICT_MODIFIED),
+    }
+    roots = pem_cert(pki.root, tsa.root, old.root, old_tsa.root)
+    return files, roots
+
+
+@pytest.fixture(scope="module")
+def categories(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Archive, dict[str, tuple[int, str]]]]:
+    tmp = tmp_path_factory.mktemp("categories")
+    files, roots = _categories(tmp)
+    (tmp / "roots.pem").write_bytes(roots)
+    settings = make_settings(tmp / "var", embedded_trust_anchors_file=tmp / "roots.pem")
+    with Archive(settings, parser_workers=1).open() as archive:
+        ids = {}
+        for name, (data, verdict) in files.items():
+            path = tmp / f"{name}.pdf"
+            path.write_bytes(data)
+            result = archive.ingest_path(path)
+            assert result.status == "archived", (name, result.reason)
+            assert result.id is not None
+            ids[name] = (result.id, verdict)
+        yield archive, ids
+
+
+def _embedded(archive: Archive, contract_id: int) -> tuple[Any, Any]:
+    manifest = archive.seal.latest_manifest(archive.get(contract_id))
+    assert manifest is not None
+    return report_from_dict(manifest[1]["embedded_signatures"]), archive.seal.verify(contract_id)
+
+
+LEGITIMATE = [
+    "dss-added",
+    "document-timestamp",
+    "pades-lta-dss-and-timestamps",
+    "second-signature",
+    "two-signatures-three-timestamps",
+    "form-filled",
+]
+ATTACKS = [
+    "isa-page-content-replaced",
+    "shadow-hide-overlay-rewritten",
+    "shadow-hide-via-refs",
+    "shadow-hide-xref-to-other-object",
+    "shadow-replace-signed-form-value",
+    "shadow-replace-font",
+    "shadow-hide-and-replace-page-contents",
+    "shadow-hide-and-replace-via-refs",
+    "shadow-hide-and-replace-via-root",
+    "dss-update-overwriting-content",
+    "usf-no-byterange",
+    "byterange-not-covering-file",
+    "swa-objects-in-byterange-gap",
+    "spoof-two-dictionaries-one-byterange",
+]
+
+
+@pytest.mark.parametrize("name", LEGITIMATE)
+def test_legitimate_later_revisions_are_changed_only_as_permitted(
+    categories: tuple[Archive, dict[str, tuple[int, str]]], name: str
+) -> None:
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids[name][0])
+    assert embedded.verdict == VERDICT_PERMITTED, [s.reason for s in embedded.signatures]
+    assert embedded.status is Status.PASSED  # every signer's root is trusted here
+    assert report.check(EMBEDDED).status is Status.PASSED
+    first = embedded.signatures[0]
+    assert first.kind == "signature" and not first.unmodified  # never "unmodified"
+    assert first.modification_level in ("LTA_UPDATES", "FORM_FILLING")
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attacks_and_changes_after_signing_are_modified(
+    categories: tuple[Archive, dict[str, tuple[int, str]]], name: str
+) -> None:
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids[name][0])
+    assert embedded.verdict == VERDICT_MODIFIED, [s.reason for s in embedded.signatures]
+    assert embedded.status is Status.FAILED
+    assert report.check(EMBEDDED).status is Status.FAILED
+    assert report.overall is Status.FAILED
+    assert all(s.reason for s in embedded.signatures if s.status is Status.FAILED)
+
+
+def test_the_attack_reasons_name_the_attack(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    archive, ids = categories
+
+    def reasons(name: str) -> str:
+        return " ".join(s.reason for s in _embedded(archive, ids[name][0])[0].signatures)
+
+    assert "xref manipulation" in reasons("shadow-hide-via-refs")
+    assert "xref manipulation" in reasons("shadow-hide-and-replace-via-refs")
+    assert "'100 EUR' when signed" in reasons("shadow-replace-signed-form-value")
+    assert "share one /ByteRange" in reasons("spoof-two-dictionaries-one-byterange")
+    assert "signature wrapping" in reasons("swa-objects-in-byterange-gap")
+    assert "/ByteRange" in reasons("usf-no-byterange")
+    assert "not part of the DSS" in reasons("dss-update-overwriting-content")
+    assert "no longer part of the document" in reasons("shadow-hide-and-replace-via-root")
+
+
+def test_an_expired_signer_with_a_later_timestamp_is_intact(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids["expired-signer-later-timestamp"][0])
+    sig, stamp = embedded.signatures
+    assert stamp.kind == "document_timestamp" and stamp.status is Status.PASSED
+    assert sig.status is Status.PASSED, sig.reason
+    assert sig.proof_of_existence == stamp.timestamp_time
+    assert "no longer valid today" in sig.reason
+    assert report.check(EMBEDDED).status is Status.PASSED
+    # the same signature without the later timestamp: intact, but its certificate has expired
+    alone, _ = _embedded(archive, ids["expired-signer-no-timestamp"][0])
+    assert alone.verdict == VERDICT_UNMODIFIED
+    assert alone.status is Status.INDETERMINATE
+    assert alone.signatures[0].trust_problem == "OUT_OF_BOUNDS_NO_POE"
+    assert alone.signatures[0].proof_of_existence is None
+    # signer and first TSA both expired: the second, current timestamp proves the first, which
+    # proves the signature (a PAdES-LTA archive-timestamp chain)
+    chain, report = _embedded(archive, ids["expired-signer-and-tsa-archive-timestamp-chain"][0])
+    sig, old_stamp, new_stamp = chain.signatures
+    assert [s.status for s in chain.signatures] == [Status.PASSED] * 3, [
+        s.reason for s in chain.signatures
+    ]
+    assert old_stamp.proof_of_existence == new_stamp.timestamp_time
+    assert sig.proof_of_existence == old_stamp.timestamp_time
+    assert new_stamp.proof_of_existence is None
+    assert chain.verdict == VERDICT_PERMITTED
+    assert report.check(EMBEDDED).status is Status.PASSED
+
+
+def test_a_signed_pdf_pypdf_cannot_open_is_archived_as_cannot_be_checked(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    archive, ids = categories
+    record = archive.get(ids["unreadable-signed"][0])
+    assert record.page_count == 0
+    assert any("pypdf cannot read the PDF" in w for w in record.warnings)
+    assert any("not a dictionary" in w for w in record.warnings)
+    embedded, report = _embedded(archive, record.id)
+    assert embedded.verdict.startswith(VERDICT_UNCHECKABLE + ": ")
+    assert embedded.problem and "could not be read" in embedded.problem
+    assert report.check(EMBEDDED).status is Status.INDETERMINATE
+    # the archived bytes are the uploaded bytes
+    assert archive.seal.verify(record.id).check(ORIGINAL).status is Status.PASSED
+
+
+def test_an_unreadable_spoofed_pdf_is_archived_as_modified(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids["unreadable-spoof"][0])
+    assert embedded.verdict == VERDICT_MODIFIED
+    assert "share one /ByteRange" in embedded.signatures[0].reason
+    assert report.check(EMBEDDED).status is Status.FAILED
+
+
+def test_an_unreadable_pdf_without_signatures_is_still_rejected(tmp_path: Path) -> None:
+    from tests import signed_fixtures as fx
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(fx.damage_trailer(fx.base_pdf().data))
+    with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
+        result = archive.ingest_path(broken)
+    assert result.status == "rejected"
+    assert result.reason is not None and "pypdf cannot read it" in result.reason
+    assert "/Encrypt" in result.reason
+
+
+def test_the_page_of_an_unreadable_signed_pdf_shows_its_verdict(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    """It has no pages: its contract page still opens, says why, and asks for no page image
+    that would fail."""
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+    from tests.access_helpers import auth_headers
+
+    archive, ids = categories
+    contract_id = ids["unreadable-signed"][0]
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        r = client.get(f"/contracts/{contract_id}", headers={"accept": "text/html"})
+        assert r.status_code == 200, r.text[:500]
+        assert "cannot be checked" in r.text
+        assert "pypdf cannot read the PDF" in r.text
+        image = client.get(f"/contracts/{contract_id}/pages/1.png")
+        assert image.status_code < 500
+        api = client.get(f"/api/v1/contracts/{contract_id}/verification")
+        assert api.status_code == 200
+        checks = {c["id"]: c for c in api.json()["checks"]}
+        assert checks["embedded_signatures"]["status"] == "INDETERMINATE"
+
+
+def test_a_signature_format_pyhanko_does_not_validate_is_reported_not_skipped(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    """``adbe.pkcs7.sha1`` (and ``adbe.x509.rsa_sha1``): pyHanko leaves such signatures out; the
+    archive lists them as INDETERMINATE, never as "no embedded signatures" and never as a
+    signature the document no longer refers to."""
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids["unsupported-subfilter"][0])
+    assert embedded.verdict == VERDICT_UNCHECKABLE
+    (sig,) = embedded.signatures
+    assert sig.status is Status.INDETERMINATE
+    assert "/adbe.pkcs7.sha1" in sig.reason
+    assert report.check(EMBEDDED).status is Status.INDETERMINATE

@@ -224,11 +224,13 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     # Open the contract: the page image carries the hits.
     page.locator(".hit h3 a").first.click()
     page.wait_for_selector(".page-frame img")
-    img_ok = page.evaluate(
-        "() => { const i = document.querySelector('.page-frame img');"
-        " return i.complete && i.naturalWidth > 0; }"
+    # The image is rendered on demand: on a loaded machine it arrives later than the page.
+    # Wait until the browser has finished with it (loaded or broken), then require pixels.
+    page.wait_for_function(
+        "() => document.querySelector('.page-frame img').complete", timeout=60_000
     )
-    assert img_ok
+    img_ok = page.evaluate("() => document.querySelector('.page-frame img').naturalWidth > 0")
+    assert img_ok, "the page image did not load"
     assert page.locator(".hit-layer rect").count() >= 1
     assert page.locator(".meta-list").first.inner_text().count("新疆汽车贸易公司") == 1
     shot(page, "03-contract")

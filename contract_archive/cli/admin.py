@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from contract_archive.cli import app, err, out, run
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from services.facade import Runtime
 from services.facade.ocr import check_tesseract
 from services.facade.public import print_first_credentials
@@ -36,6 +36,16 @@ def reindex() -> None:
         out.print(f"reindexed {count} contracts")
 
     run(body)
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: the forwarded headers are believed only from
+    ARCHIVE_TRUSTED_PROXIES (uvicorn's own default believes 127.0.0.1, so any local process
+    could choose its address)."""
+    trusted = settings.trusted_proxy_list
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": []}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 @app.command()
@@ -69,6 +79,8 @@ def serve(
             port=p,
             workers=workers or settings.workers,
             log_level=settings.log_level,
+            server_header=False,  # no "server: uvicorn" (ASVS 14.3.3)
+            **proxy_options(settings),
         )
 
     run(body)

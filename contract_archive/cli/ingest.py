@@ -22,6 +22,7 @@ from rich.progress import (
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from contract_archive.cli.ocr import OcrProgress
+from core.errors import ArchiveError
 from services.facade import Facade
 
 if TYPE_CHECKING:
@@ -160,6 +161,12 @@ def ingest(
             status = f.ocr.status(cid)
             ocr_incomplete += bool(status.pages_failed)
             _print_ocr(result, status.model_dump(mode="json"), as_json)
+    if counts["archived"]:
+        # The batch's manifest versions under a signed, timestamped ledger checkpoint.
+        try:
+            f.ledger.after_batch()
+        except ArchiveError as exc:
+            err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     if not as_json and len(items) > 1:
         err.print(f"[bold]done:[/] {summary}")

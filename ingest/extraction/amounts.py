@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ingest.extraction.found import Found, found
-from ingest.extraction.numbers import FORMAL_CHARS, cn_amount
+from ingest.extraction.numbers import FORMAL_CHARS, bounded_amount, cn_amount
 from ingest.extraction.text import Document, Page
 
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
@@ -79,13 +79,16 @@ def _currency(raw: str) -> str:
 
 
 def _figure(num: str, scale: str | None) -> Decimal | None:
+    digits = num.replace(",", "")
+    if len(digits.split(".")[0]) > 20:  # far past MAX_AMOUNT: not worth a Decimal
+        return None
     try:
-        value = Decimal(num.replace(",", ""))
+        value = Decimal(digits)
     except InvalidOperation:
         return None
     if scale:
         value *= _SCALES.get(scale.lower(), 1)
-    return value.quantize(Decimal("0.01"))
+    return bounded_amount(value)
 
 
 def find_amounts(doc: Document, limit: int = 3) -> tuple[list[Found], list[str]]:

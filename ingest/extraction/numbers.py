@@ -72,6 +72,20 @@ _FORMAL_AMOUNT = re.compile(
 )
 
 
+MAX_AMOUNT = Decimal("99999999999999.99")
+"""The largest amount extraction suggests: 14 digits before the point, what the records' money
+column and the API (``max_digits=16``) hold. A longer figure (an account number, a misread
+line of OCR) is no amount; past 28 digits ``quantize`` raised ``InvalidOperation`` (issue 20)."""
+
+
+def bounded_amount(value: Decimal | int) -> Decimal | None:
+    """``value`` to the cent, or None when it is not finite or larger than MAX_AMOUNT."""
+    amount = Decimal(value)
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
 def cn_amount(text: str) -> Decimal | None:
     """An amount in Chinese numerals: 伍万捌仟元整 → 58000.00, 壹佰元伍角 → 100.50.
 
@@ -84,7 +98,7 @@ def cn_amount(text: str) -> Decimal | None:
         return None
     if "元" not in text:
         value = cn_integer(text.replace("零", "")) if text.strip("零") else None
-        return Decimal(value).quantize(Decimal("0.01")) if value is not None else None
+        return bounded_amount(value) if value is not None else None
     m = _FORMAL_AMOUNT.match(text)
     if not m:
         return None
@@ -95,7 +109,9 @@ def cn_amount(text: str) -> Decimal | None:
         return None
     jiao = _DIGITS.get(m.group("jiao") or "零", 0)
     fen = _DIGITS.get(m.group("fen") or "零", 0)
-    return (Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100).quantize(Decimal("0.01"))
+    if yuan > MAX_AMOUNT:
+        return None
+    return bounded_amount(Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100)
 
 
 _EN_UNITS = {

@@ -53,6 +53,7 @@ from services.access.auditlog import (
     jsonl_lines,
 )
 from services.access.notes import NoteSigner, VerifierKey, load_or_create_signer
+from services.access.throttle import AttemptCounter, bounded_verification
 from services.archive import Archive
 from storage.index.query import And, DateRange, Keyword, Node, Not, Or, Text, parse
 from storage.records.access_base import (
@@ -147,10 +148,41 @@ class LoginResult:
     expires_at: datetime
 
 
+FIRST_PASSWORD_FILE = "first-admin-password"  # noqa: S105 - a file name
+"""Where the first admin's one-time password is written (mode 0600, in the data directory) when
+standard error is not a terminal: a service's stderr ends up in ``docker logs`` and the
+journal (issue 20)."""
+
+
 @dataclass(frozen=True)
 class NewCredentials:
     username: str
     password: str
+    password_file: Path | None = None
+    """Where to write the password when standard error is not a terminal."""
+    given: bool = False
+    """The password is the operator's, from ARCHIVE_ADMIN_PASSWORD_FILE: never shown."""
+
+
+def read_admin_password(path: Path) -> str:
+    """The first admin's password from ARCHIVE_ADMIN_PASSWORD_FILE (one line; a Docker or
+    systemd secret); a ConfigurationError naming the setting when it is missing or too weak."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"ARCHIVE_ADMIN_PASSWORD_FILE {path} cannot be read: {exc}",
+            hint="point it at a readable file holding the first administrator's password",
+        ) from None
+    password = text.rstrip("\r\n")
+    try:
+        cred.check_password_policy(password, FIRST_ADMIN)
+    except InvalidRequest as exc:
+        raise ConfigurationError(
+            f"the password in ARCHIVE_ADMIN_PASSWORD_FILE is refused: {exc.message}",
+            hint=exc.hint,
+        ) from None
+    return password
 
 
 class AuditStage:
@@ -192,6 +224,7 @@ class AccessControl:
         self.store = make_access_store(archive)
         self._audit: AuditLog | None = None
         self._lock = threading.Lock()
+        self._attempts = AttemptCounter()
         self.store.on_new_day = self._new_day  # type: ignore[attr-defined]
 
     # -- registry --------------------------------------------------------------------------
@@ -459,7 +492,8 @@ class AccessControl:
         """On the first start (no users at all), make an admin with a one-time password."""
         if self.store.count_users() > 0:
             return None
-        password = cred.new_password()
+        given = self.settings.admin_password_file
+        password = read_admin_password(given) if given is not None else cred.new_password()
         try:
             self.store.add_user(
                 NewUser(
@@ -479,35 +513,52 @@ class AccessControl:
             )
         except ArchiveError:
             return None  # another process made the first user at the same moment
-        return NewCredentials(FIRST_ADMIN, password)
+        return NewCredentials(
+            FIRST_ADMIN,
+            password,
+            password_file=self.settings.data_dir / FIRST_PASSWORD_FILE,
+            given=given is not None,
+        )
 
     def login(self, username: str, password: str, client: Client) -> LoginResult:
         name = unicodedata.normalize("NFKC", username).strip()[:100]
         s = self.settings
         since = datetime.now(UTC) - timedelta(minutes=s.login_window_minutes)
-        locked = self.store.count_login_failures(since=since, username=name) >= (
-            s.login_max_failures
-        ) or (
-            client.ip is not None
-            and self.store.count_login_failures(since=since, ip=client.ip)
-            >= s.login_max_failures_per_ip
-        )
-        if locked:
-            self.record(client, "auth.login", outcome="locked", actor=name)
-            raise TooManyAttempts(
-                "too many failed log-ins; wait before trying again",
-                hint=f"log-in is refused for {s.login_window_minutes} minutes after "
-                f"{s.login_max_failures} failures",
-                retry_after=s.login_window_minutes * 60,
+
+        def refuse_if_locked(pending_user: int, pending_ip: int) -> None:
+            # Stored failures plus attempts still being checked (services.access.throttle).
+            locked = self.store.count_login_failures(
+                since=since, username=name
+            ) + pending_user >= s.login_max_failures or (
+                client.ip is not None
+                and self.store.count_login_failures(since=since, ip=client.ip) + pending_ip
+                >= s.login_max_failures_per_ip
             )
-        user = self.store.get_user(name)
-        ok = cred.verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or user.disabled:
-            outcome = "disabled" if (user is not None and ok) else "failed"
-            self.store.add_login_failure(
-                name, client.ip, log=self.entry(client, "auth.login", outcome=outcome, actor=name)
-            )
-            raise Unauthorized("wrong user name or password")
+            if locked:
+                self.record(client, "auth.login", outcome="locked", actor=name)
+                raise TooManyAttempts(
+                    "too many failed log-ins; wait before trying again",
+                    hint=f"log-in is refused for {s.login_window_minutes} minutes after "
+                    f"{s.login_max_failures} failures",
+                    retry_after=s.login_window_minutes * 60,
+                )
+
+        with self._attempts.attempt(name, client.ip, locked=refuse_if_locked):
+            user = self.store.get_user(name)
+            try:
+                with bounded_verification(s.login_max_concurrent):
+                    ok = cred.verify_password(user.password_hash if user else None, password)
+            except TooManyAttempts:
+                self.record(client, "auth.login", outcome="busy", actor=name)
+                raise
+            if user is None or not ok or user.disabled:
+                outcome = "disabled" if (user is not None and ok) else "failed"
+                self.store.add_login_failure(
+                    name,
+                    client.ip,
+                    log=self.entry(client, "auth.login", outcome=outcome, actor=name),
+                )
+                raise Unauthorized("wrong user name or password")
         assert user.password_hash is not None
         token, digest = cred.new_session_token()
         expires = datetime.now(UTC) + timedelta(hours=s.session_max_hours)
@@ -539,7 +590,9 @@ class AccessControl:
         user = self.store.get_user(caller.username)
         if user is None:
             raise Unauthorized("the user no longer exists")
-        if not cred.verify_password(user.password_hash, current):
+        with bounded_verification(self.settings.login_max_concurrent):
+            right = cred.verify_password(user.password_hash, current)
+        if not right:
             self.record(caller, "auth.password", outcome="failed")
             raise Forbidden("the current password is wrong")
         cred.check_password_policy(new, user.username)
@@ -1153,15 +1206,54 @@ _instances_lock = threading.Lock()
 
 
 def print_first_credentials(creds: NewCredentials) -> None:
-    """Show the first admin's one-time credentials on the terminal (never through logging)."""
-    sys.stderr.write(
-        "\n"
-        "  First start: an administrator was created.\n"
-        f"    user name: {creds.username}\n"
-        f"    password:  {creds.password}\n"
-        "  This password is shown once and must be changed at the first log-in.\n\n"
-    )
+    """Tell the operator the first admin's one-time credentials, never through logging: on a
+    terminal, shown once on standard error; otherwise (a service, a container: stderr goes to
+    ``docker logs`` and the journal) written to DATA_DIR/first-admin-password with mode 0600,
+    and only its path is shown. A password from ARCHIVE_ADMIN_PASSWORD_FILE is never shown."""
+    head = "\n  First start: an administrator was created.\n"
+    if creds.given:
+        sys.stderr.write(
+            f"{head}    user name: {creds.username}\n"
+            "    password:  the one in ARCHIVE_ADMIN_PASSWORD_FILE\n"
+            "  It must be changed at the first log-in.\n\n"
+        )
+    elif creds.password_file is not None and not _is_terminal(sys.stderr):
+        _write_private(creds.password_file, creds.password + "\n")
+        sys.stderr.write(
+            f"{head}    user name: {creds.username}\n"
+            f"    one-time password written to {creds.password_file} (mode 0600; standard "
+            "error is not a terminal, so it is not shown here)\n"
+            "  Read it, log in, change the password and delete the file.\n\n"
+        )
+    else:
+        sys.stderr.write(
+            f"{head}    user name: {creds.username}\n"
+            f"    password:  {creds.password}\n"
+            "  This password is shown once and must be changed at the first log-in.\n\n"
+        )
     sys.stderr.flush()
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` into ``path``, created 0600 (a stale file is replaced, never widened)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _text(value: str) -> str:

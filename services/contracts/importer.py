@@ -50,6 +50,7 @@ from core.rules import (
     RETENTIONS,
     STATES,
 )
+from ingest.extraction.numbers import MAX_AMOUNT, bounded_amount
 from ingest.linking import link_customer
 
 if TYPE_CHECKING:
@@ -209,9 +210,16 @@ def _row(
             amount = Decimal(v["amount"].replace(",", ""))
         except InvalidOperation:
             raise InvalidRequest(f"amount {v['amount']!r} is not a number") from None
-        if amount < 0 or not amount.is_finite():
+        if not amount.is_finite():
+            raise InvalidRequest(f"amount {v['amount']!r} is not a number")
+        if amount < 0:
             raise InvalidRequest(f"amount {v['amount']!r} is negative")
-        terms["amount"] = amount.quantize(Decimal("0.01"))
+        bounded = bounded_amount(amount)
+        if bounded is None:
+            raise InvalidRequest(
+                f"amount {v['amount']!r} is too large", hint=f"at most {MAX_AMOUNT}"
+            )
+        terms["amount"] = bounded
         terms["currency"] = (v.get("currency") or "CNY").upper()
     elif v.get("currency"):
         raise InvalidRequest("currency is given without an amount")

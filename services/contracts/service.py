@@ -374,14 +374,24 @@ class ContractService:
             if model is not None and model.examples >= self.settings.classifier_min_examples
             else None
         )
-        extraction = extract_terms(
-            self.archive.page_texts(record),
-            title=record.title,
-            our_entities=self.settings.our_entity_names,
-            codes=[CodeKeywords(c.code, c.keywords) for c in scheme.codes],
-            fallback_code=FALLBACK_CODE if scheme.get(FALLBACK_CODE) else "",
-            classifier=classifier,
-        )
+        try:
+            extraction = extract_terms(
+                self.archive.page_texts(record),
+                title=record.title,
+                our_entities=self.settings.our_entity_names,
+                codes=[CodeKeywords(c.code, c.keywords) for c in scheme.codes],
+                fallback_code=FALLBACK_CODE if scheme.get(FALLBACK_CODE) else "",
+                classifier=classifier,
+            )
+        except Exception:  # advisory, as at ingest: the new text stays, the cause is logged
+            log.exception("term extraction after OCR failed for contract %s", contract_id)
+            self.store.add_event(
+                contract_id,
+                "extraction_failed",
+                actor="system:extraction",
+                reason="an error in term extraction after OCR; see the server log",
+            )
+            return 0
         stored = store_extraction(self.store, contract_id, extraction)
         self.refresh(contract_id)
         return len(stored)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from services.facade.dashboard import DashboardArea
     from services.facade.holds import HoldsArea
     from services.facade.imports import ImportsArea
+    from services.facade.ledger import LedgerArea
     from services.facade.lifecycle import LifecycleArea
     from services.facade.ocr import OcrArea
     from services.facade.pages import PagesArea
@@ -40,6 +41,7 @@ AREAS = (
     "pages",
     "ocr",
     "seals",
+    "ledger",
     "holds",
     "admin",
     "customers",
@@ -97,6 +99,12 @@ class Facade:
         from services.facade.seals import SealsArea
 
         return SealsArea(self.acting)
+
+    @cached_property
+    def ledger(self) -> LedgerArea:
+        from services.facade.ledger import LedgerArea
+
+        return LedgerArea(self.acting)
 
     @cached_property
     def holds(self) -> HoldsArea:

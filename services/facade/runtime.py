@@ -18,6 +18,7 @@ from services.facade.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.public import PublicArea
+    from services.ledger import LedgerSchedule
     from services.ocr import OcrService
 
 
@@ -96,6 +97,12 @@ class Runtime:
         from services.ocr import OcrService
 
         return OcrService(self.archive)
+
+    def ledger_schedule(self) -> LedgerSchedule:
+        """The ledger's checkpoint schedule (started and stopped by the server)."""
+        from services.ledger import LedgerSchedule
+
+        return LedgerSchedule(self.archive.seal.ledger, interval=self.settings.ledger_batch_seconds)
 
     @property
     def public(self) -> PublicArea:

@@ -28,6 +28,12 @@ from storage.index.analysis import analyze
 
 MAX_QUERY_CHARS = 2000
 MAX_CLAUSES = 64
+MAX_DEPTH = 32
+"""Most parentheses and NOT/- signs nested in one another: the parser and every walker of the
+tree recurse once per level, and 400 nested parentheses or 1,500 '-' signs went past Python's
+recursion limit (a 500; issue 20)."""
+MAX_OPERATORS = 256
+"""Most operators (NOT, -, AND, OR) and parentheses in one query."""
 
 TEXT_FIELDS = ("title", "customer")
 KEYWORD_FIELDS = ("sha256", "id", "status", "classification", "year")
@@ -183,6 +189,20 @@ class _Parser:
         self.i = 0
         self.query = query
         self.clauses = 0
+        self.depth = 0
+        operators = [t for t in toks if t.kind in ("MINUS", "NOT", "AND", "OR", "LP")]
+        if len(operators) > MAX_OPERATORS:
+            raise _error(
+                f"the query has more than {MAX_OPERATORS} operators and parentheses",
+                operators[MAX_OPERATORS].pos,
+            )
+
+    def _deeper(self, tok: Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(
+                f"the query nests parentheses and exclusions more than {MAX_DEPTH} deep", tok.pos
+            )
 
     def peek(self) -> Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -237,7 +257,10 @@ class _Parser:
             nxt = self.peek()
             if nxt is None or nxt.kind in ("OR", "RP", "AND"):
                 raise _error(f"{tok.value!r} must be followed by what to exclude", tok.pos)
-            return Not(self.unary())
+            self._deeper(tok)
+            inner = self.unary()
+            self.depth -= 1
+            return Not(inner)
         return self.primary()
 
     def _count(self, pos: int) -> None:
@@ -250,7 +273,9 @@ class _Parser:
         if tok.kind == "LP":
             if (nxt := self.peek()) is not None and nxt.kind == "RP":
                 raise _error("empty parentheses", tok.pos)
+            self._deeper(tok)
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != "RP":
                 raise _error("a parenthesis is not closed", tok.pos)

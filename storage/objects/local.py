@@ -130,7 +130,7 @@ class LocalObjectStore:
                     f"bytes for {key} have SHA-256 {actual}, expected {sha256}",
                     hint="the source changed while it was being stored; retry",
                 )
-            os.chmod(tmp, stat_mod.S_IRUSR | stat_mod.S_IRGRP | stat_mod.S_IROTH)
+            os.chmod(tmp, stat_mod.S_IRUSR)  # 0400: the archive's user only (issue 20)
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(tmp, final)

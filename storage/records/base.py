@@ -3,8 +3,9 @@
 Each area has its Protocol and plain records in ``<area>_base.py`` and its SQL half in
 ``<area>_sql.py``: contracts (and ingest claims), customers, terms (with suggestions and
 master/amendment links), lifecycle (status, events, filing, holds, expiry), payments, scheme
-(with the classifier), reminders, listing, seals, the OCR queue, approvals and borrowing.
-``SqlRecordStore`` (``storage.records.sql``) implements all of them, composed of one mixin per area.
+(with the classifier), reminders, listing, seals, the evidence ledger, the OCR queue, approvals
+and borrowing. ``SqlRecordStore`` (``storage.records.sql``) implements all of them, composed of
+one mixin per area.
 
 Why multiple inheritance and not an attribute per area (``records.customers.get(...)``): the
 store is one database with one set of sessions, and callers already ask it directly
@@ -36,6 +37,7 @@ from storage.records.contracts_base import (
     PageRecord,
 )
 from storage.records.customers_base import CustomerStore
+from storage.records.ledger_base import LedgerStore
 from storage.records.lifecycle_base import LifecycleStore
 from storage.records.listing_base import ListingStore
 from storage.records.ocr_base import OcrRecords
@@ -75,6 +77,7 @@ class RecordStore(
     ReminderStore,
     ListingStore,
     SealStore,
+    LedgerStore,
     OcrRecords,
     ApprovalStore,
     BorrowStore,

@@ -4,9 +4,9 @@
 :class:`~storage.records.base.RecordStore`. It owns the engines, the sessions and the schema
 (check, migrate); everything else it is composed of, one mixin per area, each beside its
 Protocol: ``contracts_sql``, ``customers_sql``, ``terms_sql``, ``lifecycle_sql``,
-``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql`` and
-``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`: they reach the
-database only through ``self._session``, defined here.
+``payments_sql``, ``scheme_sql``, ``reminders_sql``, ``listing_sql``, ``seals_sql``,
+``ledger_sql`` and ``ocr_sql``. The mixins share :class:`~storage.records.sql_common.SqlPart`:
+they reach the database only through ``self._session``, defined here.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
 from storage.records import (  # noqa: F401 - every table in Base.metadata
     access_models,
+    ledger_models,
     seal_models,
     workflow_models,
 )
@@ -32,6 +33,7 @@ from storage.records.approvals_sql import SqlApprovals
 from storage.records.borrowing_sql import SqlBorrowing
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
+from storage.records.ledger_sql import SqlLedger
 from storage.records.lifecycle_sql import SqlLifecycle
 from storage.records.listing_sql import SqlListing
 from storage.records.ocr_sql import OcrQueueSql
@@ -84,6 +86,7 @@ class SqlRecordStore(
     SqlReminders,
     SqlListing,
     SqlSeals,
+    SqlLedger,
     OcrQueueSql,
     SqlApprovals,
     SqlBorrowing,

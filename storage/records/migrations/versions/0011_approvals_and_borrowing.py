@@ -2,7 +2,7 @@
 requests and grants (issue 18)
 
 Revision ID: 0011_workflows
-Revises: 0007_ocr_attempts
+Revises: 0009_ledger
 Create Date: 2026-12-05 13:04:01.143766
 """
 
@@ -15,7 +15,7 @@ import storage.records.models
 
 
 revision: str = '0011_workflows'
-down_revision: str | None = '0007_ocr_attempts'
+down_revision: str | None = '0009_ledger'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
