@@ -82,6 +82,14 @@ class Conflict(ArchiveError):
     http_status = 409
 
 
+class Unprocessable(ArchiveError):
+    """Well-formed but refused by a rule of a workflow (a chain that selects no one, a
+    borrowing of a contract that is not restricted, a duration out of bounds)."""
+
+    code = "unprocessable"
+    http_status = 422
+
+
 class Unavailable(ArchiveError):
     """A backend (database, object store, index) cannot be reached or refused the operation."""
 

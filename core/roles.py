@@ -97,6 +97,25 @@ def parse_roles(values: list[str] | tuple[str, ...]) -> frozenset[Role]:
 
 
 @dataclass(frozen=True)
+class GrantPass:
+    """A live borrowing grant (借阅) the caller holds: exactly this contract, view (metadata,
+    text, pages) or view and download, until ``expires_at``. Bound to the caller by the facade
+    (``services.facade.base.Acting.caller``), which looks the live grants up once per
+    request."""
+
+    grant_id: int
+    contract_id: int
+    download: bool
+    purpose: str
+    expires_at: str
+
+    @property
+    def log_purpose(self) -> str:
+        """The purpose a read under this grant is logged with when none is given."""
+        return f"借阅 #{self.grant_id}: {self.purpose}"[:500]
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is asking, through what, from where. Every access is logged with these fields."""
 
@@ -112,12 +131,22 @@ class Caller:
     user_agent: str | None = None
     must_change_password: bool = False
     perms: frozenset[Perm] = field(default=frozenset(), compare=False)
+    grants: frozenset[GrantPass] = field(default=frozenset(), compare=False)
+    """Live borrowing grants (empty unless the facade bound them)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "perms", permissions(self.roles))
 
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
+
+    def grant_for(self, contract_id: int, *, download: bool = False) -> GrantPass | None:
+        """The live grant that lets this caller see (``download``: and download) the
+        contract, if any."""
+        for grant in self.grants:
+            if grant.contract_id == contract_id and (grant.download or not download):
+                return grant
+        return None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ missing there. Code reaches the settings through :func:`get_settings`; tests cal
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -421,6 +422,27 @@ class Settings(BaseSettings):
     )
     reminder_email_to: str = Field(
         "", description="Recipients of reminder e-mails, separated by `,`."
+    )
+
+    # --- workflows: approval and borrowing (借阅) ---------------------------------------
+    frozen_now: datetime | None = Field(
+        None,
+        description=(
+            "For tests and demonstrations only: the archive's clock stands still at this "
+            "instant (ISO 8601 with a zone, e.g. `2026-01-01T09:00:00+08:00`). Unset: real time."
+        ),
+    )
+    approval_reminder_hours: int = Field(
+        48,
+        ge=1,
+        le=24 * 365,
+        description="Hours an approval step may wait before its approvers are reminded.",
+    )
+    borrow_max_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="The longest borrowing (借阅) a grant may give, in days.",
     )
 
     @field_validator("trusted_proxies")

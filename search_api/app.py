@@ -30,8 +30,15 @@ from search_api.routes import (
     system,
     users,
     verification,
+    workflows,
 )
-from search_api.web import account_pages, contract_pages, html_errors, model_pages
+from search_api.web import (
+    account_pages,
+    contract_pages,
+    html_errors,
+    model_pages,
+    workflow_pages,
+)
 from search_api.web import router as web_router
 from services.facade import Runtime
 from services.facade.public import print_first_credentials
@@ -58,6 +65,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web)
 ROUTERS += (model_pages.router,)
+ROUTERS += (workflows.router, workflow_pages.router)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from core.errors import ArchiveError
 from core.roles import Caller, Client, Perm
 from core.settings import Settings
 from services.facade import Facade, Runtime
+from services.facade.base import GRANT_PERMS
 from services.facade.helpers import csrf_token, same_secret
 from services.facade.public import LoginResult, PublicArea
 
@@ -257,8 +258,13 @@ class Require:
         action = CONTRACT_ACTIONS.get(self.perm)
         if contract_id is not None and action is not None:
             # Every route on one contract, whoever added it: a contract of a restricted class
-            # the caller is not cleared for is a 404 like a missing one (and logged).
-            public.check_visible(caller, contract_id, action)
+            # the caller is not cleared for is a 404 like a missing one (and logged). A read
+            # is checked as the facade sees the caller, with their live borrowing grants
+            # (``Acting.caller``: the one place grants are looked up); a change never is.
+            seen_as = caller
+            if self.perm in GRANT_PERMS and request.method not in UNSAFE_METHODS:
+                seen_as = runtime_of(request).facade(caller).acting.caller
+            public.check_visible(seen_as, contract_id, action)
         if request.method in UNSAFE_METHODS and self.guard_logs:
             # A change through a route that neither acts through the facade nor logs itself:
             # logged here, before it runs (an action whose entry cannot be written does not

@@ -127,6 +127,7 @@ from contract_archive.cli import (  # noqa: E402, F401
     scale,
     search,
     users,
+    workflows,
 )
 from contract_archive.cli import seal as _seal  # noqa: E402, F401
 

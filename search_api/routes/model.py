@@ -328,7 +328,7 @@ def reminders(
     days: Annotated[int, Query(ge=1, le=3650, description="Made in the last N days")] = 30,
     kind: Annotated[
         str | None,
-        Query(pattern="^(expiry|notice|expired_unrenewed|payment_overdue)$"),
+        Query(pattern="^(expiry|notice|expired_unrenewed|payment_overdue|approval_waiting)$"),
     ] = None,
     contract_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

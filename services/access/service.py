@@ -273,6 +273,10 @@ class AccessControl:
             details = {**(details or {}), "contract_id": str(contract_id)[:40]}
             contract_id = None
         if isinstance(caller, Caller):
+            grant = caller.grant_for(contract_id) if contract_id is not None else None
+            if grant is not None:
+                # A read or change under a borrowing grant names the grant (借阅登记).
+                details = {**(details or {}), "grant_id": grant.grant_id}
             name = actor or caller.username
             via = caller.via + (f":{caller.credential}" if caller.credential else "")
         elif caller is None:
@@ -362,7 +366,11 @@ class AccessControl:
             raise
         restrictions = self.store.restrictions()
         groups = restrictions.get(record.classification or "", frozenset())
-        if groups and not groups & caller.groups:
+        if (
+            groups
+            and not groups & caller.groups
+            and caller.grant_for(contract_id, download=action == "contract.download") is None
+        ):
             self.record(
                 caller,
                 action,
@@ -953,6 +961,9 @@ class AccessControl:
         )
         record, restricted = self._visible_record(caller, contract_id, "contract.download", purpose)
         purpose = (purpose or "").strip() or None
+        grant = caller.grant_for(contract_id)
+        if restricted and purpose is None and grant is not None:
+            purpose = grant.log_purpose
         if restricted and purpose is None:
             self.record(
                 caller,
@@ -1035,7 +1046,7 @@ class AccessControl:
 
     def may_see(self, caller: Caller, record: ContractRecord) -> bool:
         groups = self.store.restrictions().get(record.classification or "", frozenset())
-        return not groups or bool(groups & caller.groups)
+        return not groups or bool(groups & caller.groups) or bool(caller.grant_for(record.id))
 
     def update_contract(
         self,

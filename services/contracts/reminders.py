@@ -166,6 +166,10 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
                             ),
                         )
                     )
+    from core import clock
+    from services.approvals import approval_reminders
+
+    approval_reminders(service, now=clock.now(service.settings), mail=False)
     emailed, error = send_email(service.settings, store.unsent_reminders(), store)
     return ReminderRun(
         today=day,

@@ -424,7 +424,11 @@ class ContractService:
             contract=ContractPublic.from_record(record),
             status=record.status,
             status_zh=STATE_NAMES_ZH.get(record.status, record.status),
-            allowed_transitions=sorted(TRANSITIONS.get(record.status, frozenset())),
+            allowed_transitions=sorted(
+                TRANSITIONS.get(record.status, frozenset()) - {"in_approval"}
+            )
+            if record.status != "in_approval"
+            else [],
             confirmed=ConfirmedTerms.from_record(terms),
             parties=[
                 PartyPublic(
@@ -714,6 +718,23 @@ class ContractService:
             raise InvalidRequest(f"unknown status {to!r}", hint="one of: " + ", ".join(STATES))
         if force and not (reason and reason.strip()):
             raise InvalidRequest("a correction outside the lifecycle rules needs a reason")
+        if to == "in_approval":
+            raise Conflict(
+                "a contract goes into approval only by being submitted, which starts the chain "
+                "of approvers the approval rules select",
+                hint=f"contract-archive approvals submit {contract_id} "
+                f"(POST /api/v1/contracts/{contract_id}/approval)",
+            )
+        # Out of approval only by the approvers' decisions: never by a transition, not even a
+        # correction (the allowed states below leave in_approval out).
+        sources = (set(STATES) if force else set(allowed_from(to))) - {"in_approval"}
+        if self.archive.get(contract_id).status == "in_approval":
+            raise Conflict(
+                f"contract {contract_id} is in approval: only its approvers' decisions move it "
+                "on (the last approval to signing, a rejection back to draft)",
+                hint="contract-archive approvals approve|reject ID",
+                details={"status": "in_approval", "requested": to},
+            )
         day = self._today(today)
         extra: dict[str, Any] = dict(terms or {})
         current = self.store.get_terms(contract_id)
@@ -735,7 +756,7 @@ class ContractService:
         event = self.store.transition(
             contract_id,
             to,
-            allowed_from=None if force else allowed_from(to),
+            allowed_from=sources,
             actor=actor,
             reason=reason,
             kind=kind or ("correction" if force else "transition"),

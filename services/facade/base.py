@@ -24,12 +24,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
+from core import clock
 from core.errors import ArchiveError, NotFound
-from core.roles import Caller, Perm
+from core.roles import Caller, GrantPass, Perm, Role, permissions
 
 if TYPE_CHECKING:
     from services.access.service import AccessControl
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from storage.records.base import ContractRecord
 
 LogMode = Literal["change", "read", "self", "no"]
+GRANT_PERMS = frozenset({Perm.CONTRACTS_VIEW, Perm.CONTRACTS_READ, Perm.CONTRACTS_DOWNLOAD})
+"""What a borrowing grant may be used for (a change under a grant is refused as hidden)."""
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -56,8 +60,55 @@ class Acting:
 
     def __init__(self, access: AccessControl, caller: Caller) -> None:
         self.access = access
-        self.caller = caller
+        self.signed_in = caller
+        """The caller as authenticated, before their live borrowing grants are bound."""
         self._details: dict[str, Any] = {}
+
+    def now(self) -> datetime:
+        """The archive's clock (``ARCHIVE_FROZEN_NOW`` stops it, for tests)."""
+        return clock.now(self.archive.settings)
+
+    @cached_property
+    def caller(self) -> Caller:
+        """The caller with their live borrowing grants (借阅) bound: the one place grants are
+        looked up. A grant lifts the hiding of its class for exactly its contract (view, or
+        view and download) until it expires or is returned; every check below the facade
+        (:meth:`services.access.service.AccessControl.may_see`, its NotFound for a hidden
+        contract, the log entry naming the grant) asks :meth:`core.roles.Caller.grant_for`."""
+        caller = self.signed_in
+        if not self.hidden or caller.user_id == 0:
+            return caller
+        live = self.archive.records.live_grants(caller.username, self.now())
+        passes = frozenset(
+            GrantPass(
+                grant_id=g.id,
+                contract_id=g.contract_id,
+                download=g.download,
+                purpose=g.purpose,
+                expires_at=g.expires_at.isoformat() if g.expires_at else "",
+            )
+            for g in live
+            if self.may_grant(g.decided_by, g.contract_id)
+        )
+        return replace(caller, grants=passes) if passes else caller
+
+    def may_grant(self, username: str | None, contract_id: int) -> bool:
+        """Whether ``username`` may (still) lend the contract: it exists, its class is
+        restricted and hidden from this caller, and the user is enabled, has
+        ``contracts:edit`` and is cleared for the class. A grant whose approver lost that
+        right meanwhile is no longer in force."""
+        try:
+            classification = self.archive.get(contract_id).classification or ""
+        except NotFound:
+            return False
+        groups = self.access.store.restrictions().get(classification, frozenset())
+        if username is None or not groups or classification not in self.hidden:
+            return False
+        user = self.access.store.get_user(username)
+        if user is None or user.disabled or not groups & set(user.groups):
+            return False
+        roles = frozenset(Role(r) for r in user.roles if r in Role.__members__.values())
+        return Perm.CONTRACTS_EDIT in permissions(roles)
 
     @property
     def archive(self) -> Archive:
@@ -80,13 +131,18 @@ class Acting:
     @cached_property
     def hidden(self) -> tuple[str, ...]:
         """The restricted classifications this caller is not cleared for, sorted."""
-        return tuple(sorted(self.access.hidden_classes(self.caller)))
+        return tuple(sorted(self.access.hidden_classes(self.signed_in)))
 
     def may_see_class(self, classification: str | None) -> bool:
+        """Whether the whole class is visible (lists, counts, totals, search). A borrowed
+        contract of a hidden class is not listed; it is reached by its id
+        (:meth:`may_see`, :meth:`visible`)."""
         return (classification or "") not in self.hidden
 
     def may_see(self, record: ContractRecord) -> bool:
-        return self.may_see_class(record.classification)
+        return self.may_see_class(record.classification) or (
+            self.caller.grant_for(record.id) is not None
+        )
 
     def may_see_id(self, contract_id: int) -> bool:
         """Quietly (nothing logged): whether a contract exists and the caller may see it. For
@@ -136,7 +192,11 @@ class Acting:
     ) -> R:
         self.require(spec.perm, action=spec.name, contract_id=contract_id)
         if contract_id is not None:
-            self.visible(contract_id, spec.name)
+            if spec.logged != "change" and spec.perm in GRANT_PERMS:
+                self.visible(contract_id, spec.name)
+            else:
+                # A borrowing grant lends a contract to read, never to change.
+                self.access.check_visible(self.signed_in, contract_id, spec.name)
         self._details = {}
         purpose = details.pop("purpose", None)
         if spec.logged == "change":

@@ -15,7 +15,9 @@ from services.facade.base import Acting
 
 if TYPE_CHECKING:
     from services.facade.admin import AdminArea
+    from services.facade.approvals import ApprovalsArea
     from services.facade.audit import AuditArea
+    from services.facade.borrowing import BorrowingArea
     from services.facade.contracts import ContractsArea
     from services.facade.customers import CustomersArea
     from services.facade.dashboard import DashboardArea
@@ -54,6 +56,8 @@ AREAS = (
     "tokens",
     "restrictions",
     "audit",
+    "approvals",
+    "borrowing",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
 
@@ -185,3 +189,15 @@ class Facade:
         from services.facade.audit import AuditArea
 
         return AuditArea(self.acting)
+
+    @cached_property
+    def approvals(self) -> ApprovalsArea:
+        from services.facade.approvals import ApprovalsArea
+
+        return ApprovalsArea(self.acting)
+
+    @cached_property
+    def borrowing(self) -> BorrowingArea:
+        from services.facade.borrowing import BorrowingArea
+
+        return BorrowingArea(self.acting)

@@ -86,6 +86,9 @@ def content_purpose(
     """The cleaned purpose of a read of a contract's content; for a restricted class one is
     required (借阅登记): without it the read is refused, and the refusal logged."""
     purpose = (purpose or "").strip() or None
+    grant = acting.caller.grant_for(record.id)
+    if purpose is None and grant is not None and restricted(acting, record):
+        purpose = grant.log_purpose
     if purpose is None and restricted(acting, record):
         acting.log(
             action_name,

@@ -3,9 +3,9 @@
 Each area has its Protocol and plain records in ``<area>_base.py`` and its SQL half in
 ``<area>_sql.py``: contracts (and ingest claims), customers, terms (with suggestions and
 master/amendment links), lifecycle (status, events, filing, holds, expiry), payments, scheme
-(with the classifier), reminders, listing, seals, the evidence ledger and the OCR queue.
-``SqlRecordStore`` (``storage.records.sql``) implements all of them, composed of one mixin per
-area.
+(with the classifier), reminders, listing, seals, the evidence ledger, the OCR queue, approvals
+and borrowing. ``SqlRecordStore`` (``storage.records.sql``) implements all of them, composed of
+one mixin per area.
 
 Why multiple inheritance and not an attribute per area (``records.customers.get(...)``): the
 store is one database with one set of sessions, and callers already ask it directly
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from storage.records.approvals_base import ApprovalStore
+from storage.records.borrowing_base import BorrowStore
 from storage.records.contracts_base import (
     Claim,
     ContractRecord,
@@ -79,6 +81,8 @@ class RecordStore(
     LedgerStore,
     OcrRecords,
     VocabularyStore,
+    ApprovalStore,
+    BorrowStore,
     Protocol,
 ):
     """Every area of the records database, and the database itself."""

@@ -27,7 +27,10 @@ from storage.records import (  # noqa: F401 - every table in Base.metadata
     access_models,
     ledger_models,
     seal_models,
+    workflow_models,
 )
+from storage.records.approvals_sql import SqlApprovals
+from storage.records.borrowing_sql import SqlBorrowing
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
 from storage.records.ledger_sql import SqlLedger
@@ -87,6 +90,8 @@ class SqlRecordStore(
     SqlLedger,
     OcrQueueSql,
     SqlVocabulary,
+    SqlApprovals,
+    SqlBorrowing,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 
