@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0015_search_words'
-down_revision: str | None = '0009_ledger'
+down_revision: str | None = '0011_workflows'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
