@@ -96,7 +96,8 @@ def text(html: str) -> str:
 def test_the_archivist_uploads_and_confirms_but_is_offered_no_search(world: World) -> None:
     with signed_in(world, "archivist", "zh") as client:
         home = get(client, "/")
-        assert nav(home) == ["/", "/upload", "/customers"]
+        assert nav(home) == ["/", "/upload", "/customers", "/approvals", "/borrowings"]
+        assert all(client.get(link).status_code == 200 for link in nav(home))
         assert 'role="search"' not in home  # no search form that would answer 403
         page = get(client, f"/contracts/{world.zh}")
         assert "/suggestions/" in page and 'value="accept"' in page
@@ -112,7 +113,8 @@ def test_the_lawyer_reads_and_downloads_but_is_offered_no_upload_nor_decisions(
 ) -> None:
     with signed_in(world, "legal", "zh") as client:
         home = get(client, "/")
-        assert nav(home) == ["/", "/search", "/customers"]
+        assert nav(home) == ["/", "/search", "/customers", "/approvals", "/borrowings"]
+        assert all(client.get(link).status_code == 200 for link in nav(home))
         assert "上传" not in text(home)
         page = get(client, f"/contracts/{world.zh}")
         assert "/suggestions/" not in page and 'value="accept"' not in page
@@ -132,7 +134,15 @@ def test_the_auditor_opens_records_searches_metadata_and_reaches_the_evidence(
 ) -> None:
     with signed_in(world, "auditor") as client:
         home = get(client, "/")
-        assert nav(home) == ["/", "/search", "/customers", "/access-log"]
+        assert nav(home) == [
+            "/",
+            "/search",
+            "/customers",
+            "/approvals",
+            "/borrowings",
+            "/access-log",
+        ]
+        assert all(client.get(link).status_code == 200 for link in nav(home))
         assert "/upload" not in home
         assert f'href="/contracts/{world.en}"' in home  # recently archived
         page = get(client, f"/contracts/{world.en}")
