@@ -378,3 +378,22 @@ def test_on_s3_and_postgresql_repairs_crash_leftovers_and_missing_retention(
         assert list(archive.objects.iter_keys(f"packages/{digest[:2]}/{digest}/")) == []
         assert archive.ingest_path(TWO).status == "archived"
         assert Doctor(archive).run().findings == []
+
+
+def test_an_archive_killed_before_its_first_command_made_it_is_made_by_repair(
+    tmp_path: Path,
+) -> None:
+    """A batch killed in its first second leaves no data directory: the doctor (as the operator,
+    reading no users) says the records are not there, and --repair makes the empty archive,
+    private, that the next command finds healthy."""
+    data = tmp_path / "never-started"
+    r = doctor_cli(data)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "records database" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    r = doctor_cli(data, "--repair", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["ok"] and report["repaired"] >= 1
+    assert oct(data.stat().st_mode & 0o777) == oct(0o700)
+    r = doctor_cli(data)
+    assert r.returncode == 0 and "healthy" in r.stdout, r.stdout + r.stderr

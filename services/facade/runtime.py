@@ -61,7 +61,9 @@ class Runtime:
         import getpass
 
         from core.roles import Role
+        from storage.permissions import set_private_umask
 
+        set_private_umask()  # what the doctor makes (folders, a migrated database) is private
         archive = Archive(settings or get_settings())
         try:
             try:
