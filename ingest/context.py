@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from ingest.formats import Format
+from ingest.images import Rendition
 from ingest.pdf import ParsedPdf
 from signing.embedded import EmbeddedReport
 from signing.manifest import IssuedManifest
@@ -16,6 +18,8 @@ from storage.objects.base import ObjectStore, PutResult
 from storage.records.base import ContractRecord, PageRecord, RecordStore
 
 PdfReader = Callable[[Path], ParsedPdf]
+ImageRenderer = Callable[[Path, Path, str], Rendition]
+"""Checks an image and writes its PDF rendition (source, target, what the image is)."""
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
 
@@ -56,6 +60,9 @@ class IngestContext:
     """Writes and seals the package manifest."""
     retain_until: datetime | None = None
     """COMPLIANCE retention for the original on a store that enforces it (None: no retention)."""
+    render_image: ImageRenderer | None = None
+    """Makes the PDF rendition of an image original (in the killable worker); None: images
+    are refused."""
 
 
 _CONTROL = dict.fromkeys([*range(0, 32), 127], None)
@@ -96,6 +103,13 @@ class IngestWork:
     warnings: list[str] = field(default_factory=list)
     signatures: EmbeddedReport | None = None
     manifest: IssuedManifest | None = None
+    format: Format | None = None
+    """What the file is, by its bytes (set by the validate stage)."""
+    rendition_path: Path | None = None
+    """The PDF made from an image original (a temporary file, removed after ingest)."""
+    rendition_made_by: dict[str, Any] | None = None
+    rendition: PutResult | None = None
+    rendition_info: PutResult | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     """What later stages note for their own undo (e.g. a customer the terms stage created)."""
 

@@ -92,11 +92,15 @@ class Pipeline:
             return _rejected(request, None, exc)
         except ArchiveError as exc:  # a full disk while receiving: nothing was kept
             return _failed(request, None, exc)
+        work = IngestWork(request=request, spool=path, size=size, sha256=sha256)
         try:
-            return self._run(ctx, IngestWork(request=request, spool=path, size=size, sha256=sha256))
+            return self._run(ctx, work)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+            if work.rendition_path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(work.rendition_path)
 
     def _run(self, ctx: IngestContext, work: IngestWork) -> IngestResult:
         done: list[Stage] = []

@@ -13,16 +13,19 @@ import io
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any, Protocol
 
 from core.errors import ArchiveError
 from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
+from ingest.formats import detect, rejection
+from signing.embedded import EmbeddedReport
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument
 from storage.maintenance import claim_owner_alive
-from storage.objects.base import package_key
+from storage.objects.base import RENDITION_INFO_NAME, RENDITION_NAME, package_key
 from storage.records.base import ContractRecord, NewContract, PageRecord
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,20 @@ class ValidateStage(_Always):
                 f"the file has {work.size} bytes, more than ARCHIVE_MAX_UPLOAD_BYTES "
                 f"({ctx.limits.max_bytes})"
             )
-        work.parsed = ctx.read_pdf(work.spool)
+        fmt = detect(work.spool)
+        if not fmt.supported:
+            raise rejection(fmt)
+        work.format = fmt
+        if fmt.is_image:
+            if ctx.render_image is None:
+                raise rejection(fmt)
+            # The image stays the original; pages, text and OCR come from its PDF rendition.
+            work.rendition_path = work.spool.with_name(work.spool.name + ".rendition.pdf")
+            made = ctx.render_image(work.spool, work.rendition_path, fmt.label)
+            work.rendition_made_by = made.made_by
+            work.parsed = ctx.read_pdf(work.rendition_path)
+        else:
+            work.parsed = ctx.read_pdf(work.spool)
         work.warnings.extend(work.parsed.warnings)
 
 
@@ -164,6 +180,9 @@ class SignaturesStage(_Always):
 
     def run(self, ctx: IngestContext, work: IngestWork) -> None:
         assert ctx.check_signatures is not None
+        if _content_type(work) != "application/pdf":
+            work.signatures = image_report(_content_type(work))
+            return
         work.signatures = ctx.check_signatures(work.spool)
 
 
@@ -178,12 +197,52 @@ class StoreOriginalStage(_Always):
                 package_key(work.sha256, "original"),
                 fh,
                 sha256=work.sha256,
-                content_type="application/pdf",
+                content_type=_content_type(work),
             )
 
     def undo(self, ctx: IngestContext, work: IngestWork) -> None:
         if work.original is not None and work.original.created:
             ctx.objects.delete(work.original.key)
+
+
+def image_report(content_type: str) -> EmbeddedReport:
+    """The embedded-signature report of an image original: there is nothing to validate."""
+    return EmbeddedReport(
+        validated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        notes=(f"the original is an image ({content_type}): it carries no embedded signatures",),
+    )
+
+
+def _content_type(work: IngestWork) -> str:
+    return work.format.content_type if work.format is not None else "application/pdf"
+
+
+class StoreRenditionStage:
+    """The PDF rendition of an image original, a derived file of the package, with
+    ``rendition.json`` saying how it was made (the manifest copies it as ``made_by``)."""
+
+    name = "store_rendition"
+
+    def applies_to(self, ctx: IngestContext, work: IngestWork) -> bool:
+        return work.rendition_path is not None
+
+    def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        assert work.rendition_path is not None
+        with open(work.rendition_path, "rb") as fh:
+            work.rendition = ctx.objects.put(
+                package_key(work.sha256, RENDITION_NAME), fh, content_type="application/pdf"
+            )
+        info = {**(work.rendition_made_by or {}), "sha256": work.rendition.sha256}
+        work.rendition_info = ctx.objects.put(
+            package_key(work.sha256, RENDITION_INFO_NAME),
+            io.BytesIO(json.dumps(info, sort_keys=True, indent=1).encode("utf-8")),
+            content_type="application/json",
+        )
+
+    def undo(self, ctx: IngestContext, work: IngestWork) -> None:
+        for put in (work.rendition_info, work.rendition):
+            if put is not None and put.created:
+                ctx.objects.delete(put.key)
 
 
 def text_document_bytes(document: dict[str, Any]) -> bytes:
@@ -229,7 +288,7 @@ class RecordStage(_Always):
             NewContract(
                 sha256=work.sha256,
                 size=work.size,
-                content_type="application/pdf",
+                content_type=_content_type(work),
                 filename=PurePath(work.request.filename.replace("\\", "/")).name[:1000],
                 title=default_title(work.request.title, work.request.filename),
                 customer=customer[:500] if customer else None,
@@ -323,6 +382,7 @@ def default_stages() -> list[Stage]:
         ExtractStage(),
         SignaturesStage(),
         StoreOriginalStage(),
+        StoreRenditionStage(),
         StoreTextStage(),
         RecordStage(),
         ManifestStage(),

@@ -26,6 +26,7 @@ from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
+from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
@@ -42,7 +43,7 @@ from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
 from storage.index.vocabulary import ArchiveIndex
 from storage.maintenance import claim_owner
-from storage.objects.base import ObjectStore
+from storage.objects.base import ObjectStore, pdf_key
 from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
 from storage.registry import make_index, make_object_store, make_record_store
@@ -200,6 +201,11 @@ class Archive:
             min_chars=self.settings.min_text_chars_per_page,
         )
 
+    def _render_image(self, path: Path, out: Path, label: str) -> Rendition:
+        return self._workers().run(
+            render_image, path, out, label, self.settings.max_pages, what=label
+        )
+
     def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
         """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
         limits of the parser); a stall or crash is a RejectFile saying so."""
@@ -207,12 +213,16 @@ class Archive:
 
     @contextmanager
     def spooled_original(self, record: ContractRecord) -> Iterator[Path]:
-        """The original as a temporary local file (for tools that need a path), removed after."""
+        """The contract's PDF as a temporary local file (for tools that need a path), removed
+        after: the original, or the PDF rendition of an image original."""
         self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, prefix="view-", suffix=".pdf")
         path = Path(name)
         try:
-            with os.fdopen(fd, "wb") as out, self.objects.open(record.original_key) as src:
+            with (
+                os.fdopen(fd, "wb") as out,
+                self.objects.open(pdf_key(record.original_key, record.content_type)) as src,
+            ):
                 shutil.copyfileobj(src, out, 1024 * 1024)
             yield path
         finally:
@@ -255,6 +265,7 @@ class Archive:
             check_signatures=self._check_signatures,
             evidence=self.seal,
             retain_until=self.default_retain_until(),
+            render_image=self._render_image,
         )
 
     def default_retain_until(self) -> datetime | None:

@@ -59,7 +59,7 @@ from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
 from services.archive import Archive
-from storage.objects.base import CHUNK_SIZE, package_key, package_prefix
+from storage.objects.base import CHUNK_SIZE, package_key, package_prefix, pdf_key
 from storage.records.base import PageRecord
 from storage.records.ocr_base import OcrCounts, OcrJobRecord
 
@@ -150,7 +150,8 @@ class _SourceFiles:
             while chunk := src.read(CHUNK_SIZE):
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != sha256:
+        # A rendition (the PDF of an image original) has its own digest, checked by `verify`.
+        if key.endswith("/original") and digest.hexdigest() != sha256:
             part.unlink(missing_ok=True)
             raise OcrPageError(
                 f"the stored original {key} does not match its SHA-256",
@@ -603,7 +604,9 @@ class OcrService:
         if pool is None:
             raise PoolStopped
         out = self.work_dir / f"searchable-{record.id}-{secrets.token_hex(4)}.pdf"
-        source = self._sources.acquire(record.sha256, record.original_key)
+        source = self._sources.acquire(
+            record.sha256, pdf_key(record.original_key, record.content_type)
+        )
         limit = max(60.0, SEARCHABLE_SECONDS_PER_PAGE * record.page_count)
         try:
             try:

@@ -66,6 +66,9 @@ Check it with OpenSSL and coreutils, in this folder:
 """
 
 
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}
+
+
 @dataclass(frozen=True)
 class ExportResult:
     directory: Path
@@ -135,12 +138,16 @@ def export_contract(service: SealService, contract_id: int, directory: Path) -> 
 
     files = {str(f["name"]): f for f in manifest["files"]}
     text_name = str(manifest["contract"]["text_file"])
+    # original.pdf; an image original keeps its kind: original.png, .jpg, .tif
+    original_name = "original" + (
+        _EXTENSIONS.get(str(files["original"].get("content_type", "")), ".pdf")
+    )
     exported: dict[str, bytes] = {
-        "original.pdf": service.read(f"{manifest['package']}original"),
+        original_name: service.read(f"{manifest['package']}original"),
         "text.json": service.read(f"{manifest['package']}{text_name}"),
     }
     sums = [
-        f"{files['original']['sha256']}  original.pdf",
+        f"{files['original']['sha256']}  {original_name}",
         f"{files[text_name]['sha256']}  text.json",
     ]
     for name, entry in files.items():

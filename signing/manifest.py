@@ -20,6 +20,7 @@ from typing import Any
 
 from signing.canonical import FileDigest, canonical_json
 from signing.errors import ManifestError
+from storage.objects.base import RENDITION_INFO_NAME, RENDITION_NAME
 from storage.records.base import ContractRecord
 
 MANIFEST_SCHEMA = "contract-archive/manifest/1"
@@ -29,6 +30,11 @@ _MANIFEST = re.compile(r"^manifest\.v(\d+)\.json$")
 _SEAL = re.compile(r"^manifest\.v(\d+)\.p7s$")
 _TEXT = re.compile(r"^text\.v(\d+)\.json$")
 _SEARCHABLE = re.compile(r"^searchable\.v(\d+)\.pdf$")
+
+RENDITION = RENDITION_NAME
+"""A PDF made from an original that is not one (an image): what pages and OCR read."""
+RENDITION_INFO = RENDITION_INFO_NAME
+"""How the rendition was made (tool, version, from which original): its ``made_by``."""
 
 
 def manifest_name(version: int) -> str:
@@ -56,6 +62,8 @@ def role_of(name: str) -> str:
         return "text"
     if _SEARCHABLE.match(name):
         return "searchable"
+    if name == RENDITION:
+        return "rendition"
     return "derived"
 
 
@@ -74,14 +82,19 @@ class ManifestFile:
     name: str
     digest: FileDigest
     content_type: str
+    made_by: Mapping[str, Any] | None = None
+    """For a rendition: the tool and version that made it, and from what."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        entry = {
             "name": self.name,
             "role": role_of(self.name),
             "content_type": self.content_type,
             **self.digest.to_dict(),
         }
+        if self.made_by is not None:
+            entry["made_by"] = dict(self.made_by)
+        return entry
 
 
 @dataclass(frozen=True)

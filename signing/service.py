@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import shutil
@@ -39,6 +40,8 @@ from signing.keys import (
 )
 from signing.ledger_service import LedgerService
 from signing.manifest import (
+    RENDITION,
+    RENDITION_INFO,
     IssuedManifest,
     ManifestFile,
     build_manifest,
@@ -210,6 +213,27 @@ class SealService:
                 versions.append(v)
         return sorted(versions)
 
+    def manifest_files(self, record: ContractRecord) -> list[ManifestFile]:
+        """The files of ``record``'s package as a manifest lists them; a rendition carries
+        how it was made (from ``rendition.json`` beside it)."""
+        names = self.package_files(record.sha256)
+        made_by = None
+        if RENDITION in names and RENDITION_INFO in names:
+            try:
+                info = json.loads(self.read(package_key(record.sha256, RENDITION_INFO)))
+            except ValueError:
+                info = None
+            made_by = info if isinstance(info, dict) else None
+        return [
+            ManifestFile(
+                name=name,
+                digest=self._digest(package_key(record.sha256, name)),
+                content_type=content_type_of(name, record.content_type),
+                made_by=made_by if name == RENDITION else None,
+            )
+            for name in names
+        ]
+
     def _digest(self, key: str) -> Any:
         with self.objects.open(key) as fh:
             return digest_stream(fh)
@@ -227,14 +251,7 @@ class SealService:
         latest = self.seals.latest_manifest(record.id)
         stored = self.stored_manifest_versions(record.sha256)
         version = max([latest.version if latest else 0, *stored]) + 1
-        files = [
-            ManifestFile(
-                name=name,
-                digest=self._digest(package_key(record.sha256, name)),
-                content_type=content_type_of(name, record.content_type),
-            )
-            for name in self.package_files(record.sha256)
-        ]
+        files = self.manifest_files(record)
         previous = None
         if version > 1 and (version - 1) in stored:
             prev_key = package_key(record.sha256, manifest_name(version - 1))
@@ -378,14 +395,7 @@ class SealService:
             candidate = build_manifest(
                 record=record,
                 version=latest[0].version,
-                files=[
-                    ManifestFile(
-                        name=name,
-                        digest=self._digest(package_key(record.sha256, name)),
-                        content_type=content_type_of(name, record.content_type),
-                    )
-                    for name in self.package_files(record.sha256)
-                ],
+                files=self.manifest_files(record),
                 embedded_signatures=embedded if isinstance(embedded, dict) else None,
                 key_id=self.keys.key_id,
                 development_keys=self.keys.development,
@@ -402,6 +412,14 @@ class SealService:
         that have no manifest yet."""
         if self.check_signatures is None:
             return None
+        if record.content_type != "application/pdf":  # an image: nothing to validate
+            return EmbeddedReport(
+                validated_at=_now().isoformat().replace("+00:00", "Z"),
+                notes=(
+                    f"the original is an image ({record.content_type}): it carries no "
+                    "embedded signatures",
+                ),
+            )
         self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="signatures-", suffix=".pdf", dir=self.settings.tmp_dir)
         try:

@@ -30,17 +30,17 @@ if TYPE_CHECKING:
     from services.facade.ocr import OcrService
 
 
-def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:
+def _expand(paths: list[Path]) -> Iterator[tuple[Path, str]]:
     """Files to ingest with the name to report them by. Directories are walked recursively
-    for *.pdf (any case) unless ``all_files``; files named explicitly are always taken."""
+    and every file in them is taken: what a file is comes from its bytes, and a file of a
+    format the archive does not take is reported as rejected with the reason, never skipped."""
     for path in paths:
         if path.is_dir():
             found = []
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
                 for name in sorted(filenames):
-                    if all_files or name.lower().endswith(".pdf"):
-                        found.append(Path(dirpath) / name)
+                    found.append(Path(dirpath) / name)
             for f in found:
                 yield f, str(f)
         else:
@@ -82,7 +82,12 @@ def ingest(
     ] = False,
     jobs: Annotated[int, typer.Option(min=1, max=32, help="Files ingested at once.")] = 2,
     all_files: Annotated[
-        bool, typer.Option("--all-files", help="In directories, take every file, not only *.pdf.")
+        bool,
+        typer.Option(
+            "--all-files",
+            help="Kept for old scripts: directories are always read whole, every file is "
+            "identified by its bytes and unsupported ones are listed as rejected.",
+        ),
     ] = False,
     no_ocr: Annotated[
         bool,
@@ -93,14 +98,16 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Archive PDF files. A batch goes on past bad files; the exit status is 1 if any file
-    was rejected."""
+    """Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its bytes;
+    one the archive does not take is listed as rejected with the reason. A batch goes on past
+    bad files; the exit status is 1 if any file was rejected."""
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
-    items = list(_expand([p for p in paths if p.exists()], all_files))
+    del all_files  # every file is looked at now
+    items = list(_expand([p for p in paths if p.exists()]))
     if not items and not missing:
-        err.print("[yellow]no PDF files found[/]")
+        err.print("[yellow]no files found[/]")
 
     counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
     # A missing tesseract or language pack stops us here, before anything is archived.

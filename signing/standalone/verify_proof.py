@@ -149,11 +149,15 @@ def main(folder: Path) -> int:
         return 1
 
     # 1. the original
-    original = folder / "original.pdf"
+    # original.pdf, or original.png/.jpg/.tif for an image original
+    originals = sorted(folder.glob("original.*"))
+    original = originals[0] if originals else folder / "original.pdf"
     listed = {f.get("name"): f.get("sha256") for f in manifest.get("files", [])}
     if original.exists():
         digest = hashlib.sha256(original.read_bytes()).hexdigest()
-        c.result(digest == listed.get("original"), "original.pdf is the file the manifest lists")
+        c.result(
+            digest == listed.get("original"), f"{original.name} is the file the manifest lists"
+        )
 
     # 2. the leaf
     data = json.dumps(

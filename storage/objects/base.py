@@ -135,6 +135,20 @@ def package_key(original_sha256: str, name: str) -> str:
     return validate_key(package_prefix(original_sha256) + name)
 
 
+RENDITION_NAME = "rendition.pdf"
+RENDITION_INFO_NAME = "rendition.json"
+"""How the rendition was made (tool, version): the manifest lists it as the rendition's
+``made_by``."""
+
+
+def pdf_key(original_key: str, content_type: str) -> str:
+    """The key of a contract's PDF: the original itself, or for an original that is not a PDF
+    (an image) the PDF rendition made from it at ingest. Pages and OCR read this one."""
+    if content_type == "application/pdf":
+        return original_key
+    return original_key.rsplit("/", 1)[0] + "/" + RENDITION_NAME
+
+
 def iter_chunks(stream: IO[bytes], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Yield a stream's bytes in chunks and close it afterwards."""
     try:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from core.errors import NotFound
+from storage.objects.base import pdf_key
 from storage.records.base import ContractRecord, PageRecord
 from storage.records.models import Contract, ContractPage, utcnow
 from storage.records.ocr_base import (
@@ -273,7 +274,7 @@ class OcrQueueSql:
                         contract_id=row.contract_id,
                         page_no=row.page_no,
                         sha256=contract.sha256,
-                        original_key=contract.original_key,
+                        original_key=pdf_key(contract.original_key, contract.content_type),
                         attempts=row.attempts + 1,
                         owner=owner,
                     )
