@@ -82,8 +82,8 @@ def render_image(path: Path, out: Path, label: str, max_pages: int) -> Rendition
         data = img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid)
     except img2pdf.AlphaChannelError as exc:
         raise RejectFile(
-            f"the file ({label}) has a transparency (alpha) channel, which a lossless PDF rendition "
-            "cannot keep",
+            f"the file ({label}) has a transparency (alpha) channel, which a lossless PDF "
+            "rendition cannot keep",
             hint="save the image without transparency (flatten it) and archive that",
         ) from exc
     except RejectFile:
