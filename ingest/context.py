@@ -131,6 +131,8 @@ class IngestResult:
     warnings: tuple[str, ...] = ()
     error_code: str | None = None
     """The ArchiveError code of a failure (``storage_full``, ...)."""
+    format: str | None = None
+    """For a file refused for its format: the format's key (``docx``, ``ofd``, ...)."""
 
     @property
     def ok(self) -> bool:

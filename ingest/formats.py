@@ -147,6 +147,28 @@ UNKNOWN = _unsupported(
 )
 
 SUPPORTED = (PDF, PNG, JPEG, TIFF)
+UNSUPPORTED = (
+    DOCX,
+    XLSX,
+    PPTX,
+    ODT,
+    ODS,
+    DOC,
+    OFD,
+    ZIP,
+    EML,
+    GIF,
+    BMP,
+    WEBP,
+    RTF,
+    HTML,
+    GZIP,
+    SEVEN_Z,
+    RAR,
+    TEXT,
+    EMPTY,
+    UNKNOWN,
+)
 BY_CONTENT_TYPE = {f.content_type: f for f in SUPPORTED}
 
 _MAGIC: tuple[tuple[bytes, Format], ...] = (

@@ -190,4 +190,5 @@ def _rejected(request: IngestRequest, sha256: str | None, exc: RejectFile) -> In
         sha256=sha256,
         reason=exc.message,
         hint=exc.hint,
+        format=exc.details.get("format"),
     )

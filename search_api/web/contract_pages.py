@@ -37,11 +37,12 @@ from search_api.deps import (
     ActsViewing,
 )
 from search_api.routes.ocr import wake_ocr
+from search_api.web.i18n import localize, request_lang
 from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
 from search_api.web.render import STATIC, render, term_value
 from services.facade import Facade
 from services.facade.audit import LogFilter
-from services.facade.contracts import safe_filename
+from services.facade.contracts import format_refusals, safe_filename
 from services.facade.helpers import (
     Span,
     apply_corrections,
@@ -291,6 +292,17 @@ def _upload_context(f: Facade, request: Request) -> dict[str, Any]:
         "max_mb": runtime_of(request).settings.max_upload_bytes // (1024 * 1024),
         "results": None,
         "codes": f.scheme.show().codes,
+        "formats": _format_refusals(request),
+    }
+
+
+def _format_refusals(request: Request) -> dict[str, dict[str, str]]:
+    """The server's refusal of each unsupported format in the page's language, for the script
+    to show beside a refused upload (the API answers in English, with the format's key)."""
+    lang = request_lang(request)[0]
+    return {
+        key: {"message": localize(lang, reason) or reason, "hint": localize(lang, hint) or hint}
+        for key, (reason, hint) in format_refusals().items()
     }
 
 

@@ -126,12 +126,13 @@ EN: dict[str, str] = {
     # upload
     "upload.title": "Upload contracts",
     "upload.lead": (
-        "PDF files are stored unchanged, checked and indexed. Scanned pages are marked for OCR."
+        "PDF files and scanned images (PNG, JPEG, TIFF) are stored unchanged, checked and "
+        "indexed; an image gets a PDF copy for viewing. Scanned pages are read by OCR."
     ),
-    "upload.drop": "Drop PDF files here",
+    "upload.drop": "Drop PDF or image files here",
     "upload.or": "or",
     "upload.choose": "Choose files",
-    "upload.files_label": "PDF files",
+    "upload.files_label": "PDF or image files",
     "upload.limit": "Up to {mb} MB per file.",
     "upload.customer": "Customer",
     "upload.customer_help": "Applied to every file of this upload. Optional.",
@@ -150,7 +151,6 @@ EN: dict[str, str] = {
     "upload.duplicate": "already archived",
     "upload.rejected": "rejected",
     "upload.failed": "failed",
-    "upload.not_pdf": "not a PDF file name; skipped",
     "upload.too_big": "larger than the {mb} MB limit",
     "upload.view": "open contract {id}",
     "upload.ocr_pending": "{n} scanned pages await OCR",
@@ -598,11 +598,14 @@ ZH: dict[str, str] = {
     "search.empty_archive": "档案库中还没有合同。",
     "search.invalid": "无法识别检索式",
     "upload.title": "上传合同",
-    "upload.lead": "PDF 文件原样保存，经检查后建立索引。扫描页会标记为待 OCR。",
-    "upload.drop": "将 PDF 文件拖放到这里",
+    "upload.lead": (
+        "PDF 文件和扫描图像（PNG、JPEG、TIFF）原样保存，经检查后建立索引；图像另生成一份 PDF "
+        "副本供查看。扫描页由 OCR 识别。"
+    ),
+    "upload.drop": "将 PDF 或图像文件拖放到这里",
     "upload.or": "或",
     "upload.choose": "选择文件",
-    "upload.files_label": "PDF 文件",
+    "upload.files_label": "PDF 或图像文件",
     "upload.limit": "每个文件不超过 {mb} MB。",
     "upload.customer": "客户",
     "upload.customer_help": "适用于本次上传的所有文件。可不填。",
@@ -620,7 +623,6 @@ ZH: dict[str, str] = {
     "upload.duplicate": "已存在（重复）",
     "upload.rejected": "被拒收",
     "upload.failed": "失败",
-    "upload.not_pdf": "不是 PDF 文件名，已跳过",
     "upload.too_big": "超过 {mb} MB 的上限",
     "upload.view": "打开合同 {id}",
     "upload.ocr_pending": "{n} 个扫描页待 OCR",
@@ -1011,6 +1013,77 @@ def request_lang(request: Request) -> tuple[Lang, bool]:
 MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(pattern + r"\Z", re.S), template)
     for pattern, template in (
+        # intake (ingest.formats, ingest.images)
+        (
+            r"unsupported format: the file is (.+); the archive takes PDF, PNG, JPEG and TIFF",
+            "不支持的格式：该文件是{0}；本档案接受 PDF、PNG、JPEG 和 TIFF 文件",
+        ),
+        (r"a Word document \(DOCX\)", "Word 文档（DOCX）"),
+        (r"an Excel workbook \(XLSX\)", "Excel 工作簿（XLSX）"),
+        (r"a PowerPoint presentation \(PPTX\)", "PowerPoint 演示文稿（PPTX）"),
+        (r"an OpenDocument text \(ODT\)", "OpenDocument 文本（ODT）"),
+        (r"an OpenDocument spreadsheet \(ODS\)", "OpenDocument 电子表格（ODS）"),
+        (
+            r"a legacy Microsoft Office document \(DOC/XLS/MSG\)",
+            "旧版 Microsoft Office 文档（DOC/XLS/MSG）",
+        ),
+        (r"an OFD document \(GB/T 33190\)", "OFD 版式文档（GB/T 33190）"),
+        (r"a ZIP archive", "ZIP 压缩包"),
+        (r"an e-mail message", "电子邮件"),
+        (r"a GIF image", "GIF 图像"),
+        (r"a BMP image", "BMP 图像"),
+        (r"a WebP image", "WebP 图像"),
+        (r"a PNG image", "PNG 图像"),
+        (r"a JPEG image", "JPEG 图像"),
+        (r"a TIFF image", "TIFF 图像"),
+        (r"an RTF document", "RTF 文档"),
+        (r"an HTML or XML document", "HTML 或 XML 文档"),
+        (r"a gzip archive", "gzip 压缩包"),
+        (r"a 7-Zip archive", "7-Zip 压缩包"),
+        (r"a RAR archive", "RAR 压缩包"),
+        (r"a plain text file", "纯文本文件"),
+        (r"an empty file", "空文件"),
+        (r"a file of unknown type", "未知类型的文件"),
+        (
+            r"Office documents are not archived yet: save it as PDF \(File > Save as / Export "
+            r"to PDF\) and archive the PDF",
+            "暂不支持归档 Office 文档：请先另存为 PDF（文件 > 另存为 / 导出为 PDF），再归档该 PDF",
+        ),
+        (
+            r"OFD is not archived yet: print or export it to PDF in the OFD reader and archive "
+            r"the PDF",
+            "暂不支持归档 OFD：请在 OFD 阅读器中打印或导出为 PDF，再归档该 PDF",
+        ),
+        (
+            r"unpack the archive and archive the PDF or image files inside it",
+            "请解压该压缩包，再归档其中的 PDF 或图像文件",
+        ),
+        (r"unpack it and archive the files inside", "请解压后归档其中的文件"),
+        (
+            r"e-mail is not archived yet: save its attachments and archive those PDF or image "
+            r"files",
+            "暂不支持归档电子邮件：请保存其附件，再归档其中的 PDF 或图像文件",
+        ),
+        (
+            r"convert it to PNG, JPEG, TIFF or PDF and archive that",
+            "请转换为 PNG、JPEG、TIFF 或 PDF 后再归档",
+        ),
+        (
+            r"the archive takes PDF, PNG, JPEG and TIFF files: save it as PDF and archive the PDF",
+            "本档案接受 PDF、PNG、JPEG 和 TIFF 文件：请另存为 PDF 后归档该 PDF",
+        ),
+        (
+            r"the file has no bytes: copy it again from its source",
+            "文件没有内容：请从来源重新复制",
+        ),
+        (
+            r"damaged image: the file is (.+) that cannot be decoded \((.+)\)",
+            "图像已损坏：该文件是无法解码的{0}（{1}）",
+        ),
+        (
+            r"scan or export the page again and archive the new file",
+            "请重新扫描或导出该页，再归档新文件",
+        ),
         # query syntax (storage.index.query)
         (r"invalid query at character (\d+): (.+)", "检索式第 {0} 个字符处有误：{1}"),
         (r"invalid query: (.+)", "检索式有误：{0}"),

@@ -17,6 +17,7 @@ from typing import IO, Any
 from core.roles import Perm
 from ingest.context import IngestResult
 from ingest.errors import RejectFile
+from ingest.formats import UNSUPPORTED, rejection
 from schemas.contract_model import ContractListItem, ContractListPage
 from schemas.contracts import ContractPublic
 from schemas.search import SearchHit, SearchResponse
@@ -32,6 +33,7 @@ __all__ = [
     "IngestResult",
     "Ingested",
     "RejectFile",
+    "format_refusals",
     "iter_chunks",
     "safe_filename",
 ]
@@ -318,3 +320,9 @@ class ContractsArea(Area):
         return self.acting.access.update_contract(
             self.acting.caller, contract_id, changes, purpose=purpose
         )
+
+
+def format_refusals() -> dict[str, tuple[str, str]]:
+    """Each format the archive recognises but does not take: its key and the refusal (reason,
+    hint) an upload of it gets, for a front end to show in its own language."""
+    return {f.key: (rejection(f).message, rejection(f).hint or "") for f in UNSUPPORTED}

@@ -59,10 +59,8 @@
     row.append(name, status, bar);
     list.append(row);
     var item = { file: file, row: row, status: status, bar: bar };
-    if (!/\.pdf$/i.test(file.name) && file.type !== "application/pdf") {
-      finish(item, "rejected", text.not_pdf);
-      return;
-    }
+    // Every file goes to the server, which tells what it is by its bytes and says why it
+    // refuses one (an unsupported format, a damaged image) and what would be needed.
     if (file.size > maxBytes) {
       finish(item, "rejected", text.rejected + ": " + text.too_big);
       return;
@@ -103,7 +101,13 @@
     }
     var error = body && body.error ? body.error : null;
     var message = error ? error.message : (xhr.status ? "HTTP " + xhr.status : text.network);
-    var hints = error && error.hint ? [el("span", "file-hint", error.hint)] : [];
+    var hint = error && error.hint ? error.hint : null;
+    var format = error && error.details && error.details.format;
+    if (format && text.formats && text.formats[format]) {  // the server's reason, in the page's language
+      message = text.formats[format].message;
+      hint = text.formats[format].hint;
+    }
+    var hints = hint ? [el("span", "file-hint", hint)] : [];
     var failed = xhr.status === 0 || xhr.status >= 500;
     finish(item, failed ? "failed" : "rejected", (failed ? text.failed : text.rejected) + ": " + message, hints);
   }
