@@ -66,7 +66,7 @@ def check_image(path: Path, label: str, max_pages: int) -> int:
         ) from exc
     except UnidentifiedImageError as exc:
         raise _damaged(label, "not a readable image") from exc
-    except Exception as exc:  # noqa: BLE001 - whatever a decoder raises, the file is at fault
+    except Exception as exc:
         raise _damaged(label, str(exc) or type(exc).__name__) from exc
     if pages == 0:
         raise _damaged(label, "it has no pages")
