@@ -93,7 +93,7 @@ def test_rejected_upload_is_422_with_the_reason(client: TestClient, tmp_path: Pa
     fake = tmp_path / "scan.pdf"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     err = assert_envelope(upload(client, fake), 422, "rejected")
-    assert err["message"] == "not a PDF: the file is a PNG image"
+    assert err["message"].startswith("damaged image: the file is a PNG image that cannot be")
     assert err["details"]["file"] == "scan.pdf"
     err = assert_envelope(upload(client, CORPUS / "bad/pypdf-encrypted/r4-user-password.pdf"), 422)
     assert err["message"] == "encrypted PDF: a password is required"

@@ -45,7 +45,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
 def test_ingest_json_lines(loaded) -> None:
     _, lines = loaded
     by_name = {Path(x["file"]).name: x for x in lines}
-    assert set(by_name) == {"南京.pdf", "新疆.PDF", "locked.pdf"}  # notes.txt is not a PDF
+    # notes.txt is not skipped in silence: it is listed, refused for its format
+    assert set(by_name) == {"南京.pdf", "新疆.PDF", "locked.pdf", "notes.txt"}
+    assert by_name.pop("notes.txt")["reason"].startswith("unsupported format: ")
     for name in ("南京.pdf", "新疆.PDF"):
         assert by_name[name]["status"] == "archived"
         assert by_name[name]["id"] and len(by_name[name]["sha256"]) == 64

@@ -105,11 +105,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"", "not a PDF: the file is an empty file"),
-        (PNG, "not a PDF: the file is a PNG image"),
-        (b"PK\x03\x04" + b"\x00" * 50, "not a PDF: the file is a ZIP archive"),
-        (b"<!DOCTYPE html><html></html>", "not a PDF: the file is an HTML"),
-        (b"just some text", "not a PDF"),
+        (b"", "unsupported format: the file is an empty file"),
+        (PNG, "damaged image: the file is a PNG image that cannot be decoded"),
+        (b"PK\x03\x04" + b"\x00" * 50, "unsupported format: the file is a ZIP archive"),
+        (b"<!DOCTYPE html><html></html>", "unsupported format: the file is an HTML"),
+        (b"just some text", "unsupported format: the file is a plain text file"),
         (b"%PDF-1.4\n garbage", "damaged PDF"),
         (_zero_page_pdf(), "the PDF has no pages"),
     ],
