@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfWriter
 
 from core.errors import ArchiveError
@@ -197,7 +198,7 @@ STAGE_NAMES = [s.name for s in default_stages()]
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("failing", STAGE_NAMES)
 def test_a_failing_stage_leaves_nothing_and_retry_works(
-    settings: object, failing: str, when: str
+    settings: object, failing: str, when: str, tmp_path: Path
 ) -> None:
     assert STAGE_NAMES == [
         "validate",
@@ -205,6 +206,7 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "extract",
         "signatures",
         "store_original",
+        "store_rendition",
         "store_text",
         "record",
         "manifest",
@@ -214,8 +216,12 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
     ]
     if failing == "retain":
         pytest.skip("retain applies only on a store with Object Lock: tests/test_s3.py fails it")
-    # queue_ocr applies to scans only: the Chinese scan, whose 3 pages need OCR
+    # queue_ocr applies to scans only: the Chinese scan, whose 3 pages need OCR;
+    # store_rendition to images only: a PNG (whose one page needs OCR too)
     path = SCAN_ZH if failing == "queue_ocr" else ZH_CONTRACT
+    if failing == "store_rendition":
+        path = tmp_path / "scan.png"
+        Image.new("L", (200, 100), 255).save(path)
     stages = [
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
         for s in default_stages()
@@ -233,6 +239,9 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         assert retry.status == "archived"
         if path == SCAN_ZH:
             assert [j.page_no for j in fixed.records.ocr_jobs(retry.id)] == [1, 2, 3]  # type: ignore[arg-type]
+        elif failing == "store_rendition":
+            keys = {k.rsplit("/", 1)[1] for k in fixed.objects.iter_keys("packages/")}
+            assert {"original", "rendition.pdf", "rendition.json"} <= keys
         else:
             assert fixed.search("肇新").hits[0].id == retry.id
 
