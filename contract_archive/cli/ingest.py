@@ -87,6 +87,7 @@ def ingest(
             "--all-files",
             help="Kept for old scripts: directories are always read whole, every file is "
             "identified by its bytes and unsupported ones are listed as rejected.",
+            hidden=True,
         ),
     ] = False,
     no_ocr: Annotated[
