@@ -35,7 +35,7 @@ ZH_PDF = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
 EN_PDF = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
 PASSWORD = "a long enough passphrase 15"
 SAME_IN_BOTH = {
-    "PDF", "OCR", "SHA", "API", "UTC", "CNY", "USD", "ZIP", "CSV", "JSON", "Lines", "SM3",
+    "PDF", "PNG", "JPEG", "TIFF", "OCR", "SHA", "API", "UTC", "CNY", "USD", "ZIP", "CSV", "JSON", "Lines", "SM3",
     "English", "XS", "LD", "CG", "ZL", "FW", "BM",
     # the query language's words, the same in both (search help, placeholders)
     "HTTP", "JavaScript", "SHA-", "customer", "title", "sha", "classification", "status", "year", "sha256", "archived", "Acme",
