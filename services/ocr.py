@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import json
 import logging
 import os
 import re
@@ -59,7 +60,13 @@ from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
 from services.archive import Archive
-from storage.objects.base import CHUNK_SIZE, package_key, package_prefix, pdf_key
+from storage.objects.base import (
+    CHUNK_SIZE,
+    RENDITION_INFO_NAME,
+    package_key,
+    package_prefix,
+    pdf_key,
+)
 from storage.records.base import PageRecord
 from storage.records.ocr_base import OcrCounts, OcrJobRecord
 
@@ -150,14 +157,25 @@ class _SourceFiles:
             while chunk := src.read(CHUNK_SIZE):
                 digest.update(chunk)
                 out.write(chunk)
-        # A rendition (the PDF of an image original) has its own digest, checked by `verify`.
-        if key.endswith("/original") and digest.hexdigest() != sha256:
+        # The PDF of an image original (its rendition) has its own digest, in rendition.json.
+        expected = sha256 if key.endswith("/original") else self._rendition_sha256(key)
+        if digest.hexdigest() != expected:
             part.unlink(missing_ok=True)
             raise OcrPageError(
-                f"the stored original {key} does not match its SHA-256",
+                f"the stored file {key} does not match its SHA-256",
                 hint="run `contract-archive doctor`: the object store may be damaged",
             )
         part.rename(path)
+
+    def _rendition_sha256(self, key: str) -> str | None:
+        info_key = key.rsplit("/", 1)[0] + "/" + RENDITION_INFO_NAME
+        try:
+            with self.objects.open(info_key) as fh:
+                info = json.loads(fh.read())
+        except (ArchiveError, ValueError):
+            return None
+        value = info.get("sha256") if isinstance(info, dict) else None
+        return str(value) if value else None
 
     def release(self, sha256: str) -> None:
         with self._lock:
