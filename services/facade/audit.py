@@ -115,7 +115,7 @@ class LogView:
             idish = key == "id" or key.endswith(("_id", "_ids")) or key in ("returned", "hits")
             if not idish:
                 return False
-            if "customer" in key or (about == "customer" and not key.endswith("_id")):
+            if "contract" not in key and ("customer" in key or about == "customer"):
                 return ref in self.customers
             return ref in self.contracts
         return False
