@@ -22,8 +22,9 @@ import contract_archive.cli as cli
 after_import = sorted(m for m in {heavy!r} if m in sys.modules)
 result = CliRunner().invoke(cli.app, ["--help"])
 after_help = sorted(m for m in {heavy!r} if m in sys.modules)
-print(json.dumps({{"import": after_import, "help": after_help, "code": result.exit_code,
-                  "out": result.output}}))
+ours = sorted(m for m in sys.modules if m.startswith(("contract_archive.cli.", "services.")))
+print(json.dumps({{"import": after_import, "help": after_help, "ours": ours,
+                  "code": result.exit_code, "out": result.output}}))
 """
 
 
@@ -38,6 +39,7 @@ def test_importing_the_cli_and_its_help_load_no_engine() -> None:
     seen = json.loads(probe.stdout)
     assert seen["code"] == 0, seen["out"]
     assert seen["import"] == [] and seen["help"] == [], seen
+    assert seen["ours"] == [], "--help imported command modules or services"
     for name in cli.COMMANDS:  # every command is listed, by the table
         assert f" {name} " in seen["out"], name
 
