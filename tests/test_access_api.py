@@ -475,9 +475,8 @@ def test_the_log_is_filtered_paginated_and_exported(world: World) -> None:
             assert all(r["contract_id"] == str(world.ids["labour"]) for r in rows)
             if reader == "auditor-hr":  # cleared for LD: the whole history, purposes included
                 assert any(r["purpose"] == "劳动仲裁 2024-17" for r in rows)
-            else:  # not cleared: only refusals (as for a missing id), no purpose
-                assert all(r["outcome"] in ("denied", "not_found") for r in rows), rows
-                assert all(not r["purpose"] and "劳动" not in r["details"] for r in rows)
+            else:  # not cleared: none of its entries
+                assert rows == [], rows
     cleared, uncleared = seqs["auditor-hr"], seqs["auditor"]
     assert cleared == list(range(1, len(cleared) + 1))  # the whole chain
     assert set(uncleared) < set(cleared) and uncleared == sorted(uncleared)
@@ -526,11 +525,17 @@ def test_the_log_hides_a_restricted_contract_from_an_auditor_not_cleared_for_it(
     assert not [
         e for e in everything["items"] if e["contract_id"] == labour and e["outcome"] == "ok"
     ]
-    # Only what a missing id would show keeps the id: the refusals, the class's as not_found.
-    assert about["total"] == len(about["items"]) > 0
-    assert all(e["outcome"] in ("not_found", "denied") for e in about["items"])
-    assert any(e["actor"] == "both" and e["outcome"] == "not_found" for e in about["items"])
-    assert not [e for e in refused["items"] if e["contract_id"] == labour and e["details"]]
+    # No entry keeps the id: a filter on it finds nothing; the class's refusal is a not_found.
+    assert about["total"] == len(about["items"]) == 0
+    refusals = [
+        e
+        for e in everything["items"]
+        if e["actor"] == "both" and e["action"] == "contract.view" and e["contract_id"] is None
+    ]
+    assert refusals and all(e["outcome"] == "not_found" for e in refusals)
+    assert all(e["details"] == {"redacted": "a contract you are not cleared for"} for e in refusals)
+    assert not [e for e in refused["items"] if e["contract_id"] == labour]
+    assert not [e for e in everything["items"] if e["contract_id"] == labour]
     assert refused["total"] == len(refused["items"])
     assert "复核 R-7" not in page.text and f'href="/contracts/{labour}"' not in page.text
     assert "a contract you are not cleared for" in page.text

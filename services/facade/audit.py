@@ -9,8 +9,8 @@ reading is logged *before* the entries are read so that the read shows in what i
 cleared for a restricted class (:attr:`~services.facade.base.Acting.hidden`) reads the log as if
 its contracts did not exist (:class:`LogView`). An entry about one of them keeps who, when, the
 action and the outcome but not the contract, the purpose or the details (``details`` says
-``{"redacted": "a contract you are not cleared for"}``); a refusal because of the class is shown
-as the ``not_found`` the caller was answered; an entry about something else whose details or
+``{"redacted": "a contract you are not cleared for"}``); a refusal because of the class shows
+the ``not_found`` the caller was answered; an entry about something else whose details or
 purpose name such a contract (a list's returned ids, a filter, a title, a customer known only
 through it) loses them the same way. Filters and totals count what the reader is shown
 (:attr:`LogFilter.hidden_references`); the per-contract log of a hidden contract is a 404 like
@@ -77,9 +77,7 @@ class LogView:
         """The entry as this reader is shown it."""
         if entry.contract_id in self.contracts:
             if is_class_refusal(entry):  # the caller was answered 404, as for a missing one
-                return replace(entry, outcome="not_found", purpose=None, details={})
-            if entry.outcome in ("denied", "not_found"):  # refused before it was looked up
-                return entry
+                entry = replace(entry, outcome="not_found")
             return self._redacted(entry, contract_id=None)
         about = "customer" if entry.action.startswith("customer") else "contract"
         if self._names(entry.details, about=about) or self._says(entry.purpose):

@@ -253,10 +253,9 @@ class LogFilter:
     until: datetime | None = None
     hidden_references: frozenset[int] = frozenset()
     """The reader's view (issue 12): contracts the reader may not see. An entry about one of
-    them is matched as the reader is shown it: a refusal because of the class
-    (:func:`is_class_refusal`) as a ``not_found`` of that id, a permission refusal as it is, and
-    every other entry without its contract (it matches no ``contract_id`` filter). Never
-    logged (:meth:`as_dict` leaves it out)."""
+    them is matched as the reader is shown it: without its contract (it matches no
+    ``contract_id`` filter), and a refusal because of the class (:func:`is_class_refusal`) as
+    ``not_found``. Never logged (:meth:`as_dict` leaves it out)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -269,7 +268,6 @@ class LogFilter:
 CLASS_REFUSAL_REASON = "restricted class"
 """``details["reason"]`` of the ``denied`` entry written when a contract was refused because
 of its class (the caller was answered 404, as for a missing contract)."""
-REFUSALS = ("denied", "not_found")
 
 
 def is_class_refusal(entry: LogEntry) -> bool:

@@ -23,7 +23,6 @@ from storage.errors import StorageError
 from storage.records.access_base import (
     CLASS_REFUSAL_REASON,
     GENESIS_HASH,
-    REFUSALS,
     LogEntry,
     LogFilter,
     LogHead,
@@ -600,8 +599,8 @@ class SqlAccessStore:
             stmt = stmt.where(AccessLogEntry.actor == flt.actor)
         if flt.contract_id is not None:
             stmt = stmt.where(AccessLogEntry.contract_id == flt.contract_id)
-            if flt.contract_id in flt.hidden_references:  # only refusals keep the id
-                stmt = stmt.where(AccessLogEntry.outcome.in_(REFUSALS))
+            if flt.contract_id in flt.hidden_references:  # shown to no one without its id
+                stmt = stmt.where(false())
         if flt.action is not None:
             if flt.action.endswith("."):
                 stmt = stmt.where(AccessLogEntry.action.startswith(flt.action, autoescape=True))
