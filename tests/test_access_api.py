@@ -499,6 +499,7 @@ def test_the_log_hides_a_restricted_contract_from_an_auditor_not_cleared_for_it(
     labour = world.ids["labour"]
     with world.client("both") as client:  # not in hr: refused because of the class
         assert client.get(f"/api/v1/contracts/{labour}").status_code == 404
+        assert client.get(f"/api/v1/contracts/{labour}/access-log").status_code == 404
     with world.client("legal-hr") as client:
         r = client.get(f"/api/v1/contracts/{labour}/original", params={"purpose": "复核 R-7"})
         assert r.status_code == 200
@@ -538,6 +539,9 @@ def test_the_log_hides_a_restricted_contract_from_an_auditor_not_cleared_for_it(
     assert not [e for e in everything["items"] if e["contract_id"] == labour]
     assert refused["total"] == len(refused["items"])
     assert "复核 R-7" not in page.text and f'href="/contracts/{labour}"' not in page.text
+    with world.client("auditor") as client:  # the whole log's page, the refusals included
+        whole = client.get("/access-log", headers={"Accept": "text/html"})
+    assert whole.status_code == 200 and f'href="/contracts/{labour}"' not in whole.text
     assert "a contract you are not cleared for" in page.text
     with world.client("auditor-hr") as client:  # cleared for LD: every entry in full
         full = client.get("/api/v1/access-log", params={"contract": labour, "limit": 1000}).json()
