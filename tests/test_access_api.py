@@ -74,6 +74,9 @@ class World:
         }
         self.tokens["legal-hr"] = token_for(archive, "legal", username="legal-hr", groups=("hr",))
         self.tokens["both"] = token_for(archive, "legal", "auditor", username="both")
+        self.tokens["auditor-hr"] = token_for(
+            archive, "auditor", username="auditor-hr", groups=("hr",)
+        )
 
     def client(self, who: str | None) -> TestClient:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -375,7 +378,12 @@ def test_a_restricted_download_needs_a_purpose_which_is_logged(world: World) -> 
         assert r.status_code == 200 and r.content == ZH.read_bytes()
         # An unrestricted contract needs none.
         assert client.get(f"/api/v1/contracts/{world.ids['en']}/original").status_code == 200
-    with world.client("auditor") as client:
+    with world.client("auditor") as client:  # not in hr: the history is as missing as the contract
+        hidden = client.get(f"/api/v1/contracts/{labour}/access-log")
+        missing = client.get("/api/v1/contracts/987654/access-log")
+    assert hidden.status_code == missing.status_code == 404
+    assert err(hidden)["message"] == err(missing)["message"].replace("987654", str(labour))
+    with world.client("auditor-hr") as client:  # cleared: every entry in full
         history = client.get(f"/api/v1/contracts/{labour}/access-log").json()
     downloads = [e for e in history["items"] if e["action"] == "contract.download"]
     assert downloads[0]["outcome"] == "ok" and downloads[0]["purpose"] == "劳动仲裁 2024-17"
@@ -435,7 +443,7 @@ def test_the_log_is_filtered_paginated_and_exported(world: World) -> None:
         searches = client.get(
             "/api/v1/access-log", params={"action": "search", "user": "legal", "limit": 1000}
         ).json()["items"]
-        logged = next(e for e in searches if e["details"]["query"] == "classification:LD")
+        logged = next(e for e in searches if e["details"].get("query") == "classification:LD")
         assert logged["details"]["hits"] == 0
         assert logged["details"]["filters"] == ["classification:LD"]
         invalid = [e for e in searches if e["outcome"] == "invalid"]
@@ -448,22 +456,31 @@ def test_the_log_is_filtered_paginated_and_exported(world: World) -> None:
         bad = client.get("/api/v1/access-log", params={"since": "2000-01-01T00:00:00"})
         assert bad.status_code == 400
 
-        jsonl = client.get("/api/v1/access-log/export", params={"format": "jsonl"})
-        assert jsonl.headers["content-type"].startswith("application/x-ndjson")
-        lines = [json.loads(line) for line in jsonl.text.splitlines()]
-        for line in lines:
-            claimed = line.pop("hash")
-            assert hashlib.sha256(canonical_bytes(line)).hexdigest() == claimed
-        assert [x["seq"] for x in lines] == list(range(1, len(lines) + 1))
-
-        exported = client.get(
-            "/api/v1/access-log/export", params={"format": "csv", "contract": world.ids["labour"]}
-        )
-        assert exported.content.startswith(b"\xef\xbb\xbf")
-        rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-        assert rows and all(r["contract_id"] == str(world.ids["labour"]) for r in rows)
-        assert any(r["purpose"] == "劳动仲裁 2024-17" for r in rows)
-
+    seqs: dict[str, list[int]] = {}
+    for reader in ("auditor", "auditor-hr"):
+        with world.client(reader) as client:
+            jsonl = client.get("/api/v1/access-log/export", params={"format": "jsonl"})
+            assert jsonl.headers["content-type"].startswith("application/x-ndjson")
+            lines = [json.loads(line) for line in jsonl.text.splitlines()]
+            for line in lines:  # every exported line is an entry as logged
+                claimed = line.pop("hash")
+                assert hashlib.sha256(canonical_bytes(line)).hexdigest() == claimed
+            seqs[reader] = [x["seq"] for x in lines]
+            exported = client.get(
+                "/api/v1/access-log/export",
+                params={"format": "csv", "contract": world.ids["labour"]},
+            )
+            assert exported.content.startswith(b"\xef\xbb\xbf")
+            rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+            assert all(r["contract_id"] == str(world.ids["labour"]) for r in rows)
+            if reader == "auditor-hr":  # cleared for LD: the whole history, purposes included
+                assert any(r["purpose"] == "劳动仲裁 2024-17" for r in rows)
+            else:  # not cleared: none of its entries
+                assert rows == [], rows
+    cleared, uncleared = seqs["auditor-hr"], seqs["auditor"]
+    assert cleared == list(range(1, len(cleared) + 1))  # the whole chain
+    assert set(uncleared) < set(cleared) and uncleared == sorted(uncleared)
+    with world.client("auditor") as client:
         report = client.get("/api/v1/access-log/verify").json()
         assert report["status"] == "PASSED", report["summary"]
         key = client.get("/api/v1/access-log/key").json()
@@ -471,6 +488,68 @@ def test_the_log_is_filtered_paginated_and_exported(world: World) -> None:
     # The auditor's own reads are in the log too.
     mine = world.access.store.entries(LogFilter(actor="auditor", action="audit."), limit=100)
     assert {e.action for e in mine} >= {"audit.read", "audit.export", "audit.verify"}
+
+
+def test_the_log_hides_a_restricted_contract_from_an_auditor_not_cleared_for_it(
+    world: World,
+) -> None:
+    """Redaction (issue 12): an auditor outside hr reads the log as if the LD contract did not
+    exist (who, when, action and outcome kept; contract, purpose and details gone; a refusal
+    because of the class shown as the not_found the caller got); one in hr reads it all."""
+    labour = world.ids["labour"]
+    with world.client("both") as client:  # not in hr: refused because of the class
+        assert client.get(f"/api/v1/contracts/{labour}").status_code == 404
+        assert client.get(f"/api/v1/contracts/{labour}/access-log").status_code == 404
+    with world.client("legal-hr") as client:
+        r = client.get(f"/api/v1/contracts/{labour}/original", params={"purpose": "复核 R-7"})
+        assert r.status_code == 200
+    with world.client("auditor") as client:
+        everything = client.get("/api/v1/access-log", params={"limit": 1000}).json()
+        about = client.get("/api/v1/access-log", params={"contract": labour, "limit": 1000}).json()
+        refused = client.get(
+            "/api/v1/access-log", params={"outcome": "denied", "limit": 1000}
+        ).json()
+        page = client.get(
+            "/access-log", params={"user": "legal-hr"}, headers={"Accept": "text/html"}
+        )
+    text = json.dumps(everything, ensure_ascii=False)
+    assert "复核 R-7" not in text and "新疆汽车贸易公司" not in text
+    downloads = [
+        e
+        for e in everything["items"]
+        if e["actor"] == "legal-hr" and e["action"] == "contract.download"
+    ]
+    redacted = [e for e in downloads if e["contract_id"] is None]
+    assert redacted and all(e["purpose"] is None for e in redacted)
+    assert all(e["details"] == {"redacted": "a contract you are not cleared for"} for e in redacted)
+    assert all(e["outcome"] in ("ok", "refused") for e in redacted)
+    assert not [
+        e for e in everything["items"] if e["contract_id"] == labour and e["outcome"] == "ok"
+    ]
+    # No entry keeps the id: a filter on it finds nothing; the class's refusal is a not_found.
+    assert about["total"] == len(about["items"]) == 0
+    refusals = [
+        e
+        for e in everything["items"]
+        if e["actor"] == "both" and e["action"] == "contract.view" and e["contract_id"] is None
+    ]
+    assert refusals and all(e["outcome"] == "not_found" for e in refusals)
+    assert all(e["details"] == {"redacted": "a contract you are not cleared for"} for e in refusals)
+    assert not [e for e in refused["items"] if e["contract_id"] == labour]
+    assert not [e for e in everything["items"] if e["contract_id"] == labour]
+    assert refused["total"] == len(refused["items"])
+    assert "复核 R-7" not in page.text and f'href="/contracts/{labour}"' not in page.text
+    with world.client("auditor") as client:  # the whole log's page, the refusals included
+        whole = client.get("/access-log", headers={"Accept": "text/html"})
+    assert whole.status_code == 200 and f'href="/contracts/{labour}"' not in whole.text
+    assert "a contract you are not cleared for" in page.text
+    with world.client("auditor-hr") as client:  # cleared for LD: every entry in full
+        full = client.get("/api/v1/access-log", params={"contract": labour, "limit": 1000}).json()
+    mine = [e for e in full["items"] if e["purpose"] == "复核 R-7"]
+    assert mine and mine[0]["details"]["file"] == "original" and mine[0]["outcome"] == "ok"
+    refusal = next(e for e in full["items"] if e["actor"] == "both" and e["outcome"] == "denied")
+    assert refusal["details"] == {"reason": "restricted class"}
+    assert full["total"] > about["total"]
 
 
 def test_no_route_edits_or_deletes_log_entries() -> None:

@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import corpus_files
+from services.access.service import AccessControl
+from services.archive import Archive
+from tests.access_helpers import ensure_user
+from tests.conftest import corpus_files, make_settings
 from tests.test_cli import run
 
 EN = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
@@ -324,3 +327,47 @@ def test_an_undeclared_command_does_not_run_and_a_declared_one_is_logged(
     ]
     assert entries[0].details == {"params": {"contract_id": 7, "path": ["a", "b"]}}
     assert "hunter2" not in str(entries[1].details)
+
+
+def test_audit_commands_redact_a_class_the_auditor_is_not_cleared_for(tmp_path: Path) -> None:
+    """`audit export` and `audit extract` (the facade's one redaction, issue 12): an auditor
+    outside the class's group gets none of the restricted contract's entries (their hashes
+    verify, its purpose is nowhere); an auditor in the group gets them all."""
+    data = tmp_path / "var"
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        root = ensure_user(archive, "root", ("admin",), groups=("hr",))
+        ensure_user(archive, "aud", ("auditor",))
+        ensure_user(archive, "aud-hr", ("auditor",), groups=("hr",))
+        ensure_user(archive, "peeker", ("legal",))
+        access = AccessControl.for_archive(archive)
+        with open(EN, "rb") as fh:
+            made = access.ingest(root, fh, filename=EN.name, customer="Cloakwise Holdings")
+        assert made.id is not None
+        secret = made.id
+        access.update_contract(root, secret, {"classification": "LD"}, purpose="Vaultmark case")
+        access.set_restriction(root, "LD", ["hr"])
+    shown = run(data, "show", str(secret), env={"ARCHIVE_USER": "peeker"})
+    assert shown.returncode == 1  # refused because of the class, as a missing contract
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    for reader in ("aud", "aud-hr"):
+        env = {"ARCHIVE_USER": reader}
+        exported = run(data, "audit", "export", "--format", "jsonl", env=env)
+        assert exported.returncode == 0, exported.stderr
+        outputs[reader] = [json.loads(line) for line in exported.stdout.splitlines()]
+        extract = tmp_path / f"{reader}.zip"
+        made_extract = run(
+            data, "audit", "extract", "--contract", str(secret), "-o", str(extract), env=env
+        )
+        assert made_extract.returncode == 0, made_extract.stderr
+        checked = json.loads(run(data, "audit", "verify-extract", str(extract), "--json").stdout)
+        assert checked["status"] == "PASSED", checked
+        outputs[f"{reader} extract"] = [{"entries": checked["entries"]}]
+    hidden, cleared = outputs["aud"], outputs["aud-hr"]
+    about = [e for e in cleared if e["contract_id"] == secret]
+    assert any(e["purpose"] == "Vaultmark case" for e in about)  # cleared: all of it
+    assert any(e["actor"] == "peeker" and e["details"].get("reason") for e in about)
+    text = json.dumps(hidden, ensure_ascii=False)
+    assert "Vaultmark" not in text and "Cloakwise" not in text
+    assert not [e for e in hidden if e["contract_id"] == secret]
+    assert outputs["aud extract"][0]["entries"] == 0
+    assert outputs["aud-hr extract"][0]["entries"] > 0

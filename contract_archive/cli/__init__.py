@@ -4,35 +4,145 @@ Exit status: 0 success; 1 when a file was rejected or an operation failed; 2 for
 configuration error. Errors are printed as one line with a hint, never as a traceback.
 
 Commands live in the modules of this package, one module per area; each registers its commands
-on :data:`app` when imported at the bottom of this file.
+on :data:`app` when imported. They are imported when used, not at start (:data:`COMMANDS`,
+:class:`LazyGroup`): `contract-archive --help` lists them from the table without importing
+SQLAlchemy's ORM, pyHanko, alembic, argon2, tantivy or pypdfium2, and a command imports only its
+own module (and what that needs).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer import _click as click  # the click Typer runs on (vendored)
+from typer.core import TyperCommand, TyperGroup
 
 from core.errors import ArchiveError, ConfigurationError
-from core.settings import get_settings
 
 if TYPE_CHECKING:
     from services.facade import Facade
 
+
+class _LoadingCommands(dict[str, click.Command]):
+    """A group's commands that, when all of them are asked for (a walk of the tree, a typo's
+    suggestions), first loads every command module."""
+
+    def __init__(self, commands: dict[str, click.Command], group: LazyGroup) -> None:
+        super().__init__(commands)
+        self._group = group
+
+    def _all(self) -> None:
+        self._group.load_all()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._all()
+        return super().__len__()
+
+    def __contains__(self, key: object) -> bool:
+        self._all()
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> click.Command:
+        self._all()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._all()
+        return super().get(key, default)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().keys()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().items()
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists :data:`COMMANDS` in their order, and imports a command's module
+    only when the command is run (or its own help is asked for). The help of the root lists
+    each command by the help the table keeps, without importing it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._commands = _LoadingCommands(dict(self.commands), self)
+        self.commands = self._commands
+        self._listing = False
+        self._loaded_all = False
+
+    def _known(self, name: str) -> click.Command | None:
+        return dict.get(self._commands, name)
+
+    def _take(self, module: str) -> None:
+        """Import ``module`` and add what it registered on :data:`app` to this group."""
+        load(module)
+        built = typer.main.get_group(app)
+        assert isinstance(built, LazyGroup)
+        for name, command in dict.items(built._commands):
+            dict.setdefault(self._commands, name, command)
+
+    def load_all(self) -> None:
+        if self._loaded_all:
+            return
+        self._loaded_all = True
+        for module in dict.fromkeys(m for m, _ in COMMANDS.values()):
+            self._take(module)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [n for n in dict.keys(self._commands) if n not in COMMANDS]
+        return [*COMMANDS, *extra]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self._known(cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        module, help_text = COMMANDS[cmd_name]
+        if self._listing:  # the root's help: the table's line, nothing imported
+            return TyperCommand(cmd_name, help=help_text)
+        self._take(module)
+        return self._known(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="contract-archive",
     help="Archive, seal and search contracts in Chinese and English.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    # The root as a group even before any command module is loaded (Typer needs one).
+    pass
+
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -87,6 +197,8 @@ def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
     @functools.wraps(fn)
     def command(*args: P.args, **kwargs: P.kwargs) -> T:
         def body() -> T:
+            # Imported when a command runs, not at start (`--help` needs none of them).
+            from core.settings import get_settings
             from services.facade import Runtime
             from services.facade.public import print_first_credentials
 
@@ -115,21 +227,115 @@ def main() -> None:
         sys.exit(130)
 
 
-# Register the commands (imported for their side effect on `app`).
-from contract_archive.cli import (  # noqa: E402, F401
-    admin,
-    audit,
-    doctor,
-    ingest,
-    ledger,
-    model,
-    ocr,
-    scale,
-    search,
-    users,
-    workflows,
-)
-from contract_archive.cli import seal as _seal  # noqa: E402, F401
+# The commands, loaded when used (issue 12: `--help` imports none of the archive's engines).
+# name: (the module of this package that registers it on `app`, the help `--help` lists: the
+# first paragraph of the command's own help; tests/test_cli_lazy.py checks that they agree).
+# A new command module: add one line per top-level command or group it registers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "reindex": ("admin", "Rebuild the search index from the records and the stored text."),
+    "serve": ("admin", "Run the web server (API at /api/v1, documentation at /docs)."),
+    "doctor": (
+        "doctor",
+        (
+            "Check the object store, the records and the index, and that they agree; find "
+            "what an\n"
+            "interrupted ingest left. Exit status 0 when nothing is wrong (after --repair: "
+            "nothing is\n"
+            "left), 1 when a problem remains, 2 on a configuration error."
+        ),
+    ),
+    "ocr": (
+        "ocr",
+        ("Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."),
+    ),
+    "worker": (
+        "ocr",
+        (
+            "Work the OCR queue until stopped (beside a server run with "
+            "ARCHIVE_OCR_BACKGROUND=false,\n"
+            "or on another machine sharing its database and object store)."
+        ),
+    ),
+    "ingest": (
+        "ingest",
+        (
+            "Archive PDF files. A batch goes on past bad files; the exit status is 1 if any "
+            "file\n"
+            "was rejected."
+        ),
+    ),
+    "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),
+    "migrate": (
+        "scale",
+        (
+            "Copy objects and records to the target engines, rebuild its index, verify by "
+            "counts and\n"
+            "digests."
+        ),
+    ),
+    "search": ("search", "Search the archive; hits come with highlighted snippets."),
+    "show": ("search", "Show a contract's record."),
+    "text": ("search", "Print the extracted text; pages are separated by a form feed."),
+    "verify": (
+        "seal",
+        (
+            "Verify a contract's evidence package: digests, seal, timestamp, record, "
+            "embedded\n"
+            "signatures. Exit 1 when a check FAILED."
+        ),
+    ),
+    "seal": ("seal", "Show the seal state of the archive; with --pending, seal what is waiting."),
+    "export": (
+        "seal",
+        (
+            "Export a contract's evidence (original, text, manifest, seal, certificates, "
+            "timestamp)\n"
+            "for verification with OpenSSL, without the archive."
+        ),
+    ),
+    "recover": (
+        "seal",
+        (
+            "Rebuild lost contract records from the evidence packages' manifests (and then "
+            "the\n"
+            "search index); records still present are left alone."
+        ),
+    ),
+    "audit": ("audit", "The access log: verify, checkpoint, export, extract, prune."),
+    "ledger": (
+        "ledger",
+        ("The evidence ledger: every manifest version in a Merkle tree under signed checkpoints."),
+    ),
+    "customer": ("model", "Customers and all their contracts."),
+    "contract": ("model", "Contract terms, lifecycle, filing (档号), holds and relations."),
+    "payment": ("model", "Payment plans and what was paid."),
+    "classification": ("model", "The classification scheme (versioned)."),
+    "reminders": ("model", "Expiry, notice and payment reminders."),
+    "legal-hold": (
+        "scale",
+        ("Legal holds: nothing of a held contract's package can be deleted until released."),
+    ),
+    "users": ("users", "Users: create, list, disable, enable, update, reset a password."),
+    "tokens": ("users", "API tokens: create (shown once), list, revoke."),
+    "restrictions": ("users", "Restricted classes: classifications only some groups see."),
+    "approvals": (
+        "workflows",
+        ("Approval before signing: the approvers' queue, approve, reject, submit, the rules."),
+    ),
+    "borrow": ("workflows", "Borrowing (借阅): request, grant, refuse, return, list."),
+}
+
+
+def load(module: str) -> None:
+    """Import one command module of this package (it registers its commands on :data:`app`)."""
+    importlib.import_module(f"{__name__}.{module}")
+
+
+def load_all() -> None:
+    """Import every command module (what a walk of the whole tree needs)."""
+    for module in dict.fromkeys(m for m, _ in COMMANDS.values()):
+        load(module)
+
 
 if __name__ == "__main__":
     main()

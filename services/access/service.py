@@ -57,6 +57,7 @@ from services.access.throttle import AttemptCounter, bounded_verification
 from services.archive import Archive
 from storage.index.query import And, DateRange, Keyword, Node, Not, Or, Text, parse
 from storage.records.access_base import (
+    CLASS_REFUSAL_REASON,
     AccessStore,
     LogEntry,
     LogFilter,
@@ -69,6 +70,8 @@ from storage.records.access_base import (
 from storage.records.base import MAX_ID, ContractRecord
 
 log = logging.getLogger(__name__)
+LogView = Callable[[LogEntry], "LogEntry | None"]
+"""How a reader is shown one access-log entry (None: not at all)."""
 
 USERNAME_RE = re.compile(r"^[\w][\w.@-]{0,99}$")
 TOUCH_EVERY = timedelta(seconds=60)
@@ -377,7 +380,7 @@ class AccessControl:
                 outcome="denied",
                 contract_id=contract_id,
                 purpose=purpose,
-                details={"reason": "restricted class"},
+                details={"reason": CLASS_REFUSAL_REASON},
             )
             raise NotFound(f"contract {contract_id} does not exist")
         return record, bool(groups)
@@ -1129,7 +1132,10 @@ class AccessControl:
         cursor: int | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        view: LogView | None = None,
     ) -> tuple[list[LogEntry], int]:
+        """A page of entries and the total matching ``flt``; ``view``: how the reader is shown
+        each entry (None: left out), see :class:`services.facade.audit.AuditArea`."""
         self.require(caller, Perm.AUDIT_READ, action="audit.read")
         # The read itself is logged first, so that it shows in what it returns.
         self.record(caller, "audit.read", details={"filter": flt.as_dict(), "cursor": cursor})
@@ -1140,9 +1146,12 @@ class AccessControl:
             limit=limit,
             descending=newest_first,
         )
-        return entries, self.store.count_entries(flt)
+        shown = [v for v in (view(e) for e in entries) if v is not None] if view else entries
+        return shown, self.store.count_entries(flt)
 
-    def export_log(self, caller: Caller, flt: LogFilter, fmt: str) -> Iterator[bytes]:
+    def export_log(
+        self, caller: Caller, flt: LogFilter, fmt: str, *, view: LogView | None = None
+    ) -> Iterator[bytes]:
         self.require(caller, Perm.AUDIT_EXPORT, action="audit.export")
         if fmt not in ("csv", "jsonl"):
             raise InvalidRequest(f"unknown export format {fmt!r}: csv or jsonl")
@@ -1150,13 +1159,20 @@ class AccessControl:
         self.record(
             caller, "audit.export", details={"format": fmt, "filter": flt.as_dict(), "to": head.seq}
         )
-        entries = (e for e in self.store.iter_entries(flt) if e.seq <= head.seq)
+        entries: Iterator[LogEntry] = (e for e in self.store.iter_entries(flt) if e.seq <= head.seq)
+        if view is not None:  # only what the reader is shown unchanged: every line verifies
+            entries = (e for e in entries if view(e) == e)
         return csv_lines(entries) if fmt == "csv" else jsonl_lines(entries)
 
-    def extract(self, caller: Caller, flt: LogFilter) -> bytes:
+    def extract(self, caller: Caller, flt: LogFilter, *, view: LogView | None = None) -> bytes:
+        """A signed extract; ``view`` returns an entry unchanged to include it, anything else
+        leaves it out (a changed entry would no longer verify)."""
         self.require(caller, Perm.AUDIT_EXPORT, action="audit.extract")
         self.record(caller, "audit.extract", details={"filter": flt.as_dict()})
-        return self.audit.extract(self.store.iter_entries(flt), flt=flt, created_by=caller.username)
+        entries: Iterator[LogEntry] = self.store.iter_entries(flt)
+        if view is not None:
+            entries = (e for e in entries if view(e) == e)
+        return self.audit.extract(entries, flt=flt, created_by=caller.username)
 
     def verify_log(self, caller: Caller) -> ChainReport:
         self.require(caller, Perm.AUDIT_VERIFY, action="audit.verify")

@@ -43,17 +43,23 @@ class AdminArea(Area):
         """Rebuild the search index from the records and the stored text; the count."""
         count = self.archive.reindex(progress)
         self.acting.note(indexed=count)
-        return count
+        return max(count - len(self.acting.hidden_ids), 0)
 
     @action("index.count", Perm.SETTINGS_MANAGE, logged="no")
     def contract_count(self) -> int:
-        """How many contracts the archive holds (for a progress bar; the administrator's)."""
-        return self.archive.records.count_contracts()
+        """How many contracts the archive holds (for a progress bar; the administrator's),
+        without those of classes the caller is not cleared for."""
+        return self.archive.records.count_contracts() - len(self.acting.hidden_ids)
 
     @action("archive.health", Perm.SETTINGS_MANAGE, logged="no")
     def counts(self) -> tuple[int, int]:
-        """Contracts recorded and indexed (the health check, for administrators)."""
-        return self.archive.records.count_contracts(), self.archive.index.count()
+        """Contracts recorded and indexed (the health check, for administrators), without
+        those of classes the caller is not cleared for."""
+        hidden = self.acting.hidden_ids
+        indexed = self.archive.index.count()
+        if hidden:
+            indexed = len(self.archive.index.ids() - hidden)
+        return self.archive.records.count_contracts() - len(hidden), indexed
 
     @action("archive.migrate", Perm.SETTINGS_MANAGE, logged="change")
     def migrate(

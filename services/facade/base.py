@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from core import clock
 from core.errors import ArchiveError, NotFound
 from core.roles import Caller, GrantPass, Perm, Role, permissions
+from storage.records.listing_base import ContractFilter
 
 if TYPE_CHECKING:
     from services.access.service import AccessControl
@@ -132,6 +133,18 @@ class Acting:
     def hidden(self) -> tuple[str, ...]:
         """The restricted classifications this caller is not cleared for, sorted."""
         return tuple(sorted(self.access.hidden_classes(self.signed_in)))
+
+    @cached_property
+    def hidden_ids(self) -> frozenset[int]:
+        """The contracts of :attr:`hidden` classes (borrowed ones included: a grant lifts the
+        hiding of one contract, not of the class's counts). Counts and summaries given to this
+        caller (health, seal status, `verify --all`, reindex, recover) leave them out."""
+        if not self.hidden:
+            return frozenset()
+        _, rows = self.archive.records.query_contracts(
+            ContractFilter(classifications=self.hidden), limit=2**31 - 1
+        )
+        return frozenset(r.id for r in rows)
 
     def may_see_class(self, classification: str | None) -> bool:
         """Whether the whole class is visible (lists, counts, totals, search). A borrowed

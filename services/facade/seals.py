@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from signing.export import ExportResult, export_contract
 from signing.recover import RecoverSummary
 from signing.report import Status, VerificationReport
 from signing.service import PendingSummary
+from storage.records.seals_base import Finding, RunRow
 
 __all__ = ["AuditSummary", "SealState", "SealsArea", "Status", "VerificationReport"]
 
@@ -58,7 +59,8 @@ class SealsArea(Area):
         ``on_start(total, resumed_from, already_checked)``; ``on_report`` gets the reports of
         the contracts the caller may see (the run's counts are of the whole archive)."""
         service = self.archive.seal
-        total = self.archive.records.count_contracts()
+        hidden = self.acting.hidden_ids
+        total = self.archive.records.count_contracts() - len(hidden)
 
         def started(run: object, resumed_from: int) -> None:
             if on_start is not None:
@@ -75,6 +77,7 @@ class SealsArea(Area):
         summary = replace(
             summary,
             findings=tuple(f for f in summary.findings if self.acting.may_see_id(f.contract_id)),
+            run=_without(summary.run, summary.findings, hidden),
         )
         self.acting.note(
             run=summary.run.id, failed=summary.run.failed, indeterminate=summary.run.indeterminate
@@ -88,8 +91,14 @@ class SealsArea(Area):
 
     @action("seal.status", Perm.SETTINGS_MANAGE, logged="read")
     def state(self) -> SealState:
-        counts = self.archive.seal.seals.seal_counts()
-        total = self.archive.records.count_contracts()
+        seals = self.archive.seal.seals
+        counts = dict(seals.seal_counts())
+        hidden = self.acting.hidden_ids
+        for contract_id in hidden:  # counted as the caller may see: without hidden classes
+            latest = seals.latest_manifest(contract_id)
+            if latest is not None and latest.state in counts:
+                counts[latest.state] -= 1
+        total = self.archive.records.count_contracts() - len(hidden)
         sealed, pending = counts.get("sealed", 0), counts.get("pending", 0)
         return SealState(sealed, pending, total - sealed - pending, self.archive.seal.keys.key_id)
 
@@ -121,4 +130,32 @@ class SealsArea(Area):
         """Rebuild lost contract records from the packages' manifests (then the index)."""
         summary = self.archive.recover()
         self.acting.note(recovered=summary.recovered, problems=len(summary.problems))
-        return summary
+        hidden = self.acting.hidden_ids
+        if not hidden:
+            return summary
+        mine = [i for i in summary.recovered_ids if i not in hidden]
+        seen = len(hidden) - (len(summary.recovered_ids) - len(mine))  # hidden, already present
+        return replace(
+            summary,
+            packages=max(summary.packages - len(hidden), 0),
+            recovered=len(mine),
+            recovered_ids=mine,
+            already_present=max(summary.already_present - seen, 0),
+        )
+
+
+def _without(run: RunRow, findings: Iterable[Finding], hidden: frozenset[int]) -> RunRow:
+    """A verification run's counts as a caller who may not see ``hidden`` is given them."""
+    if not hidden:
+        return run
+    bad = {f.contract_id: f.overall for f in findings if f.contract_id in hidden}
+    checked = sum(1 for i in hidden if i <= run.last_contract_id)
+    failed = sum(1 for o in bad.values() if o == Status.FAILED.value)
+    indeterminate = sum(1 for o in bad.values() if o == Status.INDETERMINATE.value)
+    return replace(
+        run,
+        checked=max(run.checked - checked, 0),
+        passed=max(run.passed - (checked - len(bad)), 0),
+        failed=max(run.failed - failed, 0),
+        indeterminate=max(run.indeterminate - indeterminate, 0),
+    )

@@ -251,13 +251,27 @@ class LogFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    hidden_references: frozenset[int] = frozenset()
+    """The reader's view (issue 12): contracts the reader may not see. An entry about one of
+    them is matched as the reader is shown it: without its contract (it matches no
+    ``contract_id`` filter), and a refusal because of the class (:func:`is_class_refusal`) as
+    ``not_found``. Never logged (:meth:`as_dict` leaves it out)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             k: (iso(v) if isinstance(v, datetime) else v)
             for k, v in self.__dict__.items()
-            if v is not None
+            if v is not None and k != "hidden_references"
         }
+
+
+CLASS_REFUSAL_REASON = "restricted class"
+"""``details["reason"]`` of the ``denied`` entry written when a contract was refused because
+of its class (the caller was answered 404, as for a missing contract)."""
+
+
+def is_class_refusal(entry: LogEntry) -> bool:
+    return entry.outcome == "denied" and entry.details.get("reason") == CLASS_REFUSAL_REASON
 
 
 # --- the Protocol ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, false, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from core.access_errors import AuditLogUnavailable
 from core.errors import Conflict, InvalidRequest, NotFound
 from storage.errors import StorageError
 from storage.records.access_base import (
+    CLASS_REFUSAL_REASON,
     GENESIS_HASH,
     LogEntry,
     LogFilter,
@@ -587,17 +588,31 @@ class SqlAccessStore:
     def _filtered(stmt: Select[Any], flt: LogFilter | None) -> Select[Any]:
         if flt is None:
             return stmt
+        hidden = sorted(flt.hidden_references)
+        about_hidden = AccessLogEntry.contract_id.in_(hidden) if hidden else false()
+        class_refusal = and_(
+            about_hidden,
+            AccessLogEntry.outcome == "denied",
+            AccessLogEntry.details["reason"].as_string() == CLASS_REFUSAL_REASON,
+        )
         if flt.actor is not None:
             stmt = stmt.where(AccessLogEntry.actor == flt.actor)
         if flt.contract_id is not None:
             stmt = stmt.where(AccessLogEntry.contract_id == flt.contract_id)
+            if flt.contract_id in flt.hidden_references:  # shown to no one without its id
+                stmt = stmt.where(false())
         if flt.action is not None:
             if flt.action.endswith("."):
                 stmt = stmt.where(AccessLogEntry.action.startswith(flt.action, autoescape=True))
             else:
                 stmt = stmt.where(AccessLogEntry.action == flt.action)
         if flt.outcome is not None:
-            stmt = stmt.where(AccessLogEntry.outcome == flt.outcome)
+            if flt.outcome == "not_found" and hidden:
+                stmt = stmt.where(or_(AccessLogEntry.outcome == "not_found", class_refusal))
+            elif flt.outcome == "denied" and hidden:
+                stmt = stmt.where(AccessLogEntry.outcome == "denied", not_(class_refusal))
+            else:
+                stmt = stmt.where(AccessLogEntry.outcome == flt.outcome)
         if flt.since is not None:
             stmt = stmt.where(AccessLogEntry.at >= flt.since)
         if flt.until is not None:
