@@ -259,9 +259,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": (
         "ingest",
         (
-            "Archive PDF files. A batch goes on past bad files; the exit status is 1 if any "
-            "file\n"
-            "was rejected."
+            "Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its "
+            "bytes;\n"
+            "one the archive does not take is listed as rejected with the reason. A batch goes "
+            "on past\n"
+            "bad files; the exit status is 1 if any file was rejected."
         ),
     ),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),
