@@ -121,6 +121,7 @@ from contract_archive.cli import (  # noqa: E402, F401
     audit,
     doctor,
     ingest,
+    jobs,
     ledger,
     model,
     ocr,
