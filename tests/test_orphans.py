@@ -1,5 +1,6 @@
-"""No orphans (issue 14): after SIGKILL of `contract-archive ingest` in the middle of OCR, no
-process it started (the forkserver, parser and OCR workers, tesseract) survives more than 5 s.
+"""No orphans (issue 14): after SIGKILL of `contract-archive ingest` or `contract-archive serve`
+in the middle of OCR, no process it started (the forkserver, parser and OCR workers, tesseract)
+survives more than 5 s.
 
 The processes are found through /proc by a marker in their environment, which every process the
 command starts inherits (the forkserver, the workers it forks, the tesseract processes the
@@ -12,10 +13,12 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from tests.test_ocr_pipeline import SCAN_ZH
@@ -76,6 +79,40 @@ def wait_for(condition, limit: float, step: float = 0.05):
         time.sleep(step)
 
 
+def kill_mid_ocr_and_check(cli: subprocess.Popen[bytes], value: str) -> None:
+    """Wait until a tesseract of the command reads a page, SIGKILL the command, and check that
+    every process it started is gone within the bound; kill what is left whatever happened."""
+    try:
+        # mid-OCR: a tesseract process run by an OCR worker (not the command's own check of
+        # the tesseract installation) is reading a page
+        running = wait_for(
+            lambda: [
+                pid
+                for pid, (parent, cmd) in marked(value).items()
+                if cmd.startswith("tesseract") and parent != cli.pid
+            ],
+            limit=180,
+            step=0.02,
+        )
+        assert running, f"no tesseract was started: {marked(value)}"
+        assert cli.poll() is None, "ingest ended before it could be killed"
+        family = marked(value)
+        assert cli.pid in family and len(family) >= 4, family  # itself, forkserver, workers...
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=10)
+        all_gone = wait_for(lambda: not marked(value), limit=BOUND)
+        assert all_gone, f"still running {BOUND:g} s after SIGKILL: {marked(value)}"
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        for pid in marked(value):  # leave nothing behind, whatever happened
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def test_sigkill_of_ingest_mid_ocr_leaves_no_process_behind(tmp_path: Path) -> None:
     scans = tmp_path / "scans"
     scans.mkdir()
@@ -93,32 +130,64 @@ def test_sigkill_of_ingest_mid_ocr_leaves_no_process_behind(tmp_path: Path) -> N
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    kill_mid_ocr_and_check(cli, value)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_sigkill_of_serve_mid_ocr_leaves_no_process_behind(tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    slow_scans(scans, 3)
+    value = secrets.token_hex(8)
+    env = {
+        **os.environ,
+        "ARCHIVE_DATA_DIR": str(tmp_path / "var"),
+        "ARCHIVE_OCR_WORKERS": "2",
+        MARKER: value,
+    }
+    made = subprocess.run(
+        [PROGRAM, "tokens", "create", "--name", "orphans"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    port = free_port()
+    server = subprocess.Popen(
+        [PROGRAM, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert server.poll() is None, "the server stopped"
+        try:
+            return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        # mid-OCR: a tesseract process run by an OCR worker (not the command's own check of
-        # the tesseract installation) is reading a page
-        running = wait_for(
-            lambda: [
-                pid
-                for pid, (parent, cmd) in marked(value).items()
-                if cmd.startswith("tesseract") and parent != cli.pid
-            ],
-            limit=180,
-            step=0.02,
-        )
-        assert running, f"no tesseract was started: {marked(value)}"
-        assert cli.poll() is None, "ingest ended before it could be killed"
-        family = marked(value)
-        assert cli.pid in family and len(family) >= 4, family  # the CLI, forkserver, workers...
-        os.kill(cli.pid, signal.SIGKILL)
-        cli.wait(timeout=10)
-        all_gone = wait_for(lambda: not marked(value), limit=BOUND)
-        assert all_gone, f"still running {BOUND:g} s after SIGKILL: {marked(value)}"
-    finally:
-        if cli.poll() is None:
-            cli.kill()
-            cli.wait()
-        for pid in marked(value):  # leave nothing behind, whatever happened
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        assert wait_for(up, limit=90, step=0.3), "the server did not start"
+        for scan in sorted(scans.iterdir()):
+            with open(scan, "rb") as fh:
+                r = httpx.post(
+                    f"{base}/api/v1/contracts",
+                    files={"file": (scan.name, fh)},
+                    headers=auth,
+                    timeout=120,
+                )
+            assert r.status_code == 202, r.text  # archived, OCR in the background
+    except BaseException:
+        server.kill()
+        server.wait()
+        raise
+    kill_mid_ocr_and_check(server, value)
