@@ -192,8 +192,9 @@ def truncated_file(rng: random.Random, words: str) -> bytes:
 
 def zero_image(rng: random.Random, words: str) -> bytes:
     width, height = rng.choice([(0, 0), (0, 50), (50, 0)])
+    unique = f"% {words}\n".encode()  # a comment: no text, yet a file of its own
     objects = _page_objects(
-        b"q 612 0 0 792 0 0 cm /Im1 Do Q", resources=("<< /XObject << /Im1 6 0 R >> >>")
+        unique + b"q 612 0 0 792 0 0 cm /Im1 Do Q", resources="<< /XObject << /Im1 6 0 R >> >>"
     )
     objects[6] = _stream(
         b"",

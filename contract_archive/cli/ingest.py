@@ -28,16 +28,13 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
-from contract_archive.cli.ocr import OcrProgress
+from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
 from services.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.contracts import IngestResult
     from services.facade.ocr import OcrService
-
-EXIT_WAIT_RAN_OUT = 3
-"""`ingest` stopped waiting for OCR (its bound ran out) while pages were still open."""
 
 
 def _expand(paths: list[Path], all_files: bool) -> Iterator[tuple[Path, str]]:
@@ -175,7 +172,7 @@ def ingest(
             progress.update(task, advance=1, pages=pages, rate=rate)
             if show_bar and not as_json:
                 progress.console.print(_result_line(result), markup=True)
-            elif not (as_json and (result.id in scans or result in queued_scans)):
+            elif not (as_json and _deferred(result, scans, queued_scans)):
                 _print_result(result, as_json)
     ocr_incomplete = 0
     still_open: list[tuple[IngestResult, dict[str, Any]]] = []
@@ -233,6 +230,14 @@ def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str)
         err.print(f"  open      #{result.id}  {esc(result.file)}  pages {shown}{more}")
     ids = " ".join(str(result.id) for result, _ in still_open)
     err.print(f"  [dim]hint: see progress with `contract-archive ocr {ids}`[/]")
+
+
+def _deferred(
+    result: IngestResult, scans: dict[int, IngestResult], queued: list[IngestResult]
+) -> bool:
+    """Whether the JSON line of this result waits for its OCR status: the scan itself, not a
+    duplicate of it met in the same batch (which has the same id)."""
+    return scans.get(result.id or 0) is result or any(r is result for r in queued)
 
 
 def _result_line(result: IngestResult) -> str:
