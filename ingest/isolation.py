@@ -54,6 +54,40 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def _libc() -> object | None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def child_dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for a program this process starts (tesseract): the kernel kills it
+    (``PR_SET_PDEATHSIG``) when this process dies, SIGKILL included, instead of letting it run
+    on as an orphan. None where that cannot be done (no Linux libc).
+
+    The death signal is tied to the *thread* that starts the program: call it from a thread
+    that lives as long as the program (a worker's main thread)."""
+    import signal
+
+    libc = _libc()  # loaded before the fork: nothing is loaded in the child
+    if libc is None or not hasattr(libc, "prctl"):
+        return None
+    prctl = libc.prctl
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return preexec
+
+
 def _limit_memory(max_bytes: int) -> None:
     die_with_parent()
     if max_bytes > 0:

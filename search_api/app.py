@@ -22,6 +22,7 @@ from search_api.routes import (
     auth,
     contract_edits,
     contracts,
+    jobs,
     ledger,
     locks,
     model,
@@ -36,6 +37,7 @@ from search_api.web import (
     account_pages,
     contract_pages,
     html_errors,
+    job_pages,
     model_pages,
     workflow_pages,
 )
@@ -66,6 +68,7 @@ ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web)
 ROUTERS += (model_pages.router,)
 ROUTERS += (workflows.router, workflow_pages.router)
+ROUTERS += (jobs.router, job_pages.router)
 
 
 @dataclass(frozen=True)

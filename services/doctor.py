@@ -593,8 +593,8 @@ def _seal_row(state: DoctorState, row: Any) -> Callable[[], str]:
 
 def check_ocr(state: DoctorState) -> Iterable[Finding]:
     """tesseract and its languages are there; no OCR page is held by a process that is gone;
-    every page that awaits OCR is queued; contracts whose OCR could not be finished are
-    named with the reason."""
+    every page that awaits OCR is queued; contracts whose OCR could not be finished, and pages
+    whose OCR failed for good, are named with the reason."""
     archive = state.archive
     records = archive.records
     from services.ocr import OcrService
@@ -631,6 +631,25 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
             problem=f"finishing its OCR failed {batch.attempts} times: {batch.last_error} "
             "(the traceback is in the log and in `ocr_batches.traceback`)",
             fix=f"remove the cause, then `contract-archive ocr --retry {batch.contract_id}`",
+            severity="warning",
+        )
+    by_contract: dict[int, list[Any]] = {}
+    for job in records.failed_ocr_pages():
+        by_contract.setdefault(job.contract_id, []).append(job)
+    for contract_id, jobs in by_contract.items():
+        shown = "; ".join(
+            f"page {j.page_no} after {j.attempts} attempts: {j.error or 'unknown reason'}"
+            for j in jobs[:5]
+        )
+        more = f"; and {len(jobs) - 5} more pages" if len(jobs) > 5 else ""
+        yield Finding(
+            check="ocr",
+            code="ocr_page_failed",
+            subject=f"contract {contract_id}",
+            problem=f"OCR failed for good on {len(jobs)} page{'s' if len(jobs) > 1 else ''} "
+            f"({shown}{more}); the contract is archived without their text",
+            fix=f"see `contract-archive jobs list --failed`; remove the cause, then "
+            f"`contract-archive ocr --retry {contract_id}`",
             severity="warning",
         )
 

@@ -248,6 +248,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ocr",
         ("Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."),
     ),
+    "jobs": ("jobs", "Background jobs: list those that failed for good."),
     "worker": (
         "ocr",
         (
@@ -263,7 +264,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "bytes;\n"
             "one the archive does not take is listed as rejected with the reason. A batch goes "
             "on past\n"
-            "bad files; the exit status is 1 if any file was rejected."
+            "bad files. Exit status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; "
+            "3 the\n"
+            "wait for OCR ran out (pages still open)."
         ),
     ),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),

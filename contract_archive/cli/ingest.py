@@ -1,4 +1,11 @@
-"""`contract-archive ingest`: archive files and folders."""
+"""`contract-archive ingest`: archive files and folders.
+
+Exit status: 0 everything archived (or a duplicate) and OCR'd; 1 a file was rejected or a page
+failed OCR (the reason is printed); 2 a usage or configuration error; 3 the wait for OCR ran
+out (``--wait-seconds``, default ``ARCHIVE_OCR_WAIT_SECONDS``) while pages were still open: they
+stay queued for the server or ``contract-archive worker``, and what was open is printed. A
+rejection or a failed page (1) is reported before a wait that ran out (3).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
-from contract_archive.cli.ocr import OcrProgress
+from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
 from services.facade import Facade
 
@@ -98,10 +105,29 @@ def ingest(
             "instead of OCR-ing them now.",
         ),
     ] = False,
+    wait_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-seconds",
+            min=0,
+            help="Longest wait for OCR of the batch (default: ARCHIVE_OCR_WAIT_SECONDS); what "
+            "is still open then stays queued, is listed, and the exit status is 3.",
+        ),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="Do not wait for OCR: scanned pages stay queued for the server or "
+            "`contract-archive worker` and are listed (exit status 0).",
+        ),
+    ] = False,
 ) -> None:
     """Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its bytes;
     one the archive does not take is listed as rejected with the reason. A batch goes on past
-    bad files; the exit status is 1 if any file was rejected."""
+    bad files. Exit status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; 3 the
+    wait for OCR ran out (pages still open)."""
+    no_ocr = no_ocr or no_wait
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
@@ -114,6 +140,7 @@ def ingest(
     # A missing tesseract or language pack stops us here, before anything is archived.
     service = None if no_ocr else f.ocr.service(only=set())
     scans: dict[int, IngestResult] = {}
+    queued_scans: list[IngestResult] = []  # --no-wait: left queued
     show_bar = err.is_terminal and len(items) > 1
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -142,33 +169,46 @@ def ingest(
         for future in as_completed(futures):
             result = future.result().result
             counts[result.status] += 1
-            if (
-                service is not None
-                and result.status == "archived"
-                and result.id
-                and (result.pages_needing_ocr)
-            ):
-                scans[result.id] = result
-                _queue_for_ocr(service, result.id)
+            if result.status == "archived" and result.id and result.pages_needing_ocr:
+                if service is not None:
+                    scans[result.id] = result
+                    _queue_for_ocr(service, result.id)
+                elif no_wait:
+                    queued_scans.append(result)
             pages += result.pages or 0
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
             progress.update(task, advance=1, pages=pages, rate=rate)
             if show_bar and not as_json:
                 progress.console.print(_result_line(result), markup=True)
-            elif not (as_json and result.id in scans):  # scans: after their OCR
+            elif not (as_json and _deferred(result, scans, queued_scans)):
                 _print_result(result, as_json)
     ocr_incomplete = 0
+    still_open: list[tuple[IngestResult, dict[str, Any]]] = []
     if service is not None and scans:
         try:
             with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
-                service.wait_for(list(scans), progress=bar.update)
+                service.wait_for(list(scans), progress=bar.update, timeout=wait_seconds)
         finally:
-            service.stop()
+            service.stop()  # pages being read go back to the queue
         for cid, result in scans.items():
-            status = f.ocr.status(cid)
-            ocr_incomplete += bool(status.pages_failed)
-            _print_ocr(result, status.model_dump(mode="json"), as_json)
+            status = f.ocr.status(cid).model_dump(mode="json")
+            ocr_incomplete += bool(status["pages_failed"])
+            _print_ocr(result, status, as_json)
+            if status["pages_open"]:
+                still_open.append((result, status))
+        if still_open:
+            limit = f.ocr.wait_limit() if wait_seconds is None else wait_seconds
+            _print_open(still_open, f"stopped waiting for OCR after {limit:g} s")
+    elif no_wait:
+        for result in queued_scans:
+            assert result.id is not None
+            status = f.ocr.status(result.id).model_dump(mode="json")
+            if as_json:
+                _print_ocr(result, status, as_json)
+            still_open.append((result, status))
+        if still_open:
+            _print_open(still_open, "not waiting for OCR (--no-wait)")
     if counts["archived"]:
         # The batch's manifest versions under a signed, timestamped ledger checkpoint.
         try:
@@ -181,6 +221,32 @@ def ingest(
     bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
     if bad:
         raise typer.Exit(EXIT_FAILED)
+    if still_open and not no_wait:
+        raise typer.Exit(EXIT_WAIT_RAN_OUT)
+
+
+def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str) -> None:
+    """What is still open for OCR (on stderr): each contract with its open pages."""
+    pages = sum(status["pages_open"] for _, status in still_open)
+    err.print(
+        f"[bold yellow]{esc(why)}:[/] {pages} pages of {len(still_open)} contracts still "
+        "open; they stay queued for the server or `contract-archive worker`"
+    )
+    for result, status in still_open:
+        open_pages = [p for p in status["pages"] if p["status"] in ("queued", "running")]
+        shown = ", ".join(str(p["page"]) for p in open_pages[:20])
+        more = "…" if len(open_pages) > 20 else ""
+        err.print(f"  open      #{result.id}  {esc(result.file)}  pages {shown}{more}")
+    ids = " ".join(str(result.id) for result, _ in still_open)
+    err.print(f"  [dim]hint: see progress with `contract-archive ocr {ids}`[/]")
+
+
+def _deferred(
+    result: IngestResult, scans: dict[int, IngestResult], queued: list[IngestResult]
+) -> bool:
+    """Whether the JSON line of this result waits for its OCR status: the scan itself, not a
+    duplicate of it met in the same batch (which has the same id)."""
+    return scans.get(result.id or 0) is result or any(r is result for r in queued)
 
 
 def _result_line(result: IngestResult) -> str:
@@ -212,8 +278,13 @@ def _print_ocr(result: IngestResult, status: dict[str, Any], as_json: bool) -> N
     name = esc(result.file)
     if status["pages_failed"]:
         out.print(f"[red]ocr[/]       #{result.id}  {name}: {esc(status['message'] or '')}")
+        for page in status["pages"]:
+            if page["status"] == "failed":
+                out.print(f"          page {page['page']}: {esc(page['error'] or 'failed')}")
         out.print(f"          [dim]hint: contract-archive ocr --retry {result.id}[/]")
         return
+    if status["pages_open"]:
+        return  # listed with what is still open
     conf = status["mean_confidence"]
     shown = f", mean confidence {conf:.1f}" if conf is not None else ""
     out.print(f"[green]ocr[/]       #{result.id}  {name}  {status['pages_done']} pages{shown}")

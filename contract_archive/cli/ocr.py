@@ -25,6 +25,11 @@ from services.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.ocr import OcrCounts, OcrEvent
+    from services.ocr import OcrWait
+
+EXIT_WAIT_RAN_OUT = 3
+"""The wait for OCR ran out while pages were still open (they stay queued): `ingest` and
+`ocr --retry`."""
 
 
 class OcrProgress:
@@ -75,8 +80,9 @@ def ocr_in_foreground(
     *,
     workers: int | None = None,
     progress: OcrProgress | None = None,
-) -> OcrCounts:
-    """OCR the queued pages of these contracts here and now; the page counts at the end."""
+) -> OcrWait:
+    """OCR the queued pages of these contracts here and now, for at most
+    ``ARCHIVE_OCR_WAIT_SECONDS``; the page counts at the end and what is still open."""
     with f.ocr.service(only=set(contract_ids), workers=workers) as service:
         return service.wait_for(contract_ids, progress=progress.update if progress else None)
 
@@ -122,6 +128,7 @@ def ocr(
     """Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."""
 
     statuses = [f.ocr.status(cid) for cid in contract_ids]  # NotFound before any work
+    ran_out = False
     if retry:
         queued = {cid: f.ocr.retry(cid) for cid in contract_ids}
         for cid, pages in queued.items():
@@ -131,7 +138,8 @@ def ocr(
         pending = [cid for cid, pages in queued.items() if pages]
         if wait and pending:
             with OcrProgress(enabled=err.is_terminal and not as_json) as bar:
-                ocr_in_foreground(f, pending, workers=workers, progress=bar)
+                waited = ocr_in_foreground(f, pending, workers=workers, progress=bar)
+            ran_out = bool(waited.open_contracts)
         statuses = [f.ocr.status(cid) for cid in contract_ids]
     for status in statuses:
         if as_json:
@@ -140,6 +148,14 @@ def ocr(
             print_status(status)
     if any(s.pages_failed for s in statuses):
         raise typer.Exit(EXIT_FAILED)
+    if ran_out:
+        still = " ".join(f"#{s.id}" for s in statuses if s.pages_open)
+        err.print(
+            f"[bold yellow]stopped waiting for OCR after {f.ocr.wait_limit():g} s:[/] "
+            f"{esc(still)} still open; the pages stay queued for the server or "
+            "`contract-archive worker`"
+        )
+        raise typer.Exit(EXIT_WAIT_RAN_OUT)
 
 
 @app.command()

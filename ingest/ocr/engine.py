@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import re
+import shlex
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,25 +105,48 @@ class TesseractEngine:
         return parse_osd(raw)
 
 
+_NOT_OUTPUTS = {"box", "osd", "tsv", "xml"}
+"""Extensions that are switched on by a config (or a language), not named as renderers."""
+
+
 def _run(image: Path, base: Path, extension: str, lang: str, config: str, timeout: float) -> None:
+    """Run tesseract on one image (as pytesseract's ``run_tesseract`` does), stopped at the
+    timeout, and killed by the kernel if the worker running it dies (``PR_SET_PDEATHSIG``):
+    a killed CLI or server leaves no tesseract behind."""
     from pytesseract import pytesseract as pt
 
+    from ingest.isolation import child_dies_with_parent
+
+    seconds = _seconds(timeout)
+    command = [pt.tesseract_cmd, str(image), str(base), "-l", lang, *shlex.split(config)]
+    command += [e for e in extension.split() if e not in _NOT_OUTPUTS]
     try:
-        pt.run_tesseract(str(image), str(base), extension, lang, config, timeout=_seconds(timeout))
-    except pt.TesseractNotFoundError as exc:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=child_dies_with_parent(),  # run from the worker's main thread
+        )
+    except FileNotFoundError as exc:
         raise OcrPageError(
             "the tesseract program is not installed", hint="apt-get install tesseract-ocr"
         ) from exc
-    except pt.TesseractError as exc:
-        message = " ".join(str(exc.message).split())[:300] or f"exit status {exc.status}"
-        raise OcrPageError(f"tesseract failed: {message}") from exc
-    except RuntimeError as exc:
-        # pytesseract signals its own timeout (after killing tesseract) with a RuntimeError.
-        if "timeout" in str(exc).lower():
-            raise OcrTimeout("tesseract took too long and was stopped") from exc
-        raise OcrPageError(f"tesseract failed: {exc}") from exc
     except OSError as exc:
         raise OcrPageError(f"tesseract could not be run: {exc.strerror or exc}") from exc
+    try:
+        _, errors = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise OcrTimeout("tesseract took too long and was stopped") from None
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode:
+        text = " ".join(errors.decode("utf-8", "replace").split())[:300]
+        raise OcrPageError(f"tesseract failed: {text or f'exit status {proc.returncode}'}")
 
 
 _OSD_ROTATE = re.compile(r"^Rotate:\s*(\d+)", re.M)

@@ -431,6 +431,25 @@ EN: dict[str, str] = {
     "search.facet.expires": "Year of expiry",
     "nav.approvals": "Approvals",
     "nav.borrowings": "Borrowing",
+    "nav.jobs": "Failed jobs",
+    "jobs.title": "Failed jobs",
+    "jobs.lead": (
+        "Background work that failed after all its attempts: OCR of a page, or finishing a "
+        "contract's OCR (its text version and searchable copy). The contract stays archived "
+        "with its original. Remove the cause, then try again."
+    ),
+    "jobs.none": "No job has failed.",
+    "jobs.contract": "Contract",
+    "jobs.kind": "Job",
+    "jobs.kind.ocr_page": "OCR of page {page}",
+    "jobs.kind.ocr_finish": "Finishing OCR",
+    "jobs.attempts": "Attempts",
+    "jobs.reason": "Reason",
+    "jobs.failed_at": "Failed",
+    "jobs.retry": "Try again",
+    "jobs.retried": "Contract {id} was queued for OCR again.",
+    "jobs.cli": "The traceback of an unexpected failure is kept for operators: "
+    "`contract-archive jobs list --failed --json` or GET /api/v1/jobs?state=failed.",
     "approvals.title": "Approvals",
     "approvals.lead": (
         "Contracts submitted for approval before signing. Each step is decided by its "
@@ -891,6 +910,24 @@ ZH: dict[str, str] = {
     "search.facet.expires": "到期年度",
     "nav.approvals": "审批",
     "nav.borrowings": "借阅",
+    "nav.jobs": "失败任务",
+    "jobs.title": "失败任务",
+    "jobs.lead": (
+        "多次尝试后仍失败的后台任务：某页的 OCR，或合同 OCR 的收尾（文本版本与可检索副本）。"
+        "合同及其原件仍在归档中。排除原因后重试。"
+    ),
+    "jobs.none": "没有失败的任务。",
+    "jobs.contract": "合同",
+    "jobs.kind": "任务",
+    "jobs.kind.ocr_page": "第 {page} 页 OCR",
+    "jobs.kind.ocr_finish": "OCR 收尾",
+    "jobs.attempts": "尝试次数",
+    "jobs.reason": "原因",
+    "jobs.failed_at": "失败时间",
+    "jobs.retry": "重试",
+    "jobs.retried": "合同 {id} 已重新加入 OCR 队列。",
+    "jobs.cli": "意外失败的调用栈留给运维人员查看："
+    "`contract-archive jobs list --failed --json` 或 GET /api/v1/jobs?state=failed。",
     "approvals.title": "合同审批",
     "approvals.lead": (
         "签署前提交审批的合同。每一步由该步的审批人决定；驳"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from services.facade.dashboard import DashboardArea
     from services.facade.holds import HoldsArea
     from services.facade.imports import ImportsArea
+    from services.facade.jobs import JobsArea
     from services.facade.ledger import LedgerArea
     from services.facade.lifecycle import LifecycleArea
     from services.facade.ocr import OcrArea
@@ -58,6 +59,7 @@ AREAS = (
     "audit",
     "approvals",
     "borrowing",
+    "jobs",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
 
@@ -201,3 +203,9 @@ class Facade:
         from services.facade.borrowing import BorrowingArea
 
         return BorrowingArea(self.acting)
+
+    @cached_property
+    def jobs(self) -> JobsArea:
+        from services.facade.jobs import JobsArea
+
+        return JobsArea(self.acting)

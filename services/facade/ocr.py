@@ -126,3 +126,8 @@ class OcrArea(Area):
     def languages(self) -> str:
         """The OCR languages of the archive (a setting, no archive data)."""
         return self.archive.settings.ocr_languages
+
+    @action("ocr.info", Perm.CONTRACTS_INGEST, logged="no")
+    def wait_limit(self) -> float:
+        """How long the CLI waits for OCR in the foreground by default (a setting)."""
+        return self.archive.settings.ocr_wait_seconds

@@ -199,3 +199,7 @@ class OcrRecords(Protocol):
 
     def failed_ocr(self, contract_ids: Collection[int] | None = None) -> list[OcrBatchRecord]:
         """Batches whose finishing failed for good (for operators)."""
+
+    def failed_ocr_pages(self, contract_ids: Collection[int] | None = None) -> list[OcrJobRecord]:
+        """Pages whose OCR failed for good (their attempts used up), by contract and page;
+        without their layers (for operators: the failed-jobs list, ``doctor``)."""

@@ -655,6 +655,17 @@ class OcrQueueSql:
         with self._session(write=False) as s:
             return [_batch_record(row) for row in s.scalars(query)]
 
+    def failed_ocr_pages(self, contract_ids: Collection[int] | None = None) -> list[OcrJobRecord]:
+        query = (
+            select(OcrJob)
+            .where(OcrJob.status == "failed")
+            .options(defer(OcrJob.layer))
+            .order_by(OcrJob.contract_id, OcrJob.page_no)
+        )
+        query = _only(query, OcrJob.contract_id, contract_ids)
+        with self._session(write=False) as s:
+            return [_job_record(row, with_layer=False) for row in s.scalars(query)]
+
     # -- reading -----------------------------------------------------------------------------
     def ocr_jobs(self, contract_id: int, *, with_layers: bool = False) -> list[OcrJobRecord]:
         query = select(OcrJob).where(OcrJob.contract_id == contract_id).order_by(OcrJob.page_no)
