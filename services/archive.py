@@ -94,8 +94,9 @@ class Archive:
         self.seal = SealService(
             settings, self.objects, self.records, check_signatures=self._check_signatures
         )
-        self.package_listeners.append(self.seal.on_package_changed)
+        # Terms first: the manifest version the package change issues covers them as they are.
         self.package_listeners.append(self._reextract_terms)
+        self.package_listeners.append(self.seal.on_package_changed)
         self.package_listeners.append(self._cover_new_objects)
 
     def _cover_new_objects(self, record: ContractRecord) -> None:

@@ -209,6 +209,7 @@ class Acting:
             )
             try:
                 result = call()
+                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
             except ArchiveError as exc:
                 self.log(
                     spec.name,
@@ -226,6 +227,8 @@ class Acting:
             )
             return result
         result = call()
+        if spec.perm is Perm.CONTRACTS_EDIT:  # a change that logs itself (contract.update)
+            self._next_manifest(spec, contract_id, details.get("reason") or purpose)
         if spec.logged == "read":
             self.log(
                 spec.name,
@@ -234,6 +237,28 @@ class Acting:
                 details={**details, **self._details},
             )
         return result
+
+    def _next_manifest(self, spec: ActionSpec, contract_id: int | None, reason: Any | None) -> None:
+        """After a change about one contract: issue its next manifest version (sealed, chained
+        to the one before, naming who, through which action, and what changed) when the
+        change touched what the manifest covers; nothing when it did not. Here, once, for
+        every front end."""
+        if contract_id is None:
+            return
+        try:
+            record = self.archive.get(contract_id)
+        except NotFound:
+            return  # the change removed it (an undone import)
+        issued = self.archive.seal.refresh(
+            record,
+            change={
+                "by": self.actor,
+                "action": spec.name,
+                "reason": str(reason)[:500] if reason else None,
+            },
+        )
+        if issued is not None:
+            self.note(manifest_version=issued.version, seal_state=issued.state)
 
 
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key", "source", "stream", "data")

@@ -12,9 +12,16 @@ from signing.audit import AuditSummary, run_audit
 from signing.export import ExportResult, export_contract
 from signing.recover import RecoverSummary
 from signing.report import Status, VerificationReport
-from signing.service import PendingSummary
+from signing.service import ManifestVersion, PendingSummary
 
-__all__ = ["AuditSummary", "SealState", "SealsArea", "Status", "VerificationReport"]
+__all__ = [
+    "AuditSummary",
+    "ManifestVersion",
+    "SealState",
+    "SealsArea",
+    "Status",
+    "VerificationReport",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,14 @@ class SealsArea(Area):
         report = self.archive.seal.verify(contract_id)
         self.acting.note(overall=str(report.overall.value))
         return report
+
+    @action("contract.manifests", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def manifests(self, contract_id: int) -> list[ManifestVersion]:
+        """The contract's manifest history: version, time, who, through which action, and
+        what of the contract's own fields changed."""
+        versions = self.archive.seal.history(contract_id)
+        self.acting.note(versions=len(versions))
+        return versions
 
     @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
     def audit(
