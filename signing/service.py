@@ -13,6 +13,7 @@ not: if the key or the TSA fails, the manifest stays ``pending`` with the reason
 from __future__ import annotations
 
 import contextlib
+from contextvars import ContextVar
 import hashlib
 import io
 import logging
@@ -67,6 +68,11 @@ if TYPE_CHECKING:
     from signing.seal import Sealer
 
 log = logging.getLogger(__name__)
+
+CURRENT_CHANGE: ContextVar[dict[str, Any] | None] = ContextVar("manifest_change", default=None)
+"""Who is changing a contract, through which action and why (``by``, ``action``, ``reason``):
+set by the facade around every action (``Acting.run``), read when the change issues the next
+manifest version, so a version issued by the service layer still names the person."""
 
 SOFTWARE = f"contract-archive {__version__}"
 SignatureChecker = Callable[[Path], EmbeddedReport]
@@ -447,19 +453,25 @@ class SealService:
 
     def on_package_changed(self, record: ContractRecord) -> None:
         """A package listener: issue a new manifest version when the package changed."""
-        self.refresh(record)
+        self.refresh(record, rehash=True)
 
     def refresh(
-        self, record: ContractRecord, *, change: dict[str, Any] | None = None
+        self,
+        record: ContractRecord,
+        *,
+        change: dict[str, Any] | None = None,
+        rehash: bool = False,
     ) -> IssuedManifest | None:
         """Issue the next manifest version when the package, the record or the contract's own
         model differ from the latest manifest (None when nothing changed). ``change``: who and
-        through which action (``by``, ``action``, ``reason``)."""
+        through which action (``by``, ``action``, ``reason``; by default the facade's
+        :data:`CURRENT_CHANGE`)."""
         latest = self.latest_manifest(record)
+        change = change or CURRENT_CHANGE.get() or {"by": "system", "action": "contract.refresh"}
         # A change of the record (title, terms, ...) does not touch the files: their sealed
         # digests carry over, so a file damaged meanwhile is never sealed as if it were good.
-        # A package change (new OCR text) hashes every file again, as before.
-        sealed = latest[1] if latest is not None and change is not None else None
+        # A package change (``rehash``: new OCR text) hashes every file again, as before.
+        sealed = latest[1] if latest is not None and not rehash else None
         embedded: dict[str, Any] | EmbeddedReport | None
         if latest is not None:
             embedded = latest[1].get("embedded_signatures")

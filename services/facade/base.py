@@ -199,6 +199,28 @@ class Acting:
                 self.access.check_visible(self.signed_in, contract_id, spec.name)
         self._details = {}
         purpose = details.pop("purpose", None)
+        from signing.service import CURRENT_CHANGE
+
+        token = CURRENT_CHANGE.set(
+            {
+                "by": self.actor,
+                "action": spec.name,
+                "reason": str(details.get("reason") or purpose or "")[:500] or None,
+            }
+        )
+        try:
+            return self._run(spec, contract_id, details, purpose, call)
+        finally:
+            CURRENT_CHANGE.reset(token)
+
+    def _run(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        details: dict[str, Any],
+        purpose: Any,
+        call: Callable[[], R],
+    ) -> R:
         if spec.logged == "change":
             self.log(
                 spec.name,
@@ -243,8 +265,8 @@ class Acting:
         to the one before, naming who, through which action, and what changed) when the
         change touched what the manifest covers; nothing when it did not. Here, once, for
         every front end."""
-        if contract_id is None:
-            return
+        if contract_id is None or self.archive.seal.seals.latest_manifest(contract_id) is None:
+            return  # not about one contract, or one not sealed yet (`seal --pending` issues it)
         try:
             record = self.archive.get(contract_id)
         except NotFound:
