@@ -13,7 +13,6 @@ not: if the key or the TSA fails, the manifest stays ``pending`` with the reason
 from __future__ import annotations
 
 import contextlib
-from contextvars import ContextVar
 import hashlib
 import io
 import logging
@@ -21,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path

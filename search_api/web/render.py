@@ -184,7 +184,7 @@ def term_value(request: Request, key: str, value: Any, currency: str | None = No
             try:
                 value = Decimal(value)
             except ArithmeticError:
-                return value
+                return str(value)
         return format_amount(value, currency, lang)
     if key in ("renewal_type", "relation", "retention") and value:
         found = f"value.{key}.{value}"
