@@ -62,6 +62,21 @@ def test_a_damaged_original_is_refused_not_served(archive: Archive) -> None:
     # What is checked is what verification says: the original's digests FAILED.
     report = archive.seal.verify(cid)
     assert report.overall.value == "FAILED"
+    # The contract is flagged: a banner on its page, no download offered, and `doctor`.
+    alert = archive.records.alert_for(cid)
+    assert alert is not None and alert.file == "original" and alert.detected_by == "admin"
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        page = client.get(f"/contracts/{cid}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert 'id="integrity-alert"' in page.text and "Integrity alert:" in page.text
+    assert 'id="download-original"' not in page.text
+    from services.doctor import Doctor
+
+    found = [f for f in Doctor(archive).run().findings if f.check == "integrity"]
+    assert [(f.code, f.subject) for f in found] == [("integrity_alert", f"contract {cid}")]
+    assert "verify" in found[0].fix
 
 
 def test_a_damaged_text_is_refused(archive: Archive) -> None:

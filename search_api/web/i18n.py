@@ -312,6 +312,16 @@ EN: dict[str, str] = {
     "check.embedded_signatures": "The signatures inside the original PDF",
     "check.manifest_chain": "Every manifest version is the one issued and links to the one before",
     "contract.manifests": "Manifest versions",
+    "contract.integrity_alert": "Integrity alert:",
+    "contract.integrity_alert_detail": (
+        "the stored {file} of this contract no longer matches the digest recorded when it was "
+        "archived (found {when}); it is not served. Run the verification and restore the file "
+        "from a copy."
+    ),
+    "contract.integrity_file.original": "original",
+    "contract.integrity_file.text": "text",
+    "contract.integrity_file.searchable": "searchable copy",
+    "contract.original_damaged": "The stored original is damaged and is not offered for download.",
     "manifests.version": "Version",
     "manifests.time": "Issued",
     "manifests.by": "By",
@@ -781,6 +791,15 @@ ZH: dict[str, str] = {
     "check.embedded_signatures": "原件 PDF 内的签名",
     "check.manifest_chain": "每个清单版本均为签发时的原样，并链接到上一版本",
     "contract.manifests": "清单版本",
+    "contract.integrity_alert": "完整性告警：",
+    "contract.integrity_alert_detail": (
+        "本合同保存的{file}与归档时记录的摘要不一致（发现于 {when}），不再提供下载。"
+        "请运行验证，并从副本恢复该文件。"
+    ),
+    "contract.integrity_file.original": "原件",
+    "contract.integrity_file.text": "文本",
+    "contract.integrity_file.searchable": "可检索副本",
+    "contract.original_damaged": "保存的原件已损坏，不提供下载。",
     "manifests.version": "版本",
     "manifests.time": "签发时间",
     "manifests.by": "操作人",

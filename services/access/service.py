@@ -990,6 +990,14 @@ class AccessControl:
         try:
             return self.archive.read_checked(key, sha256, contract_id=contract_id, what=file)
         except IntegrityFailure as exc:
+            # The contract is flagged (its page's banner, `doctor`) before the refusal is logged.
+            self.archive.records.raise_alert(
+                contract_id,
+                file=file,
+                expected_sha256=sha256,
+                problem=exc.message,
+                detected_by=caller.username,
+            )
             self.record(
                 caller,
                 "contract.download",

@@ -13,6 +13,7 @@ from signing.export import ExportResult, export_contract
 from signing.recover import RecoverSummary
 from signing.report import Status, VerificationReport
 from signing.service import ManifestVersion, PendingSummary
+from storage.records.seals_base import AlertRow
 
 __all__ = [
     "AuditSummary",
@@ -59,6 +60,12 @@ class SealsArea(Area):
         versions = self.archive.seal.history(contract_id)
         self.acting.note(versions=len(versions))
         return versions
+
+    @action("contract.integrity_alert", Perm.CONTRACTS_VIEW, logged="no", contract="contract_id")
+    def alert(self, contract_id: int) -> AlertRow | None:
+        """The contract's integrity alert (a stored file found damaged when it was to be
+        served), or None. Not logged: it is shown with the contract's page, which is."""
+        return self.archive.records.alert_for(contract_id)
 
     @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
     def audit(
