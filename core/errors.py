@@ -77,6 +77,14 @@ class PayloadTooLarge(ArchiveError):
     http_status = 413
 
 
+class IntegrityFailure(ArchiveError):
+    """A stored file no longer matches the digest recorded when it was archived: it is damaged,
+    and it is never served as the original."""
+
+    code = "integrity_failure"
+    http_status = 500
+
+
 class Conflict(ArchiveError):
     code = "conflict"
     http_status = 409

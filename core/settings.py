@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         "(log-in, JSON and form requests); refused while streaming, before it is parsed. "
         "ARCHIVE_MAX_UPLOAD_BYTES applies to upload routes only.",
     )
+    verify_download_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=0,
+        description="Downloads of the original, the text and the searchable copy up to this "
+        "size are checked against their recorded SHA-256 before the first byte is sent (a "
+        "damaged file is refused with `integrity_failure`); larger ones are streamed unchecked "
+        "(`verify` and the fixity audit still check them). 0 checks none.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,

@@ -15,7 +15,7 @@ StatusName = Literal["PASSED", "FAILED", "INDETERMINATE"]
 class CheckPublic(BaseModel):
     id: str = Field(
         description="original_digests, derived_digests, seal_signature, seal_certificate, "
-        "timestamp, record_agreement or embedded_signatures."
+        "timestamp, record_agreement, embedded_signatures or manifest_chain."
     )
     title: str
     status: StatusName
@@ -44,3 +44,23 @@ class VerificationPublic(BaseModel):
     @classmethod
     def from_report(cls, report: VerificationReport) -> VerificationPublic:
         return cls.model_validate(report.to_dict())
+
+
+class ManifestVersionPublic(BaseModel):
+    """One manifest version of a contract: when, who, through which action, what changed (the
+    contract's own fields only, ``{field: {"from": old, "to": new}}``)."""
+
+    version: int
+    issued_at: str
+    by: str | None
+    action: str | None
+    reason: str | None
+    changed: dict[str, Any]
+    state: str
+    manifest_sha256: str
+    problem: str | None = None
+
+
+class ManifestHistory(BaseModel):
+    id: int
+    versions: list[ManifestVersionPublic]

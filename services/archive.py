@@ -8,6 +8,7 @@ registry the API's dependencies use; tests build their own ``Archive(settings)``
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from core.errors import ArchiveError, ConfigurationError, NotFound
+from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotFound
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
@@ -95,8 +96,9 @@ class Archive:
         self.seal = SealService(
             settings, self.objects, self.records, check_signatures=self._check_signatures
         )
-        self.package_listeners.append(self.seal.on_package_changed)
+        # Terms first: the manifest version the package change issues covers them as they are.
         self.package_listeners.append(self._reextract_terms)
+        self.package_listeners.append(self.seal.on_package_changed)
         self.package_listeners.append(self._cover_new_objects)
 
     def _cover_new_objects(self, record: ContractRecord) -> None:
@@ -337,6 +339,10 @@ class Archive:
     def _load_text(self, record: ContractRecord) -> dict[str, Any]:
         with self.objects.open(record.text_key) as fh:
             data = fh.read()
+        return self.parse_text(record, data)
+
+    def parse_text(self, record: ContractRecord, data: bytes) -> dict[str, Any]:
+        """The text document of ``record`` from its stored bytes (StorageError if damaged)."""
         try:
             document: dict[str, Any] = json.loads(data)
         except ValueError as exc:
@@ -446,6 +452,44 @@ class Archive:
 
     def read_stream(self, key: str) -> IO[bytes]:
         return self.objects.open(key)
+
+    def read_checked(
+        self, key: str, sha256: str | None, *, contract_id: int, what: str
+    ) -> tuple[IO[bytes], bool]:
+        """A stored file to serve, checked against its recorded SHA-256 before anything is
+        sent: the file read once (into memory, or a temporary file past 8 MiB) while hashing,
+        then served from that copy, so what is sent is exactly what was checked. A file that
+        does not match raises :class:`IntegrityFailure`. Files larger than
+        ``ARCHIVE_VERIFY_DOWNLOAD_MAX_BYTES`` (or with no recorded digest) are opened as they
+        are; the second value says whether the bytes were checked."""
+        limit = self.settings.verify_download_max_bytes
+        if not sha256 or limit <= 0 or self.objects.stat(key).size > limit:
+            return self.objects.open(key), False
+        self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # Handed to the caller, who closes it after sending it.
+        copy = tempfile.SpooledTemporaryFile(max_size=8 << 20, dir=str(self.settings.tmp_dir))  # noqa: SIM115
+        digest = hashlib.sha256()
+        try:
+            with self.objects.open(key) as src:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    copy.write(chunk)
+        except BaseException:
+            copy.close()
+            raise
+        actual = digest.hexdigest()
+        if actual != sha256:
+            copy.close()
+            name = key.rsplit("/", 1)[-1]
+            raise IntegrityFailure(
+                f"the stored {what} of contract {contract_id} is damaged: its SHA-256 is not "
+                f"the one recorded when it was archived, so it is not served as the {what}",
+                hint=f"run `contract-archive verify {contract_id}` and restore the file from a "
+                "copy; the damage is recorded in the access log",
+                details={"contract_id": contract_id, "file": name, "expected_sha256": sha256},
+            )
+        copy.seek(0)
+        return copy, True
 
 
 _archive: Archive | None = None

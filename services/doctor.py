@@ -714,6 +714,27 @@ def _narrower(item: WidePath) -> Callable[[], str]:
     return repair
 
 
+def check_integrity(state: DoctorState) -> Iterable[Finding]:
+    """Contracts flagged because a stored file was found damaged when it was to be served
+    (issue 13): each is an error until its file is restored and the alert cleared."""
+    if not state.records_ok:
+        return
+    records = state.archive.records
+    alerts = getattr(records, "alerts", None)
+    if alerts is None:
+        return
+    for alert in alerts():
+        yield Finding(
+            check="integrity",
+            code="integrity_alert",
+            subject=f"contract {alert.contract_id}",
+            problem=f"integrity alert: {alert.problem} (found {alert.detected_at:%Y-%m-%d %H:%M} "
+            f"UTC by {alert.detected_by})",
+            fix=f"run `contract-archive verify {alert.contract_id}` and restore the "
+            f"{alert.file} from a copy; it is refused for download until then",
+        )
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -722,6 +743,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("claims", check_claims),
     ("retention", check_retention),
     ("seal", check_seal),
+    ("integrity", check_integrity),
     ("ocr", check_ocr),
     ("permissions", check_permissions),
 ]

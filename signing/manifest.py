@@ -5,8 +5,11 @@ it describes as ``manifest.v<N>.json`` and sealed as ``manifest.v<N>.p7s``. It h
 rebuild the contract's record without the database (``contract-archive recover``): the record's
 fields, the per-page summary, and the size, SHA-256 and SM3 of every file in the package.
 
-When the package changes (OCR adds ``text.v2.json``, a searchable copy), a new version is issued
-listing the current files, pointing to the previous manifest by its digest.
+When the package changes (OCR adds ``text.v2.json``, a searchable copy) or what the manifest
+covers changes (title, customer, classification, confirmed terms, filing, holds), a new version
+is issued listing the current files and record, pointing to the previous manifest by its digest,
+with a ``change`` section: who, when, through which action, and which of the contract's own
+fields changed.
 """
 
 from __future__ import annotations
@@ -153,6 +156,93 @@ def record_section(record: ContractRecord) -> dict[str, Any]:
     }
 
 
+# The contract's own confirmed terms a manifest covers (issue 13). Never another contract's:
+# no master_id (a related contract's id), no customer_id (a customer record shared by others),
+# nothing of the parties but their role and name on this contract.
+MODEL_FIELDS = (
+    "contract_no",
+    "our_entity",
+    "amount",
+    "currency",
+    "sign_date",
+    "effective_date",
+    "expiry_date",
+    "renewal_type",
+    "renewal_term_months",
+    "notice_days",
+    "governing_law",
+    "owner",
+    "department",
+    "paper_location",
+    "relation",
+    "retention",
+    "legal_minimum_years",
+    "fonds_code",
+    "archival_year",
+    "archival_series",
+    "archival_item_no",
+    "archival_code",
+    "filed_at",
+    "filed_by",
+)
+"""What verification compares with the database (the contract's own, edited by people and
+by filing; what rules move on their own, status, end and disposal dates, is not compared)."""
+
+
+def _plain_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)  # Decimal, date
+
+
+def model_section(terms: Any, holds: Iterable[Any]) -> dict[str, Any]:
+    """The contract's own model: its confirmed terms, its filing (档号) and its holds. Built
+    from a :class:`storage.records.terms_base.TermsRecord` and its hold records."""
+    out: dict[str, Any] = {name: _plain_value(getattr(terms, name, None)) for name in MODEL_FIELDS}
+    out["has_master"] = getattr(terms, "master_id", None) is not None
+    out["parties"] = [
+        {"role": p.role, "name": p.name, "role_label": p.role_label, "is_us": bool(p.is_us)}
+        for p in getattr(terms, "parties", ())
+    ]
+    out["holds"] = [
+        {
+            "reason": h.reason,
+            "placed_by": h.placed_by,
+            "placed_at": _plain_value(h.placed_at),
+            "released_at": _plain_value(h.released_at),
+        }
+        for h in sorted(holds, key=lambda h: (h.placed_at, h.id))
+    ]
+    return out
+
+
+def changed_fields(
+    previous: Mapping[str, Any] | None, current: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What differs between two manifests' own sections (contract fields and model), as
+    ``{field: {"from": old, "to": new}}``. Only the contract's own fields are ever named."""
+    if previous is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for section in ("contract", "model"):
+        old = previous.get(section) or {}
+        new = current.get(section) or {}
+        for name in sorted(set(old) | set(new)):
+            if name == "pages":
+                if old.get(name) != new.get(name):
+                    out["pages"] = {"from": "(page summary)", "to": "(page summary)"}
+                continue
+            if old.get(name) != new.get(name):
+                out[name] = {"from": old.get(name), "to": new.get(name)}
+    old_files = {f.get("name"): f.get("sha256") for f in previous.get("files") or []}
+    new_files = {f.get("name"): f.get("sha256") for f in current.get("files") or []}
+    if old_files != new_files:
+        out["files"] = {"from": sorted(old_files), "to": sorted(new_files)}
+    return out
+
+
 def build_manifest(
     *,
     record: ContractRecord,
@@ -164,11 +254,13 @@ def build_manifest(
     issued_at: datetime,
     previous: Mapping[str, Any] | None,
     software: str,
+    model: Mapping[str, Any] | None = None,
+    change: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     ordered = sorted(files, key=lambda f: (f.name != "original", f.name))
     if not ordered or ordered[0].name != "original":
         raise ManifestError(f"the package of contract {record.id} has no original")
-    return {
+    manifest: dict[str, Any] = {
         "schema": MANIFEST_SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "manifest_version": version,
@@ -191,6 +283,11 @@ def build_manifest(
         },
         "previous": dict(previous) if previous else None,
     }
+    if model is not None:
+        manifest["model"] = dict(model)
+    if change is not None:
+        manifest["change"] = dict(change)
+    return manifest
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
@@ -213,7 +310,7 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
 
 def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two manifests describe the same package (ignoring version, time, chain)."""
-    ignore = {"manifest_version", "issued_at", "previous", "seal", "software"}
+    ignore = {"manifest_version", "issued_at", "previous", "seal", "software", "change"}
     return {k: v for k, v in a.items() if k not in ignore} == {
         k: v for k, v in b.items() if k not in ignore
     }

@@ -43,7 +43,17 @@ SEAL_CERTIFICATE = "seal_certificate"
 TIMESTAMP = "timestamp"
 RECORD = "record_agreement"
 EMBEDDED = "embedded_signatures"
-CHECK_ORDER = (ORIGINAL, DERIVED, SEAL_SIGNATURE, SEAL_CERTIFICATE, TIMESTAMP, RECORD, EMBEDDED)
+CHAIN = "manifest_chain"
+CHECK_ORDER = (
+    ORIGINAL,
+    DERIVED,
+    SEAL_SIGNATURE,
+    SEAL_CERTIFICATE,
+    TIMESTAMP,
+    RECORD,
+    EMBEDDED,
+    CHAIN,
+)
 CHECK_TITLES = {
     ORIGINAL: "the original's SHA-256 and SM3 equal the manifest's",
     DERIVED: "every derived file's SHA-256 and SM3 equal the manifest's",
@@ -53,6 +63,7 @@ CHECK_TITLES = {
     TIMESTAMP: "the timestamp token is valid, its imprint matches and its TSA is trusted",
     RECORD: "the manifest agrees with the record",
     EMBEDDED: "the signatures inside the original PDF",
+    CHAIN: "every manifest version is the one issued and links to the one before it",
 }
 
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from core import __version__
 from core.errors import ArchiveError, ConfigurationError, NotFound
 from core.settings import Settings
-from signing.canonical import digest_stream
+from signing.canonical import FileDigest, digest_stream
 from signing.embedded import EmbeddedReport
 from signing.errors import ManifestError, SealFailed
 from signing.keys import (
@@ -45,11 +46,14 @@ from signing.manifest import (
     IssuedManifest,
     ManifestFile,
     build_manifest,
+    changed_fields,
     content_type_of,
     is_package_file,
+    iso,
     manifest_bytes,
     manifest_name,
     manifest_version_of,
+    model_section,
     parse_manifest,
     same_content,
     seal_name,
@@ -68,6 +72,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CURRENT_CHANGE: ContextVar[dict[str, Any] | None] = ContextVar("manifest_change", default=None)
+"""Who is changing a contract, through which action and why (``by``, ``action``, ``reason``):
+set by the facade around every action (``Acting.run``), read when the change issues the next
+manifest version, so a version issued by the service layer still names the person."""
+
 SOFTWARE = f"contract-archive {__version__}"
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
@@ -79,6 +88,27 @@ class PendingSummary:
     issued: int
     """Contracts that had no manifest at all and got one."""
     failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ManifestVersion:
+    """One line of a contract's manifest history."""
+
+    version: int
+    issued_at: str
+    by: str | None
+    action: str | None
+    reason: str | None
+    changed: dict[str, Any]
+    """``{field: {"from": old, "to": new}}``: the contract's own fields only."""
+    state: str
+    """``sealed`` or ``pending``."""
+    manifest_sha256: str
+    problem: str | None = None
+    """Why the stored manifest could not be read (then nothing else is known of it)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 def _now() -> datetime:
@@ -213,9 +243,13 @@ class SealService:
                 versions.append(v)
         return sorted(versions)
 
-    def manifest_files(self, record: ContractRecord) -> list[ManifestFile]:
-        """The files of ``record``'s package as a manifest lists them; a rendition carries
-        how it was made (from ``rendition.json`` beside it)."""
+    def manifest_files(
+        self, record: ContractRecord, sealed: dict[str, Any] | None = None
+    ) -> list[ManifestFile]:
+        """The files of ``record``'s package as a manifest lists them, with their digests:
+        hashed now, or, for a file the ``sealed`` manifest already lists, its digests as sealed
+        there (an edit never seals a file damaged since as good); a rendition carries how it was
+        made (from ``rendition.json`` beside it)."""
         names = self.package_files(record.sha256)
         made_by = None
         if RENDITION in names and RENDITION_INFO in names:
@@ -224,15 +258,27 @@ class SealService:
             except ValueError:
                 info = None
             made_by = info if isinstance(info, dict) else None
-        return [
-            ManifestFile(
-                name=name,
-                digest=self._digest(package_key(record.sha256, name)),
-                content_type=content_type_of(name, record.content_type),
-                made_by=made_by if name == RENDITION else None,
+        listed = {
+            str(f.get("name")): f for f in (sealed or {}).get("files") or [] if isinstance(f, dict)
+        }
+        out = []
+        for name in names:
+            entry = listed.get(name)
+            if entry is not None and {"size", "sha256", "sm3"} <= set(entry):
+                digest = FileDigest(
+                    size=int(entry["size"]), sha256=str(entry["sha256"]), sm3=str(entry["sm3"])
+                )
+            else:
+                digest = self._digest(package_key(record.sha256, name))
+            out.append(
+                ManifestFile(
+                    name=name,
+                    digest=digest,
+                    content_type=content_type_of(name, record.content_type),
+                    made_by=made_by if name == RENDITION else None,
+                )
             )
-            for name in names
-        ]
+        return out
 
     def _digest(self, key: str) -> Any:
         with self.objects.open(key) as fh:
@@ -242,25 +288,59 @@ class SealService:
         with self.objects.open(key) as fh:
             return fh.read()
 
+    def model_of(self, record: ContractRecord) -> dict[str, Any] | None:
+        """The contract's own model as the manifest covers it (terms, filing, holds), or None
+        when the record store keeps no contract model (a bare store)."""
+        get_terms = getattr(self.records, "get_terms", None)
+        list_holds = getattr(self.records, "list_holds", None)
+        if get_terms is None or list_holds is None:
+            return None
+        try:
+            terms = get_terms(record.id)
+        except NotFound:
+            return None
+        return model_section(terms, list_holds(record.id))
+
     # -- issuing ---------------------------------------------------------------------------
     def issue(
-        self, record: ContractRecord, *, embedded: EmbeddedReport | dict[str, Any] | None
+        self,
+        record: ContractRecord,
+        *,
+        embedded: EmbeddedReport | dict[str, Any] | None,
+        change: dict[str, Any] | None = None,
+        sealed: dict[str, Any] | None = None,
     ) -> IssuedManifest:
-        """Write the next manifest version of ``record``'s package and try to seal it."""
+        """Write the next manifest version of ``record``'s package and try to seal it.
+        ``change``: who changed what through which action (a later version); ``sealed``: the
+        latest manifest, whose file digests a change of the record carries over (see
+        :meth:`_files`)."""
         keys = self.keys
         latest = self.seals.latest_manifest(record.id)
         stored = self.stored_manifest_versions(record.sha256)
         version = max([latest.version if latest else 0, *stored]) + 1
-        files = self.manifest_files(record)
+        files = self.manifest_files(record, sealed)
         previous = None
+        previous_manifest: dict[str, Any] | None = None
         if version > 1 and (version - 1) in stored:
             prev_key = package_key(record.sha256, manifest_name(version - 1))
+            prev_data = self.read(prev_key)
             previous = {
                 "version": version - 1,
                 "file": manifest_name(version - 1),
-                "sha256": hashlib.sha256(self.read(prev_key)).hexdigest(),
+                "sha256": hashlib.sha256(prev_data).hexdigest(),
             }
+            with contextlib.suppress(ManifestError):
+                previous_manifest = parse_manifest(prev_data)
         report = embedded.to_dict() if isinstance(embedded, EmbeddedReport) else embedded
+        model = self.model_of(record)
+        if version > 1:
+            change = {
+                "by": (change or {}).get("by") or "system",
+                "at": iso(_now()),
+                "action": (change or {}).get("action") or "package.changed",
+                "reason": (change or {}).get("reason"),
+                "fields": {},
+            }
         manifest = build_manifest(
             record=record,
             version=version,
@@ -271,7 +351,12 @@ class SealService:
             issued_at=_now(),
             previous=previous,
             software=SOFTWARE,
+            model=model,
+            change=change,
         )
+        if change is not None:
+            change["fields"] = changed_fields(previous_manifest, manifest)
+            manifest["change"] = change
         data = manifest_bytes(manifest)
         digest = hashlib.sha256(data).hexdigest()
         key = package_key(record.sha256, manifest_name(version))
@@ -384,7 +469,25 @@ class SealService:
 
     def on_package_changed(self, record: ContractRecord) -> None:
         """A package listener: issue a new manifest version when the package changed."""
+        self.refresh(record, rehash=True)
+
+    def refresh(
+        self,
+        record: ContractRecord,
+        *,
+        change: dict[str, Any] | None = None,
+        rehash: bool = False,
+    ) -> IssuedManifest | None:
+        """Issue the next manifest version when the package, the record or the contract's own
+        model differ from the latest manifest (None when nothing changed). ``change``: who and
+        through which action (``by``, ``action``, ``reason``; by default the facade's
+        :data:`CURRENT_CHANGE`)."""
         latest = self.latest_manifest(record)
+        change = change or CURRENT_CHANGE.get() or {"by": "system", "action": "contract.refresh"}
+        # A change of the record (title, terms, ...) does not touch the files: their sealed
+        # digests carry over, so a file damaged meanwhile is never sealed as if it were good.
+        # A package change (``rehash``: new OCR text) hashes every file again, as before.
+        sealed = latest[1] if latest is not None and not rehash else None
         embedded: dict[str, Any] | EmbeddedReport | None
         if latest is not None:
             embedded = latest[1].get("embedded_signatures")
@@ -395,17 +498,18 @@ class SealService:
             candidate = build_manifest(
                 record=record,
                 version=latest[0].version,
-                files=self.manifest_files(record),
+                files=self.manifest_files(record, sealed),
                 embedded_signatures=embedded if isinstance(embedded, dict) else None,
                 key_id=self.keys.key_id,
                 development_keys=self.keys.development,
                 issued_at=_now(),
                 previous=None,
                 software=SOFTWARE,
+                model=self.model_of(record),
             )
             if same_content(candidate, latest[1]):
-                return
-        self.issue(record, embedded=embedded)
+                return None
+        return self.issue(record, embedded=embedded, change=change, sealed=sealed)
 
     def embedded_report_for(self, record: ContractRecord) -> EmbeddedReport | None:
         """Validate the signatures of an archived original (in the worker), for contracts
@@ -502,6 +606,43 @@ class SealService:
         return PendingSummary(
             sealed=sealed, still_pending=pending, issued=issued, failures=tuple(failures)
         )
+
+    # -- history ---------------------------------------------------------------------------
+    def history(self, contract_id: int) -> list[ManifestVersion]:
+        """Every manifest version of the contract, oldest first: when, by whom, through which
+        action, and which of the contract's own fields changed (from the manifests' ``change``
+        sections; the first version is the ingest)."""
+        out = []
+        for row in sorted(self.seals.manifests(contract_id), key=lambda r: r.version):
+            change: dict[str, Any] = {}
+            issued_at = row.issued_at.isoformat() if row.issued_at else None
+            problem = None
+            try:
+                manifest = parse_manifest(self.read(row.manifest_key))
+            except (ManifestError, NotFound) as exc:
+                manifest = {}
+                problem = getattr(exc, "message", str(exc))
+            change = manifest.get("change") or {}
+            contract = manifest.get("contract") or {}
+            if row.version == 1 or not change:
+                by = contract.get("ingested_by") if row.version == 1 else None
+                action = "contract.ingest" if row.version == 1 else None
+            else:
+                by, action = change.get("by"), change.get("action")
+            out.append(
+                ManifestVersion(
+                    version=row.version,
+                    issued_at=str(manifest.get("issued_at") or issued_at or ""),
+                    by=by,
+                    action=action,
+                    reason=change.get("reason"),
+                    changed=dict(change.get("fields") or {}),
+                    state=row.state,
+                    manifest_sha256=row.manifest_sha256,
+                    problem=problem,
+                )
+            )
+        return out
 
     # -- verification ----------------------------------------------------------------------
     def verify(self, contract_id: int) -> VerificationReport:

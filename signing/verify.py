@@ -1,4 +1,4 @@
-"""Verifying one contract's evidence package: seven checks, each PASSED, FAILED or
+"""Verifying one contract's evidence package: eight checks, each PASSED, FAILED or
 INDETERMINATE with a reason, and the worst of them overall.
 
 1. ``original_digests``: the original's size, SHA-256 and SM3 equal the manifest's;
@@ -7,7 +7,13 @@ INDETERMINATE with a reason, and the worst of them overall.
 6. ``record_agreement``: the manifest agrees with the database record (title, customer, pages,
    digests, and the fields that never change: id, file name, size, ingest time and user);
 7. ``embedded_signatures``: the report of the signatures inside the original, as validated at
-   ingest and sealed in the manifest.
+   ingest and sealed in the manifest;
+8. ``manifest_chain``: every manifest version from the first to the latest is stored, every
+   earlier one is the one issued (its SHA-256 equals the one recorded; the latest is the seal's
+   to judge), and each names the one before it by its SHA-256.
+
+Verification compares the record with the LATEST manifest version: editing a contract issues
+the next version (:meth:`signing.service.SealService.refresh`), so an edit is no alarm.
 
 The checks are independent: one changed byte fails the check that covers it and no other.
 """
@@ -22,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ArchiveError, NotFound
 from signing.canonical import FileDigest, digest_stream
 from signing.errors import ManifestError
-from signing.manifest import parse_manifest, parse_time, seal_name
+from signing.manifest import MODEL_FIELDS, manifest_name, parse_manifest, parse_time, seal_name
 from signing.report import (
+    CHAIN,
     DERIVED,
     EMBEDDED,
     ORIGINAL,
@@ -72,7 +79,16 @@ def verify_contract(
         order = {
             c: i
             for i, c in enumerate(
-                (ORIGINAL, DERIVED, SEAL_SIGNATURE, SEAL_CERTIFICATE, TIMESTAMP, RECORD, EMBEDDED)
+                (
+                    ORIGINAL,
+                    DERIVED,
+                    SEAL_SIGNATURE,
+                    SEAL_CERTIFICATE,
+                    TIMESTAMP,
+                    RECORD,
+                    EMBEDDED,
+                    CHAIN,
+                )
             )
         }
         return VerificationReport(
@@ -103,6 +119,7 @@ def verify_contract(
                     TIMESTAMP,
                     RECORD,
                     EMBEDDED,
+                    CHAIN,
                 )
             ]
         )
@@ -125,6 +142,7 @@ def verify_contract(
                     TIMESTAMP,
                     RECORD,
                     EMBEDDED,
+                    CHAIN,
                 )
             ],
             manifest_key=row.manifest_key,
@@ -197,13 +215,16 @@ def verify_contract(
     if manifest is None:
         checks.append(indeterminate(RECORD, manifest_problem or "the manifest cannot be read"))
     else:
-        checks.append(_record_check(record, manifest))
+        checks.append(_record_check(record, manifest, service.model_of(record)))
 
     # --- 7: the embedded signatures
     if manifest is None:
         checks.append(indeterminate(EMBEDDED, manifest_problem or "no manifest"))
     else:
         checks.append(_embedded_check(manifest))
+
+    # --- 8: the chain of versions
+    checks.append(_chain_check(service, record))
 
     if manifest is not None:
         key_id = (manifest.get("seal") or {}).get("key_id", key_id)
@@ -295,7 +316,83 @@ def _pick(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in ("size", "sha256", "sm3")}
 
 
-def _record_check(record: ContractRecord, manifest: dict[str, Any]) -> Check:
+def _chain_check(service: SealService, record: ContractRecord) -> Check:
+    """Every version from 1 to the latest: stored, the one issued, linked to the one before."""
+    rows = sorted(service.seals.manifests(record.id), key=lambda r: r.version)
+    versions = [r.version for r in rows]
+    problems: list[str] = []
+    broken: list[int] = []
+    expected = list(range(1, (versions[-1] if versions else 0) + 1))
+    for missing in sorted(set(expected) - set(versions)):
+        problems.append(f"version {missing} has no record (a missing link)")
+        broken.append(missing)
+    previous_sha: dict[int, str] = {}
+    for row in rows:
+        try:
+            data = service.read(row.manifest_key)
+        except NotFound:
+            problems.append(f"version {row.version} ({manifest_name(row.version)}) is missing")
+            broken.append(row.version)
+            continue
+        except ArchiveError as exc:
+            return indeterminate(
+                CHAIN, f"version {row.version} cannot be read: {exc.message}", versions=versions
+            )
+        actual = hashlib.sha256(data).hexdigest()
+        previous_sha[row.version] = actual
+        latest = row.version == versions[-1]
+        # The latest version's own bytes are the seal's to judge (seal_signature): one changed
+        # byte fails exactly one check. Here: every earlier version, and every link.
+        if actual != row.manifest_sha256 and not latest:
+            problems.append(
+                f"version {row.version} ({manifest_name(row.version)}) changed after it was "
+                "issued (its SHA-256 differs from the one recorded)"
+            )
+            broken.append(row.version)
+            continue
+        try:
+            parsed = parse_manifest(data)
+        except ManifestError as exc:
+            if latest:
+                continue
+            problems.append(f"version {row.version} is not a manifest: {exc.message}")
+            broken.append(row.version)
+            continue
+        link = parsed.get("previous")
+        if row.version == 1:
+            continue
+        if not isinstance(link, dict):
+            problems.append(f"version {row.version} does not name version {row.version - 1}")
+            broken.append(row.version)
+            continue
+        before = previous_sha.get(row.version - 1)
+        if link.get("version") != row.version - 1 or (
+            before is not None and link.get("sha256") != before
+        ):
+            problems.append(
+                f"version {row.version} names a version {row.version - 1} that is not the one "
+                "stored (the link is broken)"
+            )
+            broken.append(row.version)
+    if not rows:
+        return indeterminate(CHAIN, "the contract has no manifest", versions=versions)
+    if problems:
+        return failed(
+            CHAIN,
+            "; ".join(problems),
+            versions=versions,
+            broken=sorted(set(broken)),
+        )
+    return passed(
+        CHAIN,
+        f"{len(rows)} version(s), each the one issued and linked to the one before",
+        versions=versions,
+    )
+
+
+def _record_check(
+    record: ContractRecord, manifest: dict[str, Any], model: dict[str, Any] | None = None
+) -> Check:
     c = manifest.get("contract") or {}
     files = {str(f.get("name")): f for f in manifest.get("files") or [] if isinstance(f, dict)}
     text_name = record.text_key.rsplit("/", 1)[-1]
@@ -310,6 +407,7 @@ def _record_check(record: ContractRecord, manifest: dict[str, Any]) -> Check:
         ("size", record.size, c.get("size")),
         ("title", record.title, c.get("title")),
         ("customer", record.customer, c.get("customer")),
+        ("classification", record.classification, c.get("classification")),
         ("page_count", record.page_count, c.get("page_count")),
         ("filename", record.filename, c.get("filename")),
         ("ingested_by", record.ingested_by, c.get("ingested_by")),
@@ -318,6 +416,14 @@ def _record_check(record: ContractRecord, manifest: dict[str, Any]) -> Check:
         ("text_sha256", record.text_sha256, text_entry.get("sha256")),
         ("original_sha256", record.sha256, (files.get("original") or {}).get("sha256")),
     ]
+    sealed_model = manifest.get("model")
+    if isinstance(sealed_model, dict) and model is not None:
+        # The contract's own terms, filing and holds (a manifest issued before the model was
+        # covered has no such section, and is compared as before).
+        comparisons += [
+            (name, model.get(name), sealed_model.get(name))
+            for name in (*MODEL_FIELDS, "parties", "holds")
+        ]
     differ = {
         name: {"record": _plain(mine), "manifest": _plain(theirs)}
         for name, mine, theirs in comparisons
@@ -331,7 +437,9 @@ def _record_check(record: ContractRecord, manifest: dict[str, Any]) -> Check:
         )
     return passed(
         RECORD,
-        "title, customer, pages, digests, file name, size, ingest time and user agree",
+        "title, customer, classification, pages, digests, file name, size, ingest time and "
+        "user agree"
+        + (", and the confirmed terms, filing and holds" if isinstance(sealed_model, dict) else ""),
         compared=[name for name, _a, _b in comparisons],
     )
 

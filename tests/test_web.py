@@ -445,7 +445,7 @@ def test_verification_badge_and_report(loaded) -> None:
     report = page(client, f"/contracts/{cid}/verification")
     words = text_of(report)
     assert "Every check passed" in words
-    assert report.count('class="check check-passed"') == 7
+    assert report.count('class="check check-passed"') == 8  # with manifest_chain (issue 13)
     assert "development keys" in words  # the tests run on development keys: said plainly
     assert "The original carries no embedded signatures." in words
     zh = page(client, f"/contracts/{cid}/verification", **{"accept-language": "zh-CN"})

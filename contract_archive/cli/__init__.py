@@ -289,6 +289,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "signatures. Exit 1 when a check FAILED."
         ),
     ),
+    "manifests": (
+        "seal",
+        (
+            "A contract's manifest history: each version with its time, who issued it through\n"
+            "which action, and which of the contract's fields changed."
+        ),
+    ),
     "seal": ("seal", "Show the seal state of the archive; with --pending, seal what is waiting."),
     "export": (
         "seal",

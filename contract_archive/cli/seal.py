@@ -90,6 +90,34 @@ def verify(
         raise typer.Exit(code)
 
 
+@app.command()
+@acts
+def manifests(
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument(metavar="ID", help="The contract.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The history as JSON.")] = False,
+) -> None:
+    """A contract's manifest history: each version with its time, who issued it through
+    which action, and which of the contract's fields changed."""
+    versions = f.seals.manifests(contract_id)
+    if as_json:
+        data = [v.to_dict() for v in versions]
+        out.print(json.dumps(data, ensure_ascii=False, indent=2, default=str), markup=False)
+        return
+    for v in versions:
+        who = v.by or "-"
+        what = v.action or "-"
+        out.print(f"v{v.version}  {esc(v.issued_at)}  {esc(who)}  {esc(what)}  ({v.state})")
+        for name, change in v.changed.items():
+            out.print(
+                f"    {esc(name)}: {esc(str(change.get('from')))} → {esc(str(change.get('to')))}"
+            )
+        if v.reason:
+            out.print(f"    [dim]why: {esc(v.reason)}[/]")
+        if v.problem:
+            out.print(f"    [red]{esc(v.problem)}[/]")
+
+
 def _audit(f: Facade, *, restart: bool, workers: int, as_json: bool, strict: bool) -> int:
     progress = Progress(
         TextColumn("verifying"),

@@ -451,6 +451,8 @@ def contract_page(
             "text_error": text_error,
             "locks": f.holds.locks(contract_id),
             "verification": verification,
+            "manifests": f.seals.manifests(contract_id),
+            "integrity_alert": f.seals.alert(contract_id),
             "terms": terms,
             "ocr": f.ocr.status(contract_id),
             "confirmed": {

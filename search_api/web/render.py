@@ -180,6 +180,11 @@ def term_value(request: Request, key: str, value: Any, currency: str | None = No
     if key in DATE_TERMS:
         return format_date(value, lang)
     if key == "amount" and value is not None:
+        if isinstance(value, str):  # as a manifest holds it
+            try:
+                value = Decimal(value)
+            except ArithmeticError:
+                return str(value)
         return format_amount(value, currency, lang)
     if key in ("renewal_type", "relation", "retention") and value:
         found = f"value.{key}.{value}"

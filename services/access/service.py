@@ -37,7 +37,13 @@ from core.access_errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from core.errors import ArchiveError, ConfigurationError, InvalidRequest, NotFound
+from core.errors import (
+    ArchiveError,
+    ConfigurationError,
+    IntegrityFailure,
+    InvalidRequest,
+    NotFound,
+)
 from core.roles import Caller, Client, Perm, Role, parse_roles
 from core.rules import valid_classification
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
@@ -909,7 +915,16 @@ class AccessControl:
     ) -> dict[str, Any]:
         self.require(caller, Perm.CONTRACTS_READ, action="contract.text", contract_id=contract_id)
         record, _ = self._visible_record(caller, contract_id, "contract.text", purpose)
-        document = self.archive._load_text(record)
+        stream, _checked = self.open_checked(
+            caller,
+            record.text_key,
+            record.text_sha256,
+            contract_id=contract_id,
+            purpose=purpose,
+            file="text",
+        )
+        with stream:
+            document = self.archive.parse_text(record, stream.read())
         self.record(
             caller,
             "contract.text",
@@ -931,7 +946,16 @@ class AccessControl:
         restricted class needs a purpose (借阅登记). ``conditional``: the client already has
         these bytes (If-None-Match matched): logged as such, and no stream is opened."""
         record, purpose = self.may_download(caller, contract_id, purpose=purpose, file="original")
-        stream = None if conditional else self.archive.read_stream(record.original_key)
+        stream, checked = None, False
+        if not conditional:
+            stream, checked = self.open_checked(
+                caller,
+                record.original_key,
+                record.sha256,
+                contract_id=contract_id,
+                purpose=purpose,
+                file="original",
+            )
         try:
             self.record(
                 caller,
@@ -944,6 +968,7 @@ class AccessControl:
                     "filename": record.filename,
                     "sha256": record.sha256,
                     "size": record.size,
+                    **({} if conditional else {"checked": checked}),
                 },
             )
         except BaseException:
@@ -951,6 +976,40 @@ class AccessControl:
                 stream.close()
             raise
         return record, stream
+
+    def open_checked(
+        self,
+        caller: Caller,
+        key: str,
+        sha256: str | None,
+        *,
+        contract_id: int,
+        purpose: str | None,
+        file: str,
+    ) -> tuple[IO[bytes], bool]:
+        """A contract's stored file opened to be served, checked against its recorded digest
+        (:meth:`services.archive.Archive.read_checked`). A damaged file is not served: the
+        attempt is logged (``integrity_failure``) and :class:`IntegrityFailure` raised."""
+        try:
+            return self.archive.read_checked(key, sha256, contract_id=contract_id, what=file)
+        except IntegrityFailure as exc:
+            # The contract is flagged (its page's banner, `doctor`) before the refusal is logged.
+            self.archive.records.raise_alert(
+                contract_id,
+                file=file,
+                expected_sha256=sha256,
+                problem=exc.message,
+                detected_by=caller.username,
+            )
+            self.record(
+                caller,
+                "contract.download",
+                outcome="integrity_failure",
+                contract_id=contract_id,
+                purpose=purpose,
+                details={"file": file, "expected_sha256": sha256, "error": exc.message[:500]},
+            )
+            raise
 
     def may_download(
         self, caller: Caller, contract_id: int, *, purpose: str | None, file: str

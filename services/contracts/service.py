@@ -118,9 +118,18 @@ class ContractService:
         self.archive.index.add([index_document(record, self.archive.page_texts(record))])
 
     def refresh(self, contract_id: int) -> None:
-        """Write what search uses into the record (confirmed first) and re-index it."""
+        """Write what search uses into the record (confirmed first), re-index it, and issue
+        the next manifest version when what the manifest covers changed."""
         refresh_effective(self.store, contract_id)
         self._reindex(contract_id)
+        self._reseal(contract_id)
+
+    def _reseal(self, contract_id: int) -> None:
+        """The next manifest version after a change of the contract's record or model (who and
+        through which action: the facade's current action; nothing when nothing changed)."""
+        if self.archive.seal.seals.latest_manifest(contract_id) is None:
+            return  # being archived (its first version is the ingest's) or never sealed
+        self.archive.seal.refresh(self.archive.get(contract_id))
 
     def _today(self, today: date | None) -> date:
         return today or date.today()
@@ -827,6 +836,7 @@ class ContractService:
             item_no=item_no,
         )
         self._protect(filed)
+        self._reseal(contract_id)
         return filed
 
     # -- holds -------------------------------------------------------------------------------------
@@ -837,6 +847,7 @@ class ContractService:
 
         hold = self.store.place_hold(contract_id, reason.strip(), actor=actor)
         sync_record_hold(self.archive, contract_id, True)
+        self._reseal(contract_id)
         return HoldPublic.from_record(hold)
 
     def release_hold(
@@ -849,6 +860,7 @@ class ContractService:
         hold = self.store.release_hold(contract_id, hold_id, actor=actor, reason=reason.strip())
         if not any(h.active for h in self.store.list_holds(contract_id)):
             sync_record_hold(self.archive, contract_id, False)
+        self._reseal(contract_id)
         return HoldPublic.from_record(hold)
 
     def disposal_due(self, *, today: date | None = None) -> list[dict[str, Any]]:

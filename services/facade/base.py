@@ -212,6 +212,28 @@ class Acting:
                 self.access.check_visible(self.signed_in, contract_id, spec.name)
         self._details = {}
         purpose = details.pop("purpose", None)
+        from signing.service import CURRENT_CHANGE
+
+        token = CURRENT_CHANGE.set(
+            {
+                "by": self.actor,
+                "action": spec.name,
+                "reason": str(details.get("reason") or purpose or "")[:500] or None,
+            }
+        )
+        try:
+            return self._run(spec, contract_id, details, purpose, call)
+        finally:
+            CURRENT_CHANGE.reset(token)
+
+    def _run(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        details: dict[str, Any],
+        purpose: Any,
+        call: Callable[[], R],
+    ) -> R:
         if spec.logged == "change":
             self.log(
                 spec.name,
@@ -222,6 +244,7 @@ class Acting:
             )
             try:
                 result = call()
+                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
             except ArchiveError as exc:
                 self.log(
                     spec.name,
@@ -239,6 +262,8 @@ class Acting:
             )
             return result
         result = call()
+        if spec.perm is Perm.CONTRACTS_EDIT:  # a change that logs itself (contract.update)
+            self._next_manifest(spec, contract_id, details.get("reason") or purpose)
         if spec.logged == "read":
             self.log(
                 spec.name,
@@ -247,6 +272,28 @@ class Acting:
                 details={**details, **self._details},
             )
         return result
+
+    def _next_manifest(self, spec: ActionSpec, contract_id: int | None, reason: Any | None) -> None:
+        """After a change about one contract: issue its next manifest version (sealed, chained
+        to the one before, naming who, through which action, and what changed) when the
+        change touched what the manifest covers; nothing when it did not. Here, once, for
+        every front end."""
+        if contract_id is None or self.archive.seal.seals.latest_manifest(contract_id) is None:
+            return  # not about one contract, or one not sealed yet (`seal --pending` issues it)
+        try:
+            record = self.archive.get(contract_id)
+        except NotFound:
+            return  # the change removed it (an undone import)
+        issued = self.archive.seal.refresh(
+            record,
+            change={
+                "by": self.actor,
+                "action": spec.name,
+                "reason": str(reason)[:500] if reason else None,
+            },
+        )
+        if issued is not None:
+            self.note(manifest_version=issued.version, seal_state=issued.state)
 
 
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key", "source", "stream", "data")

@@ -83,6 +83,16 @@ class OcrArea(Area):
                 hint=f"contract-archive ocr --retry {contract_id}",
             )
         not_modified = f'"{batch.searchable_sha256}"' in etags
+        stream: IO[bytes] | None = None
+        if not not_modified:
+            stream, _checked = access.open_checked(
+                caller,
+                batch.searchable_key,
+                batch.searchable_sha256,
+                contract_id=contract_id,
+                purpose=purpose,
+                file="searchable",
+            )
         self.acting.log(
             "contract.download",
             outcome="not_modified" if not_modified else "ok",
@@ -91,7 +101,6 @@ class OcrArea(Area):
             details={"file": "searchable", "sha256": batch.searchable_sha256},
         )
         size = self.archive.objects.stat(batch.searchable_key).size
-        stream = None if not_modified else self.archive.read_stream(batch.searchable_key)
         return SearchableCopy(record, batch.searchable_sha256, size, stream)
 
     # -- working the queue ----------------------------------------------------------------------

@@ -12,10 +12,17 @@ from signing.audit import AuditSummary, run_audit
 from signing.export import ExportResult, export_contract
 from signing.recover import RecoverSummary
 from signing.report import Status, VerificationReport
-from signing.service import PendingSummary
-from storage.records.seals_base import Finding, RunRow
+from signing.service import ManifestVersion, PendingSummary
+from storage.records.seals_base import AlertRow, Finding, RunRow
 
-__all__ = ["AuditSummary", "SealState", "SealsArea", "Status", "VerificationReport"]
+__all__ = [
+    "AuditSummary",
+    "ManifestVersion",
+    "SealState",
+    "SealsArea",
+    "Status",
+    "VerificationReport",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,20 @@ class SealsArea(Area):
         report = self.archive.seal.verify(contract_id)
         self.acting.note(overall=str(report.overall.value))
         return report
+
+    @action("contract.manifests", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def manifests(self, contract_id: int) -> list[ManifestVersion]:
+        """The contract's manifest history: version, time, who, through which action, and
+        what of the contract's own fields changed."""
+        versions = self.archive.seal.history(contract_id)
+        self.acting.note(versions=len(versions))
+        return versions
+
+    @action("contract.integrity_alert", Perm.CONTRACTS_VIEW, logged="no", contract="contract_id")
+    def alert(self, contract_id: int) -> AlertRow | None:
+        """The contract's integrity alert (a stored file found damaged when it was to be
+        served), or None. Not logged: it is shown with the contract's page, which is."""
+        return self.archive.records.alert_for(contract_id)
 
     @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
     def audit(

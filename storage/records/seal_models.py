@@ -4,6 +4,8 @@
 manifest's digest, its seal state (``sealed`` or ``pending`` with the reason) and the time the
 timestamp attests. ``fixity_runs`` / ``fixity_findings``: the progress of ``verify --all`` (so an
 interrupted audit resumes where it stopped) and the contracts it found not PASSED.
+``integrity_alerts``: a contract whose stored file was found damaged when it was to be served
+(one row per contract: the latest finding), shown on its page and by ``doctor``.
 """
 
 from __future__ import annotations
@@ -64,3 +66,17 @@ class FixityFinding(Base):
     contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     overall: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
+
+
+class IntegrityAlert(Base):
+    __tablename__ = "integrity_alerts"
+
+    contract_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
+    )
+    file: Mapped[str] = mapped_column(String(100))
+    """``original``, ``text`` or ``searchable``."""
+    expected_sha256: Mapped[str | None] = mapped_column(String(64))
+    problem: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detected_by: Mapped[str] = mapped_column(String(200))

@@ -17,6 +17,18 @@ from storage.records.contracts_base import ContractRecord
 
 
 @dataclass(frozen=True)
+class AlertRow:
+    """A contract flagged because a stored file of it was found damaged."""
+
+    contract_id: int
+    file: str
+    expected_sha256: str | None
+    problem: str
+    detected_at: datetime
+    detected_by: str
+
+
+@dataclass(frozen=True)
 class ManifestRow:
     contract_id: int
     version: int
@@ -103,3 +115,22 @@ class SealStore(Protocol):
     def get_run(self, run_id: int) -> RunRow: ...
 
     def findings(self, run_id: int) -> list[Finding]: ...
+
+    # integrity alerts
+    def raise_alert(
+        self,
+        contract_id: int,
+        *,
+        file: str,
+        expected_sha256: str | None,
+        problem: str,
+        detected_by: str,
+    ) -> None:
+        """Flag the contract (the latest finding replaces an earlier one)."""
+
+    def alert_for(self, contract_id: int) -> AlertRow | None: ...
+
+    def alerts(self, *, limit: int = 1000) -> list[AlertRow]:
+        """The flagged contracts, newest first."""
+
+    def clear_alert(self, contract_id: int) -> bool: ...

@@ -14,8 +14,13 @@ from sqlalchemy import delete, func, select, update
 from core.errors import ConfigurationError, Conflict
 from storage.records.contracts_base import ContractRecord
 from storage.records.models import Contract, utcnow
-from storage.records.seal_models import FixityFinding, FixityRun, PackageManifest
-from storage.records.seals_base import Finding, ManifestRow, RunRow
+from storage.records.seal_models import (
+    FixityFinding,
+    FixityRun,
+    IntegrityAlert,
+    PackageManifest,
+)
+from storage.records.seals_base import AlertRow, Finding, ManifestRow, RunRow
 from storage.records.sql_common import SqlPart, contract_record
 
 
@@ -284,3 +289,56 @@ class SqlSeals(SqlPart):
                 .order_by(FixityFinding.contract_id)
             )
             return [Finding(r.contract_id, r.overall, r.summary) for r in rows]
+
+    # -- integrity alerts ------------------------------------------------------------------
+    def raise_alert(
+        self,
+        contract_id: int,
+        *,
+        file: str,
+        expected_sha256: str | None,
+        problem: str,
+        detected_by: str,
+    ) -> None:
+        with self._session(write=True) as s:
+            row = s.get(IntegrityAlert, contract_id)
+            if row is None:
+                row = IntegrityAlert(contract_id=contract_id)
+                s.add(row)
+            row.file = file[:100]
+            row.expected_sha256 = expected_sha256
+            row.problem = problem
+            row.detected_at = utcnow()
+            row.detected_by = detected_by[:200]
+
+    def alert_for(self, contract_id: int) -> AlertRow | None:
+        with self._session(write=False) as s:
+            row = s.get(IntegrityAlert, contract_id)
+            return _alert(row) if row else None
+
+    def alerts(self, *, limit: int = 1000) -> list[AlertRow]:
+        with self._session(write=False) as s:
+            rows = s.scalars(
+                select(IntegrityAlert)
+                .order_by(IntegrityAlert.detected_at.desc(), IntegrityAlert.contract_id)
+                .limit(limit)
+            ).all()
+            return [_alert(r) for r in rows]
+
+    def clear_alert(self, contract_id: int) -> bool:
+        with self._session(write=True) as s:
+            done = s.execute(
+                delete(IntegrityAlert).where(IntegrityAlert.contract_id == contract_id)
+            )
+            return bool(getattr(done, "rowcount", 0))
+
+
+def _alert(r: IntegrityAlert) -> AlertRow:
+    return AlertRow(
+        contract_id=r.contract_id,
+        file=r.file,
+        expected_sha256=r.expected_sha256,
+        problem=r.problem,
+        detected_at=r.detected_at,
+        detected_by=r.detected_by,
+    )
