@@ -38,7 +38,7 @@ from services.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
-from signing.service import SealService
+from signing.service import IssuedManifest, SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
@@ -100,6 +100,16 @@ class Archive:
         self.package_listeners.append(self._reextract_terms)
         self.package_listeners.append(self.seal.on_package_changed)
         self.package_listeners.append(self._cover_new_objects)
+
+    def next_manifest(
+        self, record: ContractRecord, *, change: dict[str, Any] | None = None
+    ) -> IssuedManifest | None:
+        """The next manifest version after a change of the record or the contract's model (None
+        when nothing the manifest covers changed); what it writes joins a legal hold."""
+        issued = self.seal.refresh(record, change=change)
+        if issued is not None:
+            self._cover_new_objects(record)
+        return issued
 
     def _cover_new_objects(self, record: ContractRecord) -> None:
         """Files the package gained while it is under legal hold join the hold (holds.py)."""

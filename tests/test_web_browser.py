@@ -242,7 +242,9 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     expect(badge).to_have_text(re.compile("Verified"))
     badge.click()
     page.wait_for_url(re.compile(r"/verification$"))
-    expect(page.locator(".check-passed")).to_have_count(7)
+    expect(page.locator(".check-passed")).to_have_count(
+        8
+    )  # the eight checks, manifest_chain included
     shot(page, "03b-verification")
     page.go_back()
 

@@ -145,7 +145,7 @@ def _root() -> None:
 
 
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -129,7 +129,7 @@ class ContractService:
         through which action: the facade's current action; nothing when nothing changed)."""
         if self.archive.seal.seals.latest_manifest(contract_id) is None:
             return  # being archived (its first version is the ingest's) or never sealed
-        self.archive.seal.refresh(self.archive.get(contract_id))
+        self.archive.next_manifest(self.archive.get(contract_id))
 
     def _today(self, today: date | None) -> date:
         return today or date.today()

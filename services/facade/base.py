@@ -284,7 +284,7 @@ class Acting:
             record = self.archive.get(contract_id)
         except NotFound:
             return  # the change removed it (an undone import)
-        issued = self.archive.seal.refresh(
+        issued = self.archive.next_manifest(
             record,
             change={
                 "by": self.actor,
