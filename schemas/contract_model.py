@@ -508,3 +508,10 @@ class ClausePublic(BaseModel):
             method=s.method,
             state=s.state,
         )
+
+
+class ContractClauses(BaseModel):
+    id: int
+    clauses: list[ClausePublic] = Field(
+        description="Clauses found in the contract's text, open or confirmed, in text order."
+    )

@@ -178,9 +178,7 @@ def find_clauses_zh(doc: Document) -> list[Found]:
                     # the heading and the clause's first sentence
                     stop = page.text.find("。", m.end())
                     end = min(stop + 1 if stop >= 0 else len(page.text), m.end() + 300)
-                    out.append(
-                        _found_zh(slug, 0.9, page, m.start(), end, "rule:clause-heading-zh")
-                    )
+                    out.append(_found_zh(slug, 0.9, page, m.start(), end, "rule:clause-heading-zh"))
     # Then wording in a sentence, with less confidence.
     for page in doc.pages:
         for start, end in sentences(page):

@@ -64,6 +64,7 @@ FACETS: tuple[str, ...] = (
     "signed",
     "expires",
     "year",
+    "clause",
 )
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
 """Archived on or after / on or before a day (``YYYY-MM-DD``)."""
@@ -414,6 +415,7 @@ def contract_page(
     page_html = mark(page_text, _merge_spans(spans))
     verification = VerificationPublic.from_report(f.seals.status(contract_id))
     terms = f.terms.view(contract_id)
+    clauses = f.terms.clauses(contract_id)
 
     def page_url(n: int) -> str:
         params = [("q", q)] if q else []
@@ -440,6 +442,7 @@ def contract_page(
             "locks": f.holds.locks(contract_id),
             "verification": verification,
             "terms": terms,
+            "clauses": clauses,
             "ocr": f.ocr.status(contract_id),
             "confirmed": {
                 k: v for k, v in terms.confirmed.model_dump().items() if v not in (None, "")
