@@ -131,7 +131,7 @@ ZH_TYPES: tuple[ClauseType, ...] = (
     ClauseType("intellectual_property", "Intellectual property", "知识产权"),
     ClauseType("termination", "Termination", "合同解除/终止"),
     ClauseType("guarantee", "Guarantee", "担保"),
-    ClauseType("deposit", "Deposit (定金)", "定金"),
+    ClauseType("deposit", "Deposit", "定金"),
 )
 
 CLAUSE_TYPES: tuple[ClauseType, ...] = CUAD_TYPES + ZH_TYPES
