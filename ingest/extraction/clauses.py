@@ -156,9 +156,12 @@ ZH_WORDING: dict[str, tuple[str, ...]] = {
     "confidentiality": ("保密",),
     "intellectual_property": ("知识产权", "著作权", "专利权", "商标权"),
     "termination": ("合同解除", "解除合同", "解除本合同", "合同终止", "终止本合同", "合同的解除"),
-    "guarantee": ("担保", "保证人", "抵押"),
+    # security for the contract's obligations, not a quality guarantee or a mortgage loan
+    "guarantee": ("提供担保", "保证人", "连带责任保证", "连带保证", "质押", "抵押担保", "担保人"),
     "deposit": ("定金",),
 }
+ZH_HEADINGS: dict[str, tuple[str, ...]] = {**ZH_WORDING, "guarantee": ("担保",)}
+"""Words of a clause heading (质量担保, a quality guarantee, is no 担保 clause)."""
 _ZH_HEADING = re.compile(
     r"(?m)^\s*(?:第[一二三四五六七八九十百零〇\d]+[条章节]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))"
     r"\s*([^\n，。；：:]{2,20})"
@@ -172,8 +175,8 @@ def find_clauses_zh(doc: Document) -> list[Found]:
     for page in doc.pages:
         for m in _ZH_HEADING.finditer(page.text):
             title = m.group(1)
-            for slug, words in ZH_WORDING.items():
-                if slug not in seen and any(w in title for w in words):
+            for slug, words in ZH_HEADINGS.items():
+                if slug not in seen and any(w in title for w in words) and "质量" not in title:
                     seen.add(slug)
                     # the heading and the clause's first sentence
                     stop = page.text.find("。", m.end())
