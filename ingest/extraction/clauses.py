@@ -88,16 +88,40 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
+_INVERTED: dict[
+    int, tuple[Mapping[str, Any], list[str], list[float], dict[str, list[tuple[int, float]]]]
+] = {}
+
+
+def _inverted(
+    model: Mapping[str, Any],
+) -> tuple[list[str], list[float], dict[str, list[tuple[int, float]]]]:
+    """The model as feature -> [(type index, weight)]: one look-up per word of a sentence."""
+    cached = _INVERTED.get(id(model))
+    if cached is not None and cached[0] is model:
+        return cached[1], cached[2], cached[3]
+    slugs = list(model.get("types", {}))
+    biases = [float(model["types"][s]["bias"]) for s in slugs]
+    inverted: dict[str, list[tuple[int, float]]] = {}
+    for i, slug in enumerate(slugs):
+        for feature, weight in model["types"][slug]["weights"].items():
+            inverted.setdefault(feature, []).append((i, float(weight)))
+    if len(_INVERTED) >= 4:
+        _INVERTED.clear()
+    _INVERTED[id(model)] = (model, slugs, biases, inverted)
+    return slugs, biases, inverted
+
+
 def score(model: Mapping[str, Any], feats: Sequence[str]) -> dict[str, float]:
     """Probability per clause type of one sentence's features."""
-    out: dict[str, float] = {}
+    slugs, biases, inverted = _inverted(model)
     unique = set(feats)
     norm = 1.0 / math.sqrt(len(unique)) if unique else 0.0
-    for slug, m in model.get("types", {}).items():
-        weights = m["weights"]
-        z = m["bias"] + norm * sum(weights.get(f, 0.0) for f in unique)
-        out[slug] = _sigmoid(z)
-    return out
+    sums = [0.0] * len(slugs)
+    for feature in unique:
+        for i, weight in inverted.get(feature, ()):
+            sums[i] += weight
+    return {slug: _sigmoid(biases[i] + norm * sums[i]) for i, slug in enumerate(slugs)}
 
 
 # --- English ------------------------------------------------------------------------------------
