@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.clauses import clause_label
 from schemas.base import FromRecord
 from schemas.contracts import ContractPublic
 from storage.records.base import ContractRecord
@@ -471,3 +472,46 @@ class ReminderRun(BaseModel):
 
 def contract_public(record: ContractRecord) -> ContractPublic:
     return ContractPublic.from_record(record)
+
+
+class ClausePublic(BaseModel):
+    """A clause found in a contract: its type, where it is, the sentence, how sure the finding
+    is and whether a person confirmed it (``accepted``) or not yet (``open``). Confirm or reject
+    it as a suggestion: ``POST /api/v1/contracts/{id}/suggestions/{suggestion_id}/accept``."""
+
+    suggestion_id: int
+    type: str = Field(description="the clause type's slug (core.clauses), e.g. non_compete")
+    label_en: str
+    label_zh: str
+    page: int | None
+    start: int | None = Field(None, description="character offset into the page text")
+    end: int | None = None
+    sentence: str
+    confidence: float
+    method: str
+    state: str
+
+    @classmethod
+    def from_record(cls, s: SuggestionRecord) -> ClausePublic:
+        value = s.value if isinstance(s.value, dict) else {}
+        slug = str(value.get("type") or "")
+        return cls(
+            suggestion_id=s.id,
+            type=slug,
+            label_en=clause_label(slug, "en"),
+            label_zh=clause_label(slug, "zh"),
+            page=s.page,
+            start=s.char_start,
+            end=s.char_end,
+            sentence=str(value.get("sentence") or s.evidence or ""),
+            confidence=s.confidence,
+            method=s.method,
+            state=s.state,
+        )
+
+
+class ContractClauses(BaseModel):
+    id: int
+    clauses: list[ClausePublic] = Field(
+        description="Clauses found in the contract's text, open or confirmed, in text order."
+    )

@@ -26,6 +26,12 @@ pytestmark = pytest.mark.opensearch
 PAGE_CHARS = 3000
 CUSTOMERS = ["Acme Corp", "青岛木门有限公司", "南京房产经纪有限公司", "Globex LLC", None]
 CLASSES = ["confidential", "internal", None]
+CLAUSE_SETS = [
+    ("non_compete", "cap_on_liability"),
+    ("cap_on_liability",),
+    (),
+    ("liability_for_breach",),
+]
 
 
 def _pages(text: str) -> list[str]:
@@ -60,6 +66,7 @@ def corpus_documents() -> list[IndexDocument]:
             created_at=base + timedelta(days=17 * i, minutes=i),
             pages=[normalize(p) for p in pages],
             classification=CLASSES[i % len(CLASSES)],
+            clauses=CLAUSE_SETS[i % len(CLAUSE_SETS)],
         )
         for i, (title, pages) in enumerate(contracts)
     ]
@@ -118,8 +125,21 @@ QUERIES = [
     # mixed
     "合同 agreement",
     "payment year:2024",
+    # clause types found in a contract (several per contract)
+    "clause:non_compete",
+    "-clause:cap_on_liability",
+    "clause:cap_on_liability -clause:non_compete agreement",
+    "clause:违约责任 OR clause:non_compete",
 ]
-FACETED = ["", "违约", "agreement", "合同 OR agreement", "customer:青岛木门", "year:2024"]
+FACETED = [
+    "",
+    "违约",
+    "agreement",
+    "合同 OR agreement",
+    "customer:青岛木门",
+    "year:2024",
+    "-clause:non_compete",
+]
 SORTED = ["agreement", "合同", "", "-agreement"]
 
 

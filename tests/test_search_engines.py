@@ -59,6 +59,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "date_ranges": ("archived:[2024-01-01 TO 2024-12-31] -archived:[* TO 2023-12-31]", {}),
     "one_day": ("archived:2024-03-05", {}),
+    "clauses": ("clause:non_compete -clause:cap_on_liability", {}),
     "everything_newest_with_facets": ("", {"sort": "newest", "facets": True, "limit": 20}),
     "page_three_oldest": ("不可抗力 OR force", {"sort": "oldest", "offset": 40, "limit": 20}),
 }
@@ -72,6 +73,7 @@ DOC = IndexDocument(
     created_at=datetime(2024, 3, 5, 8, 30, 15, 123456, tzinfo=UTC),
     pages=["第一条 租赁期限", "LIMITATION OF LIABILITY"],
     classification="confidential",
+    clauses=("force_majeure", "non_compete"),
 )
 
 
@@ -117,7 +119,7 @@ def test_the_golden_dsl_says_what_the_design_says(golden: dict[str, Any]) -> Non
         "filter": ["cjk_width", "lowercase", "cjk_bigram"],
     }
     assert index["mappings"]["dynamic"] == "strict"
-    assert index["mappings"]["_meta"]["archive_index_version"] == INDEX_VERSION == 2
+    assert index["mappings"]["_meta"]["archive_index_version"] == INDEX_VERSION == 3
     assert index["mappings"]["properties"]["pages"]["index_options"] == "offsets"
     searches = golden["searches"]
     assert all(s["body"]["track_total_hits"] is True for s in searches.values())

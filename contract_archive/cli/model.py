@@ -354,6 +354,27 @@ def contract_history(
         )
 
 
+@contract_app.command("clauses")
+@acts
+def contract_clauses(
+    f: Facade, contract_id: Annotated[int, typer.Argument()], as_json: JsonOpt = False
+) -> None:
+    """The clauses found in the contract: type, page, confidence, sentence (confirm or reject
+    one with `contract accept|reject ID SUGGESTION_ID`)."""
+    found = f.terms.clauses(contract_id)
+    if as_json:
+        _print_json(found)
+        return
+    if not found:
+        out.print(f"#{contract_id}: no clauses found")
+    for c in found:
+        mark = "confirmed" if c.state == "accepted" else "suggested"
+        out.print(
+            f"{esc(c.type)} ({esc(c.label_zh)}) page {c.page or '-'} "
+            f"{c.confidence:.2f} {mark} [suggestion {c.suggestion_id}]: {esc(c.sentence[:160])}"
+        )
+
+
 @contract_app.command("file")
 @acts
 def contract_file(

@@ -17,11 +17,13 @@ from core.names import loose_key
 from ingest.extraction import rules_en, rules_zh
 from ingest.extraction.amounts import find_amounts
 from ingest.extraction.classify import CodeKeywords, suggest_by_keywords, suggest_by_model
+from ingest.extraction.clauses import find_clauses
 from ingest.extraction.found import FIELDS, Found, found
 from ingest.extraction.text import Document
 
-EXTRACTOR_VERSION = "1.0"
-SINGLE_VALUED = tuple(f for f in FIELDS if f not in ("party", "amount"))
+EXTRACTOR_VERSION = "1.1"
+"""1.1: clauses (``ingest.extraction.clauses``), one suggestion per clause found."""
+SINGLE_VALUED = tuple(f for f in FIELDS if f not in ("party", "amount", "clause"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def extract_terms(
         results += rules_en.find_dates_en(doc)
         results += rules_en.find_renewal_en(doc)
         results += rules_en.find_governing_law_en(doc)
+    results += find_clauses(doc)
     amounts, amount_warnings = find_amounts(doc)
     results += amounts
     warnings += amount_warnings

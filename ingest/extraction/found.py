@@ -19,6 +19,7 @@ FIELDS = (
     "renewal",
     "governing_law",
     "classification",
+    "clause",
 )
 
 

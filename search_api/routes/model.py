@@ -16,6 +16,7 @@ from schemas.contract_model import (
     AliasCreate,
     ArchivalPublic,
     ClassifierPublic,
+    ContractClauses,
     ContractEvents,
     ContractTermsView,
     CustomerCreate,
@@ -190,6 +191,16 @@ def transition(f: ActsEditing, contract_id: int, body: TransitionRequest) -> Eve
 )
 def events(f: ActsViewing, contract_id: int) -> ContractEvents:
     return ContractEvents(id=contract_id, events=f.terms.history(contract_id))
+
+
+@router.get(
+    "/contracts/{contract_id}/clauses",
+    response_model=ContractClauses,
+    responses=ERROR_RESPONSES,
+    summary="The clauses found in the contract (non-compete, cap on liability, 违约责任, ...)",
+)
+def clauses(f: ActsViewing, contract_id: int) -> ContractClauses:
+    return ContractClauses(id=contract_id, clauses=f.terms.clauses(contract_id))
 
 
 @router.post(

@@ -65,6 +65,7 @@ FACETS: tuple[str, ...] = (
     "signed",
     "expires",
     "year",
+    "clause",
 )
 DATE_FILTERS: tuple[str, ...] = ("from", "to")
 """Archived on or after / on or before a day (``YYYY-MM-DD``)."""
@@ -426,6 +427,7 @@ def contract_page(
     page_html = mark(page_text, _merge_spans(spans))
     verification = VerificationPublic.from_report(f.seals.status(contract_id))
     terms = f.terms.view(contract_id)
+    clauses = f.terms.clauses(contract_id)
 
     def page_url(n: int) -> str:
         params = [("q", q)] if q else []
@@ -454,6 +456,7 @@ def contract_page(
             "manifests": f.seals.manifests(contract_id),
             "integrity_alert": f.seals.alert(contract_id),
             "terms": terms,
+            "clauses": clauses,
             "ocr": f.ocr.status(contract_id),
             "confirmed": {
                 k: v for k, v in terms.confirmed.model_dump().items() if v not in (None, "")

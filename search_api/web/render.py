@@ -16,6 +16,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from core.clauses import clause_label
 from core.roles import Perm
 from core.rules import STATE_NAMES_ZH
 from search_api.web.i18n import (
@@ -50,6 +51,7 @@ def environment() -> Environment:
     env.filters["datetime"] = pass_context(lambda ctx, v: format_datetime(v, ctx.get("lang", "en")))
     env.filters["date"] = pass_context(lambda ctx, v: format_date(v, ctx.get("lang", "en")))
     env.filters["num"] = format_number
+    env.filters["clause"] = pass_context(lambda ctx, v: clause_label(v, ctx.get("lang", "en")))
     return env
 
 

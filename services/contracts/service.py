@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core.clauses import CLAUSE_FIELD
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
 from core.retention import disposal_due, legal_minimum, retention_floor
@@ -39,6 +40,7 @@ from ingest.linking import link_customer, refresh_effective, store_extraction
 from schemas.contract_model import (
     ArchivalPublic,
     ClassifierPublic,
+    ClausePublic,
     ConfirmedTerms,
     ContractLine,
     ContractLinePage,
@@ -409,7 +411,8 @@ class ContractService:
         suggestions = self.store.list_suggestions(contract_id, states=())
         suggested: dict[str, list[SuggestionPublic]] = defaultdict(list)
         for s in sorted(suggestions, key=lambda s: -s.confidence):
-            suggested[s.field].append(SuggestionPublic.from_record(s))
+            if s.field != CLAUSE_FIELD:  # clauses are listed apart (``clauses``)
+                suggested[s.field].append(SuggestionPublic.from_record(s))
         holds = self.store.list_holds(contract_id)
         master = None
         if terms.master_id is not None:
@@ -696,6 +699,19 @@ class ContractService:
             changes["parties"] = current
         elif field == "counterparty":
             changes["customer"] = str(value)
+        elif field == CLAUSE_FIELD:
+            # A clause confirmed is a fact about the text, not a term: the suggestion's state
+            # is the record; search sees it at once.
+            self.store.decide_suggestion(suggestion_id, "accepted", actor=actor)
+            self.store.add_event(
+                contract_id,
+                "clause_confirmed",
+                actor=actor,
+                to_value=str(value.get("type")),
+                reason=f"accepted suggestion {suggestion_id}",
+            )
+            self.refresh(contract_id)
+            return self.store.get_terms(contract_id)
         else:
             raise InvalidRequest(f"suggestions of {field!r} cannot be accepted")
         result = self.confirm(
@@ -707,8 +723,16 @@ class ContractService:
     def reject_suggestion(self, contract_id: int, suggestion_id: int, *, actor: str) -> None:
         suggestion = self._suggestion_of(contract_id, suggestion_id)
         self.store.decide_suggestion(suggestion_id, "rejected", actor=actor)
-        if suggestion.field == "classification":
+        if suggestion.field in ("classification", CLAUSE_FIELD):
             self.refresh(contract_id)
+
+    def clauses(self, contract_id: int) -> list[ClausePublic]:
+        """The clauses found in the contract (open or confirmed; rejected ones are left out),
+        in the order of the text."""
+        self.archive.get(contract_id)
+        found = self.store.list_suggestions(contract_id, states=("open", "accepted"))
+        out = [ClausePublic.from_record(s) for s in found if s.field == CLAUSE_FIELD]
+        return sorted(out, key=lambda c: (c.page or 0, c.start or 0, c.type))
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def transition(

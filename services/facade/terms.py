@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import NotFound
 from core.roles import Perm
-from schemas.contract_model import ContractTermsView, EventPublic
+from schemas.contract_model import ClausePublic, ContractTermsView, EventPublic
 from services.contracts.service import ContractService
 from services.facade.base import Area, action
 
@@ -93,3 +93,9 @@ class TermsArea(Area):
     def history(self, contract_id: int) -> list[EventPublic]:
         """Every recorded change: who, when, what and why."""
         return self.model.events(contract_id)
+
+    @action("contract.clauses", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def clauses(self, contract_id: int) -> list[ClausePublic]:
+        """The clauses found in the contract (CUAD's clause types, Chinese clause headings):
+        type, page, character span, sentence, confidence and whether a person confirmed it."""
+        return self.model.clauses(contract_id)

@@ -24,12 +24,14 @@ FACET_FIELDS = (
     "governing_law",
     "signed",
     "expires",
+    "clause",
 )
 
 # Bump when the fields or their analysis change: an index of another version refuses to open
 # until `contract-archive reindex` has rebuilt it.
-INDEX_VERSION = 2
-"""2: governing law, signing year and expiry year (from the confirmed terms), for facets."""
+INDEX_VERSION = 3
+"""2: governing law, signing year and expiry year (from the confirmed terms), for facets.
+3: the clause types found in the contract (open or confirmed clause suggestions), ``clause:``."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class IndexDocument:
     governing_law: str | None = None
     signed_year: int | None = None
     expiry_year: int | None = None
+    clauses: tuple[str, ...] = ()
+    """Slugs of the clause types found in the contract (``core.clauses``), not rejected."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Syntax (documented with examples in the README)::
     -draft  /  NOT draft          exclusion
     (a OR b) c                    grouping
     customer:"Acme Corp"          field filters: customer, title, sha256, id, status,
-    title:lease                   classification, year, governing_law, signed, expires
+    title:lease                   classification, year, governing_law, signed, expires,
+    clause:non_compete            clause (a clause type found in the contract, core.clauses)
     archived:[2024-01-01 TO 2024-12-31]   date range, inclusive; * leaves a side open
     archived:2024-03-05           one day
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from core.clauses import BY_SLUG, CLAUSE_TYPES, SLUGS
 from core.errors import QuerySyntaxError
 from storage.index.analysis import analyze
 
@@ -45,6 +47,7 @@ KEYWORD_FIELDS = (
     "governing_law",
     "signed",
     "expires",
+    "clause",
 )
 INTEGER_FIELDS = ("id", "year", "signed", "expires")
 """Keyword fields of whole numbers: ``year`` archived, ``signed`` and ``expires`` the years of
@@ -339,7 +342,24 @@ def _keyword(name: str, tok: Tok) -> Keyword:
             raise _error(f"{name}: needs a whole number", tok.pos)
     elif not value:
         raise _error(f"field {name!r} needs a value", tok.pos)
+    elif name == "clause":
+        value = _clause_slug(value, tok.pos)
     return Keyword(name, value)
+
+
+def _clause_slug(value: str, pos: int) -> str:
+    """A clause type by slug (any case, ``-`` for ``_``) or by its Chinese or English name."""
+    slug = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if slug in BY_SLUG:
+        return slug
+    for kind in CLAUSE_TYPES:
+        if value.strip() in (kind.zh, kind.en) or value.strip().lower() == kind.en.lower():
+            return kind.slug
+    raise QuerySyntaxError(
+        f"clause: {value!r} is not a clause type",
+        hint="one of: " + ", ".join(SLUGS),
+        details={"position": pos},
+    )
 
 
 def _parse_date(text: str, pos: int) -> date | None:

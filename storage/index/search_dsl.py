@@ -92,6 +92,7 @@ def index_body() -> dict[str, Any]:
                 "governing_law": {"type": "keyword"},
                 "signed": {"type": "integer"},
                 "expires": {"type": "integer"},
+                "clause": {"type": "keyword"},
                 "archived": {"type": "date"},
             },
         },
@@ -132,6 +133,8 @@ def to_source(doc: IndexDocument) -> dict[str, Any]:
         source["signed"] = doc.signed_year
     if doc.expiry_year is not None:
         source["expires"] = doc.expiry_year
+    if doc.clauses:
+        source["clause"] = list(doc.clauses)
     return source
 
 

@@ -73,6 +73,7 @@ def _schema() -> Any:
     sb.add_text_field("governing_law", tokenizer_name="raw", fast=True)
     sb.add_integer_field("signed", indexed=True, fast=True)
     sb.add_integer_field("expires", indexed=True, fast=True)
+    sb.add_text_field("clause", tokenizer_name="raw", fast=True)
     sb.add_date_field("archived", indexed=True, fast=True)
     sb.add_bytes_field("payload", stored=True)
     return sb.build()
@@ -106,7 +107,7 @@ def _to_doc(doc: IndexDocument) -> Any:
         for name, value in (("signed", doc.signed_year), ("expires", doc.expiry_year))
         if value is not None
     }
-    return tantivy.Document(
+    document = tantivy.Document(
         **years,
         governing_law=doc.governing_law or _NONE,
         id=doc.id,
@@ -121,6 +122,9 @@ def _to_doc(doc: IndexDocument) -> Any:
         archived=created,
         payload=payload,
     )
+    for slug in doc.clauses:  # several values; none when no clause was found
+        document.add_text("clause", slug)
+    return document
 
 
 # --- query compilation ------------------------------------------------------------------------

@@ -13,14 +13,15 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from core.clauses import CLAUSE_FIELD
 from core.errors import ArchiveError, NotFound
 from storage.index.base import IndexDocument, IndexResult, RebuildSession, SearchIndex, SortOrder
 from storage.index.query import Node
-from storage.records.terms_base import TermsRecord
+from storage.records.terms_base import SuggestionRecord, TermsRecord
 from storage.records.vocabulary_base import VocabularyStore
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class IndexRecords(VocabularyStore, Protocol):
     """What the index needs of the records database: the vocabulary and a contract's terms."""
 
     def get_terms(self, contract_id: int) -> TermsRecord: ...
+
+    def list_suggestions(
+        self, contract_id: int, *, states: Collection[str] = ("open",)
+    ) -> list[SuggestionRecord]: ...
 
 
 def words_of(doc: IndexDocument) -> set[str]:
@@ -80,7 +85,18 @@ class ArchiveIndex:
             governing_law=terms.governing_law or None,
             signed_year=terms.sign_date.year if terms.sign_date else None,
             expiry_year=terms.expiry_date.year if terms.expiry_date else None,
+            clauses=self.clauses_of(doc.id),
         )
+
+    def clauses_of(self, contract_id: int) -> tuple[str, ...]:
+        """The clause types found in the contract and not rejected, for ``clause:``."""
+        found = self.words.list_suggestions(contract_id, states=("open", "accepted"))
+        slugs = {
+            str(s.value.get("type"))
+            for s in found
+            if s.field == CLAUSE_FIELD and isinstance(s.value, dict) and s.value.get("type")
+        }
+        return tuple(sorted(slugs))
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
         docs = [self.with_terms(d) for d in docs]

@@ -1,0 +1,197 @@
+"""Clause analysis and clause search (issue 17), on real contracts of the corpus, the user's way:
+contracts uploaded over HTTP with a token, their clauses read through
+``GET /api/v1/contracts/{id}/clauses``, ``clause:`` searched through ``/api/v1/search``, and the
+command line run as the installed program.
+
+The page a CUAD clause is on comes from the dataset itself: the clause text a lawyer marked in
+``master_clauses.csv``, looked up in the PDF's own pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from search_api.app import create_app
+from services.access.service import AccessControl
+from services.archive import Archive
+from tests.access_helpers import ensure_user, token_for
+from tests.conftest import CORPUS, corpus_files, make_settings
+from tests.test_cli import run
+
+CO_BRANDING = next(p for p in corpus_files("en-cuad", ".pdf") if p.parent.name == "Co_Branding")
+CAR = CORPUS / "zh" / "samr-model-contracts" / "新疆维吾尔自治区汽车买卖合同.pdf"
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.lower())
+
+
+def labelled_pages(pdf: Path, column: str) -> set[int]:
+    """The pages of ``pdf`` holding a clause CUAD's lawyers marked in ``column``."""
+    import ast
+    import csv
+    import sys
+
+    csv.field_size_limit(sys.maxsize)
+    with (CORPUS / "en-cuad" / "master_clauses.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    row = next(r for r in rows if Path(r["Filename"]).stem == pdf.stem)
+    spans = ast.literal_eval(row[column])
+    pages = [_key(p.extract_text() or "") for p in PdfReader(pdf).pages]
+    found = {n for s in spans for n, text in enumerate(pages, 1) if _key(s)[:50] in text}
+    assert found, f"CUAD marks no {column} clause in {pdf.name}"
+    return found
+
+
+class World:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.access = AccessControl.for_archive(archive)
+        self.app = create_app(archive)
+        root = ensure_user(archive, "root", ("admin",))
+        self.ids: dict[str, int] = {}
+        for key, path in (("en", CO_BRANDING), ("zh", CAR)):
+            with open(path, "rb") as fh:
+                result = self.access.ingest(root, fh, filename=path.name)
+            assert result.status == "archived" and result.id is not None
+            self.ids[key] = result.id
+        self.tokens = {
+            "admin": token_for(archive, "admin", username="admin"),
+            "legal": token_for(archive, "legal", username="legal"),
+            "legal-hr": token_for(archive, "legal", username="legal-hr", groups=("hr",)),
+        }
+
+    def client(self, who: str) -> TestClient:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return TestClient(self.app, raise_server_exceptions=False, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = make_settings(tmp_path_factory.mktemp("clauses") / "var")
+    with Archive(settings, parser_workers=1).open() as archive:
+        yield World(archive)
+
+
+def clauses(client: TestClient, cid: int) -> list[dict]:
+    r = client.get(f"/api/v1/contracts/{cid}/clauses")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["id"] == cid
+    return list(body["clauses"])
+
+
+def search_ids(client: TestClient, q: str) -> set[int]:
+    r = client.get("/api/v1/search", params={"q": q, "limit": 100})
+    assert r.status_code == 200, r.text
+    return {h["id"] for h in r.json()["hits"]}
+
+
+@pytest.mark.parametrize(
+    ("slug", "column"),
+    [("cap_on_liability", "Cap On Liability"), ("anti_assignment", "Anti-Assignment")],
+)
+def test_a_cuad_clause_is_found_on_its_page(world: World, slug: str, column: str) -> None:
+    expected = labelled_pages(CO_BRANDING, column)
+    with world.client("legal") as client:
+        found = [c for c in clauses(client, world.ids["en"]) if c["type"] == slug]
+    assert found, f"no {slug} clause found"
+    assert {c["page"] for c in found} & expected, (found, expected)
+    for c in found:
+        assert c["state"] == "open" and 0 < c["confidence"] < 1
+        assert c["start"] < c["end"] and len(c["sentence"]) >= 15
+        assert c["label_en"] and c["label_zh"]
+
+
+def test_clause_search_finds_the_contract_and_exclusion_leaves_it_out(world: World) -> None:
+    en, zh = world.ids["en"], world.ids["zh"]
+    with world.client("legal") as client:
+        assert search_ids(client, "clause:cap_on_liability") == {en}
+        assert search_ids(client, "-clause:cap_on_liability") == {zh}
+        assert search_ids(client, "clause:违约责任") == {zh}
+        assert search_ids(client, "agreement clause:cap_on_liability") == {en}
+        facets = client.get("/api/v1/search", params={"q": "", "facets": "true"}).json()
+        values = {f["value"] for f in facets["facets"]["clause"]}
+        assert {"cap_on_liability", "liability_for_breach"} <= values
+        bad = client.get("/api/v1/search", params={"q": "clause:no_such_clause"})
+        assert bad.status_code == 400
+        message = bad.json()["error"]
+        assert "not a clause type" in message["message"] and "non_compete" in message["hint"]
+
+
+def test_a_rejected_clause_leaves_clause_search(world: World) -> None:
+    en = world.ids["en"]
+    with world.client("admin") as client:
+        found = [c for c in clauses(client, en) if c["type"] == "non_transferable_license"]
+        assert found and search_ids(client, "clause:non_transferable_license") == {en}
+        for c in found:
+            r = client.post(f"/api/v1/contracts/{en}/suggestions/{c['suggestion_id']}/reject")
+            assert r.status_code == 200, r.text
+        assert "non_transferable_license" not in {c["type"] for c in clauses(client, en)}
+        assert search_ids(client, "clause:non_transferable_license") == set()
+        # Confirming one keeps it, as confirmed; the term suggestions are untouched.
+        kept = next(c for c in clauses(client, en) if c["type"] == "cap_on_liability")
+        r = client.post(f"/api/v1/contracts/{en}/suggestions/{kept['suggestion_id']}/accept")
+        assert r.status_code == 200, r.text
+        assert "clause" not in r.json()["suggested"]
+        states = {c["suggestion_id"]: c["state"] for c in clauses(client, en)}
+        assert states[kept["suggestion_id"]] == "accepted"
+        assert search_ids(client, "clause:cap_on_liability") == {en}
+
+
+def test_a_chinese_contract_gets_its_breach_clause(world: World) -> None:
+    with world.client("legal") as client:
+        found = {c["type"]: c for c in clauses(client, world.ids["zh"])}
+    assert "liability_for_breach" in found
+    breach = found["liability_for_breach"]
+    assert breach["label_zh"] == "违约责任" and "违约" in breach["sentence"]
+    assert breach["page"] >= 1
+    assert {"force_majeure", "dispute_resolution"} <= set(found)
+
+
+def test_an_uncleared_caller_cannot_see_clauses_of_a_restricted_contract(world: World) -> None:
+    """(Last of the module's API tests: it leaves the Chinese contract restricted.)"""
+    zh = world.ids["zh"]
+    root = ensure_user(world.archive, "root", ("admin",))
+    world.access.update_contract(root, zh, {"classification": "LD"})
+    world.access.set_restriction(root, "LD", ["hr"])
+    with world.client("legal") as client:
+        hidden = client.get(f"/api/v1/contracts/{zh}/clauses")
+        absent = client.get("/api/v1/contracts/987654/clauses")
+        assert hidden.status_code == absent.status_code == 404
+        assert "违约" not in hidden.text
+        assert zh not in search_ids(client, "clause:违约责任")
+    with world.client("legal-hr") as client:
+        assert clauses(client, zh)
+        assert search_ids(client, "clause:违约责任") == {zh}
+
+
+def test_the_command_line_lists_clauses(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    ingested = run(data, "ingest", str(CAR), "--json")
+    assert ingested.returncode == 0, ingested.stderr
+    cid = json.loads(ingested.stdout)["id"]
+    listed = run(data, "contract", "clauses", str(cid), "--json")
+    assert listed.returncode == 0, listed.stderr
+    types = {c["type"] for c in json.loads(listed.stdout)}
+    assert "liability_for_breach" in types
+    text = run(data, "contract", "clauses", str(cid))
+    assert text.returncode == 0 and "违约责任" in text.stdout
+    found = run(data, "search", "clause:违约责任", "--json")
+    assert found.returncode == 0, found.stderr
+    assert cid in {h["id"] for h in json.loads(found.stdout)["hits"]}
+    # A user outside the restricted class's group gets what a missing contract gets.
+    assert run(data, "users", "create", "clerk", "--role", "legal", "--no-password").returncode == 0
+    assert run(data, "contract", "set", str(cid), "classification=LD").returncode == 0
+    assert run(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
+    refused = run(data, "contract", "clauses", str(cid), env={"ARCHIVE_USER": "clerk"})
+    missing = run(data, "contract", "clauses", "987654", env={"ARCHIVE_USER": "clerk"})
+    assert refused.returncode == missing.returncode != 0
+    assert "违约" not in refused.stdout + refused.stderr and "Traceback" not in refused.stderr
+    assert refused.stderr.replace(str(cid), "N") == missing.stderr.replace("987654", "N")
