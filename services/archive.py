@@ -36,9 +36,10 @@ from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
 from services.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
+from signing.manifest import IssuedManifest
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
-from signing.service import IssuedManifest, SealService
+from signing.service import SealService
 from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
