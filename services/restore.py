@@ -95,9 +95,7 @@ def restore_original(archive: Archive, contract_id: int, source: Path) -> Restor
                 archive.objects.replace(key, fh, sha256=record.sha256)
         else:  # lost rather than damaged: stored again, as at archiving
             with open(source, "rb") as fh:
-                archive.objects.put(
-                    key, fh, sha256=record.sha256, content_type=record.content_type
-                )
+                archive.objects.put(key, fh, sha256=record.sha256, content_type=record.content_type)
         written = True
         if _stored_digest(archive, key) != record.sha256:
             raise IntegrityFailure(
