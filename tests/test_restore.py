@@ -5,22 +5,29 @@ it again and clears the contract's integrity alert, so the original is served ag
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import sqlite3
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
 from services.archive import Archive
+from storage.errors import ObjectCorrupt, ObjectNotFound
+from storage.objects.local import LocalObjectStore
 from tests.access_helpers import auth_headers
 from tests.conftest import corpus_files, make_settings
+from tests.servers import SeaweedS3
 from tests.test_cli import run
 from tests.test_download_integrity import flip_one_byte, package_file
+from tests.test_s3 import make_store, sha, versions
 
 PDFS = corpus_files("en-cuad", ".pdf")
 EN_PDF = next(p for p in PDFS if "JOINT FILING" in p.name)
@@ -133,3 +140,49 @@ def test_restore_repairs_a_damaged_original_only_from_an_exact_copy(tmp_path: Pa
     twice = run(data, "restore", str(cid), str(good), env=KEEPER)
     assert twice.returncode == 0, twice.stderr
     assert "is intact" in twice.stdout and "nothing written" in twice.stdout
+
+
+# --- the stores' replace: a damaged object written over, as the restore does ---------------------
+def test_the_local_store_replaces_only_with_the_expected_bytes(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects")
+    good = b"%PDF good bytes"
+    store.put("p/doc", io.BytesIO(good))
+    path = tmp_path / "objects" / "p" / "doc"
+    flip_one_byte(path, 3)  # leaves it 0644, as damage by hand would
+    with pytest.raises(ObjectCorrupt, match="expected"):
+        store.replace("p/doc", io.BytesIO(b"%PDF other bytes"), sha256=sha(good))
+    assert path.read_bytes() != good  # nothing written
+    store.replace("p/doc", io.BytesIO(good), sha256=sha(good))
+    assert path.read_bytes() == good and stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert list((tmp_path / "objects" / ".tmp").iterdir()) == []  # no temporary file left
+    with pytest.raises(ObjectNotFound):
+        store.replace("p/none", io.BytesIO(good), sha256=sha(good))
+
+
+@pytest.mark.s3
+def test_s3_keeps_the_damaged_version_locked_and_serves_the_restored_one(
+    s3_server: SeaweedS3, s3_bucket: str
+) -> None:
+    store = make_store(s3_server, s3_bucket)
+    store.check()
+    good = b"%PDF good bytes for s3"
+    until = datetime.now(UTC) + timedelta(days=1)
+    store.put("p/doc", io.BytesIO(good), retain_until=until)
+    # Damage: other bytes under the key, claiming the good digest (what bit rot looks like),
+    # retained and held as the archived version was.
+    bad = b"%PDF BAD bytes for s3"
+    s3_server.client().put_object(
+        s3_bucket, "p/doc", io.BytesIO(bad), len(bad), metadata={"sha256": sha(good)}
+    )
+    store.set_retention("p/doc", until)
+    store.set_legal_hold("p/doc", True)
+    with store.open("p/doc") as fh, pytest.raises(ObjectCorrupt):
+        fh.read()
+    with pytest.raises(ObjectCorrupt):
+        store.replace("p/doc", io.BytesIO(bad), sha256=sha(good))
+    store.replace("p/doc", io.BytesIO(good), sha256=sha(good))
+    with store.open("p/doc") as fh:
+        assert fh.read() == good
+    lock = store.lock_info("p/doc")
+    assert lock.legal_hold and lock.retain_until is not None
+    assert len(versions(s3_server, s3_bucket, "p/doc")) == 3  # nothing deleted

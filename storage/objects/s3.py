@@ -392,6 +392,8 @@ class S3ObjectStore:
                     key, spool, size, sha256, "application/octet-stream", lock.retain_until
                 )
             except StorageError as exc:
+                if not isinstance(exc.__cause__, S3Error):
+                    raise  # the server could not be reached: said as such
                 raise ObjectLocked(
                     f"object {key} cannot be overwritten: the S3 server refused a new version "
                     f"({exc.message})",
