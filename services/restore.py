@@ -7,9 +7,11 @@ back to the original's key, re-read and hashed, and only then is the alert clear
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from core.errors import ArchiveError, IntegrityFailure, InvalidRequest
 from storage.records.seals_base import AlertRow
@@ -55,7 +57,22 @@ def _stored_digest(archive: Archive, key: str) -> str | None:
     return digest.hexdigest()
 
 
-def restore_original(archive: Archive, contract_id: int, source: Path) -> RestoreResult:
+def restore_original(archive: Archive, contract_id: int, source: Path | IO[bytes]) -> RestoreResult:
+    """:func:`restore_from_file` for a path, or for an uploaded stream (kept in a private
+    temporary file while it is checked and written, removed after)."""
+    if isinstance(source, Path):
+        return restore_from_file(archive, contract_id, source, source)
+    tmp_dir = archive.settings.tmp_dir
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="restore-", suffix=".part") as spool:
+        shutil.copyfileobj(source, spool, _CHUNK)
+        spool.flush()
+        return restore_from_file(archive, contract_id, Path(spool.name), "the uploaded file")
+
+
+def restore_from_file(
+    archive: Archive, contract_id: int, source: Path, name: str | Path
+) -> RestoreResult:
     """Write ``source`` back as the stored original of ``contract_id`` when its SHA-256 and
     size are the record's; nothing is written otherwise (:class:`InvalidRequest` naming the
     expected and the actual digest). Verified by re-reading; the alert is cleared after."""
@@ -74,7 +91,7 @@ def restore_original(archive: Archive, contract_id: int, source: Path) -> Restor
         ) from None
     if actual != record.sha256 or size != record.size:
         raise InvalidRequest(
-            f"restore file {source} is not the original of contract {contract_id}: its SHA-256 "
+            f"restore file {name} is not the original of contract {contract_id}: its SHA-256 "
             f"is {actual} ({size} bytes), expected {record.sha256} ({record.size} bytes); "
             "nothing was written",
             hint="supply an exact copy of the file as it was archived (compare with "

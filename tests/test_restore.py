@@ -186,3 +186,36 @@ def test_s3_keeps_the_damaged_version_locked_and_serves_the_restored_one(
     lock = store.lock_info("p/doc")
     assert lock.legal_hold and lock.retain_until is not None
     assert len(versions(s3_server, s3_bucket, "p/doc")) == 3  # nothing deleted
+
+
+def test_restore_through_the_api_takes_an_upload(archive: Archive) -> None:
+    result = archive.ingest_path(EN_PDF, display_name=EN_PDF.name)
+    assert result.id is not None
+    cid = result.id
+    original = EN_PDF.read_bytes()
+    stored = package_file(archive, cid, "original")
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        flip_one_byte(stored, 1000)
+        assert client.get(f"/api/v1/contracts/{cid}/original").status_code == 500
+        url = f"/api/v1/contracts/{cid}/restore"
+        wrong = client.post(url, files={"file": ("x.pdf", OTHER_PDF.read_bytes())})
+        assert wrong.status_code == 400, wrong.text
+        error = wrong.json()["error"]
+        assert error["code"] == "invalid_request" and "nothing was written" in error["message"]
+        assert error["details"]["expected_sha256"] == sha(original)
+        assert archive.records.alert_for(cid) is not None
+        # Administration: an archivist is refused.
+        clerk = auth_headers(archive, "archivist")
+        refused = client.post(url, files={"file": ("x.pdf", original)}, headers=clerk)
+        assert refused.status_code == 403, refused.text
+        done = client.post(url, files={"file": ("x.pdf", original)})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["written"] and body["sha256"] == sha(original)
+        assert body["alert_cleared"]["file"] == "original"
+        again = client.get(f"/api/v1/contracts/{cid}/original")
+    assert again.status_code == 200 and again.content == original
+    assert archive.records.alert_for(cid) is None
+    assert list(archive.settings.tmp_dir.glob("restore-*")) == []  # the upload's copy is gone

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from core.roles import Perm
 from services.facade.base import Area, action
@@ -70,12 +71,12 @@ class SealsArea(Area):
         return self.archive.records.alert_for(contract_id)
 
     @action("contract.restore", Perm.SETTINGS_MANAGE, logged="change", contract="contract_id")
-    def restore(self, contract_id: int, source: Path) -> RestoreResult:
+    def restore(self, contract_id: int, source: Path | IO[bytes]) -> RestoreResult:
         """Write a good copy back as the contract's stored original (an administrator's task):
         accepted only when its SHA-256 and size are the record's, verified by re-reading, and
         then the contract's integrity alert is cleared. Logged with who, the digest, and the
         alert cleared (its problem, when and by whom it was found)."""
-        self.acting.note(file=str(source))
+        self.acting.note(file=str(source) if isinstance(source, Path) else "upload")
         result = restore_original(self.archive, contract_id, source)
         cleared = result.cleared
         self.acting.note(
