@@ -492,11 +492,12 @@ class Archive:
         if actual != sha256:
             copy.close()
             name = key.rsplit("/", 1)[-1]
+            how = f" (`contract-archive restore {contract_id} FILE`)" if what == "original" else ""
             raise IntegrityFailure(
                 f"the stored {what} of contract {contract_id} is damaged: its SHA-256 is not "
                 f"the one recorded when it was archived, so it is not served as the {what}",
                 hint=f"run `contract-archive verify {contract_id}` and restore the file from a "
-                "copy; the damage is recorded in the access log",
+                f"copy{how}; the damage is recorded in the access log",
                 details={"contract_id": contract_id, "file": name, "expected_sha256": sha256},
             )
         copy.seek(0)

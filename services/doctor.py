@@ -731,7 +731,13 @@ def check_integrity(state: DoctorState) -> Iterable[Finding]:
             problem=f"integrity alert: {alert.problem} (found {alert.detected_at:%Y-%m-%d %H:%M} "
             f"UTC by {alert.detected_by})",
             fix=f"run `contract-archive verify {alert.contract_id}` and restore the "
-            f"{alert.file} from a copy; it is refused for download until then",
+            f"{alert.file} from a copy"
+            + (
+                f" (`contract-archive restore {alert.contract_id} FILE`)"
+                if alert.file == "original"
+                else ""
+            )
+            + "; it is refused for download until then",
         )
 
 

@@ -313,6 +313,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "search index); records still present are left alone."
         ),
     ),
+    "restore": (
+        "seal",
+        (
+            "Restore a damaged stored original from a good copy: accepted only when its "
+            "SHA-256\n"
+            "and size are the record's; clears the contract's integrity alert."
+        ),
+    ),
     "audit": ("audit", "The access log: verify, checkpoint, export, extract, prune."),
     "ledger": (
         "ledger",

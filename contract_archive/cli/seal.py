@@ -273,6 +273,40 @@ def export(
 
 @app.command()
 @acts
+def restore(
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument(metavar="ID", help="The contract to restore.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A good copy of the contract's original.")
+    ],
+) -> None:
+    """Restore a damaged stored original from a good copy: accepted only when its SHA-256
+    and size are the record's; clears the contract's integrity alert."""
+    result = f.seals.restore(contract_id, file)
+    if result.written:
+        out.print(
+            f"restored the original of contract {contract_id} (SHA-256 {result.sha256}, "
+            f"{result.size} bytes); read back and verified"
+        )
+    else:
+        out.print(
+            f"the stored original of contract {contract_id} is intact (SHA-256 "
+            f"{result.sha256}); nothing written"
+        )
+    if result.cleared is not None:
+        out.print(
+            f"integrity alert cleared (found {result.cleared.detected_at:%Y-%m-%d %H:%M} UTC "
+            f"by {esc(result.cleared.detected_by)})"
+        )
+    if result.remaining is not None:
+        err.print(
+            f"[bold yellow]warning:[/] the integrity alert on the stored "
+            f"{esc(result.remaining.file)} remains; restoring the original does not repair it"
+        )
+
+
+@app.command()
+@acts
 def recover(f: Facade) -> None:
     """Rebuild lost contract records from the evidence packages' manifests (and then the
     search index); records still present are left alone."""

@@ -16,7 +16,13 @@ from schemas.contracts import (
     IngestOutcome,
     PageText,
 )
-from search_api.deps import ActsDownloading, ActsIngesting, ActsReading, ActsViewing
+from search_api.deps import (
+    ActsDownloading,
+    ActsIngesting,
+    ActsManagingSettings,
+    ActsReading,
+    ActsViewing,
+)
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import wake_ocr
 from services.facade.contracts import RejectFile, iter_chunks, safe_filename
@@ -230,3 +236,37 @@ def get_text(
     if not isinstance(pages, list):
         raise InvalidRequest("damaged text file")
     return ContractText(id=contract_id, pages=pages)
+
+
+@router.post(
+    "/{contract_id}/restore",
+    responses=ERROR_RESPONSES,
+    summary="Restore a damaged stored original from a good copy",
+)
+def restore_original(
+    f: ActsManagingSettings,
+    contract_id: ContractId,
+    file: Annotated[
+        UploadFile, File(description="An exact copy of the contract's original as archived.")
+    ],
+) -> dict[str, Any]:
+    """Write an exact copy back as the contract's stored original (administration,
+    `settings:manage`): accepted only when its SHA-256 and size are the record's (else 400
+    naming the expected and the actual digest, nothing written), read back and hashed, then
+    the contract's integrity alert is cleared. The same as `contract-archive restore ID FILE`."""
+    result = f.seals.restore(contract_id, file.file)
+    cleared = result.cleared
+    return {
+        "contract_id": result.contract_id,
+        "sha256": result.sha256,
+        "size": result.size,
+        "written": result.written,
+        "alert_cleared": None
+        if cleared is None
+        else {
+            "file": cleared.file,
+            "detected_at": cleared.detected_at.isoformat(),
+            "detected_by": cleared.detected_by,
+        },
+        "alert_remaining": None if result.remaining is None else result.remaining.file,
+    }

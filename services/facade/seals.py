@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from core.roles import Perm
 from services.facade.base import Area, action
+from services.restore import RestoreResult, restore_original
 from signing.audit import AuditSummary, run_audit
 from signing.export import ExportResult, export_contract
 from signing.recover import RecoverSummary
@@ -18,6 +20,7 @@ from storage.records.seals_base import AlertRow, Finding, RunRow
 __all__ = [
     "AuditSummary",
     "ManifestVersion",
+    "RestoreResult",
     "SealState",
     "SealsArea",
     "Status",
@@ -66,6 +69,29 @@ class SealsArea(Area):
         """The contract's integrity alert (a stored file found damaged when it was to be
         served), or None. Not logged: it is shown with the contract's page, which is."""
         return self.archive.records.alert_for(contract_id)
+
+    @action("contract.restore", Perm.SETTINGS_MANAGE, logged="change", contract="contract_id")
+    def restore(self, contract_id: int, source: Path | IO[bytes]) -> RestoreResult:
+        """Write a good copy back as the contract's stored original (an administrator's task):
+        accepted only when its SHA-256 and size are the record's, verified by re-reading, and
+        then the contract's integrity alert is cleared. Logged with who, the digest, and the
+        alert cleared (its problem, when and by whom it was found)."""
+        self.acting.note(file=str(source) if isinstance(source, Path) else "upload")
+        result = restore_original(self.archive, contract_id, source)
+        cleared = result.cleared
+        self.acting.note(
+            sha256=result.sha256,
+            written=result.written,
+            alert_cleared=None
+            if cleared is None
+            else {
+                "file": cleared.file,
+                "problem": cleared.problem[:500],
+                "detected_at": cleared.detected_at.isoformat(),
+                "detected_by": cleared.detected_by,
+            },
+        )
+        return result
 
     @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
     def audit(

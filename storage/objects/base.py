@@ -75,6 +75,11 @@ class ObjectStore(Protocol):
     ) -> PutResult:
         """Stream ``source`` into ``key``. When ``sha256`` is given the bytes must match it."""
 
+    def replace(self, key: str, source: IO[bytes], *, sha256: str) -> PutResult:
+        """Write ``source`` over the existing ``key`` (a damaged object restored from a copy):
+        the bytes must match ``sha256`` or nothing is written. ObjectNotFound if ``key`` is
+        absent; ObjectLocked when the store's lock forbids overwriting it."""
+
     def open(self, key: str) -> IO[bytes]:
         """Open ``key`` for streaming reads. The caller closes it."""
 

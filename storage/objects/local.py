@@ -152,6 +152,44 @@ class LocalObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
+    def replace(self, key: str, source: IO[bytes], *, sha256: str) -> PutResult:
+        """Write ``source`` over ``key`` (restoring a damaged object): hashed into a private
+        temporary file, made read-only (0400) like every object, then renamed over the old
+        file in one step, so the key holds either the old bytes or the new, never a part."""
+        final = self._path(key)
+        if not final.is_file():
+            raise ObjectNotFound(f"object {key} does not exist")
+        tmp_dir = self.root / _TMP
+        tmp = tmp_dir / f"{owner_tag()}{uuid.uuid4().hex}.part"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "xb") as out:
+                while chunk := _read(source):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            actual = digest.hexdigest()
+            if actual != sha256:
+                raise ObjectCorrupt(
+                    f"bytes for {key} have SHA-256 {actual}, expected {sha256}",
+                    hint="the source changed while it was being stored; retry",
+                )
+            os.chmod(tmp, stat_mod.S_IRUSR)  # 0400: the archive's user only (issue 20)
+            os.replace(tmp, final)  # a read-only file is replaced by renaming over it
+            _fsync_dir(final.parent)
+            return PutResult(key=key, size=size, sha256=actual, created=False)
+        except _SourceFailed as exc:
+            raise exc.cause from None
+        except OSError as exc:
+            raise _os_error(exc, f"restoring {key}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     def delete(self, key: str) -> None:
         path = self._path(key)
         try:

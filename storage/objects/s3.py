@@ -374,6 +374,37 @@ class S3ObjectStore:
                 raise
         return PutResult(key=key, size=size, sha256=sha256, created=True)
 
+    def replace(self, key: str, source: IO[bytes], *, sha256: str) -> PutResult:
+        """Restore ``key`` from a good copy: the bucket is versioned and under Object Lock, so
+        no version is ever overwritten; the good bytes become a new current version with the
+        current one's retention and legal hold, and the damaged version stays (locked) beside
+        it. When the server refuses the new version, ObjectLocked says so."""
+        validate_key(key)
+        validate_sha256(sha256)
+        lock = self._lock_of(key)  # ObjectNotFound when absent
+        with tempfile.TemporaryFile(dir=self.spool_dir) as spool:
+            actual, size = _copy_hashing(source, spool)
+            if actual != sha256:
+                raise _corrupt(key, actual, sha256)
+            spool.seek(0)
+            try:
+                result = self._upload(
+                    key, spool, size, sha256, "application/octet-stream", lock.retain_until
+                )
+            except StorageError as exc:
+                if not isinstance(exc.__cause__, S3Error):
+                    raise  # the server could not be reached: said as such
+                raise ObjectLocked(
+                    f"object {key} cannot be overwritten: the S3 server refused a new version "
+                    f"({exc.message})",
+                    hint="the bucket's Object Lock or the key's permissions forbid it; ask the "
+                    "storage administrator to allow new versions of this key, then retry",
+                    details={"key": key, "legal_hold": lock.legal_hold},
+                ) from exc
+        if lock.legal_hold:
+            self.set_legal_hold(key, True)
+        return result
+
     def _remove_version(self, key: str, version_id: str | None) -> None:
         with contextlib.suppress(S3Error, urllib3.exceptions.HTTPError, MinioException):
             self.client.remove_object(self.bucket, key, version_id=version_id)
