@@ -113,18 +113,8 @@ class LocalObjectStore:
         final = self._path(key)
         tmp_dir = self.root / _TMP
         tmp = tmp_dir / f"{owner_tag()}{uuid.uuid4().hex}.part"
-        digest = hashlib.sha256()
-        size = 0
         try:
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "xb") as out:
-                while chunk := _read(source):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            actual = digest.hexdigest()
+            actual, size = _spool(source, tmp)
             if sha256 is not None and actual != sha256:
                 raise ObjectCorrupt(
                     f"bytes for {key} have SHA-256 {actual}, expected {sha256}",
@@ -161,18 +151,8 @@ class LocalObjectStore:
             raise ObjectNotFound(f"object {key} does not exist")
         tmp_dir = self.root / _TMP
         tmp = tmp_dir / f"{owner_tag()}{uuid.uuid4().hex}.part"
-        digest = hashlib.sha256()
-        size = 0
         try:
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "xb") as out:
-                while chunk := _read(source):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            actual = digest.hexdigest()
+            actual, size = _spool(source, tmp)
             if actual != sha256:
                 raise ObjectCorrupt(
                     f"bytes for {key} have SHA-256 {actual}, expected {sha256}",
@@ -301,3 +281,19 @@ class LocalObjectStore:
         content_type: str | None = None,
     ) -> str | None:
         return None
+
+
+def _spool(source: IO[bytes], tmp: Path) -> tuple[str, int]:
+    """Copy ``source`` into the new file ``tmp`` (its folder made if missing), synced to disk;
+    its SHA-256 and size."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with open(tmp, "xb") as out:
+        while chunk := _read(source):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return digest.hexdigest(), size
