@@ -194,4 +194,10 @@ def test_the_command_line_lists_clauses(tmp_path: Path) -> None:
     missing = run(data, "contract", "clauses", "987654", env={"ARCHIVE_USER": "clerk"})
     assert refused.returncode == missing.returncode != 0
     assert "违约" not in refused.stdout + refused.stderr and "Traceback" not in refused.stderr
-    assert refused.stderr.replace(str(cid), "N") == missing.stderr.replace("987654", "N")
+    # The same error as for a contract that does not exist, the id aside (the warnings before
+    # it name the data folder, whose path has digits of its own).
+    said, said_missing = (
+        re.sub(rf"\b{ref}\b", "N", r.stderr.strip().splitlines()[-1])
+        for r, ref in ((refused, cid), (missing, 987654))
+    )
+    assert "does not exist" in said and said == said_missing
