@@ -21,13 +21,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import __version__
+from core.changes import CURRENT_CHANGE
 from core.errors import ArchiveError, ConfigurationError, NotFound
 from core.settings import Settings
 from signing.canonical import FileDigest, digest_stream
@@ -71,11 +71,6 @@ if TYPE_CHECKING:
     from signing.seal import Sealer
 
 log = logging.getLogger(__name__)
-
-CURRENT_CHANGE: ContextVar[dict[str, Any] | None] = ContextVar("manifest_change", default=None)
-"""Who is changing a contract, through which action and why (``by``, ``action``, ``reason``):
-set by the facade around every action (``Acting.run``), read when the change issues the next
-manifest version, so a version issued by the service layer still names the person."""
 
 SOFTWARE = f"contract-archive {__version__}"
 SignatureChecker = Callable[[Path], EmbeddedReport]
@@ -481,7 +476,7 @@ class SealService:
         """Issue the next manifest version when the package, the record or the contract's own
         model differ from the latest manifest (None when nothing changed). ``change``: who and
         through which action (``by``, ``action``, ``reason``; by default the facade's
-        :data:`CURRENT_CHANGE`)."""
+        :data:`core.changes.CURRENT_CHANGE`)."""
         latest = self.latest_manifest(record)
         change = change or CURRENT_CHANGE.get() or {"by": "system", "action": "contract.refresh"}
         # A change of the record (title, terms, ...) does not touch the files: their sealed

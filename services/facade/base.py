@@ -30,6 +30,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from core import clock
+from core.changes import CURRENT_CHANGE
 from core.errors import ArchiveError, NotFound
 from core.roles import Caller, GrantPass, Perm, Role, permissions
 from storage.records.listing_base import ContractFilter
@@ -212,8 +213,6 @@ class Acting:
                 self.access.check_visible(self.signed_in, contract_id, spec.name)
         self._details = {}
         purpose = details.pop("purpose", None)
-        from signing.service import CURRENT_CHANGE
-
         token = CURRENT_CHANGE.set(
             {
                 "by": self.actor,
