@@ -25,6 +25,7 @@ from signing.canonical import FileDigest, canonical_json
 from signing.errors import ManifestError
 from storage.objects.base import RENDITION_INFO_NAME, RENDITION_NAME
 from storage.records.base import ContractRecord
+from storage.records.terms_base import EDITABLE_TERMS
 
 MANIFEST_SCHEMA = "contract-archive/manifest/1"
 SCHEMA_VERSION = 1
@@ -156,28 +157,12 @@ def record_section(record: ContractRecord) -> dict[str, Any]:
     }
 
 
-# The contract's own confirmed terms a manifest covers (issue 13). Never another contract's:
-# no master_id (a related contract's id), no customer_id (a customer record shared by others),
-# nothing of the parties but their role and name on this contract.
-MODEL_FIELDS = (
-    "contract_no",
-    "our_entity",
-    "amount",
-    "currency",
-    "sign_date",
-    "effective_date",
-    "expiry_date",
-    "renewal_type",
-    "renewal_term_months",
-    "notice_days",
-    "governing_law",
-    "owner",
-    "department",
-    "paper_location",
-    "relation",
-    "retention",
-    "legal_minimum_years",
-    "fonds_code",
+# The contract's own confirmed terms a manifest covers (issue 13): every term a person edits,
+# and what filing sets. Never another contract's: no master_id (a related contract's id), no
+# customer_id (a customer record shared by others), nothing of the parties but their role and
+# name on this contract; the classification is in the ``contract`` section.
+_NOT_OWN = frozenset({"customer_id", "master_id", "classification"})
+FILING_FIELDS = (
     "archival_year",
     "archival_series",
     "archival_item_no",
@@ -185,6 +170,7 @@ MODEL_FIELDS = (
     "filed_at",
     "filed_by",
 )
+MODEL_FIELDS = tuple(f for f in EDITABLE_TERMS if f not in _NOT_OWN) + FILING_FIELDS
 """What verification compares with the database (the contract's own, edited by people and
 by filing; what rules move on their own, status, end and disposal dates, is not compared)."""
 

@@ -31,6 +31,7 @@ from signing.errors import ManifestError
 from signing.manifest import MODEL_FIELDS, manifest_name, parse_manifest, parse_time, seal_name
 from signing.report import (
     CHAIN,
+    CHECK_ORDER,
     DERIVED,
     EMBEDDED,
     ORIGINAL,
@@ -76,21 +77,7 @@ def verify_contract(
         return result
 
     def report(checks: list[Check], **extra: Any) -> VerificationReport:
-        order = {
-            c: i
-            for i, c in enumerate(
-                (
-                    ORIGINAL,
-                    DERIVED,
-                    SEAL_SIGNATURE,
-                    SEAL_CERTIFICATE,
-                    TIMESTAMP,
-                    RECORD,
-                    EMBEDDED,
-                    CHAIN,
-                )
-            )
-        }
+        order = {c: i for i, c in enumerate(CHECK_ORDER)}
         return VerificationReport(
             contract_id=record.id,
             sha256=record.sha256,
@@ -108,21 +95,7 @@ def verify_contract(
             "the contract has no manifest (archived before sealing existed, or its manifest "
             "record was lost); run `contract-archive seal --pending` to issue one"
         )
-        return report(
-            [
-                indeterminate(c, why)
-                for c in (
-                    ORIGINAL,
-                    DERIVED,
-                    SEAL_SIGNATURE,
-                    SEAL_CERTIFICATE,
-                    TIMESTAMP,
-                    RECORD,
-                    EMBEDDED,
-                    CHAIN,
-                )
-            ]
-        )
+        return report([indeterminate(c, why) for c in CHECK_ORDER])
 
     checks: list[Check] = []
     manifest_data: bytes | None
