@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.clock import known_zone
 from core.errors import ConfigurationError
 
 
@@ -432,6 +433,17 @@ class Settings(BaseSettings):
         "", description="Recipients of reminder e-mails, separated by `,`."
     )
 
+    # --- time ----------------------------------------------------------------------------------
+    timezone: str = Field(
+        "UTC",
+        description=(
+            "The archive's time zone (an IANA name such as `Asia/Shanghai`): it decides which "
+            "day it is for expiry, overdue payments, reminders and the archival year, and how "
+            "the CLI and the web show times (a browser that reports its own zone is shown "
+            "times in that zone). Stored times are UTC either way."
+        ),
+    )
+
     # --- workflows: approval and borrowing (借阅) ---------------------------------------
     frozen_now: datetime | None = Field(
         None,
@@ -471,6 +483,17 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [v for v in self.trusted_proxies.split(",") if v]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        name = value.strip() or "UTC"
+        if known_zone(name) is None:
+            raise ValueError(
+                f"{name!r} is not a time zone this machine knows: use an IANA name such as "
+                "`Asia/Shanghai` or `UTC` (the list is in /usr/share/zoneinfo)"
+            )
+        return name
 
     @field_validator("data_dir")
     @classmethod

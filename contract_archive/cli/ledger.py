@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
+from contract_archive.cli.times import when
 from services.facade import Facade
 from services.facade.ledger import LedgerError
 
@@ -168,9 +169,9 @@ def checkpoints(
         return
     out.print(f"key: {key}", markup=False)
     for r in rows:
-        stamp = f"{r.timestamp_time:%Y-%m-%d %H:%M:%S} UTC" if r.timestamp_time else "none"
+        stamp = when(r.timestamp_time, seconds=True) if r.timestamp_time else "none"
         out.print(
-            f"#{r.id}  {r.tree_size} leaves  issued {r.issued_at:%Y-%m-%d %H:%M:%S} UTC  "
+            f"#{r.id}  {r.tree_size} leaves  issued {when(r.issued_at, seconds=True)}  "
             f"timestamp {stamp}"
         )
 

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
+from contract_archive.cli.times import when
 from services.facade import Facade
 from services.facade.seals import AuditSummary, Status, VerificationReport
 
@@ -30,7 +31,7 @@ def _show(report: VerificationReport) -> None:
     if report.manifest_version is not None:
         head += f"  (manifest v{report.manifest_version}, seal {report.seal_state}"
         if report.timestamp_time is not None:
-            head += f", timestamp {report.timestamp_time:%Y-%m-%d %H:%M:%S} UTC"
+            head += f", timestamp {when(report.timestamp_time, seconds=True)}"
         head += ")"
     out.print(head)
     for check in report.checks:
@@ -295,7 +296,7 @@ def restore(
         )
     if result.cleared is not None:
         out.print(
-            f"integrity alert cleared (found {result.cleared.detected_at:%Y-%m-%d %H:%M} UTC "
+            f"integrity alert cleared (found {when(result.cleared.detected_at)} "
             f"by {esc(result.cleared.detected_by)})"
         )
     if result.remaining is not None:

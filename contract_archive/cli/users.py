@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from contract_archive.cli import acts, app, err, esc, out
+from contract_archive.cli.times import when
 from services.facade import Facade
 
 users_app = typer.Typer(help="Users: create, list, disable, enable, update, reset a password.")
@@ -129,7 +130,7 @@ def tokens_create(
     made = f.tokens.create(name, days=days, username=user)
     err.print(
         f"token {made.info.id} for {esc(made.info.username)}, valid until "
-        f"{made.info.expires_at:%Y-%m-%d %H:%M} UTC (shown once; keep it secret):"
+        f"{when(made.info.expires_at)} (shown once; keep it secret):"
     )
     out.print(made.token, markup=False)
 

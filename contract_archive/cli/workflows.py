@@ -10,6 +10,7 @@ import typer
 from pydantic import BaseModel
 
 from contract_archive.cli import acts, app, esc, out
+from contract_archive.cli.times import when
 from core.errors import InvalidRequest
 from services.facade import Facade
 
@@ -159,7 +160,7 @@ def rules_set(
 def _borrow_line(b: Any) -> str:
     access = "view+download" if b.download else "view"
     state = b.state + (" (in force)" if b.live else "") + (" OVERDUE" if b.overdue else "")
-    until = f" until {b.expires_at:%Y-%m-%d %H:%M} UTC" if b.expires_at else ""
+    until = f" until {when(b.expires_at)}" if b.expires_at else ""
     title = f" {esc(b.title)}" if b.title else ""
     return (
         f"request {b.id}: #{b.contract_id}{title} by {esc(b.borrower)}, {access}, "

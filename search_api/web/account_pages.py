@@ -8,7 +8,7 @@ logged is the facade's actions' business: ``auth.login``, ``auth.password``, ``a
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -27,7 +27,7 @@ from search_api.auth import (
     set_session_cookies,
 )
 from search_api.deps import PUBLIC, ActsReadingAudit, ActsSelfPendingPassword, SettingsDep
-from search_api.web.render import render
+from search_api.web.render import page_zone, render
 from services.facade.audit import LogFilter
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -123,14 +123,19 @@ def _day(name: str, value: str) -> date | None:
         raise InvalidRequest(f"{name} must be a day (YYYY-MM-DD), not {value!r}") from None
 
 
-def _log_filter(user: str, action: str, contract: str, since: str, until: str) -> LogFilter:
-    """The page's form fields as a filter: days in UTC, "until" inclusive of its day."""
+def _log_filter(
+    user: str, action: str, contract: str, since: str, until: str, where: tzinfo = UTC
+) -> LogFilter:
+    """The page's form fields as a filter: days in the reader's zone (the one the page shows
+    times in), "until" inclusive of its day."""
     contract = contract.strip()
     if contract and not (contract.isdigit() and 1 <= int(contract) <= 2**63 - 1):
         raise InvalidRequest(f"the contract must be a contract number, not {contract!r}")
     first, last = _day("from", since), _day("to", until)
-    start = datetime.combine(first, time(), UTC) if first else None
-    end = datetime.combine(last, time(), UTC) + timedelta(days=1) if last else None
+    start = datetime.combine(first, time(), where).astimezone(UTC) if first else None
+    end = (
+        datetime.combine(last + timedelta(days=1), time(), where).astimezone(UTC) if last else None
+    )
     if start and end and start >= end:
         raise InvalidRequest("the first day must not be after the last")
     return LogFilter(
@@ -171,7 +176,7 @@ def access_log_page(
 ) -> Response:
     """The access log for auditors: filtered, newest first, a page at a time; reading it is
     logged (``audit.read``) like the API's."""
-    flt = _log_filter(user, action, contract, since, until)
+    flt = _log_filter(user, action, contract, since, until, page_zone(request))
     page = f.audit.read(flt, cursor=cursor, limit=LOG_PAGE_SIZE, order="newest")
     form = {"user": user, "action": action, "contract": contract, "since": since, "until": until}
     kept = [(k, v) for k, v in form.items() if v.strip()]

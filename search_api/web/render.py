@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -16,9 +16,11 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from core import clock
 from core.clauses import clause_label
 from core.roles import Perm
 from core.rules import STATE_NAMES_ZH
+from search_api.auth import runtime_of
 from search_api.web.i18n import (
     CATALOGS,
     LANG_COOKIE,
@@ -48,7 +50,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["filesize"] = filesize
-    env.filters["datetime"] = pass_context(lambda ctx, v: format_datetime(v, ctx.get("lang", "en")))
+    env.filters["datetime"] = pass_context(
+        lambda ctx, v: format_datetime(v, ctx.get("lang", "en"), ctx.get("zone"))
+    )
     env.filters["date"] = pass_context(lambda ctx, v: format_date(v, ctx.get("lang", "en")))
     env.filters["num"] = format_number
     env.filters["clause"] = pass_context(lambda ctx, v: clause_label(v, ctx.get("lang", "en")))
@@ -112,12 +116,29 @@ def format_date(value: date | datetime | str | None, lang: str = "en") -> str:
     return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
 
 
-def format_datetime(value: datetime | str | None, lang: str = "en") -> str:
-    """A moment in UTC: 2026年3月5日 14:05 UTC / 5 Mar 2026 14:05 UTC."""
+def format_datetime(
+    value: datetime | str | None, lang: str = "en", where: tzinfo | None = None
+) -> str:
+    """A moment in the reader's zone (UTC without one), the offset named:
+    2026年3月5日 22:05 UTC+8 / 5 Mar 2026 14:05 UTC."""
     moment = _as_date(value)
     if not isinstance(moment, datetime):
         return format_date(moment, lang) if moment else str(value or "")
-    return f"{format_date(moment, lang)} {moment:%H:%M} UTC"
+    moment = clock.local(moment, where or clock.zone())
+    return f"{format_date(moment, lang)} {moment:%H:%M} {clock.offset_label(moment)}"
+
+
+ZONE_COOKIE = "archive_tz"
+"""The reader's time zone, as the browser reports it (set by app.js; an IANA name)."""
+
+
+def page_zone(request: Request) -> tzinfo:
+    """The zone a page shows times in: the browser's own when it reported a known one, else
+    the archive's (``ARCHIVE_TIMEZONE``)."""
+    reported = request.cookies.get(ZONE_COOKIE, "")
+    if 0 < len(reported) <= 64 and (where := clock.known_zone(reported)) is not None:
+        return where
+    return clock.zone(runtime_of(request).settings)
 
 
 def format_amount(amount: Decimal | float | int, currency: str | None, lang: str = "en") -> str:
@@ -222,6 +243,7 @@ def render(
             else ""
         ),
         "lang": lang,
+        "zone": page_zone(request),
         "t": t,
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "static": lambda name: f"/static/{name}?v={static_version(name)}",

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from core import clock
 from core.rules import LIVE_STATES, expiring_window
 from core.settings import Settings
 from ingest.extraction.dates import add_months
@@ -55,7 +56,7 @@ def _tier(days_left: int, tiers: Sequence[int]) -> int | None:
 
 
 def run_reminders(service: ContractService, *, today: date | None = None) -> ReminderRun:
-    day = today or date.today()
+    day = today or clock.today(service.settings)
     store = service.store
     tiers = service.settings.reminder_tiers
     widest = expiring_window(tiers)
@@ -166,7 +167,6 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
                             ),
                         )
                     )
-    from core import clock
     from services.approvals import approval_reminders
 
     approval_reminders(service, now=clock.now(service.settings), mail=False)

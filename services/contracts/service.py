@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core import clock
 from core.clauses import CLAUSE_FIELD
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import is_valid_uscc, looks_like_uscc, loose_key, name_key
@@ -134,7 +135,7 @@ class ContractService:
         self.archive.next_manifest(self.archive.get(contract_id))
 
     def _today(self, today: date | None) -> date:
-        return today or date.today()
+        return today or clock.today(self.settings)
 
     # -- customers ----------------------------------------------------------------------------
     def _registration(self, number: str | None) -> tuple[str | None, str | None]:
@@ -928,7 +929,7 @@ class ContractService:
         if values.get("paid_amount", Decimal("0")) > values["amount"]:
             raise InvalidRequest("the paid amount is more than the amount due")
         payment = self.store.add_payment(contract_id, actor=actor, **values)
-        return PaymentPublic.from_record(payment, date.today())
+        return PaymentPublic.from_record(payment, clock.today(self.settings))
 
     def record_payment(
         self, contract_id: int, item_id: int, *, paid_amount: Decimal, paid_date: date, actor: str
@@ -936,7 +937,7 @@ class ContractService:
         payment = self.store.record_payment(
             contract_id, item_id, paid_amount=paid_amount, paid_date=paid_date, actor=actor
         )
-        return PaymentPublic.from_record(payment, date.today())
+        return PaymentPublic.from_record(payment, clock.today(self.settings))
 
     # -- classification scheme ---------------------------------------------------------------------
     def scheme(self, version: int | None = None) -> SchemePublic:

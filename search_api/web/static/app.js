@@ -1,8 +1,19 @@
 // Contract archive: the only script. Pages work without it; it adds drag and drop with a
-// progress bar per file to the upload form, and submits the sort menu when it changes.
+// progress bar per file to the upload form, submits the sort menu when it changes, and tells
+// the server the reader's time zone (a cookie), so that pages show times in it.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+
+  try {
+    var zoneName = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var current = document.cookie.split("; ").filter(function (c) {
+      return c.indexOf("archive_tz=") === 0;
+    })[0];
+    if (zoneName && current !== "archive_tz=" + zoneName) {
+      document.cookie = "archive_tz=" + zoneName + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl: pages show the archive's own zone */ }
 
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
