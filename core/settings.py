@@ -128,6 +128,14 @@ class Settings(BaseSettings):
         "damaged file is refused with `integrity_failure`); larger ones are streamed unchecked "
         "(`verify` and the fixity audit still check them). 0 checks none.",
     )
+    fixity_max_mb_per_s: float = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="The most the fixity audit (`verify --all`) reads, in MB per second, "
+        "averaged over its batches, so that an audit on a busy server does not starve "
+        "searches and uploads of disk and CPU. 0: as fast as it can.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,

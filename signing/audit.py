@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,8 +51,13 @@ def run_audit(
     on_report: Callable[[VerificationReport], None] | None = None,
     on_start: Callable[[RunRow, int], None] | None = None,
     batch_contracts: int = BATCH_CONTRACTS,
+    max_mb_per_s: float = 0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> AuditSummary:
-    """Verify every contract; resume the unfinished audit unless ``restart``."""
+    """Verify every contract; resume the unfinished audit unless ``restart``; read at most
+    ``max_mb_per_s`` MB per second on average (0: no limit)."""
+    pace = _Pace(max_mb_per_s, sleep)
+    batch_bytes = pace.batch_bytes(BATCH_BYTES)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     run = service.seals.start_run(owner, restart=restart, stale_after=STALE_AFTER)
     resumed_from = run.last_contract_id
@@ -72,7 +78,7 @@ def run_audit(
                     batch.append(records[start])
                     size += records[start].size
                     start += 1
-                    if size >= BATCH_BYTES:
+                    if size >= batch_bytes:
                         break
                 reports = list(pool.map(lambda r: verify_contract(service, r), batch))
                 counts = {s: 0 for s in Status}
@@ -86,6 +92,7 @@ def run_audit(
                     if on_report is not None:
                         on_report(report)
                 last = batch[-1].id
+                pace.after(sum(r.bytes_hashed for r in reports))
                 service.seals.save_progress(
                     run.id,
                     last_contract_id=last,
@@ -102,3 +109,25 @@ def run_audit(
         findings=tuple(service.seals.findings(run.id)),
         resumed_from=resumed_from,
     )
+
+
+class _Pace:
+    """Keeps the bytes read under a rate: waits after a batch until they fit it."""
+
+    def __init__(self, mb_per_s: float, sleep: Callable[[float], None]) -> None:
+        self.rate = mb_per_s * 1_000_000
+        self.sleep = sleep
+        self.started = time.monotonic()
+        self.read = 0
+
+    def batch_bytes(self, default: int) -> int:
+        """About one second of reading at the limit (never less than 1 MB)."""
+        return default if not self.rate else max(1_000_000, min(default, int(self.rate)))
+
+    def after(self, read: int) -> None:
+        if not self.rate:
+            return
+        self.read += read
+        ahead = self.read / self.rate - (time.monotonic() - self.started)
+        if ahead > 0:
+            self.sleep(ahead)

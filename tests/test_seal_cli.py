@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,27 @@ def test_an_interrupted_audit_resumes_where_it_stopped(tampered) -> None:
     assert run.state == "finished" and run.checked == len(ids)
     assert (run.passed, run.failed) == (len(ids) - 1, 1)
     assert [(f.contract_id, f.overall) for f in summary.findings] == [(ids[1], "FAILED")]
+
+
+def test_a_paced_audit_waits_to_keep_under_its_rate(tampered) -> None:
+    """ARCHIVE_FIXITY_MAX_MB_PER_S: after each batch the audit waits until what it read fits
+    the rate. Checked by what it asks to wait (not by the wall clock of a shared machine): at
+    1 kB/s the waits cover every byte read, less the time the audit itself took."""
+    data, ids = tampered
+    waits: list[float] = []
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        started = time.monotonic()
+        summary = run_audit(
+            archive.seal, restart=True, batch_contracts=1, max_mb_per_s=0.001, sleep=waits.append
+        )
+        took = time.monotonic() - started
+        unpaced: list[float] = []
+        run_audit(archive.seal, restart=True, sleep=unpaced.append)
+    read = summary.run.bytes_hashed
+    assert summary.run.checked == len(ids) and read > 0
+    assert len(waits) == len(ids)  # one wait after each batch of one contract
+    assert sum(waits) >= read / 1000 - took
+    assert not unpaced  # no limit: no waiting
 
 
 # --- the API -----------------------------------------------------------------------------------

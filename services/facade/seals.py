@@ -119,7 +119,12 @@ class SealsArea(Area):
                 on_report(report)
 
         summary = run_audit(
-            service, restart=restart, workers=workers, on_report=reported, on_start=started
+            service,
+            restart=restart,
+            workers=workers,
+            on_report=reported,
+            on_start=started,
+            max_mb_per_s=self.archive.settings.fixity_max_mb_per_s,
         )
         summary = replace(
             summary,
