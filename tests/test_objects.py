@@ -86,6 +86,21 @@ def test_put_and_read_back(store: ObjectStore) -> None:
     assert key in set(store.iter_keys("packages/"))
 
 
+def test_keys_by_prefix_as_s3_lists_them(store: ObjectStore) -> None:
+    """A prefix is a string prefix, not a folder: it may end inside a name. The local store
+    walks only the prefix's folder (the fixity audit lists each package), with the same answer
+    as S3's listing."""
+    keys = ["packages/ab/abc/original", "packages/ab/abd/original", "packages/ac/x", "other/y"]
+    for key in keys:
+        store.put(key, io.BytesIO(key.encode()))
+    assert sorted(store.iter_keys("packages/ab/abc/")) == ["packages/ab/abc/original"]
+    assert sorted(store.iter_keys("packages/ab/ab")) == keys[:2]
+    assert sorted(store.iter_keys("packages/a")) == keys[:3]
+    assert sorted(store.iter_keys("pack")) == keys[:3]
+    assert sorted(store.iter_keys("packages/zz/")) == []
+    assert sorted(store.iter_keys()) == sorted(keys)
+
+
 def test_same_bytes_again_is_a_no_op(store: ObjectStore) -> None:
     data = b"same"
     store.put("a/b", io.BytesIO(data))

@@ -207,9 +207,14 @@ class LocalObjectStore:
         return self._path(key).is_file()
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
-        if not self.root.is_dir():
+        # Walk only the directory the prefix names (up to its last "/"): a package's listing
+        # reads its own folder, not the whole store (the fixity audit lists every package, so a
+        # walk of the whole store per package made it quadratic in the number of contracts).
+        base = prefix.rpartition("/")[0]
+        start = self._path(base) if base else self.root
+        if not start.is_dir():
             return
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        for dirpath, dirnames, filenames in os.walk(start):
             rel_dir = os.path.relpath(dirpath, self.root)
             if rel_dir == ".":
                 dirnames[:] = [d for d in dirnames if d != _TMP]
