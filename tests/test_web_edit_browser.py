@@ -216,10 +216,12 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     # Filed: the archive assigns the 档号.
     form = open_form(page, "file")
     form.locator("#e-classification").select_option("XS")
-    form.get_by_role("button", name="File and assign the 档号").click()
+    form.get_by_role("button", name="File and assign the archival code").click()
     page.wait_for_url(re.compile(r"saved=file"))
-    assert re.fullmatch(r"Filed: archival code \(档号\) A01-HT·2026-D30-XS-\d{4}\.", saved(page))
+    assert re.fullmatch(r"Filed: archival code A01-HT·2026-D30-XS-\d{4}\.", saved(page))
     expect(page.locator("#edit-file")).to_contain_text("Filed as A01-HT·2026-D30-XS-")
+    # the classification suggestion was the code chosen: confirmed, no longer offered
+    assert page.locator("section[aria-labelledby=terms-h] form.decide").count() == 0
 
     # A hold, a transition allowed from the current state, the master contract.
     form = open_form(page, "hold")
@@ -305,9 +307,7 @@ def test_an_archivist_confirms_a_clause_suggestion(live: LiveServer, browser) ->
     page.context.close()
 
 
-def test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page(
-    live: LiveServer, browser
-) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     scan = IDS["scan"]

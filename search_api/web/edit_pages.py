@@ -339,11 +339,20 @@ def file_form(
         )
         assert isinstance(body, FilingRequest)
         code = classification.strip().upper() or None
-        confirmed = f.terms.view(contract_id).confirmed.classification
+        view = f.terms.view(contract_id)
+        confirmed = view.confirmed.classification
         if code is not None and code != confirmed:
             if code not in {c.code for c in f.scheme.show().codes}:
                 raise FieldError("classification", "edit.error.unknown_code")
-            f.terms.update(contract_id, {"classification": code}, reason="filing")
+            suggested = [
+                s
+                for s in view.suggested.get("classification", [])
+                if s.state == "open" and s.value == code
+            ]
+            if suggested:  # the suggestion confirmed, not left open beside the same value
+                f.terms.accept(contract_id, suggested[0].id)
+            else:
+                f.terms.update(contract_id, {"classification": code}, reason="filing")
         elif code is None and confirmed is None:
             raise FieldError("classification", "edit.error.required")
         f.lifecycle.file(contract_id, fonds_code=body.fonds_code, retention=body.retention)
