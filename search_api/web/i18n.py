@@ -1152,7 +1152,9 @@ ZH: dict[str, str] = {
     "edit.customer_help": "已有客户的名称或别名。",
     "edit.new_customer": "以此名称新建客户",
     "edit.suggested": "从文本识别：{value}",
-    "edit.terms_help": "日期格式为“年-月-日”，例如 2026-03-31。清空的字段将被清除；只保存有改动的字段。",
+    "edit.terms_help": (
+        "日期格式为“年-月-日”，例如 2026-03-31。清空的字段将被清除；只保存有改动的字段。"
+    ),
     "edit.paid_so_far": "已付 {paid}，未付 {outstanding}",
     "edit.record_paid": "登记付款",
     "edit.add_payment": "添加收付款",
