@@ -377,7 +377,7 @@ EN: dict[str, str] = {
     "terms.reject_label": "Reject {field}: {value}",
     "terms.payments": "Payments",
     "terms.overdue": "overdue",
-    "terms.archival_code": "Archival code (档号)",
+    "terms.archival_code": "Archival code",
     "field.customer_text": "Customer",
     "field.contract_no": "Contract number",
     "field.our_entity": "Our entity",
@@ -611,11 +611,11 @@ EN: dict[str, str] = {
     "edit.error.customer_required": "A customer cannot be removed here; give another one.",
     "edit.error.unknown_customer": (
         "{field}: no customer has this name. Check the spelling (see Customers), or tick "
-        "“Create a new customer”."
+        '"Create a new customer".'
     ),
     "edit.error.unknown_code": "{field}: not a code of the classification scheme.",
     "edit.error.reason_required": "{field}: give a reason.",
-    "edit.not_saved": "Not saved: see the form “{form}” below.",
+    "edit.not_saved": "Not saved: {form}, see below.",
     "edit.saved.record": "Title and customer saved.",
     "edit.saved.terms": "Terms saved.",
     "edit.saved.payment": "Payment added.",
