@@ -367,15 +367,17 @@ def transition_form(
     f: ActsEditing,
     request: Request,
     contract_id: int,
-    to: Annotated[str, Form(max_length=30)],
+    to: Annotated[str, Form(max_length=30)] = "",
     reason: Text = "",
 ) -> Response:
     """Move the contract to one of the states its rules allow next
     (``POST /api/v1/contracts/{id}/transitions``), with the reason kept in its history."""
     values = {"to": to, "reason": reason}
     try:
-        f.lifecycle.transition(contract_id, to, reason=_text(reason))
-    except ArchiveError as exc:
+        if not to.strip():
+            raise FieldError("to", "edit.error.required")
+        f.lifecycle.transition(contract_id, to.strip(), reason=_text(reason))
+    except (FieldError, ArchiveError) as exc:
         return _refused(f, request, contract_id, "transition", values, exc)
     return _saved(contract_id, "transition", "edit-transition")
 
