@@ -244,11 +244,33 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     form.get_by_role("button", name="Link").click()
     page.wait_for_url(re.compile(r"saved=relation"))
     expect(page.locator("#edit-relation")).to_contain_text(f"#{master}")
+
+    # What was paid on the payment; a hold released (a reason is needed).
+    form = open_form(page, "payment")
+    form.locator(".payment-list input[name=paid_amount]").fill("200,000")
+    form.locator(".payment-list input[name=paid_date]").fill("2026-07-02")
+    form.get_by_role("button", name="Record payment").click()
+    page.wait_for_url(re.compile(r"saved=paid"))
+    assert saved(page) == "Payment recorded."
+    expect(page.locator("#edit-payment .payment-list")).to_contain_text(
+        "outstanding CNY 300,000.00"
+    )
+    form = open_form(page, "hold")
+    form.get_by_role("button", name="Release").click()
+    page.wait_for_load_state()
+    expect(page.locator("#err-release")).to_contain_text("give a reason")
+    expect(page.locator("#edit-hold .hold-list")).to_contain_text("litigation 2026-17")
+    form = open_form(page, "hold")
+    form.get_by_label("Reason for the release").fill("settled out of court")
+    form.get_by_role("button", name="Release").click()
+    page.wait_for_url(re.compile(r"saved=release"))
+    assert saved(page) == "Hold released."
+    assert page.locator("#edit-hold .hold-list").count() == 0
     shot(page, "contract-edited-en")
 
     # Every change is in the manifest history, and the contract verifies.
     history = page.locator("#manifest-history").inner_text()
-    for action in ("contract.update", "contract.terms.update", "contract.file"):
+    for action in ("contract.update", "contract.terms.update", "contract.file", "hold.release"):
         assert action in history, history
     expect(page.locator("section[aria-labelledby=ver-h] .badge")).to_have_class(
         re.compile("badge-passed")
