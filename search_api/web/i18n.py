@@ -15,6 +15,8 @@ from typing import Literal
 from markupsafe import Markup
 from starlette.requests import Request
 
+from core.rules import STATE_NAMES_ZH
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 LANG_COOKIE = "archive_lang"
@@ -1415,11 +1417,11 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"contract (\d+) is filed already as (.+)", "合同 {0} 已归档，档号 {1}"),
         (
             r"contract (\d+) is (\w+); only a signed contract is filed",
-            "合同 {0} 当前为 {1}；只有已签署的合同可以归档",
+            "合同 {0} 当前为{1}；只有已签署的合同可以归档",
         ),
         (r"contract (\d+) has no confirmed classification", "合同 {0} 尚无确认的分类"),
         (r"no fonds code \(全宗号\) to file under", "没有可用于归档的全宗号"),
-        (r"contract (\d+) is (\w+); it cannot become (\w+)", "合同 {0} 当前为 {1}，不能变为 {2}"),
+        (r"contract (\d+) is (\w+); it cannot become (\w+)", "合同 {0} 当前为{1}，不能变为{2}"),
         (r"a contract cannot be its own master contract", "合同不能是自己的主合同"),
         (r"that would make the contracts each other's master", "这会使两份合同互为主合同"),
         (
@@ -1429,6 +1431,8 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"(\S+) is not a code of the classification scheme.*", "{0} 不是分类方案中的代码"),
         (r"releasing a hold needs a reason", "解除冻结需要说明原因"),
         (r"unknown status '(.+)'", "未知状态 {0}"),
+        # a lifecycle state named inside a message (contract 3 is signed; ...)
+        *((state, name) for state, name in STATE_NAMES_ZH.items()),
         (r"no customer (.+)", "没有客户 {0}"),
         (r"(?:Not Found|not found)", "没有找到"),
         # ingest results (services.facade.contracts)
