@@ -34,6 +34,7 @@ from tests.test_web_browser import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    CONTRAST_JS,
     DESKTOP,
     EN,
     PASSWORD,
@@ -290,6 +291,12 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     for form in ("record", "terms", "payment", "file", "transition", "hold", "relation"):
         open_form(page, form)
     shot(page, "contract-edited-zh")
+    assert page.evaluate(CONTRAST_JS) == []
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('#edit input:not([type=hidden]), #edit select')]
+               .filter(e => !(e.labels && e.labels.length)).map(e => e.outerHTML)"""
+    )
+    assert unnamed == []
     phone = page.context.browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
     sign_in(phone, "e-archivist")
     phone.goto(url)
