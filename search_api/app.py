@@ -36,6 +36,7 @@ from search_api.routes import (
 from search_api.web import (
     account_pages,
     contract_pages,
+    edit_pages,
     html_errors,
     job_pages,
     model_pages,
@@ -66,7 +67,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 ROUTERS += (auth.router, users.router, access_log.router, contract_edits.router)
 ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web)
-ROUTERS += (model_pages.router,)
+ROUTERS += (model_pages.router, edit_pages.router)
 ROUTERS += (workflows.router, workflow_pages.router)
 ROUTERS += (jobs.router, job_pages.router)
 

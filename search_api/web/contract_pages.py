@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from core.access_errors import PurposeRequired
 from core.errors import NotFound, QuerySyntaxError
 from core.roles import Perm
+from core.rules import CURRENCIES, FILABLE_STATES
 from schemas.verification import VerificationPublic
 from search_api.auth import runtime_of
 from search_api.deps import (
@@ -76,6 +77,22 @@ STATIC_TYPES = {
     ".ico": "image/x-icon",
 }
 Purpose = Annotated[str | None, Query(max_length=2000)]
+SAVED = frozenset(
+    {
+        "record",
+        "terms",
+        "payment",
+        "paid",
+        "file",
+        "transition",
+        "hold",
+        "release",
+        "relation",
+        "unlink",
+        "unchanged",
+    }
+)
+"""The result messages the contract page knows (``?saved=``); anything else is ignored."""
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -379,6 +396,22 @@ def contract_page(
     class shows its pages once a purpose is given (the form on the page asks for it). A caller
     who may see records but not read content (the auditor) gets the record without the pages;
     what a caller may not do is not offered (the facade refuses it anyway)."""
+    return show_contract(f, request, contract_id, q=q, page=page, purpose=purpose)
+
+
+def show_contract(
+    f: Facade,
+    request: Request,
+    contract_id: int,
+    *,
+    q: str = "",
+    page: int | None = None,
+    purpose: str | None = None,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The contract page; ``extra`` adds to its context (the edit forms' values and error,
+    ``search_api.web.edit_pages``), ``status_code`` is the answer's (400 for a form refused)."""
     record = f.contracts.view(contract_id, purpose=purpose)  # logged
     purpose = (purpose or "").strip() or None
     patterns = _patterns(q)
@@ -471,7 +504,16 @@ def contract_page(
             "term_value": lambda key, value: term_value(
                 request, key, value, terms.confirmed.currency
             ),
+            "edit": None,
+            "saved": request.query_params.get("saved"),
+            "scheme_codes": f.scheme.show().codes if f.caller.can(Perm.CONTRACTS_EDIT) else [],
+            "default_fonds": runtime_of(request).settings.fonds_code,
+            "currencies": CURRENCIES,
+            "filable_states": FILABLE_STATES,
+            "saved_messages": SAVED,
+            **(extra or {}),
         },
+        status_code=status_code,
     )
 
 

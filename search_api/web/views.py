@@ -4,7 +4,8 @@
 password and the access log in ``account_pages.py``. Every page acts through the caller's
 facade (``services.facade``), as the API does.
 
-This router is for pages that belong to no area (none today).
+The contract page's edit forms are in ``edit_pages.py``. This router is for pages that belong to no
+area (none today).
 """
 
 from __future__ import annotations
