@@ -20,6 +20,8 @@ from storage.records.base import ContractRecord, PageRecord, RecordStore
 PdfReader = Callable[[Path], ParsedPdf]
 ImageRenderer = Callable[[Path, Path, str], Rendition]
 """Checks an image and writes its PDF rendition (source, target, what the image is)."""
+OfficeRenderer = Callable[[Path, Path, Format], Rendition]
+"""Checks an Office document and writes its PDF rendition (source, target, its format)."""
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
 
@@ -63,6 +65,9 @@ class IngestContext:
     render_image: ImageRenderer | None = None
     """Makes the PDF rendition of an image original (in the killable worker); None: images
     are refused."""
+    render_office: OfficeRenderer | None = None
+    """Makes the PDF rendition of an Office original with LibreOffice (in the killable
+    worker); None: Office documents are refused."""
 
 
 _CONTROL = dict.fromkeys([*range(0, 32), 127], None)
@@ -106,7 +111,8 @@ class IngestWork:
     format: Format | None = None
     """What the file is, by its bytes (set by the validate stage)."""
     rendition_path: Path | None = None
-    """The PDF made from an image original (a temporary file, removed after ingest)."""
+    """The PDF made from an image or Office original (a temporary file, removed after
+    ingest)."""
     rendition_made_by: dict[str, Any] | None = None
     rendition: PutResult | None = None
     rendition_info: PutResult | None = None

@@ -27,8 +27,10 @@ from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.errors import RejectFile
+from ingest.formats import Format
 from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
+from ingest.office import render_office
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
 from ingest.stages import Stage, default_stages, index_document
@@ -219,6 +221,22 @@ class Archive:
             render_image, path, out, label, self.settings.max_pages, what=label
         )
 
+    def _render_office(self, path: Path, out: Path, fmt: Format) -> Rendition:
+        limit = self.settings.office_timeout_seconds
+        # LibreOffice stops itself at its own timeout (and its profile is removed); the
+        # worker is killed only if that fails, with LibreOffice (PR_SET_PDEATHSIG).
+        return self._workers().run(
+            render_office,
+            path,
+            out,
+            fmt.key,
+            fmt.label,
+            limit,
+            self.settings.libreoffice_program,
+            what=fmt.label,
+            timeout=limit + 30,
+        )
+
     def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
         """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
         limits of the parser); a stall or crash is a RejectFile saying so."""
@@ -279,6 +297,7 @@ class Archive:
             evidence=self.seal,
             retain_until=self.default_retain_until(),
             render_image=self._render_image,
+            render_office=self._render_office,
         )
 
     def default_retain_until(self) -> datetime | None:

@@ -260,13 +260,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": (
         "ingest",
         (
-            "Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its "
-            "bytes;\n"
-            "one the archive does not take is listed as rejected with the reason. A batch goes "
-            "on past\n"
-            "bad files. Exit status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; "
-            "3 the\n"
-            "wait for OCR ran out (pages still open)."
+            "Archive PDF files, images (PNG, JPEG, TIFF) and Office documents (DOCX, DOC,\n"
+            "XLSX, ODT, ODS). Every file is identified by its bytes; one the archive does not\n"
+            "take is listed as rejected with the reason. A batch goes on past bad files. Exit\n"
+            "status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; 3 the wait for\n"
+            "OCR ran out (pages still open)."
         ),
     ),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),

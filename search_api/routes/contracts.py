@@ -57,7 +57,11 @@ def upload_contract(
     f: ActsIngesting,
     request: Request,
     file: Annotated[
-        UploadFile, File(description="The contract: a PDF, or a PNG, JPEG or TIFF image.")
+        UploadFile,
+        File(
+            description="The contract: a PDF, a PNG, JPEG or TIFF image, or an Office "
+            "document (DOCX, DOC, XLSX, ODT, ODS)."
+        ),
     ],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
@@ -65,13 +69,14 @@ def upload_contract(
         str | None, Form(max_length=50, description="A short code such as `HR`.")
     ] = None,
 ) -> Any:
-    """Archive a PDF or an image (PNG, JPEG, TIFF: kept as the original, with a PDF rendition
-    that is OCR'd). 201 when archived, 202 when archived with scanned pages that OCR will read
-    in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same bytes
-    are already archived, 422 with the reason when the file is rejected (a file of a format
-    the archive does not take: `details.format` says what it is, `docx`, `ofd`, ...). A
-    duplicate of a contract of a restricted class the caller is not cleared for says only
-    that: no id, title or record."""
+    """Archive a PDF, an image (PNG, JPEG, TIFF) or an Office document (DOCX, DOC, XLSX, ODT, ODS):
+    an image or Office file is kept as the original, with a PDF rendition (img2pdf, LibreOffice)
+    whose pages without text are OCR'd. 201 when archived, 202 when archived with scanned pages
+    that OCR will read in the background (poll `ocr_status_url`), 200 with status `duplicate`
+    when the same bytes are already archived, 422 with the reason when the file is rejected (a
+    file of a format the archive does not take: `details.format` says what it is, `docx`, `ofd`,
+    ...). A duplicate of a contract of a restricted class the caller is not cleared for says
+    only that: no id, title or record."""
     ingested = f.contracts.ingest(
         file.file,
         filename=safe_filename(file.filename),

@@ -126,8 +126,9 @@ EN: dict[str, str] = {
     # upload
     "upload.title": "Upload contracts",
     "upload.lead": (
-        "PDF files and scanned images (PNG, JPEG, TIFF) are stored unchanged, checked and "
-        "indexed; an image gets a PDF copy for viewing. Scanned pages are read by OCR."
+        "PDF files, scanned images (PNG, JPEG, TIFF) and Office documents (DOCX, DOC, XLSX, "
+        "ODT, ODS) are stored unchanged, checked and indexed; an image or Office document gets "
+        "a PDF copy for viewing. Scanned pages are read by OCR."
     ),
     "upload.drop": "Drop PDF or image files here",
     "upload.or": "or",
@@ -644,8 +645,9 @@ ZH: dict[str, str] = {
     "search.invalid": "无法识别检索式",
     "upload.title": "上传合同",
     "upload.lead": (
-        "PDF 文件和扫描图像（PNG、JPEG、TIFF）原样保存，经检查后建立索引；图像另生成一份 PDF "
-        "副本供查看。扫描页由 OCR 识别。"
+        "PDF 文件、扫描图像（PNG、JPEG、TIFF）和 Office 文档（DOCX、DOC、XLSX、ODT、ODS）"
+        "原样保存，经检查后建立索引；图像和 Office 文档另生成一份 PDF 副本供查看。扫描页由 OCR "
+        "识别。"
     ),
     "upload.drop": "将 PDF 或图像文件拖放到这里",
     "upload.or": "或",
@@ -1103,8 +1105,9 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
     for pattern, template in (
         # intake (ingest.formats, ingest.images)
         (
-            r"unsupported format: the file is (.+); the archive takes PDF, PNG, JPEG and TIFF",
-            "不支持的格式：该文件是{0}；本档案接受 PDF、PNG、JPEG 和 TIFF 文件",
+            r"unsupported format: the file is (.+); the archive takes ([A-Z0-9, ]+) and "
+            r"([A-Z0-9 ]+)",
+            "不支持的格式：该文件是{0}；本档案接受 {1} 和 {2} 文件",
         ),
         (r"a Word document \(DOCX\)", "Word 文档（DOCX）"),
         (r"an Excel workbook \(XLSX\)", "Excel 工作簿（XLSX）"),
@@ -1124,6 +1127,22 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"a PNG image", "PNG 图像"),
         (r"a JPEG image", "JPEG 图像"),
         (r"a TIFF image", "TIFF 图像"),
+        (
+            r"the file is (.+) and needs LibreOffice \((.+)\), which is not installed",
+            "该文件是{0}，需要 LibreOffice（{1}），但本机未安装",
+        ),
+        (
+            r"install LibreOffice, or save the document as PDF and archive the PDF",
+            "请安装 LibreOffice，或将文档另存为 PDF 后归档该 PDF",
+        ),
+        (
+            r"damaged Office document: the file is (.+) that cannot be read \((.+)\)",
+            "Office 文档已损坏：该文件是无法读取的{0}（{1}）",
+        ),
+        (
+            r"open it in its program, save it again \(or export it to PDF\) and archive that",
+            "请在其程序中打开并重新保存（或导出为 PDF），再归档",
+        ),
         (r"an RTF document", "RTF 文档"),
         (r"an HTML or XML document", "HTML 或 XML 文档"),
         (r"a gzip archive", "gzip 压缩包"),
@@ -1157,8 +1176,9 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
             "请转换为 PNG、JPEG、TIFF 或 PDF 后再归档",
         ),
         (
-            r"the archive takes PDF, PNG, JPEG and TIFF files: save it as PDF and archive the PDF",
-            "本档案接受 PDF、PNG、JPEG 和 TIFF 文件：请另存为 PDF 后归档该 PDF",
+            r"the archive takes ([A-Z0-9, ]+) and ([A-Z0-9 ]+) files: save it as PDF and archive "
+            r"the PDF",
+            "本档案接受 {0} 和 {1} 文件：请另存为 PDF 后归档该 PDF",
         ),
         (
             r"the file has no bytes: copy it again from its source",
