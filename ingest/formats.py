@@ -50,8 +50,8 @@ JPEG = Format("jpeg", "a JPEG image", "image/jpeg", True, ".jpg", kind="image")
 TIFF = Format("tiff", "a TIFF image", "image/tiff", True, ".tif", kind="image")
 
 _OFFICE_HINT = (
-    "Office documents are not archived yet: save it as PDF (File > Save as / Export to PDF) "
-    "and archive the PDF"
+    "presentations are not archived: save it as PDF (File > Save as / Export to PDF) and "
+    "archive the PDF"
 )
 
 
@@ -227,9 +227,10 @@ def _zip_kind(path: Path) -> Format:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 200:
                     mime = zf.read("mimetype").decode("ascii", "replace").strip()
-                    if mime.endswith("opendocument.text"):
+                    # text, text-web (HTML saved by Writer), text-master, ...-template
+                    if "opendocument.text" in mime:
                         return ODT
-                    if mime.endswith("opendocument.spreadsheet"):
+                    if "opendocument.spreadsheet" in mime:
                         return ODS
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError):
         return ZIP

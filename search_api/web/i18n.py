@@ -1152,9 +1152,9 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"an empty file", "空文件"),
         (r"a file of unknown type", "未知类型的文件"),
         (
-            r"Office documents are not archived yet: save it as PDF \(File > Save as / Export "
-            r"to PDF\) and archive the PDF",
-            "暂不支持归档 Office 文档：请先另存为 PDF（文件 > 另存为 / 导出为 PDF），再归档该 PDF",
+            r"presentations are not archived: save it as PDF \(File > Save as / Export to PDF\) "
+            r"and archive the PDF",
+            "不归档演示文稿：请先另存为 PDF（文件 > 另存为 / 导出为 PDF），再归档该 PDF",
         ),
         (
             r"OFD is not archived yet: print or export it to PDF in the OFD reader and archive "
