@@ -155,6 +155,12 @@ class Settings(BaseSettings):
         "DOC, XLSX, ODT, ODS) to its PDF rendition; past it LibreOffice is killed and the file "
         "is refused.",
     )
+    max_email_attachments: int = Field(
+        100,
+        ge=0,
+        description="An e-mail with more attachments than this is refused whole (each "
+        "attachment becomes a contract of its own).",
+    )
     libreoffice_program: str = Field(
         "",
         description="LibreOffice's program (`soffice.bin` or the `soffice` launcher beside it) "

@@ -22,6 +22,8 @@ ImageRenderer = Callable[[Path, Path, str], Rendition]
 """Checks an image and writes its PDF rendition (source, target, what the image is)."""
 OfficeRenderer = Callable[[Path, Path, Format], Rendition]
 """Checks an Office document and writes its PDF rendition (source, target, its format)."""
+EmailRenderer = Callable[[Path, Path], Rendition]
+"""Reads an e-mail message and writes its PDF rendition (source, target)."""
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
 
@@ -68,6 +70,9 @@ class IngestContext:
     render_office: OfficeRenderer | None = None
     """Makes the PDF rendition of an Office original with LibreOffice (in the killable
     worker); None: Office documents are refused."""
+    render_email: EmailRenderer | None = None
+    """Reads an e-mail message and makes its PDF rendition (in the killable worker); None:
+    e-mail is refused."""
 
 
 _CONTROL = dict.fromkeys([*range(0, 32), 127], None)
@@ -89,6 +94,10 @@ class IngestRequest:
     customer: str | None = None
     classification: str | None = None
     """A short code (``HR``, ``CONFIDENTIAL``); checked by ``valid_classification``."""
+    master_id: int | None = None
+    """For an attachment of an e-mail: the message's contract, set as its master."""
+    relation: str | None = None
+    """How it relates to ``master_id`` (``annex`` for an e-mail's attachment)."""
 
 
 @dataclass
@@ -139,6 +148,11 @@ class IngestResult:
     """The ArchiveError code of a failure (``storage_full``, ...)."""
     format: str | None = None
     """For a file refused for its format: the format's key (``docx``, ``ofd``, ...)."""
+    attachments: tuple[IngestResult, ...] = ()
+    """For an e-mail: the outcome of each of its attachments (archived as contracts linked to
+    the message, or refused with the reason)."""
+    attached_to: int | None = None
+    """For an attachment: the contract of its e-mail message."""
 
     @property
     def ok(self) -> bool:
@@ -156,4 +170,5 @@ class IngestResult:
             "pages": self.pages,
             "pages_needing_ocr": list(self.pages_needing_ocr),
             "warnings": list(self.warnings),
+            **({"attached_to": self.attached_to} if self.attached_to is not None else {}),
         }

@@ -1,9 +1,9 @@
 """What a file is, by its bytes (never by its name), and whether the archive takes it.
 
 ``detect`` looks at the first bytes of a file (and into a ZIP container's members): PDF, the
-images PNG, JPEG and TIFF, and the Office documents DOCX, DOC, XLSX, ODT and ODS are archived;
-the rest are recognised and refused with a reason (``unsupported format: ...``) and a hint
-saying what would be needed.
+images PNG, JPEG and TIFF, the Office documents DOCX, DOC, XLSX, ODT and ODS, and e-mail
+(``.eml``) are archived; the rest are recognised and refused with a reason (``unsupported
+format: ...``) and a hint saying what would be needed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Format:
     """For an unsupported format: what would be needed."""
     kind: str = ""
     """How a supported format is archived: ``pdf`` (as it is), ``image`` (img2pdf rendition),
-    ``office`` (LibreOffice rendition)."""
+    ``office`` (LibreOffice rendition), ``email`` (one record, attachments of their own)."""
 
     @property
     def is_image(self) -> bool:
@@ -114,18 +114,12 @@ ZIP = _unsupported(
     ".zip",
     "unpack the archive and archive the PDF or image files inside it",
 )
-EML = _unsupported(
-    "eml",
-    "an e-mail message",
-    "message/rfc822",
-    ".eml",
-    "e-mail is not archived yet: save its attachments and archive those PDF or image files",
-)
+EML = Format("eml", "an e-mail message", "message/rfc822", True, ".eml", kind="email")
 _IMAGE_HINT = "convert it to PNG, JPEG, TIFF or PDF and archive that"
 GIF = _unsupported("gif", "a GIF image", "image/gif", ".gif", _IMAGE_HINT)
 BMP = _unsupported("bmp", "a BMP image", "image/bmp", ".bmp", _IMAGE_HINT)
 WEBP = _unsupported("webp", "a WebP image", "image/webp", ".webp", _IMAGE_HINT)
-ACCEPTED = "PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT and ODS"
+ACCEPTED = "PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS and EML"
 """What the archive takes, as the refusals say it."""
 _DOC_HINT = f"the archive takes {ACCEPTED} files: save it as PDF and archive the PDF"
 RTF = _unsupported("rtf", "an RTF document", "application/rtf", ".rtf", _DOC_HINT)
@@ -155,12 +149,11 @@ UNKNOWN = _unsupported(
     "unknown", "a file of unknown type", "application/octet-stream", "", _DOC_HINT
 )
 
-SUPPORTED = (PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS)
+SUPPORTED = (PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML)
 UNSUPPORTED = (
     PPTX,
     OFD,
     ZIP,
-    EML,
     GIF,
     BMP,
     WEBP,

@@ -183,10 +183,27 @@ def render_office(
     if program is None:
         raise missing(key, label)
     check_package(path, key, label)
+    convert_to_pdf(program, path, key, out, label, timeout)
+    return Rendition(
+        pages=0,
+        made_by={
+            "tool": TOOL,
+            "version": version(program),
+            "method": "soffice --headless --convert-to pdf (writer_pdf_Export / calc_pdf_Export)",
+            "from": "original",
+        },
+    )
+
+
+def convert_to_pdf(
+    program: Path, path: Path, suffix: str, out: Path, label: str, timeout: float
+) -> None:
+    """Convert the file at ``path`` (given LibreOffice as ``source.<suffix>``) to the PDF
+    ``out`` with LibreOffice, in a private profile removed after, stopped at ``timeout``."""
     work = Path(tempfile.mkdtemp(prefix=owner_tag() + "soffice-", dir=out.parent))
     try:
         profile = work / "profile"
-        source = work / f"source.{key}"  # LibreOffice picks its import filter by content
+        source = work / f"source.{suffix}"  # LibreOffice picks its import filter by content
         try:
             os.link(path, source)
         except OSError:
@@ -208,6 +225,7 @@ def render_office(
         ]
         deadline = time.monotonic() + timeout
         said = ""
+        status = 0
         for _attempt in range(3):
             left = deadline - time.monotonic()
             try:
@@ -228,12 +246,3 @@ def render_office(
         shutil.move(str(made), out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return Rendition(
-        pages=0,
-        made_by={
-            "tool": TOOL,
-            "version": version(program),
-            "method": "soffice --headless --convert-to pdf (writer_pdf_Export / calc_pdf_Export)",
-            "from": "original",
-        },
-    )

@@ -89,9 +89,13 @@ class ValidateStage(_Always):
             elif fmt.is_office and ctx.render_office is not None:
                 work.rendition_path = rendition
                 made = ctx.render_office(work.spool, rendition, fmt)
+            elif fmt.kind == "email" and ctx.render_email is not None:
+                work.rendition_path = rendition
+                made = ctx.render_email(work.spool, rendition)
             else:
                 raise rejection(fmt)
             work.rendition_made_by = made.made_by
+            work.extras.update(made.details)
             work.parsed = ctx.read_pdf(rendition)
         work.warnings.extend(work.parsed.warnings)
 
@@ -174,6 +178,8 @@ class ExtractStage(_Always):
                 for p in parsed.pages
             ],
         }
+        if "email" in work.extras:  # the header fields and attachments of an e-mail original
+            work.text_document["email"] = work.extras["email"]
 
 
 class SignaturesStage(_Always):
@@ -215,10 +221,10 @@ def image_report(content_type: str, fmt: Format | None = None) -> EmbeddedReport
     """The embedded-signature report of an original that is not a PDF: for an image there is
     nothing to validate; the digital signatures an Office document may carry are not checked
     (its rendition carries none)."""
-    if fmt is not None and fmt.is_office:
+    if fmt is not None and not fmt.is_image:
         note = (
-            f"the original is {fmt.label} ({content_type}): digital signatures inside Office "
-            "documents are not checked"
+            f"the original is {fmt.label} ({content_type}): digital signatures inside it "
+            "(Office, S/MIME) are not checked"
         )
     else:
         note = f"the original is an image ({content_type}): it carries no embedded signatures"
@@ -305,7 +311,10 @@ class RecordStage(_Always):
                 size=work.size,
                 content_type=_content_type(work),
                 filename=PurePath(work.request.filename.replace("\\", "/")).name[:1000],
-                title=default_title(work.request.title, work.request.filename),
+                title=default_title(
+                    work.request.title or work.extras.get("email", {}).get("subject"),
+                    work.request.filename,
+                ),
                 customer=customer[:500] if customer else None,
                 page_count=work.parsed.page_count,
                 ingested_by=ctx.user,

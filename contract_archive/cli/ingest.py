@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,7 +33,7 @@ from core.errors import ArchiveError
 from services.facade import Facade
 
 if TYPE_CHECKING:
-    from services.facade.contracts import IngestResult
+    from services.facade.contracts import Ingested, IngestResult
     from services.facade.ocr import OcrService
 
 
@@ -66,6 +66,8 @@ def _print_result(result: IngestResult, as_json: bool) -> None:
             pages = ", ".join(str(p) for p in result.pages_needing_ocr[:10])
             more = "…" if len(result.pages_needing_ocr) > 10 else ""
             extra = f" [yellow](pages awaiting OCR: {pages}{more})[/]"
+        if result.attached_to is not None:
+            extra += f" (attachment of #{result.attached_to})"
         out.print(f"[green]archived[/]  #{result.id}  {name}  {result.pages} pages{extra}")
     elif result.status == "duplicate" and result.id is None:
         out.print(f"[cyan]duplicate[/]  {name}  ({esc(result.reason or 'already archived')})")
@@ -167,8 +169,8 @@ def ingest(
             ): name
             for path, name in items
         }
-        for future in as_completed(futures):
-            result = future.result().result
+        done = (r for future in as_completed(futures) for r in _with_attachments(future))
+        for result in done:
             counts[result.status] += 1
             if result.status == "archived" and result.id and result.pages_needing_ocr:
                 if service is not None:
@@ -224,6 +226,17 @@ def ingest(
         raise typer.Exit(EXIT_FAILED)
     if still_open and not no_wait:
         raise typer.Exit(EXIT_WAIT_RAN_OUT)
+
+
+def _with_attachments(future: Future[Ingested]) -> list[IngestResult]:
+    """A file's result, then those of its attachments (an e-mail's), each on its own line."""
+    flat: list[IngestResult] = []
+    pending = [future.result().result]
+    while pending:
+        result = pending.pop(0)
+        flat.append(result)
+        pending[0:0] = result.attachments
+    return flat
 
 
 def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str) -> None:

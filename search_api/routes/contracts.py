@@ -25,7 +25,7 @@ from search_api.deps import (
 )
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import wake_ocr
-from services.facade.contracts import RejectFile, iter_chunks, safe_filename
+from services.facade.contracts import IngestResult, RejectFile, iter_chunks, safe_filename
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 
@@ -103,7 +103,7 @@ def upload_contract(
             hint=result.hint or "nothing was archived; retry later",
             details={"file": result.file},
         )
-    outcome = IngestOutcome(**result.to_dict())
+    outcome = IngestOutcome(**result.to_dict(), attachments=_attachments(result))
     if ingested.record is not None:
         outcome.contract = ContractPublic.from_record(ingested.record)
     status = 201 if result.status == "archived" else 200
@@ -121,6 +121,10 @@ def upload_contract(
     return JSONResponse(
         status_code=status, content=outcome.model_dump(mode="json"), headers=headers
     )
+
+
+def _attachments(result: IngestResult) -> list[IngestOutcome]:
+    return [IngestOutcome(**a.to_dict(), attachments=_attachments(a)) for a in result.attachments]
 
 
 @router.get(
