@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 from ingest.formats import Format
 from ingest.images import Rendition
+from ingest.ofd import OfdRead
 from ingest.pdf import ParsedPdf
 from signing.embedded import EmbeddedReport
 from signing.manifest import IssuedManifest
@@ -24,6 +25,8 @@ OfficeRenderer = Callable[[Path, Path, Format], Rendition]
 """Checks an Office document and writes its PDF rendition (source, target, its format)."""
 EmailRenderer = Callable[[Path, Path], Rendition]
 """Reads an e-mail message and writes its PDF rendition (source, target)."""
+OfdReader = Callable[[Path, Path], OfdRead]
+"""Reads an OFD (text, signatures) and writes its PDF rendition (source, target)."""
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
 
@@ -73,6 +76,9 @@ class IngestContext:
     render_email: EmailRenderer | None = None
     """Reads an e-mail message and makes its PDF rendition (in the killable worker); None:
     e-mail is refused."""
+    read_ofd: OfdReader | None = None
+    """Reads an OFD and draws its PDF rendition (in the killable worker); None: OFD is
+    refused."""
 
 
 _CONTROL = dict.fromkeys([*range(0, 32), 127], None)

@@ -1,8 +1,8 @@
 """What a file is, by its bytes (never by its name), and whether the archive takes it.
 
 ``detect`` looks at the first bytes of a file (and into a ZIP container's members): PDF, the
-images PNG, JPEG and TIFF, the Office documents DOCX, DOC, XLSX, ODT and ODS, and e-mail
-(``.eml``) are archived; the rest are recognised and refused with a reason (``unsupported
+images PNG, JPEG and TIFF, the Office documents DOCX, DOC, XLSX, ODT and ODS, e-mail (``.eml``)
+and OFD are archived; the rest are recognised and refused with a reason (``unsupported
 format: ...``) and a hint saying what would be needed.
 """
 
@@ -33,7 +33,8 @@ class Format:
     """For an unsupported format: what would be needed."""
     kind: str = ""
     """How a supported format is archived: ``pdf`` (as it is), ``image`` (img2pdf rendition),
-    ``office`` (LibreOffice rendition), ``email`` (one record, attachments of their own)."""
+    ``office`` (LibreOffice rendition), ``email`` (one record, attachments of their own),
+    ``ofd`` (own text layer, signatures reported, rendition drawn from the text)."""
 
     @property
     def is_image(self) -> bool:
@@ -100,13 +101,7 @@ DOC = _office(
     "application/x-ole-storage",
     ".doc",
 )
-OFD = _unsupported(
-    "ofd",
-    "an OFD document (GB/T 33190)",
-    "application/ofd",
-    ".ofd",
-    "OFD is not archived yet: print or export it to PDF in the OFD reader and archive the PDF",
-)
+OFD = Format("ofd", "an OFD document (GB/T 33190)", "application/ofd", True, ".ofd", kind="ofd")
 ZIP = _unsupported(
     "zip",
     "a ZIP archive",
@@ -119,7 +114,7 @@ _IMAGE_HINT = "convert it to PNG, JPEG, TIFF or PDF and archive that"
 GIF = _unsupported("gif", "a GIF image", "image/gif", ".gif", _IMAGE_HINT)
 BMP = _unsupported("bmp", "a BMP image", "image/bmp", ".bmp", _IMAGE_HINT)
 WEBP = _unsupported("webp", "a WebP image", "image/webp", ".webp", _IMAGE_HINT)
-ACCEPTED = "PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS and EML"
+ACCEPTED = "PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML and OFD"
 """What the archive takes, as the refusals say it."""
 _DOC_HINT = f"the archive takes {ACCEPTED} files: save it as PDF and archive the PDF"
 RTF = _unsupported("rtf", "an RTF document", "application/rtf", ".rtf", _DOC_HINT)
@@ -149,10 +144,9 @@ UNKNOWN = _unsupported(
     "unknown", "a file of unknown type", "application/octet-stream", "", _DOC_HINT
 )
 
-SUPPORTED = (PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML)
+SUPPORTED = (PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML, OFD)
 UNSUPPORTED = (
     PPTX,
-    OFD,
     ZIP,
     GIF,
     BMP,

@@ -92,6 +92,15 @@ class ValidateStage(_Always):
             elif fmt.kind == "email" and ctx.render_email is not None:
                 work.rendition_path = rendition
                 made = ctx.render_email(work.spool, rendition)
+            elif fmt.kind == "ofd" and ctx.read_ofd is not None:
+                # The text comes from the OFD's own text layer, not from the rendition.
+                work.rendition_path = rendition
+                ofd = ctx.read_ofd(work.spool, rendition)
+                work.rendition_made_by = ofd.rendition.made_by
+                work.signatures = ofd.signatures
+                work.parsed = ofd.parsed
+                work.warnings.extend(ofd.parsed.warnings)
+                return
             else:
                 raise rejection(fmt)
             work.rendition_made_by = made.made_by
@@ -192,6 +201,8 @@ class SignaturesStage(_Always):
 
     def run(self, ctx: IngestContext, work: IngestWork) -> None:
         assert ctx.check_signatures is not None
+        if work.signatures is not None:  # reported while the file was read (OFD)
+            return
         if _content_type(work) != "application/pdf":
             work.signatures = image_report(_content_type(work), work.format)
             return

@@ -24,6 +24,9 @@ packages=(
   "libreoffice-writer-nogui:/usr/lib/libreoffice/program/libswlo.so"
   "libreoffice-calc-nogui:/usr/lib/libreoffice/program/libsclo.so"
   "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+  # OFD renditions draw the OFD's text in embedded TrueType fonts.
+  "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+  "fonts-droid-fallback:/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 )
 if [ "$want_test" = 1 ]; then
   # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).

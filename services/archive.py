@@ -29,9 +29,10 @@ from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.email_msg import render_email, save_attachments
 from ingest.errors import RejectFile
-from ingest.formats import EML, Format
+from ingest.formats import EML, OFD, Format
 from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
+from ingest.ofd import OfdRead, read_ofd
 from ingest.office import render_office
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
@@ -254,6 +255,16 @@ class Archive:
             timeout=limit + 30,
         )
 
+    def _read_ofd(self, path: Path, out: Path) -> OfdRead:
+        return self._workers().run(
+            read_ofd,
+            path,
+            out,
+            self.settings.max_pages,
+            self.settings.min_text_chars_per_page,
+            what=OFD.label,
+        )
+
     def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
         """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
         limits of the parser); a stall or crash is a RejectFile saying so."""
@@ -316,6 +327,7 @@ class Archive:
             render_image=self._render_image,
             render_office=self._render_office,
             render_email=self._render_email,
+            read_ofd=self._read_ofd,
         )
 
     def default_retain_until(self) -> datetime | None:
