@@ -139,7 +139,7 @@ def test_formats_are_told_by_bytes_not_names(tmp_path: Path) -> None:
         path = tmp_path / f"{name}.pdf"
         path.write_bytes(data)
         assert formats.detect(path) is expected, name
-    supported = {"pdf", "png", "jpeg", "tiff", "docx", "doc", "xlsx", "odt", "ods", "eml"}
+    supported = {"pdf", "png", "jpeg", "tiff", "docx", "doc", "xlsx", "odt", "ods", "eml", "ofd"}
     assert {f.key for f in formats.SUPPORTED} == supported
     refusal = formats.rejection(formats.PPTX)
     assert refusal.message.startswith(
