@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ingest.office import find_soffice
 from services.archive import Archive
 from tests.access_helpers import client_as
 from tests.conftest import make_settings
-from tests.test_cli import run
+from tests.test_cli import PROGRAM, run
 
 ADMIN = {"ARCHIVE_USER": "admin"}
 SOFFICE = find_soffice()
@@ -261,3 +262,36 @@ def test_api_archives_an_office_file(archive: Archive, tmp_path: Path) -> None:
     assert archive.records.contract_ids() == {cid}
     assert os.path.isdir(archive.settings.tmp_dir)
     assert not [p for p in archive.settings.tmp_dir.iterdir() if "soffice" in p.name]
+
+
+def test_a_killed_ingest_leaves_no_libreoffice_running(tmp_path: Path) -> None:
+    """SIGKILL of the CLI while LibreOffice converts: the kernel ends the worker and then
+    LibreOffice (PR_SET_PDEATHSIG on each), and doctor --repair removes the spool and the
+    private profile the dead processes left."""
+    made = make_office(tmp_path / "in", tmp_path / "scratch", only=("letter.docx",))
+    var = tmp_path / "var"
+    cli = subprocess.Popen(
+        [PROGRAM, "ingest", str(made["letter.docx"]), "--no-ocr"],
+        env={**os.environ, **ADMIN, "ARCHIVE_DATA_DIR": str(var)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):  # until LibreOffice runs (or the CLI ended without it)
+            if soffice_of(var) or cli.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert soffice_of(var), "LibreOffice never started"
+    finally:
+        cli.kill()
+        cli.wait()
+    for _ in range(300):  # the kernel's signals take a moment to arrive
+        if not soffice_of(var):
+            break
+        time.sleep(0.1)
+    assert soffice_of(var) == []
+    repaired = run(var, "doctor", "--repair", env=ADMIN)
+    assert "Traceback" not in repaired.stderr
+    with Archive(make_settings(var), parser_workers=1).open() as archive:
+        assert not list(archive.settings.tmp_dir.iterdir())
+        assert archive.records.contract_ids() == set()
