@@ -52,7 +52,7 @@ def outcomes(lines: list[dict], root: str) -> dict[str, tuple[str, int | None]]:
 def test_a_mixed_cabinet_is_archived_alike_by_the_cli_and_the_api(
     cabinet: Path, tmp_path: Path, archive: Archive
 ) -> None:
-    var = tmp_path / "var"
+    var = tmp_path / "cli-var"  # the API's archive lives in tmp_path / "var"
     r = run(var, "ingest", str(cabinet), "--json", "--no-ocr", env=ADMIN)
     assert r.returncode == 0, r.stdout + r.stderr
     cli = outcomes([json.loads(x) for x in r.stdout.splitlines()], str(cabinet) + "/")
