@@ -267,6 +267,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "OCR ran out (pages still open)."
         ),
     ),
+    "watch": (
+        "watch",
+        "Archive the files dropped into FOLDER once complete, moving each to archived/ or\n"
+        "rejected/ (with NAME.reason.txt beside it); a subfolder names the customer.",
+    ),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),
     "migrate": (
         "scale",
