@@ -80,8 +80,9 @@ class ValidateStage(_Always):
         if fmt.kind == "pdf":
             work.parsed = ctx.read_pdf(work.spool)
         else:
-            # An image or Office file stays the original; pages, text and OCR come from its
-            # PDF rendition (a page without a text layer is OCR'd, as in a scanned PDF).
+            # An image, Office file, e-mail or OFD stays the original; pages come from its PDF
+            # rendition, text too (an OFD's from its own text layer; a page of a rendition
+            # without a text layer is OCR'd, as in a scanned PDF).
             rendition = work.spool.with_name(work.spool.name + ".rendition.pdf")
             if fmt.is_image and ctx.render_image is not None:
                 work.rendition_path = rendition

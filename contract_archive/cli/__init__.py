@@ -260,11 +260,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": (
         "ingest",
         (
-            "Archive PDF files, images (PNG, JPEG, TIFF) and Office documents (DOCX, DOC,\n"
-            "XLSX, ODT, ODS). Every file is identified by its bytes; one the archive does not\n"
-            "take is listed as rejected with the reason. A batch goes on past bad files. Exit\n"
-            "status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; 3 the wait for\n"
-            "OCR ran out (pages still open)."
+            "Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,\n"
+            "ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by\n"
+            "its bytes; one the archive does not take is listed as rejected with the reason. A\n"
+            "batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page\n"
+            "failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."
         ),
     ),
     "watch": (

@@ -125,11 +125,11 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Archive PDF files, images (PNG, JPEG, TIFF) and Office documents (DOCX, DOC,
-    XLSX, ODT, ODS). Every file is identified by its bytes; one the archive does not
-    take is listed as rejected with the reason. A batch goes on past bad files. Exit
-    status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; 3 the wait for
-    OCR ran out (pages still open)."""
+    """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
+    ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
+    its bytes; one the archive does not take is listed as rejected with the reason. A
+    batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page
+    failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."""
     no_ocr = no_ocr or no_wait
     missing = [p for p in paths if not p.exists()]
     for p in missing:
