@@ -5,6 +5,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-osd \
       openssl \
+      libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk \
+      fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv
 

@@ -157,6 +157,26 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest time spent parsing and extracting one file before it is rejected.",
     )
+    office_timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Longest time LibreOffice may take to convert one Office document (DOCX, "
+        "DOC, XLSX, ODT, ODS) to its PDF rendition; past it LibreOffice is killed and the file "
+        "is refused.",
+    )
+    max_email_attachments: int = Field(
+        100,
+        ge=0,
+        description="An e-mail with more attachments than this is refused whole (each "
+        "attachment becomes a contract of its own).",
+    )
+    libreoffice_program: str = Field(
+        "",
+        description="LibreOffice's program (`soffice.bin` or the `soffice` launcher beside it) "
+        "for Office renditions; empty: found in /usr/lib/libreoffice/program, "
+        "/opt/libreoffice/program or on PATH. A path that does not exist: Office documents are "
+        "refused as needing LibreOffice.",
+    )
 
     # --- OCR --------------------------------------------------------------------------------
     ocr_languages: str = Field(

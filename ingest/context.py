@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 from ingest.formats import Format
 from ingest.images import Rendition
+from ingest.ofd import OfdRead
 from ingest.pdf import ParsedPdf
 from signing.embedded import EmbeddedReport
 from signing.manifest import IssuedManifest
@@ -20,6 +21,12 @@ from storage.records.base import ContractRecord, PageRecord, RecordStore
 PdfReader = Callable[[Path], ParsedPdf]
 ImageRenderer = Callable[[Path, Path, str], Rendition]
 """Checks an image and writes its PDF rendition (source, target, what the image is)."""
+OfficeRenderer = Callable[[Path, Path, Format], Rendition]
+"""Checks an Office document and writes its PDF rendition (source, target, its format)."""
+EmailRenderer = Callable[[Path, Path], Rendition]
+"""Reads an e-mail message and writes its PDF rendition (source, target)."""
+OfdReader = Callable[[Path, Path], OfdRead]
+"""Reads an OFD (text, signatures) and writes its PDF rendition (source, target)."""
 SignatureChecker = Callable[[Path], EmbeddedReport]
 
 
@@ -63,6 +70,15 @@ class IngestContext:
     render_image: ImageRenderer | None = None
     """Makes the PDF rendition of an image original (in the killable worker); None: images
     are refused."""
+    render_office: OfficeRenderer | None = None
+    """Makes the PDF rendition of an Office original with LibreOffice (in the killable
+    worker); None: Office documents are refused."""
+    render_email: EmailRenderer | None = None
+    """Reads an e-mail message and makes its PDF rendition (in the killable worker); None:
+    e-mail is refused."""
+    read_ofd: OfdReader | None = None
+    """Reads an OFD and draws its PDF rendition (in the killable worker); None: OFD is
+    refused."""
 
 
 _CONTROL = dict.fromkeys([*range(0, 32), 127], None)
@@ -84,6 +100,10 @@ class IngestRequest:
     customer: str | None = None
     classification: str | None = None
     """A short code (``HR``, ``CONFIDENTIAL``); checked by ``valid_classification``."""
+    master_id: int | None = None
+    """For an attachment of an e-mail: the message's contract, set as its master."""
+    relation: str | None = None
+    """How it relates to ``master_id`` (``annex`` for an e-mail's attachment)."""
 
 
 @dataclass
@@ -106,7 +126,8 @@ class IngestWork:
     format: Format | None = None
     """What the file is, by its bytes (set by the validate stage)."""
     rendition_path: Path | None = None
-    """The PDF made from an image original (a temporary file, removed after ingest)."""
+    """The PDF made from an image or Office original (a temporary file, removed after
+    ingest)."""
     rendition_made_by: dict[str, Any] | None = None
     rendition: PutResult | None = None
     rendition_info: PutResult | None = None
@@ -133,6 +154,11 @@ class IngestResult:
     """The ArchiveError code of a failure (``storage_full``, ...)."""
     format: str | None = None
     """For a file refused for its format: the format's key (``docx``, ``ofd``, ...)."""
+    attachments: tuple[IngestResult, ...] = ()
+    """For an e-mail: the outcome of each of its attachments (archived as contracts linked to
+    the message, or refused with the reason)."""
+    attached_to: int | None = None
+    """For an attachment: the contract of its e-mail message."""
 
     @property
     def ok(self) -> bool:
@@ -150,4 +176,5 @@ class IngestResult:
             "pages": self.pages,
             "pages_needing_ocr": list(self.pages_needing_ocr),
             "warnings": list(self.warnings),
+            **({"attached_to": self.attached_to} if self.attached_to is not None else {}),
         }

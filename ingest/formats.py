@@ -1,8 +1,9 @@
 """What a file is, by its bytes (never by its name), and whether the archive takes it.
 
-``detect`` looks at the first bytes of a file: PDF and the images PNG, JPEG and TIFF are
-archived; Office documents, OFD, e-mail, ZIP and the rest are recognised and refused with a
-reason (``unsupported format: ...``) and a hint saying what would be needed.
+``detect`` looks at the first bytes of a file (and into a ZIP container's members): PDF, the
+images PNG, JPEG and TIFF, the Office documents DOCX, DOC, XLSX, ODT and ODS, e-mail (``.eml``)
+and OFD are archived; the rest are recognised and refused with a reason (``unsupported
+format: ...``) and a hint saying what would be needed.
 """
 
 from __future__ import annotations
@@ -30,40 +31,50 @@ class Format:
     """The usual file extension, with its dot (for exported files)."""
     hint: str = ""
     """For an unsupported format: what would be needed."""
+    kind: str = ""
+    """How a supported format is archived: ``pdf`` (as it is), ``image`` (img2pdf rendition),
+    ``office`` (LibreOffice rendition), ``email`` (one record, attachments of their own),
+    ``ofd`` (own text layer, signatures reported, rendition drawn from the text)."""
 
     @property
     def is_image(self) -> bool:
-        return self.supported and self.content_type.startswith("image/")
+        return self.supported and self.kind == "image"
+
+    @property
+    def is_office(self) -> bool:
+        return self.supported and self.kind == "office"
 
 
-PDF = Format("pdf", "a PDF document", "application/pdf", True, ".pdf")
-PNG = Format("png", "a PNG image", "image/png", True, ".png")
-JPEG = Format("jpeg", "a JPEG image", "image/jpeg", True, ".jpg")
-TIFF = Format("tiff", "a TIFF image", "image/tiff", True, ".tif")
+PDF = Format("pdf", "a PDF document", "application/pdf", True, ".pdf", kind="pdf")
+PNG = Format("png", "a PNG image", "image/png", True, ".png", kind="image")
+JPEG = Format("jpeg", "a JPEG image", "image/jpeg", True, ".jpg", kind="image")
+TIFF = Format("tiff", "a TIFF image", "image/tiff", True, ".tif", kind="image")
 
 _OFFICE_HINT = (
-    "Office documents are not archived yet: save it as PDF (File > Save as / Export to PDF) "
-    "and archive the PDF"
+    "presentations are not archived: save it as PDF (File > Save as / Export to PDF) and "
+    "archive the PDF"
 )
+
+
+def _office(key: str, label: str, content_type: str, ext: str) -> Format:
+    return Format(key, label, content_type, True, ext, kind="office")
 
 
 def _unsupported(key: str, label: str, content_type: str, ext: str, hint: str) -> Format:
     return Format(key, label, content_type, False, ext, hint)
 
 
-DOCX = _unsupported(
+DOCX = _office(
     "docx",
     "a Word document (DOCX)",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".docx",
-    _OFFICE_HINT,
 )
-XLSX = _unsupported(
+XLSX = _office(
     "xlsx",
     "an Excel workbook (XLSX)",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".xlsx",
-    _OFFICE_HINT,
 )
 PPTX = _unsupported(
     "pptx",
@@ -72,34 +83,25 @@ PPTX = _unsupported(
     ".pptx",
     _OFFICE_HINT,
 )
-ODT = _unsupported(
+ODT = _office(
     "odt",
     "an OpenDocument text (ODT)",
     "application/vnd.oasis.opendocument.text",
     ".odt",
-    _OFFICE_HINT,
 )
-ODS = _unsupported(
+ODS = _office(
     "ods",
     "an OpenDocument spreadsheet (ODS)",
     "application/vnd.oasis.opendocument.spreadsheet",
     ".ods",
-    _OFFICE_HINT,
 )
-DOC = _unsupported(
+DOC = _office(
     "doc",
     "a legacy Microsoft Office document (DOC/XLS/MSG)",
     "application/x-ole-storage",
     ".doc",
-    _OFFICE_HINT,
 )
-OFD = _unsupported(
-    "ofd",
-    "an OFD document (GB/T 33190)",
-    "application/ofd",
-    ".ofd",
-    "OFD is not archived yet: print or export it to PDF in the OFD reader and archive the PDF",
-)
+OFD = Format("ofd", "an OFD document (GB/T 33190)", "application/ofd", True, ".ofd", kind="ofd")
 ZIP = _unsupported(
     "zip",
     "a ZIP archive",
@@ -107,18 +109,14 @@ ZIP = _unsupported(
     ".zip",
     "unpack the archive and archive the PDF or image files inside it",
 )
-EML = _unsupported(
-    "eml",
-    "an e-mail message",
-    "message/rfc822",
-    ".eml",
-    "e-mail is not archived yet: save its attachments and archive those PDF or image files",
-)
+EML = Format("eml", "an e-mail message", "message/rfc822", True, ".eml", kind="email")
 _IMAGE_HINT = "convert it to PNG, JPEG, TIFF or PDF and archive that"
 GIF = _unsupported("gif", "a GIF image", "image/gif", ".gif", _IMAGE_HINT)
 BMP = _unsupported("bmp", "a BMP image", "image/bmp", ".bmp", _IMAGE_HINT)
 WEBP = _unsupported("webp", "a WebP image", "image/webp", ".webp", _IMAGE_HINT)
-_DOC_HINT = "the archive takes PDF, PNG, JPEG and TIFF files: save it as PDF and archive the PDF"
+ACCEPTED = "PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML and OFD"
+"""What the archive takes, as the refusals say it."""
+_DOC_HINT = f"the archive takes {ACCEPTED} files: save it as PDF and archive the PDF"
 RTF = _unsupported("rtf", "an RTF document", "application/rtf", ".rtf", _DOC_HINT)
 HTML = _unsupported("html", "an HTML or XML document", "text/html", ".html", _DOC_HINT)
 GZIP = _unsupported(
@@ -146,17 +144,10 @@ UNKNOWN = _unsupported(
     "unknown", "a file of unknown type", "application/octet-stream", "", _DOC_HINT
 )
 
-SUPPORTED = (PDF, PNG, JPEG, TIFF)
+SUPPORTED = (PDF, PNG, JPEG, TIFF, DOCX, DOC, XLSX, ODT, ODS, EML, OFD)
 UNSUPPORTED = (
-    DOCX,
-    XLSX,
     PPTX,
-    ODT,
-    ODS,
-    DOC,
-    OFD,
     ZIP,
-    EML,
     GIF,
     BMP,
     WEBP,
@@ -223,9 +214,10 @@ def _zip_kind(path: Path) -> Format:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 200:
                     mime = zf.read("mimetype").decode("ascii", "replace").strip()
-                    if mime.endswith("opendocument.text"):
+                    # text, text-web (HTML saved by Writer), text-master, ...-template
+                    if "opendocument.text" in mime:
                         return ODT
-                    if mime.endswith("opendocument.spreadsheet"):
+                    if "opendocument.spreadsheet" in mime:
                         return ODS
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError):
         return ZIP
@@ -272,7 +264,7 @@ def detect(path: Path) -> Format:
 def rejection(fmt: Format) -> RejectFile:
     """The error for a file of a format the archive does not take."""
     return RejectFile(
-        f"unsupported format: the file is {fmt.label}; the archive takes PDF, PNG, JPEG and TIFF",
+        f"unsupported format: the file is {fmt.label}; the archive takes {ACCEPTED}",
         hint=fmt.hint or _DOC_HINT,
         details={"format": fmt.key},
     )

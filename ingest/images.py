@@ -7,7 +7,7 @@ reason a user can act on. The image stays the original; the PDF is a derived fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ class Rendition:
     pages: int
     made_by: dict[str, Any]
     """The tool, its version and the method: goes into the manifest beside the rendition."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """What the renderer read besides (an e-mail's header fields): kept in the text document."""
 
 
 def _damaged(label: str, detail: str) -> RejectFile:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from core.errors import ArchiveError
 from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
-from ingest.formats import detect, rejection
+from ingest.formats import Format, detect, rejection
 from signing.embedded import EmbeddedReport
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument
@@ -77,16 +77,36 @@ class ValidateStage(_Always):
         if not fmt.supported:
             raise rejection(fmt)
         work.format = fmt
-        if fmt.is_image:
-            if ctx.render_image is None:
-                raise rejection(fmt)
-            # The image stays the original; pages, text and OCR come from its PDF rendition.
-            work.rendition_path = work.spool.with_name(work.spool.name + ".rendition.pdf")
-            made = ctx.render_image(work.spool, work.rendition_path, fmt.label)
-            work.rendition_made_by = made.made_by
-            work.parsed = ctx.read_pdf(work.rendition_path)
-        else:
+        if fmt.kind == "pdf":
             work.parsed = ctx.read_pdf(work.spool)
+        else:
+            # An image, Office file, e-mail or OFD stays the original; pages come from its PDF
+            # rendition, text too (an OFD's from its own text layer; a page of a rendition
+            # without a text layer is OCR'd, as in a scanned PDF).
+            rendition = work.spool.with_name(work.spool.name + ".rendition.pdf")
+            if fmt.is_image and ctx.render_image is not None:
+                work.rendition_path = rendition
+                made = ctx.render_image(work.spool, rendition, fmt.label)
+            elif fmt.is_office and ctx.render_office is not None:
+                work.rendition_path = rendition
+                made = ctx.render_office(work.spool, rendition, fmt)
+            elif fmt.kind == "email" and ctx.render_email is not None:
+                work.rendition_path = rendition
+                made = ctx.render_email(work.spool, rendition)
+            elif fmt.kind == "ofd" and ctx.read_ofd is not None:
+                # The text comes from the OFD's own text layer, not from the rendition.
+                work.rendition_path = rendition
+                ofd = ctx.read_ofd(work.spool, rendition)
+                work.rendition_made_by = ofd.rendition.made_by
+                work.signatures = ofd.signatures
+                work.parsed = ofd.parsed
+                work.warnings.extend(ofd.parsed.warnings)
+                return
+            else:
+                raise rejection(fmt)
+            work.rendition_made_by = made.made_by
+            work.extras.update(made.details)
+            work.parsed = ctx.read_pdf(rendition)
         work.warnings.extend(work.parsed.warnings)
 
 
@@ -168,6 +188,8 @@ class ExtractStage(_Always):
                 for p in parsed.pages
             ],
         }
+        if "email" in work.extras:  # the header fields and attachments of an e-mail original
+            work.text_document["email"] = work.extras["email"]
 
 
 class SignaturesStage(_Always):
@@ -180,8 +202,10 @@ class SignaturesStage(_Always):
 
     def run(self, ctx: IngestContext, work: IngestWork) -> None:
         assert ctx.check_signatures is not None
+        if work.signatures is not None:  # reported while the file was read (OFD)
+            return
         if _content_type(work) != "application/pdf":
-            work.signatures = image_report(_content_type(work))
+            work.signatures = image_report(_content_type(work), work.format)
             return
         work.signatures = ctx.check_signatures(work.spool)
 
@@ -205,11 +229,20 @@ class StoreOriginalStage(_Always):
             ctx.objects.delete(work.original.key)
 
 
-def image_report(content_type: str) -> EmbeddedReport:
-    """The embedded-signature report of an image original: there is nothing to validate."""
+def image_report(content_type: str, fmt: Format | None = None) -> EmbeddedReport:
+    """The embedded-signature report of an original that is not a PDF: for an image there is
+    nothing to validate; the digital signatures an Office document may carry are not checked
+    (its rendition carries none)."""
+    if fmt is not None and not fmt.is_image:
+        note = (
+            f"the original is {fmt.label} ({content_type}): digital signatures inside it "
+            "(Office, S/MIME) are not checked"
+        )
+    else:
+        note = f"the original is an image ({content_type}): it carries no embedded signatures"
     return EmbeddedReport(
         validated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        notes=(f"the original is an image ({content_type}): it carries no embedded signatures",),
+        notes=(note,),
     )
 
 
@@ -218,7 +251,7 @@ def _content_type(work: IngestWork) -> str:
 
 
 class StoreRenditionStage:
-    """The PDF rendition of an image original, a derived file of the package, with
+    """The PDF rendition of an image or Office original, a derived file of the package, with
     ``rendition.json`` saying how it was made (the manifest copies it as ``made_by``)."""
 
     name = "store_rendition"
@@ -290,7 +323,10 @@ class RecordStage(_Always):
                 size=work.size,
                 content_type=_content_type(work),
                 filename=PurePath(work.request.filename.replace("\\", "/")).name[:1000],
-                title=default_title(work.request.title, work.request.filename),
+                title=default_title(
+                    work.request.title or work.extras.get("email", {}).get("subject"),
+                    work.request.filename,
+                ),
                 customer=customer[:500] if customer else None,
                 page_count=work.parsed.page_count,
                 ingested_by=ctx.user,

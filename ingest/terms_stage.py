@@ -109,6 +109,14 @@ class TermsStage:
                     f"classification {given!r} given at upload is not a code of the "
                     f"classification scheme (version {scheme.version}); it was not applied"
                 )
+        master = work.request.master_id
+        if master is not None and master != contract_id:
+            store.update_terms(
+                contract_id,
+                {"master_id": master, "relation": work.request.relation or "annex"},
+                actor=ctx.user,
+                reason=f"attachment of the e-mail message archived as contract {master}",
+            )
         if customer_text:
             linked = link_customer(store, contract_id, customer_text, actor=ctx.user)
             if linked.created:

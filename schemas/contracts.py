@@ -93,3 +93,11 @@ class IngestOutcome(BaseModel):
         None, description="For a scan (answered with 202): OCR progress; poll `ocr_status_url`."
     )
     ocr_status_url: str | None = None
+    attached_to: int | None = Field(
+        None, description="For an attachment of an e-mail: the contract of the message."
+    )
+    attachments: list[IngestOutcome] = Field(
+        default_factory=list,
+        description="For an e-mail: what happened to each attachment (archived as a contract "
+        "linked to the message, a duplicate, or refused with the reason).",
+    )

@@ -18,13 +18,20 @@ packages=(
   "tesseract-ocr-chi-tra:/usr/share/tesseract-ocr/5/tessdata/chi_tra.traineddata"
   "tesseract-ocr-osd:/usr/share/tesseract-ocr/5/tessdata/osd.traineddata"
   "openssl:/usr/bin/openssl"
+  # Office renditions (DOCX, DOC, XLSX, ODT, ODS): LibreOffice without its GUI, and a CJK font
+  # so that Chinese documents are drawn with their characters.
+  "libreoffice-core-nogui:/usr/lib/libreoffice/program/soffice.bin"
+  "libreoffice-writer-nogui:/usr/lib/libreoffice/program/libswlo.so"
+  "libreoffice-calc-nogui:/usr/lib/libreoffice/program/libsclo.so"
+  "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+  # OFD renditions draw the OFD's text in embedded TrueType fonts.
+  "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+  "fonts-droid-fallback:/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 )
 if [ "$want_test" = 1 ]; then
-  # The browser tests drive Debian's chromium through Playwright (never a downloaded browser);
-  # Chinese in their screenshots needs a CJK font.
+  # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
   packages+=(
     "chromium:/usr/bin/chromium"
-    "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
   )
 fi
 missing=()

@@ -7,6 +7,7 @@ registry the API's dependencies use; tests build their own ``Archive(settings)``
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import json
@@ -26,9 +27,13 @@ from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotF
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
+from ingest.email_msg import render_email, save_attachments
 from ingest.errors import RejectFile
+from ingest.formats import EML, OFD, Format
 from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
+from ingest.ofd import OfdRead, read_ofd
+from ingest.office import render_office
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
 from ingest.stages import Stage, default_stages, index_document
@@ -44,7 +49,7 @@ from storage.errors import ObjectLocked, ObjectNotFound, StorageError
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.query import Node
 from storage.index.vocabulary import ArchiveIndex
-from storage.maintenance import claim_owner
+from storage.maintenance import claim_owner, owner_tag
 from storage.objects.base import ObjectStore, pdf_key
 from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARSER_MEMORY_LIMIT = 2 * 1024**3
+MAX_EMAIL_NESTING = 2
+"""An e-mail attached to an e-mail has its attachments archived too; one level deeper, not."""
 T = TypeVar("T")
 
 
@@ -219,6 +226,45 @@ class Archive:
             render_image, path, out, label, self.settings.max_pages, what=label
         )
 
+    def _render_office(self, path: Path, out: Path, fmt: Format) -> Rendition:
+        limit = self.settings.office_timeout_seconds
+        # LibreOffice stops itself at its own timeout (and its profile is removed); the
+        # worker is killed only if that fails, with LibreOffice (PR_SET_PDEATHSIG).
+        return self._workers().run(
+            render_office,
+            path,
+            out,
+            fmt.key,
+            fmt.label,
+            limit,
+            self.settings.libreoffice_program,
+            what=fmt.label,
+            timeout=limit + 30,
+        )
+
+    def _render_email(self, path: Path, out: Path) -> Rendition:
+        limit = self.settings.office_timeout_seconds
+        return self._workers().run(
+            render_email,
+            path,
+            out,
+            limit,
+            self.settings.libreoffice_program,
+            self.settings.max_email_attachments,
+            what=EML.label,
+            timeout=limit + 30,
+        )
+
+    def _read_ofd(self, path: Path, out: Path) -> OfdRead:
+        return self._workers().run(
+            read_ofd,
+            path,
+            out,
+            self.settings.max_pages,
+            self.settings.min_text_chars_per_page,
+            what=OFD.label,
+        )
+
     def run_isolated(self, fn: Callable[..., T], *args: Any, what: str = "the file") -> T:
         """Run ``fn(*args)`` on an uploaded file in the killable worker pool (time and memory
         limits of the parser); a stall or crash is a RejectFile saying so."""
@@ -279,6 +325,9 @@ class Archive:
             evidence=self.seal,
             retain_until=self.default_retain_until(),
             render_image=self._render_image,
+            render_office=self._render_office,
+            render_email=self._render_email,
+            read_ofd=self._read_ofd,
         )
 
     def default_retain_until(self) -> datetime | None:
@@ -302,9 +351,83 @@ class Archive:
             customer=customer,
             classification=valid_classification(classification),
         )
-        return self.pipeline.ingest(
-            self.context(user or default_user()), request, source, self.settings.tmp_dir
+        return self.ingest_request(request, source, user or default_user())
+
+    def ingest_request(
+        self,
+        request: IngestRequest,
+        source: IO[bytes],
+        user: str,
+        *,
+        pipeline: Pipeline | None = None,
+        depth: int = 0,
+    ) -> IngestResult:
+        """Archive one file through ``pipeline`` (default: the archive's); an e-mail's
+        attachments follow, through the same pipeline, each linked to the message."""
+        runner = pipeline or self.pipeline
+        result = runner.ingest(self.context(user), request, source, self.settings.tmp_dir)
+        if result.ok and result.id is not None and depth < MAX_EMAIL_NESTING:
+            record = self.records.get_contract(result.id)
+            if record.content_type == EML.content_type:
+                attached = self._ingest_attachments(record, request, user, runner, depth)
+                result = dataclasses.replace(result, attachments=tuple(attached))
+        return result
+
+    def _ingest_attachments(
+        self,
+        message: ContractRecord,
+        request: IngestRequest,
+        user: str,
+        pipeline: Pipeline,
+        depth: int,
+    ) -> list[IngestResult]:
+        """Each attachment of an archived e-mail as a contract of its own, linked to the
+        message (its master, relation ``annex``); a duplicate of one already archived is
+        reported as such. A message archived again (a duplicate) has its attachments looked at
+        again: what an interrupted run left out is archived then."""
+        folder = Path(
+            tempfile.mkdtemp(prefix=owner_tag() + "attachments-", dir=self.settings.tmp_dir)
         )
+        try:
+            original = folder / "message.eml"
+            with self.objects.open(message.original_key) as src, open(original, "xb") as out:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+            try:
+                saved = self._workers().run(
+                    save_attachments,
+                    original,
+                    folder,
+                    self.settings.max_email_attachments,
+                    what="the e-mail's attachments",
+                )
+            except RejectFile as exc:
+                return [
+                    IngestResult(
+                        file=f"{request.filename}/(attachments)",
+                        status="rejected",
+                        reason=exc.message,
+                        hint=exc.hint,
+                        attached_to=message.id,
+                    )
+                ]
+            results = []
+            for name, path in saved:
+                child = IngestRequest(
+                    filename=safe_name(f"{request.filename}/{name}"),
+                    customer=request.customer,
+                    classification=request.classification,
+                    master_id=message.id,
+                    relation="annex",
+                )
+                with open(path, "rb") as fh:
+                    outcome = self.ingest_request(
+                        child, fh, user, pipeline=pipeline, depth=depth + 1
+                    )
+                results.append(dataclasses.replace(outcome, attached_to=message.id))
+                path.unlink(missing_ok=True)
+            return results
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def ingest_path(
         self,

@@ -66,7 +66,20 @@ Check it with OpenSSL and coreutils, in this folder:
 """
 
 
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/tiff": ".tif",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+    "application/x-ole-storage": ".doc",
+    "application/ofd": ".ofd",
+    "message/rfc822": ".eml",
+}
+"""The original's file name extension by its content type (``ingest.formats`` has the same:
+this layer cannot import it); anything else is ``original.pdf``."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,7 @@ def export_contract(service: SealService, contract_id: int, directory: Path) -> 
 
     files = {str(f["name"]): f for f in manifest["files"]}
     text_name = str(manifest["contract"]["text_file"])
-    # original.pdf; an image original keeps its kind: original.png, .jpg, .tif
+    # original.pdf; another original keeps its kind: original.png, .docx, .ofd, .eml, ...
     original_name = "original" + (
         _EXTENSIONS.get(str(files["original"].get("content_type", "")), ".pdf")
     )

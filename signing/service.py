@@ -511,13 +511,16 @@ class SealService:
         that have no manifest yet."""
         if self.check_signatures is None:
             return None
-        if record.content_type != "application/pdf":  # an image: nothing to validate
+        if record.content_type != "application/pdf":
+            note = (
+                f"the original is an image ({record.content_type}): it carries no embedded "
+                "signatures"
+                if record.content_type.startswith("image/")
+                else f"the original is not a PDF ({record.content_type}): the signatures inside "
+                "it are reported at ingest only (an OFD's), or not checked"
+            )
             return EmbeddedReport(
-                validated_at=_now().isoformat().replace("+00:00", "Z"),
-                notes=(
-                    f"the original is an image ({record.content_type}): it carries no "
-                    "embedded signatures",
-                ),
+                validated_at=_now().isoformat().replace("+00:00", "Z"), notes=(note,)
             )
         self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="signatures-", suffix=".pdf", dir=self.settings.tmp_dir)

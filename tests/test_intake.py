@@ -74,6 +74,15 @@ def docx_bytes() -> bytes:
     return out.getvalue()
 
 
+def pptx_bytes() -> bytes:
+    """A PowerPoint package (refused: the archive takes no presentations)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        zf.writestr("ppt/presentation.xml", "<p:presentation/>")
+    return out.getvalue()
+
+
 def zero_size_tiff() -> bytes:
     """A TIFF whose only page is 0x0 pixels."""
     entries = [(256, 0), (257, 0), (258, 8), (259, 1), (262, 1), (277, 1), (278, 1)]
@@ -114,6 +123,7 @@ def test_formats_are_told_by_bytes_not_names(tmp_path: Path) -> None:
         "jpeg": (jpeg_bytes("x"), formats.JPEG),
         "tiff": (tiff_g4_bytes("x"), formats.TIFF),
         "docx": (docx_bytes(), formats.DOCX),
+        "pptx": (pptx_bytes(), formats.PPTX),
         "odt": (odt.getvalue(), formats.ODT),
         "ofd": (ofd.getvalue(), formats.OFD),
         "doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, formats.DOC),
@@ -129,9 +139,12 @@ def test_formats_are_told_by_bytes_not_names(tmp_path: Path) -> None:
         path = tmp_path / f"{name}.pdf"
         path.write_bytes(data)
         assert formats.detect(path) is expected, name
-    assert {f.key for f in formats.SUPPORTED} == {"pdf", "png", "jpeg", "tiff"}
-    refusal = formats.rejection(formats.DOCX)
-    assert refusal.message.startswith("unsupported format: the file is a Word document (DOCX)")
+    supported = {"pdf", "png", "jpeg", "tiff", "docx", "doc", "xlsx", "odt", "ods", "eml", "ofd"}
+    assert {f.key for f in formats.SUPPORTED} == supported
+    refusal = formats.rejection(formats.PPTX)
+    assert refusal.message.startswith(
+        "unsupported format: the file is a PowerPoint presentation (PPTX)"
+    )
     assert "PDF" in (refusal.hint or "") and refusal.http_status == 422
 
 
@@ -142,7 +155,7 @@ def cabinet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(PDF, folder / "contract.pdf")
     (folder / "scan.png").write_bytes(png_bytes("SUPPLY AGREEMENT"))
     (folder / "sub").mkdir()
-    (folder / "sub" / "offer.docx").write_bytes(docx_bytes())
+    (folder / "sub" / "slides.pptx").write_bytes(pptx_bytes())
     (folder / "notes.txt").write_text("not a contract\n")
     return folder
 
@@ -154,21 +167,21 @@ def test_a_mixed_folder_archives_pdf_and_png_and_lists_the_rest(
     r = run(data, "ingest", str(cabinet), "--json", "--no-ocr", env=ADMIN)
     assert r.returncode == 1, r.stderr  # two files were refused
     lines = {Path(x["file"]).name: x for x in map(json.loads, r.stdout.splitlines())}
-    assert set(lines) == {"contract.pdf", "scan.png", "offer.docx", "notes.txt"}
+    assert set(lines) == {"contract.pdf", "scan.png", "slides.pptx", "notes.txt"}
     assert lines["contract.pdf"]["status"] == "archived"
     assert lines["scan.png"]["status"] == "archived"
     assert lines["scan.png"]["pages_needing_ocr"] == [1]
-    docx, txt = lines["offer.docx"], lines["notes.txt"]
-    assert docx["status"] == txt["status"] == "rejected"
-    assert docx["reason"].startswith("unsupported format: the file is a Word document (DOCX)")
-    assert "save it as PDF" in docx["hint"]
+    pptx, txt = lines["slides.pptx"], lines["notes.txt"]
+    assert pptx["status"] == txt["status"] == "rejected"
+    assert pptx["reason"].startswith("unsupported format: the file is a PowerPoint presentation")
+    assert "save it as PDF" in pptx["hint"]
     assert txt["reason"].startswith("unsupported format: the file is a plain text file")
-    assert docx["id"] is None and txt["id"] is None
+    assert pptx["id"] is None and txt["id"] is None
 
     # Without --json: one line per file, the refused ones with their reason, an honest summary.
     again = run(data, "ingest", str(cabinet), "--no-ocr", env=ADMIN)
     assert again.returncode == 1
-    assert "rejected  " in again.stdout and "offer.docx: unsupported format" in again.stdout
+    assert "rejected  " in again.stdout and "slides.pptx: unsupported format" in again.stdout
     assert "notes.txt: unsupported format" in again.stdout
     assert "done: 2 duplicate, 2 rejected" in again.stderr
 
@@ -270,13 +283,15 @@ def test_api_archives_an_image_and_refuses_other_formats(archive: Archive, api) 
 
     before = sorted(package_keys(archive))
     refused = api.post(
-        "/api/v1/contracts", files={"file": ("offer.pdf", docx_bytes(), "application/pdf")}
+        "/api/v1/contracts", files={"file": ("slides.pdf", pptx_bytes(), "application/pdf")}
     )
     assert refused.status_code == 422
     error = refused.json()["error"]
     assert error["code"] == "rejected"
-    assert error["message"].startswith("unsupported format: the file is a Word document (DOCX)")
-    assert error["details"]["format"] == "docx" and error["hint"]
+    assert error["message"].startswith(
+        "unsupported format: the file is a PowerPoint presentation (PPTX)"
+    )
+    assert error["details"]["format"] == "pptx" and error["hint"]
     for name, data in damaged_images().items():
         bad = api.post("/api/v1/contracts", files={"file": (name, data, "image/png")})
         assert bad.status_code == 422, (name, bad.text)
@@ -290,24 +305,24 @@ def test_upload_page_sends_every_file_and_knows_the_refusals(archive: Archive, a
     assert page_en.status_code == 200
     assert "image/png" in page_en.text and "not a PDF file name" not in page_en.text
     refusals_en = script_texts(page_en.text)["formats"]
-    assert refusals_en["docx"]["message"].startswith(
-        "unsupported format: the file is a Word document (DOCX)"
+    assert refusals_en["pptx"]["message"].startswith(
+        "unsupported format: the file is a PowerPoint presentation (PPTX)"
     )
     refusals_zh = script_texts(api.get("/upload", headers={"Accept-Language": "zh-CN"}).text)
-    docx_zh = refusals_zh["formats"]["docx"]
-    assert docx_zh["message"].startswith("不支持的格式：该文件是Word 文档（DOCX）")
-    assert docx_zh["hint"].startswith("暂不支持归档 Office 文档")
+    pptx_zh = refusals_zh["formats"]["pptx"]
+    assert pptx_zh["message"].startswith("不支持的格式：该文件是PowerPoint 演示文稿（PPTX）")
+    assert pptx_zh["hint"].startswith("不归档演示文稿")
     assert set(refusals_zh["formats"]) == {f.key for f in formats.UNSUPPORTED}
     script = api.get("/static/app.js")
     assert script.status_code == 200 and "not_pdf" not in script.text
     # The form without JavaScript lists the refused file with the reason, in the language.
     form = api.post(
         "/upload",
-        files=[("files", ("offer.docx", docx_bytes(), "application/octet-stream"))],
+        files=[("files", ("slides.pptx", pptx_bytes(), "application/octet-stream"))],
         headers={"Accept-Language": "zh-CN"},
     )
     assert form.status_code == 200
-    assert "offer.docx" in form.text and "不支持的格式" in form.text
+    assert "slides.pptx" in form.text and "不支持的格式" in form.text
 
 
 def script_texts(page_html: str) -> dict:

@@ -1235,6 +1235,11 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 value = str(tmp / "import.csv")
             elif name == "directory":
                 value = str(tmp / "export")
+            elif name == "folder":  # watch FOLDER: a copy of the restricted bytes dropped in
+                inbox = tmp / "inbox"
+                inbox.mkdir(exist_ok=True)
+                shutil.copy(SECRET_PDF, inbox / "again.pdf")
+                value = str(inbox)
             elif name == "output":
                 value = str(tmp / "out.file")
             elif name == "extract":
@@ -1292,6 +1297,8 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 args.extend([opt, str(v)] if opt else [str(v)])
         if cmd.key == "ocr":
             args.append("--no-wait")
+        if cmd.key == "watch":
+            args.extend(["--once", "--stable-seconds", "0", "--interval", "0.1"])
         variants.append(args)
     return variants
 

@@ -260,14 +260,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": (
         "ingest",
         (
-            "Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its "
-            "bytes;\n"
-            "one the archive does not take is listed as rejected with the reason. A batch goes "
-            "on past\n"
-            "bad files. Exit status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; "
-            "3 the\n"
-            "wait for OCR ran out (pages still open)."
+            "Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,\n"
+            "ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by\n"
+            "its bytes; one the archive does not take is listed as rejected with the reason. A\n"
+            "batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page\n"
+            "failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."
         ),
+    ),
+    "watch": (
+        "watch",
+        "Archive the files dropped into FOLDER once complete, moving each to archived/ or\n"
+        "rejected/ (with NAME.reason.txt beside it); a subfolder names the customer.",
     ),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),
     "migrate": (

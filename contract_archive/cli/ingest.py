@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,7 +33,7 @@ from core.errors import ArchiveError
 from services.facade import Facade
 
 if TYPE_CHECKING:
-    from services.facade.contracts import IngestResult
+    from services.facade.contracts import Ingested, IngestResult
     from services.facade.ocr import OcrService
 
 
@@ -66,6 +66,8 @@ def _print_result(result: IngestResult, as_json: bool) -> None:
             pages = ", ".join(str(p) for p in result.pages_needing_ocr[:10])
             more = "…" if len(result.pages_needing_ocr) > 10 else ""
             extra = f" [yellow](pages awaiting OCR: {pages}{more})[/]"
+        if result.attached_to is not None:
+            extra += f" (attachment of #{result.attached_to})"
         out.print(f"[green]archived[/]  #{result.id}  {name}  {result.pages} pages{extra}")
     elif result.status == "duplicate" and result.id is None:
         out.print(f"[cyan]duplicate[/]  {name}  ({esc(result.reason or 'already archived')})")
@@ -123,10 +125,11 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Archive PDF files and images (PNG, JPEG, TIFF). Every file is identified by its bytes;
-    one the archive does not take is listed as rejected with the reason. A batch goes on past
-    bad files. Exit status: 0 ok; 1 a file was rejected or a page failed OCR; 2 usage; 3 the
-    wait for OCR ran out (pages still open)."""
+    """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
+    ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
+    its bytes; one the archive does not take is listed as rejected with the reason. A
+    batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page
+    failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."""
     no_ocr = no_ocr or no_wait
     missing = [p for p in paths if not p.exists()]
     for p in missing:
@@ -166,8 +169,8 @@ def ingest(
             ): name
             for path, name in items
         }
-        for future in as_completed(futures):
-            result = future.result().result
+        done = (r for future in as_completed(futures) for r in _with_attachments(future))
+        for result in done:
             counts[result.status] += 1
             if result.status == "archived" and result.id and result.pages_needing_ocr:
                 if service is not None:
@@ -223,6 +226,17 @@ def ingest(
         raise typer.Exit(EXIT_FAILED)
     if still_open and not no_wait:
         raise typer.Exit(EXIT_WAIT_RAN_OUT)
+
+
+def _with_attachments(future: Future[Ingested]) -> list[IngestResult]:
+    """A file's result, then those of its attachments (an e-mail's), each on its own line."""
+    flat: list[IngestResult] = []
+    pending = [future.result().result]
+    while pending:
+        result = pending.pop(0)
+        flat.append(result)
+        pending[0:0] = result.attachments
+    return flat
 
 
 def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str) -> None:

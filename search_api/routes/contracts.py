@@ -25,7 +25,7 @@ from search_api.deps import (
 )
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import wake_ocr
-from services.facade.contracts import RejectFile, iter_chunks, safe_filename
+from services.facade.contracts import IngestResult, RejectFile, iter_chunks, safe_filename
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 
@@ -57,7 +57,11 @@ def upload_contract(
     f: ActsIngesting,
     request: Request,
     file: Annotated[
-        UploadFile, File(description="The contract: a PDF, or a PNG, JPEG or TIFF image.")
+        UploadFile,
+        File(
+            description="The contract: a PDF, a PNG, JPEG or TIFF image, or an Office "
+            "document (DOCX, DOC, XLSX, ODT, ODS)."
+        ),
     ],
     title: Annotated[str | None, Form(max_length=1000)] = None,
     customer: Annotated[str | None, Form(max_length=500)] = None,
@@ -65,13 +69,14 @@ def upload_contract(
         str | None, Form(max_length=50, description="A short code such as `HR`.")
     ] = None,
 ) -> Any:
-    """Archive a PDF or an image (PNG, JPEG, TIFF: kept as the original, with a PDF rendition
-    that is OCR'd). 201 when archived, 202 when archived with scanned pages that OCR will read
-    in the background (poll `ocr_status_url`), 200 with status `duplicate` when the same bytes
-    are already archived, 422 with the reason when the file is rejected (a file of a format
-    the archive does not take: `details.format` says what it is, `docx`, `ofd`, ...). A
-    duplicate of a contract of a restricted class the caller is not cleared for says only
-    that: no id, title or record."""
+    """Archive a PDF, an image (PNG, JPEG, TIFF) or an Office document (DOCX, DOC, XLSX, ODT, ODS):
+    an image or Office file is kept as the original, with a PDF rendition (img2pdf, LibreOffice)
+    whose pages without text are OCR'd. 201 when archived, 202 when archived with scanned pages
+    that OCR will read in the background (poll `ocr_status_url`), 200 with status `duplicate`
+    when the same bytes are already archived, 422 with the reason when the file is rejected (a
+    file of a format the archive does not take: `details.format` says what it is, `docx`, `ofd`,
+    ...). A duplicate of a contract of a restricted class the caller is not cleared for says
+    only that: no id, title or record."""
     ingested = f.contracts.ingest(
         file.file,
         filename=safe_filename(file.filename),
@@ -98,7 +103,7 @@ def upload_contract(
             hint=result.hint or "nothing was archived; retry later",
             details={"file": result.file},
         )
-    outcome = IngestOutcome(**result.to_dict())
+    outcome = IngestOutcome(**result.to_dict(), attachments=_attachments(result))
     if ingested.record is not None:
         outcome.contract = ContractPublic.from_record(ingested.record)
     status = 201 if result.status == "archived" else 200
@@ -116,6 +121,10 @@ def upload_contract(
     return JSONResponse(
         status_code=status, content=outcome.model_dump(mode="json"), headers=headers
     )
+
+
+def _attachments(result: IngestResult) -> list[IngestOutcome]:
+    return [IngestOutcome(**a.to_dict(), attachments=_attachments(a)) for a in result.attachments]
 
 
 @router.get(

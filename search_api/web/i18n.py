@@ -128,8 +128,10 @@ EN: dict[str, str] = {
     # upload
     "upload.title": "Upload contracts",
     "upload.lead": (
-        "PDF files and scanned images (PNG, JPEG, TIFF) are stored unchanged, checked and "
-        "indexed; an image gets a PDF copy for viewing. Scanned pages are read by OCR."
+        "PDF files, scanned images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX, ODT, "
+        "ODS), e-mail (.eml: each attachment becomes a contract linked to the message) and OFD "
+        "are stored unchanged, checked and indexed; what is not a PDF gets a PDF copy for "
+        "viewing. Scanned pages are read by OCR."
     ),
     "upload.drop": "Drop PDF or image files here",
     "upload.or": "or",
@@ -739,8 +741,9 @@ ZH: dict[str, str] = {
     "search.invalid": "无法识别检索式",
     "upload.title": "上传合同",
     "upload.lead": (
-        "PDF 文件和扫描图像（PNG、JPEG、TIFF）原样保存，经检查后建立索引；图像另生成一份 PDF "
-        "副本供查看。扫描页由 OCR 识别。"
+        "PDF 文件、扫描图像（PNG、JPEG、TIFF）、Office 文档（DOCX、DOC、XLSX、ODT、ODS）、"
+        "电子邮件（.eml：每个附件归档为与该邮件关联的合同）和 OFD 原样保存，经检查后建立索引；"
+        "非 PDF 文件另生成一份 PDF 副本供查看。扫描页由 OCR 识别。"
     ),
     "upload.drop": "将 PDF 或图像文件拖放到这里",
     "upload.or": "或",
@@ -1284,8 +1287,9 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
     for pattern, template in (
         # intake (ingest.formats, ingest.images)
         (
-            r"unsupported format: the file is (.+); the archive takes PDF, PNG, JPEG and TIFF",
-            "不支持的格式：该文件是{0}；本档案接受 PDF、PNG、JPEG 和 TIFF 文件",
+            r"unsupported format: the file is (.+); the archive takes ([A-Z0-9, ]+) and "
+            r"([A-Z0-9 ]+)",
+            "不支持的格式：该文件是{0}；本档案接受 {1} 和 {2} 文件",
         ),
         (r"a Word document \(DOCX\)", "Word 文档（DOCX）"),
         (r"an Excel workbook \(XLSX\)", "Excel 工作簿（XLSX）"),
@@ -1305,6 +1309,43 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"a PNG image", "PNG 图像"),
         (r"a JPEG image", "JPEG 图像"),
         (r"a TIFF image", "TIFF 图像"),
+        (
+            r"the file is (.+) and needs LibreOffice \((.+)\), which is not installed",
+            "该文件是{0}，需要 LibreOffice（{1}），但本机未安装",
+        ),
+        (
+            r"install LibreOffice, or save the document as PDF and archive the PDF",
+            "请安装 LibreOffice，或将文档另存为 PDF 后归档该 PDF",
+        ),
+        (
+            r"damaged OFD: the file is (.+) that cannot be read \((.+)\)",
+            "OFD 已损坏：该文件是无法读取的{0}（{1}）",
+        ),
+        (
+            r"export the document again from its source \(or print it to PDF\) and archive that",
+            "请从来源重新导出该文档（或打印为 PDF），再归档",
+        ),
+        (
+            r"damaged e-mail: the message cannot be read \((.+)\)",
+            "电子邮件已损坏：无法读取该邮件（{0}）",
+        ),
+        (
+            r"the e-mail has (\d+) attachments, more than ARCHIVE_MAX_EMAIL_ATTACHMENTS "
+            r"\((\d+)\)",
+            "该邮件有 {0} 个附件，超过 ARCHIVE_MAX_EMAIL_ATTACHMENTS（{1}）",
+        ),
+        (
+            r"LibreOffice took longer than (.+) s to convert the file \((.+)\) and was stopped",
+            "LibreOffice 转换该文件（{1}）超过 {0} 秒，已被终止",
+        ),
+        (
+            r"damaged Office document: the file is (.+) that cannot be read \((.+)\)",
+            "Office 文档已损坏：该文件是无法读取的{0}（{1}）",
+        ),
+        (
+            r"open it in its program, save it again \(or export it to PDF\) and archive that",
+            "请在其程序中打开并重新保存（或导出为 PDF），再归档",
+        ),
         (r"an RTF document", "RTF 文档"),
         (r"an HTML or XML document", "HTML 或 XML 文档"),
         (r"a gzip archive", "gzip 压缩包"),
@@ -1314,14 +1355,9 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"an empty file", "空文件"),
         (r"a file of unknown type", "未知类型的文件"),
         (
-            r"Office documents are not archived yet: save it as PDF \(File > Save as / Export "
-            r"to PDF\) and archive the PDF",
-            "暂不支持归档 Office 文档：请先另存为 PDF（文件 > 另存为 / 导出为 PDF），再归档该 PDF",
-        ),
-        (
-            r"OFD is not archived yet: print or export it to PDF in the OFD reader and archive "
-            r"the PDF",
-            "暂不支持归档 OFD：请在 OFD 阅读器中打印或导出为 PDF，再归档该 PDF",
+            r"presentations are not archived: save it as PDF \(File > Save as / Export to PDF\) "
+            r"and archive the PDF",
+            "不归档演示文稿：请先另存为 PDF（文件 > 另存为 / 导出为 PDF），再归档该 PDF",
         ),
         (
             r"unpack the archive and archive the PDF or image files inside it",
@@ -1329,17 +1365,13 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         ),
         (r"unpack it and archive the files inside", "请解压后归档其中的文件"),
         (
-            r"e-mail is not archived yet: save its attachments and archive those PDF or image "
-            r"files",
-            "暂不支持归档电子邮件：请保存其附件，再归档其中的 PDF 或图像文件",
-        ),
-        (
             r"convert it to PNG, JPEG, TIFF or PDF and archive that",
             "请转换为 PNG、JPEG、TIFF 或 PDF 后再归档",
         ),
         (
-            r"the archive takes PDF, PNG, JPEG and TIFF files: save it as PDF and archive the PDF",
-            "本档案接受 PDF、PNG、JPEG 和 TIFF 文件：请另存为 PDF 后归档该 PDF",
+            r"the archive takes ([A-Z0-9, ]+) and ([A-Z0-9 ]+) files: save it as PDF and archive "
+            r"the PDF",
+            "本档案接受 {0} 和 {1} 文件：请另存为 PDF 后归档该 PDF",
         ),
         (
             r"the file has no bytes: copy it again from its source",

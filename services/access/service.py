@@ -1065,9 +1065,7 @@ class AccessControl:
             customer=customer,
             classification=valid_classification(classification) if classification else None,
         )
-        result = pipeline.ingest(
-            self.archive.context(caller.username), request, source, self.archive.settings.tmp_dir
-        )
+        result = self.archive.ingest_request(request, source, caller.username, pipeline=pipeline)
         if result.status != "archived":
             # Archived ingests were logged by the AuditStage inside the pipeline.
             self.record(

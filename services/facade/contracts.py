@@ -8,6 +8,7 @@ of a class the caller is not cleared for says so without naming that contract.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -290,6 +291,9 @@ class ContractsArea(Area):
         return Ingested(result, record)
 
     def _as_seen(self, result: IngestResult) -> Ingested:
+        if result.attachments:  # an e-mail's: each seen as a file of its own
+            seen = tuple(self._as_seen(a).result for a in result.attachments)
+            result = dataclasses.replace(result, attachments=seen)
         if result.id is None or result.status not in ("archived", "duplicate"):
             return Ingested(result)
         record = self.archive.get(result.id)
@@ -308,6 +312,8 @@ class ContractsArea(Area):
                 sha256=result.sha256,
                 reason=HIDDEN_DUPLICATE,
                 warnings=(),
+                attachments=result.attachments,
+                attached_to=result.attached_to,
             )
         )
 

@@ -149,7 +149,7 @@ def main(folder: Path) -> int:
         return 1
 
     # 1. the original
-    # original.pdf, or original.png/.jpg/.tif for an image original
+    # original.pdf, or original.png/.jpg/.tif/.docx/.ofd/.eml/... for another original
     originals = sorted(folder.glob("original.*"))
     original = originals[0] if originals else folder / "original.pdf"
     listed = {f.get("name"): f.get("sha256") for f in manifest.get("files", [])}
