@@ -55,6 +55,10 @@ from storage.maintenance import Leftover, owner_tag, tag_owner_alive
 
 TOKENIZER = "archive_ws"
 WRITER_HEAP = 64_000_000
+BULK_HEAP = 192_000_000
+"""The rebuild writer's heap (split between its threads): what bounds a bulk build's memory
+(tantivy writes a segment whenever it is full; nothing is committed before the end)."""
+BULK_THREADS = max(1, min(2, os.cpu_count() or 1))
 LOCK_WAIT_SECONDS = 60.0
 _NONE = ""  # stored for absent keyword values (tantivy has no null)
 
@@ -234,6 +238,8 @@ class TantivyIndex:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._index: Any = None
+        self._seen: tuple[str, int, int] | None = None
+        """(generation, mtime_ns, size) of meta.json when the reader last reloaded."""
 
     # -- generations -----------------------------------------------------------------------
     def _current_name(self) -> str | None:
@@ -308,6 +314,7 @@ class TantivyIndex:
         with self._lock:
             self._index = None
             self._generation = None
+            self._seen = None
 
     @contextlib.contextmanager
     def _writer(self, index: Any) -> Iterator[Any]:
@@ -357,8 +364,21 @@ class TantivyIndex:
 
     # -- reads -----------------------------------------------------------------------------
     def _searcher(self) -> Any:
+        """A searcher that sees every commit made before the call, by any process.
+
+        tantivy rewrites meta.json (by a rename) on every commit: the reader reloads when it
+        changed since the last reload, not on every search (a reload costs about as much as a
+        small query)."""
         index = self._live()
-        index.reload()
+        generation = self._generation or ""
+        try:
+            st = os.stat(self.root / generation / "meta.json")
+            seen: tuple[str, int, int] | None = (generation, st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen is None or seen != self._seen:
+            index.reload()
+            self._seen = seen
         return index.searcher()
 
     def search(
@@ -477,7 +497,7 @@ class TantivyRebuild:
         self.owner = owner
         self.path = owner._new_generation()
         self.index = _open(self.path)
-        self.writer = self.index.writer(heap_size=WRITER_HEAP * 2, num_threads=1)
+        self.writer = self.index.writer(heap_size=BULK_HEAP, num_threads=BULK_THREADS)
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
         for doc in docs:
