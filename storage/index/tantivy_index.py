@@ -10,6 +10,10 @@ readers (every server worker re-checks CURRENT before a search) never see a half
 Pitfalls from DESIGN.md handled here: tokenizers are registered on every open; there is one
 writer per index (a file lock), so writers are taken briefly and retried while busy; ids are
 i64 because deleting by a u64 term silently deletes nothing.
+
+Writes of a process are group-committed (``TantivyIndex._write``): concurrent uploads share one
+writer and one commit, and each returns once its entry is searchable. Searches never wait for a
+write; a reader reloads when the generation's meta.json changed (every commit rewrites it).
 """
 
 from __future__ import annotations
