@@ -8,14 +8,19 @@ for the given time: 80 % searches (Chinese words and phrases, English phrases, e
 groups, field filters, facets, paging), 20 % uploads of a fresh 3-page PDF (unique bytes, so
 each upload is archived in full: parse, store, record, index). Every response must be 200 or
 201; anything else (or a connection error) is counted as an error. Prints throughput and
-p50/p95/p99 latencies per kind, and the largest RSS of the server tree. Five seconds of warm-up
-traffic from 4 clients come first and are not counted.
+p50/p95/p99 latencies per kind, the largest RSS of the server tree and the load average. Five
+seconds of warm-up traffic from 4 clients come first and are not counted. After the load, the
+same mix of searches runs alone (one client, 60 requests): "search alone", the baseline of the
+same run, so that the ratio means something on a shared machine; and of it, the time the search
+service reported (``took_ms``: parse, index, facets, snippets), the rest being the request's
+handling around it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import subprocess
 import sys
@@ -141,7 +146,29 @@ async def drive(
             )
         )
         elapsed = time.monotonic() - started
+        # The same searches alone (one client, after the load): the baseline of the same run.
+        alone = Stats()
+        await client_searches(http, alone, random.Random(seed), 60)
+        stats.latencies["search alone"] = alone.latencies["search"]
+        stats.latencies["  of which services.search"] = alone.latencies["search service"]
+        stats.errors += alone.errors
     return stats, elapsed
+
+
+async def client_searches(
+    http: httpx.AsyncClient, stats: Stats, rng: random.Random, count: int
+) -> None:
+    for _ in range(count):
+        params = {"q": rng.choice(QUERIES), "limit": 10, "offset": rng.choice([0, 0, 10])}
+        if rng.random() < 0.2:
+            params["facets"] = "true"
+        started = time.perf_counter()
+        r = await http.get("/api/v1/search", params=params)
+        if r.status_code != 200:
+            stats.errors.append(f"search alone {r.status_code}: {r.text[:200]}")
+            continue
+        stats.latencies["search"].append(time.perf_counter() - started)
+        stats.latencies.setdefault("search service", []).append(r.json()["took_ms"] / 1000)
 
 
 @dataclass
@@ -151,16 +178,21 @@ class Result:
     clients: int
     stats: Stats
     max_rss: int
+    load: tuple[float, float] = (0.0, 0.0)
+    """The 1-minute load average before and after the run."""
 
     @property
     def requests(self) -> int:
-        return sum(len(v) for v in self.stats.latencies.values()) + len(self.stats.errors)
+        loaded = (v for k, v in self.stats.latencies.items() if k in ("search", "upload"))
+        return sum(len(v) for v in loaded) + len(self.stats.errors)
 
     def summary(self) -> str:
         lines = [
             f"{self.clients} clients, {self.seconds:.0f} s, {self.preloaded} contracts preloaded, "
             f"{self.requests} requests ({self.requests / self.seconds:.1f}/s), "
-            f"{len(self.stats.errors)} errors, server RSS max {self.max_rss / 1024**2:.0f} MB",
+            f"{len(self.stats.errors)} errors, server RSS max {self.max_rss / 1024**2:.0f} MB, "
+            f"load average {self.load[0]:.1f} before, {self.load[1]:.1f} after "
+            f"({os.cpu_count()} cores)",
             "",
             "| | requests | per second | p50 | p95 | p99 |",
             "|---|---|---|---|---|---|",
@@ -185,10 +217,11 @@ def run(
 ) -> Result:
     data = workdir / "var"
     preloaded = preload(data, preload_limit)
+    before = os.getloadavg()[0]
     with Server(data, workers=workers) as server:
         stats, elapsed = asyncio.run(drive(server.url, seconds, clients, seed, server.headers))
         max_rss = server.max_rss
-    return Result(preloaded, elapsed, clients, stats, max_rss)
+    return Result(preloaded, elapsed, clients, stats, max_rss, (before, os.getloadavg()[0]))
 
 
 def main() -> None:

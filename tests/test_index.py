@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,12 +176,38 @@ def test_second_reader_sees_writes(tmp_path: Path) -> None:
     b = TantivyIndex(tmp_path / "i")
     a.check()
     b.check()
+    assert b.search(parse("合同")).total == 0  # b's reader is open on the empty index
     a.add([doc(1, "合同")])
-    assert {h.id for h in b.search(parse("合同")).hits} == {1}
+    assert {h.id for h in b.search(parse("合同")).hits} == {1}  # reloaded: meta.json changed
+    a.add([doc(3, "合同")])
+    a.delete([1])
+    assert {h.id for h in b.search(parse("合同")).hits} == {3}
     session = a.rebuild()
     session.add([doc(2, "合同")])
     session.commit()
     assert {h.id for h in b.search(parse("合同")).hits} == {2}
+
+
+def test_concurrent_writes_share_commits_and_each_is_visible_on_return(tmp_path: Path) -> None:
+    """Threads writing at once (a server worker's uploads) are committed together, and each
+    add returns only once its document is searchable, in this process and in another."""
+    writer, reader = TantivyIndex(tmp_path / "i"), TantivyIndex(tmp_path / "i")
+    writer.check()
+    seen: dict[int, bool] = {}
+
+    def upload(i: int) -> None:
+        writer.add([doc(i, f"合同 word{i}")])
+        seen[i] = reader.search(parse(f"word{i}")).total == 1
+        if i % 4 == 0:
+            writer.delete([i])
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(1, 25)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {i: True for i in range(1, 25)}
+    assert reader.ids() == {i for i in range(1, 25) if i % 4}
 
 
 def test_tantivy_refuses_an_index_of_another_version(tmp_path: Path) -> None:

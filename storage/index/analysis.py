@@ -102,28 +102,42 @@ def _split_word(word: str, start: int) -> Iterator[tuple[str, int]]:
     yield current, current_start
 
 
-def tokenize(normalized: str) -> list[Token]:
-    """Tokens of already normalised text, with offsets into it and consecutive positions."""
-    tokens: list[Token] = []
+def iter_tokens(normalized: str) -> Iterator[Token]:
+    """The tokens of :func:`tokenize`, one at a time (a caller that needs the first few stops
+    early: highlighting confirms a hit from the tokens at its place)."""
     position = 0
     for m in _TOKEN_RE.finditer(normalized):
         start = m.start()
         run = m.group("cjk")
         if run is not None:
             if len(run) == 1:
-                tokens.append(Token(run, start, start + 1, position))
+                yield Token(run, start, start + 1, position)
                 position += 1
                 continue
             for i in range(len(run) - 1):
-                tokens.append(Token(run[i : i + 2], start + i, start + i + 2, position))
+                yield Token(run[i : i + 2], start + i, start + i + 2, position)
                 position += 1
             continue
-        for piece, piece_start in _split_word(m.group("word"), start):
+        word = m.group("word")
+        if not _has_joiner(word):  # most words: one piece, no splitting to do
+            if len(word) <= MAX_TOKEN_CHARS:
+                yield Token(word.lower(), start, start + len(word), position)
+                position += 1
+            continue
+        for piece, piece_start in _split_word(word, start):
             if len(piece) > MAX_TOKEN_CHARS:
                 continue
-            tokens.append(Token(piece.lower(), piece_start, piece_start + len(piece), position))
+            yield Token(piece.lower(), piece_start, piece_start + len(piece), position)
             position += 1
-    return tokens
+
+
+def _has_joiner(word: str) -> bool:
+    return "." in word or "," in word or "'" in word or ":" in word
+
+
+def tokenize(normalized: str) -> list[Token]:
+    """Tokens of already normalised text, with offsets into it and consecutive positions."""
+    return list(iter_tokens(normalized))
 
 
 def analyze(text: str) -> list[Token]:
@@ -137,5 +151,23 @@ def terms(text: str) -> list[str]:
 
 
 def index_string(normalized: str) -> str:
-    """Tokens joined by spaces: what the index's whitespace tokenizer receives."""
-    return " ".join(t.text for t in tokenize(normalized))
+    """Tokens joined by spaces: what the index's whitespace tokenizer receives.
+
+    The same terms as :func:`tokenize` without its offsets: bulk indexing spends its time
+    here (the profile in the README's benchmark section), so no Token is made."""
+    out: list[str] = []
+    add, extend = out.append, out.extend
+    for cjk, word in _TOKEN_RE.findall(normalized):
+        if cjk:
+            if len(cjk) == 1:
+                add(cjk)
+            else:
+                extend(map(str.__add__, cjk[:-1], cjk[1:]))  # overlapping bigrams
+        elif not _has_joiner(word):
+            if len(word) <= MAX_TOKEN_CHARS:
+                add(word.lower())
+        else:
+            extend(
+                piece.lower() for piece, _ in _split_word(word, 0) if len(piece) <= MAX_TOKEN_CHARS
+            )
+    return " ".join(out)

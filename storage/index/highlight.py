@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
-from storage.index.analysis import is_cjk, tokenize
+from storage.index.analysis import is_cjk, iter_tokens
 
 MAX_SPANS_PER_PAGE = 40
 MAX_CANDIDATES = 400
@@ -33,12 +34,37 @@ class Snippet:
 
 
 @lru_cache(maxsize=512)
-def _first_term_re(term: str) -> re.Pattern[str]:
+def _first_term_re(term: str, ignore_case: bool = True) -> re.Pattern[str]:
     body = re.escape(term)
     if is_cjk(term[0]):
         return re.compile(body)
-    # A Latin term must start and end at a word boundary (not inside a longer word).
-    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+    # A Latin term must end at a word boundary (not inside a longer word); the start is checked
+    # by _candidates (a leading look-behind would turn off the regex's literal prefix search).
+    return re.compile(rf"{body}(?![^\W_])", re.IGNORECASE if ignore_case else 0)
+
+
+def _candidates(pattern: re.Pattern[str], text: str, latin: bool) -> Iterator[re.Match[str]]:
+    """The matches ``pattern.finditer(text)`` would give, Latin ones starting a word."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if latin and start > 0 and text[start - 1].isalnum():  # [^\W_] before: inside a word
+            pos = start + 1
+            continue
+        yield m
+        pos = max(m.end(), start + 1)
+
+
+_JOINING = ("_", ".", ",", "'", ":")
+
+
+def _cjk_chain(terms: Sequence[str]) -> str | None:
+    """The text of a clause made only of overlapping CJK bigrams (违约 约责 责任 → 违约责任)."""
+    if not all(len(t) == 2 and is_cjk(t[0]) and is_cjk(t[1]) for t in terms):
+        return None
+    if any(terms[i][1] != terms[i + 1][0] for i in range(len(terms) - 1)):
+        return None
+    return terms[0] + "".join(t[1] for t in terms[1:])
 
 
 def find_spans(text: str, terms: Sequence[str]) -> Iterator[Span]:
@@ -54,10 +80,30 @@ def find_spans(text: str, terms: Sequence[str]) -> Iterator[Span]:
             start = text.find(first, start + 1)
         return
     window = 2 * sum(len(t) for t in terms) + 64
-    for n, m in enumerate(_first_term_re(first).finditer(text)):
+    chain = _cjk_chain(terms)
+    haystack, pattern = text, _first_term_re(first)
+    if not is_cjk(first[0]):
+        # Terms are lower case: scanning the lower-cased text case-sensitively finds the same
+        # candidates several times faster than an IGNORECASE scan (which has no literal
+        # prefix search), as long as lower-casing kept every offset.
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            haystack, pattern = lowered, _first_term_re(first, False)
+    for n, m in enumerate(_candidates(pattern, haystack, not is_cjk(first[0]))):
         if n >= MAX_CANDIDATES:
             return
-        tokens = tokenize(text[m.start() : m.start() + window])
+        # Shortcuts that give what tokenizing the window would, without doing it: inside a
+        # run of CJK characters every bigram is a token; a Latin word followed by neither an
+        # underscore nor a joiner is a token by itself.
+        if chain is not None:
+            if text.startswith(chain, m.start()):
+                yield Span(m.start(), m.start() + len(chain))
+            continue
+        if len(terms) == 1 and haystack[m.end() : m.end() + 1] not in _JOINING:
+            yield Span(m.start(), m.end())
+            continue
+        # Only as many tokens as the clause has: confirming a candidate stays cheap.
+        tokens = list(islice(iter_tokens(text[m.start() : m.start() + window]), len(terms)))
         if len(tokens) < len(terms) or tokens[0].start != 0:
             continue
         if all(tokens[i].text == terms[i] for i in range(len(terms))):

@@ -10,6 +10,10 @@ readers (every server worker re-checks CURRENT before a search) never see a half
 Pitfalls from DESIGN.md handled here: tokenizers are registered on every open; there is one
 writer per index (a file lock), so writers are taken briefly and retried while busy; ids are
 i64 because deleting by a u64 term silently deletes nothing.
+
+Writes of a process are group-committed (``TantivyIndex._write``): concurrent uploads share one
+writer and one commit, and each returns once its entry is searchable. Searches never wait for a
+write; a reader reloads when the generation's meta.json changed (every commit rewrites it).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -54,7 +59,12 @@ from storage.index.query import (
 from storage.maintenance import Leftover, owner_tag, tag_owner_alive
 
 TOKENIZER = "archive_ws"
-WRITER_HEAP = 64_000_000
+WRITER_HEAP = 16_000_000
+"""The heap of the writer of incremental writes (a batch of uploads is small)."""
+BULK_HEAP = 192_000_000
+"""The rebuild writer's heap (split between its threads): what bounds a bulk build's memory
+(tantivy writes a segment whenever it is full; nothing is committed before the end)."""
+BULK_THREADS = max(1, min(2, os.cpu_count() or 1))
 LOCK_WAIT_SECONDS = 60.0
 _NONE = ""  # stored for absent keyword values (tantivy has no null)
 
@@ -226,6 +236,16 @@ def _write_error(what: str, exc: Exception) -> StorageError:
 
 
 # --- the index --------------------------------------------------------------------------------
+@dataclass
+class _Change:
+    """One caller's queued write: documents to add (analysed) or ids to delete."""
+
+    adds: list[tuple[int, Any]] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
 class TantivyIndex:
     name = "tantivy"
 
@@ -234,6 +254,11 @@ class TantivyIndex:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._index: Any = None
+        self._queue: list[_Change] = []
+        self._queue_lock = threading.Lock()
+        self._leader_lock = threading.Lock()
+        self._seen: tuple[str, int, int] | None = None
+        """(generation, mtime_ns, size) of meta.json when the reader last reloaded."""
 
     # -- generations -----------------------------------------------------------------------
     def _current_name(self) -> str | None:
@@ -308,6 +333,7 @@ class TantivyIndex:
         with self._lock:
             self._index = None
             self._generation = None
+            self._seen = None
 
     @contextlib.contextmanager
     def _writer(self, index: Any) -> Iterator[Any]:
@@ -332,33 +358,83 @@ class TantivyIndex:
         index.reload()
 
     # -- writes ----------------------------------------------------------------------------
+    # Writes of one process go through a group commit: each caller queues its change and waits;
+    # whichever caller finds no batch being written becomes the leader, takes everything queued
+    # (its own and what other threads queued meanwhile), applies it with one writer and one
+    # commit, reloads the reader and wakes the others. One upload alone costs what it did;
+    # concurrent uploads share a commit (and the writer lock, between the server's workers).
+    # Searches never wait for writes: they read the last committed segments.
     def add(self, docs: Sequence[IndexDocument]) -> None:
         if not docs:
             return
-        index = self._live()
-        try:
-            with self._writer(index) as writer:
-                for doc in docs:
-                    writer.delete_documents_by_term("id", doc.id)
-                    writer.add_document(_to_doc(doc))
-        except (OSError, ValueError) as exc:
-            raise _write_error("cannot add to the search index", exc) from exc
+        # Analysis (the costly part) happens in the caller's thread, outside the writer.
+        prepared = [(doc.id, _to_doc(doc)) for doc in docs]
+        self._write(_Change(adds=prepared), "cannot add to the search index")
 
     def delete(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        index = self._live()
+        self._write(
+            _Change(deletes=[int(i) for i in ids]), "cannot remove entries of the search index"
+        )
+
+    def _write(self, change: _Change, what: str) -> None:
+        with self._queue_lock:
+            self._queue.append(change)
+        while not change.done.is_set():
+            if self._leader_lock.acquire(blocking=False):
+                try:
+                    if not change.done.is_set():
+                        self._commit_queued()
+                finally:
+                    self._leader_lock.release()
+            else:
+                change.done.wait(0.01)
+        error = change.error
+        if isinstance(error, OSError | ValueError):
+            raise _write_error(what, error) from error
+        if error is not None:
+            raise error
+
+    def _commit_queued(self) -> None:
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        if not batch:
+            return
+        error: BaseException | None = None
         try:
+            index = self._live()
             with self._writer(index) as writer:
-                for i in ids:
-                    writer.delete_documents_by_term("id", int(i))
-        except (OSError, ValueError) as exc:
-            raise _write_error("cannot remove entries of the search index", exc) from exc
+                for change in batch:  # in queue order: a later change wins
+                    for doc_id in change.deletes:
+                        writer.delete_documents_by_term("id", doc_id)
+                    for doc_id, document in change.adds:
+                        writer.delete_documents_by_term("id", doc_id)
+                        writer.add_document(document)
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter, re-raised there
+            error = exc
+        finally:
+            for change in batch:
+                change.error = error
+                change.done.set()
 
     # -- reads -----------------------------------------------------------------------------
     def _searcher(self) -> Any:
+        """A searcher that sees every commit made before the call, by any process.
+
+        tantivy rewrites meta.json (by a rename) on every commit: the reader reloads when it
+        changed since the last reload, not on every search (a reload costs about as much as a
+        small query)."""
         index = self._live()
-        index.reload()
+        generation = self._generation or ""
+        try:
+            st = os.stat(self.root / generation / "meta.json")
+            seen: tuple[str, int, int] | None = (generation, st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen is None or seen != self._seen:
+            index.reload()
+            self._seen = seen
         return index.searcher()
 
     def search(
@@ -477,7 +553,7 @@ class TantivyRebuild:
         self.owner = owner
         self.path = owner._new_generation()
         self.index = _open(self.path)
-        self.writer = self.index.writer(heap_size=WRITER_HEAP * 2, num_threads=1)
+        self.writer = self.index.writer(heap_size=BULK_HEAP, num_threads=BULK_THREADS)
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
         for doc in docs:
