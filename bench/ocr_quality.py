@@ -41,6 +41,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from bench.common import CORPUS, machine
+from ingest.ocr.engine import worker_environment
 from ingest.ocr.page import PageOptions, ocr_page, page_image, tidy_text
 
 SCANNED = CORPUS / "scanned"
@@ -148,9 +149,9 @@ def read_bare(languages: str, psm: int) -> Callable[[Page, Path], str]:
             pdf.close()
         path = Path(tempfile.mkdtemp(dir=work)) / "page.pgm"
         image.save(path)
+        command = ["tesseract", str(path), "-", "-l", languages, "--psm", str(psm)]
         out = subprocess.run(
-            ["tesseract", str(path), "-", "-l", languages, "--psm", str(psm)]
-            + ["--dpi", str(info.dpi)],
+            [*command, "--dpi", str(info.dpi)],
             capture_output=True,
             check=True,
             env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
@@ -201,19 +202,21 @@ def main() -> None:
     args = parser.parse_args()
     bares = args.bare or ["chi_sim+eng:3"]
     print(machine())
+    worker_environment()  # OMP_THREAD_LIMIT=1, as in the OCR workers
     with tempfile.TemporaryDirectory(prefix="ocr-quality-") as tmp:
         work = Path(tmp)
         pages = all_pages(work)
         runs = []
         for spec in bares:
             langs, _, psm = spec.partition(":")
-            runs.append(run(f"bare {spec}", read_bare(langs, int(psm or 3)), pages, work, args.jobs))
+            runs.append(
+                run(f"bare {spec}", read_bare(langs, int(psm or 3)), pages, work, args.jobs)
+            )
         if not args.no_pipeline:
             runs.append(run("pipeline", read_pipeline, pages, work, args.jobs))
     print(f"{len(pages)} pages, {args.jobs} at once")
     print(
-        "| reading | CER en real | CER en synthetic | CER en all | zh headings read | "
-        "CPU s/page |"
+        "| reading | CER en real | CER en synthetic | CER en all | zh headings read | CPU s/page |"
     )
     print("|---|---|---|---|---|---|")
     for r in runs:
