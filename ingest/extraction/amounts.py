@@ -48,7 +48,7 @@ _NOT_CONSIDERATION_BEFORE = re.compile(
     r"(?:\bpar\s+value|\bnominal\s+value|\bstated\s+value|\bper\s+share|"
     r"\binsurance\b[^.;]{0,80}|\b(?:insured|coverage|policy\s+limits?|per\s+occurrence)\b[^.;]{0,40}|"
     r"\bfor\s+example\b[^.;]{0,40}|\be\.g\.[^.;]{0,40}|\bfor\s+instance\b[^.;]{0,40}|"
-    r"面值|每股|保险[^。；]{0,30}|例如[^。；]{0,20})[\s:：,(（]*$",
+    r"面值|每股|保险[^。；]{0,30}|例如[^。；]{0,20})[\s:：,(（]*(?:人民币|RMB|USD|US\$|\$)?\s*$",
     re.I,
 )
 _NOT_CONSIDERATION_AFTER = re.compile(
