@@ -41,6 +41,8 @@ bench:                  ## the benchmarks whose numbers are in the README
 	uv run python -m bench.startup
 	uv run python -m bench.ledger --leaves 20000
 	uv run python -m bench.clauses
+	uv run python -m bench.ocr_quality
+	uv run python -m bench.extraction_eval
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
