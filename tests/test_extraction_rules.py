@@ -4,9 +4,15 @@ date, and renewal terms written as options or "every year" are read."""
 
 from __future__ import annotations
 
+import glob
+from pathlib import Path
+
 import pytest
 
-from ingest.extraction import extract_terms
+from core.rules import DEFAULT_SCHEME
+from ingest.extraction import CodeKeywords, extract_terms
+from ingest.pdf import read_pdf
+from tests.conftest import CORPUS
 
 
 def fields(text: str, field: str) -> list[object]:
@@ -63,3 +69,22 @@ def test_a_termination_date_is_not_the_effective_date() -> None:
 def test_renewal_terms_written_as_options_or_every_year(text: str, months: int) -> None:
     (renewal,) = fields(text, "renewal")
     assert renewal["term_months"] == months  # type: ignore[index]
+
+
+def test_a_contract_is_classified_alike_as_a_digital_file_and_as_a_scan() -> None:
+    """The CUAD consulting agreement: its first two pages as the PDF's text layer and as the
+    text of the scanned pages (the synthetic scan's page ground truth, with the line breaks of
+    the page image) give the same classification."""
+    codes = [CodeKeywords(c.code, c.keywords) for c in DEFAULT_SCHEME]
+    (pdf,) = glob.glob(str(CORPUS / "en-cuad" / "*" / "ADUROBIOTECH*CONSULTING*.PDF"))
+    digital = [p.text for p in read_pdf(Path(pdf), max_pages=10, min_chars=20).pages[:2]]
+    scan_dir = CORPUS / "scanned" / "synthetic" / "doc03"
+    scanned = [(scan_dir / f"page-{n}.gt.txt").read_text("utf-8") for n in (1, 2)]
+    classes = []
+    for pages in (digital, scanned):
+        best = extract_terms(pages, title="Consulting Agreement", codes=codes).best(
+            "classification"
+        )
+        assert best is not None
+        classes.append(best.value)
+    assert classes == ["FW", "FW"]
