@@ -8,7 +8,9 @@ API, the CLI and the web all take slugs and labels from here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,13 @@ def clause_label(slug: str, lang: str = "en") -> str:
     if kind is None:
         return slug
     return kind.zh if lang == "zh" else kind.en
+
+
+def decision_key(field: str, value: Any) -> str:
+    """What a person decided about when they rejected a suggestion: the field and its value,
+    and for a clause the field and its type (the sentence and its span change when the text
+    is read again, by OCR or a new extractor; the decision does not). A later extraction
+    does not suggest again what has this key among the contract's rejected suggestions."""
+    if field == CLAUSE_FIELD and isinstance(value, dict):
+        return f"{field}\x1f{value.get('type')}"
+    return f"{field}\x1f{json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)}"

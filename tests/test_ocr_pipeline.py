@@ -570,3 +570,43 @@ def test_missing_tesseract_stops_the_commands_at_start_up(tmp_path: Path) -> Non
     )  # fmt: skip
     status = json.loads(shown.stdout)
     assert status["state"] == "queued" and status["pages_total"] == 3
+
+
+def _open_suggestions(client: TestClient, cid: int) -> list[dict]:
+    """Open term suggestions (``id``, ``field``, ``value``) and open clauses (as the same)."""
+    r = client.get(f"/api/v1/contracts/{cid}/terms")
+    assert r.status_code == 200, r.text
+    found = [s for items in r.json()["suggested"].values() for s in items if s["state"] == "open"]
+    r = client.get(f"/api/v1/contracts/{cid}/clauses")
+    assert r.status_code == 200, r.text
+    for c in r.json()["clauses"]:
+        if c["state"] == "open":
+            found.append({"id": c["suggestion_id"], "field": "clause", "value": c["type"]})
+    return found
+
+
+def _decision(s: dict) -> tuple[str, str]:
+    return s["field"], json.dumps(s["value"], sort_keys=True)
+
+
+def test_what_a_person_rejected_is_not_suggested_again_after_ocr(archive: Archive) -> None:
+    """The text page is read at ingest; the person rejects every suggestion (clauses by their
+    type, terms by their value); OCR of the scanned page then extracts again, with the clause
+    sentences read anew, and brings none of them back."""
+    with client_as(archive) as client:
+        r = upload(client, MIXED)
+        assert r.status_code == 202, r.text
+        cid = r.json()["id"]
+        before = _open_suggestions(client, cid)
+        assert {"party", "classification"} <= {s["field"] for s in before}, before
+        for s in before:
+            done = client.post(f"/api/v1/contracts/{cid}/suggestions/{s['id']}/reject")
+            assert done.status_code == 200, done.text
+        assert _open_suggestions(client, cid) == []
+        run_ocr(archive, [cid])
+        assert client.get(f"/api/v1/contracts/{cid}/ocr").json()["state"] == "done"
+        after = _open_suggestions(client, cid)
+        rejected = {_decision(s) for s in before}
+        assert not rejected & {_decision(s) for s in after}, after
+        # New text still gives new suggestions: the scanned page's own terms and clauses.
+        assert after, "OCR brought no new suggestion at all"

@@ -295,3 +295,44 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
             "text.v3.json",
         ]
         assert "manifest.v3.json" in keys  # sealed again after each OCR run
+
+
+# The clause headings of page 1 of the Chinese scan, read off the page image.
+QINGDAO_PAGE1_HEADINGS = [
+    "第一条 产品明细",
+    "第二条 质量标准",
+    "第三条 付款方式",
+    "第四条 配套费用",
+    "第五条 测量、交货、安装及验收",
+    "第六条 违约责任",
+]
+
+
+def test_chinese_scan_headings_are_read_and_give_their_clause(tmp_path: Path) -> None:
+    """Page 1 of the Chinese scan, ingested from the command line: every clause heading is
+    read with its title (``第六条 违约责任`` was read ``第六条 BABE``: a Chinese page read in
+    part with the English model), so the breach clause is found and searchable."""
+    writer = pypdf.PdfWriter()
+    writer.add_page(pypdf.PdfReader(QINGDAO).pages[0])
+    page = tmp_path / "qingdao-page-1.pdf"
+    with open(page, "wb") as fh:
+        writer.write(fh)
+    data = tmp_path / "var"
+    env = {**os.environ, "ARCHIVE_DATA_DIR": str(data)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PROGRAM, *args], capture_output=True, text=True, env=env, timeout=600, check=False
+        )
+
+    r = cli("ingest", str(page), "--json")
+    assert r.returncode == 0, r.stderr
+    cid = json.loads(r.stdout)["id"]
+    text = cli("text", str(cid))
+    assert text.returncode == 0, text.stderr
+    flat = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text.stdout))
+    missed = [h for h in QINGDAO_PAGE1_HEADINGS if h.replace(" ", "") not in flat]
+    assert not missed, missed
+    clauses = cli("contract", "clauses", str(cid), "--json")
+    assert clauses.returncode == 0, clauses.stderr
+    assert "liability_for_breach" in {c["type"] for c in json.loads(clauses.stdout)}

@@ -44,6 +44,21 @@ _WEAK_AFTER = re.compile(
     r"每(?:股|小时|月|日|天|件|台)|/(?:月|年|日|天)|%)",
     re.I,
 )
+_NOT_CONSIDERATION_BEFORE = re.compile(
+    r"(?:\bpar\s+value|\bnominal\s+value|\bstated\s+value|\bper\s+share|"
+    r"\binsurance\b[^.;]{0,80}|\b(?:insured|coverage|policy\s+limits?|per\s+occurrence)\b[^.;]{0,40}|"
+    r"\bfor\s+example\b[^.;]{0,40}|\be\.g\.[^.;]{0,40}|\bfor\s+instance\b[^.;]{0,40}|"
+    r"面值|每股|保险[^。；]{0,30}|例如[^。；]{0,20})[\s:：,(（]*(?:人民币|RMB|USD|US\$|\$)?\s*$",
+    re.I,
+)
+_NOT_CONSIDERATION_AFTER = re.compile(
+    r"^\s*(?:\)\s*)?(?:par\s+value|nominal\s+value|per\s+(?:share|occurrence)|(?:a|each)\s+share|"
+    r"of\s+(?:insurance|coverage)|每股|面值)",
+    re.I,
+)
+"""Amounts that are not the contract's consideration: a share's par value ("common stock, par
+value USD 0.01 per share"), insurance limits ("insurance ... of not less than $1,000,000 per
+occurrence"), figures in examples ("for example, $100"). They are not suggested at all."""
 
 _CURRENCIES = {
     "us$": "USD", "u.s.$": "USD", "usd": "USD", "$": "USD", "dollars": "USD",
@@ -102,8 +117,13 @@ def find_amounts(doc: Document, limit: int = 3) -> tuple[list[Found], list[str]]
                 if value is None or value <= 0:
                     continue
                 cur = _currency(m.group("cur"))
-                before = text[max(0, m.start() - 60) : m.start()]
+                before = text[max(0, m.start() - 100) : m.start()]
                 after = text[m.end() : m.end() + 25]
+                if _NOT_CONSIDERATION_BEFORE.search(before) or _NOT_CONSIDERATION_AFTER.match(
+                    after
+                ):
+                    continue
+                before = before[-60:]
                 score = 0.3
                 if _STRONG.search(before):
                     score += 0.35

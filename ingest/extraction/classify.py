@@ -10,6 +10,7 @@ database (``classifier_models``), so every process uses the same one.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +31,24 @@ class CodeKeywords:
     keywords: tuple[str, ...]
 
 
+_HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
+_BLANKS = re.compile(r"\s+")
+_CJK_BLANK = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+
+
+def _flat(text: str) -> str:
+    """The text as keywords are counted in it: lower case, a word hyphenated across a line
+    joined, every run of white space one space, none between Chinese characters. A text layer
+    and an OCR reading of the same page break lines and space CJK differently; counted on the
+    flat text they score the same (a two-word keyword split over two lines counts in both)."""
+    text = _HYPHEN_BREAK.sub("", text.lower())
+    return _CJK_BLANK.sub("", _BLANKS.sub(" ", text))
+
+
 def keyword_scores(doc: Document, codes: Sequence[CodeKeywords]) -> dict[str, float]:
     title = normalize(doc.title).lower()
-    head = doc.pages[0].text.lower()[:3000] if doc.pages else ""
-    body = "\n".join(p.text for p in doc.pages[:6]).lower()
+    head = _flat(doc.pages[0].text)[:3000] if doc.pages else ""
+    body = _flat("\n".join(p.text for p in doc.pages[:6]))
     scores: dict[str, float] = {}
     for c in codes:
         score = 0.0

@@ -391,6 +391,13 @@ _UPON_SIGNING = re.compile(
     r"(?:the\s+)?(?:execution|signing|signature)\b",
     re.I,
 )
+_ENDING_BEFORE = re.compile(
+    r"\b(?:terminat\w*|expir\w*|cancel\w*|rescind\w*|rescission|resign\w*|withdraw\w*)\b"
+    r"[^.;]*$",
+    re.I,
+)
+"""'termination shall be effective on <date>': the date a clause ends something, not the
+date the contract takes effect."""
 _EFFECTIVE_AFTER = re.compile(r"^\s*[,)]?\s*\(?\s*(?:the|this)?\s*\"?effective\s+date\"?", re.I)
 _EXPIRY_BEFORE = re.compile(
     r"(?:\bthrough|\buntil|\btill|\bending\s+on|\bend\s+on|\bterminat\w*\s+on|\bexpir\w*\s+on|"
@@ -421,7 +428,7 @@ _TERM_IS = re.compile(
     re.I,
 )
 _PERPETUAL = re.compile(
-    r"\bterm\s+of\s+this\s+agreement\b[^.]{0,600}?\b(?:perpetual|in\s+perpetuity)\b|"
+    r"\bterm\s+of\s+this\s+agreement\b(?:[^.]|\.(?=\d)){0,600}?\b(?:perpetual|in\s+perpetuity)\b|"
     r"\bterm\s+of\s+this\s+agreement\b[^.]{0,200}?\b(?:end|continue)\w*\s+(?:when|until)\s+"
     r"terminated\b",
     re.I,
@@ -455,7 +462,10 @@ def find_dates_en(doc: Document, max_pages: int = 10) -> list[Found]:
             before = text[max(0, d.start - 60) : d.start]
             after = text[d.end : d.end + 40]
             iso = d.value.isoformat()
-            is_effective = bool(_EFFECTIVE_AFTER.match(after) or _EFFECTIVE_BEFORE.search(before))
+            is_effective = bool(
+                _EFFECTIVE_AFTER.match(after)
+                or (_EFFECTIVE_BEFORE.search(before) and not _ENDING_BEFORE.search(before))
+            )
             if sign is None and _SIGN_CONTEXT.search(before):
                 sign = found("sign_date", iso, iso, 0.9, "rule:en-dated", page, d.start, d.end)
                 if is_effective and effective is None:
@@ -620,13 +630,16 @@ _AUTO_RENEW = re.compile(
     re.I,
 )
 _MANUAL_RENEW = re.compile(
-    r"\b(?:may|can|could)\s+(?:be\s+)?(?:renew|extend)\w*|\brenewable\b|\boption\s+to\s+(?:renew|extend)",
+    r"\b(?:may|can|could)\s+(?:be\s+)?(?:renew|extend)\w*|\brenewable\b|"
+    r"\boption\s+to\s+(?:renew|extend|continue)",
     re.I,
 )
 _RENEW_TERM = re.compile(
     rf"(?:(?:successive|additional|consecutive|further|renewal)\s+)?(?:terms?\s+of\s+|periods?\s+of\s+)?"
     rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit>years?|months?)"
-    rf"(?:\s+(?:terms?|periods?|extensions?))?",
+    rf"(?:\s+(?:terms?|periods?|extensions?))?|"
+    rf"(?P<yearly>\b(?:from\s+)?year[\s-]+to[\s-]+year\b|\bevery\s+year\b|\bannually\b|"
+    rf"\beach\s+year\b)",
     re.I,
 )
 _NOTICE = re.compile(
@@ -653,7 +666,9 @@ def find_renewal_en(doc: Document) -> list[Found]:
                 continue
             term_months = None
             rm = _RENEW_TERM.search(sentence, max(0, m.start() - left - 40))
-            if rm:
+            if rm and rm.group("yearly"):
+                term_months = 12  # renewed "from year to year", "every year"
+            elif rm:
                 n = en_number(rm.group("n"))
                 if n:
                     term_months = n * 12 if rm.group("unit").lower().startswith("year") else n

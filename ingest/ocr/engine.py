@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 
 PSM = 3
 """Fully automatic page segmentation without OSD (orientation is handled separately)."""
+PSM_BLOCK = 6
+"""One uniform block of text: the second reading of a Chinese page (see ``ingest.ocr.page``)."""
+
+
+def _variant(languages: str, dpi: int, psm: int) -> str:
+    """The name part of a recording: the psm only when it is not the default."""
+    return f"{languages}-{dpi}" if psm == PSM else f"{languages}-{dpi}-psm{psm}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class OcrEngine(Protocol):
     def name(self) -> str: ...
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
     ) -> EngineOutput:
         """Read ``image`` (``key`` names the page for engines that replay; others ignore it)."""
 
@@ -76,10 +83,10 @@ class TesseractEngine:
     name: str = "tesseract"
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
     ) -> EngineOutput:
         base = image.with_suffix("")
-        config = f"--psm {PSM} --dpi {int(dpi)} -c textonly_pdf=1 -c tessedit_create_tsv=1"
+        config = f"--psm {int(psm)} --dpi {int(dpi)} -c textonly_pdf=1 -c tessedit_create_tsv=1"
         # One pass, three renderers: "txt pdf" are named, the TSV renderer is switched on by
         # tessedit_create_tsv (pytesseract drops a literal "tsv" from the command line).
         _run(image, base, "txt pdf", languages, config, timeout)
@@ -184,10 +191,12 @@ class RecordingOcrEngine:
     name: str = "tesseract"
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
     ) -> EngineOutput:
-        out = self.inner.recognize(image, key=key, languages=languages, dpi=dpi, timeout=timeout)
-        base = Path(self.directory) / _safe(f"{key}-{languages}-{dpi}")
+        out = self.inner.recognize(
+            image, key=key, languages=languages, dpi=dpi, timeout=timeout, psm=psm
+        )
+        base = Path(self.directory) / _safe(f"{key}-{_variant(languages, dpi, psm)}")
         base.parent.mkdir(parents=True, exist_ok=True)
         base.with_suffix(".txt").write_text(out.text, "utf-8")
         base.with_suffix(".tsv").write_text(out.tsv, "utf-8")
@@ -225,10 +234,10 @@ class ReplayOcrEngine:
                 raise OcrTimeout("the replayed OCR took too long and was stopped")
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
     ) -> EngineOutput:
         self._wait(timeout)
-        base = Path(self.directory) / _safe(f"{key}-{languages}-{dpi}")
+        base = Path(self.directory) / _safe(f"{key}-{_variant(languages, dpi, psm)}")
         try:
             return EngineOutput(
                 text=base.with_suffix(".txt").read_text("utf-8"),

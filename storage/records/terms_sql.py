@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from core.clauses import decision_key
 from core.errors import Conflict, InvalidRequest, NotFound
 from storage.records.contract_models import (
     ContractEvent,
@@ -201,6 +202,16 @@ class SqlTerms(SqlPart):
                 )
                 .values(state="superseded", decided_at=now, decided_by="system:extraction")
             )
+            # What a person rejected is not suggested again (after OCR or a new extraction).
+            rejected = {
+                decision_key(r.field, r.value)
+                for r in s.scalars(
+                    select(ExtractionSuggestion).where(
+                        ExtractionSuggestion.contract_id == contract_id,
+                        ExtractionSuggestion.state == "rejected",
+                    )
+                )
+            }
             rows = [
                 ExtractionSuggestion(
                     contract_id=contract_id,
@@ -218,6 +229,7 @@ class SqlTerms(SqlPart):
                     created_at=now,
                 )
                 for g in suggestions
+                if decision_key(g.field, g.value) not in rejected
             ]
             s.add_all(rows)
             s.flush()
