@@ -48,7 +48,6 @@ from core.roles import Caller, Client, Perm, Role, parse_roles
 from core.rules import valid_classification
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
-from ingest.stages import index_document
 from schemas.search import SearchResponse
 from services.access import credentials as cred
 from services.access.auditlog import (
@@ -1171,7 +1170,7 @@ class AccessControl:
             )
             after = self.archive.get(contract_id)
         try:
-            self.archive.index.add([index_document(after, self.archive.page_texts(after))])
+            self.archive.index_changed(after)
         except ArchiveError:
             log.error("contract %s changed but its index entry is stale: run reindex", contract_id)
             raise

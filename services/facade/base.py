@@ -21,6 +21,7 @@ facets, related contracts, customers, duplicates, calendars and reminders all ta
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -30,10 +31,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from core import clock
+from core.access_errors import AuditLogUnavailable
 from core.changes import CURRENT_CHANGE
 from core.errors import ArchiveError, NotFound
 from core.roles import Caller, GrantPass, Perm, Role, permissions
 from storage.records.listing_base import ContractFilter
+from storage.records.unit import unit_of_work
 
 if TYPE_CHECKING:
     from services.access.service import AccessControl
@@ -233,36 +236,9 @@ class Acting:
         purpose: Any,
         call: Callable[[], R],
     ) -> R:
-        if spec.logged == "change":
-            self.log(
-                spec.name,
-                outcome="started",
-                contract_id=contract_id,
-                purpose=purpose,
-                details=details,
-            )
-            try:
-                result = call()
-                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
-            except ArchiveError as exc:
-                self.log(
-                    spec.name,
-                    outcome="failed",
-                    contract_id=contract_id,
-                    purpose=purpose,
-                    details={**details, "error": exc.message[:500]},
-                )
-                raise
-            self.log(
-                spec.name,
-                contract_id=contract_id,
-                purpose=purpose,
-                details={**details, **self._details},
-            )
-            return result
+        if spec.logged == "change" or spec.perm is Perm.CONTRACTS_EDIT:
+            return self._change(spec, contract_id, details, purpose, call)
         result = call()
-        if spec.perm is Perm.CONTRACTS_EDIT:  # a change that logs itself (contract.update)
-            self._next_manifest(spec, contract_id, details.get("reason") or purpose)
         if spec.logged == "read":
             self.log(
                 spec.name,
@@ -272,11 +248,52 @@ class Acting:
             )
         return result
 
+    def _change(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        details: dict[str, Any],
+        purpose: Any,
+        call: Callable[[], R],
+    ) -> R:
+        """A change is one unit of work (:mod:`storage.records.unit`): the records it changes,
+        its next manifest version (the sealed manifest written to the object store before the
+        commit, its row and evidence-ledger leaf) and its access-log entry commit in one
+        database transaction, or none of them does. If anything fails (the change itself,
+        issuing the version, writing the log entry), the transaction rolls back, objects
+        written for it are deleted, and the attempt is logged ``failed`` with the reason in a
+        transaction of its own."""
+        try:
+            with unit_of_work():
+                result = call()
+                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
+                if spec.logged == "change":
+                    self.log(
+                        spec.name,
+                        contract_id=contract_id,
+                        purpose=purpose,
+                        details={**details, **self._details},
+                    )
+        except ArchiveError as exc:
+            if not isinstance(exc, AuditLogUnavailable):
+                # The log could not take the entry of the change: it takes no other either.
+                with contextlib.suppress(ArchiveError):
+                    self.log(
+                        spec.name,
+                        outcome="failed",
+                        contract_id=contract_id,
+                        purpose=purpose,
+                        details={**details, "error": exc.message[:500], "code": exc.code},
+                    )
+            raise
+        return result
+
     def _next_manifest(self, spec: ActionSpec, contract_id: int | None, reason: Any | None) -> None:
-        """After a change about one contract: issue its next manifest version (sealed, chained
-        to the one before, naming who, through which action, and what changed) when the
-        change touched what the manifest covers; nothing when it did not. Here, once, for
-        every front end."""
+        """After a change about one contract, in its unit of work: issue its next manifest
+        version (sealed, chained to the one before, naming who, through which action, and
+        what changed) when the change touched what the manifest covers; nothing when it did
+        not. Here, once, for every front end. A version that cannot be issued fails the change
+        (:class:`VersionNotIssued`)."""
         if contract_id is None or self.archive.seal.seals.latest_manifest(contract_id) is None:
             return  # not about one contract, or one not sealed yet (`seal --pending` issues it)
         try:

@@ -47,6 +47,7 @@ from storage.records.access_models import (
 from storage.records.base import ContractRecord
 from storage.records.models import Contract, utcnow
 from storage.records.sql import SqlRecordStore, _to_record
+from storage.records.unit import after_commit
 
 HEAD_ID = 1
 USER_FIELDS = {"display_name", "roles", "groups", "password_hash", "must_change_password"}
@@ -160,7 +161,7 @@ class SqlAccessStore:
             raise StorageError(f"records database failed: {getattr(exc, 'orig', exc)}") from exc
         assert tx is not None
         for callback in tx.after_commit:
-            callback()
+            after_commit(callback)  # inside a unit of work: once the unit committed
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Session]:
