@@ -265,8 +265,9 @@ class Acting:
         transaction of its own."""
         try:
             with unit_of_work():
+                before = self._latest_version(contract_id)
                 result = call()
-                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
+                self._next_manifest(spec, contract_id, details.get("reason") or purpose, before)
                 if spec.logged == "change":
                     self.log(
                         spec.name,
@@ -288,13 +289,26 @@ class Acting:
             raise
         return result
 
-    def _next_manifest(self, spec: ActionSpec, contract_id: int | None, reason: Any | None) -> None:
+    def _latest_version(self, contract_id: int | None) -> int | None:
+        if contract_id is None:
+            return None
+        row = self.archive.seal.seals.latest_manifest(contract_id)
+        return row.version if row is not None else None
+
+    def _next_manifest(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        reason: Any | None,
+        before: int | None = None,
+    ) -> None:
         """After a change about one contract, in its unit of work: issue its next manifest
         version (sealed, chained to the one before, naming who, through which action, and
         what changed) when the change touched what the manifest covers; nothing when it did
         not. Here, once, for every front end. A version that cannot be issued fails the change
         (:class:`VersionNotIssued`)."""
-        if contract_id is None or self.archive.seal.seals.latest_manifest(contract_id) is None:
+        latest = self.archive.seal.seals.latest_manifest(contract_id) if contract_id else None
+        if contract_id is None or latest is None:
             return  # not about one contract, or one not sealed yet (`seal --pending` issues it)
         try:
             record = self.archive.get(contract_id)
@@ -310,6 +324,9 @@ class Acting:
         )
         if issued is not None:
             self.note(manifest_version=issued.version, seal_state=issued.state)
+        elif before is not None and latest.version > before:
+            # The service issued it in the same unit (a terms change re-seals as it refreshes).
+            self.note(manifest_version=latest.version, seal_state=latest.state)
 
 
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key", "source", "stream", "data")
