@@ -50,7 +50,7 @@ from storage.maintenance import claim_owner
 from storage.objects.base import ObjectStore, pdf_key
 from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
-from storage.records.unit import on_rollback
+from storage.records.unit import after_commit
 from storage.registry import make_index, make_object_store, make_record_store
 
 if TYPE_CHECKING:
@@ -420,10 +420,10 @@ class Archive:
 
     def index_changed(self, record: ContractRecord) -> None:
         """Put a changed record into the search index. The index is not in the database's
-        transaction: inside a change's unit of work that rolls back, the entry is put back
-        as the record then is."""
-        self.index.add([index_document(record, self.page_texts(record))])
-        on_rollback(lambda: self._reindex_one(record.id))
+        transaction: inside a change's unit of work it follows once the unit committed (the
+        record as committed; a unit that rolls back leaves the index as it was, and the
+        database's write lock is not held while the index commits)."""
+        after_commit(lambda: self._reindex_one(record.id))
 
     def _reindex_one(self, contract_id: int) -> None:
         try:

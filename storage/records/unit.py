@@ -40,6 +40,7 @@ class Unit:
 
     def __init__(self) -> None:
         self._sessions: dict[int, tuple[object, _Transaction]] = {}
+        self._before: list[Callable[[], None]] = []
         self._rollback: list[Callable[[], None]] = []
         self._after: list[Callable[[], None]] = []
         self.finished = False
@@ -54,6 +55,15 @@ class Unit:
             found = (owner, open_session())
             self._sessions[id(owner)] = found
         return found[1]
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at the end of the unit, still inside its transaction (an access-log
+        entry: the log's head row is then locked only for the last moments of the unit)."""
+        self._before.append(callback)
+
+    def _run_before(self) -> None:
+        while self._before:
+            self._before.pop(0)()
 
     def on_rollback(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` if the unit rolls back (take back an object written for it)."""
@@ -118,12 +128,22 @@ def unit_of_work() -> Iterator[Unit]:
     token = _CURRENT.set(unit)
     try:
         yield unit
+        unit._run_before()
     except BaseException:
         _CURRENT.reset(token)
         unit._rollback_all()
         raise
     _CURRENT.reset(token)
     unit._commit()
+
+
+def before_commit(callback: Callable[[], None]) -> None:
+    """Inside a unit: run ``callback`` at its end, in its transaction. Outside: run it now."""
+    unit = current()
+    if unit is not None:
+        unit.before_commit(callback)
+    else:
+        callback()
 
 
 def on_rollback(callback: Callable[[], None]) -> None:
