@@ -40,7 +40,7 @@ class Unit:
 
     def __init__(self) -> None:
         self._sessions: dict[int, tuple[object, _Transaction]] = {}
-        self._before: list[Callable[[], None]] = []
+        self._before: list[Callable[[], object]] = []
         self._rollback: list[Callable[[], None]] = []
         self._after: list[Callable[[], None]] = []
         self.finished = False
@@ -56,7 +56,7 @@ class Unit:
             self._sessions[id(owner)] = found
         return found[1]
 
-    def before_commit(self, callback: Callable[[], None]) -> None:
+    def before_commit(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` at the end of the unit, still inside its transaction (an access-log
         entry: the log's head row is then locked only for the last moments of the unit)."""
         self._before.append(callback)
@@ -137,7 +137,7 @@ def unit_of_work() -> Iterator[Unit]:
     unit._commit()
 
 
-def before_commit(callback: Callable[[], None]) -> None:
+def before_commit(callback: Callable[[], object]) -> None:
     """Inside a unit: run ``callback`` at its end, in its transaction. Outside: run it now."""
     unit = current()
     if unit is not None:
