@@ -8,9 +8,10 @@ to one caller. Each area method is declared with :func:`action`, so the rules li
 * **visibility**: a method with a contract parameter (``contract="contract_id"``) answers 404
   for a contract the caller may not see (a restricted class they are not cleared for), exactly
   as for a missing one, and the attempt is logged;
-* **the access log**, declared per action (not per module): ``logged="change"`` writes an entry
-  *before* the change runs (``started``: an action whose entry cannot be written does not
-  happen) and its outcome after (``ok`` or ``failed``); ``logged="read"`` writes one entry once
+* **the access log**, declared per action (not per module): ``logged="change"`` writes one
+  entry in the change's own unit of work (``ok``: an action whose entry cannot be written does
+  not happen), or ``failed`` with the reason, in a transaction of its own, when the change was
+  not saved; ``logged="read"`` writes one entry once
   the read succeeded; ``logged="self"`` means the method writes its own entries because they
   carry what only it knows (search hits, download hashes), through the same :class:`Acting`;
   ``logged="no"`` is for what reveals no archive data (who am I, the scheme's code list).
