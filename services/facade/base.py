@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from core import clock
-from core.access_errors import AuditLogUnavailable
+from core.access_errors import AuditLogUnavailable, Forbidden
 from core.changes import CURRENT_CHANGE
 from core.errors import ArchiveError, NotFound
 from core.roles import Caller, GrantPass, Perm, Role, permissions
@@ -59,6 +59,11 @@ class ActionSpec:
     logged: LogMode
     contract: str | None
     """The name of the parameter that holds the contract id the action is about, if any."""
+    unit: bool = True
+    """Whether a change is one unit of work (one transaction). False for maintenance that runs
+    long, over many contracts, and keeps its own progress or sends mail (reindex, migrate,
+    the fixity audit, sealing what waits, recover, imports, reminder runs, checkpoints): its
+    steps commit one by one, and it is logged ``ok`` or ``failed`` once it ended."""
 
 
 class Acting:
@@ -265,7 +270,7 @@ class Acting:
         written for it are deleted, and the attempt is logged ``failed`` with the reason in a
         transaction of its own."""
         try:
-            with unit_of_work():
+            with unit_of_work() if spec.unit else contextlib.nullcontext():
                 before = self._latest_version(contract_id)
                 result = call()
                 self._next_manifest(spec, contract_id, details.get("reason") or purpose, before)
@@ -277,8 +282,10 @@ class Acting:
                         details={**details, **self._details},
                     )
         except ArchiveError as exc:
-            if not isinstance(exc, AuditLogUnavailable):
-                # The log could not take the entry of the change: it takes no other either.
+            refused = spec.logged == "self" and isinstance(exc, Forbidden | NotFound)
+            if not isinstance(exc, AuditLogUnavailable) and not refused:
+                # (The log could not take the entry of the change: it takes no other either.
+                # A refusal inside an action that logs itself was logged as such.)
                 with contextlib.suppress(ArchiveError):
                     self.log(
                         spec.name,
@@ -370,9 +377,11 @@ def action(
     *,
     logged: LogMode,
     contract: str | None = None,
+    unit: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Declare an area method as an action (see the module's text)."""
-    spec = ActionSpec(name, perm, logged, contract)
+    """Declare an area method as an action (see the module's text); ``unit=False`` for a
+    long-running maintenance change (:attr:`ActionSpec.unit`)."""
+    spec = ActionSpec(name, perm, logged, contract, unit)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         signature = inspect.signature(fn)
