@@ -43,6 +43,7 @@ class Unit:
         self._before: list[Callable[[], object]] = []
         self._rollback: list[Callable[[], None]] = []
         self._after: list[Callable[[], None]] = []
+        self._end: list[Callable[[], None]] = []
         self.finished = False
 
     def session(self, owner: object, open_session: Callable[[], _Transaction]) -> Any:
@@ -73,6 +74,18 @@ class Unit:
         """Run ``callback`` once the unit committed."""
         self._after.append(callback)
 
+    def after_end(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the unit ended, committed or rolled back, outside its
+        transaction (a refusal's access-log entry: it stands whatever becomes of the change)."""
+        self._end.append(callback)
+
+    def _run_end(self) -> None:
+        for callback in self._end:
+            try:
+                callback()
+            except Exception:  # the unit's outcome stands
+                log.exception("a step after the unit of work ended failed")
+
     def _commit(self) -> None:
         self.finished = True
         try:
@@ -87,6 +100,7 @@ class Unit:
                 callback()
             except Exception:
                 log.exception("a step after the unit of work committed failed")
+        self._run_end()
 
     def _rollback_all(self) -> None:
         self.finished = True
@@ -99,6 +113,7 @@ class Unit:
                 callback()
             except Exception:
                 log.exception("taking back a step of a unit of work that rolled back failed")
+        self._run_end()
 
     def _close(self) -> None:
         for _, session in self._sessions.values():
@@ -144,6 +159,16 @@ def before_commit(callback: Callable[[], object]) -> None:
         unit.before_commit(callback)
     else:
         callback()
+
+
+def after_end(callback: Callable[[], None]) -> bool:
+    """Inside a unit: run ``callback`` once it ended (committed or not) and say True. Outside:
+    False, and nothing is run (the caller does it now)."""
+    unit = current()
+    if unit is None:
+        return False
+    unit.after_end(callback)
+    return True
 
 
 def on_rollback(callback: Callable[[], None]) -> None:
