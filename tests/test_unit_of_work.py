@@ -29,6 +29,8 @@ from tests.access_helpers import auth_headers
 from tests.conftest import corpus_files, make_settings
 from tests.test_cli import PROGRAM, run
 
+pytestmark = pytest.mark.slow  # each database ingests three contracts; six CLI processes race
+
 PDFS = [
     *list(corpus_files("en-cuad", ".pdf"))[:2],
     next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name),
