@@ -48,7 +48,10 @@ class World:
         return Archive(make_settings(self.data, database_url=self.url), parser_workers=1).open()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     data = tmp_path_factory.mktemp(f"unit-{request.param}") / "var"
