@@ -40,6 +40,7 @@ bench:                  ## the benchmarks whose numbers are in the README
 	uv run python -m bench.fixity_audit --contracts 30 --size-mb 10
 	uv run python -m bench.startup
 	uv run python -m bench.ledger --leaves 20000
+	uv run python -m bench.unit_of_work --edits 30
 	uv run python -m bench.clauses
 
 clean:
