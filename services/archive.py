@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from core.access_errors import AuditLogUnavailable
 from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotFound
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
@@ -41,6 +42,7 @@ from ingest.terms_stage import TermsStage
 from schemas.search import SearchResponse
 from services.search import search as run_search
 from signing.embedded import EmbeddedReport, validate_embedded_signatures
+from signing.errors import VersionNotIssued
 from signing.manifest import IssuedManifest
 from signing.recover import RecoverSummary
 from signing.recover import recover as recover_from_manifests
@@ -53,6 +55,7 @@ from storage.maintenance import claim_owner, owner_tag
 from storage.objects.base import ObjectStore, pdf_key
 from storage.permissions import DIR_MODE, check_data_dir, set_private_umask
 from storage.records.base import ContractRecord, RecordStore
+from storage.records.unit import after_commit
 from storage.registry import make_index, make_object_store, make_record_store
 
 if TYPE_CHECKING:
@@ -113,8 +116,22 @@ class Archive:
         self, record: ContractRecord, *, change: dict[str, Any] | None = None
     ) -> IssuedManifest | None:
         """The next manifest version after a change of the record or the contract's model (None
-        when nothing the manifest covers changed); what it writes joins a legal hold."""
-        issued = self.seal.refresh(record, change=change)
+        when nothing the manifest covers changed); what it writes joins a legal hold.
+
+        Called inside a change's unit of work (:mod:`storage.records.unit`): a version that
+        cannot be issued fails the change, as :class:`VersionNotIssued` naming the cause."""
+        try:
+            issued = self.seal.refresh(record, change=change)
+        except (AuditLogUnavailable, VersionNotIssued):
+            raise
+        except ArchiveError as exc:
+            raise VersionNotIssued(
+                f"the change was not saved: the next manifest version of contract "
+                f"{record.id} could not be issued: {exc.message}",
+                hint="nothing was changed; check the object store and the seal "
+                "(`contract-archive doctor`), then retry",
+                details={"contract_id": record.id, "cause": exc.code},
+            ) from exc
         if issued is not None:
             self._cover_new_objects(record)
         return issued
@@ -523,6 +540,21 @@ class Archive:
         for listener in self.package_listeners:
             listener(record)
         return record
+
+    def index_changed(self, record: ContractRecord) -> None:
+        """Put a changed record into the search index. The index is not in the database's
+        transaction: inside a change's unit of work it follows once the unit committed (the
+        record as committed; a unit that rolls back leaves the index as it was, and the
+        database's write lock is not held while the index commits)."""
+        after_commit(lambda: self._reindex_one(record.id))
+
+    def _reindex_one(self, contract_id: int) -> None:
+        try:
+            record = self.get(contract_id)
+        except NotFound:
+            self.index.delete([contract_id])
+            return
+        self.index.add([index_document(record, self.page_texts(record))])
 
     def remove(self, contract_id: int) -> None:
         """Take back a contract archived moments ago (a legacy import that failed part way):

@@ -24,6 +24,7 @@ Other parts of the archive add checks with :func:`register_check`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -37,8 +38,9 @@ from typing import Any, Literal
 from core.errors import ArchiveError, NotFound
 from ingest.stages import index_document
 from services.archive import Archive
+from signing.manifest import manifest_name, seal_name
 from storage.maintenance import HasLeftovers, Leftover, claim_owner_alive, leftover_file
-from storage.objects.base import CHUNK_SIZE
+from storage.objects.base import CHUNK_SIZE, package_key
 from storage.permissions import WidePath, narrow, wider_than_private
 from storage.records.base import Claim, ContractRecord
 
@@ -545,6 +547,7 @@ def check_seal(state: DoctorState) -> Iterable[Finding]:
         )
     if not state.records_ok or not state.objects_ok:
         return
+    yield from _unrecorded_manifests(state)
     missing = seal.seals.contracts_without_manifest(after=0, limit=100_000)
     for contract_id in missing:
         yield Finding(
@@ -569,6 +572,50 @@ def check_seal(state: DoctorState) -> Iterable[Finding]:
             severity="warning",
             repair=_seal_row(state, row) if tsa_ok else None,
         )
+
+
+def _unrecorded_manifests(state: DoctorState) -> Iterable[Finding]:
+    """Manifest versions stored after a contract's latest recorded one: written for a change
+    whose unit of work did not commit (the process ended before it could take them back). No
+    version refers to them; the next version of the contract would be numbered after them."""
+    seal = state.archive.seal
+    for record in state.archive.records.iter_contracts():
+        latest = seal.seals.latest_manifest(record.id)
+        recorded = latest.version if latest is not None else 0
+        stored = [v for v in seal.stored_manifest_versions(record.sha256) if v > recorded]
+        if latest is None or not stored:
+            continue  # no manifest at all is `missing_manifest`'s (or an ingest's) to report
+        keys = sorted(
+            package_key(record.sha256, name)
+            for v in stored
+            for name in (manifest_name(v), seal_name(v))
+            if state.archive.objects.exists(package_key(record.sha256, name))
+        )
+        yield Finding(
+            check="seal",
+            code="unrecorded_manifest",
+            subject=f"contract {record.id}",
+            problem=f"manifest version(s) {', '.join(f'v{v}' for v in stored)} are stored but "
+            f"not recorded (the latest recorded is v{recorded}): left by a change that was not "
+            "saved",
+            fix="delete them: `contract-archive doctor --repair`",
+            repair=_delete_unrecorded(state, record.id, recorded, keys),
+        )
+
+
+def _delete_unrecorded(
+    state: DoctorState, contract_id: int, recorded: int, keys: list[str]
+) -> Callable[[], str]:
+    def repair() -> str:
+        latest = state.archive.seal.seals.latest_manifest(contract_id)
+        if latest is not None and latest.version != recorded:
+            return f"nothing to do: contract {contract_id} got a new version meanwhile"
+        for key in keys:
+            with contextlib.suppress(NotFound):
+                state.archive.objects.delete(key)
+        return f"deleted {len(keys)} unrecorded manifest object(s) of contract {contract_id}"
+
+    return repair
 
 
 def _issue_manifest(state: DoctorState, contract_id: int) -> Callable[[], str]:

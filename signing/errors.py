@@ -35,3 +35,12 @@ class ManifestError(SigningError):
     """A manifest cannot be built, written or read."""
 
     code = "manifest_error"
+
+
+class VersionNotIssued(SealFailed):
+    """A change was not saved because its next manifest version could not be issued (the
+    manifest could not be written to the object store, its row or ledger leaf not added): the
+    change and its version are one unit of work, so neither happened."""
+
+    code = "manifest_version_not_issued"
+    http_status = 503

@@ -62,6 +62,7 @@ from signing.report import VerificationReport
 from storage.objects.base import ObjectStore, package_key, package_prefix
 from storage.records.base import ContractRecord, RecordStore
 from storage.records.seals import ManifestRow, SealStore
+from storage.records.unit import on_rollback
 
 if TYPE_CHECKING:
     # pyHanko (the sealer, the TSAs, aiohttp) is imported where it is used: a command that only
@@ -359,6 +360,9 @@ class SealService:
             key, io.BytesIO(data), sha256=digest, content_type="application/json"
         )
         created = [key] if put.created else []
+        # Inside a change's unit of work the manifest is written before the commit; if the
+        # unit rolls back, the object goes too (`doctor` reports one a crash left behind).
+        on_rollback(lambda: self._take_back(created))
         try:
             self.seals.add_manifest(
                 ManifestRow(
@@ -419,6 +423,8 @@ class SealService:
             self.seals.mark_pending(issued.contract_id, issued.version, reason)
             return IssuedManifest(**{**issued.__dict__, "state": "pending", "reason": reason})
         created = issued.created_keys + ((seal_key,) if put.created else ())
+        if put.created:
+            on_rollback(lambda: self._take_back([seal_key]))
         try:
             self.seals.mark_sealed(
                 issued.contract_id,
@@ -441,6 +447,21 @@ class SealService:
                 "created_keys": created,
             }
         )
+
+    def _take_back(self, keys: list[str]) -> None:
+        """Delete objects written for a unit of work that rolled back (already gone: fine)."""
+        for k in keys:
+            try:
+                self.objects.delete(k)
+            except NotFound:
+                pass
+            except ArchiveError as exc:
+                log.error(
+                    "%s was written for a change that was not saved and cannot be "
+                    "deleted (%s): `contract-archive doctor --repair` removes it",
+                    k,
+                    exc.message,
+                )
 
     def withdraw(self, issued: IssuedManifest) -> None:
         """Take back an issued manifest (ingest failed after it): its objects and its row."""

@@ -120,10 +120,10 @@ def test_a_permission_refusal_is_logged_and_nothing_runs(world: World) -> None:
     assert (actor, outcome) == ("legal1", "denied")
 
 
-def test_a_change_is_logged_before_and_after_without_secrets(world: World) -> None:
+def test_a_change_is_logged_once_in_its_transaction_without_secrets(world: World) -> None:
     assert world.probe(world.archivist).change(world.ids["open"], "v1", password="hunter2") == "v1"
     entries = [e for e in world.log("probe.change") if e[0] == "arch1"]
-    assert sorted(o for _, o, _, _ in entries) == ["ok", "started"]
+    assert sorted(o for _, o, _, _ in entries) == ["ok"]
     for _, _, cid, details in entries:
         assert cid == world.ids["open"]
         assert details.get("value") == "v1"
@@ -134,7 +134,7 @@ def test_a_failed_change_is_logged_as_failed(world: World) -> None:
     with pytest.raises(InvalidRequest):
         world.probe(world.hr).fail(world.ids["secret"])
     outcomes = sorted(o for _, o, _, _ in world.log("probe.fail"))
-    assert outcomes == ["failed", "started"]
+    assert outcomes == ["failed"]
 
 
 def test_the_cli_acts_as_archive_user(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,7 +48,6 @@ from core.roles import Caller, Client, Perm, Role, parse_roles
 from core.rules import valid_classification
 from ingest.context import IngestContext, IngestRequest, IngestResult, IngestWork, safe_name
 from ingest.pipeline import Pipeline
-from ingest.stages import index_document
 from schemas.search import SearchResponse
 from services.access import credentials as cred
 from services.access.auditlog import (
@@ -74,6 +73,7 @@ from storage.records.access_base import (
     normalize_group,
 )
 from storage.records.base import MAX_ID, ContractRecord
+from storage.records.unit import after_end
 
 log = logging.getLogger(__name__)
 LogView = Callable[[LogEntry], "LogEntry | None"]
@@ -304,9 +304,15 @@ class AccessControl:
             user_agent=_text(caller.user_agent) if caller and caller.user_agent else None,
         )
 
-    def record(self, caller: Caller | Client | None, action: str, **kwargs: Any) -> LogEntry:
-        """Append an entry now; AuditLogUnavailable (the action must not go on) if it fails."""
+    def record(self, caller: Caller | Client | None, action: str, **kwargs: Any) -> LogEntry | None:
+        """Append an entry now; AuditLogUnavailable (the action must not go on) if it fails.
+
+        Inside a change's unit of work (:mod:`storage.records.unit`) an entry that is not
+        ``ok`` (a refusal, a miss) is written once the unit ended, in a transaction of its
+        own, so it stands when the change rolls back (None is returned then)."""
         new = self.entry(caller, action, **kwargs)
+        if new.outcome != "ok" and after_end(lambda: self._append_later(new)):
+            return None
         try:
             return self.store.append(new)
         except ArchiveError as exc:
@@ -315,6 +321,12 @@ class AccessControl:
                 "the access log cannot be written, so the request was not carried out",
                 hint="retry later; an administrator should check the records database",
             ) from exc
+
+    def _append_later(self, new: NewLogEntry) -> None:
+        try:
+            self.store.append(new)
+        except ArchiveError as exc:
+            log.error("access log entry for %s could not be written: %s", new.action, exc.message)
 
     # -- authorization ---------------------------------------------------------------------
     def require(
@@ -1169,7 +1181,7 @@ class AccessControl:
             )
             after = self.archive.get(contract_id)
         try:
-            self.archive.index.add([index_document(after, self.archive.page_texts(after))])
+            self.archive.index_changed(after)
         except ArchiveError:
             log.error("contract %s changed but its index entry is stale: run reindex", contract_id)
             raise

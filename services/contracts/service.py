@@ -115,10 +115,7 @@ class ContractService:
 
     # -- helpers -------------------------------------------------------------------------------
     def _reindex(self, contract_id: int) -> None:
-        from ingest.stages import index_document
-
-        record = self.archive.get(contract_id)
-        self.archive.index.add([index_document(record, self.archive.page_texts(record))])
+        self.archive.index_changed(self.archive.get(contract_id))
 
     def refresh(self, contract_id: int) -> None:
         """Write what search uses into the record (confirmed first), re-index it, and issue

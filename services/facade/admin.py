@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 class AdminArea(Area):
     """Administration: reindex, migrate, doctor."""
 
-    @action("index.rebuild", Perm.SETTINGS_MANAGE, logged="change")
+    @action("index.rebuild", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the search index from the records and the stored text; the count."""
         count = self.archive.reindex(progress)
@@ -61,7 +61,7 @@ class AdminArea(Area):
             indexed = len(self.archive.index.ids() - hidden)
         return self.archive.records.count_contracts() - len(hidden), indexed
 
-    @action("archive.migrate", Perm.SETTINGS_MANAGE, logged="change")
+    @action("archive.migrate", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def migrate(
         self,
         to: Path,

@@ -359,7 +359,7 @@ class ApprovalsArea(Area):
         rounds = self.store.list_rounds(contract_id=contract_id)
         return ApprovalList(items=[self._public(r, full=True) for r in rounds])
 
-    @action("approval.remind", Perm.SETTINGS_MANAGE, logged="change")
+    @action("approval.remind", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def remind(self) -> ApprovalReminderRun:
         """Reminders for steps waiting longer than ARCHIVE_APPROVAL_REMINDER_HOURS (in the
         reminder feed; e-mailed when SMTP is configured). The reminder job runs this too."""

@@ -8,9 +8,10 @@ to one caller. Each area method is declared with :func:`action`, so the rules li
 * **visibility**: a method with a contract parameter (``contract="contract_id"``) answers 404
   for a contract the caller may not see (a restricted class they are not cleared for), exactly
   as for a missing one, and the attempt is logged;
-* **the access log**, declared per action (not per module): ``logged="change"`` writes an entry
-  *before* the change runs (``started``: an action whose entry cannot be written does not
-  happen) and its outcome after (``ok`` or ``failed``); ``logged="read"`` writes one entry once
+* **the access log**, declared per action (not per module): ``logged="change"`` writes one
+  entry in the change's own unit of work (``ok``: an action whose entry cannot be written does
+  not happen), or ``failed`` with the reason, in a transaction of its own, when the change was
+  not saved; ``logged="read"`` writes one entry once
   the read succeeded; ``logged="self"`` means the method writes its own entries because they
   carry what only it knows (search hits, download hashes), through the same :class:`Acting`;
   ``logged="no"`` is for what reveals no archive data (who am I, the scheme's code list).
@@ -21,6 +22,7 @@ facets, related contracts, customers, duplicates, calendars and reminders all ta
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -30,10 +32,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from core import clock
+from core.access_errors import AuditLogUnavailable, Forbidden
 from core.changes import CURRENT_CHANGE
 from core.errors import ArchiveError, NotFound
 from core.roles import Caller, GrantPass, Perm, Role, permissions
 from storage.records.listing_base import ContractFilter
+from storage.records.unit import unit_of_work
 
 if TYPE_CHECKING:
     from services.access.service import AccessControl
@@ -55,6 +59,11 @@ class ActionSpec:
     logged: LogMode
     contract: str | None
     """The name of the parameter that holds the contract id the action is about, if any."""
+    unit: bool = True
+    """Whether a change is one unit of work (one transaction). False for maintenance that runs
+    long, over many contracts, and keeps its own progress or sends mail (reindex, migrate,
+    the fixity audit, sealing what waits, recover, imports, reminder runs, checkpoints): its
+    steps commit one by one, and it is logged ``ok`` or ``failed`` once it ended."""
 
 
 class Acting:
@@ -233,36 +242,9 @@ class Acting:
         purpose: Any,
         call: Callable[[], R],
     ) -> R:
-        if spec.logged == "change":
-            self.log(
-                spec.name,
-                outcome="started",
-                contract_id=contract_id,
-                purpose=purpose,
-                details=details,
-            )
-            try:
-                result = call()
-                self._next_manifest(spec, contract_id, details.get("reason") or purpose)
-            except ArchiveError as exc:
-                self.log(
-                    spec.name,
-                    outcome="failed",
-                    contract_id=contract_id,
-                    purpose=purpose,
-                    details={**details, "error": exc.message[:500]},
-                )
-                raise
-            self.log(
-                spec.name,
-                contract_id=contract_id,
-                purpose=purpose,
-                details={**details, **self._details},
-            )
-            return result
+        if spec.logged == "change" or spec.perm is Perm.CONTRACTS_EDIT:
+            return self._change(spec, contract_id, details, purpose, call)
         result = call()
-        if spec.perm is Perm.CONTRACTS_EDIT:  # a change that logs itself (contract.update)
-            self._next_manifest(spec, contract_id, details.get("reason") or purpose)
         if spec.logged == "read":
             self.log(
                 spec.name,
@@ -272,12 +254,69 @@ class Acting:
             )
         return result
 
-    def _next_manifest(self, spec: ActionSpec, contract_id: int | None, reason: Any | None) -> None:
-        """After a change about one contract: issue its next manifest version (sealed, chained
-        to the one before, naming who, through which action, and what changed) when the
-        change touched what the manifest covers; nothing when it did not. Here, once, for
-        every front end."""
-        if contract_id is None or self.archive.seal.seals.latest_manifest(contract_id) is None:
+    def _change(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        details: dict[str, Any],
+        purpose: Any,
+        call: Callable[[], R],
+    ) -> R:
+        """A change is one unit of work (:mod:`storage.records.unit`): the records it changes,
+        its next manifest version (the sealed manifest written to the object store before the
+        commit, its row and evidence-ledger leaf) and its access-log entry commit in one
+        database transaction, or none of them does. If anything fails (the change itself,
+        issuing the version, writing the log entry), the transaction rolls back, objects
+        written for it are deleted, and the attempt is logged ``failed`` with the reason in a
+        transaction of its own."""
+        try:
+            with unit_of_work() if spec.unit else contextlib.nullcontext():
+                before = self._latest_version(contract_id)
+                result = call()
+                self._next_manifest(spec, contract_id, details.get("reason") or purpose, before)
+                if spec.logged == "change":
+                    self.log(
+                        spec.name,
+                        contract_id=contract_id,
+                        purpose=purpose,
+                        details={**details, **self._details},
+                    )
+        except ArchiveError as exc:
+            refused = spec.logged == "self" and isinstance(exc, Forbidden | NotFound)
+            if not isinstance(exc, AuditLogUnavailable) and not refused:
+                # (The log could not take the entry of the change: it takes no other either.
+                # A refusal inside an action that logs itself was logged as such.)
+                with contextlib.suppress(ArchiveError):
+                    self.log(
+                        spec.name,
+                        outcome="failed",
+                        contract_id=contract_id,
+                        purpose=purpose,
+                        details={**details, "error": exc.message[:500], "code": exc.code},
+                    )
+            raise
+        return result
+
+    def _latest_version(self, contract_id: int | None) -> int | None:
+        if contract_id is None:
+            return None
+        row = self.archive.seal.seals.latest_manifest(contract_id)
+        return row.version if row is not None else None
+
+    def _next_manifest(
+        self,
+        spec: ActionSpec,
+        contract_id: int | None,
+        reason: Any | None,
+        before: int | None = None,
+    ) -> None:
+        """After a change about one contract, in its unit of work: issue its next manifest
+        version (sealed, chained to the one before, naming who, through which action, and
+        what changed) when the change touched what the manifest covers; nothing when it did
+        not. Here, once, for every front end. A version that cannot be issued fails the change
+        (:class:`VersionNotIssued`)."""
+        latest = self.archive.seal.seals.latest_manifest(contract_id) if contract_id else None
+        if contract_id is None or latest is None:
             return  # not about one contract, or one not sealed yet (`seal --pending` issues it)
         try:
             record = self.archive.get(contract_id)
@@ -293,6 +332,9 @@ class Acting:
         )
         if issued is not None:
             self.note(manifest_version=issued.version, seal_state=issued.state)
+        elif before is not None and latest.version > before:
+            # The service issued it in the same unit (a terms change re-seals as it refreshes).
+            self.note(manifest_version=latest.version, seal_state=latest.state)
 
 
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "key", "source", "stream", "data")
@@ -335,9 +377,11 @@ def action(
     *,
     logged: LogMode,
     contract: str | None = None,
+    unit: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Declare an area method as an action (see the module's text)."""
-    spec = ActionSpec(name, perm, logged, contract)
+    """Declare an area method as an action (see the module's text); ``unit=False`` for a
+    long-running maintenance change (:attr:`ActionSpec.unit`)."""
+    spec = ActionSpec(name, perm, logged, contract, unit)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         signature = inspect.signature(fn)

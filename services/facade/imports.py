@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 class ImportsArea(Area):
     """Metadata imports (CSV) onto existing contracts."""
 
-    @action("import.metadata", Perm.CONTRACTS_INGEST, logged="change")
+    @action("import.metadata", Perm.CONTRACTS_INGEST, logged="change", unit=False)
     def metadata(self, csv_file: Path, dry_run: bool = False) -> ImportReport:
         """A legacy (paper) archive: one CSV row per file; all rows or none. The history
         records the acting user."""

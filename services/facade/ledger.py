@@ -78,7 +78,7 @@ class LedgerArea(Area):
         """Every signed checkpoint, in the order issued."""
         return self.archive.seal.ledger.records.checkpoints()
 
-    @action("ledger.checkpoint", Perm.CONTRACTS_VERIFY, logged="change")
+    @action("ledger.checkpoint", Perm.CONTRACTS_VERIFY, logged="change", unit=False)
     def checkpoint(self) -> CheckpointRow | None:
         """Sign (and timestamp) a checkpoint of the tree now."""
         row = self.archive.seal.ledger.checkpoint(force=True)

@@ -41,7 +41,7 @@ class RemindersArea(Area):
         self.acting.note(returned=[r.id for r in items])
         return ReminderFeed(items=[ReminderPublic.from_record(r) for r in items])
 
-    @action("reminder.run", Perm.SETTINGS_MANAGE, logged="change")
+    @action("reminder.run", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def run(self, today: date | None = None) -> ReminderRun:
         """The reminder job (cron): lifecycle moves, automatic renewals, reminders, e-mail. What
         it reports back leaves out the contracts the caller may not see."""

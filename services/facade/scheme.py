@@ -48,7 +48,7 @@ class SchemeArea(Area):
         """Retire a code: a new version of the scheme."""
         return self.archive.contracts.retire_code(code, actor=self.acting.actor, note=note)
 
-    @action("classification.train", Perm.SETTINGS_MANAGE, logged="change")
+    @action("classification.train", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def train(self) -> ClassifierPublic:
         """Train the classifier on the contracts whose classification is confirmed."""
         trained = self.archive.contracts.train_classifier(actor=self.acting.actor)

@@ -93,7 +93,7 @@ class SealsArea(Area):
         )
         return result
 
-    @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change")
+    @action("archive.verify", Perm.CONTRACTS_VERIFY, logged="change", unit=False)
     def audit(
         self,
         *,
@@ -154,7 +154,7 @@ class SealsArea(Area):
         sealed, pending = counts.get("sealed", 0), counts.get("pending", 0)
         return SealState(sealed, pending, total - sealed - pending, self.archive.seal.keys.key_id)
 
-    @action("seal.pending", Perm.SETTINGS_MANAGE, logged="change")
+    @action("seal.pending", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def seal_pending(self, *, progress: Callable[[str], None] | None = None) -> PendingSummary:
         """Seal every manifest whose seal is pending; issue manifests for contracts without."""
         summary = self.archive.seal.seal_pending(progress=progress)
@@ -177,7 +177,7 @@ class SealsArea(Area):
         )
         return export_contract(self.archive.seal, contract_id, directory)
 
-    @action("archive.recover", Perm.SETTINGS_MANAGE, logged="change")
+    @action("archive.recover", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def recover(self) -> RecoverSummary:
         """Rebuild lost contract records from the packages' manifests (then the index)."""
         summary = self.archive.recover()

@@ -47,6 +47,8 @@ from storage.records.access_models import (
 from storage.records.base import ContractRecord
 from storage.records.models import Contract, utcnow
 from storage.records.sql import SqlRecordStore, _to_record
+from storage.records.unit import after_commit
+from storage.records.unit import current as current_unit
 
 HEAD_ID = 1
 USER_FIELDS = {"display_name", "roles", "groups", "password_hash", "must_change_password"}
@@ -160,7 +162,7 @@ class SqlAccessStore:
             raise StorageError(f"records database failed: {getattr(exc, 'orig', exc)}") from exc
         assert tx is not None
         for callback in tx.after_commit:
-            callback()
+            after_commit(callback)  # inside a unit of work: once the unit committed
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Session]:
@@ -482,6 +484,7 @@ class SqlAccessStore:
         unknown = set(changes) - set(CONTRACT_FIELDS)
         if unknown:
             raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))} of a contract")
+        unit = current_unit()
         with self.transaction() as tx:
             row = tx.session.get(Contract, contract_id)
             if row is None:
@@ -491,8 +494,14 @@ class SqlAccessStore:
                 setattr(row, key, value)
             tx.session.flush()
             after = _to_record(row)
-            self._append(tx, log)
-            return before, after
+            if unit is None:
+                self._append(tx, log)
+        if unit is not None:
+            # In a unit of work the entry is its last write (the log's head row stays
+            # unlocked while the manifest version is sealed); it commits with the change or
+            # neither does.
+            unit.before_commit(lambda: self.append(log))
+        return before, after
 
     # -- the access log --------------------------------------------------------------------
     def append(self, entry: NewLogEntry, *, tx: Any = None) -> LogEntry:

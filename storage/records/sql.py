@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, Conflict
 from storage.errors import StorageError, StorageFull
 from storage.records import (  # noqa: F401 - every table in Base.metadata
     access_models,
@@ -43,6 +43,7 @@ from storage.records.scheme_sql import SqlScheme
 from storage.records.seals_sql import SqlSeals
 from storage.records.sql_common import MAX_ID, contract_record
 from storage.records.terms_sql import SqlTerms
+from storage.records.unit import current as current_unit
 from storage.records.vocabulary_sql import SqlVocabulary
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ _to_record = contract_record
 """The old name of :func:`~storage.records.sql_common.contract_record`."""
 
 MIGRATE_LOCK = 0x636F6E7472616374  # 'contract': the advisory lock held while migrating
+UNIT_LOCK = 0x6368616E6765  # 'change': held by a unit of work (storage.records.unit) on PostgreSQL
 
 
 def _redact(url: str) -> str:
@@ -75,6 +77,28 @@ def alembic_config(url: str) -> AlembicConfig:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+class _UnitSession:
+    """The record store's one session in a unit of work; its commit's errors are the store's."""
+
+    def __init__(self, store: SqlRecordStore, session: Session) -> None:
+        self.store = store
+        self.session = session
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            raise Conflict(f"the change conflicts with existing data: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise self.store._unavailable(exc) from exc
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def close(self) -> None:
+        self.session.close()
 
 
 class SqlRecordStore(
@@ -215,14 +239,42 @@ class SqlRecordStore(
 
     @contextlib.contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
-        maker = self._write if write else self._read
+        """A session in a transaction of its own or, inside a unit of work
+        (:mod:`storage.records.unit`), the unit's one transaction: a write is a SAVEPOINT of
+        it (an error takes back only that write; the unit decides), a read sees what the unit
+        wrote."""
+        unit = current_unit()
         try:
+            if unit is not None:
+                joined: _UnitSession = unit.session(self, self._unit_session)
+                if write:
+                    with joined.session.begin_nested():
+                        yield joined.session
+                else:
+                    yield joined.session
+                return
+            maker = self._write if write else self._read
             with maker() as session, session.begin():
                 yield session
         except IntegrityError:
             raise
         except OperationalError as exc:
             raise self._unavailable(exc) from exc
+
+    def _unit_session(self) -> _UnitSession:
+        """The unit of work's session. On PostgreSQL it first takes the archive's change lock
+        (a transaction-level advisory lock), so units commit one at a time and take the locks
+        inside (a contract's rows, the ledger's next position, the access log's head row) in
+        one order, never crosswise; SQLite's ``BEGIN IMMEDIATE`` does the same for it."""
+        session = self._write()
+        try:
+            session.begin()
+            if self.dialect == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UNIT_LOCK})
+        except BaseException:
+            session.close()
+            raise
+        return _UnitSession(self, session)
 
     # -- the stores that share this database -----------------------------------------------
     def access_store(self) -> SqlAccessStore:
