@@ -213,11 +213,29 @@ EDIT_LOOP_SLOW: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- balancing the two workers of `make test` ----------------------------------------------------
+# `--dist loadfile` hands each worker one whole file at a time, in collection order (pyproject's
+# addopts turn off xdist's own reordering, which puts the files with the most tests first). The
+# wall time is bounded by the file that starts last: so the files go longest first (the longest
+# processing time rule), by the seconds each took (setup included) in a parallel run of the whole
+# suite on the development machine (2 cores, shared). A file not listed here counts as
+# FILE_SECONDS_DEFAULT; the order within a file is kept. Refresh the figures from
+# `pytest --junitxml` when a file grows a lot (tests/test_startup.py checks the names exist).
+FILE_SECONDS_DEFAULT = 5.0
+FILE_SECONDS: dict[str, float] = {}
+
+
+def file_seconds(name: str) -> float:
+    return FILE_SECONDS.get(name, FILE_SECONDS_DEFAULT)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = EDIT_LOOP_SLOW.get(item.path.name, ())
         if getattr(item, "originalname", item.name) in names:
             item.add_marker(pytest.mark.slow)
+    # a stable sort: the tests of a file keep their order (module fixtures rely on it)
+    items.sort(key=lambda item: -file_seconds(item.path.name))
 
 
 @pytest.fixture(scope="session")
