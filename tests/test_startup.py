@@ -116,3 +116,14 @@ def test_the_edit_loop_list_names_existing_tests() -> None:
         source = (ROOT / "tests" / file).read_text()
         for name in names:
             assert f"def {name}(" in source, f"{file} has no test {name}"
+
+
+def test_the_balancing_table_names_existing_files() -> None:
+    """Every file in conftest's FILE_SECONDS (the longest-first order of `make test`) and
+    EDIT_LOOP_SLOW_FILES (left out of `make test-fast`) exists."""
+    from tests.conftest import EDIT_LOOP_SLOW_FILES, FILE_SECONDS
+
+    names = [*FILE_SECONDS, *EDIT_LOOP_SLOW_FILES]
+    missing = sorted(name for name in names if not (ROOT / "tests" / name).is_file())
+    assert missing == []
+    assert all(seconds > 0 for seconds in FILE_SECONDS.values())
