@@ -87,7 +87,14 @@ def test_every_operation_answers_by_its_schema(fuzz_app) -> None:
         try:
             fuzz()
         except Exception as exc:
-            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:3000]}"
+            # A FlakyFailure (an ExceptionGroup) says only "failed on the first call": name
+            # what failed, so that a failure seen once under load can be understood.
+            inner = "; ".join(
+                f"{type(e).__name__}: {str(e)[:1500]}" for e in getattr(exc, "exceptions", ())
+            )
+            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:3000]}" + (
+                f" [{inner}]" if inner else ""
+            )
     assert failures == {}, "\n\n".join(f"{k}: {v}" for k, v in failures.items())
     assert set(calls) == {op.label for op in operations}
     assert sum(calls.values()) >= 5 * len(operations), calls
