@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import sync_playwright
 
 from core import clock
 from core.errors import ConfigurationError
@@ -25,7 +24,7 @@ from services.archive import Archive
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import make_settings
 from tests.test_cli import ZH_DIR, run
-from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, LiveServer, shot
+from tests.test_web_browser import DESKTOP, LiveServer, launch_chromium, shot
 
 CONTRACT = ZH_DIR / "新疆维吾尔自治区汽车买卖合同.pdf"
 DUE = "2026-03-02"
@@ -117,33 +116,27 @@ def test_pages_show_times_in_the_readers_zone(shanghai: tuple[Archive, int]) -> 
 def test_the_browser_reports_its_zone(shanghai: tuple[Archive, int]) -> None:
     """Log in through the form in Chromium set to São Paulo: app.js reports the zone, and the
     access log then shows the log-in in São Paulo time (UTC-3), not the archive's UTC+8."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
     archive, _ = shanghai
     access = AccessControl.for_archive(archive)
     ensure_user(archive, "tzreader", ("admin",))
     access.store.update_user("tzreader", {"password_hash": hash_password("tz reader passphrase")})
-    with LiveServer(archive) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport=DESKTOP, locale="en-US", timezone_id="America/Sao_Paulo"
-            )
-            page = context.new_page()
-            page.goto(server.url + "/login")
-            page.get_by_label("User name").fill("tzreader")
-            page.get_by_label("Password", exact=True).fill("tz reader passphrase")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(lambda url: "/login" not in url)
-            page.wait_for_load_state("load")  # app.js has run
-            cookies = {c["name"]: c["value"] for c in context.cookies()}
-            assert cookies.get("archive_tz") == "America/Sao_Paulo", cookies
-            page.goto(server.url + "/access-log?user=tzreader")
-            when = page.locator("main time").first.inner_text()
-            shot(page, "tz-access-log")
-            assert when.endswith("UTC-3"), when
-        finally:
-            browser.close()
+    with LiveServer(archive) as server, launch_chromium() as browser:
+        context = browser.new_context(
+            viewport=DESKTOP, locale="en-US", timezone_id="America/Sao_Paulo"
+        )
+        page = context.new_page()
+        page.goto(server.url + "/login")
+        page.get_by_label("User name").fill("tzreader")
+        page.get_by_label("Password", exact=True).fill("tz reader passphrase")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.wait_for_load_state("load")  # app.js has run
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        assert cookies.get("archive_tz") == "America/Sao_Paulo", cookies
+        page.goto(server.url + "/access-log?user=tzreader")
+        when = page.locator("main time").first.inner_text()
+        shot(page, "tz-access-log")
+        assert when.endswith("UTC-3"), when
 
 
 def test_settings_keep_a_known_zone() -> None:

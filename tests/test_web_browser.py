@@ -7,6 +7,7 @@ of every page are saved under ``test-artifacts/browser/`` (or ``$ARCHIVE_TEST_AR
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -94,17 +95,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+@contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright, closed after (every browser test module's one)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
-
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with launch_chromium() as b:
+        yield b
 
 
 def shot(page, name: str) -> Path:

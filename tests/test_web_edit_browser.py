@@ -32,8 +32,6 @@ from tests.conftest import make_settings
 from tests.test_ocr_poison import PROGRAM, one_page_scan, service
 from tests.test_web_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     CONTRAST_JS,
     DESKTOP,
     EN,
@@ -42,6 +40,7 @@ from tests.test_web_browser import (
     SESSION,
     ZH,
     LiveServer,
+    launch_chromium,
     no_horizontal_scroll,
     sign_in,
 )
@@ -95,16 +94,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 WIDE_JS = """() => [...document.querySelectorAll('body *')]

@@ -17,12 +17,11 @@ from services.facade import Runtime
 from tests.access_helpers import ensure_user
 from tests.conftest import make_settings
 from tests.test_web_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     SESSION,
     ZH,
     LiveServer,
+    launch_chromium,
     shot,
     sign_in,
 )
@@ -74,16 +73,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 def page_of(browser, username: str):  # type: ignore[no-untyped-def]
