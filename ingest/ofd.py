@@ -49,7 +49,6 @@ from signing.embedded import EmbeddedReport, SignatureResult
 from signing.report import Status
 
 LABEL = "an OFD document (GB/T 33190)"
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 50_000
 MM_TO_PT = 72 / 25.4
 DEFAULT_PAGE_MM = (210.0, 297.0)
@@ -185,22 +184,6 @@ class _Package:
             return xmlsafe.parse(self.read(name))
         except xmlsafe.UnsafeXml as exc:
             raise _damaged(f"{name}: {exc}") from exc
-
-
-def _check_zip(zf: zipfile.ZipFile) -> None:
-    infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise _damaged(f"more than {MAX_MEMBERS} parts")
-    unpacked = sum(i.file_size for i in infos)
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise RejectFile(
-            f"the file ({LABEL}) unpacks to {unpacked // 1024**2} MB, more than "
-            f"{MAX_UNPACKED_BYTES // 1024**2} MB: refused as a possible zip bomb",
-            hint="print or export it to PDF in the OFD reader and archive the PDF",
-        )
-    bad = zf.testzip()
-    if bad is not None:
-        raise _damaged(f"part {bad} is corrupt")
 
 
 def _pages(pkg: _Package, doc_path: str, max_pages: int) -> list[OfdPage]:
@@ -447,7 +430,13 @@ def read_ofd(path: Path, out: Path, max_pages: int, min_chars: int) -> OfdRead:
     ``out``."""
     try:
         with zipfile.ZipFile(path) as zf:
-            _check_zip(zf)
+            xmlsafe.check_zip(
+                zf,
+                label=LABEL,
+                max_members=MAX_MEMBERS,
+                damaged=_damaged,
+                hint="print or export it to PDF in the OFD reader and archive the PDF",
+            )
             pkg = _Package(zf)
             root = pkg.xml("OFD.xml")
             doc_root = _text(_first(root, "DocBody", "DocRoot"))
