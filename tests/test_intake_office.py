@@ -94,6 +94,16 @@ def corrupt_docx() -> bytes:
     return out.getvalue()
 
 
+def docx_with(document: bytes, *, stored: bool = False) -> bytes:
+    """A DOCX whose document part holds ``document`` (deflated, or stored as it is)."""
+    out = io.BytesIO()
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(out, "w", compression=method) as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        zf.writestr("word/document.xml", document)
+    return out.getvalue()
+
+
 def soffice_of(folder: Path) -> list[str]:
     """LibreOffice processes whose command line names ``folder`` (this test's only)."""
     found = []
@@ -231,6 +241,33 @@ def test_bad_office_files_are_refused_and_leave_nothing(tmp_path: Path) -> None:
         assert archive.records.contract_ids() == set()
         assert list(archive.objects.iter_keys("packages/")) == []
         assert not list(archive.settings.tmp_dir.iterdir())  # no spool, no profile left
+
+
+def test_zip_bombs_and_corrupt_parts_are_refused(tmp_path: Path) -> None:
+    """The package checks before LibreOffice sees a file: a part that unpacks past 512 MB (a
+    zip bomb: 600 MB of one character, deflated to under 1 MB) and a part whose bytes no longer
+    match its CRC. Each is refused with its reason; nothing is archived."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bomb.docx").write_bytes(docx_with(b"<" + b"a" * (600 * 1024**2) + b"/>"))
+    body = b'<w:document xmlns:w="urn:x"><w:body><w:p>CRC PROBE</w:p></w:body></w:document>'
+    intact = docx_with(body, stored=True)
+    at = intact.index(b"CRC PROBE")
+    (folder / "crc.docx").write_bytes(intact[:at] + b"X" + intact[at + 1 :])
+    var = tmp_path / "var"
+    r = run(var, "ingest", str(folder), "--json", "--no-ocr", env=ADMIN)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    lines = {Path(x["file"]).name: x for x in map(json.loads, r.stdout.splitlines())}
+    assert lines["bomb.docx"]["status"] == "rejected"
+    assert (
+        "unpacks to 600 MB, more than 512 MB: refused as a possible zip bomb"
+        in (lines["bomb.docx"]["reason"])
+    ), lines["bomb.docx"]
+    assert lines["crc.docx"]["status"] == "rejected"
+    assert lines["crc.docx"]["reason"].endswith("(part word/document.xml is corrupt)"), lines
+    with Archive(make_settings(var), parser_workers=1).open() as archive:
+        assert archive.records.contract_ids() == set()
+        assert list(archive.objects.iter_keys("packages/")) == []
 
 
 def test_api_archives_an_office_file(archive: Archive, tmp_path: Path) -> None:
