@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +25,9 @@ from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.base import NewContract, PageRecord
-from storage.records.listing_base import ContractFilter
+from storage.records.listing_base import ColumnFilter, ContractFilter, ContractSort
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import corpus_files, make_settings
 
@@ -314,3 +317,97 @@ def test_export_writes_every_row_of_the_view(world: World) -> None:
         assert values[0][0] == "ID"
         assert len(values) - 1 == SEEDED - world.hidden
         assert values[1][1] == "批量合同 0012" and Decimal(str(values[1][8])) == 12000
+
+
+# --- the SQL itself, on SQLite and on PostgreSQL ------------------------------------------------
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()
+
+
+def _listed(store: SqlRecordStore, **kw: object) -> tuple[int, list[int]]:
+    sort = kw.pop("sort", None)
+    cols = ColumnFilter(**kw)  # type: ignore[arg-type]
+    key = str(sort or "id")
+    flt = ContractFilter(
+        hidden_classifications=(HIDDEN_CODE,),
+        columns=cols,
+        sort=ContractSort(key.lstrip("-"), key.startswith("-")),
+    )
+    n, found = store.query_contracts(flt, limit=100)
+    return n, [r.id for r in found]
+
+
+def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> None:
+    ids = []
+    for n in range(1, 9):
+        code = HIDDEN_CODE if n == 8 else ("XS" if n % 2 else None)
+        ids.append(_seed_store(store, n, code))
+    for n, cid in enumerate(ids[:5], start=1):
+        store.update_terms(
+            cid,
+            {"amount": Decimal(100 * (6 - n)), "currency": "CNY", "sign_date": date(2024, n, 1)},
+            actor="t",
+        )
+    store.update_terms(ids[0], {"archival_code": "A01-HT·2024-D10-XS-0001"}, actor="t")
+    store.add_payment(
+        ids[2], due_date=date(2030, 1, 1), amount=Decimal(50), currency="CNY", actor="t"
+    )
+    store.add_payment(
+        ids[3], due_date=date(2030, 1, 1), amount=Decimal(70), currency="CNY", actor="t"
+    )
+    store.raise_alert(ids[4], file="original", expected_sha256=None, problem="x", detected_by="t")
+    assert _listed(store)[0] == 7  # the hidden one neither listed nor counted
+    assert _listed(store, sort="amount")[1][:5] == [ids[4], ids[3], ids[2], ids[1], ids[0]]
+    assert _listed(store, sort="-amount")[1][:5] == ids[:5]  # empty values last either way
+    assert _listed(store, sort="-outstanding")[1][:2] == [ids[3], ids[2]]
+    assert _listed(store, sort="verification")[1][0] == ids[4]  # alert first
+    assert _listed(store, sort="-title")[1][0] == ids[6]
+    assert _listed(store, title="合同 0003")[1] == [ids[2]]
+    assert _listed(store, title="%")[0] == 0  # a wildcard is a character
+    assert _listed(store, customer="乙")[0] == 3
+    assert _listed(store, archival_code="XS-0001")[1] == [ids[0]]
+    assert _listed(store, filed=False)[0] == 6
+    assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400))[0] == 3
+    assert _listed(store, signed_from=date(2024, 2, 1), signed_to=date(2024, 3, 31))[0] == 2
+    assert _listed(store, outstanding=True)[1] == [ids[2], ids[3]]
+    assert _listed(store, verification=("alert",))[1] == [ids[4]]
+    assert _listed(store, verification=("unsealed",))[0] == 6
+    assert _listed(store, unclassified=True)[0] == 3
+    first = store.save_view("clerk", "到期", "sort=-expiry_date")
+    store.save_view("clerk", "到期", "sort=expiry_date")  # the same name replaces
+    store.save_view("lawyer", "到期", "title=x")
+    assert [(v.name, v.query) for v in store.list_views("clerk")] == [("到期", "sort=expiry_date")]
+    assert not store.delete_view("lawyer", first.id)
+    assert store.delete_view("clerk", first.id) and not store.list_views("clerk")
+
+
+def _seed_store(store: SqlRecordStore, n: int, classification: str | None) -> int:
+    return store.add_contract(
+        NewContract(
+            sha256=f"{n:064x}",
+            size=100 + n,
+            content_type="application/pdf",
+            filename=f"seed-{n}.pdf",
+            title=f"合同 {n:04d}",
+            customer="甲公司" if n % 2 else "乙公司",
+            page_count=1,
+            ingested_by="local:test",
+            original_key=f"packages/00/{n:064x}/original",
+            text_key=f"packages/00/{n:064x}/text.v1.json",
+            text_sha256="0" * 64,
+            pages=[PageRecord(page_no=1, text_source="text-layer", chars=10, needs_ocr=False)],
+            classification=classification,
+        )
+    ).id
