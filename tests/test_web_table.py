@@ -24,6 +24,7 @@ from search_api.app import create_app
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
+from services.facade import Runtime
 from storage.records.base import NewContract, PageRecord
 from storage.records.listing_base import ColumnFilter, ContractFilter, ContractSort
 from storage.records.models import Base
@@ -100,6 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     actor="tests",
                 )
         access.set_restriction(root, HIDDEN_CODE, [GROUP])
+        Runtime(archive).facade(root).customers.create("丙公司")
         yield World(archive, [int(i) for i in real], hidden, SEEDED + 3 - hidden, "机密合同 0010")
 
 
@@ -262,6 +264,14 @@ def test_bulk_actions_go_through_each_contract_and_refuse_without_rights(world: 
             data={"csrf_token": token, "action": "customer", "value": "没有的公司", "ids": [a]},
         )
         assert r.status_code == 400 and "没有客户" in r.text
+        r = c.post(
+            "/contracts/bulk",
+            data={"csrf_token": token, "action": "customer", "value": "丙公司", "ids": [a, b]},
+        )
+        assert "成功 2 份" in r.text
+        assert {world.archive.get(cid).customer for cid in (a, b)} == {"丙公司"}
+        r = c.get("/contracts?customer=丙")
+        assert set(rows(r.text)) == {a, b}
         r = c.post("/contracts/bulk", data={"action": "hold", "reason": "x", "ids": [a]})
         assert r.status_code == 403  # no CSRF token
 
