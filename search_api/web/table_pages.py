@@ -205,7 +205,7 @@ def bulk_form(
     f: ActsViewing,
     request: Request,
     action: Annotated[str, Form(max_length=40)] = "",
-    ids: Annotated[list[str] | None, Form(max_length=40)] = None,
+    ids: Annotated[list[str] | None, Form()] = None,
     value: Annotated[str, Form(max_length=500)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     back: Annotated[str, Form(max_length=4000)] = "",

@@ -1,4 +1,4 @@
-"""saved views of the contract table, per user (issue 15)
+"""saved views of the contract table, per user (issue 15); fixity findings by contract
 
 Revision ID: 0017_saved_views
 Revises: 0016_integrity_alerts
@@ -37,8 +37,13 @@ def upgrade() -> None:
         sa.UniqueConstraint('username', 'name', name=op.f('uq_saved_views_username')),
     )
     op.create_index(op.f('ix_saved_views_username'), 'saved_views', ['username'], unique=False)
+    # the contract table's verification column looks up each contract's latest fixity finding
+    op.create_index(
+        op.f('ix_fixity_findings_contract_id'), 'fixity_findings', ['contract_id'], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_fixity_findings_contract_id'), table_name='fixity_findings')
     op.drop_index(op.f('ix_saved_views_username'), table_name='saved_views')
     op.drop_table('saved_views')
