@@ -246,10 +246,10 @@ def save_view_form(
 @router.post("/contracts/views/delete")
 def delete_view_form(
     f: ActsViewing,
-    view_id: Annotated[int, Form(ge=1, le=2**62)],
+    view_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Delete one of the user's saved views."""
-    f.table.delete_view(view_id)
+    """Delete one of the user's saved views (a view id that is not a number is missing)."""
+    f.table.delete_view(int(view_id) if view_id.strip().isdigit() else 0)
     return RedirectResponse("/contracts", status_code=303)
 
 
