@@ -13,7 +13,8 @@ What counts as right:
 - "perpetual" (no end unless terminated) when the answer is perpetual.
 
 Rows whose answer is blank or a placeholder ("[]/[]/2016") are left out. Precision is over the
-rows where the rules said something; recall over all scored rows.
+rows where the rules said something; recall over all scored rows. The "Renewal Term" column is
+scored the same way: the length of one renewal, in months.
 
     uv run python -m bench.expiry_clauses [--show-misses N]
 """
@@ -27,7 +28,7 @@ import sys
 from datetime import date, timedelta
 
 from bench.common import CORPUS, machine
-from bench.extraction_eval import CODES, gold_date
+from bench.extraction_eval import CODES, gold_date, gold_renewal
 from ingest.extraction import extract_terms
 from ingest.extraction.dates import add_months
 
@@ -73,6 +74,33 @@ def same(ours: date | str | None, gold: date | str) -> bool:
     return ours in (gold, gold + timedelta(days=1))
 
 
+def renewal_of(texts: list[str]) -> int | None:
+    f = extract_terms(["\n\n".join(texts)], title="", codes=CODES).best("renewal")
+    return f.value.get("term_months") if f is not None else None
+
+
+def renewals(rows: list[dict[str, str]], show: int) -> None:
+    """The same for CUAD's "Renewal Term" column: the length of one renewal, in months."""
+    scored = said = right = 0
+    misses = []
+    for row in rows:
+        texts = clauses(row["Renewal Term"])
+        gold = gold_renewal(row["Renewal Term-Answer"])
+        if not texts or not isinstance(gold, int):
+            continue
+        ours = renewal_of(texts)
+        scored += 1
+        said += ours is not None
+        right += ours == gold
+        if ours != gold:
+            misses.append((row["Filename"], gold, ours, " | ".join(texts)[:300]))
+    print(f"\nCUAD renewal clauses scored: {scored}")
+    print(f"precision {right / max(said, 1):.2f} ({right}/{said} answers right)")
+    print(f"recall    {right / max(scored, 1):.2f} ({right}/{scored})")
+    for name, gold, ours, text in misses[:show]:
+        print(f"\n{name}\n  gold {gold} months  ours {ours}\n  {text}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-misses", type=int, default=0, help="print this many misses")
@@ -107,6 +135,7 @@ def main() -> int:
     print(f"perpetual right: {perpetual_right}/{perpetual}")
     for name, gold, ours, text in misses[: args.show_misses]:
         print(f"\n{name}\n  gold {gold}  ours {ours}\n  {text}")
+    renewals(rows, args.show_misses)
     return 0
 
 

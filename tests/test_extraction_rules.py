@@ -194,3 +194,35 @@ def test_a_length_then_until_terminated_is_the_length_not_perpetual() -> None:
 )
 def test_a_stated_end_date_is_the_expiry(text: str, iso: str) -> None:
     assert fields(text, "expiry_date") == [iso]
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        (
+            "Thereafter this Agreement will renew automatically for successive terms of one (1) year each.",
+            12,
+        ),
+        (
+            "The term of this Agreement is five (5) years, with automatic renewal of one year "
+            "thereafter unless either party gives one (1) year written notice.",
+            12,
+        ),
+        (
+            "This Agreement shall be subject to an automatic extension for consecutive two (2) year periods.",
+            24,
+        ),
+        ("After the Initial Term this Agreement shall continue on a month to month basis.", 1),
+        ("The Term will be 3 years with an automatic 2 year term extension.", 24),
+        ("The Buyer may extend the Agreement for an additional 6 months by written notice.", 6),
+        (
+            "This Agreement will automatically be renewed for periods of twelve (12) months unless "
+            "a party gives three (3) months written notice.",
+            12,
+        ),
+        ("The Agreement may be extended on a yearly basis up to ten (10) years.", 12),
+    ],
+)
+def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, months: int) -> None:
+    (renewal,) = fields(text, "renewal")
+    assert renewal["term_months"] == months  # type: ignore[index]

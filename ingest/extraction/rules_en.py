@@ -735,23 +735,62 @@ def _signature_date(doc: Document) -> Found | None:
 
 # --- renewal ------------------------------------------------------------------------------------
 _AUTO_RENEW = re.compile(
-    r"\b(?:automatically|tacitly)\s+(?:be\s+)?(?:renew|extend)\w*|\bauto-renew\w*|"
-    r"\brenewed\s+(?:automatically|tacitly)|\bshall\s+renew\s+automatically",
+    r"\b(?:automatic(?:ally)?|tacit(?:ly)?)\b[^.;]{0,40}?\b(?:renew\w*|extend\w*|extension|continu\w*)|"
+    r"\b(?:renew\w*|extend\w*|continu\w*)\s+(?:\w+\s+)?(?:automatically|tacitly)|"
+    r"\bauto-renew\w*|\bevergreen\b|\bcontinue\s+on\s+a\s+month[\s-]+to[\s-]+month",
     re.I,
 )
 _MANUAL_RENEW = re.compile(
-    r"\b(?:may|can|could)\s+(?:be\s+)?(?:renew|extend)\w*|\brenewable\b|"
-    r"\boption\s+to\s+(?:renew|extend|continue)",
+    r"\b(?:may|can|could)\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|\brenewable\b|"
+    r"\b(?:option|right)\s+(?:\w+\s+){0,3}?to\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|"
+    r"\boption\s+to\s+continue\b|"
+    r"\b(?:renew|extend)\w*\s+(?:this\s+agreement|the\s+term|the\s+agreement)\b|"
+    r"\brenew\w*\s+for\s+(?:successive|additional|consecutive|further|subsequent)\b|"
+    r"\bshall\s+renew\b",
     re.I,
 )
 _RENEW_TERM = re.compile(
-    rf"(?:(?:successive|additional|consecutive|further|renewal)\s+)?(?:terms?\s+of\s+|periods?\s+of\s+)?"
-    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit>years?|months?)"
-    rf"(?:\s+(?:terms?|periods?|extensions?))?|"
-    rf"(?P<yearly>\b(?:from\s+)?year[\s-]+to[\s-]+year\b|\bevery\s+year\b|\bannually\b|"
-    rf"\beach\s+year\b)",
+    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\((?:\d{{1,3}}|I)\))?[\s~-]*"
+    rf"(?:full\s+)?(?:calendar\s+)?(?P<unit>years?|months?)\b|"
+    rf"(?P<yearly>\b(?:from\s+)?year[\s-]+to[\s-]+year\b|\bevery\s+year\b|\bannual(?:ly)?\b|"
+    rf"\beach\s+year\b|\byearly\s+basis\b)|"
+    rf"(?P<monthly>\bmonth[\s-]+to[\s-]+month\b|\bmonthly\b|\badditional\s+month\b)|"
+    rf"(?P<half>\bhalf\s+a\s+year\b)",
     re.I,
 )
+"""The length of one renewal: after the words that renew; one before them only when it is
+called a renewal ('successive one-year terms shall renew')."""
+_RENEW_NOT_LENGTH = re.compile(
+    r"^\W*(?:(?:prior|advance|written|in\s+advance)\b|notice|before|following|after)", re.I
+)
+_RENEW_LENGTH_BEFORE = re.compile(
+    r"\b(?:successive|additional|consecutive|further|subsequent|renewal|extension)\b\W*(?:\w+\W+){0,3}$",
+    re.I,
+)
+
+
+def _renewal_months(sentence: str, at: int) -> int | None:
+    """Months of one renewal in the sentence, the renewing words at ``at``."""
+    before = [rm for rm in _RENEW_TERM.finditer(sentence, 0, at)]
+    for rm in [*_RENEW_TERM.finditer(sentence, at), *reversed(before)]:
+        if rm.start() < at and not _RENEW_LENGTH_BEFORE.search(sentence[: rm.start()]):
+            continue
+        if _RENEW_NOT_LENGTH.match(sentence[rm.end() : rm.end() + 30]):
+            continue  # 'sixty days prior', 'twelve (12) months written notice'
+        if re.search(r"\bup\s+to\s*$", sentence[: rm.start()], re.I):
+            continue  # 'up to ten (10) years': a limit, not one renewal
+        if rm.group("yearly"):
+            return 12
+        if rm.group("monthly"):
+            return 1
+        if rm.group("half"):
+            return 6
+        n = en_number(rm.group("n"))
+        if n:
+            return n * 12 if rm.group("unit").lower().startswith("year") else n
+    return None
+
+
 _NOTICE = re.compile(
     rf"(?:at\s+least\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
     rf"(?P<unit>days?|months?)['’]?\s*(?:prior\s+|advance\s+)?(?:written\s+)?notice",
@@ -774,14 +813,7 @@ def find_renewal_en(doc: Document) -> list[Found]:
                 r"\b(?:agreement|term|contract)\b", sentence, re.I
             ):
                 continue
-            term_months = None
-            rm = _RENEW_TERM.search(sentence, max(0, m.start() - left - 40))
-            if rm and rm.group("yearly"):
-                term_months = 12  # renewed "from year to year", "every year"
-            elif rm:
-                n = en_number(rm.group("n"))
-                if n:
-                    term_months = n * 12 if rm.group("unit").lower().startswith("year") else n
+            term_months = _renewal_months(sentence, m.start() - left)
             notice_days = None
             nm = _NOTICE.search(text, left, min(len(text), left + len(sentence) + 300))
             if nm:
