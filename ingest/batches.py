@@ -100,7 +100,7 @@ def separator_sheet(customer: str | None = None, classification: str | None = No
 
     y = centered(110, "分隔页", 150)
     y = centered(y, "SEPARATOR", 110)
-    qr = segno.make(text, error="h", micro=False)
+    qr = segno.make(text, error="m", micro=False)
     buf = io.BytesIO()
     qr.save(buf, kind="png", scale=1, border=0)
     code = Image.open(io.BytesIO(buf.getvalue())).convert("L")
@@ -155,9 +155,15 @@ class Skipped:
 
     separator_page: int
     reason: str
+    next_page: int | None = None
+    """The next sheet's page (None: the sheet is the batch's last page)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"separator_page": self.separator_page, "reason": self.reason}
+        return {
+            "separator_page": self.separator_page,
+            "reason": self.reason,
+            "next_page": self.next_page,
+        }
 
 
 @dataclass(frozen=True)
@@ -275,13 +281,14 @@ def split_plan(
                 )
             )
         elif sheet is not None:
-            why = (
-                "at the end of the batch"
-                if page > count
-                else f"followed by the sheet on page {page}"
-            )
+            last = page > count
+            why = "is the last page" if last else f"is followed by the sheet on page {page}"
             skipped.append(
-                Skipped(sheet, f"empty segment: separator sheet {why}, no pages between")
+                Skipped(
+                    sheet,
+                    f"empty segment: the separator sheet on page {sheet} {why}",
+                    None if last else page,
+                )
             )
         if page <= count:
             payload, sheet, start = found[page], page, page + 1

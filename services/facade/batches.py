@@ -109,6 +109,31 @@ class BatchesArea(Area):
         )
         return self._as_seen(outcome)
 
+    @action("batch.ingest", Perm.CONTRACTS_INGEST, logged="self")
+    def upload(
+        self,
+        source: IO[bytes],
+        *,
+        filename: str,
+        customer: str | None = None,
+        classification: str | None = None,
+        preview: bool = False,
+    ) -> BatchOutcome:
+        """An uploaded batch scan: its planned split (``preview``), or split and archived."""
+        settings = self.archive.settings
+        tmp, _size, _sha = spool(source, settings.tmp_dir, settings.max_upload_bytes)
+        name = safe_filename(filename, "batch.pdf")
+        try:
+            if preview:
+                return self.preview_path(
+                    tmp, display_name=name, customer=customer, classification=classification
+                )
+            return self.ingest_path(
+                tmp, display_name=name, customer=customer, classification=classification
+            )
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _as_seen(self, outcome: BatchOutcome) -> BatchOutcome:
         """A result that is a duplicate of a contract hidden from the caller names no id."""
         area = ContractsArea(self.acting)
