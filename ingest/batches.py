@@ -96,7 +96,7 @@ def separator_sheet(customer: str | None = None, classification: str | None = No
             line = line.encode("ascii", "replace").decode()
         box = draw.textbbox((0, 0), line, font=font)
         draw.text(((width - (box[2] - box[0])) // 2, y), line, font=font, fill=0)
-        return y + (box[3] - box[1]) + size // 2
+        return int(y + (box[3] - box[1]) + size // 2)
 
     y = centered(110, "分隔页", 150)
     y = centered(y, "SEPARATOR", 110)
@@ -203,7 +203,9 @@ def _damaged(detail: str) -> RejectFile:
 def _find_separator(image: Any) -> dict[str, str] | None:
     import zxingcpp
 
-    for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    for found in zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    ):
         payload = parse_payload(found.text)
         if payload is not None:
             return payload
