@@ -20,6 +20,7 @@ from search_api.limits import BodySizeLimit
 from search_api.routes import (
     access_log,
     auth,
+    batches,
     contract_edits,
     contracts,
     jobs,
@@ -35,6 +36,7 @@ from search_api.routes import (
 )
 from search_api.web import (
     account_pages,
+    batch_pages,
     contract_pages,
     edit_pages,
     html_errors,
@@ -70,6 +72,7 @@ ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web
 ROUTERS += (model_pages.router, edit_pages.router)
 ROUTERS += (workflows.router, workflow_pages.router)
 ROUTERS += (jobs.router, job_pages.router)
+ROUTERS += (batches.router, batch_pages.router)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from core.access_errors import AuditLogUnavailable
 from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotFound
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
+from ingest.batches import BatchPlan, plan_batch, write_segments
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.email_msg import render_email, save_attachments
 from ingest.errors import RejectFile
@@ -236,6 +237,24 @@ class Archive:
             path,
             max_pages=self.settings.max_pages,
             min_chars=self.settings.min_text_chars_per_page,
+        )
+
+    def plan_batch(self, path: Path, *, thumbnails: bool = False) -> BatchPlan:
+        """Find the separator sheets of a batch scan and plan its split (in the killable
+        worker: the batch is untrusted; a few pages a second at the detection resolution)."""
+        return self._workers().run(
+            plan_batch,
+            path,
+            self.settings.max_pages,
+            thumbnails,
+            what="the batch scan",
+            timeout=self.settings.parse_timeout_seconds * 5,
+        )
+
+    def write_batch_segments(self, path: Path, plan: BatchPlan, folder: Path) -> list[Path]:
+        """Each planned segment of a batch as a PDF of its own in ``folder``."""
+        return self._workers().run(
+            write_segments, path, plan, folder, what="the batch scan's segments"
         )
 
     def _render_image(self, path: Path, out: Path, label: str) -> Rendition:

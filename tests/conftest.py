@@ -266,6 +266,8 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_unit_of_work.py": 600,
     "test_web_edit_browser.py": 400,
     "test_intake_watch.py": 300,
+    "test_intake_batches.py": 390,
+    "test_batches_browser.py": 90,
     "test_intake_ofd.py": 200,
     "test_intake_cabinet.py": 180,
     "test_intake_office.py": 180,

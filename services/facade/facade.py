@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.facade.admin import AdminArea
     from services.facade.approvals import ApprovalsArea
     from services.facade.audit import AuditArea
+    from services.facade.batches import BatchesArea
     from services.facade.borrowing import BorrowingArea
     from services.facade.contracts import ContractsArea
     from services.facade.customers import CustomersArea
@@ -60,6 +61,7 @@ AREAS = (
     "approvals",
     "borrowing",
     "jobs",
+    "batches",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
 
@@ -209,3 +211,9 @@ class Facade:
         from services.facade.jobs import JobsArea
 
         return JobsArea(self.acting)
+
+    @cached_property
+    def batches(self) -> BatchesArea:
+        from services.facade.batches import BatchesArea
+
+        return BatchesArea(self.acting)
