@@ -176,7 +176,10 @@ def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rec
                 if box is None:
                     continue
                 left, top, right, bottom = box
-                if line is not None and abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002:
+                if line is not None and (
+                    abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002
+                    or _same_column(line, box)
+                ):
                     line = [
                         min(line[0], left),
                         min(line[1], top),
@@ -192,6 +195,18 @@ def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rec
             if len(rects) >= 200:
                 return rects
     return rects
+
+
+def _same_column(line: Sequence[float], box: Sequence[float]) -> bool:
+    """The next character of a column of text (a page whose lines run up or down the image:
+    a form printed sideways, read turned): right above or below the column so far, as wide."""
+    width = line[2] - line[0]
+    gap = max(box[1] - line[3], line[1] - box[3])
+    return (
+        abs(box[0] - line[0]) < width * 0.4 + 0.002
+        and abs(box[2] - line[2]) < width * 0.4 + 0.002
+        and -0.002 < gap < (box[3] - box[1]) * 0.6 + 0.002
+    )
 
 
 def _rect(box: Sequence[float]) -> Rect:
