@@ -131,7 +131,8 @@ def test_hits_on_a_page_read_turned_land_on_the_upright_image(client: TestClient
     [(left, top, width, height)] = rects(html)
     assert left >= 0 and top >= 0
     assert left + width <= 100.01 and top + height <= 100.01
-    assert height > 3 * width
+    assert height > 2 * width, (left, top, width, height)
+    assert 8 < left < 12 and 42 < top < 46  # where the heading is on the image
 
 
 def test_an_english_hit_on_a_tesseract_page(client: TestClient) -> None:
