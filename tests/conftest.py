@@ -274,6 +274,8 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_intake_email.py": 150,
     "test_timezone.py": 120,
     "test_web_edit.py": 80,
+    "test_scans_browser.py": 150,  # scans: hit boxes on OCR'd pages, the text layer
+    "test_ocr_viewer.py": 40,
     "test_ingest.py": 601,
     "test_ocr_tesseract.py": 410,
     "test_contract_model.py": 331,
