@@ -99,7 +99,11 @@ def scan_viruses(
         "found": [],
         "exceeded": [],
     }
-    exe = shutil.which(program) if "/" not in program else (program if os.access(program, os.X_OK) else None)
+    exe = (
+        shutil.which(program)
+        if "/" not in program
+        else (program if os.access(program, os.X_OK) else None)
+    )
     if exe is None:
         result["reason"] = (
             f"the virus scanner {program!r} is not installed (apt install clamav), "

@@ -62,7 +62,9 @@ if TYPE_CHECKING:
     from services.archive import Archive
 
 SCHEMA = "contract-archive/fourprops/1"
-STANDARD = "DA/T 70 文书类电子档案检测一般要求 (four properties, as they apply to a contract package)"
+STANDARD = (
+    "DA/T 70 文书类电子档案检测一般要求 (four properties, as they apply to a contract package)"
+)
 PROPERTIES = (
     ("authenticity", "真实性", "Authenticity"),
     ("integrity", "完整性", "Integrity"),
@@ -373,8 +375,11 @@ class FourProps:
                 "renders",
                 Status.FAILED if record.content_type == "application/pdf" else Status.INDETERMINATE,
                 "there is no PDF to render (the original"
-                + (" cannot be read)" if record.content_type == "application/pdf" else " is "
-                   f"{record.content_type} and has no PDF rendition)"),
+                + (
+                    " cannot be read)"
+                    if record.content_type == "application/pdf"
+                    else f" is {record.content_type} and has no PDF rendition)"
+                ),
             )
         elif "worker_error" in probe:
             render = _item("renders", Status.FAILED, str(probe["worker_error"]))
@@ -561,7 +566,18 @@ class FourProps:
                 f"the 四性检测 report of contract {record.id} is damaged ({exc})",
                 hint=f"run `contract-archive verify {record.id}`",
             ) from exc
-        value["sha256"] = hashlib.sha256(data).hexdigest()
+        value["sha256"] = digest = hashlib.sha256(data).hexdigest()
+        value["file"] = FOURPROPS_NAME
+        value["sealed_in"] = None
+        latest = self.archive.seal.latest_manifest(record)
+        if latest is not None:
+            for entry in latest[1].get("files") or []:
+                if (
+                    isinstance(entry, dict)
+                    and entry.get("name") == FOURPROPS_NAME
+                    and entry.get("sha256") == digest
+                ):
+                    value["sealed_in"] = {"version": latest[0].version, "state": latest[0].state}
         return value
 
     def refuse(self, record: ContractRecord, report: dict[str, Any]) -> FourPropsFailed:

@@ -907,6 +907,10 @@ class ContractService:
         self._reseal(contract_id)
         return filed
 
+    def fourprops(self, contract_id: int) -> dict[str, Any]:
+        """The 四性检测 report stored in the package when the contract was filed."""
+        return FourProps(self.archive).load(self.archive.get(contract_id))
+
     # -- holds -------------------------------------------------------------------------------------
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldPublic:
         if not reason.strip():
