@@ -25,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
+from ingest.fourprops_probe import scan_viruses
 from search_api.app import create_app
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
@@ -297,3 +298,15 @@ def test_the_command_line_files_and_exports_the_report_and_no_database_is_indete
     report = json.loads(cli(data, "contract", "fourprops", other, "--json"))
     scan = items(report)["virus_scan"]
     assert scan["status"] == "INDETERMINATE" and "not installed" in scan["reason"]
+
+
+def test_a_scan_stopped_at_its_timeout_says_nothing(tmp_path: Path) -> None:
+    """The scanner is killed, with what it started, after ARCHIVE_CLAMAV_TIMEOUT_SECONDS."""
+    slow = tmp_path / "slow-clamscan"
+    slow.write_text("#!/bin/sh\nsleep 60 &\nsleep 60\n", "ascii")
+    slow.chmod(0o755)
+    (tmp_path / "scan").mkdir()
+    result = scan_viruses(str(slow), None, tmp_path / "scan", 1.0)
+    assert result["outcome"] == "unknown"
+    assert "took longer than 1 s" in result["reason"]
+    assert "ARCHIVE_CLAMAV_TIMEOUT_SECONDS" in result["reason"]
