@@ -271,10 +271,8 @@ class FourProps:
             else []
         )
         needed = {"original", record.text_key.rsplit("/", 1)[-1], *listed}
-        if record.content_type != "application/pdf" and not record.content_type.startswith(
-            "message/"
-        ):
-            needed.add(RENDITION_NAME)
+        if record.content_type != "application/pdf":
+            needed.add(RENDITION_NAME)  # what pages, text and OCR of any other original read
         missing = sorted(n for n in needed if n not in present)
         if latest is None:
             files = _item(

@@ -30,6 +30,7 @@ from search_api.app import create_app
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
+from signing.export import export_contract
 from storage.objects.base import FOURPROPS_NAME, package_key
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import make_settings
@@ -122,7 +123,9 @@ def stored(archive: Archive, cid: int) -> bool:
     return archive.objects.exists(package_key(archive.get(cid).sha256, FOURPROPS_NAME))
 
 
-def test_a_clean_contract_is_filed_and_its_report_is_sealed(world, api: TestClient) -> None:
+def test_a_clean_contract_is_filed_and_its_report_is_sealed(
+    world, api: TestClient, tmp_path: Path
+) -> None:
     archive, ids = world
     cid = ids["clean"]
     r = api.post(f"/api/v1/contracts/{cid}/filing", json={})
@@ -154,6 +157,11 @@ def test_a_clean_contract_is_filed_and_its_report_is_sealed(world, api: TestClie
     assert row.state == "sealed"
     assert report["sealed_in"] == {"version": row.version, "state": "sealed"}
     assert archive.seal.verify(cid).overall.value == "PASSED"
+    # and the evidence export carries it, with its digest in SHA256SUMS
+    exported = export_contract(archive.seal, cid, tmp_path / "export")
+    assert FOURPROPS_NAME in exported.files
+    sums = (tmp_path / "export" / "SHA256SUMS").read_text()
+    assert f"{report['sha256']}  {FOURPROPS_NAME}" in sums
     events = api.get(f"/api/v1/contracts/{cid}/events").json()["events"]
     checked = [e for e in events if e["kind"] == "fourprops"]
     assert [e["to_value"] for e in checked] == [report["overall"]]
