@@ -23,7 +23,7 @@ from typing import Any
 
 from signing.canonical import FileDigest, canonical_json
 from signing.errors import ManifestError
-from storage.objects.base import RENDITION_INFO_NAME, RENDITION_NAME
+from storage.objects.base import FOURPROPS_NAME, RENDITION_INFO_NAME, RENDITION_NAME
 from storage.records.base import ContractRecord
 from storage.records.terms_base import EDITABLE_TERMS
 
@@ -68,6 +68,8 @@ def role_of(name: str) -> str:
         return "searchable"
     if name == RENDITION:
         return "rendition"
+    if name == FOURPROPS_NAME:
+        return "fourprops"
     return "derived"
 
 

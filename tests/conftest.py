@@ -272,6 +272,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_intake_cabinet.py": 180,
     "test_intake_office.py": 180,
     "test_intake_email.py": 150,
+    "test_fourprops.py": 210,
     "test_timezone.py": 120,
     "test_web_edit.py": 80,
     "test_scans_browser.py": 150,  # scans: hit boxes on OCR'd pages, the text layer

@@ -502,6 +502,9 @@ def show_contract(
             "locks": f.holds.locks(contract_id),
             "verification": verification,
             "manifests": f.seals.manifests(contract_id),
+            "fourprops": (
+                f.lifecycle.fourprops(contract_id) if terms.archival.archival_code else None
+            ),
             "integrity_alert": f.seals.alert(contract_id),
             "terms": terms,
             "clauses": clauses,
