@@ -7,6 +7,7 @@ RUN apt-get update \
       openssl \
       libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk \
       fonts-dejavu-core fonts-droid-fallback \
+      clamav \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv
 

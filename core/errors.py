@@ -103,3 +103,10 @@ class Unavailable(ArchiveError):
 
     code = "backend_unavailable"
     http_status = 503
+
+
+class FourPropsFailed(Conflict):
+    """Filing refused: an item of the 四性检测 (four-properties check) FAILED; a filing forced
+    with a reason goes on (issue 13)."""
+
+    code = "fourprops_failed"

@@ -540,6 +540,26 @@ class Settings(BaseSettings):
     def reminder_recipients(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.reminder_email_to.split(",") if a.strip())
 
+    # --- 四性检测 at filing: the virus scan (issue 13) -------------------------------------
+    clamav_program: str = Field(
+        "clamscan",
+        description="ClamAV's command-line scanner used by the 四性检测 (four-properties "
+        "check) when a contract is filed (Debian package clamav); a name on PATH or a path. "
+        "Missing: the security item's virus scan is INDETERMINATE.",
+    )
+    clamav_database: Path | None = Field(
+        None,
+        description="ClamAV signature database (a file such as .cvd/.ndb/.hdb, or a folder of "
+        "them) given to clamscan with -d. Unset: clamscan's own (/var/lib/clamav, filled by "
+        "freshclam). No signatures at all: the virus scan is INDETERMINATE, never PASSED.",
+    )
+    clamav_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Longest time one virus scan of a contract's package may take; past it "
+        "clamscan is killed and the scan is INDETERMINATE.",
+    )
+
     # --- derived paths (not settings) --------------------------------------------------------
     @property
     def objects_dir(self) -> Path:

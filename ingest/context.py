@@ -103,7 +103,14 @@ class IngestRequest:
     master_id: int | None = None
     """For an attachment of an e-mail: the message's contract, set as its master."""
     relation: str | None = None
-    """How it relates to ``master_id`` (``annex`` for an e-mail's attachment)."""
+    """How it relates to ``master_id`` (``annex`` for an e-mail's attachment, ``scan_batch``
+    for a contract split from a batch scan)."""
+    provenance: dict[str, Any] | None = None
+    """Where the file came from when the archive made it (a batch scan's segment: the batch,
+    its page range, the separator's payload); kept in the text document, sealed with it."""
+    ocr: bool = True
+    """False: pages without text are not queued for OCR (a batch scan kept as evidence: its
+    pages are read in the contracts split from it)."""
 
 
 @dataclass

@@ -163,13 +163,14 @@ class ExtractStage(_Always):
         parsed = work.parsed
         if parsed is None:
             raise RejectFile("the file was not parsed")
+        ocr = work.request.ocr
         work.pages = [
             PageRecord(
                 page_no=p.page_no,
                 text_source="none" if p.needs_ocr else "text-layer",
                 chars=p.chars,
-                needs_ocr=p.needs_ocr,
-                ocr_status="pending" if p.needs_ocr else None,
+                needs_ocr=p.needs_ocr and ocr,
+                ocr_status="pending" if p.needs_ocr and ocr else None,
             )
             for p in parsed.pages
         ]
@@ -181,13 +182,15 @@ class ExtractStage(_Always):
                 {
                     "page": p.page_no,
                     "source": "none" if p.needs_ocr else "text-layer",
-                    "needs_ocr": p.needs_ocr,
+                    "needs_ocr": p.needs_ocr and ocr,
                     "chars": p.chars,
                     "text": p.text,
                 }
                 for p in parsed.pages
             ],
         }
+        if work.request.provenance is not None:  # made by the archive (a batch's segment)
+            work.text_document["provenance"] = work.request.provenance
         if "email" in work.extras:  # the header fields and attachments of an e-mail original
             work.text_document["email"] = work.extras["email"]
 

@@ -110,12 +110,18 @@ class TermsStage:
                     f"classification scheme (version {scheme.version}); it was not applied"
                 )
         master = work.request.master_id
+        provenance = work.request.provenance or {}
         if master is not None and master != contract_id:
             store.update_terms(
                 contract_id,
                 {"master_id": master, "relation": work.request.relation or "annex"},
                 actor=ctx.user,
-                reason=f"attachment of the e-mail message archived as contract {master}",
+                reason=(
+                    f"split from the batch scan archived as contract {master}"
+                    + (f", pages {pages}" if (pages := provenance.get("pages")) else "")
+                    if work.request.relation == "scan_batch"
+                    else f"attachment of the e-mail message archived as contract {master}"
+                ),
             )
         if customer_text:
             linked = link_customer(store, contract_id, customer_text, actor=ctx.user)

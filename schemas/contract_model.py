@@ -397,6 +397,12 @@ class TransitionRequest(BaseModel):
 class FilingRequest(BaseModel):
     fonds_code: str | None = Field(None, max_length=20, pattern=r"^[0-9A-Za-z]+$")
     retention: Literal["Y", "D30", "D10"] | None = None
+    force_reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="File it although an item of the 四性检测 FAILED: why (kept in the history).",
+    )
 
 
 class ContractEvents(BaseModel):

@@ -27,6 +27,9 @@ packages=(
   # OFD renditions draw the OFD's text in embedded TrueType fonts.
   "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
   "fonts-droid-fallback:/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+  # The 四性检测 at filing scans the package with ClamAV (signatures: freshclam, or
+  # ARCHIVE_CLAMAV_DATABASE where the machine does not reach the internet).
+  "clamav:/usr/bin/clamscan"
 )
 if [ "$want_test" = 1 ]; then
   # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).

@@ -20,6 +20,7 @@ from search_api.limits import BodySizeLimit
 from search_api.routes import (
     access_log,
     auth,
+    batches,
     contract_edits,
     contracts,
     jobs,
@@ -35,6 +36,7 @@ from search_api.routes import (
 )
 from search_api.web import (
     account_pages,
+    batch_pages,
     contract_pages,
     edit_pages,
     html_errors,
@@ -72,6 +74,7 @@ ROUTERS += (model_pages.router, edit_pages.router)
 ROUTERS += (workflows.router, workflow_pages.router)
 ROUTERS += (jobs.router, job_pages.router)
 ROUTERS += (table_pages.router,)  # the contract table (web)
+ROUTERS += (batches.router, batch_pages.router)
 
 
 @dataclass(frozen=True)

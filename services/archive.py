@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from core.access_errors import AuditLogUnavailable
 from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotFound
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
+from ingest.batches import BatchPlan, plan_batch, write_segments
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
 from ingest.email_msg import render_email, save_attachments
 from ingest.errors import RejectFile
@@ -62,6 +64,16 @@ if TYPE_CHECKING:
     from services.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
+
+WORDS_SCHEMA = "contract-archive/words/1"
+_TEXT_NAME = re.compile(r"/text\.v(\d+)\.json$")
+
+
+def words_key(text_key: str) -> str | None:
+    """The word-box file of a text version: ``…/text.vN.json`` → ``…/words.vN.json``."""
+    m = _TEXT_NAME.search(text_key)
+    return text_key[: m.start()] + f"/words.v{m[1]}.json" if m else None
+
 
 PARSER_MEMORY_LIMIT = 2 * 1024**3
 MAX_EMAIL_NESTING = 2
@@ -236,6 +248,24 @@ class Archive:
             path,
             max_pages=self.settings.max_pages,
             min_chars=self.settings.min_text_chars_per_page,
+        )
+
+    def plan_batch(self, path: Path, *, thumbnails: bool = False) -> BatchPlan:
+        """Find the separator sheets of a batch scan and plan its split (in the killable
+        worker: the batch is untrusted; a few pages a second at the detection resolution)."""
+        return self._workers().run(
+            plan_batch,
+            path,
+            self.settings.max_pages,
+            thumbnails,
+            what="the batch scan",
+            timeout=self.settings.parse_timeout_seconds * 5,
+        )
+
+    def write_batch_segments(self, path: Path, plan: BatchPlan, folder: Path) -> list[Path]:
+        """Each planned segment of a batch as a PDF of its own in ``folder``."""
+        return self._workers().run(
+            write_segments, path, plan, folder, what="the batch scan's segments"
         )
 
     def _render_image(self, path: Path, out: Path, label: str) -> Rendition:
@@ -505,6 +535,30 @@ class Archive:
 
     def page_texts(self, record: ContractRecord) -> list[str]:
         return [str(p.get("text", "")) for p in self._load_text(record)["pages"]]
+
+    def stored_words(self, record: ContractRecord) -> dict[str, Any] | None:
+        """The word boxes OCR stored beside the record's text (``words.vN.json``), or None:
+        a contract OCR'd before they were kept, or one without OCR'd pages."""
+        key = words_key(record.text_key)
+        if not key:
+            return None
+        try:
+            with self.objects.open(key) as fh:
+                document = json.loads(fh.read())
+        except ObjectNotFound:
+            return None
+        except (StorageError, ValueError) as exc:
+            log.warning("contract %d: the word boxes %s cannot be read (%s)", record.id, key, exc)
+            return None
+        return document if isinstance(document, dict) else None
+
+    def page_words(self, record: ContractRecord, page: int) -> dict[str, Any] | None:
+        """One page's entry of :meth:`stored_words` (its words and the turn they were read at)."""
+        document = self.stored_words(record) or {}
+        for entry in document.get("pages") or []:
+            if isinstance(entry, dict) and entry.get("page") == page:
+                return entry
+        return None
 
     def search(
         self,

@@ -59,7 +59,7 @@ from ingest.ocr.searchable import SEARCHABLE_FAILED, Layer, build_searchable
 from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
-from services.archive import Archive
+from services.archive import WORDS_SCHEMA, Archive, words_key
 from storage.objects.base import (
     CHUNK_SIZE,
     RENDITION_INFO_NAME,
@@ -469,6 +469,7 @@ class OcrService:
                 threshold=self.settings.ocr_low_confidence,
             )
             data["text"] = result.text
+            data["boxes"] = result.words_json()
             self.records.complete_ocr_page(
                 claim.job_id,
                 owner,
@@ -514,6 +515,7 @@ class OcrService:
             put = self.objects.put(text_key, io.BytesIO(data), content_type="application/json")
             if put.created:
                 created.append(text_key)
+            self._store_words(record, jobs, text_key, put.sha256, created)
             searchable_key, searchable_sha, error = self._searchable(record, jobs, created)
             failed = [j.page_no for j in jobs if j.status == "failed"]
             # Index the new text first, so that a contract whose OCR state reads `done` is
@@ -572,6 +574,27 @@ class OcrService:
             )
         note = ocr_note(updated.pages, updated.warnings)
         self._emit(OcrEvent(contract_id, None, "finished", error=note))
+
+    def _store_words(
+        self,
+        record: Any,
+        jobs: list[OcrJobRecord],
+        text_key: str,
+        text_sha256: str,
+        created: list[str],
+    ) -> None:
+        """``words.vN.json`` beside ``text.vN.json``: the word boxes of every OCR'd page (the
+        pages OCR'd before keep theirs from the previous version), for the page viewer."""
+        document = merge_words(
+            self.archive.stored_words(record), jobs, text_key=text_key, text_sha256=text_sha256
+        )
+        key = words_key(text_key)
+        if not document["pages"] or key is None:
+            return
+        data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        put = self.objects.put(key, io.BytesIO(data), content_type="application/json")
+        if put.created:
+            created.append(key)
 
     def _finalization_failed(self, contract_id: int, owner: str, exc: Exception) -> None:
         """Count the failed attempt at finishing: back to the queue after a backoff, or
@@ -731,6 +754,7 @@ def merge_text(
         if job.status == "done" and job.result is not None:
             result = dict(job.result)
             text = str(result.pop("text", ""))
+            result.pop("boxes", None)  # kept in words.vN.json
             entry.update(
                 text=text,
                 source="ocr",
@@ -771,3 +795,28 @@ def merge_text(
         "pages_failed": sorted(j.page_no for j in jobs if j.status == "failed"),
     }
     return new, records
+
+
+def merge_words(
+    previous: dict[str, Any] | None,
+    jobs: list[OcrJobRecord],
+    *,
+    text_key: str,
+    text_sha256: str,
+) -> dict[str, Any]:
+    """The next word-box file: the OCR'd pages' boxes, over those of the previous version."""
+    pages: dict[int, dict[str, Any]] = {}
+    for page in (previous or {}).get("pages", []):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            pages[int(page["page"])] = page
+    for job in jobs:
+        boxes = (job.result or {}).get("boxes") if job.status == "done" else None
+        if isinstance(boxes, dict):
+            pages[job.page_no] = boxes
+        else:
+            pages.pop(job.page_no, None)
+    return {
+        "schema": WORDS_SCHEMA,
+        "text": {"key": text_key, "sha256": text_sha256},
+        "pages": [pages[n] for n in sorted(pages)],
+    }

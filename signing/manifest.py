@@ -23,7 +23,7 @@ from typing import Any
 
 from signing.canonical import FileDigest, canonical_json
 from signing.errors import ManifestError
-from storage.objects.base import RENDITION_INFO_NAME, RENDITION_NAME
+from storage.objects.base import FOURPROPS_NAME, RENDITION_INFO_NAME, RENDITION_NAME
 from storage.records.base import ContractRecord
 from storage.records.terms_base import EDITABLE_TERMS
 
@@ -68,6 +68,8 @@ def role_of(name: str) -> str:
         return "searchable"
     if name == RENDITION:
         return "rendition"
+    if name == FOURPROPS_NAME:
+        return "fourprops"
     return "derived"
 
 
@@ -183,9 +185,13 @@ def _plain_value(value: Any) -> Any:
     return str(value)  # Decimal, date
 
 
-def model_section(terms: Any, holds: Iterable[Any]) -> dict[str, Any]:
-    """The contract's own model: its confirmed terms, its filing (档号) and its holds. Built
-    from a :class:`storage.records.terms_base.TermsRecord` and its hold records."""
+def model_section(
+    terms: Any, holds: Iterable[Any], approvals: Iterable[Any] | None = None
+) -> dict[str, Any]:
+    """The contract's own model: its confirmed terms, its filing (档号), its holds and, when
+    the store keeps them, its approval rounds with every decision (who, when, what, the
+    comment). Built from a :class:`storage.records.terms_base.TermsRecord`, its hold records
+    and its :class:`storage.records.approvals_base.RoundRecord` list."""
     out: dict[str, Any] = {name: _plain_value(getattr(terms, name, None)) for name in MODEL_FIELDS}
     out["has_master"] = getattr(terms, "master_id", None) is not None
     out["parties"] = [
@@ -201,7 +207,35 @@ def model_section(terms: Any, holds: Iterable[Any]) -> dict[str, Any]:
         }
         for h in sorted(holds, key=lambda h: (h.placed_at, h.id))
     ]
+    if approvals is not None:
+        out["approvals"] = [approval_round(r) for r in sorted(approvals, key=lambda r: r.round_no)]
     return out
+
+
+def approval_round(r: Any) -> dict[str, Any]:
+    """One approval round as a manifest seals it (issue 18): the chain the rules selected and
+    each decision. Approver lists are kept as resolved at submission."""
+    return {
+        "round_no": r.round_no,
+        "rules_version": r.rules_version,
+        "rule_names": list(r.rule_names),
+        "steps": [dict(s) for s in r.steps],
+        "state": r.state,
+        "submitted_by": r.submitted_by,
+        "submitted_at": _plain_value(r.submitted_at),
+        "finished_at": _plain_value(r.finished_at),
+        "reason": r.reason,
+        "decisions": [
+            {
+                "step": d.step_no + 1,
+                "actor": d.actor,
+                "decision": d.decision,
+                "comment": d.comment,
+                "at": _plain_value(d.at),
+            }
+            for d in sorted(r.decisions, key=lambda d: (d.at, d.id))
+        ],
+    }
 
 
 def changed_fields(

@@ -285,8 +285,8 @@ class SealService:
             return fh.read()
 
     def model_of(self, record: ContractRecord) -> dict[str, Any] | None:
-        """The contract's own model as the manifest covers it (terms, filing, holds), or None
-        when the record store keeps no contract model (a bare store)."""
+        """The contract's own model as the manifest covers it (terms, filing, holds, approval
+        rounds), or None when the record store keeps no contract model (a bare store)."""
         get_terms = getattr(self.records, "get_terms", None)
         list_holds = getattr(self.records, "list_holds", None)
         if get_terms is None or list_holds is None:
@@ -295,7 +295,9 @@ class SealService:
             terms = get_terms(record.id)
         except NotFound:
             return None
-        return model_section(terms, list_holds(record.id))
+        list_rounds = getattr(self.records, "list_rounds", None)
+        rounds = list_rounds(contract_id=record.id) if list_rounds is not None else None
+        return model_section(terms, list_holds(record.id), rounds)
 
     # -- issuing ---------------------------------------------------------------------------
     def issue(

@@ -397,6 +397,9 @@ def _record_check(
             (name, model.get(name), sealed_model.get(name))
             for name in (*MODEL_FIELDS, "parties", "holds")
         ]
+        if "approvals" in sealed_model:
+            # sealed since approvals are covered (issue 18); an older version has no such key
+            comparisons.append(("approvals", model.get("approvals"), sealed_model.get("approvals")))
     differ = {
         name: {"record": _plain(mine), "manifest": _plain(theirs)}
         for name, mine, theirs in comparisons
@@ -412,7 +415,12 @@ def _record_check(
         RECORD,
         "title, customer, classification, pages, digests, file name, size, ingest time and "
         "user agree"
-        + (", and the confirmed terms, filing and holds" if isinstance(sealed_model, dict) else ""),
+        + (
+            ", and the confirmed terms, filing, holds"
+            + (" and approvals" if "approvals" in sealed_model else "")
+            if isinstance(sealed_model, dict)
+            else ""
+        ),
         compared=[name for name, _a, _b in comparisons],
     )
 

@@ -88,3 +88,141 @@ def test_a_contract_is_classified_alike_as_a_digital_file_and_as_a_scan() -> Non
         assert best is not None
         classes.append(best.value)
     assert classes == ["FW", "FW"]
+
+
+# --- the term (issue 17: expiry recall on unseen contracts) -------------------------------------
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        (
+            "The initial term of this Agreement begins on the Effective Date and, unless ended "
+            "earlier, shall continue until three (3) years following the Effective Date.",
+            36,
+        ),
+        (
+            "This Agreement shall remain effective for two (2) years from and after the "
+            'Effective Date (the "Initial Term").',
+            24,
+        ),
+        ("The term of the Lease shall be twenty (20) years, commencing on the Start Date.", 240),
+        ("This Agreement shall continue in effect for one (I) year unless terminated.", 12),
+        ("This Agreement shall continue for a period of eighteen (18) full calendar months.", 18),
+        (
+            "The Term of this Agreement shall begin on the Effective Date and end nine months therefrom.",
+            9,
+        ),
+        ("Term: six (6) months from the date of this Agreement.", 6),
+        (
+            "Unless terminated earlier, the term of this Agreement shall end on the fourth (4th) "
+            "anniversary of the Effective Date.",
+            48,
+        ),
+        (
+            '"Initial Term" means the Effective Date through the day prior to the third '
+            "anniversary of the Effective Date.",
+            36,
+        ),
+        (
+            "This Agreement continues in full force until the end of the tenth (10th) Contract "
+            "Year.",
+            120,
+        ),
+        ("The term of this Agreement will end upon the end of Year 2.", 24),
+    ],
+)
+def test_the_term_is_read_in_the_ways_contracts_word_it(text: str, months: int) -> None:
+    assert fields(text, "term") == [{"months": months}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This Agreement shall remain in effect until terminated by either party.",
+        "The term of this Agreement starts on signing and will end when terminated by a party.",
+        "This Agreement shall continue in force for an indefinite term thereafter.",
+        "This Agreement will remain in force in perpetuity unless the parties agree otherwise.",
+    ],
+)
+def test_a_contract_without_an_end_is_perpetual(text: str) -> None:
+    assert fields(text, "term") == [{"perpetual": True}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # periods that are not the contract's length
+        "Either party may end this Agreement by giving the other twelve (12) months' notice.",
+        "The confidentiality obligations of this Agreement survive for five (5) years after "
+        "its termination.",
+        "This Agreement renews automatically for successive periods of two (2) years.",
+        "During the term and for a period of one (1) year thereafter, each party keeps its books.",
+        '"Contract Year": the period of 12 months from the Start Date under this Agreement.',
+        "The pilot phase of this Agreement runs for a period of two (2) months (the "
+        '"Pilot Period").',
+        "Licensor grants a perpetual, irrevocable licence under this Agreement.",
+    ],
+)
+def test_periods_that_are_not_the_term_are_not_taken_for_it(text: str) -> None:
+    assert fields(text, "term") == []
+
+
+def test_a_length_then_until_terminated_is_the_length_not_perpetual() -> None:
+    text = "This Agreement shall continue for 3 years and thereafter until terminated by notice."
+    assert fields(text, "term") == [{"months": 36}]
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        (
+            "The term of this Agreement starts on May 1, 2020 and ends at April 30, 2029.",
+            "2029-04-30",
+        ),
+        (
+            "The Term will continue until the earlier of (i) December 31, 2022, and (ii) the "
+            "end of the lease.",
+            "2022-12-31",
+        ),
+        ("Termination Date: June 30, 2024", "2024-06-30"),
+        ('"Expiration Date" means March 31, 2020.', "2020-03-31"),
+        (
+            "The joint venture is for a fixed term beginning November 27, 2018 and ending "
+            "November 30, 2019.",
+            "2019-11-30",
+        ),
+    ],
+)
+def test_a_stated_end_date_is_the_expiry(text: str, iso: str) -> None:
+    assert fields(text, "expiry_date") == [iso]
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        (
+            "Thereafter this Agreement will renew automatically for successive terms of one (1) year each.",
+            12,
+        ),
+        (
+            "The term of this Agreement is five (5) years, with automatic renewal of one year "
+            "thereafter unless either party gives one (1) year written notice.",
+            12,
+        ),
+        (
+            "This Agreement shall be subject to an automatic extension for consecutive two (2) year periods.",
+            24,
+        ),
+        ("After the Initial Term this Agreement shall continue on a month to month basis.", 1),
+        ("The Term will be 3 years with an automatic 2 year term extension.", 24),
+        ("The Buyer may extend the Agreement for an additional 6 months by written notice.", 6),
+        (
+            "This Agreement will automatically be renewed for periods of twelve (12) months unless "
+            "a party gives three (3) months written notice.",
+            12,
+        ),
+        ("The Agreement may be extended on a yearly basis up to ten (10) years.", 12),
+    ],
+)
+def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, months: int) -> None:
+    (renewal,) = fields(text, "renewal")
+    assert renewal["term_months"] == months  # type: ignore[index]

@@ -326,7 +326,12 @@ def test_failed_page_leaves_the_contract_archived_and_retry_completes_it(
         "text.v1.json",
         "text.v2.json",
         "text.v3.json",
+        "words.v2.json",
+        "words.v3.json",
     ]
+    # the word boxes of the viewer: pages 1 and 3 from the first run, page 2 from the retry
+    words = archive.stored_words(record)
+    assert words is not None and [p["page"] for p in words["pages"]] == [1, 2, 3]
     # the seal issued a manifest each time the package changed: archived, OCR'd, retried
     assert [k for k in keys if k.startswith("manifest.") and k.endswith(".json")] == [
         "manifest.v1.json",

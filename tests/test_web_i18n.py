@@ -155,6 +155,7 @@ def pages(world: World) -> list[tuple[str, int]]:
         ("/search?q=foo:bar", 400),
         ("/search?q=(a OR", 400),
         ("/upload", 200),
+        ("/batches", 200),
         ("/customers", 200),
         ("/customers/新疆汽车贸易公司", 200),
         ("/customers/Atentosa Holdings", 200),

@@ -100,6 +100,7 @@ def test_the_archivist_uploads_and_confirms_but_is_offered_no_search(world: Worl
             "/",
             "/contracts",
             "/upload",
+            "/batches",
             "/customers",
             "/approvals",
             "/borrowings",

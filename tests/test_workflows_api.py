@@ -225,6 +225,46 @@ def test_classification_rule_any_of_a_group_without_self_approval(w: World) -> N
     ]
 
 
+def test_each_approval_step_is_sealed_into_the_next_manifest_version(w: World) -> None:
+    """The submission and the approval of the test above each issued a manifest version,
+    sealed with who and through which action; verification compares the sealed decisions with
+    the database, so a decision changed behind the archive's back is found."""
+    cid = w.ids["sales"]
+    versions = ok(w["root"].get(f"/api/v1/contracts/{cid}/manifests"))["versions"]
+    steps = [(v["action"], v["by"]) for v in versions if "approvals" in v["changed"]]
+    assert steps[-2:] == [("approval.submit", "clerk"), ("approval.approve", "mgr1")]
+    sealed = versions[-1]["changed"]["approvals"]["to"]
+    assert sealed[-1]["state"] == "approved" and sealed[-1]["submitted_by"] == "clerk"
+    assert [(d["actor"], d["decision"], d["comment"]) for d in sealed[-1]["decisions"]] == [
+        ("mgr1", "approve", "ok")
+    ]
+    report = ok(w["auditor"].get(f"/api/v1/contracts/{cid}/verification"))
+    assert report["overall"] == "PASSED", report
+    assert w.archive is not None
+    with w.archive.records.engine.begin() as db:
+        db.execute(
+            text(
+                "UPDATE approval_decisions SET comment = 'forged' WHERE round_id IN "
+                "(SELECT id FROM approval_rounds WHERE contract_id = :c)"
+            ),
+            {"c": cid},
+        )
+    try:
+        report = ok(w["auditor"].get(f"/api/v1/contracts/{cid}/verification"))
+        assert report["overall"] == "FAILED"
+        assert "approvals" in json.dumps(report, ensure_ascii=False)
+    finally:
+        with w.archive.records.engine.begin() as db:
+            db.execute(
+                text(
+                    "UPDATE approval_decisions SET comment = 'ok' WHERE round_id IN "
+                    "(SELECT id FROM approval_rounds WHERE contract_id = :c)"
+                ),
+                {"c": cid},
+            )
+    assert ok(w["auditor"].get(f"/api/v1/contracts/{cid}/verification"))["overall"] == "PASSED"
+
+
 def test_amount_threshold_adds_a_step_and_rejection_returns_to_draft(w: World) -> None:
     cid = draft(w, "big", amount="2500000.00", currency="CNY")
     a = ok(w["clerk"].post(f"/api/v1/contracts/{cid}/approval"), 201)

@@ -28,6 +28,7 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
+from contract_archive.cli.batches import split_batches
 from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
 from services.facade import Facade
@@ -124,13 +125,49 @@ def ingest(
             "`contract-archive worker` and are listed (exit status 0).",
         ),
     ] = False,
+    split_batches: Annotated[
+        bool,
+        typer.Option(
+            "--split-batches",
+            help="Each PDF given is a batch scan: split it at its separator sheets "
+            "(`contract-archive separator`) into one contract per segment; the batch file "
+            "is kept as evidence, linked to each.",
+        ),
+    ] = False,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="With --split-batches: print the planned split, archive nothing.",
+        ),
+    ] = False,
+    classification: Annotated[
+        str | None,
+        typer.Option(help="Classification code (with --split-batches: where a sheet has none)."),
+    ] = None,
 ) -> None:
     """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
     ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
     its bytes; one the archive does not take is listed as rejected with the reason. A
     batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page
     failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."""
+    if preview and not split_batches:
+        err.print("[bold red]error:[/] --preview goes with --split-batches")
+        raise typer.Exit(2)
     no_ocr = no_ocr or no_wait
+    if split_batches:
+        _ingest_batches(
+            f,
+            paths,
+            customer=customer,
+            classification=classification,
+            preview=preview,
+            as_json=as_json,
+            no_ocr=no_ocr,
+            no_wait=no_wait,
+            wait_seconds=wait_seconds,
+        )
+        return
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
@@ -166,6 +203,7 @@ def ingest(
                 display_name=name,
                 title=title,
                 customer=customer,
+                classification=classification,
             ): name
             for path, name in items
         }
@@ -186,6 +224,37 @@ def ingest(
                 progress.console.print(_result_line(result), markup=True)
             elif not (as_json and _deferred(result, scans, queued_scans)):
                 _print_result(result, as_json)
+    ocr_incomplete, still_open = _wait_for_ocr(
+        f, service, scans, queued_scans, as_json=as_json, no_wait=no_wait, wait_seconds=wait_seconds
+    )
+    if counts["archived"]:
+        # The batch's manifest versions under a signed, timestamped ledger checkpoint.
+        try:
+            f.ledger.after_batch()
+        except ArchiveError as exc:
+            err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    if not as_json and len(items) > 1:
+        err.print(f"[bold]done:[/] {summary}")
+    bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
+    if bad:
+        raise typer.Exit(EXIT_FAILED)
+    if still_open and not no_wait:
+        raise typer.Exit(EXIT_WAIT_RAN_OUT)
+
+
+def _wait_for_ocr(
+    f: Facade,
+    service: OcrService | None,
+    scans: dict[int, IngestResult],
+    queued_scans: list[IngestResult],
+    *,
+    as_json: bool,
+    no_wait: bool,
+    wait_seconds: float | None,
+) -> tuple[int, list[tuple[IngestResult, dict[str, Any]]]]:
+    """Wait for the OCR of ``scans`` (or list the ``queued_scans`` left for later), print each
+    one's outcome: (contracts whose OCR failed, what is still open)."""
     ocr_incomplete = 0
     still_open: list[tuple[IngestResult, dict[str, Any]]] = []
     if service is not None and scans:
@@ -212,17 +281,50 @@ def ingest(
             still_open.append((result, status))
         if still_open:
             _print_open(still_open, "not waiting for OCR (--no-wait)")
-    if counts["archived"]:
-        # The batch's manifest versions under a signed, timestamped ledger checkpoint.
+    return ocr_incomplete, still_open
+
+
+def _ingest_batches(
+    f: Facade,
+    paths: list[Path],
+    *,
+    customer: str | None,
+    classification: str | None,
+    preview: bool,
+    as_json: bool,
+    no_ocr: bool,
+    no_wait: bool,
+    wait_seconds: float | None,
+) -> None:
+    """``--split-batches``: each file a batch scan, split at its separator sheets; the scanned
+    pages of the contracts made are OCR'd as any ingest's."""
+    service = None if no_ocr or preview else f.ocr.service(only=set())
+    results, bad = split_batches(
+        f,
+        paths,
+        customer=customer,
+        classification=classification,
+        preview=preview,
+        as_json=as_json,
+    )
+    scans: dict[int, IngestResult] = {}
+    queued: list[IngestResult] = []
+    for result in results:
+        if result.status == "archived" and result.id and result.pages_needing_ocr:
+            if service is not None:
+                scans[result.id] = result
+                _queue_for_ocr(service, result.id)
+            elif no_wait:
+                queued.append(result)
+    ocr_incomplete, still_open = _wait_for_ocr(
+        f, service, scans, queued, as_json=as_json, no_wait=no_wait, wait_seconds=wait_seconds
+    )
+    if any(r.status == "archived" for r in results):
         try:
             f.ledger.after_batch()
         except ArchiveError as exc:
             err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    if not as_json and len(items) > 1:
-        err.print(f"[bold]done:[/] {summary}")
-    bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
-    if bad:
+    if bad or ocr_incomplete:
         raise typer.Exit(EXIT_FAILED)
     if still_open and not no_wait:
         raise typer.Exit(EXIT_WAIT_RAN_OUT)

@@ -384,10 +384,61 @@ def contract_file(
     retention: Annotated[
         str | None, typer.Option(help="Y, D30 or D10 (default: the code's).")
     ] = None,
+    force_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--force-reason",
+            help="File it although an item of the 四性检测 FAILED: why (kept in the history).",
+        ),
+    ] = None,
 ) -> None:
-    """File the contract: assign its archival code (档号), once."""
-    filed = f.lifecycle.file(contract_id, fonds_code=fonds_code, retention=retention)
+    """File the contract: the 四性检测 (four-properties check) of its package, then its
+    archival code (档号), once. A FAILED item refuses the filing unless --force-reason."""
+    filed = f.lifecycle.file(
+        contract_id, fonds_code=fonds_code, retention=retention, force_reason=force_reason
+    )
     out.print(f"#{contract_id}: 档号 {filed.archival_code}, disposal {filed.disposal_due}")
+    out.print(
+        f"四性检测 report: contract-archive contract fourprops {contract_id}"
+        + (" (filed with a reason: forced)" if force_reason else ""),
+        markup=False,
+    )
+
+
+@contract_app.command("fourprops")
+@acts
+def contract_fourprops(
+    f: Facade, contract_id: Annotated[int, typer.Argument()], as_json: JsonOpt = False
+) -> None:
+    """The 四性检测 report made when the contract was filed: authenticity (真实性), integrity
+    (完整性), usability (可用性), security (安全性), each item with its verdict and reason.
+    Exits 1 when an item FAILED (a filing forced past it)."""
+    report = f.lifecycle.fourprops(contract_id)
+    if as_json:
+        _print_json(report)
+    else:
+        out.print(
+            f"#{contract_id} 四性检测 {report.overall} (checked {report.checked_at} by "
+            f"{report.checked_by}; {report.file} sha256 {report.sha256[:16]}…"
+            + (
+                f", sealed in manifest v{report.sealed_in.version} ({report.sealed_in.state})"
+                if report.sealed_in
+                else ", not in a manifest yet"
+            )
+            + ")",
+            markup=False,
+        )
+        for p in report.properties:
+            out.print(f"{p.name_zh} {p.name_en}: {p.status}", markup=False)
+            for i in p.items:
+                out.print(f"  {i.id}: {i.status}: {i.reason}", markup=False)
+        if report.forced:
+            out.print(
+                f"forced by {report.forced.get('by')}: {report.forced.get('reason')}",
+                markup=False,
+            )
+    if report.overall == "FAILED":
+        raise typer.Exit(EXIT_FAILED)
 
 
 @contract_app.command("hold")

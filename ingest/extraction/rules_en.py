@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from core.names import loose_key
 from ingest.extraction.dates import DateMatch, find_dates
 from ingest.extraction.found import Found, found
-from ingest.extraction.numbers import EN_NUMBER_WORDS, en_number
+from ingest.extraction.numbers import EN_NUMBER_WORDS, EN_ORDINAL_WORDS, en_number, en_ordinal
 from ingest.extraction.text import Document, Page
 
 # --- parties ------------------------------------------------------------------------------------
@@ -399,45 +399,105 @@ _ENDING_BEFORE = re.compile(
 """'termination shall be effective on <date>': the date a clause ends something, not the
 date the contract takes effect."""
 _EFFECTIVE_AFTER = re.compile(r"^\s*[,)]?\s*\(?\s*(?:the|this)?\s*\"?effective\s+date\"?", re.I)
+# --- the term: a stated end date, a length from the start, or no end at all --------------------
 _EXPIRY_BEFORE = re.compile(
-    r"(?:\bthrough|\buntil|\btill|\bending\s+on|\bend\s+on|\bterminat\w*\s+on|\bexpir\w*\s+on|"
-    r"\bexpir\w*|\bterminating|\bthrough\s+and\s+including|\bto)[\s:,]*(?:the\s+)?$",
+    r"(?:\bthrough|\buntil|\btill|\bend(?:s|ing)?(?:\s+(?:on|at|as\s+of))?|\bterminat\w*\s+on|"
+    r"\bexpir\w*(?:\s+on)?|\bterminating|\bthrough\s+and\s+including|\bto|"
+    r"\buntil\s+the\s+(?:earlier|earliest|first)\s+(?:of|to\s+occur\s+of)\s*(?:\((?:i|a|1)\))?|"
+    r"\bno\s+(?:event\s+)?later\s+than|"
+    r"\b(?:termination|expiration|expiry)\s+date\W{0,3}\s*(?:(?:means|shall\s+be|is)\b)?)"
+    r"[\s:,]*(?:the\s+)?$",
     re.I,
 )
+"""What stands before a date that ends the contract: 'until', 'ending on', 'shall expire on',
+'until the earlier of (i)', 'Termination Date:', '"Expiration Date" means'."""
 _TERM_CONTEXT = re.compile(
-    r"\b(?:term|expir\w*|contract\s+period|shall\s+(?:continue|remain)|valid|terminat\w+\s+on|"
-    r"commenc\w*|effective\s+(?:until|through))\b",
+    r"\b(?:terms?(?!\s+and\s+conditions)|expir\w*|contract\s+period|shall\s+(?:continue|remain)|"
+    r"valid\w*|terminat\w+\s+on|commenc\w*|effective\s+(?:until|through)|"
+    r"in\s+(?:full\s+)?(?:force|effect)|duration|(?:termination|expiration)\s+date|ending|ends?)\b",
     re.I,
 )
+_COUNT = (
+    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS})(?:[\s-](?:{EN_NUMBER_WORDS}))?)"
+    r"(?:\s*\((?:\d{1,3}|I)\))?"
+)
+_UNIT = r"(?:full\s+)?(?:calendar\s+|contract\s+)?(?P<unit>years?|months?)(?:\(s\))?"
 _TERM_LENGTH = re.compile(
-    rf"\b(?:for\s+(?:a|an|the)\s+(?:initial\s+)?(?:term|period)\s+of|(?:initial\s+)?term\s+of|"
-    rf"valid\s+for|expires?|continue\s+for|remain\s+in\s+(?:full\s+)?(?:force\s+and\s+)?effect\s+for|"
-    rf"agreement\s+term\s*:|"
-    rf"for\s+a\s+period\s+of)\s+(?:(?:a\s+)?period\s+of\s+)?"
-    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS})(?:[\s-](?:{EN_NUMBER_WORDS}))?)(?:\s*\(\d{{1,3}}\))?\s*"
-    rf"(?P<unit>years?|months?)\b",
+    r"(?:\b(?:for|of|be|is|until|continu\w*|remain\w*|extend\w*|last\w*)|"
+    r"\bterm\s*:|\b(?P<ends>end\w*|terminat\w*|expir\w*))"
+    r"\s+(?:(?:a|an|the|its|initial|minimum|fixed|entire|period|term|duration|of|for|effect|"
+    r"force|full|in|and)\s+){0,6}" + _COUNT + r"[\s-]*" + _UNIT + r"\b"
+    r"(?P<from>\s+(?:after|following|from|thereafter|therefrom|commencing|beginning))?",
     re.I,
 )
-_TERM_IS = re.compile(
-    rf"\bterm\s+of\s+this\s+agreement\s+(?:is|shall\s+be|will\s+be)\s+(?:for\s+)?"
-    rf"(?:a\s+period\s+of\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
-    rf"(?P<unit>years?|months?)\b|"
-    rf"\b(?P<n2>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit2>year|month)\s+"
-    rf"anniversary\s+of\s+the\s+(?:effective|execution|commencement)\s+date|"
-    rf"\bend\s+of\s+(?P<unit3>Year|Month)\s+(?P<n3>\d{{1,2}})\b",
+"""A length tied to the agreement by its verb: 'shall continue for a period of five (5) years',
+'the term of this Agreement is 24 months', 'shall end fifteen months therefrom' (an ending verb
+needs the 'from/after/therefrom' that makes the length count from the start)."""
+_TERM_SENTENCE = re.compile(
+    r"\b(?:this\s+(?:\w+\s+)?(?:agreement|contract)|the\s+agreement|(?:the\s+|initial\s+)term|"
+    r"term\s+of|agreement\s+term|duration|^\W*term\b)",
+    re.I,
+)
+_LENGTH_NOT_TERM = re.compile(
+    r"^\s*(?:['’]s?\s*)?(?:(?:prior\s+)?(?:advance\s+)?(?:written\s+)?notice|"
+    r"(?:following|after|prior\s+to|before|from|of|upon)\s+(?:the\s+|such\s+|any\s+|its\s+)?"
+    r"(?:termination|expiration|expiry|end\b|term\b|receipt|notice|written|delivery|"
+    r"date\s+of\s+(?:any|such|termination|expiration)))",
+    re.I,
+)
+"""'twelve months' notice', 'two years after the termination': a period that is not the term."""
+_LENGTH_AFTER_END = re.compile(
+    r"(?:(?:expiration|expiry|termination|end)\s+of\s+(?:this|the)\s+agreement|"
+    r"\b(?:renew\w*|additional|successive|consecutive|further|subsequent|extension)|"
+    r"\bduring\s+the\s+term)\b[^.;]{0,40}$",
+    re.I,
+)
+"""'renewed for successive periods of one year', 'after the end of this Agreement, for two
+years': lengths of renewals or of what follows the term."""
+_NOT_TERM_SENTENCE = re.compile(
+    r"\b(?:confidential\w*|surviv\w*|compet\w*|solicit\w*|warrant\w*|indemnif\w*|audit\w*|"
+    r"insur\w*|records)\b",
+    re.I,
+)
+_DEFINED_NAME = re.compile(r"^[^.;]{0,80}?\(\s*(?:the\s+)?[\"“*]+\s*([^\"”]{1,40}?)\s*[\"”]")
+"""'... for a period of two (2) months (the "Production Period")': the length defines a named
+period; unless the name is the term's, it is not the contract's length."""
+_DEFINES_OTHER = re.compile(
+    r"(\w[\w ]{0,30}?)[\"”]?\s*(?:means|shall\s+mean|:)\s*(?:the\s+|a\s+)?(?:period\s+)?$"
+)
+"""'Year: the period of 12 months': a length that defines another word."""
+_TERM_NAME = re.compile(r"\bterm\b|\bperiod\s+of\s+(?:this\s+)?agreement", re.I)
+_ORDINAL = rf"(?P<ord>{EN_ORDINAL_WORDS}|\d{{1,2}}\s*(?:st|nd|rd|th))(?:\s*\([^)]{{1,6}}\))?"
+_ANNIVERSARY = re.compile(
+    rf"(?:{_ORDINAL}|(?P<num>\d{{1,2}}|{EN_NUMBER_WORDS})(?:\s*\(\d{{1,2}}\))?[\s-]*year)\s+"
+    r"anniversary\s+of\s+(?:the\s+|this\s+)?(?:(?:effective|execution|commencement|signing|"
+    r"launch)\s+date|date\s+(?:hereof|of\s+this\s+agreement)|agreement|execution)",
+    re.I,
+)
+_YEAR_END = re.compile(
+    rf"\bend\s+of\s+(?:the\s+)?(?:{_ORDINAL}\s+(?:contract\s+|agreement\s+)?year|"
+    r"year\s+(?P<num>\d{1,2}))\b",
+    re.I,
+)
+_ENDS_AT = re.compile(
+    r"\b(?:until|end\w*|terminat\w*|expir\w*|through|in\s+effect|later|earlier|earliest|"
+    r"continu\w*|remain\w*)\b[^.;]{0,90}$",
     re.I,
 )
 _PERPETUAL = re.compile(
-    r"\bterm\s+of\s+this\s+agreement\b(?:[^.]|\.(?=\d)){0,600}?\b(?:perpetual|in\s+perpetuity)\b|"
-    r"\bterm\s+of\s+this\s+agreement\b[^.]{0,200}?\b(?:end|continue)\w*\s+(?:when|until)\s+"
-    r"terminated\b",
+    r"\b(?:perpetual(?:ly)?(?!\s*,|\s+(?:and\s+)?(?:irrevocable|non-?exclusive|exclusive|royalty|"
+    r"fully|worldwide|licen[cs]e|right))|(?:in|for)\s+perpetuity|indefinite(?:ly)?|"
+    r"(?:until|when)\s+(?:it\s+is\s+)?terminat(?:ed|ion)\b(?!\s+date)|not\s+be\s+terminable)",
     re.I,
 )
-_LENGTH_AFTER_END = re.compile(
-    r"(?:expiration|expiry|termination|end)\s+of\s+(?:this|the)\s+agreement\s*$", re.I
+_PERPETUAL_VERB = re.compile(
+    r"\b(?:continu\w*|remain\w*|in\s+(?:full\s+)?(?:force|effect)|effective|term|duration|"
+    r"valid\w*|terminable)\b",
+    re.I,
 )
-_LENGTH_NOT_TERM = re.compile(
-    r"^\s*(?:following|after|prior|before|from\s+the\s+date\s+of\s+(?:any|such))", re.I
+_PERPETUAL_NOT = re.compile(
+    r"\b(?:years?|months?|renew\w*|extend\w*|extension|licen[cs]e[sd]?\s+(?:is|are|shall))\b",
+    re.I,
 )
 
 
@@ -499,21 +559,6 @@ def find_dates_en(doc: Document, max_pages: int = 10) -> list[Found]:
                     )
     if term is None:
         term = _term_length(doc)
-    if term is None:
-        for page in doc.pages:
-            m2 = _PERPETUAL.search(page.text)
-            if m2:
-                term = found(
-                    "term",
-                    {"perpetual": True},
-                    "perpetual",
-                    0.6,
-                    "rule:en-perpetual",
-                    page,
-                    m2.start(),
-                    m2.end(),
-                )
-                break
     if sign is None:
         sign = _signature_date(doc)
     # "effective as of X (the Effective Date)" in the preamble is also the date the contract
@@ -547,59 +592,124 @@ def find_dates_en(doc: Document, max_pages: int = 10) -> list[Found]:
     return results
 
 
+def _months(n: int | None, unit: str) -> int | None:
+    if not n:
+        return None
+    return n * 12 if unit.lower().startswith("year") else n
+
+
 def _term_length(doc: Document) -> Found | None:
+    """The contract's length or 'perpetual': of all the wordings on a page, the first one."""
     for page in doc.pages:
-        for m in _TERM_IS.finditer(page.text):
-            if m.group("n3"):
-                _, sentence = _sentence_around(page.text, m.start(), m.end())
-                if not re.search(r"\bterm\s+of\s+this\s+agreement\b", sentence, re.I):
-                    continue
-            n = en_number(m.group("n") or m.group("n2") or m.group("n3"))
-            unit = (m.group("unit") or m.group("unit2") or m.group("unit3")).lower()
-            if n:
-                months = n * 12 if unit.startswith("year") else n
-                return found(
-                    "term",
-                    {"months": months},
-                    f"{n} {unit}{'s' if n > 1 else ''}",
-                    0.8,
-                    "rule:en-term-of-agreement",
-                    page,
-                    m.start(),
-                    m.end(),
-                )
-    for page in doc.pages:
-        got = _term_length_page(page)
-        if got is not None:
-            return got
+        got = [
+            f
+            for f in (_term_length_page(page), _anniversary_page(page), _perpetual(page))
+            if f is not None
+        ]
+        if got:
+            return min(got, key=lambda f: f.span.start if f.span else 0)
     return None
 
 
 def _term_length_page(page: Page) -> Found | None:
     text = page.text
     for m in _TERM_LENGTH.finditer(text):
-        if _LENGTH_NOT_TERM.match(text[m.end() : m.end() + 40]):
+        after = text[m.end("unit") : m.end("unit") + 60].removeprefix("(s)")
+        if _LENGTH_NOT_TERM.match(after):
             continue
-        if _LENGTH_AFTER_END.search(text[max(0, m.start() - 60) : m.start()]):
+        if _LENGTH_AFTER_END.search(text[max(0, m.start() - 60) : m.start("n")]):
             continue
-        _, sentence = _sentence_around(text, m.start(), m.end())
-        if not re.search(
-            r"\b(?:this\s+agreement|term\s+of|agreement\s+term|initial\s+term)\b", sentence, re.I
+        if m.group("ends") and (
+            not m.group("from") or text[max(0, m.start() - 4) : m.start()].lower() == "the "
         ):
+            continue  # 'terminate ... 12 months', 'by the end of 12 months after': not the term
+        _, sentence = _sentence_around(text, m.start(), m.end())
+        if not _TERM_SENTENCE.search(sentence) or _NOT_TERM_SENTENCE.search(sentence):
             continue
-        n = en_number(m.group("n"))
-        if n:
-            months = n * 12 if m.group("unit").lower().startswith("year") else n
+        named = _DEFINED_NAME.match(text[m.end() : m.end() + 120])
+        subject = text[max(0, m.start() - 80) : m.start()]
+        if named and not _TERM_NAME.search(named.group(1)) and not _TERM_NAME.search(subject):
+            continue
+        other = _DEFINES_OTHER.search(text[max(0, m.start() - 40) : m.start()])
+        if other and not _TERM_NAME.search(other.group(1)):
+            continue
+        months = _months(en_number(m.group("n")), m.group("unit"))
+        if months:
+            n = months // 12 if months % 12 == 0 and "year" in m.group("unit").lower() else months
+            unit = "year" if "year" in m.group("unit").lower() else "month"
             return found(
                 "term",
                 {"months": months},
-                f"{n} {m.group('unit').lower()}",
+                f"{n} {unit}{'s' if n > 1 else ''}",
                 0.7,
                 "rule:en-term-length",
                 page,
                 m.start(),
                 m.end(),
             )
+    return None
+
+
+def _anniversary_page(page: Page) -> Found | None:
+    """'ends on the fifth anniversary of the Effective Date', 'until the end of the fifteenth
+    Contract Year': a length counted in years from the start."""
+    text = page.text
+    for rule, method in (
+        (_ANNIVERSARY, "rule:en-term-anniversary"),
+        (_YEAR_END, "rule:en-term-year"),
+    ):
+        for m in rule.finditer(text):
+            if not _ENDS_AT.search(text[max(0, m.start() - 90) : m.start()]):
+                continue
+            if _LENGTH_AFTER_END.search(text[max(0, m.start() - 60) : m.start()]):
+                continue
+            if re.search(
+                r"\b(?:following|after)\s+(?:the\s+)?$",
+                text[max(0, m.start() - 20) : m.start()],
+                re.I,
+            ):
+                continue  # 'at any time following the 7th anniversary': a right, not the end
+            _, sentence = _sentence_around(text, m.start(), m.end())
+            if not _TERM_SENTENCE.search(sentence) or _NOT_TERM_SENTENCE.search(sentence):
+                continue
+            raw = m.group("ord") or m.group("num")
+            years = en_ordinal(raw.replace(" ", "")) if m.group("ord") else en_number(raw)
+            if years:
+                return found(
+                    "term",
+                    {"months": years * 12},
+                    f"{years} year{'s' if years > 1 else ''}",
+                    0.7,
+                    method,
+                    page,
+                    m.start(),
+                    m.end(),
+                )
+    return None
+
+
+def _perpetual(page: Page) -> Found | None:
+    """'shall continue until terminated', 'in perpetuity', 'for an indefinite term': no end
+    date, in a sentence about the agreement with no length, renewal or licence wording before
+    the words that say so."""
+    text = page.text
+    for m in _PERPETUAL.finditer(text):
+        left, sentence = _sentence_around(text, m.start(), m.end())
+        before = text[left : m.start()]
+        if not _TERM_SENTENCE.search(before) or not _PERPETUAL_VERB.search(sentence):
+            continue
+        if _PERPETUAL_NOT.search(before) or _NOT_TERM_SENTENCE.search(sentence):
+            continue
+        return found(
+            "term",
+            {"perpetual": True},
+            "perpetual",
+            0.6,
+            "rule:en-perpetual",
+            page,
+            m.start(),
+            m.end(),
+        )
     return None
 
 
@@ -625,23 +735,62 @@ def _signature_date(doc: Document) -> Found | None:
 
 # --- renewal ------------------------------------------------------------------------------------
 _AUTO_RENEW = re.compile(
-    r"\b(?:automatically|tacitly)\s+(?:be\s+)?(?:renew|extend)\w*|\bauto-renew\w*|"
-    r"\brenewed\s+(?:automatically|tacitly)|\bshall\s+renew\s+automatically",
+    r"\b(?:automatic(?:ally)?|tacit(?:ly)?)\b[^.;]{0,40}?\b(?:renew\w*|extend\w*|extension|continu\w*)|"
+    r"\b(?:renew\w*|extend\w*|continu\w*)\s+(?:\w+\s+)?(?:automatically|tacitly)|"
+    r"\bauto-renew\w*|\bevergreen\b|\bcontinue\s+on\s+a\s+month[\s-]+to[\s-]+month",
     re.I,
 )
 _MANUAL_RENEW = re.compile(
-    r"\b(?:may|can|could)\s+(?:be\s+)?(?:renew|extend)\w*|\brenewable\b|"
-    r"\boption\s+to\s+(?:renew|extend|continue)",
+    r"\b(?:may|can|could)\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|\brenewable\b|"
+    r"\b(?:option|right)\s+(?:\w+\s+){0,3}?to\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|"
+    r"\boption\s+to\s+continue\b|"
+    r"\b(?:renew|extend)\w*\s+(?:this\s+agreement|the\s+term|the\s+agreement)\b|"
+    r"\brenew\w*\s+for\s+(?:successive|additional|consecutive|further|subsequent)\b|"
+    r"\bshall\s+renew\b",
     re.I,
 )
 _RENEW_TERM = re.compile(
-    rf"(?:(?:successive|additional|consecutive|further|renewal)\s+)?(?:terms?\s+of\s+|periods?\s+of\s+)?"
-    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*(?P<unit>years?|months?)"
-    rf"(?:\s+(?:terms?|periods?|extensions?))?|"
-    rf"(?P<yearly>\b(?:from\s+)?year[\s-]+to[\s-]+year\b|\bevery\s+year\b|\bannually\b|"
-    rf"\beach\s+year\b)",
+    rf"(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\((?:\d{{1,3}}|I)\))?[\s~-]*"
+    rf"(?:full\s+)?(?:calendar\s+)?(?P<unit>years?|months?)\b|"
+    rf"(?P<yearly>\b(?:from\s+)?year[\s-]+to[\s-]+year\b|\bevery\s+year\b|\bannual(?:ly)?\b|"
+    rf"\beach\s+year\b|\byearly\s+basis\b)|"
+    rf"(?P<monthly>\bmonth[\s-]+to[\s-]+month\b|\bmonthly\b|\badditional\s+month\b)|"
+    rf"(?P<half>\bhalf\s+a\s+year\b)",
     re.I,
 )
+"""The length of one renewal: after the words that renew; one before them only when it is
+called a renewal ('successive one-year terms shall renew')."""
+_RENEW_NOT_LENGTH = re.compile(
+    r"^\W*(?:(?:prior|advance|written|in\s+advance)\b|notice|before|following|after)", re.I
+)
+_RENEW_LENGTH_BEFORE = re.compile(
+    r"\b(?:successive|additional|consecutive|further|subsequent|renewal|extension)\b\W*(?:\w+\W+){0,3}$",
+    re.I,
+)
+
+
+def _renewal_months(sentence: str, at: int) -> int | None:
+    """Months of one renewal in the sentence, the renewing words at ``at``."""
+    before = [rm for rm in _RENEW_TERM.finditer(sentence, 0, at)]
+    for rm in [*_RENEW_TERM.finditer(sentence, at), *reversed(before)]:
+        if rm.start() < at and not _RENEW_LENGTH_BEFORE.search(sentence[: rm.start()]):
+            continue
+        if _RENEW_NOT_LENGTH.match(sentence[rm.end() : rm.end() + 30]):
+            continue  # 'sixty days prior', 'twelve (12) months written notice'
+        if re.search(r"\bup\s+to\s*$", sentence[: rm.start()], re.I):
+            continue  # 'up to ten (10) years': a limit, not one renewal
+        if rm.group("yearly"):
+            return 12
+        if rm.group("monthly"):
+            return 1
+        if rm.group("half"):
+            return 6
+        n = en_number(rm.group("n"))
+        if n:
+            return n * 12 if rm.group("unit").lower().startswith("year") else n
+    return None
+
+
 _NOTICE = re.compile(
     rf"(?:at\s+least\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
     rf"(?P<unit>days?|months?)['’]?\s*(?:prior\s+|advance\s+)?(?:written\s+)?notice",
@@ -664,14 +813,7 @@ def find_renewal_en(doc: Document) -> list[Found]:
                 r"\b(?:agreement|term|contract)\b", sentence, re.I
             ):
                 continue
-            term_months = None
-            rm = _RENEW_TERM.search(sentence, max(0, m.start() - left - 40))
-            if rm and rm.group("yearly"):
-                term_months = 12  # renewed "from year to year", "every year"
-            elif rm:
-                n = en_number(rm.group("n"))
-                if n:
-                    term_months = n * 12 if rm.group("unit").lower().startswith("year") else n
+            term_months = _renewal_months(sentence, m.start() - left)
             notice_days = None
             nm = _NOTICE.search(text, left, min(len(text), left + len(sentence) + 300))
             if nm:

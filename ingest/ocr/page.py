@@ -55,6 +55,8 @@ READABLE_CONFIDENCE = 60.0
 VERTICAL_SHARE = 0.6
 MIN_LINES = 3
 MAX_LOW_WORDS = 2000
+MAX_BOXES = 20_000
+"""Word boxes kept per page (a page of tiny print has a few thousand words)."""
 HAN_SHARE = 0.5
 """A page whose letters are at least this share Han characters is a Chinese page."""
 HAN_PACKS = ("chi_sim", "chi_tra")
@@ -99,6 +101,17 @@ class PageOcr:
     orientation: dict[str, Any] | None = None
     psm: int = PSM
     """The page segmentation mode of the reading kept."""
+    boxes: list[list[Any]] = field(default_factory=list)
+    """Every word read: ``[text, left, top, right, bottom, line]``, the box in fractions of
+    the image that was read (turned by ``rotation``), ``line`` the word's line on the page."""
+
+    def words_json(self) -> dict[str, Any]:
+        """The page's entry in the contract's word-box file (``words.vN.json``)."""
+        return {
+            "page": self.page_no,
+            "rotation": self.rotation,
+            "words": self.boxes,
+        }
 
     def result_json(self, *, languages: str, engine: str, threshold: float) -> dict[str, Any]:
         """The page's entry in the text file's ``ocr`` field (everything but text and layer)."""
@@ -181,15 +194,24 @@ class Words:
     vertical: float = 0.0
     """Share of the text lines that are taller than wide: near 1 on a page turned by 90°,
     whose lines tesseract then reads top to bottom (often well: confidence alone misses it)."""
+    boxes: list[list[Any]] = field(default_factory=list)
+    """Every word: ``[text, left, top, right, bottom, line]``, the box in fractions of the
+    image (from the TSV's page row), ``line`` numbering the TSV's lines from 0."""
 
 
 def parse_tsv(tsv: str, threshold: float) -> Words:
     """Word confidences and boxes from tesseract's TSV (level 5 rows are words)."""
     confidences: list[float] = []
     low: list[dict[str, Any]] = []
+    boxes: list[list[Any]] = []
     lines = tall = 0
+    page_w = page_h = 0
     reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
     for row in reader:
+        if row.get("level") == "1":
+            with contextlib.suppress(KeyError, ValueError):
+                page_w, page_h = int(row["width"]), int(row["height"])
+            continue
         if row.get("level") == "4":
             lines += 1
             with contextlib.suppress(KeyError, ValueError):
@@ -205,6 +227,20 @@ def parse_tsv(tsv: str, threshold: float) -> Words:
         if not word or conf < 0:
             continue
         confidences.append(conf)
+        if page_w > 0 and page_h > 0 and len(boxes) < MAX_BOXES:
+            with contextlib.suppress(KeyError, ValueError):
+                left, top = int(row["left"]), int(row["top"])
+                right, bottom = left + int(row["width"]), top + int(row["height"])
+                boxes.append(
+                    [
+                        word,
+                        round(left / page_w, 5),
+                        round(top / page_h, 5),
+                        round(right / page_w, 5),
+                        round(bottom / page_h, 5),
+                        max(lines - 1, 0),
+                    ]
+                )
         if conf < threshold and len(low) < MAX_LOW_WORDS:
             left, top = int(row["left"]), int(row["top"])
             low.append(
@@ -216,7 +252,14 @@ def parse_tsv(tsv: str, threshold: float) -> Words:
             )
     mean = round(sum(confidences) / len(confidences), 2) if confidences else None
     vertical = round(tall / lines, 3) if lines else 0.0
-    return Words(count=len(confidences), confidence=mean, low=low, lines=lines, vertical=vertical)
+    return Words(
+        count=len(confidences),
+        confidence=mean,
+        low=low,
+        lines=lines,
+        vertical=vertical,
+        boxes=boxes,
+    )
 
 
 # --- the page image -----------------------------------------------------------------------
@@ -425,6 +468,7 @@ def _result(
         seconds=time.monotonic() - started,
         orientation=None if osd is None else dict(osd.__dict__),
         psm=psm,
+        boxes=words.boxes,
     )
 
 

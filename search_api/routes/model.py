@@ -40,6 +40,7 @@ from schemas.contract_model import (
     TermsUpdate,
     TransitionRequest,
 )
+from schemas.fourprops import FourPropsReport
 from search_api.deps import ActsEditing, ActsManagingSettings, ActsViewing
 from search_api.errors import ERROR_RESPONSES
 
@@ -206,11 +207,29 @@ def clauses(f: ActsViewing, contract_id: int) -> ContractClauses:
 @router.post(
     "/contracts/{contract_id}/filing",
     response_model=ArchivalPublic,
-    responses={409: {"description": "filed already, or not filable"}, **ERROR_RESPONSES},
-    summary="File the contract: assign its archival code (档号) once",
+    responses={
+        409: {"description": "filed already, not filable, or the 四性检测 FAILED (not forced)"},
+        **ERROR_RESPONSES,
+    },
+    summary="File the contract: the 四性检测, then its archival code (档号), once",
 )
 def file_contract(f: ActsEditing, contract_id: int, body: FilingRequest) -> ArchivalPublic:
-    return f.lifecycle.file(contract_id, fonds_code=body.fonds_code, retention=body.retention)
+    return f.lifecycle.file(
+        contract_id,
+        fonds_code=body.fonds_code,
+        retention=body.retention,
+        force_reason=body.force_reason,
+    )
+
+
+@router.get(
+    "/contracts/{contract_id}/fourprops",
+    response_model=FourPropsReport,
+    responses=ERROR_RESPONSES,
+    summary="The 四性检测 report (authenticity, integrity, usability, security) made at filing",
+)
+def fourprops(f: ActsViewing, contract_id: int) -> FourPropsReport:
+    return f.lifecycle.fourprops(contract_id)
 
 
 @router.post(

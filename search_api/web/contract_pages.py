@@ -39,7 +39,15 @@ from search_api.deps import (
 )
 from search_api.routes.ocr import wake_ocr
 from search_api.web.i18n import localize, request_lang
-from search_api.web.page_images import RENDER_SCALE, PageCache, PageLayout, hit_rects, render_page
+from search_api.web.page_images import (
+    RENDER_SCALE,
+    PageCache,
+    PageLayout,
+    hit_rects,
+    layout_from_words,
+    render_page,
+    text_runs,
+)
 from search_api.web.render import STATIC, render, term_value
 from services.facade import Facade
 from services.facade.audit import LogFilter
@@ -453,7 +461,13 @@ def show_contract(
                 read.render_error,
             )
             shown = read.page
+            if page is not None:  # a hit list's page= link: count the hits of every page too
+                first_hit(texts)
+            if layout is not None and read.words is not None:
+                # an OCR'd page: its words are where OCR found them, not in the PDF
+                layout = layout_from_words(read.words, layout.width, layout.height) or layout
     rects = hit_rects(layout, patterns) if layout else []
+    runs = text_runs(layout) if layout else []
     page_record = next((p for p in record.pages if p.page_no == shown), None)
     page_text = normalize(texts[shown - 1]) if shown <= len(texts) else ""
     spans = [s for terms in patterns for s in find_spans(page_text, terms)]
@@ -479,6 +493,7 @@ def show_contract(
             "hits_per_page": hits_per_page,
             "layout": layout,
             "rects": rects,
+            "runs": runs,
             "render_error": render_error,
             "page_record": page_record,
             "related": f.contracts.related(contract_id),
@@ -487,6 +502,9 @@ def show_contract(
             "locks": f.holds.locks(contract_id),
             "verification": verification,
             "manifests": f.seals.manifests(contract_id),
+            "fourprops": (
+                f.lifecycle.fourprops(contract_id) if terms.archival.archival_code else None
+            ),
             "integrity_alert": f.seals.alert(contract_id),
             "terms": terms,
             "clauses": clauses,

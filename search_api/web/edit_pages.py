@@ -327,15 +327,26 @@ def file_form(
     classification: Annotated[str, Form(max_length=10)] = "",
     fonds_code: Annotated[str, Form(max_length=20)] = "",
     retention: Annotated[str, Form(max_length=5)] = "",
+    force_reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """File the contract (``POST /api/v1/contracts/{id}/filing``): its classification is
     confirmed first when it is chosen here (that needs ``contracts:classify``); the archive
-    then assigns the 档号 (全宗号-HT·年度-保管期限-分类-件号), once."""
-    values = {"classification": classification, "fonds_code": fonds_code, "retention": retention}
+    then runs the 四性检测 and assigns the 档号 (全宗号-HT·年度-保管期限-分类-件号), once. A
+    FAILED item refuses it unless a reason to file it anyway is given (``force_reason``)."""
+    values = {
+        "classification": classification,
+        "fonds_code": fonds_code,
+        "retention": retention,
+        "force_reason": force_reason,
+    }
     try:
         body = _checked(
             FilingRequest,
-            {"fonds_code": fonds_code.strip() or None, "retention": retention or None},
+            {
+                "fonds_code": fonds_code.strip() or None,
+                "retention": retention or None,
+                "force_reason": force_reason.strip() or None,
+            },
         )
         assert isinstance(body, FilingRequest)
         code = classification.strip().upper() or None
@@ -355,7 +366,12 @@ def file_form(
                 f.terms.update(contract_id, {"classification": code}, reason="filing")
         elif code is None and confirmed is None:
             raise FieldError("classification", "edit.error.required")
-        f.lifecycle.file(contract_id, fonds_code=body.fonds_code, retention=body.retention)
+        f.lifecycle.file(
+            contract_id,
+            fonds_code=body.fonds_code,
+            retention=body.retention,
+            force_reason=body.force_reason,
+        )
     except (FieldError, ArchiveError) as exc:
         return _refused(f, request, contract_id, "file", values, exc)
     return _saved(contract_id, "file", "edit-file")

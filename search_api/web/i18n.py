@@ -636,6 +636,33 @@ EN: dict[str, str] = {
     "value.retention.D10": "10 years (D10)",
     "value.direction.receivable": "receivable",
     "value.direction.payable": "payable",
+    # 四性检测 at filing (issue 13)
+    "fourprops.title": "Four-properties check (四性检测)",
+    "fourprops.lead": "Made when the contract was filed (DA/T 70): authenticity, integrity, "
+    "usability and security of its package.",
+    "fourprops.checked": "Checked {at} by {by}.",
+    "fourprops.sealed": "The report ({file}, SHA-256 {sha}) is sealed in manifest version "
+    "{version}.",
+    "fourprops.not_sealed": "The report ({file}) is not listed by the latest manifest.",
+    "fourprops.forced": "Filed although an item failed, by {by}: {reason}",
+    "fourprops.prop.authenticity": "Authenticity (真实性)",
+    "fourprops.prop.integrity": "Integrity (完整性)",
+    "fourprops.prop.usability": "Usability (可用性)",
+    "fourprops.prop.security": "Security (安全性)",
+    "fourprops.item.digests": "Stored files match their sealed digests",
+    "fourprops.item.seal": "Archive seal",
+    "fourprops.item.timestamp": "Timestamp",
+    "fourprops.item.embedded_signatures": "Signatures inside the file",
+    "fourprops.item.metadata_consistency": "Record and manifest agree",
+    "fourprops.item.package_files": "Every file of the package present",
+    "fourprops.item.metadata_complete": "Metadata complete for the scheme",
+    "fourprops.item.format": "Format identified",
+    "fourprops.item.renders": "Opens and renders",
+    "fourprops.item.text": "Text extractable or OCR'd",
+    "fourprops.item.virus_scan": "Virus scan (ClamAV)",
+    "fourprops.item.active_content": "No JavaScript or launch actions",
+    "fourprops.item.access": "Access restricted as the class requires",
+    "edit.file_force": "File anyway although the four-properties check failed: reason",
 }
 
 ZH: dict[str, str] = {
@@ -1223,6 +1250,31 @@ ZH: dict[str, str] = {
     "value.retention.D10": "10 年（D10）",
     "value.direction.receivable": "应收",
     "value.direction.payable": "应付",
+    # 四性检测 at filing (issue 13)
+    "fourprops.title": "四性检测",
+    "fourprops.lead": "归档时按 DA/T 70 对电子文件包进行的真实性、完整性、可用性、安全性检测。",
+    "fourprops.checked": "{by} 于 {at} 检测。",
+    "fourprops.sealed": "检测报告（{file}，SHA-256 {sha}）已封存于第 {version} 版清单。",
+    "fourprops.not_sealed": "最新清单未列出检测报告（{file}）。",
+    "fourprops.forced": "有检测项未通过仍归档，操作人 {by}，理由：{reason}",
+    "fourprops.prop.authenticity": "真实性",
+    "fourprops.prop.integrity": "完整性",
+    "fourprops.prop.usability": "可用性",
+    "fourprops.prop.security": "安全性",
+    "fourprops.item.digests": "存储文件与封存摘要一致",
+    "fourprops.item.seal": "档案封印",
+    "fourprops.item.timestamp": "时间戳",
+    "fourprops.item.embedded_signatures": "文件内电子签名",
+    "fourprops.item.metadata_consistency": "记录与清单一致",
+    "fourprops.item.package_files": "文件包齐全",
+    "fourprops.item.metadata_complete": "元数据符合分类方案要求",
+    "fourprops.item.format": "格式可识别",
+    "fourprops.item.renders": "可打开并显示",
+    "fourprops.item.text": "文本可提取或已 OCR",
+    "fourprops.item.virus_scan": "病毒检测（ClamAV）",
+    "fourprops.item.active_content": "无 JavaScript 或启动动作",
+    "fourprops.item.access": "访问按分类要求受限",
+    "edit.file_force": "四性检测未通过仍归档：理由",
 }
 
 # --- the contract table (issue 15) ---------------------------------------------------------------
@@ -1344,6 +1396,85 @@ ZH.update(
         "table.export": "导出全部行",
     }
 )
+# --- batch scans split by separator sheets (issue 16) ------------------------------------------
+EN |= {
+    "nav.batches": "Batch scans",
+    "batch.title": "Batch scans",
+    "batch.lead": (
+        "A whole box scanned into one PDF, with a separator sheet before each contract: the "
+        "archive splits it at the sheets. You see the split before anything is archived; the "
+        "batch file is kept as evidence, linked to each contract."
+    ),
+    "batch.upload_h": "Upload a batch scan",
+    "batch.file": "Batch scan (one PDF)",
+    "batch.file_help": "Up to the upload limit; pages are looked at, nothing is archived yet.",
+    "batch.default_help": "Customer and classification for contracts whose sheet names none.",
+    "batch.preview": "Show the split",
+    "batch.preview_h": "Planned split of {file}",
+    "batch.committed_h": "{file} archived",
+    "batch.summary": "{pages} pages, {sheets} separator sheets, {segments} contracts.",
+    "batch.note.none": "No separator sheet found: the batch is archived as one contract.",
+    "batch.note.only_sheets": "Only separator sheets: nothing to archive.",
+    "batch.kept": "The batch file, kept as evidence:",
+    "batch.segment": "Contract {n}: pages {pages}",
+    "batch.segment_one": "Contract {n}: page {pages}",
+    "batch.from_sheet": "sheet on page {page}",
+    "batch.sheet_alt": "separator sheet, page {page}",
+    "batch.sheet_page": "sheet (p. {page})",
+    "batch.page_alt": "page {page} of the batch",
+    "batch.page": "p. {page}",
+    "batch.skipped_h": "Skipped",
+    "batch.skipped.next": (
+        "The sheet on page {page} is followed by the sheet on page {next}: no pages between."
+    ),
+    "batch.skipped.end": "The sheet on page {page} is the last page: no pages after it.",
+    "batch.commit": "Archive these contracts",
+    "batch.discard": "Discard",
+    "batch.sheet_h": "Print a separator sheet",
+    "batch.sheet_lead": (
+        "Put one before each contract when scanning. The customer and classification on the "
+        "sheet are given to the contract after it."
+    ),
+    "batch.sheet_get": "Download the sheet (PDF)",
+    "batch.cli": "On the command line:",
+}
+ZH |= {
+    "nav.batches": "批量扫描",
+    "batch.title": "批量扫描",
+    "batch.lead": (
+        "整盒档案扫描成一个 PDF，每份合同前放一张分隔页：系统在分隔页处拆分。"
+        "归档前先预览拆分结果；批量扫描原件作为证据保存，并与每份合同关联。"
+    ),
+    "batch.upload_h": "上传批量扫描件",
+    "batch.file": "批量扫描件（一个 PDF）",
+    "batch.file_help": "不超过上传上限；此步只查看页面，尚不归档。",
+    "batch.default_help": "分隔页未注明客户或分类时，使用这里填写的客户和分类。",
+    "batch.preview": "查看拆分",
+    "batch.preview_h": "{file} 的拆分预览",
+    "batch.committed_h": "{file} 已归档",
+    "batch.summary": "共 {pages} 页，{sheets} 张分隔页，{segments} 份合同。",
+    "batch.note.none": "未找到分隔页：整个批次作为一份合同归档。",
+    "batch.note.only_sheets": "只有分隔页：没有可归档的内容。",
+    "batch.kept": "批量扫描原件（作为证据保存）：",
+    "batch.segment": "合同 {n}：第 {pages} 页",
+    "batch.segment_one": "合同 {n}：第 {pages} 页",
+    "batch.from_sheet": "分隔页在第 {page} 页",
+    "batch.sheet_alt": "分隔页，第 {page} 页",
+    "batch.sheet_page": "分隔页（第 {page} 页）",
+    "batch.page_alt": "批次第 {page} 页",
+    "batch.page": "第 {page} 页",
+    "batch.skipped_h": "已跳过",
+    "batch.skipped.next": "第 {page} 页的分隔页后紧接第 {next} 页的分隔页：中间没有页面。",
+    "batch.skipped.end": "第 {page} 页的分隔页是最后一页：其后没有页面。",
+    "batch.commit": "归档这些合同",
+    "batch.discard": "放弃",
+    "batch.sheet_h": "打印分隔页",
+    "batch.sheet_lead": "扫描时在每份合同前放一张。分隔页上的客户和分类将用于其后的合同。",
+    "batch.sheet_get": "下载分隔页（PDF）",
+    "batch.cli": "命令行：",
+}
+EN["value.relation.scan_batch"] = "split from the batch scan"
+ZH["value.relation.scan_batch"] = "拆分自批量扫描件"
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
 

@@ -176,7 +176,10 @@ def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rec
                 if box is None:
                     continue
                 left, top, right, bottom = box
-                if line is not None and abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002:
+                if line is not None and (
+                    abs(top - line[1]) < (line[3] - line[1]) * 0.6 + 0.002
+                    or _same_column(line, box)
+                ):
                     line = [
                         min(line[0], left),
                         min(line[1], top),
@@ -194,6 +197,18 @@ def hit_rects(layout: PageLayout, patterns: Sequence[Sequence[str]]) -> list[Rec
     return rects
 
 
+def _same_column(line: Sequence[float], box: Sequence[float]) -> bool:
+    """The next character of a column of text (a page whose lines run up or down the image:
+    a form printed sideways, read turned): right above or below the column so far, as wide."""
+    width = line[2] - line[0]
+    gap = max(box[1] - line[3], line[1] - box[3])
+    return (
+        abs(box[0] - line[0]) < width * 0.4 + 0.002
+        and abs(box[2] - line[2]) < width * 0.4 + 0.002
+        and -0.002 < gap < (box[3] - box[1]) * 0.6 + 0.002
+    )
+
+
 def _rect(box: Sequence[float]) -> Rect:
     pad = 0.002
     left, top = max(0.0, box[0] - pad), max(0.0, box[1] - pad)
@@ -204,6 +219,129 @@ def _rect(box: Sequence[float]) -> Rect:
         width=round((right - left) * 100, 3),
         height=round((bottom - top) * 100, 3),
     )
+
+
+# --- OCR'd pages: the word boxes OCR kept ----------------------------------------------------
+def _unturn(box: tuple[float, float, float, float], rotation: int) -> tuple[float, ...]:
+    """A box in fractions of the image OCR read (the page image turned clockwise by
+    ``rotation``) as fractions of the page image as displayed."""
+    u0, v0, u1, v1 = box
+    if rotation == 90:
+        return (v0, 1 - u1, v1, 1 - u0)
+    if rotation == 180:
+        return (1 - u1, 1 - v1, 1 - u0, 1 - v0)
+    if rotation == 270:
+        return (1 - v1, u0, 1 - v0, u1)
+    return box
+
+
+def layout_from_words(entry: dict[str, Any], width: int, height: int) -> PageLayout | None:
+    """The layout of an OCR'd page from its stored word boxes (``words.vN.json``): the words
+    in reading order, a space between the words of a line and a line break between lines, and
+    each word's box shared out evenly among its characters (tesseract's ``chi_sim`` words are
+    one to a few characters, so a Chinese hit is placed to the character). None when the entry
+    holds no usable word."""
+    try:
+        rotation = int(entry.get("rotation") or 0) % 360
+    except (TypeError, ValueError):
+        return None
+    words = entry.get("words")
+    if rotation not in (0, 90, 180, 270) or not isinstance(words, list):
+        return None
+    text: list[str] = []
+    boxes: list[tuple[float, float, float, float] | None] = []
+    last_line: int | None = None
+    for item in words:
+        try:
+            word = str(item[0])
+            u0, v0, u1, v1 = (float(x) for x in item[1:5])
+            line = int(item[5])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if not word or not (0 <= u0 < u1 <= 1 and 0 <= v0 < v1 <= 1):
+            continue
+        if last_line is not None:
+            text.append("\n" if line != last_line else " ")
+            boxes.append(None)
+        last_line = line
+        step = (u1 - u0) / len(word)
+        for i, ch in enumerate(word):
+            text.append(ch)
+            left, top, right, bottom = _unturn(
+                (u0 + i * step, v0, u0 + (i + 1) * step, v1), rotation
+            )
+            boxes.append((left, top, right, bottom))
+    if not boxes:
+        return None
+    return PageLayout(width, height, "".join(text), tuple(boxes))
+
+
+# --- the selectable text layer ----------------------------------------------------------------
+MAX_RUNS = 5000
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """A run of text on one line of the page image, in the image's pixels: drawn invisible
+    over the image (SVG ``<text>`` stretched to ``length``) so it can be selected and copied."""
+
+    x: float
+    y: float
+    """The baseline."""
+    size: float
+    length: float
+    text: str
+
+
+def text_runs(layout: PageLayout) -> list[TextRun]:
+    """The page's text cut into runs, one per stretch of a line (a wide gap or a line break
+    starts a new one), placed where the characters are on the image."""
+    runs: list[TextRun] = []
+    chars: list[str] = []
+    box: list[float] | None = None
+    space = False
+
+    def flush() -> None:
+        nonlocal box, space
+        if box is not None and chars and len(runs) < MAX_RUNS:
+            h = box[3] - box[1]
+            runs.append(
+                TextRun(
+                    x=round(box[0], 1),
+                    y=round(box[3] - 0.15 * h, 1),
+                    size=round(h, 1),
+                    length=round(max(box[2] - box[0], 0.5), 1),
+                    text="".join(chars),
+                )
+            )
+        chars.clear()
+        box, space = None, False
+
+    w, h_img = layout.width, layout.height
+    for ch, frac in zip(layout.text, layout.boxes, strict=False):
+        if ch in "\r\n":
+            flush()
+            continue
+        if ch.isspace() or frac is None:
+            space = space or box is not None
+            continue
+        left, top, right, bottom = frac[0] * w, frac[1] * h_img, frac[2] * w, frac[3] * h_img
+        if box is not None:
+            height = max(box[3] - box[1], bottom - top, 1.0)
+            same_line = abs((top + bottom) / 2 - (box[1] + box[3]) / 2) < height * 0.5
+            gap = left - box[2]
+            if not same_line or gap > 2.5 * height or gap < -height:
+                flush()
+        if box is None:
+            box = [left, top, right, bottom]
+        else:
+            if space and not (is_cjk(chars[-1]) and is_cjk(ch)):
+                chars.append(" ")
+            box = [min(box[0], left), min(box[1], top), max(box[2], right), max(box[3], bottom)]
+        space = False
+        chars.append(ch)
+    flush()
+    return runs
 
 
 class PageCache:

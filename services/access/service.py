@@ -1066,17 +1066,24 @@ class AccessControl:
         customer: str | None = None,
         classification: str | None = None,
     ) -> IngestResult:
-        self.require(caller, Perm.CONTRACTS_INGEST, action="contract.ingest")
-        if classification:
-            self.require(caller, Perm.CONTRACTS_CLASSIFY, action="contract.ingest")
-        pipeline = Pipeline([*self.archive.pipeline.stages, AuditStage(self, caller)])
-        filename = safe_name(filename)  # as Archive.ingest: a non-UTF-8 name cannot be stored
         request = IngestRequest(
-            filename=filename,
+            filename=safe_name(filename),  # as Archive.ingest: a non-UTF-8 name cannot be stored
             title=title,
             customer=customer,
             classification=valid_classification(classification) if classification else None,
         )
+        return self.ingest_request(caller, request, source)
+
+    def ingest_request(
+        self, caller: Caller, request: IngestRequest, source: IO[bytes]
+    ) -> IngestResult:
+        """Archive one file as ``request`` says (a batch's segment: its master and
+        provenance), logged as every ingest is."""
+        self.require(caller, Perm.CONTRACTS_INGEST, action="contract.ingest")
+        if request.classification:
+            self.require(caller, Perm.CONTRACTS_CLASSIFY, action="contract.ingest")
+        pipeline = Pipeline([*self.archive.pipeline.stages, AuditStage(self, caller)])
+        filename = request.filename
         result = self.archive.ingest_request(request, source, caller.username, pipeline=pipeline)
         if result.status != "archived":
             # Archived ingests were logged by the AuditStage inside the pipeline.

@@ -62,6 +62,10 @@ from schemas.contract_model import (
     SuggestionPublic,
 )
 from schemas.contracts import ContractPublic
+from services.fourprops import EVENT_KIND as FOURPROPS_EVENT
+from services.fourprops import FilingPlan, FourProps, failed_items, overall
+from signing.report import Status
+from storage.objects.base import FOURPROPS_NAME
 from storage.records.contract_base import (
     EDITABLE_TERMS,
     ContractFilter,
@@ -808,8 +812,13 @@ class ContractService:
         item_no: int | None = None,
         year: int | None = None,
         today: date | None = None,
+        force_reason: str | None = None,
     ) -> TermsRecord:
-        """Give the contract its archival code (档号), once."""
+        """Give the contract its archival code (档号), once, after the 四性检测 of its package
+        (:mod:`services.fourprops`): a FAILED item refuses the filing unless ``force_reason``
+        says why it is filed all the same."""
+        if force_reason is not None and not force_reason.strip():
+            raise InvalidRequest("a filing forced past the 四性检测 needs a reason")
         record = self.archive.get(contract_id)
         terms = self.store.get_terms(contract_id)
         if terms.archival_code is not None:
@@ -847,6 +856,21 @@ class ContractService:
             classification=terms.classification,
             currency=terms.currency,
         )
+        check = FourProps(self.archive)
+        report = check.check(
+            record,
+            terms,
+            FilingPlan(
+                fonds_code=fonds,
+                archival_year=archival_year,
+                retention=chosen_retention,
+                classification=terms.classification,
+            ),
+            actor=actor,
+        )
+        result = overall(report)
+        if result is Status.FAILED and force_reason is None:
+            raise check.refuse(record, report)
         filed = self.store.file_contract(
             contract_id,
             fonds_code=fonds,
@@ -857,9 +881,35 @@ class ContractService:
             actor=actor,
             item_no=item_no,
         )
+        report["filing"]["archival_code"] = filed.archival_code
+        forced = force_reason is not None and result is Status.FAILED
+        if force_reason is not None:
+            report["forced"] = {
+                "reason": force_reason.strip(),
+                "by": actor,
+                "failed": failed_items(report),
+            }
+        digest = check.store(record, report)
+        self.store.add_event(
+            contract_id,
+            FOURPROPS_EVENT,
+            actor=actor,
+            to_value=result.value,
+            reason=force_reason.strip() if force_reason is not None else None,
+            data={
+                "report": FOURPROPS_NAME,
+                "sha256": digest,
+                "forced": forced,
+                "properties": {p["id"]: p["status"] for p in report["properties"]},
+            },
+        )
         self._protect(filed)
         self._reseal(contract_id)
         return filed
+
+    def fourprops(self, contract_id: int) -> dict[str, Any]:
+        """The 四性检测 report stored in the package when the contract was filed."""
+        return FourProps(self.archive).load(self.archive.get(contract_id))
 
     # -- holds -------------------------------------------------------------------------------------
     def place_hold(self, contract_id: int, reason: str, *, actor: str) -> HoldPublic:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.facade.admin import AdminArea
     from services.facade.approvals import ApprovalsArea
     from services.facade.audit import AuditArea
+    from services.facade.batches import BatchesArea
     from services.facade.borrowing import BorrowingArea
     from services.facade.contracts import ContractsArea
     from services.facade.customers import CustomersArea
@@ -62,6 +63,7 @@ AREAS = (
     "borrowing",
     "jobs",
     "table",
+    "batches",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
 
@@ -217,3 +219,9 @@ class Facade:
         from services.facade.table import TableArea
 
         return TableArea(self.acting)
+
+    @cached_property
+    def batches(self) -> BatchesArea:
+        from services.facade.batches import BatchesArea
+
+        return BatchesArea(self.acting)

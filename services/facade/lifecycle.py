@@ -7,6 +7,7 @@ from typing import Any
 
 from core.roles import Perm
 from schemas.contract_model import ArchivalPublic, EventPublic, HoldPublic
+from schemas.fourprops import FourPropsReport
 from services.contracts.service import ContractService
 from services.facade.base import Area, action
 
@@ -32,13 +33,22 @@ class LifecycleArea(Area):
 
     @action("contract.file", Perm.CONTRACTS_EDIT, logged="change", contract="contract_id")
     def file(
-        self, contract_id: int, fonds_code: str | None = None, retention: str | None = None
+        self,
+        contract_id: int,
+        fonds_code: str | None = None,
+        retention: str | None = None,
+        force_reason: str | None = None,
     ) -> ArchivalPublic:
-        """Give the contract its archival code (档号), once."""
+        """Give the contract its archival code (档号), once, after the 四性检测 of its package
+        (a FAILED item refuses it unless ``force_reason`` says why it is filed anyway)."""
         terms = self.model.file(
-            contract_id, actor=self.acting.actor, fonds_code=fonds_code, retention=retention
+            contract_id,
+            actor=self.acting.actor,
+            fonds_code=fonds_code,
+            retention=retention,
+            force_reason=force_reason,
         )
-        self.acting.note(archival_code=terms.archival_code)
+        self.acting.note(archival_code=terms.archival_code, forced=force_reason is not None)
         held = any(h.active for h in self.model.store.list_holds(contract_id))
         return ArchivalPublic.from_record(terms, held=held)
 
@@ -60,3 +70,10 @@ class LifecycleArea(Area):
         due = [d for d in self.model.disposal_due() if self.acting.may_see_id(int(d["id"]))]
         self.acting.note(returned=[d["id"] for d in due])
         return due
+
+    @action("contract.fourprops", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
+    def fourprops(self, contract_id: int) -> FourPropsReport:
+        """The 四性检测 report made when the contract was filed (NotFound before)."""
+        report = FourPropsReport.model_validate(self.model.fourprops(contract_id))
+        self.acting.note(overall=report.overall, sha256=report.sha256)
+        return report

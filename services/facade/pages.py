@@ -59,6 +59,9 @@ class PageRead:
     layout: Any
     render_error: str | None
     purpose: str | None
+    words: dict[str, Any] | None = None
+    """The shown page's OCR word boxes (``words.vN.json``) when it was OCR'd and they were
+    kept (contracts OCR'd before they were have none: their hits are not drawn)."""
 
 
 @dataclass(frozen=True)
@@ -142,13 +145,16 @@ class PagesArea(Area):
                 layout = self._drawn(record, page, draw, cache)[2]
             except ArchiveError as exc:
                 render_error = exc.message
+        words: dict[str, Any] | None = None
+        if any(p.page_no == page and p.text_source == "ocr" for p in record.pages):
+            words = self.archive.page_words(record, page)
         self.acting.log(
             PAGE_ACTION,
             contract_id=contract_id,
             purpose=purpose,
             details={"file": "text", "page": page, "sha256": record.text_sha256},
         )
-        return PageRead(record, page, texts, text_error, layout, render_error, purpose)
+        return PageRead(record, page, texts, text_error, layout, render_error, purpose, words)
 
     @action(PAGE_ACTION, Perm.CONTRACTS_READ, logged="self", contract="contract_id")
     def image(

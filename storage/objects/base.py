@@ -144,6 +144,8 @@ RENDITION_NAME = "rendition.pdf"
 RENDITION_INFO_NAME = "rendition.json"
 """How the rendition was made (tool, version): the manifest lists it as the rendition's
 ``made_by``."""
+FOURPROPS_NAME = "fourprops.json"
+"""The 四性检测 report made when the contract was filed (services/fourprops.py)."""
 
 
 def pdf_key(original_key: str, content_type: str) -> str:
