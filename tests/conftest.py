@@ -360,6 +360,9 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("ARCHIVE_") and not key.startswith("ARCHIVE_TEST_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ARCHIVE_LOG_LEVEL", "warning")
+    # Servers started by tests run no scheduled reminders or fixity audits of their own (they
+    # would change states and logs under the tests); tests/test_background_jobs.py turns it on.
+    monkeypatch.setenv("ARCHIVE_JOBS_BACKGROUND", "false")
     reset_settings()
     yield
     reset_settings()

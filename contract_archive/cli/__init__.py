@@ -248,7 +248,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ocr",
         ("Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."),
     ),
-    "jobs": ("jobs", "Background jobs: list those that failed for good."),
+    "jobs": ("jobs", "Jobs: list them (failed or all), retry a failed background job, queue one."),
     "worker": (
         "ocr",
         (
