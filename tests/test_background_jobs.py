@@ -1,0 +1,313 @@
+"""Background jobs other than OCR (issue 14): reminders, fixity audits and reindexing as durable
+jobs with attempts, backoff, a lease and a terminal `failed` state.
+
+The way users meet them: a real server (`contract-archive serve`, its lifespan runs the worker)
+asked over HTTP with a token, and the installed command line acting as ARCHIVE_USER (`jobs`,
+`worker`, `doctor`). A job fails for real: the fixity audit finds a damaged contract and its
+e-mail cannot be sent (the SMTP port refuses); once the tests' SMTP sink listens on that port,
+the retried job mails the failures. A crashed worker is a claim made in the database by a worker
+that never comes back (its lease runs out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from services.archive import Archive
+from tests.access_helpers import ensure_user
+from tests.conftest import corpus_files, make_settings
+from tests.seal_helpers import flip_byte
+from tests.servers import free_ports
+from tests.smtp_sink import SmtpSink
+from tests.test_ocr_poison import PROGRAM
+
+DEAD_WORKER = "deadhost:999999:jobs-crashed"
+
+
+def wait_for(check: Callable[[], Any], limit: float = 120, step: float = 0.3) -> Any:
+    """Poll ``check`` until it returns something true (and return it); None after ``limit``
+    seconds (a generous bound, not a measurement)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        got = check()
+        if got:
+            return got
+        time.sleep(step)
+    return None
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An archive of two contracts, the second one's original damaged; the user root (admin)."""
+    base = tmp_path_factory.mktemp("background-jobs") / "var"
+    pdfs = sorted(corpus_files("en-cuad", ".pdf"), key=lambda p: p.stat().st_size)[:2]
+    ids = []
+    with Archive(make_settings(base), parser_workers=1).open() as archive:
+        ensure_user(archive, "root", ("admin",))
+        ensure_user(archive, "clerk", ("archivist",))
+        for pdf in pdfs:
+            result = archive.ingest_path(pdf)
+            assert result.status == "archived" and result.id is not None, result
+            ids.append(result.id)
+        record = archive.get(ids[1])
+        package = archive.settings.objects_dir / "packages" / record.sha256[:2] / record.sha256
+        original = package / "original"
+        flip_byte(original, original.stat().st_size // 2)
+    return {"base": base, "ids": ids, "damaged": ids[1]}
+
+
+def fresh(seeded: dict[str, Any], tmp_path: Path) -> Path:
+    target = tmp_path / "var"
+    shutil.copytree(seeded["base"], target, symlinks=True)
+    return target
+
+
+def job_env(data: Path, smtp_port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ARCHIVE_DATA_DIR": str(data),
+        "ARCHIVE_USER": "root",
+        "ARCHIVE_OCR_BACKGROUND": "false",
+        "ARCHIVE_SMTP_HOST": "127.0.0.1",
+        "ARCHIVE_SMTP_PORT": str(smtp_port),
+        "ARCHIVE_SMTP_STARTTLS": "false",
+        "ARCHIVE_REMINDER_EMAIL_TO": "ops@example.com",
+        "ARCHIVE_JOB_MAX_ATTEMPTS": "2",
+        "ARCHIVE_JOB_POLL_SECONDS": "0.2",
+        "ARCHIVE_JOB_LEASE_SECONDS": "3",
+        **extra,
+    }
+
+
+def cli(env: dict[str, str], *args: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PROGRAM, *args],
+        env={**env, "ARCHIVE_USER": user},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def listed(env: dict[str, str], *flags: str) -> list[dict[str, Any]]:
+    done = cli(env, "jobs", "list", *flags, "--json")
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def by_id(jobs: list[dict[str, Any]], job_id: int) -> dict[str, Any]:
+    return next(j for j in jobs if j.get("id") == job_id)
+
+
+def test_the_server_runs_scheduled_jobs_a_failing_one_backs_off_fails_and_is_retried(
+    seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    data = fresh(seeded, tmp_path)
+    port, smtp_port = free_ports(2)  # nothing listens on smtp_port yet: mail is refused
+    env = job_env(
+        data,
+        smtp_port,
+        ARCHIVE_JOBS_BACKGROUND="true",
+        ARCHIVE_JOB_RETRY_BACKOFF_SECONDS="3",
+        ARCHIVE_REMINDER_INTERVAL_HOURS="0.0005",  # every 1.8 s
+        ARCHIVE_FIXITY_INTERVAL_HOURS="0.002",  # every 7.2 s
+    )
+    made = cli(env, "tokens", "create", "--name", "jobs")
+    assert made.returncode == 0, made.stderr
+    auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    clerk_made = cli(env, "tokens", "create", "--name", "clerk", user="clerk")
+    clerk = {"Authorization": f"Bearer {clerk_made.stdout.strip()}"}
+    server = subprocess.Popen(
+        [PROGRAM, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=base, headers=auth, timeout=60)
+
+    def up() -> bool:
+        assert server.poll() is None, "the server stopped"
+        try:
+            return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def every() -> list[dict[str, Any]]:
+        r = api.get("/api/v1/jobs", params={"state": "all"})
+        assert r.status_code == 200, r.text
+        return [j for j in r.json()["items"] if j["id"] is not None]
+
+    def job(job_id: int) -> dict[str, Any]:
+        r = api.get(f"/api/v1/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    try:
+        assert wait_for(up, limit=90), "the server did not start"
+
+        # The scheduled fixity audit finds the damaged contract; mailing it is refused: the
+        # job waits for its second attempt (backoff) with the reason.
+        def in_backoff() -> dict[str, Any] | None:
+            return next(
+                (
+                    j
+                    for j in every()
+                    if j["kind"] == "fixity" and j["state"] == "queued" and j["attempts"] == 1
+                ),
+                None,
+            )
+
+        waiting = wait_for(in_backoff)
+        assert waiting is not None, every()
+        fixity = waiting["id"]
+        assert waiting["queued_by"] == "schedule" and waiting["max_attempts"] == 2
+        assert "mailing the failures failed" in waiting["reason"]
+        assert waiting["next_attempt_at"] is not None
+
+        # Meanwhile another job runs: the failing one holds no worker.
+        queued = api.post("/api/v1/jobs", json={"kind": "reindex"})
+        assert queued.status_code == 202, queued.text
+        reindex = queued.json()["id"]
+        assert queued.json()["state"] == "queued" and queued.json()["queued_by"] == "root"
+        done = wait_for(lambda: (j := job(reindex))["state"] == "done" and j)
+        assert done and done["result"] == "indexed 2 contracts" and done["attempts"] == 1
+
+        failed = wait_for(lambda: (j := job(fixity))["state"] == "failed" and j)
+        assert failed, job(fixity)
+        assert failed["attempts"] == 2
+        assert "1 failed" in failed["reason"] and "mailing the failures failed" in failed["reason"]
+        assert failed["traceback"] is None  # an expected failure: the reason says it all
+        assert failed["retry"] == f"contract-archive jobs retry {fixity}"
+        assert failed["failed_at"] >= waiting["next_attempt_at"]  # not before its backoff
+        assert done["finished_at"] < failed["failed_at"]  # it ran while the other waited
+        in_list = api.get("/api/v1/jobs", params={"state": "failed"}).json()["items"]
+        assert fixity in [j["id"] for j in in_list]
+
+        # Reminders run at their interval, as jobs.
+        reminders = wait_for(
+            lambda: [
+                j
+                for j in every()
+                if j["kind"] == "reminders" and j["state"] == "done" and j["queued_by"] == "schedule"
+            ]
+        )
+        assert reminders and "new reminders" in reminders[0]["result"]
+
+        # Bad input: a clear 4xx, nothing queued.
+        before = len(every())
+        bad = api.post("/api/v1/jobs", json={"kind": "format-disk"})
+        assert bad.status_code == 400 and "unknown job kind" in bad.json()["error"]["message"]
+        again = api.post(f"/api/v1/jobs/{reindex}/retry")
+        assert again.status_code == 409 and "not failed" in again.json()["error"]["message"]
+        assert api.post("/api/v1/jobs/987654/retry").status_code == 404
+        assert api.get("/api/v1/jobs/987654").status_code == 404
+        refused = httpx.post(f"{base}/api/v1/jobs", json={"kind": "reindex"}, headers=clerk)
+        assert refused.status_code == 403
+        assert len([j for j in every() if j["kind"] in ("reindex",)]) == 1
+        assert len(every()) >= before
+
+        # The SMTP server is back: the retried job mails the failures.
+        with SmtpSink(smtp_port) as sink:
+            retried = api.post(f"/api/v1/jobs/{fixity}/retry")
+            assert retried.status_code == 200, retried.text
+            assert retried.json()["state"] == "queued" and retried.json()["attempts"] == 0
+            ended = wait_for(lambda: (j := job(fixity))["state"] in ("done", "failed") and j)
+            assert ended and ended["state"] == "done", ended
+            assert "the failures were e-mailed" in ended["result"]
+            mails = [m for m in sink.messages if "fixity audit found" in m["subject"]]
+            assert mails and mails[0]["to"] == ["ops@example.com"]
+            assert f"contract {seeded['damaged']}: FAILED" in mails[0]["body"]
+    finally:
+        api.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_retaken(
+    seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    data = fresh(seeded, tmp_path)
+    (smtp_port,) = free_ports(1)
+    env = job_env(
+        data,
+        smtp_port,
+        ARCHIVE_JOB_RETRY_BACKOFF_SECONDS="0.5",
+        ARCHIVE_REMINDER_INTERVAL_HOURS="0",
+        ARCHIVE_FIXITY_INTERVAL_HOURS="0",
+    )
+    bogus = cli(env, "jobs", "queue", "format-disk")
+    assert bogus.returncode != 0 and "unknown job kind" in bogus.stderr
+    refused = cli(env, "jobs", "queue", "reindex", user="clerk")
+    assert refused.returncode != 0
+    for kind in ("fixity", "reindex"):
+        queued = cli(env, "jobs", "queue", kind)
+        assert queued.returncode == 0, queued.stderr
+        assert f"queued  job " in queued.stdout and kind in queued.stdout
+    jobs = listed(env, "--all")
+    fixity = next(j["id"] for j in jobs if j["kind"] == "fixity")
+    reindex = next(j["id"] for j in jobs if j["kind"] == "reindex")
+    assert {j["state"] for j in jobs} == {"queued"}
+
+    # A worker takes the reindex job and dies: its lease runs out, nobody takes it again.
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        taken = archive.records.claim_job(DEAD_WORKER, 0.2, kinds={"reindex"})
+        assert taken is not None and taken.id == reindex and taken.attempts == 1
+
+    def orphaned() -> list[dict[str, Any]]:
+        report = json.loads(cli(env, "doctor", "--json").stdout)
+        return [f for f in report["findings"] if f["code"] == "job_orphaned"]
+
+    found = wait_for(orphaned, limit=60, step=0.5)
+    assert found and f"background job {reindex} (reindex)" == found[0]["subject"]
+    assert DEAD_WORKER in found[0]["problem"] and found[0]["repairable"]
+
+    # The CLI worker takes it again, and runs the fixity audit, whose mail is refused twice.
+    worked = cli(env, "worker", "--until-idle", "--workers", "1")
+    assert worked.returncode == 0, worked.stderr
+    jobs = listed(env, "--all")
+    again = by_id(jobs, reindex)
+    assert (again["state"], again["attempts"]) == ("done", 2), again
+    failed = by_id(jobs, fixity)
+    assert (failed["state"], failed["attempts"]) == ("failed", 2), failed
+    assert "mailing the failures failed" in failed["reason"]
+    assert {"traceback", "reason", "retry", "max_attempts"} <= set(failed)
+    assert [j["id"] for j in listed(env, "--failed") if j["id"] is not None] == [fixity]
+    plain = cli(env, "jobs", "list", "--failed")
+    assert plain.returncode == 0 and f"job {fixity}  fixity" in plain.stdout
+    assert "jobs retry ID" in plain.stderr
+
+    report = json.loads(cli(env, "doctor", "--json").stdout)
+    codes = {(f["code"], f["subject"]) for f in report["findings"]}
+    assert ("job_failed", f"background job {fixity} (fixity)") in codes
+    assert not [c for c, _ in codes if c == "job_orphaned"]
+
+    # Retry: only a failed job, and one that exists.
+    not_failed = cli(env, "jobs", "retry", str(reindex))
+    assert not_failed.returncode != 0 and "not failed" in not_failed.stderr
+    missing = cli(env, "jobs", "retry", "987654")
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    retried = cli(env, "jobs", "retry", str(fixity))
+    assert retried.returncode == 0 and "queued" in retried.stdout, retried.stderr
+    with SmtpSink(smtp_port) as sink:
+        worked = cli(env, "worker", "--until-idle", "--workers", "1")
+        assert worked.returncode == 0, worked.stderr
+    ended = by_id(listed(env, "--all"), fixity)
+    assert ended["state"] == "done" and "e-mailed" in ended["result"], ended
+    assert any(f"contract {seeded['damaged']}: FAILED" in m["body"] for m in sink.messages)
+    report = json.loads(cli(env, "doctor", "--json").stdout)
+    assert not [f for f in report["findings"] if f["check"] == "jobs"]
