@@ -199,7 +199,9 @@ def test_the_server_runs_scheduled_jobs_a_failing_one_backs_off_fails_and_is_ret
             lambda: [
                 j
                 for j in every()
-                if j["kind"] == "reminders" and j["state"] == "done" and j["queued_by"] == "schedule"
+                if j["kind"] == "reminders"
+                and j["state"] == "done"
+                and j["queued_by"] == "schedule"
             ]
         )
         assert reminders and "new reminders" in reminders[0]["result"]
@@ -257,7 +259,7 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     for kind in ("fixity", "reindex"):
         queued = cli(env, "jobs", "queue", kind)
         assert queued.returncode == 0, queued.stderr
-        assert f"queued  job " in queued.stdout and kind in queued.stdout
+        assert "queued  job " in queued.stdout and kind in queued.stdout
     jobs = listed(env, "--all")
     fixity = next(j["id"] for j in jobs if j["kind"] == "fixity")
     reindex = next(j["id"] for j in jobs if j["kind"] == "reindex")
