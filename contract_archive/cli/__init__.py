@@ -252,9 +252,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": (
         "ocr",
         (
-            "Work the OCR queue until stopped (beside a server run with "
-            "ARCHIVE_OCR_BACKGROUND=false,\n"
-            "or on another machine sharing its database and object store)."
+            "Work the OCR queue and the background jobs until stopped (beside a server run with\n"
+            "ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another\n"
+            "machine sharing its database and object store)."
         ),
     ),
     "ingest": (

@@ -181,8 +181,8 @@ def worker(
     ] = None,
 ) -> None:
     """Work the OCR queue and the background jobs until stopped (beside a server run with
-    ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another machine
-    sharing its database and object store)."""
+    ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another
+    machine sharing its database and object store)."""
 
     def on_event(event: OcrEvent) -> None:
         if event.page_no is None:
