@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -22,8 +23,13 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from search_api.app import create_app
+from services.access.credentials import hash_password
+from services.access.service import AccessControl
 from services.archive import Archive
+from storage.records.access_base import NewUser
 from tests.access_helpers import ensure_user
 from tests.conftest import corpus_files, make_settings
 from tests.seal_helpers import flip_byte
@@ -31,7 +37,11 @@ from tests.servers import free_ports
 from tests.smtp_sink import SmtpSink
 from tests.test_ocr_poison import PROGRAM
 
+# Each test starts the installed program a dozen times (a server, workers, doctor): about 3 min
+# alone, more on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 DEAD_WORKER = "deadhost:999999:jobs-crashed"
+PASSWORD = "a long enough passphrase 15"
 
 
 def wait_for(check: Callable[[], Any], limit: float = 120, step: float = 0.3) -> Any:
@@ -55,6 +65,15 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with Archive(make_settings(base), parser_workers=1).open() as archive:
         ensure_user(archive, "root", ("admin",))
         ensure_user(archive, "clerk", ("archivist",))
+        AccessControl.for_archive(archive).store.add_user(
+            NewUser(
+                username="web-admin",
+                roles=("admin",),
+                groups=(),
+                password_hash=hash_password(PASSWORD),
+                created_by="tests",
+            )
+        )
         for pdf in pdfs:
             result = archive.ingest_path(pdf)
             assert result.status == "archived" and result.id is not None, result
@@ -90,13 +109,16 @@ def job_env(data: Path, smtp_port: int, **extra: str) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str, user: str = "root") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PROGRAM, *args],
-        env={**env, "ARCHIVE_USER": user},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        return subprocess.run(
+            [PROGRAM, *args],
+            env={**env, "ARCHIVE_USER": user},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{args} did not end: {exc.stderr!r}")
 
 
 def listed(env: dict[str, str], *flags: str) -> list[dict[str, Any]]:
@@ -303,13 +325,46 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     assert not_failed.returncode != 0 and "not failed" in not_failed.stderr
     missing = cli(env, "jobs", "retry", "987654")
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+    # The web page: the failed job with its reason and a retry button; a job queued by form.
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        web = TestClient(
+            create_app(archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
+        )
+        with web:
+            login = web.post(
+                "/login",
+                data={"username": "web-admin", "password": PASSWORD, "next": "/"},
+                follow_redirects=False,
+            )
+            assert login.status_code == 303, login.text[:300]
+            page = web.get("/jobs?lang=en")
+            assert page.status_code == 200
+            assert "Background jobs" in page.text and "Fixity audit" in page.text
+            assert "mailing the failures failed" in page.text and "Traceback" not in page.text
+            assert f'action="/jobs/{fixity}/retry"' in page.text
+            assert f'action="/jobs/{reindex}/retry"' not in page.text  # done: nothing to retry
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token is not None
+            csrf = {"csrf_token": token.group(1)}
+            queued = web.post(
+                "/jobs/queue", data={"kind": "reindex", **csrf}, follow_redirects=False
+            )
+            assert queued.status_code == 303 and "/jobs?queued=" in queued.headers["location"]
+            bad = web.post("/jobs/queue", data={"kind": "format-disk", **csrf})
+            assert bad.status_code == 400
+            zh = web.get("/jobs?lang=zh")
+            assert "后台任务" in zh.text and "固定性审计" in zh.text
+    web_reindex = int(queued.headers["location"].rsplit("=", 1)[1])
+
     retried = cli(env, "jobs", "retry", str(fixity))
     assert retried.returncode == 0 and "queued" in retried.stdout, retried.stderr
     with SmtpSink(smtp_port) as sink:
         worked = cli(env, "worker", "--until-idle", "--workers", "1")
         assert worked.returncode == 0, worked.stderr
-    ended = by_id(listed(env, "--all"), fixity)
+    jobs = listed(env, "--all")
+    ended = by_id(jobs, fixity)
     assert ended["state"] == "done" and "e-mailed" in ended["result"], ended
+    assert by_id(jobs, web_reindex)["state"] == "done"
     assert any(f"contract {seeded['damaged']}: FAILED" in m["body"] for m in sink.messages)
     report = json.loads(cli(env, "doctor", "--json").stdout)
     assert not [f for f in report["findings"] if f["check"] == "jobs"]

@@ -54,7 +54,7 @@ def retry_job_form(f: ActsManagingSettings, request: Request, job_id: int) -> Re
 
 @router.post("/jobs/queue")
 def queue_form(
-    f: ActsManagingSettings, request: Request, kind: Annotated[str, Form(max_length=40)]
+    f: ActsManagingSettings, request: Request, kind: Annotated[str, Form(max_length=40)] = ""
 ) -> Response:
     job = f.jobs.queue(kind)
     wake_jobs(request)
