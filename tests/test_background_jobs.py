@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         original = package / "original"
         flip_byte(original, original.stat().st_size // 2)
     return {"base": base, "ids": ids, "damaged": ids[1]}
+
+
+def when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def fresh(seeded: dict[str, Any], tmp_path: Path) -> Path:
@@ -211,8 +216,8 @@ def test_the_server_runs_scheduled_jobs_a_failing_one_backs_off_fails_and_is_ret
         assert "1 failed" in failed["reason"] and "mailing the failures failed" in failed["reason"]
         assert failed["traceback"] is None  # an expected failure: the reason says it all
         assert failed["retry"] == f"contract-archive jobs retry {fixity}"
-        assert failed["failed_at"] >= waiting["next_attempt_at"]  # not before its backoff
-        assert done["finished_at"] < failed["failed_at"]  # it ran while the other waited
+        assert when(failed["failed_at"]) >= when(waiting["next_attempt_at"])  # after backoff
+        assert when(done["finished_at"]) < when(failed["failed_at"])  # ran while the other waited
         in_list = api.get("/api/v1/jobs", params={"state": "failed"}).json()["items"]
         assert fixity in [j["id"] for j in in_list]
 
