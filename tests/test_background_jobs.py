@@ -17,8 +17,8 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,15 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from core.errors import Conflict, NotFound
 from search_api.app import create_app
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import NewUser
+from storage.records.jobs_models import BackgroundJob
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
 from tests.access_helpers import ensure_user
 from tests.conftest import corpus_files, make_settings
 from tests.seal_helpers import flip_byte
@@ -373,3 +377,66 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     assert any(f"contract {seeded['damaged']}: FAILED" in m["body"] for m in sink.messages)
     report = json.loads(cli(env, "doctor", "--json").stdout)
     assert not [f for f in report["findings"] if f["check"] == "jobs"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()
+
+
+def test_the_queue_on_both_databases_one_slot_one_winner_lease_backoff_and_retry(
+    store: SqlRecordStore,
+) -> None:
+    """The queue's rules on SQLite and PostgreSQL: a schedule slot is queued once, two workers
+    never take one job, a lost lease lets another take it, a failure waits for its backoff, the
+    last attempt fails for good, and only a failed job is retried."""
+    first = store.queue_job("fixity", queued_by="schedule", max_attempts=2, slot="fixity:1")
+    assert first is not None and first.state == "queued"
+    assert store.queue_job("fixity", queued_by="schedule", max_attempts=2, slot="fixity:1") is None
+    other = store.queue_job("reindex", queued_by="root", max_attempts=2)
+    assert other is not None and store.open_job_kinds() == {"fixity", "reindex"}
+
+    a = store.claim_job("a", 60, kinds={"fixity"})
+    assert a is not None and a.id == first.id and a.attempts == 1 and a.owner == "a"
+    assert store.claim_job("b", 60, kinds={"fixity"}) is None  # held: nobody else takes it
+    assert store.heartbeat_job(first.id, "a", 60) and not store.heartbeat_job(first.id, "b", 60)
+    # The failure waits for its backoff; the other job is taken meanwhile.
+    assert store.fail_job(first.id, "a", "refused", retry_in=3600, traceback=None)
+    waiting = store.get_job(first.id)
+    assert (waiting.state, waiting.error) == ("queued", "refused") and waiting.retry_at
+    b = store.claim_job("b", 60)
+    assert b is not None and b.id == other.id
+    assert store.finish_job(other.id, "b", "indexed 0 contracts")
+    assert store.get_job(other.id).state == "done"
+    with pytest.raises(Conflict):
+        store.retry_job(other.id)
+    with pytest.raises(NotFound):
+        store.retry_job(2**70)
+    assert store.claim_job("b", 60) is None  # the failed one is still in its backoff
+    # Its lease lost (a dead worker), with its attempts used up: failed for good.
+    with store._session(write=True) as s:
+        s.execute(
+            BackgroundJob.__table__.update()
+            .where(BackgroundJob.id == first.id)
+            .values(retry_at=None)
+        )
+    again = store.claim_job("c", 0.01)
+    assert again is not None and again.attempts == 2
+    time.sleep(0.05)
+    assert store.expired_jobs(datetime.now(UTC)) and store.claim_job("d", 60) is None
+    gone = store.get_job(first.id)
+    assert gone.state == "failed" and "interrupted 2 times" in (gone.error or "")
+    retried = store.retry_job(first.id)
+    assert (retried.state, retried.attempts) == ("queued", 0)
+    assert [j.id for j in store.list_jobs(("queued",))] == [first.id]
