@@ -25,6 +25,7 @@ from core.errors import ConfigurationError, Conflict
 from storage.errors import StorageError, StorageFull
 from storage.records import (  # noqa: F401 - every table in Base.metadata
     access_models,
+    jobs_models,
     ledger_models,
     seal_models,
     workflow_models,
@@ -33,6 +34,7 @@ from storage.records.approvals_sql import SqlApprovals
 from storage.records.borrowing_sql import SqlBorrowing
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
+from storage.records.jobs_sql import SqlJobs
 from storage.records.ledger_sql import SqlLedger
 from storage.records.lifecycle_sql import SqlLifecycle
 from storage.records.listing_sql import SqlListing
@@ -122,6 +124,7 @@ class SqlRecordStore(
     SqlVocabulary,
     SqlApprovals,
     SqlBorrowing,
+    SqlJobs,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 
