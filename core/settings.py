@@ -225,6 +225,50 @@ class Settings(BaseSettings):
             "`contract-archive worker`."
         ),
     )
+    # --- background jobs other than OCR (issue 14): reminders, fixity audits, reindexing ------
+    jobs_background: bool = Field(
+        True,
+        description=(
+            "The server runs background jobs (scheduled reminders and fixity audits, queued "
+            "reindexing); `false` leaves them to `contract-archive worker`."
+        ),
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, le=20, description="Attempts at a background job before it is `failed`."
+    )
+    job_retry_backoff_seconds: float = Field(
+        60.0,
+        ge=0,
+        description=(
+            "Wait before the second attempt at a failed background job; it doubles with each "
+            "further attempt. Other jobs go on meanwhile."
+        ),
+    )
+    job_lease_seconds: float = Field(
+        300.0,
+        ge=1,
+        description=(
+            "A running background job's lease, renewed by its worker every third of it; when "
+            "it runs out (the worker died) another worker takes the job again."
+        ),
+    )
+    job_poll_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often the job worker looks for due and queued jobs."
+    )
+    reminder_interval_hours: float = Field(
+        24.0,
+        ge=0,
+        description="How often the worker queues the reminder job (0: never; run it by hand).",
+    )
+    fixity_interval_hours: float = Field(
+        168.0,
+        ge=0,
+        description=(
+            "How often the worker queues a fixity audit of every contract (0: never); its "
+            "failures are e-mailed to ARCHIVE_REMINDER_EMAIL_TO when SMTP is set up."
+        ),
+    )
+
     ocr_low_confidence: float = Field(
         60.0,
         ge=0,

@@ -117,12 +117,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     ocr_service: Any = None,
+    job_worker: Any = None,
 ) -> FastAPI:
     """The app. With ``archive`` given (tests), it is used as is and not closed at shutdown.
 
     An app that owns its archive works the OCR queue in the background unless
     ARCHIVE_OCR_BACKGROUND is false; a test hands in its own ``ocr_service`` (started and
-    stopped with the app) or none."""
+    stopped with the app) or none. Likewise the background jobs (reminders, fixity audits,
+    reindexing; ARCHIVE_JOBS_BACKGROUND) and ``job_worker``."""
     settings = archive.settings if archive is not None else (settings or get_settings())
     owned = archive is None
 
@@ -139,6 +141,9 @@ def create_app(
         service = ocr_service
         if service is None and owned and settings.ocr_background:
             service = app.state.runtime.ocr_service()
+        jobs = job_worker
+        if jobs is None and owned and settings.jobs_background:
+            jobs = app.state.runtime.job_worker()
         # The evidence ledger's checkpoints: after each batch, at least daily.
         schedule = app.state.runtime.ledger_schedule() if owned else None
         try:
@@ -147,8 +152,13 @@ def create_app(
             if schedule is not None:
                 schedule.start()
             app.state.ocr_service = service
+            if jobs is not None:
+                jobs.start()
+            app.state.job_worker = jobs
             yield
         finally:
+            if jobs is not None:
+                jobs.stop()
             if schedule is not None:
                 schedule.stop()
             if service is not None:

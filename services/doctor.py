@@ -788,6 +788,48 @@ def check_integrity(state: DoctorState) -> Iterable[Finding]:
         )
 
 
+def check_jobs(state: DoctorState) -> Iterable[Finding]:
+    """Background jobs (reminders, fixity audits, reindexing) that failed for good, and
+    orphaned ones: running, but their lease ran out and no worker took them again (none runs:
+    the server with ARCHIVE_JOBS_BACKGROUND=false and no `contract-archive worker`)."""
+    if not state.records_ok:
+        return
+    records = state.archive.records
+    settings = state.archive.settings
+    for job in records.list_jobs(("failed",)):
+        yield Finding(
+            check="jobs",
+            code="job_failed",
+            subject=f"background job {job.id} ({job.kind})",
+            problem=f"failed after {job.attempts} attempts: {job.error or 'unknown reason'}",
+            fix=f"see `contract-archive jobs list --failed --json` (the traceback); remove the "
+            f"cause, then `contract-archive jobs retry {job.id}`",
+            severity="warning",
+        )
+    # A live worker takes a job whose lease ran out at its next look (every poll interval).
+    before = datetime.now(UTC) - timedelta(seconds=2 * settings.job_poll_seconds)
+    for job in records.expired_jobs(before):
+        yield Finding(
+            check="jobs",
+            code="job_orphaned",
+            subject=f"background job {job.id} ({job.kind})",
+            problem=f"held by {job.owner}, whose lease ran out at "
+            f"{job.lease_until:%Y-%m-%d %H:%M:%S} UTC, and no worker took it again",
+            fix="start the server (ARCHIVE_JOBS_BACKGROUND=true) or `contract-archive worker`; "
+            "`contract-archive doctor --repair` queues it again",
+            repair=_requeue_job(state, job.id),
+        )
+
+
+def _requeue_job(state: DoctorState, job_id: int) -> Callable[[], str]:
+    def repair() -> str:
+        if state.archive.records.requeue_job(job_id):
+            return f"queued background job {job_id} again"
+        return f"background job {job_id} was taken meanwhile"
+
+    return repair
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -799,6 +841,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("integrity", check_integrity),
     ("ocr", check_ocr),
     ("permissions", check_permissions),
+    ("jobs", check_jobs),
 ]
 
 

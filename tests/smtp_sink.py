@@ -11,10 +11,13 @@ from typing import Any
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port``: a port chosen before (a server configured with it while nothing
+        listened); 0 for any free port."""
         self.messages: list[dict[str, Any]] = []
         self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
         self._sock.listen(4)
         self._sock.settimeout(0.2)
         self.port: int = self._sock.getsockname()[1]

@@ -1294,6 +1294,8 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
                 value = 7
             elif name == "request_id":
                 value = 1  # a borrowing request (none in the seeded archive)
+            elif name == "job_id":
+                value = 1  # a background job (none in the seeded archive)
             elif name == "path" and cmd.key == "approvals rules set":
                 rules = [{"name": "probe", "steps": [{"roles": ["legal"]}]}]
                 (tmp / "rules.json").write_text(json.dumps({"rules": rules}), encoding="utf-8")

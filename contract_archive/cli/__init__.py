@@ -248,13 +248,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ocr",
         ("Show the OCR status of contracts, page by page; `--retry` redoes their failed pages."),
     ),
-    "jobs": ("jobs", "Background jobs: list those that failed for good."),
+    "jobs": ("jobs", "Jobs: list them (failed or all), retry a failed background job, queue one."),
     "worker": (
         "ocr",
         (
-            "Work the OCR queue until stopped (beside a server run with "
-            "ARCHIVE_OCR_BACKGROUND=false,\n"
-            "or on another machine sharing its database and object store)."
+            "Work the OCR queue and the background jobs until stopped (beside a server run with\n"
+            "ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another\n"
+            "machine sharing its database and object store)."
         ),
     ),
     "ingest": (

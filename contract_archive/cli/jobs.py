@@ -1,4 +1,5 @@
-"""`contract-archive jobs`: background jobs for administrators (the failed-jobs list)."""
+"""`contract-archive jobs`: jobs for administrators (the OCR queue's and the background jobs):
+list them, retry a failed background job, queue one."""
 
 from __future__ import annotations
 
@@ -7,11 +8,39 @@ from typing import Annotated
 
 import typer
 
-from contract_archive.cli import acts, app, err, esc, out
+from contract_archive.cli import EXIT_USAGE, acts, app, err, esc, out
+from schemas.jobs import JobPublic
 from services.facade import Facade
 
-jobs_app = typer.Typer(help="Background jobs: list those that failed for good.")
+jobs_app = typer.Typer(
+    help="Jobs: list them (failed or all), retry a failed background job, queue one."
+)
 app.add_typer(jobs_app, name="jobs")
+
+STATE_COLOUR = {"failed": "red", "queued": "yellow", "running": "cyan", "done": "green"}
+
+
+def job_line(job: JobPublic) -> str:
+    """One job in a line of text (rich markup)."""
+    colour = STATE_COLOUR.get(job.state, "white")
+    tries = (
+        f"({job.attempts}/{job.max_attempts} attempts)"
+        if job.max_attempts
+        else (f"({job.attempts} attempts)")
+    )
+    if job.id is None:  # an OCR job, by contract
+        what = f"page {job.page}" if job.kind == "ocr_page" else "finishing OCR"
+        head = f"#{job.contract_id}  {esc(job.title or '')}  {what}"
+    else:
+        head = f"job {job.id}  {job.kind}  queued by {esc(job.queued_by or '')}"
+    tail = ""
+    if job.reason:
+        tail = f": {esc(job.reason)}"
+    elif job.result:
+        tail = f": {esc(job.result)}"
+    if job.state == "queued" and job.next_attempt_at:
+        tail += f" [dim](next attempt {job.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)[/]"
+    return f"[{colour}]{job.state}[/]  {head}  {tries}{tail}"
 
 
 @jobs_app.command("list")
@@ -19,9 +48,13 @@ app.add_typer(jobs_app, name="jobs")
 def list_jobs(
     f: Facade,
     failed: Annotated[
+        bool, typer.Option("--failed", help="Jobs that failed for good (the default).")
+    ] = False,
+    every: Annotated[
         bool,
         typer.Option(
-            "--failed", help="Jobs that failed for good (the default: the only list so far)."
+            "--all",
+            help="Every background job and the OCR pages queued or running, besides the failed.",
         ),
     ] = False,
     as_json: Annotated[
@@ -29,21 +62,48 @@ def list_jobs(
         typer.Option("--json", help="One JSON object per job, with its traceback when it has one."),
     ] = False,
 ) -> None:
-    """Failed jobs (OCR of a page, finishing a contract's OCR) with the reason; retry with
-    `contract-archive ocr --retry ID`. Needs settings:manage."""
-    jobs = f.jobs.list_jobs("failed")
+    """Jobs with their state and reason: OCR of a page, finishing a contract's OCR, and the
+    background jobs (reminders, fixity, reindex). Retry OCR with `contract-archive ocr --retry
+    ID`, a background job with `contract-archive jobs retry ID`. Needs settings:manage."""
+    if failed and every:
+        err.print("[bold red]error:[/] --failed and --all exclude each other")
+        raise typer.Exit(EXIT_USAGE)
+    jobs = f.jobs.list_jobs("all" if every else "failed")
     if as_json:
         for job in jobs.items:
             out.print(json.dumps(job.model_dump(mode="json"), ensure_ascii=False), markup=False)
         return
     if not jobs.items:
-        err.print("no failed jobs")
+        err.print("no jobs" if every else "no failed jobs")
         return
     for job in jobs.items:
-        what = f"page {job.page}" if job.kind == "ocr_page" else "finishing OCR"
-        out.print(
-            f"[red]failed[/]  #{job.contract_id}  {esc(job.title)}  {what}  "
-            f"({job.attempts} attempts): {esc(job.reason)}"
-        )
-    ids = sorted({job.contract_id for job in jobs.items})
-    err.print(f"[dim]hint: contract-archive ocr --retry {' '.join(map(str, ids))}[/]")
+        out.print(job_line(job))
+    ids = sorted({j.contract_id for j in jobs.items if j.state == "failed" and j.contract_id})
+    if ids:
+        err.print(f"[dim]hint: contract-archive ocr --retry {' '.join(map(str, ids))}[/]")
+    if any(j.state == "failed" and j.id is not None for j in jobs.items):
+        err.print("[dim]hint: contract-archive jobs retry ID[/]")
+
+
+@jobs_app.command("retry")
+@acts
+def retry_job(
+    f: Facade,
+    job_id: Annotated[int, typer.Argument(help="The failed background job (see `jobs list`).")],
+) -> None:
+    """Queue a failed background job again, with fresh attempts. Needs settings:manage."""
+    job = f.jobs.retry(job_id)
+    out.print(job_line(job))
+
+
+@jobs_app.command("queue")
+@acts
+def queue_job(
+    f: Facade,
+    kind: Annotated[str, typer.Argument(help="reindex, fixity or reminders.")],
+) -> None:
+    """Queue a background job for the worker (the server's or `contract-archive worker`).
+    Needs settings:manage."""
+    job = f.jobs.queue(kind)
+    out.print(job_line(job))
+    err.print("[dim]it runs in the server's worker or in `contract-archive worker`[/]")

@@ -20,6 +20,9 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
+from contract_archive.cli.jobs import job_line
+from core.roles import Perm
+from schemas.jobs import JobPublic
 from schemas.ocr import OcrStatus
 from services.facade import Facade
 
@@ -166,11 +169,20 @@ def worker(
         int | None, typer.Option(min=1, max=64, help="Default: ARCHIVE_OCR_WORKERS.")
     ] = None,
     until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
+        bool, typer.Option("--until-idle", help="Stop when the queues are empty.")
     ] = False,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Also run the background jobs (scheduled reminders and fixity audits, queued "
+            "reindexing). Default: when the user may manage settings.",
+        ),
+    ] = None,
 ) -> None:
-    """Work the OCR queue until stopped (beside a server run with ARCHIVE_OCR_BACKGROUND=false,
-    or on another machine sharing its database and object store)."""
+    """Work the OCR queue and the background jobs until stopped (beside a server run with
+    ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another
+    machine sharing its database and object store)."""
 
     def on_event(event: OcrEvent) -> None:
         if event.page_no is None:
@@ -186,20 +198,35 @@ def worker(
                 f"{esc(event.error or '')}"
             )
 
+    def on_job(job: JobPublic) -> None:
+        err.print(job_line(job))
+
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_jobs = f.caller.can(Perm.SETTINGS_MANAGE) if jobs is None else jobs
+    background = f.jobs.worker(on_event=on_job) if run_jobs else None
     try:
         with f.ocr.service(workers=workers, on_event=on_event) as service:
             err.print(
                 f"[bold green]OCR worker running[/]: {service.workers} processes, "
                 f"languages {f.ocr.languages()}, {service.engine_label}"
             )
+            if background is not None:
+                background.start()
+                err.print("[bold green]background jobs running[/]: reminders, fixity, reindex")
             try:
                 while not stop.wait(1.0):
-                    if until_idle and f.ocr.queue_empty():
+                    if (
+                        until_idle
+                        and f.ocr.queue_empty()
+                        and (background is None or background.idle())
+                    ):
                         break
             except KeyboardInterrupt:
                 pass
-        err.print("OCR worker stopped; unfinished pages stay queued")
+            finally:
+                if background is not None:
+                    background.stop()
+        err.print("OCR worker stopped; unfinished pages and jobs stay queued")
     finally:
         signal.signal(signal.SIGTERM, previous)

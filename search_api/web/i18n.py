@@ -479,6 +479,27 @@ EN: dict[str, str] = {
     "jobs.retried": "Contract {id} was queued for OCR again.",
     "jobs.cli": "The traceback of an unexpected failure is kept for operators: "
     "`contract-archive jobs list --failed --json` or GET /api/v1/jobs?state=failed.",
+    # background jobs (issue 14)
+    "jobs.background": "Background jobs",
+    "jobs.background_lead": (
+        "Reminders and fixity audits run at their intervals; reindexing when queued. A job "
+        "that fails is tried again after a wait, then marked failed with the reason."
+    ),
+    "jobs.none_background": "No background job yet.",
+    "jobs.kind.reminders": "Reminders",
+    "jobs.kind.fixity": "Fixity audit",
+    "jobs.kind.reindex": "Reindexing",
+    "jobs.state": "State",
+    "jobs.state.queued": "Queued",
+    "jobs.state.running": "Running",
+    "jobs.state.done": "Done",
+    "jobs.state.failed": "Failed",
+    "jobs.outcome": "Outcome",
+    "jobs.queued_at": "Queued",
+    "jobs.queue_label": "Queue a job",
+    "jobs.queue": "Queue",
+    "jobs.queued": "Background job {id} was queued.",
+    "jobs.retried_job": "Background job {id} was queued again.",
     "approvals.title": "Approvals",
     "approvals.lead": (
         "Contracts submitted for approval before signing. Each step is decided by its "
@@ -1102,6 +1123,27 @@ ZH: dict[str, str] = {
     "jobs.retried": "合同 {id} 已重新加入 OCR 队列。",
     "jobs.cli": "意外失败的调用栈留给运维人员查看："
     "`contract-archive jobs list --failed --json` 或 GET /api/v1/jobs?state=failed。",
+    # background jobs (issue 14)
+    "jobs.background": "后台任务",
+    "jobs.background_lead": (
+        "提醒和固定性审计按间隔运行；重建索引在排队后运行。失败的任务等待后重试，"
+        "次数用尽后标记为失败并记录原因。"
+    ),
+    "jobs.none_background": "暂无后台任务。",
+    "jobs.kind.reminders": "提醒",
+    "jobs.kind.fixity": "固定性审计",
+    "jobs.kind.reindex": "重建索引",
+    "jobs.state": "状态",
+    "jobs.state.queued": "排队中",
+    "jobs.state.running": "运行中",
+    "jobs.state.done": "已完成",
+    "jobs.state.failed": "失败",
+    "jobs.outcome": "结果",
+    "jobs.queued_at": "排队时间",
+    "jobs.queue_label": "排队任务",
+    "jobs.queue": "排队",
+    "jobs.queued": "后台任务 {id} 已排队。",
+    "jobs.retried_job": "后台任务 {id} 已重新排队。",
     "approvals.title": "合同审批",
     "approvals.lead": (
         "签署前提交审批的合同。每一步由该步的审批人决定；驳"

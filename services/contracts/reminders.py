@@ -21,11 +21,8 @@ SMTP is set up, mailed once.
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from core import clock
@@ -33,6 +30,7 @@ from core.rules import LIVE_STATES, expiring_window
 from core.settings import Settings
 from ingest.extraction.dates import add_months
 from schemas.contract_model import ReminderPublic, ReminderRun
+from services.mail import mail_configured, send_mail
 from storage.records.contract_base import ContractStore, NewReminder, ReminderRecord, TermsRecord
 
 if TYPE_CHECKING:
@@ -235,30 +233,13 @@ def send_email(
 ) -> tuple[int, str | None]:
     """Mail unsent reminders in one message; (count mailed, error). Without SMTP settings
     nothing is mailed and reminders stay unsent (they are still served by the feeds)."""
-    recipients = settings.reminder_recipients
-    if not settings.smtp_host or not recipients or not reminders:
+    if not mail_configured(settings) or not reminders:
         return 0, None
-    message = EmailMessage()
-    message["Subject"] = f"Contract archive: {len(reminders)} reminder(s)"
-    message["From"] = settings.smtp_from
-    message["To"] = ", ".join(recipients)
-    message.set_content(
-        "\n".join(f"[{r.kind}] {r.due_date}: {r.message}" for r in reminders) + "\n",
-        charset="utf-8",
-    )
+    body = "\n".join(f"[{r.kind}] {r.due_date}: {r.message}" for r in reminders) + "\n"
     ids = [r.id for r in reminders]
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                password = (
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-                )
-                smtp.login(settings.smtp_user, password)
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        error = f"mailing reminders failed: {exc}"
+    failed = send_mail(settings, f"Contract archive: {len(reminders)} reminder(s)", body)
+    if failed is not None:
+        error = f"mailing reminders failed: {failed}"
         log.warning(error)
         store.mark_emailed(ids, at=None, error=error[:1000])
         return 0, error

@@ -18,6 +18,7 @@ from services.facade.facade import Facade
 
 if TYPE_CHECKING:
     from services.facade.public import PublicArea
+    from services.jobs import JobWorker
     from services.ledger import LedgerSchedule
     from services.ocr import OcrService
 
@@ -99,6 +100,12 @@ class Runtime:
         from services.ocr import OcrService
 
         return OcrService(self.archive)
+
+    def job_worker(self) -> JobWorker:
+        """The background-job worker of this archive (started and stopped by the server)."""
+        from services.jobs import JobWorker
+
+        return JobWorker(self.archive, threads=2)
 
     def ledger_schedule(self) -> LedgerSchedule:
         """The ledger's checkpoint schedule (started and stopped by the server)."""

@@ -37,6 +37,7 @@ from storage.records.contracts_base import (
     PageRecord,
 )
 from storage.records.customers_base import CustomerStore
+from storage.records.jobs_base import JobStore
 from storage.records.ledger_base import LedgerStore
 from storage.records.lifecycle_base import LifecycleStore
 from storage.records.listing_base import ListingStore
@@ -83,6 +84,7 @@ class RecordStore(
     VocabularyStore,
     ApprovalStore,
     BorrowStore,
+    JobStore,
     Protocol,
 ):
     """Every area of the records database, and the database itself."""

@@ -25,6 +25,7 @@ from core.errors import ConfigurationError, Conflict
 from storage.errors import StorageError, StorageFull
 from storage.records import (  # noqa: F401 - every table in Base.metadata
     access_models,
+    jobs_models,
     ledger_models,
     seal_models,
     view_models,
@@ -34,6 +35,7 @@ from storage.records.approvals_sql import SqlApprovals
 from storage.records.borrowing_sql import SqlBorrowing
 from storage.records.contracts_sql import SqlContracts
 from storage.records.customers_sql import SqlCustomers
+from storage.records.jobs_sql import SqlJobs
 from storage.records.ledger_sql import SqlLedger
 from storage.records.lifecycle_sql import SqlLifecycle
 from storage.records.listing_sql import SqlListing
@@ -55,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ID", "MIGRATION_HEAD", "SqlRecordStore", "_to_record", "alembic_config"]
 
-MIGRATION_HEAD = "0017_saved_views"
+MIGRATION_HEAD = "0018_background_jobs"
 """The newest migration, written here so that every command's start-up check compares one
 string instead of reading every migration file (alembic's ``ScriptDirectory``: 25 ms, more
 than the check's query). ``tests/test_records.py`` fails when a new migration is added and this
@@ -123,6 +125,7 @@ class SqlRecordStore(
     SqlVocabulary,
     SqlApprovals,
     SqlBorrowing,
+    SqlJobs,
 ):
     """Records in SQLite or PostgreSQL, chosen by the URL; one mixin per area of the store."""
 
