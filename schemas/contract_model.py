@@ -111,6 +111,11 @@ class ContractLine(FromRecord):
     outstanding: list[MoneyPublic] = Field(description="Receivables not yet paid.")
     overdue: list[MoneyPublic] = Field(description="Receivables past their due date.")
     overdue_items: int = Field(description="Payment items (either way) past due and unpaid.")
+    verification: str | None = Field(
+        default=None,
+        description="alert (a stored file found damaged), failed (the latest fixity audit), "
+        "pending or sealed (the latest manifest's seal), unsealed.",
+    )
 
     @classmethod
     def from_summary(cls, s: ContractSummary) -> ContractLine:

@@ -42,6 +42,7 @@ from search_api.web import (
     html_errors,
     job_pages,
     model_pages,
+    table_pages,
     workflow_pages,
 )
 from search_api.web import router as web_router
@@ -72,6 +73,7 @@ ROUTERS += (account_pages.router,)  # log-in, log-out, password, access log (web
 ROUTERS += (model_pages.router, edit_pages.router)
 ROUTERS += (workflows.router, workflow_pages.router)
 ROUTERS += (jobs.router, job_pages.router)
+ROUTERS += (table_pages.router,)  # the contract table (web)
 ROUTERS += (batches.router, batch_pages.router)
 
 

@@ -277,6 +277,8 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_fourprops.py": 210,
     "test_timezone.py": 120,
     "test_web_edit.py": 80,
+    "test_web_table.py": 150,  # issue 15: the contract table (a thousand seeded contracts)
+    "test_web_table_browser.py": 120,
     "test_scans_browser.py": 150,  # scans: hit boxes on OCR'd pages, the text layer
     "test_ocr_viewer.py": 40,
     "test_ingest.py": 601,

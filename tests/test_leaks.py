@@ -922,6 +922,11 @@ def _form_request(
         elif name == "contract_id":
             form[name] = w.ids["secret"]
             secret = secret | {name}
+        elif name == "ids":  # the contract table's bulk actions: the id as the user typed it
+            form[name] = str(w.ids["secret"])
+            secret = secret | {name}
+        elif name == "action" and route.path == "/contracts/bulk":
+            form[name] = "file"  # one that needs no other field
         elif name == "purpose":
             form[name] = "leak probe"
         elif name == "days":

@@ -96,7 +96,15 @@ def text(html: str) -> str:
 def test_the_archivist_uploads_and_confirms_but_is_offered_no_search(world: World) -> None:
     with signed_in(world, "archivist", "zh") as client:
         home = get(client, "/")
-        assert nav(home) == ["/", "/upload", "/customers", "/approvals", "/borrowings"]
+        assert nav(home) == [
+            "/",
+            "/contracts",
+            "/upload",
+            "/batches",
+            "/customers",
+            "/approvals",
+            "/borrowings",
+        ]
         assert all(client.get(link).status_code == 200 for link in nav(home))
         assert 'role="search"' not in home  # no search form that would answer 403
         page = get(client, f"/contracts/{world.zh}")
@@ -113,7 +121,14 @@ def test_the_lawyer_reads_and_downloads_but_is_offered_no_upload_nor_decisions(
 ) -> None:
     with signed_in(world, "legal", "zh") as client:
         home = get(client, "/")
-        assert nav(home) == ["/", "/search", "/customers", "/approvals", "/borrowings"]
+        assert nav(home) == [
+            "/",
+            "/contracts",
+            "/search",
+            "/customers",
+            "/approvals",
+            "/borrowings",
+        ]
         assert all(client.get(link).status_code == 200 for link in nav(home))
         assert "上传" not in text(home)
         page = get(client, f"/contracts/{world.zh}")
@@ -136,6 +151,7 @@ def test_the_auditor_opens_records_searches_metadata_and_reaches_the_evidence(
         home = get(client, "/")
         assert nav(home) == [
             "/",
+            "/contracts",
             "/search",
             "/customers",
             "/approvals",

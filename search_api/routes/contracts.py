@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,6 +28,7 @@ from search_api.deps import (
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import wake_ocr
 from services.facade.contracts import IngestResult, RejectFile, iter_chunks, safe_filename
+from services.facade.table import SORT_KEYS, VERIFICATION_STATES, TableQuery
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 
@@ -153,11 +156,69 @@ def list_contracts(
     expired_unrenewed: Annotated[
         bool, Query(description="Only expired contracts no renewal names as master (到期未续签)")
     ] = False,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="A column, `-` before it for descending order: "
+            + ", ".join(SORT_KEYS)
+            + ". Empty values come last; ties in id order.",
+        ),
+    ] = "id",
+    title: Annotated[
+        str | None, Query(max_length=500, description="Text the title contains")
+    ] = None,
+    customer_contains: Annotated[
+        str | None, Query(max_length=500, description="Text the customer's name contains")
+    ] = None,
+    archival_code: Annotated[
+        str | None, Query(max_length=200, description="Text the 档号 contains")
+    ] = None,
+    filed: Annotated[
+        bool | None, Query(description="Only contracts with (true) or without (false) a 档号")
+    ] = None,
+    signed_from: Annotated[date | None, Query(description="Signed on or after")] = None,
+    signed_to: Annotated[date | None, Query(description="Signed on or before")] = None,
+    expires_from: Annotated[date | None, Query(description="Expiring on or after")] = None,
+    expires_to: Annotated[date | None, Query(description="Expiring on or before")] = None,
+    amount_min: Annotated[Decimal | None, Query(description="Amount at least")] = None,
+    amount_max: Annotated[Decimal | None, Query(description="Amount at most")] = None,
+    outstanding: Annotated[
+        bool | None, Query(description="With (true) or without (false) receivables unpaid")
+    ] = None,
+    verification: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="States, comma-separated: " + ", ".join(VERIFICATION_STATES)
+        ),
+    ] = None,
 ) -> ContractListPage:
-    """Contracts in id order, each with its confirmed terms (customer, expiry, receivables).
-    Filters use confirmed values first (classification: the suggestion until one is
-    confirmed). Contracts of a restricted class the caller is not cleared for are left out
+    """Contracts in id order (or by ``sort``), each with its confirmed terms (customer, expiry,
+    receivables, verification state). Filters use confirmed values first (classification: the
+    suggestion until one is confirmed); the contract table's column filters (issue 15) are
+    applied in SQL. Contracts of a restricted class the caller is not cleared for are left out
     (and the total does not count them)."""
+
+    def text(value: object) -> str | None:
+        return (
+            None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        )
+
+    table = TableQuery(
+        title=title,
+        customer=customer_contains,
+        archival_code=archival_code,
+        filed=text(filed),
+        signed_from=text(signed_from),
+        signed_to=text(signed_to),
+        expires_from=text(expires_from),
+        expires_to=text(expires_to),
+        amount_min=text(amount_min),
+        amount_max=text(amount_max),
+        outstanding=text(outstanding),
+        verification=verification,
+        sort=sort or "id",
+    )
     return f.contracts.list_contracts(
         offset=offset,
         limit=limit,
@@ -167,6 +228,7 @@ def list_contracts(
         expiring_within=expiring_within,
         overdue_payments=overdue_payments,
         expired_unrenewed=expired_unrenewed,
+        table=table,
     )
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from core.roles import Perm
 from ingest.context import IngestResult
@@ -26,6 +26,9 @@ from services.facade.base import Area, action
 from services.facade.pages import content_purpose
 from storage.objects.base import iter_chunks
 from storage.records.base import ContractRecord
+
+if TYPE_CHECKING:
+    from services.facade.table import TableQuery
 
 __all__ = [
     "HIDDEN_DUPLICATE",
@@ -119,9 +122,11 @@ class ContractsArea(Area):
         expiring_within: str | None = None,
         overdue_payments: bool = False,
         expired_unrenewed: bool = False,
+        table: TableQuery | None = None,
     ) -> ContractListPage:
         """Contracts in id order with their confirmed terms; contracts of hidden classes are
-        left out, and the total does not count them."""
+        left out, and the total does not count them. ``table`` adds the contract table's column
+        filters and sort (issue 15), applied in SQL."""
         model = self.archive.contracts
         flt = model.contract_filter(
             customer=customer,
@@ -132,6 +137,8 @@ class ContractsArea(Area):
             expired_unrenewed=expired_unrenewed,
         )
         flt = replace(flt, hidden_classifications=self.acting.hidden)
+        if table is not None:
+            flt = table.apply(flt)
         page = model.list_contracts(flt, offset=offset, limit=limit)
         self.acting.note(returned=[line.id for line in page.items])
         return ContractListPage(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from services.facade.restrictions import RestrictionsArea
     from services.facade.scheme import SchemeArea
     from services.facade.seals import SealsArea
+    from services.facade.table import TableArea
     from services.facade.terms import TermsArea
     from services.facade.tokens import TokensArea
     from services.facade.users import UsersArea
@@ -61,6 +62,7 @@ AREAS = (
     "approvals",
     "borrowing",
     "jobs",
+    "table",
     "batches",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
@@ -211,6 +213,12 @@ class Facade:
         from services.facade.jobs import JobsArea
 
         return JobsArea(self.acting)
+
+    @cached_property
+    def table(self) -> TableArea:
+        from services.facade.table import TableArea
+
+        return TableArea(self.acting)
 
     @cached_property
     def batches(self) -> BatchesArea:

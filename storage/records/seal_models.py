@@ -63,7 +63,8 @@ class FixityFinding(Base):
     run_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("fixity_runs.id", ondelete="CASCADE"), primary_key=True
     )
-    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    """Indexed for a contract's latest finding (the contract table's verification column)."""
     overall: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
 

@@ -28,6 +28,7 @@ from storage.records import (  # noqa: F401 - every table in Base.metadata
     jobs_models,
     ledger_models,
     seal_models,
+    view_models,
     workflow_models,
 )
 from storage.records.approvals_sql import SqlApprovals

@@ -1,7 +1,7 @@
 """background jobs: reminders, fixity audits and reindexing as durable jobs (issue 14)
 
 Revision ID: 0018_background_jobs
-Revises: 0016_integrity_alerts
+Revises: 0017_saved_views
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.records.models
 
 revision: str = '0018_background_jobs'
-down_revision: str | None = '0016_integrity_alerts'
+down_revision: str | None = '0017_saved_views'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,423 @@
+"""The contract table (issue 15) over HTTP, signed in through the log-in form: sorting and
+filtering on the columns, pages of a thousand contracts with their total, a restricted class
+neither listed nor counted (page, API, export), bulk actions through the single-contract actions
+(manifest versions, history) and their refusal for a role without the right, saved views per
+user, and the whole view exported as CSV (UTF-8 with a BOM) and XLSX read back. The browser
+path is ``test_web_table_browser.py``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from search_api.app import create_app
+from services.access.credentials import hash_password
+from services.access.service import AccessControl
+from services.archive import Archive
+from services.facade import Runtime
+from storage.records.base import NewContract, PageRecord
+from storage.records.listing_base import ColumnFilter, ContractFilter, ContractSort
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
+from tests.access_helpers import auth_headers, ensure_user
+from tests.conftest import corpus_files, make_settings
+
+PASSWORD = "contract table passphrase 15"
+HTML = {"Accept": "text/html"}
+SEEDED = 1040
+"""Record-only contracts seeded besides the real ones: pages of thousands."""
+HIDDEN_CODE = "LD"
+GROUP = "vault"
+
+
+@dataclass
+class World:
+    archive: Archive
+    real: list[int]
+    """Ingested contracts (sealed, with their files)."""
+    hidden: int
+    """How many contracts are of the restricted class."""
+    visible: int
+    """How many contracts the clerk may see."""
+    secret_title: str
+
+
+def _seed(archive: Archive, n: int, classification: str | None) -> int:
+    record = archive.records.add_contract(
+        NewContract(
+            sha256=f"{n:064x}",
+            size=100 + n,
+            content_type="application/pdf",
+            filename=f"seed-{n}.pdf",
+            title=("机密合同" if classification == HIDDEN_CODE else "批量合同") + f" {n:04d}",
+            customer="甲公司" if n % 2 else "乙公司",
+            page_count=1,
+            ingested_by="local:test",
+            original_key=f"packages/00/{n:064x}/original",
+            text_key=f"packages/00/{n:064x}/text.v1.json",
+            text_sha256="0" * 64,
+            pages=[PageRecord(page_no=1, text_source="text-layer", chars=10, needs_ocr=False)],
+            classification=classification,
+        )
+    )
+    return record.id
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = make_settings(tmp_path_factory.mktemp("table") / "var", fonds_code="A01")
+    with Archive(settings, parser_workers=1).open() as archive:
+        access = AccessControl.for_archive(archive)
+        root = ensure_user(archive, "root", ("admin",), groups=(GROUP,))
+        for name, role in (("clerk", "archivist"), ("lawyer", "legal")):
+            ensure_user(archive, name, (role,))
+            access.store.update_user(name, {"password_hash": hash_password(PASSWORD)})
+        real = [archive.ingest_path(p).id for p in corpus_files("zh", ".pdf")[:3]]
+        assert all(real)
+        hidden = 0
+        for n in range(1, SEEDED + 1):
+            code = HIDDEN_CODE if n % 10 == 0 else ("XS" if n % 3 == 0 else None)
+            cid = _seed(archive, n, code)
+            hidden += code == HIDDEN_CODE
+            if n <= 12:  # a few with terms, for sorting and filters on dates and amounts
+                archive.records.update_terms(
+                    cid,
+                    {
+                        "sign_date": date(2024, 1, n),
+                        "expiry_date": date(2030, n, 1),
+                        "amount": Decimal(1000 * n),
+                        "currency": "CNY",
+                    },
+                    actor="tests",
+                )
+        access.set_restriction(root, HIDDEN_CODE, [GROUP])
+        Runtime(archive).facade(root).customers.create("丙公司")
+        yield World(archive, [int(i) for i in real], hidden, SEEDED + 3 - hidden, "机密合同 0010")
+
+
+def signed_in(archive: Archive, username: str, lang: str = "en") -> TestClient:
+    client = TestClient(create_app(archive), raise_server_exceptions=False, headers=HTML)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/contracts"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    client.cookies.set("archive_lang", lang)
+    return client
+
+
+def rows(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr data-id="(\d+)"', html)]
+
+
+def total(html: str) -> int:
+    found = re.search(r'<p id="table-total">([\d,]+) contracts', html)
+    assert found, html[:3000]
+    return int(found.group(1).replace(",", ""))
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_pages_of_thousands_count_only_what_the_user_may_see(world: World) -> None:
+    with signed_in(world.archive, "clerk") as c:
+        first = c.get("/contracts?size=500")
+        assert first.status_code == 200
+        assert total(first.text) == world.visible
+        seen: list[int] = []
+        for page in (1, 2, 3, 4, 5):
+            r = c.get(f"/contracts?size=200&page={page}")
+            seen += rows(r.text)
+            assert world.secret_title not in r.text and "机密合同" not in r.text
+        assert len(seen) == world.visible == len(set(seen))
+        assert seen == sorted(seen)  # id order by default
+        assert "Page 5 of 5" in c.get("/contracts?size=200&page=5").text
+        assert not rows(c.get("/contracts?size=200&page=6").text)
+        # the restricted class is neither found nor counted, whatever the filter
+        r = c.get(f"/contracts?classification={HIDDEN_CODE}")
+        assert total(r.text) == 0 and not rows(r.text)
+        r = c.get("/contracts?title=机密")
+        assert total(r.text) == 0
+    root = auth_headers(world.archive, "admin", username="root", groups=(GROUP,))
+    with TestClient(create_app(world.archive)) as api:
+        r = api.get(f"/api/v1/contracts?classification={HIDDEN_CODE}&limit=1", headers=root)
+        assert r.json()["total"] == world.hidden
+
+
+def test_sort_and_filter_each_column_in_sql(world: World) -> None:
+    with signed_in(world.archive, "clerk") as c:
+        r = c.get("/contracts?sort=-title&size=25")
+        titles = re.findall(r'<a href="/contracts/\d+">([^<]+)</a>', r.text)
+        assert titles == sorted(titles, reverse=True) and len(titles) == 25
+        assert 'aria-sort="descending"' in r.text
+        r = c.get("/contracts?sort=amount&size=25")
+        amounts = rows(r.text)[:9]  # 12 seeded with amounts, #10 hidden: 11 shown, smallest first
+        assert len(amounts) == 9 and amounts == sorted(amounts)
+        r = c.get("/contracts?sort=-expiry_date&size=25")
+        first = rows(r.text)[0]
+        assert world.archive.records.get_terms(first).expiry_date == date(2030, 12, 1)
+        r = c.get("/contracts?title=0007")
+        assert total(r.text) == 1
+        r = c.get("/contracts?customer=乙公司&classification=XS")
+        n = total(r.text)
+        expected = sum(1 for k in range(1, SEEDED + 1) if k % 2 == 0 and k % 3 == 0 and k % 10)
+        assert n == expected
+        r = c.get("/contracts?amount_min=3000&amount_max=5000")
+        assert total(r.text) == 3
+        r = c.get("/contracts?signed_from=2024-01-05&signed_to=2024-01-08")
+        assert total(r.text) == 4
+        r = c.get("/contracts?expires_to=2030-02-28")
+        assert total(r.text) == 2
+        r = c.get("/contracts?classification=-&status=signed")
+        assert total(r.text) > 0
+        r = c.get("/contracts?verification=sealed")
+        assert set(rows(r.text)) <= set(world.real) and total(r.text) >= 1
+        r = c.get("/contracts?verification=unsealed&size=500")
+        assert not set(rows(r.text)) & set(world.real)
+        r = c.get("/contracts?signed_from=yesterday")
+        assert r.status_code == 400 and "not a date" in r.text
+        r = c.get("/contracts?sort=secret")
+        assert r.status_code == 400 and "unknown column" in r.text
+    headers = auth_headers(world.archive, "archivist", username="clerk")
+    with TestClient(create_app(world.archive)) as api:
+        r = api.get("/api/v1/contracts?sort=-amount&limit=3&amount_min=1", headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["total"] == 11
+        got = [Decimal(str(i["terms"]["amount"])) for i in body["items"]]
+        assert got == [Decimal(12000), Decimal(11000), Decimal(9000)]
+        assert all(i["terms"]["verification"] == "unsealed" for i in body["items"])
+        r = api.get("/api/v1/contracts?sort=nope", headers=headers)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+
+
+def test_bulk_actions_go_through_each_contract_and_refuse_without_rights(world: World) -> None:
+    a, b, _ = world.real
+    records = world.archive.records
+    before = {cid: len(records.manifests(cid)) for cid in (a, b)}
+    current = {world.archive.get(cid).classification for cid in (a, b)}
+    code = next(
+        c.code
+        for c in records.current_scheme().codes
+        if c.code not in current | {HIDDEN_CODE, "XS"}
+    )
+    with signed_in(world.archive, "lawyer") as c:
+        page = c.get("/contracts")
+        assert 'id="bulk"' not in page.text  # nothing offered
+        r = c.post(
+            "/contracts/bulk",
+            data={
+                "csrf_token": csrf(page.text),
+                "action": "classify",
+                "value": "XS",
+                "ids": [a, b],
+            },
+        )
+        assert r.status_code == 200
+        assert "classify: 0 done, 2 failed." in r.text.replace("Classify", "classify")
+        assert "contracts:edit" in r.text
+    assert {cid: len(records.manifests(cid)) for cid in (a, b)} == before
+    secret = records.query_contracts(ContractFilter(classifications=(HIDDEN_CODE,)), limit=1)[1][
+        0
+    ].id
+    with signed_in(world.archive, "clerk", "zh") as c:
+        token = csrf(c.get("/contracts").text)
+        r = c.post(
+            "/contracts/bulk",
+            data={"csrf_token": token, "action": "classify", "value": code, "ids": [a, b, secret]},
+        )
+        assert r.status_code == 200
+        assert "分类：成功 2 份，失败 1 份。" in r.text
+        assert f"合同 {secret}: 合同 {secret} 不存在" in r.text  # as a missing one
+        assert world.archive.get(a).classification == code
+        after = {cid: len(records.manifests(cid)) for cid in (a, b)}
+        assert after == {cid: before[cid] + 1 for cid in (a, b)}, before  # one version each
+        r = c.post("/contracts/bulk", data={"csrf_token": token, "action": "file", "ids": [a, b]})
+        assert "成功 2 份" in r.text
+        codes = {records.get_terms(cid).archival_code for cid in (a, b)}
+        assert all(code and code.startswith("A01-HT") for code in codes) and len(codes) == 2
+        r = c.get("/contracts?filed=yes")
+        assert set(rows(r.text)) == {a, b}
+        r = c.post("/contracts/bulk", data={"csrf_token": token, "action": "hold", "ids": [a]})
+        assert r.status_code == 400 and "冻结：请填写冻结原因" in r.text
+        r = c.post(
+            "/contracts/bulk",
+            data={"csrf_token": token, "action": "hold", "reason": "诉讼", "ids": [a]},
+        )
+        assert "成功 1 份" in r.text and records.list_holds(a)
+        r = c.post(
+            "/contracts/bulk",
+            data={"csrf_token": token, "action": "customer", "value": "没有的公司", "ids": [a]},
+        )
+        assert r.status_code == 400 and "没有客户" in r.text
+        r = c.post(
+            "/contracts/bulk",
+            data={"csrf_token": token, "action": "customer", "value": "丙公司", "ids": [a, b]},
+        )
+        assert "成功 2 份" in r.text
+        assert {world.archive.get(cid).customer for cid in (a, b)} == {"丙公司"}
+        r = c.get("/contracts?customer=丙")
+        assert set(rows(r.text)) == {a, b}
+        r = c.post("/contracts/bulk", data={"action": "hold", "reason": "x", "ids": [a]})
+        assert r.status_code == 403  # no CSRF token
+
+
+def test_saved_views_belong_to_their_user(world: World) -> None:
+    with signed_in(world.archive, "clerk") as c:
+        token = csrf(c.get("/contracts").text)
+        r = c.post(
+            "/contracts/views",
+            data={"csrf_token": token, "name": "乙公司 XS", "back": "customer=乙公司&sort=-title"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+        assert "The view is saved." in page.text and "乙公司 XS" in page.text
+        assert 'aria-sort="descending"' in page.text
+        view_id = int(re.findall(r'name="view_id" value="(\d+)"', page.text)[0])
+        bad = c.post("/contracts/views", data={"csrf_token": token, "name": " ", "back": ""})
+        assert bad.status_code == 400
+    with signed_in(world.archive, "lawyer") as c:
+        page = c.get("/contracts")
+        assert "乙公司 XS" not in page.text and "No saved views yet." in page.text
+        r = c.post(
+            "/contracts/views/delete", data={"csrf_token": csrf(page.text), "view_id": view_id}
+        )
+        assert r.status_code == 404
+    with signed_in(world.archive, "clerk") as c:
+        page = c.get("/contracts")
+        assert "乙公司 XS" in page.text
+        r = c.post(
+            "/contracts/views/delete",
+            data={"csrf_token": csrf(page.text), "view_id": view_id},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert "乙公司 XS" not in c.get("/contracts").text
+
+
+def test_export_writes_every_row_of_the_view(world: World) -> None:
+    with signed_in(world.archive, "clerk", "zh") as c:
+        r = c.get("/contracts.csv?size=25")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.content.startswith(b"\xef\xbb\xbf")
+        table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert table[0][:3] == ["ID", "标题", "客户"] and "档号" in table[0]
+        assert len(table) - 1 == world.visible  # all rows, not the page
+        assert not any("机密合同" in cell for line in table for cell in line)
+        r = c.get("/contracts.xlsx?title=批量&sort=-amount")
+        assert r.status_code == 200
+        book = load_workbook(io.BytesIO(r.content), read_only=True)
+        sheet = book.worksheets[0]
+        values = list(sheet.iter_rows(values_only=True))
+        assert values[0][0] == "ID"
+        assert len(values) - 1 == SEEDED - world.hidden
+        assert values[1][1] == "批量合同 0012" and Decimal(str(values[1][8])) == 12000
+
+
+# --- the SQL itself, on SQLite and on PostgreSQL ------------------------------------------------
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()
+
+
+def _listed(store: SqlRecordStore, **kw: object) -> tuple[int, list[int]]:
+    sort = kw.pop("sort", None)
+    cols = ColumnFilter(**kw)  # type: ignore[arg-type]
+    key = str(sort or "id")
+    flt = ContractFilter(
+        hidden_classifications=(HIDDEN_CODE,),
+        columns=cols,
+        sort=ContractSort(key.lstrip("-"), key.startswith("-")),
+    )
+    n, found = store.query_contracts(flt, limit=100)
+    return n, [r.id for r in found]
+
+
+def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> None:
+    ids = []
+    for n in range(1, 9):
+        code = HIDDEN_CODE if n == 8 else ("XS" if n % 2 else None)
+        ids.append(_seed_store(store, n, code))
+    for n, cid in enumerate(ids[:5], start=1):
+        store.update_terms(
+            cid,
+            {"amount": Decimal(100 * (6 - n)), "currency": "CNY", "sign_date": date(2024, n, 1)},
+            actor="t",
+        )
+    store.update_terms(ids[0], {"archival_code": "A01-HT·2024-D10-XS-0001"}, actor="t")
+    store.add_payment(
+        ids[2], due_date=date(2030, 1, 1), amount=Decimal(50), currency="CNY", actor="t"
+    )
+    store.add_payment(
+        ids[3], due_date=date(2030, 1, 1), amount=Decimal(70), currency="CNY", actor="t"
+    )
+    store.raise_alert(ids[4], file="original", expected_sha256=None, problem="x", detected_by="t")
+    assert _listed(store)[0] == 7  # the hidden one neither listed nor counted
+    assert _listed(store, sort="amount")[1][:5] == [ids[4], ids[3], ids[2], ids[1], ids[0]]
+    assert _listed(store, sort="-amount")[1][:5] == ids[:5]  # empty values last either way
+    assert _listed(store, sort="-outstanding")[1][:2] == [ids[3], ids[2]]
+    assert _listed(store, sort="verification")[1][0] == ids[4]  # alert first
+    assert _listed(store, sort="-title")[1][0] == ids[6]
+    assert _listed(store, title="合同 0003")[1] == [ids[2]]
+    assert _listed(store, title="%")[0] == 0  # a wildcard is a character
+    assert _listed(store, customer="乙")[0] == 3
+    assert _listed(store, archival_code="XS-0001")[1] == [ids[0]]
+    assert _listed(store, filed=False)[0] == 6
+    assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400))[0] == 3
+    assert _listed(store, signed_from=date(2024, 2, 1), signed_to=date(2024, 3, 31))[0] == 2
+    assert _listed(store, outstanding=True)[1] == [ids[2], ids[3]]
+    assert _listed(store, verification=("alert",))[1] == [ids[4]]
+    assert _listed(store, verification=("unsealed",))[0] == 6
+    assert _listed(store, unclassified=True)[0] == 3
+    first = store.save_view("clerk", "到期", "sort=-expiry_date")
+    store.save_view("clerk", "到期", "sort=expiry_date")  # the same name replaces
+    store.save_view("lawyer", "到期", "title=x")
+    assert [(v.name, v.query) for v in store.list_views("clerk")] == [("到期", "sort=expiry_date")]
+    assert not store.delete_view("lawyer", first.id)
+    assert store.delete_view("clerk", first.id) and not store.list_views("clerk")
+
+
+def _seed_store(store: SqlRecordStore, n: int, classification: str | None) -> int:
+    return store.add_contract(
+        NewContract(
+            sha256=f"{n:064x}",
+            size=100 + n,
+            content_type="application/pdf",
+            filename=f"seed-{n}.pdf",
+            title=f"合同 {n:04d}",
+            customer="甲公司" if n % 2 else "乙公司",
+            page_count=1,
+            ingested_by="local:test",
+            original_key=f"packages/00/{n:064x}/original",
+            text_key=f"packages/00/{n:064x}/text.v1.json",
+            text_sha256="0" * 64,
+            pages=[PageRecord(page_no=1, text_source="text-layer", chars=10, needs_ocr=False)],
+            classification=classification,
+        )
+    ).id
