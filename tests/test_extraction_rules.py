@@ -226,3 +226,56 @@ def test_a_stated_end_date_is_the_expiry(text: str, iso: str) -> None:
 def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, months: int) -> None:
     (renewal,) = fields(text, "renewal")
     assert renewal["term_months"] == months  # type: ignore[index]
+
+
+# --- bad input: suggest nothing rather than noise (issue 17) ------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kaufvertrag zwischen der Müller GmbH, Berlin (Verkäufer) und der Schmidt AG, München "
+        "(Käufer). Der Verkäufer verkauft dem Käufer 500 Stühle zum Preis von EUR 25.000,00. "
+        "Der Vertrag beginnt am 1. März 2021 und endet am 28. Februar 2023. Er verlängert sich "
+        "um jeweils ein Jahr. Die Haftung ist auf den Kaufpreis begrenzt. Es gilt deutsches Recht.",
+        "Contrat de vente entre la société Dupont SA et la société Martin SARL. Le vendeur "
+        "s'engage à livrer les marchandises au prix de 25 000,00 EUR. Le présent contrat est "
+        "conclu pour une durée de deux ans à compter de sa signature. Il est régi par le droit "
+        "français et toute contestation relève du tribunal de commerce de Paris.",
+    ],
+)
+def test_a_contract_in_a_third_language_gets_no_suggestions_and_says_why(text: str) -> None:
+    ex = extract_terms([text], title="contract")
+    assert ex.language == "other" and ex.found == ()
+    assert "neither Chinese nor English" in ex.warnings[0]
+
+
+def test_a_page_of_tables_only_and_a_text_without_clauses_get_no_suggestions() -> None:
+    table = "\n".join(
+        " | ".join(f"{row * 7 + col:>6} {'abc'[col % 3]}{col}" for col in range(8))
+        for row in range(60)
+    )
+    notes = "Meeting notes. We talked about the weather and lunch. Next meeting on Friday."
+    for text in (table, notes):
+        assert extract_terms([text], title="notes").found == ()
+
+
+def test_a_thousand_page_text_without_terms_ends_with_nothing_suggested() -> None:
+    """Every rule looks at a bounded part of the text (dates and parties the first pages,
+    clauses sentence by sentence): a 1,000-page text with no terms gives nothing, not noise."""
+    words = [
+        "the",
+        "supplier",
+        "shall",
+        "deliver",
+        "goods",
+        "and",
+        "services",
+        "under",
+        "this",
+        "agreement",
+        "to",
+        "any",
+        "party",
+    ]
+    sentence = " ".join(words[(i * 7) % len(words)] for i in range(14)) + ". "
+    pages = [sentence * 12] * 1000
+    assert extract_terms(pages, title="large").found == ()

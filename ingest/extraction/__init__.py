@@ -64,6 +64,14 @@ def extract_terms(
     language = doc.language
     results: list[Found] = []
     warnings: list[str] = []
+    if language == "other":
+        # The rules read Chinese and English: on a third language they would only make noise
+        # (a German "25.000,00" read as 25.00), so nothing is suggested and the reason is said.
+        return Extraction(
+            language=language,
+            found=(),
+            warnings=("the text is neither Chinese nor English: no terms or clauses suggested",),
+        )
 
     zh = language in ("zh", "mixed")
     en = language in ("en", "mixed")
