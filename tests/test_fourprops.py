@@ -216,6 +216,20 @@ def test_a_pdf_with_javascript_fails_the_security_property(world, api: TestClien
     assert active["status"] == "FAILED" and "JavaScript" in active["reason"]
     assert items(report)["virus_scan"]["status"] == "PASSED"
     assert props(report)["authenticity"] == "PASSED"
+    # Moving it to archived files it, so the same check refuses it; a correction (forced, with
+    # a reason) files it past the FAILED item and keeps the reason in the history.
+    ended = {"to": "terminated", "reason": "ended by both parties"}
+    assert api.post(f"/api/v1/contracts/{ids['js']}/transitions", json=ended).status_code == 200
+    move = {"to": "archived", "reason": "archive it anyway: the script is a print button"}
+    r = api.post(f"/api/v1/contracts/{ids['js']}/transitions", json=move)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "fourprops_failed", r.text
+    r = api.post(f"/api/v1/contracts/{ids['js']}/transitions", json={**move, "force": True})
+    assert r.status_code == 200, r.text
+    archive, _ = world
+    assert archive.contracts.view(ids["js"]).archival.archival_code is not None
+    events = api.get(f"/api/v1/contracts/{ids['js']}/events").json()["events"]
+    forced = [e for e in events if e["kind"] == "fourprops"]
+    assert forced and forced[-1]["reason"] == move["reason"]
 
 
 def test_a_corrupted_stored_object_fails_authenticity(world, api: TestClient) -> None:

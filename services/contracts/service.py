@@ -787,7 +787,9 @@ class ContractService:
                     + " it may become: "
                     + (", ".join(sorted(TRANSITIONS.get(record.status, ()))) or "nothing"),
                 )
-            self.file(contract_id, actor=actor)
+            # A correction (forced, with its reason) also files past a FAILED 四性 item, with
+            # that reason kept in the history as ``contract file --force-reason`` would.
+            self.file(contract_id, actor=actor, force_reason=reason if force else None)
         event = self.store.transition(
             contract_id,
             to,
