@@ -27,7 +27,8 @@ from search_api.app import ROUTERS, create_app, route_table
 from search_api.auth import CSRF_COOKIE, SESSION_COOKIE, Acts, AuthGate, Require
 from search_api.deps import PUBLIC, ActsEditing, CanSearch
 from search_api.errors import install_error_handlers
-from services.access.service import FIRST_PASSWORD_FILE, AccessControl
+from services.access.core import FIRST_PASSWORD_FILE
+from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import LogFilter
 from storage.records.access_models import ApiToken, WebSession

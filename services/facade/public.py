@@ -14,13 +14,9 @@ from typing import Any
 
 from core.roles import Caller, Client, Perm
 from schemas.access import LogKey
+from services.access.core import LoginResult, NewCredentials, print_first_credentials
 from services.access.notes import VerifierKey
-from services.access.service import (
-    AccessControl,
-    LoginResult,
-    NewCredentials,
-    print_first_credentials,
-)
+from services.access.service import AccessControl
 
 __all__ = ["LoginResult", "NewCredentials", "PublicArea", "print_first_credentials"]
 

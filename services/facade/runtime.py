@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from core.roles import Caller
 from core.settings import Settings, get_settings
-from services.access.service import AccessControl, NewCredentials
+from services.access.core import NewCredentials
+from services.access.service import AccessControl
 from services.archive import Archive
 from services.facade.base import Acting
 from services.facade.facade import Facade
