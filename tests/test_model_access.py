@@ -241,7 +241,7 @@ def test_the_suggestion_form_is_logged_as_a_change(world: World) -> None:
 # --- 6. one validator per value ------------------------------------------------------------------
 def test_one_classification_validator(world: World) -> None:
     from services import archive as archive_module
-    from services.access import service as access_module
+    from services.access import contracts as access_module
 
     assert valid_classification(" ld ") == "LD" and valid_classification("ＬＤ") == "LD"
     assert valid_classification("劳动.合同-1") == "劳动.合同-1"
