@@ -7,8 +7,8 @@ is the stream itself, an array that contains itself, a page tree whose kids are 
 parent), broken and short xref tables, a trailer without /Size, an object stream that extends
 itself, huge and negative /Length values, deep nesting of arrays and dictionaries, truncated
 streams and files, image pages of 0×0 and of 50000×50000 pixels (declared, a few bytes of data),
-and fonts whose ToUnicode map is garbage. Most files carry a text line (so that they can be archived without OCR); some carry only an image
-(so that OCR and the searchable copy run on them).
+and fonts whose ToUnicode map is garbage. Most files carry a text line (so that they can be
+archived without OCR); some carry only an image (so that OCR and the searchable copy run on them).
 
 The benchmark runs the files through ``contract-archive ingest --json`` with OCR on, in batches,
 and checks that every command ends (exit status 0, 1 or 3, never a traceback) and that every file
