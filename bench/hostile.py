@@ -6,9 +6,9 @@ Kinds (each with its parameters drawn from the seed): reference loops (a stream 
 is the stream itself, an array that contains itself, a page tree whose kids are its own
 parent), broken and short xref tables, a trailer without /Size, an object stream that extends
 itself, huge and negative /Length values, deep nesting of arrays and dictionaries, truncated
-streams and files, image pages of 0×0 pixels, and fonts whose ToUnicode map is garbage. Most
-files carry a text line (so that they can be archived without OCR); some carry only an image
-(so that OCR and the searchable copy run on them).
+streams and files, image pages of 0×0 and of 50000×50000 pixels (declared, a few bytes of data),
+and fonts whose ToUnicode map is garbage. Most files carry a text line (so that they can be
+archived without OCR); some carry only an image (so that OCR and the searchable copy run on them).
 
 The benchmark runs the files through ``contract-archive ingest --json`` with OCR on, in batches,
 and checks that every command ends (exit status 0, 1 or 3, never a traceback) and that every file
@@ -204,6 +204,25 @@ def zero_image(rng: random.Random, words: str) -> bytes:
     return build(objects)
 
 
+def huge_image(rng: random.Random, words: str) -> bytes:
+    """A page that is an image of 50000×50000 pixels (2.5 GB once decoded) whose data is a
+    few bytes: declared, never there. No text: OCR and the page images meet it."""
+    width, height = rng.choice([(50_000, 50_000), (50_000, 1), (1, 50_000)])
+    filtered = rng.random() < 0.5
+    data = zlib.compress(bytes(rng.randint(1, 64))) if filtered else bytes(rng.randint(0, 16))
+    unique = f"% {words}\n".encode()
+    objects = _page_objects(
+        unique + b"q 612 0 0 792 0 0 cm /Im1 Do Q", resources="<< /XObject << /Im1 6 0 R >> >>"
+    )
+    objects[6] = _stream(
+        data,
+        extra=f"/Type /XObject /Subtype /Image /Width {width} /Height {height} "
+        "/ColorSpace /DeviceGray /BitsPerComponent 8 "
+        + ("/Filter /FlateDecode " if filtered else ""),
+    )
+    return build(objects)
+
+
 def noise_image(rng: random.Random, words: str) -> bytes:
     """A scanned-looking page: only an image (OCR and the searchable copy run on it)."""
     width, height = rng.randint(40, 120), rng.randint(40, 120)
@@ -250,6 +269,7 @@ KINDS: dict[str, Callable[[random.Random, str], bytes]] = {
     "truncated_stream": truncated_stream,
     "truncated_file": truncated_file,
     "zero_image": zero_image,
+    "huge_image": huge_image,
     "noise_image": noise_image,
     "broken_tounicode": broken_tounicode,
 }

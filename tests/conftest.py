@@ -334,7 +334,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_web_roles.py": 17,
     "test_seal_tamper.py": 15,
     "test_objects.py": 15,
-    "test_hostile.py": 14,
+    "test_hostile.py": 36,
     "test_cli_lazy.py": 14,
 }
 

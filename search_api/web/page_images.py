@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import Unprocessable
 from services.facade.helpers import find_spans, is_cjk
 
 RENDER_SCALE = 1.5
@@ -78,7 +79,21 @@ class Rect:
 
 # --- in the worker process --------------------------------------------------------------------
 def render_page(path: str, page_index: int, scale: float) -> tuple[bytes, PageLayout]:
-    """PNG bytes of one page and its character boxes. Runs in a worker process."""
+    """PNG bytes of one page and its character boxes. Runs in a worker process. A page that
+    pdfium cannot load or draw (a damaged or hostile file that was archived all the same) is
+    ``Unprocessable`` with pdfium's reason, never an unexplained 500."""
+    import pypdfium2 as pdfium
+
+    try:
+        return _render_page(path, page_index, scale)
+    except pdfium.PdfiumError as exc:
+        raise Unprocessable(
+            f"page {page_index + 1} cannot be drawn: the PDF reader gave up ({exc})",
+            hint="the file may be damaged; its original and its text can still be downloaded",
+        ) from None
+
+
+def _render_page(path: str, page_index: int, scale: float) -> tuple[bytes, PageLayout]:
     import io
 
     import pypdfium2 as pdfium
