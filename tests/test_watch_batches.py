@@ -72,7 +72,7 @@ def contracts(var: Path) -> set[tuple]:
 
 
 EXPECTED = {
-    ("contract", 4, None, None, None, None),
+    ("contract", 15, None, None, None, None),
     ("fax", 1, None, None, None, None),
     ("box", 4, None, None, None, None),  # the batch, kept as evidence
     ("box p.2", 1, CUSTOMER, "XS", "box", "scan_batch"),
