@@ -172,44 +172,29 @@ def ingest(
         err.print("[yellow]no files found[/]")
     batches = [(path, name) for path, name, batch in found if batch]
     items = [(path, name) for path, name, batch in found if not batch]
+    for _path, name in items if preview else ():
+        err.print(f"[dim]not a batch: {esc(name)} (not a PDF: archived as a file)[/]")
+    # A missing tesseract or language pack stops us here, before anything is archived.
+    service = None if no_ocr or preview else f.ocr.service(only=set())
+    # Batches first, one at a time; their contracts' scans join the OCR below.
+    batch_results, bad_batches = split_each_batch(
+        f,
+        batches,
+        customer=customer,
+        classification=classification,
+        preview=preview,
+        as_json=as_json,
+    )
     if preview:
-        for _path, name in items:
-            err.print(f"[dim]not a batch: {esc(name)} (not a PDF: archived as a file)[/]")
-        _results, bad_batches = split_each_batch(
-            f,
-            batches,
-            customer=customer,
-            classification=classification,
-            preview=True,
-            as_json=as_json,
-        )
         if bad_batches or missing:
             raise typer.Exit(EXIT_FAILED)
         return
-
     counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
-    # A missing tesseract or language pack stops us here, before anything is archived.
-    service = None if no_ocr else f.ocr.service(only=set())
     scans: dict[int, IngestResult] = {}
     queued_scans: list[IngestResult] = []  # --no-wait: left queued
-    bad_batches = 0
-    if batches:  # split first, one at a time; their contracts' scans join the OCR below
-        batch_results, bad_batches = split_each_batch(
-            f,
-            batches,
-            customer=customer,
-            classification=classification,
-            preview=False,
-            as_json=as_json,
-        )
-        for result in batch_results:
-            counts[result.status] += 1
-            if result.status == "archived" and result.id and result.pages_needing_ocr:
-                if service is not None:
-                    scans[result.id] = result
-                    _queue_for_ocr(service, result.id)
-                elif no_wait:
-                    queued_scans.append(result)
+    for result in batch_results:
+        counts[result.status] += 1
+        _track_ocr(result, service, scans, queued_scans, no_wait=no_wait)
     plain_bad = 0
     show_bar = err.is_terminal and len(items) > 1
     progress = Progress(
@@ -241,12 +226,7 @@ def ingest(
         for result in done:
             counts[result.status] += 1
             plain_bad += result.status in ("rejected", "failed")
-            if result.status == "archived" and result.id and result.pages_needing_ocr:
-                if service is not None:
-                    scans[result.id] = result
-                    _queue_for_ocr(service, result.id)
-                elif no_wait:
-                    queued_scans.append(result)
+            _track_ocr(result, service, scans, queued_scans, no_wait=no_wait)
             pages += result.pages or 0
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
@@ -361,6 +341,24 @@ def _result_line(result: IngestResult) -> str:
             else f"[cyan]duplicate[/]  {name}"
         )
     return f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}"
+
+
+def _track_ocr(
+    result: IngestResult,
+    service: OcrService | None,
+    scans: dict[int, IngestResult],
+    queued: list[IngestResult],
+    *,
+    no_wait: bool,
+) -> None:
+    """A contract archived with pages to OCR: queued for OCR now (then waited for), or with
+    ``--no-wait`` listed as left queued."""
+    if result.status == "archived" and result.id and result.pages_needing_ocr:
+        if service is not None:
+            scans[result.id] = result
+            _queue_for_ocr(service, result.id)
+        elif no_wait:
+            queued.append(result)
 
 
 def _queue_for_ocr(service: OcrService, contract_id: int) -> None:
