@@ -247,6 +247,7 @@ EDIT_LOOP_SLOW_FILES: tuple[str, ...] = (
     "test_seal_service.py",
     "test_seal_versions.py",
     "test_search_corpus.py",
+    "test_watch_batches.py",
     "test_web_consistency.py",
     "test_web_i18n.py",
     "test_workflows_api.py",
@@ -269,6 +270,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_web_edit_browser.py": 400,
     "test_intake_watch.py": 300,
     "test_intake_batches.py": 390,
+    "test_watch_batches.py": 120,  # alone: 40 s
     "test_batches_browser.py": 90,
     "test_intake_ofd.py": 200,
     "test_intake_cabinet.py": 180,

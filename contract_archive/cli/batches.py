@@ -44,20 +44,20 @@ def separator(
 
 def split_batches(
     f: Facade,
-    paths: list[Path],
+    items: list[tuple[Path, str]],
     *,
     customer: str | None,
     classification: str | None,
     preview: bool,
     as_json: bool,
 ) -> tuple[list[IngestResult], int]:
-    """``ingest --split-batches``: each file given is a batch scan, split at its separator
-    sheets (``--preview``: the plan only, nothing archived). Returns the contracts' results and
-    how many batches or contracts went wrong; a batch that cannot be read is reported and the
-    next one goes on."""
+    """``ingest --split-batches`` (and the PDFs of a ``batches`` folder): each file (with the
+    name to report it by) is a batch scan, split at its separator sheets (``--preview``: the
+    plan only, nothing archived). Returns the contracts' results and how many batches or
+    contracts went wrong; a batch that cannot be read is reported and the next one goes on."""
     bad = 0
     results: list[IngestResult] = []
-    for path in paths:
+    for path, name in items:
         if not path.is_file():
             err.print(f"[bold red]error:[/] {esc(str(path))} is not a file")
             bad += 1
@@ -65,11 +65,11 @@ def split_batches(
         try:
             if preview:
                 outcome = f.batches.preview_path(
-                    path, display_name=path.name, customer=customer, classification=classification
+                    path, display_name=name, customer=customer, classification=classification
                 )
             else:
                 outcome = f.batches.ingest_path(
-                    path, display_name=path.name, customer=customer, classification=classification
+                    path, display_name=name, customer=customer, classification=classification
                 )
         except ArchiveError as exc:
             bad += 1

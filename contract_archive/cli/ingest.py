@@ -28,20 +28,24 @@ from rich.progress import (
 )
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
-from contract_archive.cli.batches import split_batches
+from contract_archive.cli.batches import split_batches as split_each_batch
 from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
 from services.facade import Facade
+from services.facade.batches import is_batch_scan
 
 if TYPE_CHECKING:
     from services.facade.contracts import Ingested, IngestResult
     from services.facade.ocr import OcrService
 
 
-def _expand(paths: list[Path]) -> Iterator[tuple[Path, str]]:
-    """Files to ingest with the name to report them by. Directories are walked recursively
-    and every file in them is taken: what a file is comes from its bytes, and a file of a
-    format the archive does not take is reported as rejected with the reason, never skipped."""
+def _expand(paths: list[Path], *, split_all: bool) -> Iterator[tuple[Path, str, bool]]:
+    """Files to ingest with the name to report them by and whether each is a batch scan.
+    Directories are walked recursively and every file in them is taken: what a file is comes
+    from its bytes, and a file of a format the archive does not take is reported as rejected
+    with the reason, never skipped. In a directory a PDF is a batch scan when it is in a
+    ``batches`` folder (or with ``split_all``: ``--split-batches``); a file given by name is one
+    with ``split_all``."""
     for path in paths:
         if path.is_dir():
             found = []
@@ -50,9 +54,11 @@ def _expand(paths: list[Path]) -> Iterator[tuple[Path, str]]:
                 for name in sorted(filenames):
                     found.append(Path(dirpath) / name)
             for f in found:
-                yield f, str(f)
+                yield f, str(f), is_batch_scan(f, split_all=split_all)
+        elif split_all:
+            yield path, path.name, True
         else:
-            yield path, str(path)
+            yield path, str(path), False
 
 
 def _print_result(result: IngestResult, as_json: bool) -> None:
@@ -129,9 +135,10 @@ def ingest(
         bool,
         typer.Option(
             "--split-batches",
-            help="Each PDF given is a batch scan: split it at its separator sheets "
-            "(`contract-archive separator`) into one contract per segment; the batch file "
-            "is kept as evidence, linked to each.",
+            help="Each PDF given (and each PDF in the folders given) is a batch scan: split "
+            "it at its separator sheets (`contract-archive separator`) into one contract per "
+            "segment; the batch file is kept as evidence, linked to each. Without it, only "
+            "the PDFs in a folder named `batches` are split.",
         ),
     ] = False,
     preview: Annotated[
@@ -149,38 +156,46 @@ def ingest(
     """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
     ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
     its bytes; one the archive does not take is listed as rejected with the reason. A
-    batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page
+    batch goes on past bad files. A PDF in a folder named `batches` is a batch scan, split at
+    its separator sheets (see --split-batches). Exit status: 0 ok; 1 a file was rejected or a page
     failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."""
     if preview and not split_batches:
         err.print("[bold red]error:[/] --preview goes with --split-batches")
         raise typer.Exit(2)
     no_ocr = no_ocr or no_wait
-    if split_batches:
-        _ingest_batches(
-            f,
-            paths,
-            customer=customer,
-            classification=classification,
-            preview=preview,
-            as_json=as_json,
-            no_ocr=no_ocr,
-            no_wait=no_wait,
-            wait_seconds=wait_seconds,
-        )
-        return
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
     del all_files  # every file is looked at now
-    items = list(_expand([p for p in paths if p.exists()]))
-    if not items and not missing:
+    found = list(_expand([p for p in paths if p.exists()], split_all=split_batches))
+    if not found and not missing:
         err.print("[yellow]no files found[/]")
-
-    counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+    batches = [(path, name) for path, name, batch in found if batch]
+    items = [(path, name) for path, name, batch in found if not batch]
+    for _path, name in items if preview else ():
+        err.print(f"[dim]not a batch: {esc(name)} (not a PDF: archived as a file)[/]")
     # A missing tesseract or language pack stops us here, before anything is archived.
-    service = None if no_ocr else f.ocr.service(only=set())
+    service = None if no_ocr or preview else f.ocr.service(only=set())
+    # Batches first, one at a time; their contracts' scans join the OCR below.
+    batch_results, bad_batches = split_each_batch(
+        f,
+        batches,
+        customer=customer,
+        classification=classification,
+        preview=preview,
+        as_json=as_json,
+    )
+    if preview:
+        if bad_batches or missing:
+            raise typer.Exit(EXIT_FAILED)
+        return
+    counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
     scans: dict[int, IngestResult] = {}
     queued_scans: list[IngestResult] = []  # --no-wait: left queued
+    for result in batch_results:
+        counts[result.status] += 1
+        _track_ocr(result, service, scans, queued_scans, no_wait=no_wait)
+    plain_bad = 0
     show_bar = err.is_terminal and len(items) > 1
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -210,12 +225,8 @@ def ingest(
         done = (r for future in as_completed(futures) for r in _with_attachments(future))
         for result in done:
             counts[result.status] += 1
-            if result.status == "archived" and result.id and result.pages_needing_ocr:
-                if service is not None:
-                    scans[result.id] = result
-                    _queue_for_ocr(service, result.id)
-                elif no_wait:
-                    queued_scans.append(result)
+            plain_bad += result.status in ("rejected", "failed")
+            _track_ocr(result, service, scans, queued_scans, no_wait=no_wait)
             pages += result.pages or 0
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
@@ -234,9 +245,9 @@ def ingest(
         except ArchiveError as exc:
             err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    if not as_json and len(items) > 1:
+    if not as_json and len(found) > 1:
         err.print(f"[bold]done:[/] {summary}")
-    bad = counts["rejected"] + counts["failed"] + len(missing) + ocr_incomplete
+    bad = plain_bad + bad_batches + len(missing) + ocr_incomplete
     if bad:
         raise typer.Exit(EXIT_FAILED)
     if still_open and not no_wait:
@@ -282,52 +293,6 @@ def _wait_for_ocr(
         if still_open:
             _print_open(still_open, "not waiting for OCR (--no-wait)")
     return ocr_incomplete, still_open
-
-
-def _ingest_batches(
-    f: Facade,
-    paths: list[Path],
-    *,
-    customer: str | None,
-    classification: str | None,
-    preview: bool,
-    as_json: bool,
-    no_ocr: bool,
-    no_wait: bool,
-    wait_seconds: float | None,
-) -> None:
-    """``--split-batches``: each file a batch scan, split at its separator sheets; the scanned
-    pages of the contracts made are OCR'd as any ingest's."""
-    service = None if no_ocr or preview else f.ocr.service(only=set())
-    results, bad = split_batches(
-        f,
-        paths,
-        customer=customer,
-        classification=classification,
-        preview=preview,
-        as_json=as_json,
-    )
-    scans: dict[int, IngestResult] = {}
-    queued: list[IngestResult] = []
-    for result in results:
-        if result.status == "archived" and result.id and result.pages_needing_ocr:
-            if service is not None:
-                scans[result.id] = result
-                _queue_for_ocr(service, result.id)
-            elif no_wait:
-                queued.append(result)
-    ocr_incomplete, still_open = _wait_for_ocr(
-        f, service, scans, queued, as_json=as_json, no_wait=no_wait, wait_seconds=wait_seconds
-    )
-    if any(r.status == "archived" for r in results):
-        try:
-            f.ledger.after_batch()
-        except ArchiveError as exc:
-            err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
-    if bad or ocr_incomplete:
-        raise typer.Exit(EXIT_FAILED)
-    if still_open and not no_wait:
-        raise typer.Exit(EXIT_WAIT_RAN_OUT)
 
 
 def _with_attachments(future: Future[Ingested]) -> list[IngestResult]:
@@ -376,6 +341,24 @@ def _result_line(result: IngestResult) -> str:
             else f"[cyan]duplicate[/]  {name}"
         )
     return f"[red]{result.status}[/]  {name}: {esc(result.reason or '')}"
+
+
+def _track_ocr(
+    result: IngestResult,
+    service: OcrService | None,
+    scans: dict[int, IngestResult],
+    queued: list[IngestResult],
+    *,
+    no_wait: bool,
+) -> None:
+    """A contract archived with pages to OCR: queued for OCR now (then waited for), or with
+    ``--no-wait`` listed as left queued."""
+    if result.status == "archived" and result.id and result.pages_needing_ocr:
+        if service is not None:
+            scans[result.id] = result
+            _queue_for_ocr(service, result.id)
+        elif no_wait:
+            queued.append(result)
 
 
 def _queue_for_ocr(service: OcrService, contract_id: int) -> None:

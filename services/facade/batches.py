@@ -23,17 +23,42 @@ from core.roles import Perm
 from core.rules import optional_classification
 from ingest.batches import Segment, separator_sheet
 from ingest.context import IngestRequest, IngestResult
+from ingest.formats import PDF, sniff_head
 from ingest.pipeline import spool
 from services import batches
 from services.batches import BatchOutcome
 from services.facade.base import Area, action
 from services.facade.contracts import ContractsArea, safe_filename
 
-__all__ = ["BatchOutcome", "BatchesArea", "IngestResult", "StagedBatch"]
+__all__ = [
+    "BATCH_FOLDER",
+    "BatchOutcome",
+    "BatchesArea",
+    "IngestResult",
+    "StagedBatch",
+    "is_batch_scan",
+]
 
 STAGED_DIR = "staged-batches"
 STAGED_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+BATCH_FOLDER = "batches"
+"""The folder rule shared by ``ingest FOLDER`` and ``watch DIR``: a PDF in a folder of this
+name is a batch scan, split at its separator sheets."""
+
+
+def is_batch_scan(path: Path, *, split_all: bool = False) -> bool:
+    """Whether a file met in a folder is taken as a batch scan: a PDF (by its first bytes, as
+    ingest tells formats) in a ``batches`` folder, or any PDF with ``split_all``."""
+    if not (split_all or path.parent.name == BATCH_FOLDER):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return sniff_head(head) is PDF
 
 
 class StagedBatch:
