@@ -28,9 +28,8 @@ import sys
 from datetime import date, timedelta
 
 from bench.common import CORPUS, machine
-from bench.extraction_eval import CODES, gold_date, gold_renewal
+from bench.extraction_eval import CODES, expiry_of, gold_date, gold_renewal
 from ingest.extraction import extract_terms
-from ingest.extraction.dates import add_months
 
 MASTER = CORPUS / "en-cuad" / "master_clauses.csv"
 
@@ -54,18 +53,9 @@ def gold_of(text: str) -> date | str | None:
 
 
 def answer_of(texts: list[str], start: date | None) -> date | str | None:
-    ex = extract_terms(["\n\n".join(texts)], title="", codes=CODES)
-    f = ex.best("expiry_date")
-    if f is not None:
-        return date.fromisoformat(f.value)
-    term = ex.best("term")
-    if term is None:
-        return None
-    if term.value.get("perpetual"):
-        return "perpetual"
-    if start is None:
-        return None
-    return add_months(start, int(term.value["months"]))
+    """What the rules say of the quoted sentences, a length counted from CUAD's start (from
+    a start date in the sentences themselves when CUAD gives none)."""
+    return expiry_of(extract_terms(["\n\n".join(texts)], title="", codes=CODES), start)
 
 
 def same(ours: date | str | None, gold: date | str) -> bool:

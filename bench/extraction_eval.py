@@ -195,7 +195,9 @@ def same_law(a: str, b: str) -> bool:
 
 
 # --- what extraction says -----------------------------------------------------------------------
-def expiry_of(ex: Extraction) -> date | str | None:
+def expiry_of(ex: Extraction, start: date | None = None) -> date | str | None:
+    """The expiry the extraction gives: a stated end date, "perpetual", or the term counted
+    from ``start`` (by default the extracted effective, else signing, date)."""
     f = ex.best("expiry_date")
     if f is not None:
         return date.fromisoformat(f.value)
@@ -204,10 +206,12 @@ def expiry_of(ex: Extraction) -> date | str | None:
         return None
     if term.value.get("perpetual"):
         return "perpetual"
-    start = ex.best("effective_date") or ex.best("sign_date")
     if start is None:
-        return None
-    return add_months(date.fromisoformat(start.value), int(term.value["months"]))
+        found = ex.best("effective_date") or ex.best("sign_date")
+        if found is None:
+            return None
+        start = date.fromisoformat(found.value)
+    return add_months(start, int(term.value["months"]))
 
 
 def date_of(ex: Extraction, name: str) -> date | None:
