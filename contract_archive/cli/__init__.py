@@ -263,8 +263,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,\n"
             "ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by\n"
             "its bytes; one the archive does not take is listed as rejected with the reason. A\n"
-            "batch goes on past bad files. Exit status: 0 ok; 1 a file was rejected or a page\n"
-            "failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."
+            "batch goes on past bad files. A PDF in a folder named `batches` is a batch scan,\n"
+            "split at its separator sheets (see --split-batches). Exit status: 0 ok; 1 a file\n"
+            "was rejected or a page failed OCR; 2 usage; 3 the wait for OCR ran out (pages still\n"
+            "open)."
         ),
     ),
     "watch": (

@@ -156,9 +156,10 @@ def ingest(
     """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
     ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
     its bytes; one the archive does not take is listed as rejected with the reason. A
-    batch goes on past bad files. A PDF in a folder named `batches` is a batch scan, split at
-    its separator sheets (see --split-batches). Exit status: 0 ok; 1 a file was rejected or a page
-    failed OCR; 2 usage; 3 the wait for OCR ran out (pages still open)."""
+    batch goes on past bad files. A PDF in a folder named `batches` is a batch scan,
+    split at its separator sheets (see --split-batches). Exit status: 0 ok; 1 a file
+    was rejected or a page failed OCR; 2 usage; 3 the wait for OCR ran out (pages still
+    open)."""
     if preview and not split_batches:
         err.print("[bold red]error:[/] --preview goes with --split-batches")
         raise typer.Exit(2)
