@@ -252,6 +252,15 @@ class Settings(BaseSettings):
             "it runs out (the worker died) another worker takes the job again."
         ),
     )
+    job_timeout_seconds: float = Field(
+        21600.0,
+        ge=0,
+        description=(
+            "A background job that runs longer stops at its next checkpoint (between contracts "
+            "of a fixity audit or a reindex) and fails with that reason, so a hung job cannot "
+            "hold a worker and its lease forever; 0: no limit. An audit resumes where it stopped."
+        ),
+    )
     job_poll_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often the job worker looks for due and queued jobs."
     )

@@ -11,7 +11,8 @@ that dies leaves the lease to run out, and any worker takes the job again. A job
 queued again after ``ARCHIVE_JOB_RETRY_BACKOFF_SECONDS`` (doubling) until its
 ``ARCHIVE_JOB_MAX_ATTEMPTS`` are used up; then it is ``failed`` with the reason and the
 traceback, shown to administrators (API, CLI, web, ``doctor``) and retried by hand. A failing
-job never holds a thread: the others are taken meanwhile.
+job never holds a thread: the others are taken meanwhile. A job that runs longer than
+``ARCHIVE_JOB_TIMEOUT_SECONDS`` stops at its next checkpoint (between contracts) and fails so.
 """
 
 from __future__ import annotations
@@ -47,7 +48,27 @@ class JobFailed(Exception):
     """An expected failure of a job: the reason is enough (no traceback is kept)."""
 
 
-def _run_reminders(archive: Archive) -> str:
+Checkpoint = Callable[[], None]
+"""Called by a job between units of its work; raises :class:`JobFailed` once the job has run
+longer than ``ARCHIVE_JOB_TIMEOUT_SECONDS``."""
+
+
+def deadline(seconds: float) -> Checkpoint:
+    started = time.monotonic()
+
+    def check() -> None:
+        ran = time.monotonic() - started
+        if seconds > 0 and ran > seconds:
+            raise JobFailed(
+                f"stopped after {ran:.0f} s: longer than ARCHIVE_JOB_TIMEOUT_SECONDS "
+                f"({seconds:g} s); a fixity audit resumes where it stopped at the next attempt"
+            )
+
+    return check
+
+
+def _run_reminders(archive: Archive, check: Checkpoint) -> str:
+    """One pass over the contracts (short: no checkpoint inside)."""
     result = run_reminders(archive.contracts)
     if result.email_error:
         raise JobFailed(result.email_error)
@@ -57,9 +78,14 @@ def _run_reminders(archive: Archive) -> str:
     )
 
 
-def _run_fixity(archive: Archive) -> str:
+def _run_fixity(archive: Archive, check: Checkpoint) -> str:
     settings = archive.settings
-    summary = run_audit(archive.seal, workers=2, max_mb_per_s=settings.fixity_max_mb_per_s)
+    summary = run_audit(
+        archive.seal,
+        workers=2,
+        max_mb_per_s=settings.fixity_max_mb_per_s,
+        on_report=lambda _report: check(),
+    )
     run = summary.run
     line = (
         f"fixity audit run {run.id}: {run.checked} checked, {run.passed} passed, "
@@ -83,11 +109,11 @@ def _run_fixity(archive: Archive) -> str:
     return line
 
 
-def _run_reindex(archive: Archive) -> str:
-    return f"indexed {archive.reindex()} contracts"
+def _run_reindex(archive: Archive, check: Checkpoint) -> str:
+    return f"indexed {archive.reindex(progress=lambda _n: check())} contracts"
 
 
-HANDLERS: dict[str, Callable[[Archive], str]] = {
+HANDLERS: dict[str, Callable[[Archive, Checkpoint], str]] = {
     "reminders": _run_reminders,
     "fixity": _run_fixity,
     "reindex": _run_reindex,
@@ -181,7 +207,7 @@ class JobWorker:
         trace: str | None = None
         result = ""
         try:
-            result = HANDLERS[job.kind](self.archive)
+            result = HANDLERS[job.kind](self.archive, deadline(self.settings.job_timeout_seconds))
         except JobFailed as exc:
             error = str(exc) or "the job failed"
         except Exception as exc:  # noqa: BLE001 - a job's failure is its state, never the worker's

@@ -440,3 +440,28 @@ def test_the_queue_on_both_databases_one_slot_one_winner_lease_backoff_and_retry
     retried = store.retry_job(first.id)
     assert (retried.state, retried.attempts) == ("queued", 0)
     assert [j.id for j in store.list_jobs(("queued",))] == [first.id]
+
+
+def test_a_job_that_runs_over_its_time_limit_stops_at_a_checkpoint_and_fails(
+    tmp_path: Path,
+) -> None:
+    """A reindex and a fixity audit that run longer than ARCHIVE_JOB_TIMEOUT_SECONDS stop after
+    their first contract and fail with that reason (no hung job holds a worker); the audit's
+    run stays unfinished, so its next attempt resumes it, and the index is left as it was."""
+    from services.jobs import JobWorker
+
+    settings = make_settings(tmp_path / "var", job_timeout_seconds=1e-6, job_max_attempts=1)
+    with Archive(settings, parser_workers=1).open() as archive:
+        for path in sorted(corpus_files("en-cuad", ".pdf"), key=lambda p: p.stat().st_size)[:2]:
+            assert archive.ingest_path(path, user="local:test").status == "archived"
+        before = archive.index.ids()
+        worker = JobWorker(archive, schedule=False)
+        for kind in ("reindex", "fixity"):
+            queued = archive.records.queue_job(kind, queued_by="root", max_attempts=1)
+            assert queued is not None
+            ended = worker.run_one()
+            assert ended is not None and ended.id == queued.id
+            assert ended.state == "failed", ended
+            assert "ARCHIVE_JOB_TIMEOUT_SECONDS" in (ended.error or "")
+        assert archive.index.ids() == before  # the aborted rebuild swapped nothing in
+        assert worker.idle()
