@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, text
 
 from core.settings import Settings, reset_settings
 from services.archive import Archive
+from storage.records.models import Base
+from storage.records.sql import SqlRecordStore
 from tests import servers
 from tests.servers import SeaweedS3
 
@@ -481,3 +483,21 @@ def elasticsearch_overrides(name: str | None = None) -> dict[str, object]:
     if ca := os.environ.get("ARCHIVE_TEST_ELASTICSEARCH_CA_BUNDLE"):
         overrides["index_ca_bundle"] = ca
     return overrides
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
+    """A migrated record store on SQLite and on the machine's PostgreSQL (emptied afterwards),
+    for tests of the SQL itself; a module that needs another ``store`` defines its own."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlRecordStore(url)
+    s.migrate()
+    yield s
+    if request.param == "postgresql":
+        with s.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    s.close()

@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import NewUser
 from storage.records.jobs_models import BackgroundJob
-from storage.records.models import Base
 from storage.records.sql import SqlRecordStore
 from tests.access_helpers import ensure_user
 from tests.conftest import corpus_files, make_settings
@@ -377,22 +376,6 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     assert any(f"contract {seeded['damaged']}: FAILED" in m["body"] for m in sink.messages)
     report = json.loads(cli(env, "doctor", "--json").stdout)
     assert not [f for f in report["findings"] if f["check"] == "jobs"]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlRecordStore(url)
-    s.migrate()
-    yield s
-    if request.param == "postgresql":
-        with s.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    s.close()
 
 
 def test_the_queue_on_both_databases_one_slot_one_winner_lease_backoff_and_retry(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -35,7 +34,6 @@ from signing.ledger import (
 )
 from signing.notes import NoteSigner
 from storage.records.ledger_base import NewLeaf
-from storage.records.models import Base
 from storage.records.sql import SqlRecordStore
 
 # The RFC 6962 test leaves and the roots of their first n leaves (certificate-transparency's
@@ -193,22 +191,6 @@ def test_proof_files_round_trip_and_bad_ones_are_named() -> None:
         with pytest.raises(LedgerError, match=words) as info:
             InclusionProof.from_json(bad, what="proof.json")
         assert "proof.json" in info.value.message
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlRecordStore(url)
-    s.migrate()
-    yield s
-    if request.param == "postgresql":
-        with s.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    s.close()
 
 
 def new_leaf(cid: int, version: int = 1) -> NewLeaf:

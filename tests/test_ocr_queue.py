@@ -8,32 +8,13 @@ object (a restart) and goes with the contract when it is deleted.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from core.errors import NotFound
 from storage.records.base import PageRecord
-from storage.records.models import Base
 from storage.records.sql import SqlRecordStore
 from tests.test_records import new_contract
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlRecordStore(url)
-    s.migrate()
-    yield s
-    if request.param == "postgresql":
-        with s.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    s.close()
 
 
 def scan(store: SqlRecordStore, n: int, pages: int = 4) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,22 +13,6 @@ from core.errors import ConfigurationError, NotFound
 from storage.records.base import NewContract, PageRecord, RecordStore
 from storage.records.models import Base
 from storage.records.sql import MIGRATION_HEAD, SqlRecordStore, alembic_config
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlRecordStore(url)
-    s.migrate()
-    yield s
-    if request.param == "postgresql":
-        with s.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    s.close()
 
 
 def new_contract(n: int, **overrides: object) -> NewContract:

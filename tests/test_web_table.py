@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,7 +26,6 @@ from services.archive import Archive
 from services.facade import Runtime
 from storage.records.base import NewContract, PageRecord
 from storage.records.listing_base import ColumnFilter, ContractFilter, ContractSort
-from storage.records.models import Base
 from storage.records.sql import SqlRecordStore
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import corpus_files, make_settings
@@ -330,20 +328,6 @@ def test_export_writes_every_row_of_the_view(world: World) -> None:
 
 
 # --- the SQL itself, on SQLite and on PostgreSQL ------------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlRecordStore(url)
-    s.migrate()
-    yield s
-    if request.param == "postgresql":
-        with s.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    s.close()
 
 
 def _listed(store: SqlRecordStore, **kw: object) -> tuple[int, list[int]]:
