@@ -286,18 +286,14 @@ class SealService:
 
     def model_of(self, record: ContractRecord) -> dict[str, Any] | None:
         """The contract's own model as the manifest covers it (terms, filing, holds, approval
-        rounds), or None when the record store keeps no contract model (a bare store)."""
-        get_terms = getattr(self.records, "get_terms", None)
-        list_holds = getattr(self.records, "list_holds", None)
-        if get_terms is None or list_holds is None:
-            return None
+        rounds), or None when the contract has no terms row yet (a contract whose ingest is still
+        being finished)."""
         try:
-            terms = get_terms(record.id)
+            terms = self.records.get_terms(record.id)
         except NotFound:
             return None
-        list_rounds = getattr(self.records, "list_rounds", None)
-        rounds = list_rounds(contract_id=record.id) if list_rounds is not None else None
-        return model_section(terms, list_holds(record.id), rounds)
+        rounds = self.records.list_rounds(contract_id=record.id)
+        return model_section(terms, self.records.list_holds(record.id), rounds)
 
     # -- issuing ---------------------------------------------------------------------------
     def issue(
