@@ -491,6 +491,26 @@ def stop_tree(proc: subprocess.Popen[bytes]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def sweep(grace: float = 5.0) -> None:
+    """Stop whatever still runs below this process (a server interrupted while it started, before
+    its handle existed): SIGTERM, then SIGKILL after ``grace`` seconds."""
+    left = descendants(os.getpid())
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in left):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
 @contextlib.contextmanager
 def postgres_database(url: str) -> Iterator[tuple[str, str]]:
     """A fresh database on the server of ``url``: (its URL, its name); dropped at the end."""
@@ -767,6 +787,7 @@ def main() -> None:
         print("interrupted: stopping the servers and removing the temporary files", flush=True)
         raise SystemExit(130) from None
     finally:
+        sweep()
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
