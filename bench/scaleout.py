@@ -518,8 +518,14 @@ def postgres_database(url: str) -> Iterator[tuple[str, str]]:
 
     name = f"bench_scaleout_{uuid.uuid4().hex[:10]}"
     admin = pg_dsn(url)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        raise SystemExit(
+            f"the scale-out column needs a PostgreSQL server where it may create a database "
+            f"(--postgres-url {url}): {str(exc).strip()}"
+        ) from None
     try:
         yield re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", url, count=1), name
     finally:
