@@ -318,6 +318,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_seal_recover.py": 69,
     "test_access_api.py": 62,
     "test_seal_embedded.py": 60,
+    "test_bench_scaleout.py": 60,
     "test_migrate.py": 59,
     "test_full_disk.py": 57,
     "test_orphans.py": 54,
