@@ -606,6 +606,15 @@ class Settings(BaseSettings):
         "them) given to clamscan with -d. Unset: clamscan's own (/var/lib/clamav, filled by "
         "freshclam). No signatures at all: the virus scan is INDETERMINATE, never PASSED.",
     )
+    clamav_socket: str | None = Field(
+        None,
+        description="A running clamd (Debian package clamav-daemon) to scan with instead of "
+        "clamscan: its Unix socket path (LocalSocket in clamd.conf) or host:port (TCPSocket). "
+        "clamd keeps the signatures loaded, while clamscan loads the whole database for every "
+        "filing (tens of seconds with the full ClamAV database). The files are streamed "
+        "(INSTREAM), so clamd's user needs no access to the archive. Unreachable: the virus "
+        "scan is INDETERMINATE with the reason.",
+    )
     clamav_timeout_seconds: float = Field(
         300.0,
         gt=0,

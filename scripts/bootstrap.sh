@@ -35,6 +35,8 @@ if [ "$want_test" = 1 ]; then
   # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
   packages+=(
     "chromium:/usr/bin/chromium"
+    # ARCHIVE_CLAMAV_SOCKET is tested against a real clamd started by the suite.
+    "clamav-daemon:/usr/sbin/clamd"
   )
 fi
 missing=()

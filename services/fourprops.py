@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ArchiveError, FourPropsFailed, NotFound
 from ingest.errors import RejectFile
 from ingest.formats import detect
-from ingest.fourprops_probe import probe_pdf, scan_viruses
+from ingest.fourprops_probe import probe_pdf, scan_viruses, scan_viruses_clamd
 from signing.canonical import canonical_json
 from signing.report import (
     CHAIN,
@@ -150,10 +150,8 @@ class FourProps:
         *,
         actor: str,
     ) -> dict[str, Any]:
-        records: Any = self.archive.records
-        restrictions: Mapping[str, frozenset[str]] = (
-            records.access_store().restrictions() if hasattr(records, "access_store") else {}
-        )
+        records = self.archive.records
+        restrictions: Mapping[str, frozenset[str]] = records.access_store().restrictions()
         in_scheme = records.current_scheme().get(plan.classification) is not None
         verification = verify_contract(self.archive.seal, record)
         folder = Path(
@@ -165,11 +163,17 @@ class FourProps:
                 spooled.get("original") if record.content_type == "application/pdf" else None
             )
             probe = self._probe(pdf) if pdf is not None else None
-            scan = scan_viruses(
-                self.settings.clamav_program,
-                self.settings.clamav_database,
-                folder,
-                self.settings.clamav_timeout_seconds,
+            scan = (
+                scan_viruses_clamd(
+                    self.settings.clamav_socket, folder, self.settings.clamav_timeout_seconds
+                )
+                if self.settings.clamav_socket
+                else scan_viruses(
+                    self.settings.clamav_program,
+                    self.settings.clamav_database,
+                    folder,
+                    self.settings.clamav_timeout_seconds,
+                )
             )
             authenticity = self._authenticity(verification.checks)
             integrity = self._integrity(record, terms, plan, in_scheme)

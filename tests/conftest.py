@@ -279,6 +279,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_intake_office.py": 180,
     "test_intake_email.py": 150,
     "test_fourprops.py": 210,
+    "test_clamd.py": 300,  # a real clamd; the command-line test alone: 248 s at load average 28
     "test_timezone.py": 120,
     "test_web_edit.py": 80,
     "test_web_table.py": 150,  # issue 15: the contract table (a thousand seeded contracts)
