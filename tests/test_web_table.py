@@ -354,6 +354,7 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
             {"amount": Decimal(100 * (6 - n)), "currency": "CNY", "sign_date": date(2024, n, 1)},
             actor="t",
         )
+    store.update_terms(ids[5], {"amount": Decimal(50), "currency": "USD"}, actor="t")
     store.update_terms(ids[0], {"archival_code": "A01-HT·2024-D10-XS-0001"}, actor="t")
     store.add_payment(
         ids[2], due_date=date(2030, 1, 1), amount=Decimal(50), currency="CNY", actor="t"
@@ -363,8 +364,9 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     )
     store.raise_alert(ids[4], file="original", expected_sha256=None, problem="x", detected_by="t")
     assert _listed(store)[0] == 7  # the hidden one neither listed nor counted
-    assert _listed(store, sort="amount")[1][:5] == [ids[4], ids[3], ids[2], ids[1], ids[0]]
-    assert _listed(store, sort="-amount")[1][:5] == ids[:5]  # empty values last either way
+    # amounts are compared within their currency (CNY before USD), empty values last either way
+    assert _listed(store, sort="amount")[1][:6] == [ids[4], ids[3], ids[2], ids[1], ids[0], ids[5]]
+    assert _listed(store, sort="-amount")[1][:6] == [*ids[:5], ids[5]]
     assert _listed(store, sort="-outstanding")[1][:2] == [ids[3], ids[2]]
     assert _listed(store, sort="verification")[1][0] == ids[4]  # alert first
     assert _listed(store, sort="-title")[1][0] == ids[6]

@@ -168,8 +168,12 @@ class SqlListing(SqlPart):
         if sort is None or sort.key == "id":
             return stmt.order_by(Contract.id.desc() if sort and sort.descending else Contract.id)
         column = SORT_COLUMNS[sort.key]()
+        # amounts are compared within a currency: CNY 500 and USD 500 are not the same sum, so
+        # the contracts go by currency (A-Z), then by amount in the direction asked
+        within = (ContractTerms.currency.asc(),) if sort.key == "amount" else ()
         return stmt.order_by(
             case((column.is_(None), 1), else_=0),
+            *within,
             column.desc() if sort.descending else column.asc(),
             Contract.id.desc() if sort.descending else Contract.id.asc(),
         )
