@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument(
-        "--repeat", type=int, default=2, help="audits of each kind; the best is shown"
+        "--repeat", type=int, default=3, help="audits of each kind; the best is shown"
     )
     args = parser.parse_args()
 

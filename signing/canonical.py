@@ -53,7 +53,7 @@ class FileDigest:
 @dataclass(frozen=True)
 class FileCheck:
     """What a fixity check computed of a stored file: its size and SHA-256 always, its SM3
-    only when asked (``None``: not computed this time, see :func:`digest_stream`)."""
+    only when asked (``None``: not computed this time, see :func:`check_stream`)."""
 
     size: int
     sha256: str
