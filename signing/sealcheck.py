@@ -73,6 +73,7 @@ def _memoise_name_preparation() -> None:
 
     cls._ldap_string_prep = _ldap_string_prep
     cls._prep_memoised = True
+    cls._prep_unmemoised = prepare  # for the test that both agree
 
 
 _memoise_name_preparation()
