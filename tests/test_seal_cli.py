@@ -184,19 +184,25 @@ def test_an_interrupted_audit_resumes_where_it_stopped(tampered) -> None:
     data, ids = tampered
     with Archive(make_settings(data), parser_workers=1).open() as archive:
         seen: list[int] = []
+        sm3: list[int] = []  # the contracts whose SM3 was compared, before and after
 
         def interrupt_after_three(report) -> None:
             seen.append(report.contract_id)
+            sm3.extend([report.contract_id] if "sm3" in report.digests else [])
             if len(seen) == 3:
                 raise KeyboardInterrupt
 
+        def note(report) -> None:
+            resumed.append(report.contract_id)
+            sm3.extend([report.contract_id] if "sm3" in report.digests else [])
+
         with pytest.raises(KeyboardInterrupt):
-            run_audit(archive.seal, batch_contracts=2, on_report=interrupt_after_three)
+            run_audit(archive.seal, batch_contracts=2, sm3_every=2, on_report=interrupt_after_three)
         # the first batch (2 contracts) was saved; the interrupted one was not
         resumed: list[int] = []
-        summary = run_audit(
-            archive.seal, batch_contracts=2, on_report=lambda r: resumed.append(r.contract_id)
-        )
+        summary = run_audit(archive.seal, batch_contracts=2, sm3_every=2, on_report=note)
+    # the resumed run keeps its turn of the SM3 cycle (no audit finished in between)
+    assert sm3 and {i % 2 for i in sm3} == {summary.cycle.turn % 2}
     assert seen[:2] == ids[:2]
     assert summary.resumed_from == ids[1]
     assert resumed == ids[2:]  # only what was left
