@@ -136,6 +136,16 @@ class Settings(BaseSettings):
         "averaged over its batches, so that an audit on a busy server does not starve "
         "searches and uploads of disk and CPU. 0: as fast as it can.",
     )
+    fixity_sm3_every: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="The fixity audit compares every file's size and SHA-256, and the SM3 of "
+        "one contract in this many (by id, turning with each finished audit), so each "
+        "contract's SM3 is compared once in this many audits; SM3 costs five times SHA-256. "
+        "SM3 is always computed at ingest and compared by `verify ID` and `verify --all "
+        "--full`. 1: SM3 of every file in every audit.",
+    )
     max_pages: int = Field(5000, gt=0, description="Largest accepted page count of a PDF.")
     min_text_chars_per_page: int = Field(
         20,

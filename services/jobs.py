@@ -84,12 +84,13 @@ def _run_fixity(archive: Archive, check: Checkpoint) -> str:
         archive.seal,
         workers=2,
         max_mb_per_s=settings.fixity_max_mb_per_s,
+        sm3_every=settings.fixity_sm3_every,
         on_report=lambda _report: check(),
     )
     run = summary.run
     line = (
         f"fixity audit run {run.id}: {run.checked} checked, {run.passed} passed, "
-        f"{run.failed} failed, {run.indeterminate} indeterminate"
+        f"{run.failed} failed, {run.indeterminate} indeterminate; {summary.digests()}"
     )
     if run.failed and mail_configured(settings):
         body = (

@@ -1,10 +1,17 @@
 """The fixity audit: ``contract-archive verify --all``.
 
 Walks every contract in id order and verifies it completely (digests of every file, the seal,
-the timestamp, the record). Files are hashed in a few threads at once (``hashlib`` releases the
-GIL on large buffers), so the audit is bounded by SHA-256 and SM3, not by Python. Progress is
-saved after every batch in ``fixity_runs``; an interrupted audit resumes after the last saved
+the timestamp, the record). Contracts are verified in a few threads at once (``hashlib`` releases
+the GIL on large buffers; each file is read once, in 1 MB chunks feeding both digests). Progress
+is saved after every batch in ``fixity_runs``; an interrupted audit resumes after the last saved
 contract when it is run again. Contracts that are not PASSED are kept as findings of the run.
+
+**The slower SM3 cycle** (``ARCHIVE_FIXITY_SM3_EVERY`` = N): SM3 costs five times SHA-256 in
+OpenSSL, so an audit compares every file's size and SHA-256 but the SM3 of only one contract in
+N: those whose id is congruent to the number of audits finished so far, modulo N. Over N
+consecutive audits every contract's SM3 is compared once. SM3 is always computed at ingest (it
+is in the sealed manifest), by ``verify ID`` and by a ``full`` audit (``verify --all --full``).
+N = 1 compares both digests of every file in every audit.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from core.errors import ConfigurationError
 from signing.report import Status, VerificationReport
 from signing.verify import verify_contract
 from storage.records.base import ContractRecord
@@ -32,15 +40,55 @@ STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
+class Sm3Cycle:
+    """Which contracts an audit compares the SM3 of (see the module's docstring)."""
+
+    every: int = 1
+    """``ARCHIVE_FIXITY_SM3_EVERY``: SM3 of one contract in ``every`` per audit (1: all)."""
+    turn: int = 0
+    """The number of audits finished before this one: this audit's slice of the cycle."""
+    full: bool = False
+    """``verify --all --full``: SM3 of every contract in this run, whatever the cycle."""
+
+    def checks(self, contract_id: int) -> bool:
+        if self.full or self.every <= 1:
+            return True
+        return contract_id % self.every == self.turn % self.every
+
+    def describe(self) -> str:
+        if self.full:
+            return "SHA-256 and SM3 of every file (a full audit)"
+        if self.every <= 1:
+            return "SHA-256 and SM3 of every file"
+        return (
+            f"SHA-256 of every file; SM3 of the contracts whose id is {self.turn % self.every} "
+            f"modulo {self.every} (ARCHIVE_FIXITY_SM3_EVERY={self.every}: each contract's SM3 "
+            f"once in {self.every} audits; `verify --all --full` compares it for all)"
+        )
+
+
+@dataclass(frozen=True)
 class AuditSummary:
     run: RunRow
     findings: tuple[Finding, ...]
     resumed_from: int
     """The contract id the run resumed after (0 for a fresh run)."""
+    cycle: Sm3Cycle = Sm3Cycle()
+    checked_now: int = 0
+    """Contracts checked by this call (less than ``run.checked`` when it resumed a run)."""
+    sm3_now: int = 0
+    """Of those, the contracts whose SM3 was compared too."""
 
     @property
     def ok(self) -> bool:
         return self.run.failed == 0
+
+    def digests(self) -> str:
+        """Which digests this call compared, in words (for the audit's report)."""
+        return (
+            f"{self.cycle.describe()}; this run compared SM3 for {self.sm3_now} of the "
+            f"{self.checked_now} contracts it checked"
+        )
 
 
 def run_audit(
@@ -53,13 +101,23 @@ def run_audit(
     batch_contracts: int = BATCH_CONTRACTS,
     max_mb_per_s: float = 0,
     sleep: Callable[[float], None] = time.sleep,
+    sm3_every: int = 1,
+    full: bool = False,
 ) -> AuditSummary:
     """Verify every contract; resume the unfinished audit unless ``restart``; read at most
-    ``max_mb_per_s`` MB per second on average (0: no limit)."""
+    ``max_mb_per_s`` MB per second on average (0: no limit); compare the SM3 of one contract
+    in ``sm3_every`` (all when ``full``), the size and SHA-256 of every file."""
+    if sm3_every < 1:
+        raise ConfigurationError(
+            f"the SM3 cycle must be at least 1 audit, not {sm3_every}",
+            hint="set ARCHIVE_FIXITY_SM3_EVERY to 1 (SM3 in every audit) or more",
+        )
     pace = _Pace(max_mb_per_s, sleep)
     batch_bytes = pace.batch_bytes(BATCH_BYTES)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     run = service.seals.start_run(owner, restart=restart, stale_after=STALE_AFTER)
+    cycle = Sm3Cycle(every=sm3_every, turn=service.seals.finished_runs(), full=full)
+    checked_now = sm3_now = 0
     resumed_from = run.last_contract_id
     if on_start is not None:
         on_start(run, resumed_from)
@@ -80,7 +138,11 @@ def run_audit(
                     start += 1
                     if size >= batch_bytes:
                         break
-                reports = list(pool.map(lambda r: verify_contract(service, r), batch))
+                reports = list(
+                    pool.map(lambda r: verify_contract(service, r, sm3=cycle.checks(r.id)), batch)
+                )
+                checked_now += len(reports)
+                sm3_now += sum("sm3" in r.digests for r in reports)
                 counts = {s: 0 for s in Status}
                 findings = []
                 for report in reports:
@@ -108,6 +170,9 @@ def run_audit(
         run=finished,
         findings=tuple(service.seals.findings(run.id)),
         resumed_from=resumed_from,
+        cycle=cycle,
+        checked_now=checked_now,
+        sm3_now=sm3_now,
     )
 
 

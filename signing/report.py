@@ -115,6 +115,9 @@ class VerificationReport:
     development_keys: bool = False
     warnings: tuple[str, ...] = ()
     bytes_hashed: int = 0
+    digests: tuple[str, ...] = ("sha256", "sm3")
+    """The digests compared with the manifest's: both, or ``sha256`` alone on the fixity
+    audit's cycles that leave SM3 out."""
 
     @property
     def overall(self) -> Status:
@@ -153,6 +156,7 @@ class VerificationReport:
             "timestamp_time": _iso(self.timestamp_time),
             "development_keys": self.development_keys,
             "warnings": list(self.warnings),
+            "digests": list(self.digests),
             "checks": [c.to_dict() for c in self.checks],
         }
 

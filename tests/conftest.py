@@ -191,6 +191,8 @@ EDIT_LOOP_SLOW: dict[str, tuple[str, ...]] = {
     "test_ocr_units.py": ("test_pool_kills_a_stuck_worker_with_its_children",),
     "test_seal_cli.py": (
         "test_export_is_verified_by_exactly_the_readme_commands",
+        "test_sm3_is_compared_on_a_slower_cycle",
+        "test_the_rate_setting_paces_the_audit_end_to_end",
         "test_verify_all_summarises_and_fails",
         "test_verify_json_and_its_exit_status",
         "test_verify_prints_every_check_and_warns_about_development_keys",
@@ -328,7 +330,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_jobs.py": 44,
     "test_seal_service.py": 41,
     "test_web_i18n.py": 41,
-    "test_seal_cli.py": 37,
+    "test_seal_cli.py": 55,  # + the SM3 cycle's three audits and the paced audit (2 s more)
     "test_workflows_browser.py": 36,
     "test_access_web.py": 24,
     "test_download_integrity.py": 23,

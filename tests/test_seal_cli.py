@@ -14,12 +14,16 @@ import pytest
 from asn1crypto import cms
 from fastapi.testclient import TestClient
 
+from core.errors import ConfigurationError
 from search_api.app import create_app
 from services.archive import Archive
+from services.facade import Runtime
 from signing.audit import run_audit
+from signing.canonical import FileDigest, digest_stream
 from signing.report import CHECK_ORDER, ORIGINAL, Status
+from signing.verify import verify_contract
 from storage.objects.base import package_key
-from tests.access_helpers import auth_headers
+from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import ROOT, corpus_files, make_settings
 from tests.seal_helpers import flip_byte
 from tests.test_cli import run
@@ -95,6 +99,16 @@ def test_verify_all_summarises_and_fails(tampered) -> None:
     summary = json.loads(again.stdout.strip().splitlines()[-1])["summary"]
     assert summary["checked"] == len(ids) and summary["failed"] == 1
     assert summary["findings"][0]["id"] == ids[1]
+    # the summary says which digests were compared: SHA-256 of all, SM3 of one in 4 (default)
+    assert "digests: SHA-256 of every file; SM3 of the contracts whose id is" in flat(r.stdout)
+    assert summary["sm3_every"] == 4 and summary["checked_now"] == len(ids)
+    assert summary["sm3_checked"] == sum(1 for i in ids if i % 4 == 1)  # one audit finished
+    full = run(data, "verify", "--all", "--full", "--json")
+    summary = json.loads(full.stdout.strip().splitlines()[-1])["summary"]
+    assert summary["sm3_checked"] == len(ids) and summary["failed"] == 1
+    assert summary["digests"].startswith("SHA-256 and SM3 of every file (a full audit)")
+    usage = run(data, "verify", str(ids[0]), "--full")
+    assert usage.returncode == 2 and "--full goes with --all" in flat(usage.stderr)
 
 
 def test_seal_status(loaded) -> None:
@@ -170,19 +184,25 @@ def test_an_interrupted_audit_resumes_where_it_stopped(tampered) -> None:
     data, ids = tampered
     with Archive(make_settings(data), parser_workers=1).open() as archive:
         seen: list[int] = []
+        sm3: list[int] = []  # the contracts whose SM3 was compared, before and after
 
         def interrupt_after_three(report) -> None:
             seen.append(report.contract_id)
+            sm3.extend([report.contract_id] if "sm3" in report.digests else [])
             if len(seen) == 3:
                 raise KeyboardInterrupt
 
+        def note(report) -> None:
+            resumed.append(report.contract_id)
+            sm3.extend([report.contract_id] if "sm3" in report.digests else [])
+
         with pytest.raises(KeyboardInterrupt):
-            run_audit(archive.seal, batch_contracts=2, on_report=interrupt_after_three)
+            run_audit(archive.seal, batch_contracts=2, sm3_every=2, on_report=interrupt_after_three)
         # the first batch (2 contracts) was saved; the interrupted one was not
         resumed: list[int] = []
-        summary = run_audit(
-            archive.seal, batch_contracts=2, on_report=lambda r: resumed.append(r.contract_id)
-        )
+        summary = run_audit(archive.seal, batch_contracts=2, sm3_every=2, on_report=note)
+    # the resumed run keeps its turn of the SM3 cycle (no audit finished in between)
+    assert sm3 and {i % 2 for i in sm3} == {summary.cycle.turn % 2}
     assert seen[:2] == ids[:2]
     assert summary.resumed_from == ids[1]
     assert resumed == ids[2:]  # only what was left
@@ -211,6 +231,84 @@ def test_a_paced_audit_waits_to_keep_under_its_rate(tampered) -> None:
     assert len(waits) == len(ids)  # one wait after each batch of one contract
     assert sum(waits) >= read / 1000 - took
     assert not unpaced  # no limit: no waiting
+
+
+def test_the_rate_setting_paces_the_audit_end_to_end(tampered) -> None:
+    """ARCHIVE_FIXITY_MAX_MB_PER_S through the facade that `verify --all` and the worker's job
+    use, by the wall clock but only as a lower bound (a loaded machine only makes it later):
+    at a rate at which the audit's bytes take 2 s more than an unpaced audit took, it takes at
+    least that long."""
+    data, ids = tampered
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        facade = Runtime(archive).facade(ensure_user(archive, "auditor", ("admin",)))
+        started = time.monotonic()
+        unpaced = facade.seals.audit(restart=True)
+        alone = time.monotonic() - started
+    read = unpaced.run.bytes_hashed
+    assert unpaced.run.checked == len(ids) and read > 0
+    target = alone + 2.0
+    rate = read / 1e6 / target
+    with Archive(make_settings(data, fixity_max_mb_per_s=rate), parser_workers=1).open() as archive:
+        facade = Runtime(archive).facade(ensure_user(archive, "auditor", ("admin",)))
+        started = time.monotonic()
+        paced = facade.seals.audit(restart=True)
+        took = time.monotonic() - started
+    assert paced.run.bytes_hashed == read and paced.run.checked == len(ids)
+    assert took >= target * 0.99, (took, target, alone)
+
+
+def test_sm3_is_compared_on_a_slower_cycle(tampered) -> None:
+    """ARCHIVE_FIXITY_SM3_EVERY: every audit compares every file's SHA-256 (the damaged
+    original fails each time); SM3 is compared for one contract in N, turning with each
+    finished audit, so N audits in a row compare every contract's SM3 exactly once."""
+    data, ids = tampered
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        compared: list[list[int]] = []
+        for _ in range(2):
+            reports: list = []
+            summary = run_audit(archive.seal, sm3_every=2, on_report=reports.append)
+            assert summary.run.failed == 1 and summary.findings[0].contract_id == ids[1]
+            with_sm3 = [r.contract_id for r in reports if r.digests == ("sha256", "sm3")]
+            assert summary.sm3_now == len(with_sm3) and summary.checked_now == len(ids)
+            assert f"{len(with_sm3)} of the {len(ids)} contracts" in summary.digests()
+            for r in reports:
+                files = r.check(ORIGINAL).details
+                assert files["compared"] == ["size", *r.digests], files
+                if r.digests == ("sha256",):
+                    assert files["actual"]["sm3"] is None
+            compared.append(with_sm3)
+        assert sorted(compared[0] + compared[1]) == sorted(ids)  # each once in two audits
+        assert len({i % 2 for i in compared[0]}) <= 1  # one slice of the cycle per audit
+        full: list = []
+        run_audit(archive.seal, sm3_every=2, full=True, on_report=full.append)
+        assert all(r.digests == ("sha256", "sm3") for r in full) and len(full) == len(ids)
+        with pytest.raises(ConfigurationError, match="at least 1"):
+            run_audit(archive.seal, sm3_every=0)
+
+
+def test_what_is_compared_is_what_can_fail(loaded) -> None:
+    """A file whose SM3 (only) differs from the manifest's fails when SM3 is compared and passes,
+    saying SM3 was not checked, when it is not: the report never claims what it did not do."""
+    data, ids = loaded
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        service = archive.seal
+
+        def wrong_sm3(key: str) -> FileDigest:
+            with service.objects.open(key) as fh:
+                d = digest_stream(fh)
+            return FileDigest(d.size, d.sha256, "0" * 64)
+
+        record = archive.get(ids[0])
+        both = verify_contract(service, record, digester=wrong_sm3)
+        fast = verify_contract(service, record, digester=wrong_sm3, sm3=False)
+    assert both.check(ORIGINAL).status is Status.FAILED
+    assert "sm3 differ from the manifest" in both.check(ORIGINAL).reason
+    assert fast.check(ORIGINAL).status is Status.PASSED and fast.digests == ("sha256",)
+    assert "SM3 not checked" in fast.check(ORIGINAL).reason
+    assert fast.to_dict()["digests"] == ["sha256"] and both.to_dict()["digests"] == [
+        "sha256",
+        "sm3",
+    ]
 
 
 # --- the API -----------------------------------------------------------------------------------

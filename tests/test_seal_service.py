@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from core.errors import ConfigurationError
 from services.archive import Archive
-from signing.canonical import canonical_json, digest_bytes, digest_stream
+from signing.canonical import canonical_json, check_stream, digest_bytes, digest_stream
 from signing.keys import load_or_create_development_keys
 from signing.manifest import MANIFEST_SCHEMA, parse_manifest
 from signing.report import ORIGINAL, SEAL_SIGNATURE, TIMESTAMP, Status
@@ -64,6 +64,41 @@ def test_sm3_and_sha256_known_answers() -> None:
     assert d.sha256 == hashlib.sha256(b"abc").hexdigest() and d.size == 3
     data = os.urandom(3 * 1024 * 1024 + 17)
     assert digest_stream(io.BytesIO(data)) == digest_bytes(data)
+    # the fixity audit's SHA-256-only pass reads the same bytes to the same size and SHA-256
+    full, fast = check_stream(io.BytesIO(data)), check_stream(io.BytesIO(data), sm3=False)
+    assert (full.size, full.sha256, full.sm3) == (
+        len(data),
+        digest_bytes(data).sha256,
+        digest_bytes(data).sm3,
+    )
+    assert (fast.size, fast.sha256, fast.sm3) == (full.size, full.sha256, None)
+
+
+def test_memoised_name_preparation_agrees_with_asn1crypto() -> None:
+    """signing.sealcheck memoises asn1crypto's RFC 4518 preparation of certificate names (a
+    third of a seal check's CPU): it must give exactly what asn1crypto gives, errors included."""
+    from asn1crypto import x509 as asn1_x509
+
+    import signing.sealcheck  # noqa: F401  (installs the memo)
+
+    cls = asn1_x509.NameTypeAndValue
+    assert cls._prep_memoised
+    for name in (
+        "  Acme   Seal  ",
+        "ÄÖÜ straße",
+        "测试 有限公司",
+        "ＦＵＬＬ\u00adwidth",
+        "",
+        "a\u200bb",
+    ):
+        assert cls._ldap_string_prep(None, name) == cls._prep_unmemoised(None, name), name
+        assert cls._ldap_string_prep(None, name) == cls._ldap_string_prep(None, name)
+    for bad in ("x\ue000y", "x\u0378y", "x\ufffey"):  # private use, unassigned, non-character
+        with pytest.raises(ValueError) as memoised:
+            cls._ldap_string_prep(None, bad)
+        with pytest.raises(ValueError) as plain:
+            cls._prep_unmemoised(None, bad)
+        assert str(memoised.value) == str(plain.value)
 
 
 # --- the manifest --------------------------------------------------------------------------------

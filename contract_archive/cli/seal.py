@@ -69,11 +69,22 @@ def verify(
     workers: Annotated[
         int, typer.Option(min=1, max=16, help="With --all: files hashed at once.")
     ] = 2,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="With --all: compare the SM3 of every file too, not only of the contracts "
+            "whose turn it is (ARCHIVE_FIXITY_SM3_EVERY).",
+        ),
+    ] = False,
 ) -> None:
     """Verify a contract's evidence package: digests, seal, timestamp, record, embedded
     signatures. Exit 1 when a check FAILED."""
     if all_contracts == (contract_id is not None):
         err.print("[bold red]error:[/] give a contract ID or --all")
+        raise typer.Exit(EXIT_USAGE)
+    if full and not all_contracts:
+        err.print("[bold red]error:[/] --full goes with --all (`verify ID` compares SM3 always)")
         raise typer.Exit(EXIT_USAGE)
 
     if contract_id is not None:
@@ -86,7 +97,9 @@ def verify(
             _show(report)
         code = _exit_code(report.overall, strict)
     else:
-        code = _audit(f, restart=restart, workers=workers, as_json=as_json, strict=strict)
+        code = _audit(
+            f, restart=restart, workers=workers, full=full, as_json=as_json, strict=strict
+        )
     if code:
         raise typer.Exit(code)
 
@@ -119,7 +132,9 @@ def manifests(
             out.print(f"    [red]{esc(v.problem)}[/]")
 
 
-def _audit(f: Facade, *, restart: bool, workers: int, as_json: bool, strict: bool) -> int:
+def _audit(
+    f: Facade, *, restart: bool, workers: int, full: bool, as_json: bool, strict: bool
+) -> int:
     progress = Progress(
         TextColumn("verifying"),
         BarColumn(),
@@ -161,7 +176,7 @@ def _audit(f: Facade, *, restart: bool, workers: int, as_json: bool, strict: boo
             )
 
         summary = f.seals.audit(
-            restart=restart, workers=workers, on_report=on_report, on_start=on_start
+            restart=restart, workers=workers, full=full, on_report=on_report, on_start=on_start
         )
     _print_summary(summary, time.monotonic() - started, hashed[0], as_json)
     warning = f.seals.key_warning()
@@ -191,6 +206,10 @@ def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: 
                         "indeterminate": r.indeterminate,
                         "bytes_hashed": r.bytes_hashed,
                         "resumed_from": summary.resumed_from,
+                        "digests": summary.digests(),
+                        "sm3_every": summary.cycle.every,
+                        "sm3_checked": summary.sm3_now,
+                        "checked_now": summary.checked_now,
                         "findings": [
                             {"id": f.contract_id, "overall": f.overall, "summary": f.summary}
                             for f in summary.findings
@@ -210,6 +229,7 @@ def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: 
         f"({r.bytes_hashed / 1e6:.1f} MB in all; this session {hashed / 1e6:.1f} MB at "
         f"{rate:.0f} MB/s)"
     )
+    out.print(f"digests: {esc(summary.digests())}")
     failed = [f for f in summary.findings if f.overall == Status.FAILED.value]
     if failed:
         out.print("[bold red]failed:[/]")

@@ -99,10 +99,12 @@ class SealsArea(Area):
         *,
         restart: bool = False,
         workers: int = 2,
+        full: bool = False,
         on_report: Callable[[VerificationReport], None] | None = None,
         on_start: Callable[[int, int, int], None] | None = None,
     ) -> AuditSummary:
-        """Verify every contract (resuming an interrupted audit unless ``restart``).
+        """Verify every contract (resuming an interrupted audit unless ``restart``); the SM3 of
+        one contract in ``ARCHIVE_FIXITY_SM3_EVERY``, of every one when ``full``.
         ``on_start(total, resumed_from, already_checked)``; ``on_report`` gets the reports of
         the contracts the caller may see (the run's counts are of the whole archive)."""
         service = self.archive.seal
@@ -125,6 +127,8 @@ class SealsArea(Area):
             on_report=reported,
             on_start=started,
             max_mb_per_s=self.archive.settings.fixity_max_mb_per_s,
+            sm3_every=self.archive.settings.fixity_sm3_every,
+            full=full,
         )
         summary = replace(
             summary,

@@ -112,6 +112,9 @@ class SealStore(Protocol):
 
     def finish_run(self, run_id: int) -> RunRow: ...
 
+    def finished_runs(self) -> int:
+        """How many audits have finished (the audit's slower SM3 cycle turns with it)."""
+
     def get_run(self, run_id: int) -> RunRow: ...
 
     def findings(self, run_id: int) -> list[Finding]: ...

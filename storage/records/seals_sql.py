@@ -274,6 +274,15 @@ class SqlSeals(SqlPart):
             s.flush()
             return _run(run)
 
+    def finished_runs(self) -> int:
+        with self._session(write=False) as s:
+            return int(
+                s.scalar(
+                    select(func.count()).select_from(FixityRun).where(FixityRun.state == "finished")
+                )
+                or 0
+            )
+
     def get_run(self, run_id: int) -> RunRow:
         with self._session(write=False) as s:
             run = s.get(FixityRun, run_id)
