@@ -110,6 +110,17 @@ def test_an_archivist_sorts_filters_classifies_in_bulk_and_saves_a_view(
     rows = page.locator("#contract-table tbody tr")
     expect(rows).to_have_count(3)
 
+    # the header's box selects the whole page, clears it again, and shows "some"
+    boxes = page.locator("#contract-table tbody input[name=ids]")
+    page.locator("#select-all").check()
+    assert [boxes.nth(i).is_checked() for i in range(3)] == [True, True, True]
+    boxes.nth(2).uncheck()
+    assert page.locator("#select-all").evaluate("b => b.indeterminate && !b.checked")
+    page.locator("#select-all").click()  # from "some": every row
+    assert all(boxes.nth(i).is_checked() for i in range(3))
+    page.locator("#select-all").uncheck()
+    assert not any(boxes.nth(i).is_checked() for i in range(3))
+
     # select two rows and classify them
     chosen = [int(str(rows.nth(i).get_attribute("data-id"))) for i in (0, 1)]
     for i in (0, 1):

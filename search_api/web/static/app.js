@@ -1,6 +1,7 @@
 // Contract archive: the only script. Pages work without it; it adds drag and drop with a
-// progress bar per file to the upload form, submits the sort menu when it changes, and tells
-// the server the reader's time zone (a cookie), so that pages show times in it.
+// progress bar per file to the upload form, submits the sort menu when it changes, selects
+// every row of the contract table from its header, and tells the server the reader's time
+// zone (a cookie), so that pages show times in it.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -18,6 +19,29 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
+
+  // The contract table: one box in the header selects or clears every row of the page for a
+  // bulk action; it shows "some" (indeterminate) when only some rows are ticked.
+  var all = document.getElementById("select-all");
+  if (all) {
+    var boxes = function () {
+      return Array.prototype.slice.call(
+        document.querySelectorAll('#contract-table tbody input[type=checkbox][name=ids]'));
+    };
+    var sync = function () {
+      var rows = boxes();
+      var ticked = rows.filter(function (b) { return b.checked; }).length;
+      all.checked = rows.length > 0 && ticked === rows.length;
+      all.indeterminate = ticked > 0 && ticked < rows.length;
+    };
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      boxes().forEach(function (b) { b.checked = all.checked; });
+      all.indeterminate = false;
+    });
+    boxes().forEach(function (b) { b.addEventListener("change", sync); });
+    sync();
+  }
 
   var form = document.getElementById("upload-form");
   if (!form) return;
