@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +61,43 @@ def test_offsets_point_at_the_token_text(text: str) -> None:
 def test_analysis_never_fails_and_is_idempotent_under_normalize(text: str) -> None:
     once = normalize(text)
     assert terms(once) == terms(text)
+
+
+def _joined_terms(normalized: str) -> str:
+    return " ".join(t.text for t in tokenize(normalized))
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            "违约责任甲乙方・ー ,.':abcXYZ019_\n\u3000，。éΣσςΟİß²①\u0301\u3099Ⅻ½-\x00\x01§—"
+        ),
+        max_size=60,
+    )
+)
+def test_index_string_is_the_joined_terms_on_tricky_text(text: str) -> None:
+    # index_string makes the terms by whole-text passes, not token by token: it must say
+    # exactly what tokenize says (joiners beside letters, digits, CJK and other scripts, lone
+    # CJK characters, final sigma, lower-casing that lengthens a word).
+    assert index_string(text) == _joined_terms(text)
+
+
+@given(st.text(max_size=120))
+def test_index_string_is_the_joined_terms_on_any_text(text: str) -> None:
+    assert index_string(text) == _joined_terms(text)
+
+
+def test_index_string_is_the_joined_terms_on_the_corpus() -> None:
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+    texts = [p.read_text(errors="replace") for p in sorted(root.rglob("*.txt"))]
+    assert texts, "the corpus has text files"
+    for text in texts:
+        normalized = normalize(text)
+        assert index_string(normalized) == _joined_terms(normalized)
+
+
+def test_index_string_drops_words_longer_than_the_limit() -> None:
+    long = "x" * 256
+    assert index_string(f"a {long} b {'y' * 255}") == f"a b {'y' * 255}"
+    assert index_string(f"甲乙 {long}é") == "甲乙"
+    assert index_string("ΟΔΟΣ.ΑΣ ΟΣ") == "οδοσ.ας ος"

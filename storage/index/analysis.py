@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -150,24 +151,102 @@ def terms(text: str) -> list[str]:
     return [t.text for t in analyze(text)]
 
 
+# --- index_string: the same terms as tokenize, made by whole-text passes in C ------------------
+# Bulk indexing spends its time here. Instead of a Python step per token, the text is turned
+# into the terms joined by spaces by a few passes that each run in C over the whole text (regex
+# substitutions with a literal replacement, str.translate, split/join, strided array copies for
+# the CJK bigrams). The result is identical to joining tokenize()'s terms: checked over the
+# corpus and on random text by tests/test_analysis.py and bench/analyzer.py.
+_NON_ASCII = "\x80-\U0010ffff"
+_ASCII_BREAK = re.compile(
+    # A joiner between two ASCII characters (or at the text's edge) that does not join under
+    # the rules of _joiner_ok: it becomes a space. Starts with the joiner so that the regex
+    # engine skips to the next joiner in C.
+    rf"[.,':](?<![{_NON_ASCII}].)(?![{_NON_ASCII}])"
+    r"(?!(?<=[A-Za-z][.':])[A-Za-z]|(?<=[0-9][.,'])[0-9])"
+)
+_SEPARATOR = re.compile(
+    rf"[^\x00-\x26\x28-\x2b\x2d\x2f-\x39\x3b-\x7f\w{_CJK_RANGES}]"
+    rf"(?:(?<=[^.,':])|(?<={CJK_CHAR}.)|(?={CJK_CHAR}))"
+)
+"""A non-ASCII character that is neither a word character nor CJK, or a joiner beside a CJK
+character (CJK is not a word character, so it never joins): a space."""
+_OTHER_JOINER = re.compile(rf"[.,':](?:(?<=[{_NON_ASCII}].)|(?=[{_NON_ASCII}]))")
+"""A joiner beside another non-ASCII character: decided one by one (rare)."""
+_W_ONE = re.compile(_W)
+_CJK_SPLIT = re.compile(rf"({_CJK_RUN})")
+_JUNCTION = re.compile("[^\x00]\x00 \x00[^\x00] ")
+
+
+def _ascii_class(c: int) -> str:
+    char = chr(c)
+    return char.lower() if char.isalnum() or char in "_.,':" else " "
+
+
+# ASCII letters lower-cased, digits, "_" and the joiners kept, everything else a space.
+_ASCII_TABLE = str.maketrans({chr(c): _ascii_class(c) for c in range(128)})
+_BYTES_TABLE = bytes(c if c >= 128 else ord(_ascii_class(c)) for c in range(256))
+_SPACES = array("I", [32])
+
+
+def _other_joiner(m: re.Match[str]) -> str:
+    text, i, joiner = m.string, m.start(), m.group()
+    if i == 0 or i + 1 >= len(text):
+        return " "
+    a, b = text[i - 1], text[i + 1]
+    if _W_ONE.match(a) and _W_ONE.match(b) and _joiner_ok(a, joiner, b):
+        return joiner
+    return " "
+
+
+def _cjk_bigrams(runs: list[str]) -> list[str]:
+    """Each CJK run as its overlapping bigrams joined by spaces (a lone character as itself).
+
+    All runs at once: joined by NUL, as UTF-32 code units, the bigrams are three strided
+    copies (first characters, second characters, spaces); the two bigrams across each junction
+    are then cut out and the result split at the junctions. A lone character gets a \x01
+    after it, so that it makes one "bigram" with it, removed afterwards."""
+    joined = "\x00".join([r if len(r) > 1 else r + "\x01" for r in runs])
+    src = array("I")
+    src.frombytes(joined.encode("utf-32-le"))
+    n = len(src) - 1
+    if n <= 0:
+        return runs
+    out = array("I", bytes(12 * n))
+    out[0::3] = src[:-1]
+    out[1::3] = src[1:]
+    out[2::3] = _SPACES * n
+    text = _JUNCTION.sub("\x00", out.tobytes().decode("utf-32-le")).replace("\x01", "")
+    return text.split("\x00")
+
+
 def index_string(normalized: str) -> str:
     """Tokens joined by spaces: what the index's whitespace tokenizer receives.
 
-    The same terms as :func:`tokenize` without its offsets: bulk indexing spends its time
-    here (the profile in the README's benchmark section), so no Token is made."""
-    out: list[str] = []
-    add, extend = out.append, out.extend
-    for cjk, word in _TOKEN_RE.findall(normalized):
-        if cjk:
-            if len(cjk) == 1:
-                add(cjk)
-            else:
-                extend(map(str.__add__, cjk[:-1], cjk[1:]))  # overlapping bigrams
-        elif not _has_joiner(word):
-            if len(word) <= MAX_TOKEN_CHARS:
-                add(word.lower())
-        else:
-            extend(
-                piece.lower() for piece, _ in _split_word(word, 0) if len(piece) <= MAX_TOKEN_CHARS
-            )
-    return " ".join(out)
+    Exactly the terms of :func:`tokenize` (without offsets), made without a Python step per
+    token: bulk indexing spends its time here (the README's benchmark section)."""
+    if normalized.isascii():
+        text = _ASCII_BREAK.sub(" ", normalized).translate(_ASCII_TABLE)
+        return " ".join(_short(text.split()))
+    # Separators and joiners become spaces; the neighbours a joiner is judged by may have
+    # become spaces before, which changes nothing (neither is a word character).
+    text = _SEPARATOR.sub(" ", normalized)
+    text = _OTHER_JOINER.sub(_other_joiner, text)
+    text = _ASCII_BREAK.sub(" ", text)
+    # The ASCII characters mapped as above, the others kept: on UTF-8 bytes, in one pass.
+    text = text.encode("utf-8", "surrogatepass").translate(_BYTES_TABLE)
+    text = text.decode("utf-8", "surrogatepass")
+    if _CJK_ONE.search(text):
+        parts = _CJK_SPLIT.split(text)
+        parts[1::2] = _cjk_bigrams(parts[1::2])
+        text = " ".join(parts)
+    # Lower-cased after the length check (lower-casing may lengthen a word); the whole string
+    # at once is the same as word by word (words are separated by spaces, which end the
+    # context of a final sigma).
+    return " ".join(_short(text.split())).lower()
+
+
+def _short(words: list[str]) -> list[str]:
+    if words and max(map(len, words)) > MAX_TOKEN_CHARS:
+        return [w for w in words if len(w) <= MAX_TOKEN_CHARS]
+    return words
