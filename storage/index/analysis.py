@@ -234,8 +234,8 @@ def index_string(normalized: str) -> str:
     text = _OTHER_JOINER.sub(_other_joiner, text)
     text = _ASCII_BREAK.sub(" ", text)
     # The ASCII characters mapped as above, the others kept: on UTF-8 bytes, in one pass.
-    text = text.encode("utf-8", "surrogatepass").translate(_BYTES_TABLE)
-    text = text.decode("utf-8", "surrogatepass")
+    mapped = text.encode("utf-8", "surrogatepass").translate(_BYTES_TABLE)
+    text = mapped.decode("utf-8", "surrogatepass")
     if _CJK_ONE.search(text):
         parts = _CJK_SPLIT.split(text)
         parts[1::2] = _cjk_bigrams(parts[1::2])
