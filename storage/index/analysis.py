@@ -22,6 +22,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 
 # Han (with extensions and compatibility ideographs), Hiragana, Katakana, Hangul: the scripts
 # Elasticsearch's cjk_bigram filter bigrams.
@@ -224,10 +225,34 @@ def index_string(normalized: str) -> str:
     """Tokens joined by spaces: what the index's whitespace tokenizer receives.
 
     Exactly the terms of :func:`tokenize` (without offsets), made without a Python step per
-    token: bulk indexing spends its time here (the README's benchmark section)."""
+    token: bulk indexing spends its time here (the README's benchmark section). Pure ASCII
+    text takes the short way; other text is cut at line breaks (which no token spans) into
+    stretches of ASCII lines, which take the short way, and the others."""
     if normalized.isascii():
-        text = _ASCII_BREAK.sub(" ", normalized).translate(_ASCII_TABLE)
-        return " ".join(_short(text.split()))
+        return _ascii_terms(normalized)
+    if 4 * (len(normalized.encode("utf-8", "surrogatepass")) - len(normalized)) > len(normalized):
+        # Mostly CJK (some 15 % of the characters or more): bigrams one run at a time in
+        # Python are as fast there as the whole-text passes.
+        return _loop_terms(normalized)
+    if "\n" not in normalized:
+        return _any_terms(normalized)
+    out = [
+        _ascii_terms(stretch) if ascii_ else _any_terms(stretch)
+        for ascii_, stretch in _stretches(normalized.split("\n"))
+    ]
+    return " ".join(filter(None, out))
+
+
+def _stretches(lines: list[str]) -> Iterator[tuple[bool, str]]:
+    for ascii_, group in groupby(lines, key=str.isascii):
+        yield ascii_, "\n".join(group)
+
+
+def _ascii_terms(text: str) -> str:
+    return " ".join(_short(_ASCII_BREAK.sub(" ", text).translate(_ASCII_TABLE).split()))
+
+
+def _any_terms(normalized: str) -> str:
     # Separators and joiners become spaces; the neighbours a joiner is judged by may have
     # become spaces before, which changes nothing (neither is a word character).
     text = _SEPARATOR.sub(" ", normalized)
@@ -244,6 +269,25 @@ def index_string(normalized: str) -> str:
     # at once is the same as word by word (words are separated by spaces, which end the
     # context of a final sigma).
     return " ".join(_short(text.split())).lower()
+
+
+def _loop_terms(normalized: str) -> str:
+    out: list[str] = []
+    add, extend = out.append, out.extend
+    for cjk, word in _TOKEN_RE.findall(normalized):
+        if cjk:
+            if len(cjk) == 1:
+                add(cjk)
+            else:
+                extend(map(str.__add__, cjk[:-1], cjk[1:]))  # overlapping bigrams
+        elif not _has_joiner(word):
+            if len(word) <= MAX_TOKEN_CHARS:
+                add(word.lower())
+        else:
+            extend(
+                piece.lower() for piece, _ in _split_word(word, 0) if len(piece) <= MAX_TOKEN_CHARS
+            )
+    return " ".join(out)
 
 
 def _short(words: list[str]) -> list[str]:
