@@ -25,14 +25,16 @@ grouped by step: parse, tantivy search, facets, stored documents, snippets).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
 import random
 import resource
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,12 +106,12 @@ def corpus_pages() -> list[str]:
     return [p for p in pages if p.strip()]
 
 
-def contracts(n: int, rng: random.Random) -> list[IndexDocument]:
-    """``n`` stitched contracts (the pages are shared strings: little memory)."""
+def contracts(n: int, rng: random.Random) -> Iterator[IndexDocument]:
+    """``n`` stitched contracts, made as they are consumed (the pages are shared strings)."""
     pages = [normalize(p) for p in corpus_pages()]
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    return [
-        IndexDocument(
+    for i in range(1, n + 1):
+        yield IndexDocument(
             id=i,
             sha256=f"{i:064x}",
             title=f"合同 Contract {i}",
@@ -118,14 +120,48 @@ def contracts(n: int, rng: random.Random) -> list[IndexDocument]:
             created_at=start + timedelta(hours=rng.randint(0, 24 * 730)),
             pages=rng.sample(pages, rng.randint(3, 8)),
         )
-        for i in range(1, n + 1)
-    ]
 
 
-def build(index: TantivyIndex, docs: list[IndexDocument]) -> None:
+class AnonPeak:
+    """The peak of this process's anonymous memory (RssAnon: the heap, not the index files
+    tantivy maps, which ru_maxrss counts too), sampled every 0.2 s in a thread."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _read() -> dict[str, int]:
+        out = {}
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith(("RssAnon:", "RssFile:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, self._read().get("RssAnon", 0))
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        now = self._read()
+        self.peak_kb = max(self.peak_kb, now.get("RssAnon", 0))
+        return now
+
+
+def build(index: TantivyIndex, docs: Iterator[IndexDocument]) -> None:
     session = index.rebuild()
-    for i in range(0, len(docs), 500):
-        session.add(docs[i : i + 500])
+    batch: list[IndexDocument] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == 500:
+            session.add(batch)
+            batch = []
+    session.add(batch)
     session.commit()
 
 
@@ -257,18 +293,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = TantivyIndex(Path(tmp) / "index")
         index.check()
-        docs = contracts(args.docs, rng)
         started = time.perf_counter()
         cpu_self, cpu_children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
-        build(index, docs)
+        anon = AnonPeak()
+        build(index, contracts(args.docs, rng))
+        status = anon.stop()
         built = time.perf_counter() - started
         built_self = _cpu(resource.RUSAGE_SELF) - cpu_self
         built_workers = _cpu(resource.RUSAGE_CHILDREN) - cpu_children
         build_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         load_build = os.getloadavg()
-        bare_docs = docs[: args.bare_build]
-        del docs
+        bare_docs = list(contracts(min(args.bare_build, args.docs), random.Random(8)))
         bare_wall, bare_build_cpu = bare_build(bare_docs, Path(tmp) / "bare")
         del bare_docs
         qs = queries(rng, args.queries)
@@ -304,7 +340,10 @@ def main() -> None:
         f"({args.docs / built:.0f} contracts/s wall, load average {load_build[0]:.2f} at the "
         f"end), {built_cpu:.1f} CPU s = {built_self:.1f} this process + {built_workers:.1f} "
         f"analysis workers ({args.docs / built_cpu:.0f} contracts per CPU second); peak RSS "
-        f"{build_rss:.0f} MB, largest worker {worker_rss:.0f} MB"
+        f"{build_rss:.0f} MB (of which anonymous memory at most {anon.peak_kb / 1024:.0f} MB; "
+        f"at the end {status.get('RssAnon', 0) / 1024:.0f} MB anonymous + "
+        f"{status.get('RssFile', 0) / 1024:.0f} MB of mapped files), largest worker "
+        f"{worker_rss:.0f} MB"
     )
     n_bare = min(args.bare_build, args.docs)
     print(
