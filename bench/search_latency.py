@@ -5,9 +5,12 @@
 Synthetic contracts are made by stitching 3-8 real pages from the corpus (CUAD English text
 files and the Chinese model contracts), so that the vocabulary and the lengths are real. They go
 into a tantivy index through a rebuild session (what `contract-archive reindex` and imports
-use: one writer, a sized heap, one commit at the end); the build rate and the peak RSS of this
-process are printed. Queries mix 2-character Chinese words, Chinese and English phrases,
-boolean queries, filters, and date ranges; each runs through the same code as the API (parse,
+use: one writer, a sized heap, one commit at the end, the analysis in worker processes beside
+it); the build rate (wall, and per CPU second of this process and its workers) and the peak RSS
+(this process, and the largest worker) are printed, beside the bare tantivy writer fed the same
+contracts already analysed (``--bare-build`` of them, 5,000 by default). Queries mix
+2-character Chinese words, Chinese and English phrases, boolean queries, filters, and date
+ranges; each runs through the same code as the API (parse,
 search, facets, highlight, result assembly).
 
 Beside each figure, measured in the same run on the same index and queries, the bare tool:
@@ -15,18 +18,23 @@ tantivy alone (the query compiled beforehand, ``searcher.search``, the stored do
 ``searcher.aggregate`` for facets) followed by the same snippet generator
 (``storage.index.highlight.snippets``) over the hits; the ratio of the two is the pipeline's
 overhead, meaningful even on a loaded machine. The load average is printed before and after.
+``--profile`` prints where the pipeline's time goes (cProfile over the queries with facets,
+grouped by step: parse, tantivy search, facets, stored documents, snippets).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import json
 import os
 import random
 import resource
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,9 +43,17 @@ from bench.common import CORPUS, machine, percentile
 from services.search import search
 from storage.index.analysis import normalize
 from storage.index.base import FACET_FIELDS, IndexDocument
+from storage.index.bulk import prepare
 from storage.index.highlight import snippets
 from storage.index.query import parse, positive_texts
-from storage.index.tantivy_index import TantivyIndex, compile_query
+from storage.index.tantivy_index import (
+    BULK_HEAP,
+    BULK_THREADS,
+    TantivyIndex,
+    _open,
+    _to_doc,
+    compile_query,
+)
 
 CUSTOMERS = ["青岛木门有限公司", "南京房产", "Acme Corp", "新疆汽车贸易", "Globex", "四川莞蓉科技"]
 
@@ -90,28 +106,83 @@ def corpus_pages() -> list[str]:
     return [p for p in pages if p.strip()]
 
 
-def build(index: TantivyIndex, n: int, rng: random.Random) -> None:
+def contracts(n: int, rng: random.Random) -> Iterator[IndexDocument]:
+    """``n`` stitched contracts, made as they are consumed (the pages are shared strings)."""
     pages = [normalize(p) for p in corpus_pages()]
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    batch: list[IndexDocument] = []
-    session = index.rebuild()
     for i in range(1, n + 1):
-        batch.append(
-            IndexDocument(
-                id=i,
-                sha256=f"{i:064x}",
-                title=f"合同 Contract {i}",
-                customer=rng.choice(CUSTOMERS),
-                filename=f"{i}.pdf",
-                created_at=start + timedelta(hours=rng.randint(0, 24 * 730)),
-                pages=rng.sample(pages, rng.randint(3, 8)),
-            )
+        yield IndexDocument(
+            id=i,
+            sha256=f"{i:064x}",
+            title=f"合同 Contract {i}",
+            customer=rng.choice(CUSTOMERS),
+            filename=f"{i}.pdf",
+            created_at=start + timedelta(hours=rng.randint(0, 24 * 730)),
+            pages=rng.sample(pages, rng.randint(3, 8)),
         )
+
+
+class AnonPeak:
+    """The peak of this process's anonymous memory (RssAnon: the heap, not the index files
+    tantivy maps, which ru_maxrss counts too), sampled every 0.2 s in a thread."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _read() -> dict[str, int]:
+        out = {}
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith(("RssAnon:", "RssFile:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, self._read().get("RssAnon", 0))
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        now = self._read()
+        self.peak_kb = max(self.peak_kb, now.get("RssAnon", 0))
+        return now
+
+
+def build(index: TantivyIndex, docs: Iterator[IndexDocument]) -> None:
+    session = index.rebuild()
+    batch: list[IndexDocument] = []
+    for doc in docs:
+        batch.append(doc)
         if len(batch) == 500:
             session.add(batch)
             batch = []
     session.add(batch)
     session.commit()
+
+
+def bare_build(docs: list[IndexDocument], path: Path) -> tuple[float, float]:
+    """The bare tool: tantivy's writer (same heap and threads, one commit) fed the contracts
+    analysed beforehand; wall and CPU seconds."""
+    prepared = [_to_doc(d, prepare(d.title, d.customer, d.pages)) for d in docs]
+    path.mkdir()
+    index = _open(path)
+    t, c = time.perf_counter(), time.process_time()
+    writer = index.writer(heap_size=BULK_HEAP, num_threads=BULK_THREADS)
+    for document in prepared:
+        writer.add_document(document)
+    writer.commit()
+    writer.wait_merging_threads()
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def queries(rng: random.Random, count: int) -> list[str]:
@@ -153,6 +224,49 @@ def bare(index: TantivyIndex, q: str) -> Callable[[bool], None]:
     return run
 
 
+STEPS = {
+    # step: the functions whose cumulative time it is (none calls another of the list)
+    "parse the query": ("query.py:parse",),
+    "compile it for tantivy": ("tantivy_index.py:compile_query",),
+    "reader check (meta.json)": ("tantivy_index.py:_searcher",),
+    "tantivy search": ("<method 'search' of 'tantivy.tantivy.Searcher' objects>",),
+    "facets (tantivy aggregate)": ("<method 'aggregate' of 'tantivy.tantivy.Searcher' objects>",),
+    "stored documents (doc, to_dict, JSON)": (
+        "<method 'doc' of 'tantivy.tantivy.Searcher' objects>",
+        "<method 'to_dict' of 'tantivy.tantivy.Document' objects>",
+        "json/__init__.py:loads",
+    ),
+    "snippets (highlight)": ("highlight.py:snippets",),
+}
+
+
+def profile(index: TantivyIndex, qs: list[str]) -> None:
+    """Where a query's time goes: cProfile over the queries with facets; each step's
+    cumulative time as a share of ``services.search.search``'s."""
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for q in qs:
+        search(index, q, limit=10, facets=True)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    cumulative: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, _own, cum, _callers) in stats.items():
+        key = f"{filename.rsplit('/', 1)[-1]}:{name}" if filename != "~" else name
+        if filename.endswith("json/__init__.py"):
+            key = f"json/__init__.py:{name}"
+        cumulative[key] = cumulative.get(key, 0.0) + cum
+    total = cumulative.get("search.py:search", 0.0) or 1e-9
+    print(f"profile of {len(qs)} queries with facets (cProfile, {total:.2f} s in search()):")
+    rest = total
+    for step, names in STEPS.items():
+        spent = sum(cumulative.get(n, 0.0) for n in names)
+        rest -= spent
+        print(f"  {step}: {1000 * spent / len(qs):.2f} ms per query, {100 * spent / total:.0f} %")
+    print(f"  the rest (result assembly, access checks): {100 * rest / total:.0f} %")
+
+
 CPU: dict[str, list[float]] = {}
 """CPU milliseconds of this process per query, by series: what a loaded machine does not
 inflate (wall time does, with the other processes' share of the cores)."""
@@ -171,22 +285,35 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--bare-build", type=int, default=5_000)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     rng = random.Random(7)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         index = TantivyIndex(Path(tmp) / "index")
         index.check()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        build(index, args.docs, rng)
+        started = time.perf_counter()
+        cpu_self, cpu_children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+        anon = AnonPeak()
+        build(index, contracts(args.docs, rng))
+        status = anon.stop()
         built = time.perf_counter() - started
-        built_cpu = time.process_time() - cpu_started
+        built_self = _cpu(resource.RUSAGE_SELF) - cpu_self
+        built_workers = _cpu(resource.RUSAGE_CHILDREN) - cpu_children
         build_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        load_build = os.getloadavg()
+        bare_docs = list(contracts(min(args.bare_build, args.docs), random.Random(8)))
+        bare_wall, bare_build_cpu = bare_build(bare_docs, Path(tmp) / "bare")
+        del bare_docs
         qs = queries(rng, args.queries)
         bares = {q: bare(index, q) for q in set(qs)}
         for q in qs[:20]:  # warm the caches once
             search(index, q, limit=10, facets=True)
             bares[q](True)
+        if args.profile:
+            profile(index, qs)
         timings: dict[str, list[float]] = {"all": [], "facets": []}
         bare_timings: dict[str, list[float]] = {"all": [], "facets": []}
         totals = []
@@ -207,10 +334,22 @@ def main() -> None:
         f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after "
         f"({os.cpu_count()} cores)"
     )
+    built_cpu = built_self + built_workers
     print(
         f"index: {args.docs} contracts built in {built:.1f} s "
-        f"({args.docs / built:.0f} contracts/s wall), {built_cpu:.1f} CPU s "
-        f"({args.docs / built_cpu:.0f} contracts per CPU second), peak RSS {build_rss:.0f} MB"
+        f"({args.docs / built:.0f} contracts/s wall, load average {load_build[0]:.2f} at the "
+        f"end), {built_cpu:.1f} CPU s = {built_self:.1f} this process + {built_workers:.1f} "
+        f"analysis workers ({args.docs / built_cpu:.0f} contracts per CPU second); peak RSS "
+        f"{build_rss:.0f} MB (of which anonymous memory at most {anon.peak_kb / 1024:.0f} MB; "
+        f"at the end {status.get('RssAnon', 0) / 1024:.0f} MB anonymous + "
+        f"{status.get('RssFile', 0) / 1024:.0f} MB of mapped files), largest worker "
+        f"{worker_rss:.0f} MB"
+    )
+    n_bare = min(args.bare_build, args.docs)
+    print(
+        f"  bare tantivy writer, {n_bare} contracts analysed beforehand: {bare_wall:.1f} s "
+        f"({n_bare / bare_wall:.0f} contracts/s wall), {bare_build_cpu:.1f} CPU s "
+        f"({n_bare / bare_build_cpu:.0f} contracts per CPU second)"
     )
     print(f"queries: {len(qs)}, median hits per query {int(percentile(totals, 50))}")
     for name, values in timings.items():

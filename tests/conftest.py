@@ -288,6 +288,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_web_table_browser.py": 120,
     "test_scans_browser.py": 150,  # scans: hit boxes on OCR'd pages, the text layer
     "test_ocr_viewer.py": 40,
+    "test_analysis.py": 25,  # index_string against tokenize over the corpus text: 9 s alone
     "test_ingest.py": 601,
     "test_ocr_tesseract.py": 410,
     "test_contract_model.py": 331,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storage.index import analysis
 from storage.index.analysis import analyze, index_string, normalize, terms, tokenize
 
 
@@ -59,3 +64,55 @@ def test_offsets_point_at_the_token_text(text: str) -> None:
 def test_analysis_never_fails_and_is_idempotent_under_normalize(text: str) -> None:
     once = normalize(text)
     assert terms(once) == terms(text)
+
+
+def _joined_terms(normalized: str) -> str:
+    return " ".join(t.text for t in tokenize(normalized))
+
+
+# index_string takes one of three ways (pure ASCII; whole-text passes; one run at a time for
+# mostly CJK text), chosen by the text: each is checked on its own, on any text.
+WAYS = [analysis._any_terms, analysis._loop_terms, index_string]
+TRICKY = "违约责任甲乙方・ー ,.':abcXYZ019_\n\u3000，。éΣσςΟİß²①\u0301\u3099Ⅻ½-\x00\x01§—"
+
+
+@pytest.mark.parametrize("way", WAYS)
+@given(text=st.text(alphabet=st.sampled_from(TRICKY), max_size=60))
+def test_index_string_is_the_joined_terms_on_tricky_text(
+    way: Callable[[str], str], text: str
+) -> None:
+    # The terms are made by whole-text passes, not token by token: they must be exactly
+    # tokenize's (joiners beside letters, digits, CJK and other scripts, lone CJK
+    # characters, final sigma, lower-casing that lengthens a word).
+    assert way(text) == _joined_terms(text)
+
+
+@pytest.mark.parametrize("way", WAYS)
+@given(text=st.text(max_size=120))
+def test_index_string_is_the_joined_terms_on_any_text(way: Callable[[str], str], text: str) -> None:
+    assert way(text) == _joined_terms(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=120))
+def test_the_ascii_way_is_the_joined_terms(text: str) -> None:
+    assert analysis._ascii_terms(text) == _joined_terms(text)
+
+
+def test_index_string_is_the_joined_terms_on_the_corpus() -> None:
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+    texts = [normalize(p.read_text(errors="replace")) for p in sorted(root.rglob("*.txt"))]
+    assert texts, "the corpus has text files"
+    for text in texts:
+        expected = _joined_terms(text)
+        assert index_string(text) == expected
+        assert analysis._any_terms(text) == expected
+        if text.isascii():
+            assert analysis._ascii_terms(text) == expected
+
+
+def test_index_string_drops_words_longer_than_the_limit() -> None:
+    long = "x" * 256
+    assert index_string(f"a {long} b {'y' * 255}") == f"a b {'y' * 255}"
+    for way in WAYS:
+        assert way(f"甲乙 {long}é") == "甲乙"
+        assert way("ΟΔΟΣ.ΑΣ ΟΣ") == "οδοσ.ας ος"

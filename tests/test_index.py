@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigurationError
+from storage.index import tantivy_index
 from storage.index.analysis import normalize
 from storage.index.base import IndexDocument, SearchIndex
 from storage.index.engine import make_engine_index
@@ -218,3 +219,60 @@ def test_tantivy_refuses_an_index_of_another_version(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="field layout version 0") as info:
         TantivyIndex(tmp_path / "i").check()
     assert "contract-archive reindex" in (info.value.hint or "")
+
+
+def _bulk_docs(n: int) -> list[IndexDocument]:
+    texts = [d.pages for d in DOCS]
+    return [
+        doc(i, "\f".join(texts[i % len(texts)]) + f" word{i}", customer=f"c{i % 3}", day=1 + i % 28)
+        for i in range(1, n + 1)
+    ]
+
+
+def _hits(index: TantivyIndex, q: str) -> list[tuple[int, float]]:
+    # Every hit, sorted: the order of equal scores follows the segments, which the writer's
+    # threads fill in their own order.
+    return sorted((h.id, round(h.score, 4)) for h in index.search(parse(q), limit=1000).hits)
+
+
+def test_rebuild_with_analysis_processes_is_the_same_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk build whose analysis runs in worker processes (started once a rebuild has done
+    BULK_POOL_AFTER contracts itself) makes the index that one process makes."""
+    monkeypatch.setattr(tantivy_index, "BULK_POOL_AFTER", 100)
+    docs = _bulk_docs(400)
+    indexes = {}
+    for processes in (0, 2):
+        index = TantivyIndex(tmp_path / f"p{processes}")
+        index.check()
+        session = tantivy_index.TantivyRebuild(index, processes=processes)
+        for i in range(0, len(docs), 150):
+            session.add(docs[i : i + 150])
+        assert (session.pool is not None) == (processes > 0)
+        session.commit()
+        assert session.pool is None  # the workers are gone
+        indexes[processes] = index
+    one, pooled = indexes[0], indexes[2]
+    assert pooled.ids() == one.ids() == set(range(1, 401))
+    for q in ("违约", '"limitation of liability"', "word399", "1,000,000.00", "合同 -责任"):
+        assert _hits(pooled, q) == _hits(one, q)
+    facets = pooled.search(parse("liability"), facets=True).facets
+    assert facets == one.search(parse("liability"), facets=True).facets
+
+
+def test_an_aborted_pooled_rebuild_keeps_the_old_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tantivy_index, "BULK_POOL_AFTER", 64)
+    index = TantivyIndex(tmp_path / "i")
+    index.check()
+    index.add([doc(1, "旧的索引")])
+    session = tantivy_index.TantivyRebuild(index, processes=2)
+    session.add(_bulk_docs(300))  # chunks still out in the workers
+    assert session.pool is not None
+    session.abort()
+    assert session.pool is None
+    assert index.ids() == {1}
+    assert not session.path.exists()
+    assert [p.name for p in (tmp_path / "i").glob("gen-*")] == [index._current_name()]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 
 # Han (with extensions and compatibility ideographs), Hiragana, Katakana, Hangul: the scripts
 # Elasticsearch's cjk_bigram filter bigrams.
@@ -150,11 +152,126 @@ def terms(text: str) -> list[str]:
     return [t.text for t in analyze(text)]
 
 
+# --- index_string: the same terms as tokenize, made by whole-text passes in C ------------------
+# Bulk indexing spends its time here. Instead of a Python step per token, the text is turned
+# into the terms joined by spaces by a few passes that each run in C over the whole text (regex
+# substitutions with a literal replacement, str.translate, split/join, strided array copies for
+# the CJK bigrams). The result is identical to joining tokenize()'s terms: checked over the
+# corpus and on random text by tests/test_analysis.py and bench/analyzer.py.
+_NON_ASCII = "\x80-\U0010ffff"
+_ASCII_BREAK = re.compile(
+    # A joiner between two ASCII characters (or at the text's edge) that does not join under
+    # the rules of _joiner_ok: it becomes a space. Starts with the joiner so that the regex
+    # engine skips to the next joiner in C.
+    rf"[.,':](?<![{_NON_ASCII}].)(?![{_NON_ASCII}])"
+    r"(?!(?<=[A-Za-z][.':])[A-Za-z]|(?<=[0-9][.,'])[0-9])"
+)
+_SEPARATOR = re.compile(
+    rf"[^\x00-\x26\x28-\x2b\x2d\x2f-\x39\x3b-\x7f\w{_CJK_RANGES}]"
+    rf"(?:(?<=[^.,':])|(?<={CJK_CHAR}.)|(?={CJK_CHAR}))"
+)
+"""A non-ASCII character that is neither a word character nor CJK, or a joiner beside a CJK
+character (CJK is not a word character, so it never joins): a space."""
+_OTHER_JOINER = re.compile(rf"[.,':](?:(?<=[{_NON_ASCII}].)|(?=[{_NON_ASCII}]))")
+"""A joiner beside another non-ASCII character: decided one by one (rare)."""
+_W_ONE = re.compile(_W)
+_CJK_SPLIT = re.compile(rf"({_CJK_RUN})")
+_JUNCTION = re.compile("[^\x00]\x00 \x00[^\x00] ")
+
+
+def _ascii_class(c: int) -> str:
+    char = chr(c)
+    return char.lower() if char.isalnum() or char in "_.,':" else " "
+
+
+# ASCII letters lower-cased, digits, "_" and the joiners kept, everything else a space.
+_ASCII_TABLE = str.maketrans({chr(c): _ascii_class(c) for c in range(128)})
+_BYTES_TABLE = bytes(c if c >= 128 else ord(_ascii_class(c)) for c in range(256))
+_SPACES = array("I", [32])
+
+
+def _other_joiner(m: re.Match[str]) -> str:
+    text, i, joiner = m.string, m.start(), m.group()
+    if i == 0 or i + 1 >= len(text):
+        return " "
+    a, b = text[i - 1], text[i + 1]
+    if _W_ONE.match(a) and _W_ONE.match(b) and _joiner_ok(a, joiner, b):
+        return joiner
+    return " "
+
+
+def _cjk_bigrams(runs: list[str]) -> list[str]:
+    """Each CJK run as its overlapping bigrams joined by spaces (a lone character as itself).
+
+    All runs at once: joined by NUL, as UTF-32 code units, the bigrams are three strided
+    copies (first characters, second characters, spaces); the two bigrams across each junction
+    are then cut out and the result split at the junctions. A lone character gets a \x01
+    after it, so that it makes one "bigram" with it, removed afterwards."""
+    joined = "\x00".join([r if len(r) > 1 else r + "\x01" for r in runs])
+    src = array("I")
+    src.frombytes(joined.encode("utf-32-le"))
+    n = len(src) - 1
+    if n <= 0:
+        return runs
+    out = array("I", bytes(12 * n))
+    out[0::3] = src[:-1]
+    out[1::3] = src[1:]
+    out[2::3] = _SPACES * n
+    text = _JUNCTION.sub("\x00", out.tobytes().decode("utf-32-le")).replace("\x01", "")
+    return text.split("\x00")
+
+
 def index_string(normalized: str) -> str:
     """Tokens joined by spaces: what the index's whitespace tokenizer receives.
 
-    The same terms as :func:`tokenize` without its offsets: bulk indexing spends its time
-    here (the profile in the README's benchmark section), so no Token is made."""
+    Exactly the terms of :func:`tokenize` (without offsets), made without a Python step per
+    token: bulk indexing spends its time here (the README's benchmark section). Pure ASCII
+    text takes the short way; other text is cut at line breaks (which no token spans) into
+    stretches of ASCII lines, which take the short way, and the others."""
+    if normalized.isascii():
+        return _ascii_terms(normalized)
+    if 4 * (len(normalized.encode("utf-8", "surrogatepass")) - len(normalized)) > len(normalized):
+        # Mostly CJK (some 15 % of the characters or more): bigrams one run at a time in
+        # Python are as fast there as the whole-text passes.
+        return _loop_terms(normalized)
+    if "\n" not in normalized:
+        return _any_terms(normalized)
+    out = [
+        _ascii_terms(stretch) if ascii_ else _any_terms(stretch)
+        for ascii_, stretch in _stretches(normalized.split("\n"))
+    ]
+    return " ".join(filter(None, out))
+
+
+def _stretches(lines: list[str]) -> Iterator[tuple[bool, str]]:
+    for ascii_, group in groupby(lines, key=str.isascii):
+        yield ascii_, "\n".join(group)
+
+
+def _ascii_terms(text: str) -> str:
+    return " ".join(_short(_ASCII_BREAK.sub(" ", text).translate(_ASCII_TABLE).split()))
+
+
+def _any_terms(normalized: str) -> str:
+    # Separators and joiners become spaces; the neighbours a joiner is judged by may have
+    # become spaces before, which changes nothing (neither is a word character).
+    text = _SEPARATOR.sub(" ", normalized)
+    text = _OTHER_JOINER.sub(_other_joiner, text)
+    text = _ASCII_BREAK.sub(" ", text)
+    # The ASCII characters mapped as above, the others kept: on UTF-8 bytes, in one pass.
+    mapped = text.encode("utf-8", "surrogatepass").translate(_BYTES_TABLE)
+    text = mapped.decode("utf-8", "surrogatepass")
+    if _CJK_ONE.search(text):
+        parts = _CJK_SPLIT.split(text)
+        parts[1::2] = _cjk_bigrams(parts[1::2])
+        text = " ".join(parts)
+    # Lower-cased after the length check (lower-casing may lengthen a word); the whole string
+    # at once is the same as word by word (words are separated by spaces, which end the
+    # context of a final sigma).
+    return " ".join(_short(text.split())).lower()
+
+
+def _loop_terms(normalized: str) -> str:
     out: list[str] = []
     add, extend = out.append, out.extend
     for cjk, word in _TOKEN_RE.findall(normalized):
@@ -171,3 +288,9 @@ def index_string(normalized: str) -> str:
                 piece.lower() for piece, _ in _split_word(word, 0) if len(piece) <= MAX_TOKEN_CHARS
             )
     return " ".join(out)
+
+
+def _short(words: list[str]) -> list[str]:
+    if words and max(map(len, words)) > MAX_TOKEN_CHARS:
+        return [w for w in words if len(w) <= MAX_TOKEN_CHARS]
+    return words

@@ -19,6 +19,7 @@ write; a reader reloads when the generation's meta.json changed (every commit re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -35,7 +36,6 @@ import tantivy
 
 from core.errors import ConfigurationError
 from storage.errors import StorageError, StorageFull
-from storage.index.analysis import index_string, normalize
 from storage.index.base import (
     FACET_FIELDS,
     INDEX_VERSION,
@@ -45,6 +45,7 @@ from storage.index.base import (
     IndexResult,
     SortOrder,
 )
+from storage.index.bulk import AnalysisPool, Prepared, default_processes, prepare
 from storage.index.query import (
     INTEGER_FIELDS,
     And,
@@ -65,6 +66,11 @@ BULK_HEAP = 192_000_000
 """The rebuild writer's heap (split between its threads): what bounds a bulk build's memory
 (tantivy writes a segment whenever it is full; nothing is committed before the end)."""
 BULK_THREADS = max(1, min(2, os.cpu_count() or 1))
+BULK_CHUNK = 64
+"""Contracts per chunk sent to an analysis process during a bulk build."""
+BULK_POOL_AFTER = 1_000
+"""Contracts a rebuild analyses in its own process before it starts the analysis processes
+(a small archive is rebuilt before they would have started)."""
 LOCK_WAIT_SECONDS = 60.0
 _NONE = ""  # stored for absent keyword values (tantivy has no null)
 
@@ -106,11 +112,10 @@ def _open(path: Path) -> Any:
     return index
 
 
-def _to_doc(doc: IndexDocument) -> Any:
-    payload = json.dumps(
-        {"title": doc.title, "customer": doc.customer, "pages": list(doc.pages)},
-        ensure_ascii=False,
-    ).encode()
+def _to_doc(doc: IndexDocument, prepared: Prepared | None = None) -> Any:
+    """The tantivy document of ``doc``; ``prepared`` is its analysed text and payload when a
+    worker process made them (``storage.index.bulk``), otherwise they are made here."""
+    body, title, customer, payload = prepared or prepare(doc.title, doc.customer, doc.pages)
     created = doc.created_at.astimezone(UTC)
     years = {
         name: value
@@ -122,9 +127,9 @@ def _to_doc(doc: IndexDocument) -> Any:
         governing_law=doc.governing_law or _NONE,
         id=doc.id,
         sha256=doc.sha256,
-        body=index_string("\n".join(doc.pages)),
-        title=index_string(normalize(doc.title)),
-        customer=index_string(normalize(doc.customer or "")),
+        body=body,
+        title=title,
+        customer=customer,
         customer_key=doc.customer or _NONE,
         status=doc.status,
         classification=doc.classification or _NONE,
@@ -547,19 +552,59 @@ class TantivyIndex:
 
 
 class TantivyRebuild:
-    """A new generation being filled; commit() makes it live, abort() throws it away."""
+    """A new generation being filled; commit() makes it live, abort() throws it away.
 
-    def __init__(self, owner: TantivyIndex) -> None:
+    One writer with a sized heap and its own indexing threads; the analysis (the costly part
+    in Python) runs in worker processes once the build is large enough to pay for starting
+    them (:class:`storage.index.bulk.AnalysisPool`), the documents added in the order given.
+    ``processes=0`` analyses everything in this process."""
+
+    def __init__(self, owner: TantivyIndex, processes: int | None = None) -> None:
         self.owner = owner
         self.path = owner._new_generation()
         self.index = _open(self.path)
         self.writer = self.index.writer(heap_size=BULK_HEAP, num_threads=BULK_THREADS)
+        self.processes = default_processes() if processes is None else processes
+        self.pool: AnalysisPool | None = None
+        self.added = 0
 
     def add(self, docs: Sequence[IndexDocument]) -> None:
-        for doc in docs:
-            self.writer.add_document(_to_doc(doc))
+        for i in range(0, len(docs), BULK_CHUNK):
+            chunk = docs[i : i + BULK_CHUNK]
+            pool = self._pool()
+            if pool is None:
+                for doc in chunk:
+                    self.writer.add_document(_to_doc(doc))
+            else:
+                pool.submit(
+                    [(d.title, d.customer, d.pages) for d in chunk],
+                    functools.partial(self._add_prepared, chunk),
+                )
+            self.added += len(chunk)
+
+    def _pool(self) -> AnalysisPool | None:
+        if self.pool is None and self.processes > 0 and self.added >= BULK_POOL_AFTER:
+            try:
+                self.pool = AnalysisPool(self.processes)
+            except OSError:  # no processes to be had (limits): analyse here
+                self.processes = 0
+        return self.pool
+
+    def _add_prepared(self, docs: Sequence[IndexDocument], prepared: list[Prepared]) -> None:
+        for doc, fields in zip(docs, prepared, strict=True):
+            self.writer.add_document(_to_doc(doc, fields))
+
+    def _close_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def commit(self) -> None:
+        try:
+            if self.pool is not None:
+                self.pool.drain()
+        finally:
+            self._close_pool()
         self.writer.commit()
         self.writer.wait_merging_threads()
         old = self.owner._current_name()
@@ -571,6 +616,7 @@ class TantivyRebuild:
             shutil.rmtree(self.owner.root / old, ignore_errors=True)
 
     def abort(self) -> None:
+        self._close_pool()
         with contextlib.suppress(Exception):
             self.writer.rollback()
         shutil.rmtree(self.path, ignore_errors=True)
