@@ -106,8 +106,7 @@ def folder_rule(relative: PurePath, codes: Collection[str]) -> Placement:
             customer=customer,
             reason=f"the folder {dirs[1]!r} is not a code of the classification scheme: the "
             "second level of folders names the classification",
-            hint=f"use one of the codes: {listed}; folders below CUSTOMER/CODE/ may have any "
-            "name",
+            hint=f"use one of the codes: {listed}; folders below CUSTOMER/CODE/ may have any name",
         )
     return Placement(customer=customer, classification=code)
 
@@ -155,9 +154,7 @@ def folder_problem(folder: Path) -> str | None:
         )
     for own in OWN_FOLDERS:
         sub = folder / own
-        if sub.exists() and not (
-            sub.is_dir() and os.access(sub, os.R_OK | os.W_OK | os.X_OK)
-        ):
+        if sub.exists() and not (sub.is_dir() and os.access(sub, os.R_OK | os.W_OK | os.X_OK)):
             return f"{sub} is not a folder this process can write to (uid {os.getuid()})"
     return None
 
@@ -456,13 +453,16 @@ class FolderWatcher:
                 if problem is None:
                     if not recovered:
                         for place in self.recover():
-                            log.warning("watched folder: %s was claimed by a dead process and "
-                                        "is taken again", place)
+                            log.warning(
+                                "watched folder: %s was claimed by a dead process and "
+                                "is taken again",
+                                place,
+                            )
                         recovered = True
                     self.scan()
             except ArchiveError as exc:
                 problem = f"{exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
-            except Exception as exc:  # noqa: BLE001 - the server goes on; logged with the trace
+            except Exception as exc:  # the server goes on; logged with the trace
                 problem = f"{type(exc).__name__}: {exc}"
                 if problem != last_problem:
                     log.exception("watched folder %s: the watcher failed", self.folder)

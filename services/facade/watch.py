@@ -56,12 +56,15 @@ class WatchArea(Area):
         stable_seconds: float = 5.0,
         split_batches: bool = False,
         on_event: Callable[[WatchEvent], None] | None = None,
+        check: bool = True,
     ) -> FolderWatcher:
         """A watcher of ``folder`` acting as the caller: each file is archived through the
-        facade's ingest actions (permission checked and logged per file)."""
+        facade's ingest actions (permission checked and logged per file). ``check``: refuse a
+        folder the watcher cannot work in now (the server's watcher logs it and looks again)."""
         from services.facade.facade import Facade
 
-        check_folder(folder)
+        if check:
+            check_folder(folder)
         return FolderWatcher(
             Facade(self.acting),
             folder,
