@@ -77,19 +77,27 @@ def _as_code(name: str) -> str | None:
         return None
 
 
-def folder_rule(relative: PurePath, codes: Collection[str]) -> Placement:
+def folder_rule(
+    relative: PurePath,
+    codes: Collection[str],
+    *,
+    customer_given: bool = False,
+    classification_given: bool = False,
+) -> Placement:
     """The customer and classification of a file at ``relative`` (below the watched or ingested
     folder), given the codes of the current scheme: ``CUSTOMER/x.pdf`` → the customer;
     ``CUSTOMER/CODE/x.pdf`` (and anything deeper) → the customer and the code; a ``batches``
     folder anywhere is left out of the counting. Refused: a second-level folder that is not a
     code of the scheme (``CUSTOMER/2024/x.pdf``), and a first-level folder that is one
-    (``XS/x.pdf``: a code where the customer belongs)."""
+    (``XS/x.pdf``: a code where the customer belongs). ``customer_given`` /
+    ``classification_given`` (``ingest --customer`` / ``--classification``, which win over
+    the folders): that level is not read, nor refused."""
     dirs = [part for part in relative.parent.parts if part != BATCH_FOLDER]
     if not dirs:
         return Placement()
     listed = ", ".join(sorted(codes)) or "none (the scheme has no codes)"
     first = _as_code(dirs[0])
-    if first is not None and first in codes:
+    if first is not None and first in codes and not customer_given:
         return Placement(
             reason=f"the folder {dirs[0]!r} is a classification code, where the customer "
             "belongs: the first level of folders names the customer, the second the "
@@ -98,7 +106,7 @@ def folder_rule(relative: PurePath, codes: Collection[str]) -> Placement:
             f"codes of the scheme: {listed}",
         )
     customer = " ".join(dirs[0].split())[:500] or None
-    if len(dirs) == 1:
+    if len(dirs) == 1 or classification_given:
         return Placement(customer=customer)
     code = _as_code(dirs[1])
     if code is None or code not in codes:

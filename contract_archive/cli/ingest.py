@@ -50,7 +50,12 @@ class _Found(NamedTuple):
 
 
 def _expand(
-    paths: list[Path], *, split_all: bool, codes: frozenset[str] | None
+    paths: list[Path],
+    *,
+    split_all: bool,
+    codes: frozenset[str] | None,
+    customer_given: bool = False,
+    classification_given: bool = False,
 ) -> Iterator[_Found]:
     """Files to ingest with the name to report them by, whether each is a batch scan, and the
     customer and classification their folders give. Directories are walked recursively and
@@ -68,7 +73,16 @@ def _expand(
                 for name in sorted(filenames):
                     found.append(Path(dirpath) / name)
             for f in found:
-                place = Placement() if codes is None else folder_rule(f.relative_to(path), codes)
+                place = (
+                    Placement()
+                    if codes is None
+                    else folder_rule(
+                        f.relative_to(path),
+                        codes,
+                        customer_given=customer_given,
+                        classification_given=classification_given,
+                    )
+                )
                 yield _Found(f, str(f), is_batch_scan(f, split_all=split_all), place)
         elif split_all:
             yield _Found(path, path.name, True, Placement())
@@ -197,7 +211,15 @@ def ingest(
     codes = (
         frozenset(f.watch.codes()) if folder_rule_on and any(p.is_dir() for p in existing) else None
     )
-    found = list(_expand(existing, split_all=split_batches, codes=codes))
+    found = list(
+        _expand(
+            existing,
+            split_all=split_batches,
+            codes=codes,
+            customer_given=customer is not None,
+            classification_given=classification is not None,
+        )
+    )
     if not found and not missing:
         err.print("[yellow]no files found[/]")
     refused = [
