@@ -17,13 +17,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
 from services.archive import Archive
+from services.watch import folder_rule
 from storage.maintenance import host_id
 from tests.conftest import corpus_files, make_settings
 from tests.servers import free_ports
@@ -227,3 +228,25 @@ def test_a_missing_watched_folder_stops_serve_and_doctor_reports_and_repairs(
     assert findings[0]["repaired"] == f"moved 1 file(s) back into {inbox} to be taken again"
     assert files(inbox) == ["ACME Ltd/x.pdf"]
     assert (inbox / "ACME Ltd/x.pdf").read_bytes() == b"%PDF-1.4 dropped"
+
+
+def test_the_folder_rule_level_by_level() -> None:
+    codes = {"XS", "CG", "QT"}
+
+    def rule(relative: str, **given: bool) -> tuple[str | None, str | None, str | None]:
+        place = folder_rule(PurePath(relative), codes, **given)
+        return place.customer, place.classification, place.reason and place.reason[:31]
+
+    assert rule("x.pdf") == (None, None, None)
+    assert rule("ACME Ltd/x.pdf") == ("ACME Ltd", None, None)
+    assert rule("ACME Ltd/xs/x.pdf") == ("ACME Ltd", "XS", None)  # read as every code is
+    assert rule("ACME Ltd/XS/2026/q1/x.pdf") == ("ACME Ltd", "XS", None)
+    assert rule("batches/box.pdf") == (None, None, None)
+    assert rule("ACME Ltd/batches/box.pdf") == ("ACME Ltd", None, None)
+    assert rule("ACME Ltd/CG/batches/box.pdf") == ("ACME Ltd", "CG", None)
+    assert rule("ACME Ltd/2026/x.pdf") == ("ACME Ltd", None, "the folder '2026' is not a code")
+    assert rule("XS/x.pdf") == (None, None, "the folder 'XS' is a classifica")
+    assert rule("XS Trading/x.pdf") == ("XS Trading", None, None)  # a name, not a code
+    # What an option of `ingest` gives is neither read nor refused.
+    assert rule("ACME Ltd/2026/x.pdf", classification_given=True) == ("ACME Ltd", None, None)
+    assert rule("XS/x.pdf", customer_given=True)[2] is None
