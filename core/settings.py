@@ -246,6 +246,42 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(
         3, ge=1, le=20, description="Attempts at a background job before it is `failed`."
     )
+    # --- the server's watched folder (issue 16) ---------------------------------------------
+    watch_dir: Path | None = Field(
+        None,
+        description=(
+            "A folder the server watches as `contract-archive watch` does: what is dropped into "
+            "it is archived once complete and moved to `archived/` or `rejected/`. Unset: the "
+            "server watches no folder."
+        ),
+    )
+    watch_interval_seconds: float = Field(
+        2.0, ge=0.1, le=3600, description="Seconds between two looks into ARCHIVE_WATCH_DIR."
+    )
+    watch_stable_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=86400,
+        description=(
+            "A file in ARCHIVE_WATCH_DIR without a NAME.done marker is taken once its size and "
+            "time have not changed for this long."
+        ),
+    )
+    watch_split_batches: bool = Field(
+        False,
+        description=(
+            "Every PDF dropped into ARCHIVE_WATCH_DIR is a batch scan split at its separator "
+            "sheets (`false`: only the PDFs in a `batches` folder)."
+        ),
+    )
+    watch_user: str | None = Field(
+        None,
+        description=(
+            "The archive user the server's watcher acts as (its ingests are logged under this "
+            "name; it needs contracts:ingest, and contracts:classify for classification "
+            "folders). Default: the first admin."
+        ),
+    )
     job_retry_backoff_seconds: float = Field(
         60.0,
         ge=0,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from core import __version__
+from core.errors import ArchiveError
 from core.settings import Settings, get_settings
 from search_api.auth import AuthGate, SecurityHeaders, declared_permission
 from search_api.errors import install_error_handlers
@@ -112,6 +113,16 @@ def _warm_up(runtime: Runtime) -> None:
         log.warning("the parser processes did not start ahead of time: %s", exc)
 
 
+def _folder_watcher(runtime: Runtime) -> Any:
+    """The watcher of ARCHIVE_WATCH_DIR, or None (unset, or it cannot act: logged, and the
+    server serves on; `contract-archive serve` refuses these before it starts)."""
+    try:
+        return runtime.folder_watcher()
+    except ArchiveError as exc:
+        log.error("ARCHIVE_WATCH_DIR is not watched: %s (%s)", exc.message, exc.hint or "")
+        return None
+
+
 def create_app(
     archive: Archive | None = None,
     settings: Settings | None = None,
@@ -146,6 +157,7 @@ def create_app(
             jobs = app.state.runtime.job_worker()
         # The evidence ledger's checkpoints: after each batch, at least daily.
         schedule = app.state.runtime.ledger_schedule() if owned else None
+        watcher = _folder_watcher(app.state.runtime) if owned else None
         try:
             if service is not None:
                 service.start()
@@ -155,8 +167,13 @@ def create_app(
             if jobs is not None:
                 jobs.start()
             app.state.job_worker = jobs
+            if watcher is not None:
+                watcher.start(interval=settings.watch_interval_seconds)
+            app.state.folder_watcher = watcher
             yield
         finally:
+            if watcher is not None:
+                watcher.stop()  # the file being archived is finished and placed first
             if jobs is not None:
                 jobs.stop()
             if schedule is not None:

@@ -830,6 +830,44 @@ def _requeue_job(state: DoctorState, job_id: int) -> Callable[[], str]:
     return repair
 
 
+def check_watch(state: DoctorState) -> Iterable[Finding]:
+    """The server's watched folder (ARCHIVE_WATCH_DIR): one it cannot work in, and files
+    claimed by a watcher of this host that died (moved back by the repair, or by the next
+    watcher that starts)."""
+    from services.watch import folder_problem, release_claim, stale_claims
+
+    folder = state.archive.settings.watch_dir
+    if folder is None:
+        return
+    problem = folder_problem(folder)
+    if problem is not None:
+        yield Finding(
+            check="watch",
+            code="watch_folder_unusable",
+            subject=str(folder),
+            problem=problem + " (ARCHIVE_WATCH_DIR)",
+            fix="create the folder and give the archive's user read and write access to it, "
+            "or unset ARCHIVE_WATCH_DIR",
+        )
+        return
+    for claim in stale_claims(folder):
+        files = sum(1 for p in claim.rglob("*") if p.is_file())
+
+        def repair(claim: Path = claim) -> str:
+            moved = release_claim(folder, claim)
+            return f"moved {len(moved)} file(s) back into {folder} to be taken again"
+
+        yield Finding(
+            check="watch",
+            code="watch_claim_of_dead_process",
+            subject=str(claim),
+            problem=f"{files} file(s) claimed by a watcher that died, never archived or placed",
+            fix="`contract-archive doctor --repair` moves them back where they were dropped "
+            "(a watcher that starts does the same)",
+            repair=repair,
+        )
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("stores", check_stores),
     ("leftovers", check_leftovers),
@@ -842,6 +880,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("ocr", check_ocr),
     ("permissions", check_permissions),
     ("jobs", check_jobs),
+    ("watch", check_watch),
 ]
 
 

@@ -252,6 +252,7 @@ EDIT_LOOP_SLOW_FILES: tuple[str, ...] = (
     "test_seal_versions.py",
     "test_search_corpus.py",
     "test_watch_batches.py",
+    "test_watch_server.py",
     "test_web_consistency.py",
     "test_web_i18n.py",
     "test_workflows_api.py",
@@ -275,6 +276,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_intake_watch.py": 300,
     "test_intake_batches.py": 390,
     "test_watch_batches.py": 120,  # alone: 40 s
+    "test_watch_server.py": 300,  # alone: 240 s under load average 29
     "test_batches_browser.py": 90,
     "test_intake_ofd.py": 200,
     "test_intake_cabinet.py": 180,

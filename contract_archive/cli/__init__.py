@@ -272,7 +272,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": (
         "watch",
         "Archive the files dropped into FOLDER once complete, moving each to archived/ or\n"
-        "rejected/ (with NAME.reason.txt beside it); a subfolder names the customer.",
+        "rejected/ (with NAME.reason.txt beside it); a subfolder names the customer, the one\n"
+        "below it the classification.",
     ),
     "separator": ("batches", "Write a printable separator sheet (PDF) for batch scans."),
     "import": ("model", "Import a legacy (paper) archive: one CSV row per file; all rows or none."),

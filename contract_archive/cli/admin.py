@@ -65,6 +65,7 @@ def serve(
             first = runtime.public.ensure_first_admin()
             if first is not None:
                 print_first_credentials(first)
+            runtime.check_watch()  # ARCHIVE_WATCH_DIR: the folder, the user
         if settings.ocr_background:
             check_tesseract(settings.ocr_languages)  # names the apt package when missing
         h = host or settings.host
@@ -72,6 +73,8 @@ def serve(
         shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h  # noqa: S104
         err.print(f"[bold green]Contract archive running at http://{shown}:{p}/[/]")
         err.print(f"data directory: {settings.data_dir}")
+        if settings.watch_dir is not None:
+            err.print(f"watched folder: {settings.watch_dir}")
         uvicorn.run(
             "search_api.app:create_app",
             factory=True,

@@ -44,20 +44,19 @@ def separator(
 
 def split_batches(
     f: Facade,
-    items: list[tuple[Path, str]],
+    items: list[tuple[Path, str, str | None, str | None]],
     *,
-    customer: str | None,
-    classification: str | None,
     preview: bool,
     as_json: bool,
 ) -> tuple[list[IngestResult], int]:
     """``ingest --split-batches`` (and the PDFs of a ``batches`` folder): each file (with the
-    name to report it by) is a batch scan, split at its separator sheets (``--preview``: the
+    name to report it by, and the customer and classification for the segments whose sheet
+    gives none) is a batch scan, split at its separator sheets (``--preview``: the
     plan only, nothing archived). Returns the contracts' results and how many batches or
     contracts went wrong; a batch that cannot be read is reported and the next one goes on."""
     bad = 0
     results: list[IngestResult] = []
-    for path, name in items:
+    for path, name, customer, classification in items:
         if not path.is_file():
             err.print(f"[bold red]error:[/] {esc(str(path))} is not a file")
             bad += 1

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from rich.progress import (
@@ -32,20 +32,39 @@ from contract_archive.cli.batches import split_batches as split_each_batch
 from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
 from services.facade import Facade
-from services.facade.batches import is_batch_scan
+from services.facade.batches import IngestResult, is_batch_scan
+from services.facade.watch import Placement, folder_rule
 
 if TYPE_CHECKING:
-    from services.facade.contracts import Ingested, IngestResult
+    from services.facade.contracts import Ingested
     from services.facade.ocr import OcrService
 
 
-def _expand(paths: list[Path], *, split_all: bool) -> Iterator[tuple[Path, str, bool]]:
-    """Files to ingest with the name to report them by and whether each is a batch scan.
-    Directories are walked recursively and every file in them is taken: what a file is comes
-    from its bytes, and a file of a format the archive does not take is reported as rejected
-    with the reason, never skipped. In a directory a PDF is a batch scan when it is in a
-    ``batches`` folder (or with ``split_all``: ``--split-batches``); a file given by name is one
-    with ``split_all``."""
+class _Found(NamedTuple):
+    path: Path
+    name: str
+    """The name to report it by."""
+    batch: bool
+    place: Placement
+    """What its folders below the folder given say (the watched folder's rule)."""
+
+
+def _expand(
+    paths: list[Path],
+    *,
+    split_all: bool,
+    codes: frozenset[str] | None,
+    customer_given: bool = False,
+    classification_given: bool = False,
+) -> Iterator[_Found]:
+    """Files to ingest with the name to report them by, whether each is a batch scan, and the
+    customer and classification their folders give. Directories are walked recursively and
+    every file in them is taken: what a file is comes from its bytes, and a file of a format
+    the archive does not take is reported as rejected with the reason, never skipped. In a
+    directory a PDF is a batch scan when it is in a ``batches`` folder (or with ``split_all``:
+    ``--split-batches``); a file given by name is one with ``split_all``. With ``codes`` (the
+    scheme's), a file's folders below the directory given are read by the watched folder's
+    rule (``folder_rule``: CUSTOMER/CODE/); without, they say nothing."""
     for path in paths:
         if path.is_dir():
             found = []
@@ -54,11 +73,21 @@ def _expand(paths: list[Path], *, split_all: bool) -> Iterator[tuple[Path, str, 
                 for name in sorted(filenames):
                     found.append(Path(dirpath) / name)
             for f in found:
-                yield f, str(f), is_batch_scan(f, split_all=split_all)
+                place = (
+                    Placement()
+                    if codes is None
+                    else folder_rule(
+                        f.relative_to(path),
+                        codes,
+                        customer_given=customer_given,
+                        classification_given=classification_given,
+                    )
+                )
+                yield _Found(f, str(f), is_batch_scan(f, split_all=split_all), place)
         elif split_all:
-            yield path, path.name, True
+            yield _Found(path, path.name, True, Placement())
         else:
-            yield path, str(path), False
+            yield _Found(path, str(path), False, Placement())
 
 
 def _print_result(result: IngestResult, as_json: bool) -> None:
@@ -152,6 +181,16 @@ def ingest(
         str | None,
         typer.Option(help="Classification code (with --split-batches: where a sheet has none)."),
     ] = None,
+    folder_rule_on: Annotated[
+        bool,
+        typer.Option(
+            "--folder-rule/--no-folder-rule",
+            help="In a folder given, a first-level subfolder names the customer and the one "
+            "below it a classification code of the scheme, as in the watched folder "
+            "(`watch`); --customer and --classification win over them. --no-folder-rule: "
+            "folders say nothing.",
+        ),
+    ] = True,
 ) -> None:
     """Archive PDF files, images (PNG, JPEG, TIFF), Office documents (DOCX, DOC, XLSX,
     ODT, ODS), e-mail (.eml, each attachment too) and OFD. Every file is identified by
@@ -168,29 +207,53 @@ def ingest(
     for p in missing:
         err.print(f"[bold red]error:[/] {esc(str(p))} does not exist")
     del all_files  # every file is looked at now
-    found = list(_expand([p for p in paths if p.exists()], split_all=split_batches))
+    existing = [p for p in paths if p.exists()]
+    codes = (
+        frozenset(f.watch.codes()) if folder_rule_on and any(p.is_dir() for p in existing) else None
+    )
+    found = list(
+        _expand(
+            existing,
+            split_all=split_batches,
+            codes=codes,
+            customer_given=customer is not None,
+            classification_given=classification is not None,
+        )
+    )
     if not found and not missing:
         err.print("[yellow]no files found[/]")
-    batches = [(path, name) for path, name, batch in found if batch]
-    items = [(path, name) for path, name, batch in found if not batch]
-    for _path, name in items if preview else ():
+    refused = [
+        IngestResult(file=x.name, status="rejected", reason=x.place.reason, hint=x.place.hint)
+        for x in found
+        if not x.place.ok
+    ]
+    for result in refused:
+        _print_result(result, as_json)
+    found = [x for x in found if x.place.ok]
+
+    def given(x: _Found) -> tuple[Path, str, str | None, str | None]:
+        """The options win over what the folders say."""
+        return (
+            x.path,
+            x.name,
+            customer if customer is not None else x.place.customer,
+            classification if classification is not None else x.place.classification,
+        )
+
+    batches = [given(x) for x in found if x.batch]
+    items = [given(x) for x in found if not x.batch]
+    for _path, name, _c, _k in items if preview else ():
         err.print(f"[dim]not a batch: {esc(name)} (not a PDF: archived as a file)[/]")
     # A missing tesseract or language pack stops us here, before anything is archived.
     service = None if no_ocr or preview else f.ocr.service(only=set())
     # Batches first, one at a time; their contracts' scans join the OCR below.
-    batch_results, bad_batches = split_each_batch(
-        f,
-        batches,
-        customer=customer,
-        classification=classification,
-        preview=preview,
-        as_json=as_json,
-    )
+    batch_results, bad_batches = split_each_batch(f, batches, preview=preview, as_json=as_json)
+    bad_batches += len(refused)
     if preview:
         if bad_batches or missing:
             raise typer.Exit(EXIT_FAILED)
         return
-    counts = {"archived": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+    counts = {"archived": 0, "duplicate": 0, "rejected": len(refused), "failed": 0}
     scans: dict[int, IngestResult] = {}
     queued_scans: list[IngestResult] = []  # --no-wait: left queued
     for result in batch_results:
@@ -218,10 +281,10 @@ def ingest(
                 path,
                 display_name=name,
                 title=title,
-                customer=customer,
-                classification=classification,
+                customer=file_customer,
+                classification=file_classification,
             ): name
-            for path, name in items
+            for path, name, file_customer, file_classification in items
         }
         done = (r for future in as_completed(futures) for r in _with_attachments(future))
         for result in done:
@@ -246,7 +309,7 @@ def ingest(
         except ArchiveError as exc:
             err.print(f"[bold yellow]warning:[/] no ledger checkpoint: {esc(exc.message)}")
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    if not as_json and len(found) > 1:
+    if not as_json and len(found) + len(refused) > 1:
         err.print(f"[bold]done:[/] {summary}")
     bad = plain_bad + bad_batches + len(missing) + ocr_incomplete
     if bad:

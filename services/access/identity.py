@@ -131,26 +131,34 @@ class IdentityAccess(AccessCore):
         created = self.ensure_first_admin()
         if created is not None and announce is not None:
             announce(created)
-        wanted = self.settings.user
+        return self._configured_caller(self.settings.user, "ARCHIVE_USER", via="cli")
+
+    def watch_caller(self) -> Caller:
+        """Who the server's watched folder acts as: ARCHIVE_WATCH_USER, default the first
+        admin."""
+        return self._configured_caller(self.settings.watch_user, "ARCHIVE_WATCH_USER", via="watch")
+
+    def _configured_caller(self, wanted: str | None, setting: str, *, via: str) -> Caller:
         user = self.store.get_user(wanted) if wanted else self.store.first_admin()
         if user is None:
             raise ConfigurationError(
-                f"ARCHIVE_USER names no user: {wanted!r}"
+                f"{setting} names no user: {wanted!r}"
                 if wanted
-                else "the archive has no enabled admin for the command line to act as",
-                hint="set ARCHIVE_USER to an existing user (`contract-archive users list`)",
+                else f"the archive has no enabled admin for {setting} to default to",
+                hint=f"set {setting} to an existing user (`contract-archive users list`)",
             )
         if user.disabled:
             raise ConfigurationError(
-                f"ARCHIVE_USER {user.username!r} is disabled",
-                hint="set ARCHIVE_USER to an enabled user",
+                f"{setting} {user.username!r} is disabled",
+                hint=f"set {setting} to an enabled user",
             )
         try:
             os_user = getpass.getuser()
         except (KeyError, OSError):
             os_user = str(os.getuid())
-        agent = f"contract-archive-cli/{__version__} ({os_user}@{socket.gethostname()})"
-        return self.caller_for(user, via="cli", ip=None, user_agent=agent)
+        program = "contract-archive-cli" if via == "cli" else f"contract-archive-{via}"
+        agent = f"{program}/{__version__} ({os_user}@{socket.gethostname()})"
+        return self.caller_for(user, via=via, ip=None, user_agent=agent)
 
     def ensure_first_admin(self) -> NewCredentials | None:
         """On the first start (no users at all), make an admin with a one-time password."""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from services.facade.terms import TermsArea
     from services.facade.tokens import TokensArea
     from services.facade.users import UsersArea
+    from services.facade.watch import WatchArea
 
 AREAS = (
     "contracts",
@@ -64,6 +65,7 @@ AREAS = (
     "jobs",
     "table",
     "batches",
+    "watch",
 )
 """The facade's areas; each is ``services/facade/<area>.py``."""
 
@@ -225,3 +227,9 @@ class Facade:
         from services.facade.batches import BatchesArea
 
         return BatchesArea(self.acting)
+
+    @cached_property
+    def watch(self) -> WatchArea:
+        from services.facade.watch import WatchArea
+
+        return WatchArea(self.acting)
