@@ -223,7 +223,13 @@ def ingest(
     if not found and not missing:
         err.print("[yellow]no files found[/]")
     refused = [
-        IngestResult(file=x.name, status="rejected", reason=x.place.reason, hint=x.place.hint)
+        IngestResult(
+            file=x.name,
+            status="rejected",
+            reason=x.place.reason,
+            hint=f"{x.place.hint}; or, to archive the files without reading the folder names, "
+            "give --no-folder-rule (or --customer/--classification)",
+        )
         for x in found
         if not x.place.ok
     ]
