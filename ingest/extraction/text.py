@@ -52,29 +52,75 @@ class Page:
         return Span(self.number, raw_start, raw_end, snippet)
 
 
+_SPACE_RUN = re.compile(r"\s+")
+"""The same characters as ``str.isspace`` (both use the Unicode White_Space test)."""
+_NEWLINES = frozenset("\n\r\f\v\u2028\u2029")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_FOLDED: dict[str, str] = {}
+"""One character's NFKC with straight quotes, remembered (a page repeats its characters)."""
+
+
+def _fold(ch: str) -> str:
+    folded = _FOLDED.get(ch)
+    if folded is None:
+        folded = unicodedata.normalize("NFKC", ch).translate(_QUOTES)
+        if len(_FOLDED) < 100_000:
+            _FOLDED[ch] = folded
+    return folded
+
+
+def _copy_run(raw: str, start: int, end: int, out: list[str], offsets: list[int]) -> None:
+    """Append ``raw[start:end]`` (no white space in it) folded character by character.
+
+    ASCII is its own NFKC and holds no curly quote, so ASCII stretches are copied whole."""
+    chunk = raw[start:end]
+    if chunk.isascii():
+        out.append(chunk)
+        offsets.extend(range(start, end))
+        return
+    at = start
+    for m in _NON_ASCII_RUN.finditer(chunk):
+        s, e = start + m.start(), start + m.end()
+        if s > at:
+            out.append(raw[at:s])
+            offsets.extend(range(at, s))
+        for i in range(s, e):
+            folded = _fold(raw[i])
+            out.append(folded)
+            offsets.extend([i] * len(folded))
+        at = e
+    if at < end:
+        out.append(raw[at:end])
+        offsets.extend(range(at, end))
+
+
 def normalize_page(number: int, raw: str) -> Page:
+    """The page folded for the rules (see the module): NFKC per character, straight quotes,
+    a run of white space one space (one newline if it held a line break), none between two
+    CJK characters on one line; ``offsets`` maps each character back into ``raw``."""
     out: list[str] = []
     offsets: list[int] = []
-    i, n = 0, len(raw)
-    while i < n:
-        ch = raw[i]
-        if ch.isspace():
-            j = i
-            while j < n and raw[j].isspace():
-                j += 1
-            has_newline = any(c in "\n\r\f\v\u2028\u2029" for c in raw[i:j])
-            prev = out[-1] if out else ""
-            nxt = unicodedata.normalize("NFKC", raw[j])[:1] if j < n else ""
-            between_cjk = bool(prev) and bool(nxt) and is_cjk(prev) and is_cjk(nxt)
-            if not (between_cjk and not has_newline) and out:
-                out.append("\n" if has_newline else " ")
-                offsets.append(i)
-            i = j
+    n = len(raw)
+    at = 0
+    for m in _SPACE_RUN.finditer(raw):
+        i, j = m.span()
+        if i > at:
+            _copy_run(raw, at, i, out, offsets)
+        at = j
+        if not out:  # white space before any text is dropped
             continue
-        for c in unicodedata.normalize("NFKC", ch).translate(_QUOTES):
-            out.append(c)
-            offsets.append(i)
-        i += 1
+        has_newline = not _NEWLINES.isdisjoint(m.group())
+        if not has_newline and j < n:
+            prev = out[-1][-1]
+            nxt = _fold(raw[j])[:1] if not raw[j].isascii() else raw[j]
+            # NFKC is applied before the quotes are straightened in _fold: the CJK test
+            # looks at NFKC alone, and no curly quote is CJK either way.
+            if is_cjk(prev) and is_cjk(nxt):
+                continue
+        out.append("\n" if has_newline else " ")
+        offsets.append(i)
+    if at < n:
+        _copy_run(raw, at, n, out, offsets)
     offsets.append(n)
     return Page(number=number, raw=raw, text="".join(out), offsets=tuple(offsets))
 
