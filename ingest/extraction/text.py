@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
-from storage.index.analysis import is_cjk
+from storage.index.analysis import CJK_CHAR, is_cjk
 
 _EN_FUNCTION_TEXT = (
     "the of and to in a an or by for with on at as be is are shall will this that any such "
@@ -55,6 +56,7 @@ class Page:
 _SPACE_RUN = re.compile(r"\s+")
 """The same characters as ``str.isspace`` (both use the Unicode White_Space test)."""
 _NEWLINES = frozenset("\n\r\f\v\u2028\u2029")
+_CJK_CHARS = re.compile(CJK_CHAR)
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _FOLDED: dict[str, str] = {}
 """One character's NFKC with straight quotes, remembered (a page repeats its characters)."""
@@ -105,18 +107,27 @@ def normalize_page(number: int, raw: str) -> Page:
     for m in _SPACE_RUN.finditer(raw):
         i, j = m.span()
         if i > at:
-            _copy_run(raw, at, i, out, offsets)
+            chunk = raw[at:i]
+            if chunk.isascii():  # the common case, inline: ASCII is its own NFKC
+                out.append(chunk)
+                offsets.extend(range(at, i))
+            else:
+                _copy_run(raw, at, i, out, offsets)
         at = j
         if not out:  # white space before any text is dropped
             continue
         has_newline = not _NEWLINES.isdisjoint(m.group())
-        if not has_newline and j < n:
-            prev = out[-1][-1]
-            nxt = _fold(raw[j])[:1] if not raw[j].isascii() else raw[j]
-            # NFKC is applied before the quotes are straightened in _fold: the CJK test
-            # looks at NFKC alone, and no curly quote is CJK either way.
-            if is_cjk(prev) and is_cjk(nxt):
-                continue
+        # Between two CJK characters on one line the white space goes. An ASCII character
+        # after it is no CJK (and its own NFKC), so the test is spared for English text.
+        # _fold straightens quotes after NFKC: no curly or straight quote is CJK either way.
+        if (
+            not has_newline
+            and j < n
+            and not raw[j].isascii()
+            and is_cjk(_fold(raw[j])[:1])
+            and is_cjk(out[-1][-1])
+        ):
+            continue
         out.append("\n" if has_newline else " ")
         offsets.append(i)
     if at < n:
@@ -137,15 +148,15 @@ class Document:
             title=unicodedata.normalize("NFKC", title or ""),
         )
 
-    @property
+    @cached_property
     def cjk_ratio(self) -> float:
         sample = "".join(p.text for p in self.pages[:5])[:20000]
-        letters = [c for c in sample if c.isalpha()]
+        letters = "".join(c for c in sample if c.isalpha())
         if not letters:
             return 0.0
-        return sum(1 for c in letters if is_cjk(c)) / len(letters)
+        return len(_CJK_CHARS.findall(letters)) / len(letters)
 
-    @property
+    @cached_property
     def language(self) -> str:
         """``zh``, ``en``, ``mixed``, ``other`` (a third language: nothing is suggested), or
         ``none`` when there is no text (a scan awaiting OCR)."""
