@@ -21,6 +21,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from bench.common import CORPUS, descendants, machine
 from core.settings import Settings
@@ -64,16 +65,37 @@ def pypdf_only(paths: list[Path]) -> tuple[float, float]:
     return pages / wall, (time.process_time() - cpu) / pages
 
 
-def ingest_round(paths: list[Path], jobs: int) -> tuple[int, float, float, float]:
+def time_stages(archive: Archive, spent: dict[str, float]) -> None:
+    """Add each pipeline stage's CPU seconds (of the thread running it) to ``spent``."""
+    for stage in archive.pipeline.stages:
+        run = stage.run
+
+        def timed(ctx: Any, work: Any, _run: Any = run, _name: str = stage.name) -> None:
+            started = time.thread_time()
+            try:
+                _run(ctx, work)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.thread_time() - started
+
+        stage.run = timed  # type: ignore[method-assign]
+
+
+def ingest_round(
+    paths: list[Path], jobs: int, stages: dict[str, float] | None = None
+) -> tuple[int, float, float, float]:
     """Pages, wall seconds, CPU seconds of this process and of its parser processes."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "var", _env_file=None)  # type: ignore[call-arg]
         with Archive(settings, parser_workers=jobs).open() as archive:
+            if stages is not None:
+                time_stages(archive, stages)
             archive.ingest_path(paths[0])  # start the worker processes outside the timing
             archive.records.delete_contract(archive.records.list_contracts()[0].id)
             archive.index.delete(list(archive.index.ids()))
             for key in list(archive.objects.iter_keys()):
                 archive.objects.delete(key)
+            if stages is not None:
+                stages.clear()
             workers = descendants(os.getpid())
             workers_cpu = processes_cpu(workers)
             cpu = time.process_time()
@@ -90,6 +112,9 @@ def ingest_round(paths: list[Path], jobs: int) -> tuple[int, float, float, float
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--stages", action="store_true", help="also one round with each stage's CPU per page"
+    )
     args = parser.parse_args()
     paths = files()
     print(f"machine: {machine()}")
@@ -120,6 +145,12 @@ def main() -> None:
             f"processes {workers_cpu / pages * 1000:.2f}): {alone_cpu / total:.0%} of pypdf's "
             "pages per CPU second"
         )
+    if args.stages:
+        spent: dict[str, float] = {}
+        pages, _, _, _ = ingest_round(paths, 1, spent)
+        print("CPU per stage (this process, 1 job):")
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+            print(f"  {name:<16} {seconds / pages * 1000:6.2f} ms/page")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
