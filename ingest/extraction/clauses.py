@@ -20,6 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -88,40 +89,91 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-_INVERTED: dict[
-    int, tuple[Mapping[str, Any], list[str], list[float], dict[str, list[tuple[int, float]]]]
-] = {}
+@dataclass(frozen=True)
+class _Scorer:
+    """The model as feature -> its weight for each type: one look-up per known word of a
+    sentence; with each type's threshold as a logit, so only the types a sentence may reach
+    pay for a sigmoid."""
+
+    model: Mapping[str, Any]
+    slugs: list[str]
+    biases: list[float]
+    thresholds: list[float]
+    logits: list[float]
+    rows: dict[str, tuple[float, ...]]
+    """Each known feature's weight for every type (0.0 where it has none)."""
 
 
-def _inverted(
-    model: Mapping[str, Any],
-) -> tuple[list[str], list[float], dict[str, list[tuple[int, float]]]]:
-    """The model as feature -> [(type index, weight)]: one look-up per word of a sentence."""
-    cached = _INVERTED.get(id(model))
-    if cached is not None and cached[0] is model:
-        return cached[1], cached[2], cached[3]
-    slugs = list(model.get("types", {}))
-    biases = [float(model["types"][s]["bias"]) for s in slugs]
-    inverted: dict[str, list[tuple[int, float]]] = {}
+_SCORERS: dict[int, _Scorer] = {}
+
+
+def _logit(p: float) -> float:
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
+
+
+def _scorer(model: Mapping[str, Any]) -> _Scorer:
+    cached = _SCORERS.get(id(model))
+    if cached is not None and cached.model is model:
+        return cached
+    types = model.get("types", {})
+    slugs = list(types)
+    dense: dict[str, list[float]] = {}
     for i, slug in enumerate(slugs):
-        for feature, weight in model["types"][slug]["weights"].items():
-            inverted.setdefault(feature, []).append((i, float(weight)))
-    if len(_INVERTED) >= 4:
-        _INVERTED.clear()
-    _INVERTED[id(model)] = (model, slugs, biases, inverted)
-    return slugs, biases, inverted
+        for feature, weight in types[slug]["weights"].items():
+            dense.setdefault(feature, [0.0] * len(slugs))[i] = float(weight)
+    thresholds = [float(types[s].get("threshold", 0.5)) for s in slugs]
+    made = _Scorer(
+        model=model,
+        slugs=slugs,
+        biases=[float(types[s]["bias"]) for s in slugs],
+        thresholds=thresholds,
+        logits=[_logit(t) for t in thresholds],
+        rows={feature: tuple(row) for feature, row in dense.items()},
+    )
+    if len(_SCORERS) >= 4:
+        _SCORERS.clear()
+    _SCORERS[id(model)] = made
+    return made
+
+
+def _sums(scorer: _Scorer, feats: Sequence[str]) -> tuple[float, list[float]]:
+    unique = set(feats)
+    norm = 1.0 / math.sqrt(len(unique)) if unique else 0.0
+    rows = scorer.rows
+    # Only the features the model knows (most bigrams of a sentence it does not); each type's
+    # sum adds its weights in one order, as a loop would, but column by column in C.
+    known = [rows[feature] for feature in rows.keys() & unique]
+    if not known:
+        return norm, [0.0] * len(scorer.slugs)
+    return norm, [sum(column, 0.0) for column in zip(*known, strict=True)]
 
 
 def score(model: Mapping[str, Any], feats: Sequence[str]) -> dict[str, float]:
     """Probability per clause type of one sentence's features."""
-    slugs, biases, inverted = _inverted(model)
-    unique = set(feats)
-    norm = 1.0 / math.sqrt(len(unique)) if unique else 0.0
-    sums = [0.0] * len(slugs)
-    for feature in unique:
-        for i, weight in inverted.get(feature, ()):
-            sums[i] += weight
-    return {slug: _sigmoid(biases[i] + norm * sums[i]) for i, slug in enumerate(slugs)}
+    scorer = _scorer(model)
+    norm, sums = _sums(scorer, feats)
+    return {
+        slug: _sigmoid(scorer.biases[i] + norm * sums[i]) for i, slug in enumerate(scorer.slugs)
+    }
+
+
+def passing(model: Mapping[str, Any], feats: Sequence[str]) -> list[tuple[str, float]]:
+    """The clause types whose probability for the sentence reaches their threshold, with it:
+    what ``score`` gives, filtered, without a sigmoid for the types far below."""
+    scorer = _scorer(model)
+    norm, sums = _sums(scorer, feats)
+    out: list[tuple[str, float]] = []
+    for i, logit in enumerate(scorer.logits):
+        z = scorer.biases[i] + norm * sums[i]
+        if z >= logit - 1e-9:  # a margin for rounding; the probability decides below
+            p = _sigmoid(z)
+            if p >= scorer.thresholds[i]:
+                out.append((scorer.slugs[i], p))
+    return out
 
 
 # --- English ------------------------------------------------------------------------------------
@@ -140,9 +192,8 @@ def find_clauses_en(doc: Document, model: Mapping[str, Any] | None = None) -> li
             feats = features(page.text[start:end])
             if len(feats) < 4:
                 continue
-            for slug, p in score(model, feats).items():
-                if p >= types[slug]["threshold"]:
-                    best.setdefault(slug, []).append((p, page, start, end))
+            for slug, p in passing(model, feats):
+                best.setdefault(slug, []).append((p, page, start, end))
     out: list[Found] = []
     for slug, items in best.items():
         items.sort(key=lambda item: -item[0])

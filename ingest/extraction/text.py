@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
-from storage.index.analysis import is_cjk
+from storage.index.analysis import CJK_CHAR, is_cjk
 
 _EN_FUNCTION_TEXT = (
     "the of and to in a an or by for with on at as be is are shall will this that any such "
@@ -52,29 +53,85 @@ class Page:
         return Span(self.number, raw_start, raw_end, snippet)
 
 
+_SPACE_RUN = re.compile(r"\s+")
+"""The same characters as ``str.isspace`` (both use the Unicode White_Space test)."""
+_NEWLINES = frozenset("\n\r\f\v\u2028\u2029")
+_CJK_CHARS = re.compile(CJK_CHAR)
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_FOLDED: dict[str, str] = {}
+"""One character's NFKC with straight quotes, remembered (a page repeats its characters)."""
+
+
+def _fold(ch: str) -> str:
+    folded = _FOLDED.get(ch)
+    if folded is None:
+        folded = unicodedata.normalize("NFKC", ch).translate(_QUOTES)
+        if len(_FOLDED) < 100_000:
+            _FOLDED[ch] = folded
+    return folded
+
+
+def _copy_run(raw: str, start: int, end: int, out: list[str], offsets: list[int]) -> None:
+    """Append ``raw[start:end]`` (no white space in it) folded character by character.
+
+    ASCII is its own NFKC and holds no curly quote, so ASCII stretches are copied whole."""
+    chunk = raw[start:end]
+    if chunk.isascii():
+        out.append(chunk)
+        offsets.extend(range(start, end))
+        return
+    at = start
+    for m in _NON_ASCII_RUN.finditer(chunk):
+        s, e = start + m.start(), start + m.end()
+        if s > at:
+            out.append(raw[at:s])
+            offsets.extend(range(at, s))
+        for i in range(s, e):
+            folded = _fold(raw[i])
+            out.append(folded)
+            offsets.extend([i] * len(folded))
+        at = e
+    if at < end:
+        out.append(raw[at:end])
+        offsets.extend(range(at, end))
+
+
 def normalize_page(number: int, raw: str) -> Page:
+    """The page folded for the rules (see the module): NFKC per character, straight quotes,
+    a run of white space one space (one newline if it held a line break), none between two
+    CJK characters on one line; ``offsets`` maps each character back into ``raw``."""
     out: list[str] = []
     offsets: list[int] = []
-    i, n = 0, len(raw)
-    while i < n:
-        ch = raw[i]
-        if ch.isspace():
-            j = i
-            while j < n and raw[j].isspace():
-                j += 1
-            has_newline = any(c in "\n\r\f\v\u2028\u2029" for c in raw[i:j])
-            prev = out[-1] if out else ""
-            nxt = unicodedata.normalize("NFKC", raw[j])[:1] if j < n else ""
-            between_cjk = bool(prev) and bool(nxt) and is_cjk(prev) and is_cjk(nxt)
-            if not (between_cjk and not has_newline) and out:
-                out.append("\n" if has_newline else " ")
-                offsets.append(i)
-            i = j
+    n = len(raw)
+    at = 0
+    for m in _SPACE_RUN.finditer(raw):
+        i, j = m.span()
+        if i > at:
+            chunk = raw[at:i]
+            if chunk.isascii():  # the common case, inline: ASCII is its own NFKC
+                out.append(chunk)
+                offsets.extend(range(at, i))
+            else:
+                _copy_run(raw, at, i, out, offsets)
+        at = j
+        if not out:  # white space before any text is dropped
             continue
-        for c in unicodedata.normalize("NFKC", ch).translate(_QUOTES):
-            out.append(c)
-            offsets.append(i)
-        i += 1
+        has_newline = not _NEWLINES.isdisjoint(m.group())
+        # Between two CJK characters on one line the white space goes. An ASCII character
+        # after it is no CJK (and its own NFKC), so the test is spared for English text.
+        # _fold straightens quotes after NFKC: no curly or straight quote is CJK either way.
+        if (
+            not has_newline
+            and j < n
+            and not raw[j].isascii()
+            and is_cjk(_fold(raw[j])[:1])
+            and is_cjk(out[-1][-1])
+        ):
+            continue
+        out.append("\n" if has_newline else " ")
+        offsets.append(i)
+    if at < n:
+        _copy_run(raw, at, n, out, offsets)
     offsets.append(n)
     return Page(number=number, raw=raw, text="".join(out), offsets=tuple(offsets))
 
@@ -91,15 +148,15 @@ class Document:
             title=unicodedata.normalize("NFKC", title or ""),
         )
 
-    @property
+    @cached_property
     def cjk_ratio(self) -> float:
         sample = "".join(p.text for p in self.pages[:5])[:20000]
-        letters = [c for c in sample if c.isalpha()]
+        letters = "".join(c for c in sample if c.isalpha())
         if not letters:
             return 0.0
-        return sum(1 for c in letters if is_cjk(c)) / len(letters)
+        return len(_CJK_CHARS.findall(letters)) / len(letters)
 
-    @property
+    @cached_property
     def language(self) -> str:
         """``zh``, ``en``, ``mixed``, ``other`` (a third language: nothing is suggested), or
         ``none`` when there is no text (a scan awaiting OCR)."""
