@@ -169,6 +169,19 @@ def test_entries_that_wait_together_share_one_commit(archive: Archive) -> None:
         except BaseException as exc:
             errors.append(exc)
 
+    store = access.store
+    handed: list[int] = []  # the size of each batch a writer took
+    write_batch = store._write_batch  # type: ignore[attr-defined]
+
+    def spy(batch: list) -> None:
+        handed.append(len(batch))
+        write_batch(batch)
+
+    store._write_batch = spy  # type: ignore[attr-defined]
+
+    def queued() -> int:  # entries taken by a (blocked) writer or waiting for the next one
+        return sum(handed) + len(store._waiting)  # type: ignore[attr-defined]
+
     blocker = records.engine.connect()  # type: ignore[attr-defined]
     try:
         blocker.begin()
@@ -177,9 +190,9 @@ def test_entries_that_wait_together_share_one_commit(archive: Archive) -> None:
         for t in threads:
             t.start()
         deadline = time.monotonic() + 30
-        while len(access.store._waiting) < 7 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        while queued() < 8 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert len(access.store._waiting) == 7  # type: ignore[attr-defined]
+        assert queued() == 8
         assert not results  # nothing returns before its entry is committed
         blocker.commit()
     finally:
