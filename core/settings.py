@@ -167,6 +167,22 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest time spent parsing and extracting one file before it is rejected.",
     )
+    parser_workers: int = Field(
+        0,
+        ge=0,
+        le=32,
+        description="Parser processes (the killable workers that read uploaded files) of each "
+        "process that archives: 0 means one per core (at most 4) for a command, and the cores "
+        "shared among the server's workers for `serve` (cores / `ARCHIVE_WORKERS`, at least 1).",
+    )
+    parser_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness the parser processes add to their own (0-19): their CPU-heavy "
+        "work on uploads (reading, rendering, checking signatures) yields to searches and "
+        "other requests when the cores are busy.",
+    )
     office_timeout_seconds: float = Field(
         120.0,
         gt=0,

@@ -88,17 +88,22 @@ def child_dies_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-def _limit_memory(max_bytes: int) -> None:
+def _limit_memory(max_bytes: int, nice: int = 0) -> None:
     die_with_parent()
+    if nice > 0:
+        # The parsing yields the cores to the server's requests (searches) when they are busy.
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     if max_bytes > 0:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
 
 class WorkerPool:
-    def __init__(self, workers: int, *, timeout: float, memory_limit: int) -> None:
+    def __init__(self, workers: int, *, timeout: float, memory_limit: int, nice: int = 0) -> None:
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.nice = nice
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._free: queue.Queue[int] = queue.Queue()
@@ -116,7 +121,7 @@ class WorkerPool:
                 max_workers=1,
                 mp_context=self._ctx,
                 initializer=_limit_memory,
-                initargs=(self.memory_limit,),
+                initargs=(self.memory_limit, self.nice),
             )
             self._slots[slot] = ex
         # Start the worker now, so that a slow start on a busy machine is not taken for a
@@ -187,5 +192,7 @@ class WorkerPool:
                 ex.shutdown(wait=True, cancel_futures=True)
 
 
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+def default_workers(sharing: int = 1) -> int:
+    """Parser processes of one archiving process: one per core (at most 4), the cores shared
+    among ``sharing`` processes (the server's workers)."""
+    return max(1, min(4, (os.cpu_count() or 1) // max(1, sharing)))

@@ -111,7 +111,7 @@ class Archive:
         self.records = records or make_record_store(settings)
         self.index: SearchIndex = ArchiveIndex(index or make_index(settings), self.records)
         self.pipeline = Pipeline(stages if stages is not None else self._default_stages())
-        self._parser_workers = parser_workers or default_workers()
+        self._parser_workers = parser_workers or settings.parser_workers or default_workers()
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
@@ -239,6 +239,7 @@ class Archive:
                     self._parser_workers,
                     timeout=self.settings.parse_timeout_seconds,
                     memory_limit=PARSER_MEMORY_LIMIT,
+                    nice=self.settings.parser_nice,
                 )
             return self._pool
 

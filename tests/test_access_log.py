@@ -142,6 +142,71 @@ def test_concurrent_appends_make_one_gapless_chain(archive: Archive) -> None:
     assert access.audit.verify().status == "PASSED"
 
 
+def test_entries_that_wait_together_share_one_commit(archive: Archive) -> None:
+    """Group commit (issue 19): while another transaction holds the log's head, the entries of
+    eight threads wait; once it ends they are written in at most two transactions (the first
+    writer's own, then everything that queued behind it), each returned only once committed,
+    in one gapless chain."""
+    from sqlalchemy import event
+
+    access = AccessControl.for_archive(archive)
+    access.store.append(entry(0))
+    records = archive.records
+    commits: list[int] = []
+    engine = records._write_engine  # type: ignore[attr-defined]
+
+    def count(conn: object) -> None:
+        if conn is not blocker:  # (on PostgreSQL the blocker shares the engine)
+            commits.append(1)
+
+    event.listen(engine, "commit", count)
+    results: dict[int, int] = {}
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            results[n] = access.store.append(entry(n)).seq
+        except BaseException as exc:
+            errors.append(exc)
+
+    store = access.store
+    handed: list[int] = []  # the size of each batch a writer took
+    write_batch = store._write_batch  # type: ignore[attr-defined]
+
+    def spy(batch: list) -> None:
+        handed.append(len(batch))
+        write_batch(batch)
+
+    store._write_batch = spy  # type: ignore[attr-defined]
+
+    def queued() -> int:  # entries taken by a (blocked) writer or waiting for the next one
+        return sum(handed) + len(store._waiting)  # type: ignore[attr-defined]
+
+    blocker = records.engine.connect()  # type: ignore[attr-defined]
+    try:
+        blocker.begin()
+        blocker.execute(text("UPDATE access_log_head SET seq = seq"))  # holds the head
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(1, 9)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while queued() < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert queued() == 8
+        assert not results  # nothing returns before its entry is committed
+        blocker.commit()
+    finally:
+        blocker.close()
+    for t in threads:
+        t.join()
+    event.remove(engine, "commit", count)
+    assert not errors
+    assert sorted(results.values()) == list(range(2, 10))
+    assert len(commits) <= 2
+    assert [e.seq for e in access.store.iter_entries()] == list(range(1, 10))
+    assert access.audit.verify().status == "PASSED"
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -480,3 +480,19 @@ def test_re_extraction_after_ocr_survives_a_huge_amount(tmp_path: Path) -> None:
             s for s in archive.records.list_suggestions(record.id, states=()) if s.field == "amount"
         ]
         assert not amounts
+
+
+def test_parser_processes_yield_the_cores_and_share_them_among_workers() -> None:
+    """Issue 19: the parser processes run niced (ARCHIVE_PARSER_NICE), so that an upload's
+    parsing yields to searches, and the server's workers share the cores as parser processes."""
+    from ingest.isolation import WorkerPool, default_workers
+
+    pool = WorkerPool(1, timeout=120, memory_limit=0, nice=5)
+    try:
+        assert pool.run(os.nice, 0) == min(19, os.nice(0) + 5)
+    finally:
+        pool.close()
+    cores = os.cpu_count() or 1
+    assert default_workers() == max(1, min(4, cores))
+    assert default_workers(sharing=2) == max(1, min(4, cores // 2))
+    assert default_workers(sharing=cores * 4) == 1

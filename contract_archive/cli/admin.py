@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -9,14 +10,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from contract_archive.cli import app, err, out, run
 from core.settings import Settings, get_settings
-from services.facade import Runtime
-from services.facade.ocr import check_tesseract
-from services.facade.public import print_first_credentials
+
+# The archive's services are imported where a command runs them: `serve` with several workers
+# checks the archive in a child process, so that the supervisor that only watches the workers
+# does not hold the services' modules (about 60 MB) for the server's lifetime.
 
 
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the records and the stored text."""
+
+    from services.facade import Runtime
+    from services.facade.public import print_first_credentials
 
     def body() -> None:
         # The index is not checked: an index of another layout version is what reindex replaces.
@@ -59,15 +64,16 @@ def serve(
 
     def body() -> None:
         settings = get_settings()
-        # Fail fast, before the server binds, on any misconfiguration; on the first start,
-        # make the first admin and print its one-time credentials.
-        with Runtime.open(settings) as runtime:
-            first = runtime.public.ensure_first_admin()
-            if first is not None:
-                print_first_credentials(first)
-            runtime.check_watch()  # ARCHIVE_WATCH_DIR: the folder, the user
-        if settings.ocr_background:
-            check_tesseract(settings.ocr_languages)  # names the apt package when missing
+        count = workers or settings.workers
+        if count > 1:
+            # The workers are started afresh (spawned) and read their settings from the
+            # environment: each takes its share of the cores as parser processes.
+            os.environ["ARCHIVE_WORKERS"] = str(count)
+            # Fewer malloc arenas (search_api.app.MALLOC_ARENAS), from each worker's start.
+            os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+            _in_child(_check_start)
+        else:
+            _check_start()
         h = host or settings.host
         p = port or settings.port
         shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h  # noqa: S104
@@ -80,10 +86,36 @@ def serve(
             factory=True,
             host=h,
             port=p,
-            workers=workers or settings.workers,
+            workers=count,
             log_level=settings.log_level,
             server_header=False,  # no "server: uvicorn" (ASVS 14.3.3)
             **proxy_options(settings),
         )
 
     run(body)
+
+
+def _check_start() -> None:
+    """Fail fast, before the server binds, on any misconfiguration; on the first start, make
+    the first admin and print its one-time credentials."""
+    from services.facade import Runtime
+    from services.facade.ocr import check_tesseract
+    from services.facade.public import print_first_credentials
+
+    settings = get_settings()
+    with Runtime.open(settings) as runtime:
+        first = runtime.public.ensure_first_admin()
+        if first is not None:
+            print_first_credentials(first)
+        runtime.check_watch()  # ARCHIVE_WATCH_DIR: the folder, the user
+    if settings.ocr_background:
+        check_tesseract(settings.ocr_languages)  # names the apt package when missing
+
+
+def _in_child(fn: Any) -> None:
+    """Run ``fn`` in a fresh (spawned) process and wait; its ArchiveError is raised here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(fn).result()

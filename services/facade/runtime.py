@@ -48,8 +48,14 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings | None = None) -> Runtime:
-        """Open the archive for a long-running process (the server); :meth:`close` ends it."""
-        return cls(Archive(settings or get_settings()).open())
+        """Open the archive for a long-running process (the server); :meth:`close` ends it.
+        Each of the server's ``ARCHIVE_WORKERS`` processes gets its share of the cores as
+        parser processes (unless ``ARCHIVE_PARSER_WORKERS`` says how many)."""
+        from ingest.isolation import default_workers
+
+        settings = settings or get_settings()
+        parsers = settings.parser_workers or default_workers(sharing=settings.workers)
+        return cls(Archive(settings, parser_workers=parsers).open())
 
     def close(self) -> None:
         self.archive.close()

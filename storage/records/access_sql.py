@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -138,12 +139,34 @@ class Tx:
 NewDayHook = Callable[[LogHead], None]
 
 
+class _Waiting:
+    """An access-log entry waiting for its group commit (:meth:`SqlAccessStore.append`)."""
+
+    __slots__ = ("done", "entry", "error", "lead", "result")
+
+    def __init__(self, entry: NewLogEntry) -> None:
+        self.entry = entry
+        self.done = threading.Event()
+        self.lead = False
+        self.result: LogEntry | None = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> LogEntry:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
 class SqlAccessStore:
     """Users, tokens, sessions, restrictions and the access log, beside the contracts."""
 
     def __init__(self, records: SqlRecordStore) -> None:
         self.records = records
         self.dialect = records.dialect
+        self._waiting: list[_Waiting] = []
+        self._writing = False
+        self._group_lock = threading.Lock()
         self.on_new_day: NewDayHook | None = None
         """Called after commit with the chain head as it was at the end of a UTC day, when the
         first entry of a later day is appended (the daily checkpoint)."""
@@ -505,10 +528,69 @@ class SqlAccessStore:
 
     # -- the access log --------------------------------------------------------------------
     def append(self, entry: NewLogEntry, *, tx: Any = None) -> LogEntry:
+        """Append ``entry`` and return once it is committed.
+
+        An entry of its own (not part of a change's transaction or unit of work: a search's,
+        a view's, a refusal's) goes through a **group commit**: entries that arrive while a
+        batch is being written wait, and the next writer appends all of them, each chained to
+        the one before as always, in one transaction. Every caller still returns only once its
+        own entry is committed (a read is logged before it is answered), but concurrent
+        requests share one write transaction, one lock of the chain's head and one commit
+        instead of queueing for one each behind the uploads' writes. A batch that fails is
+        written again entry by entry, so each caller gets its own entry or its own error."""
         if tx is not None:
             return self._append(tx, entry)
-        with self.transaction() as own:
-            return self._append(own, entry)
+        if current_unit() is not None:  # the unit's transaction: it commits with the change
+            with self.transaction() as own:
+                return self._append(own, entry)
+        return self._append_grouped(entry)
+
+    def _append_grouped(self, entry: NewLogEntry) -> LogEntry:
+        mine = _Waiting(entry)
+        with self._group_lock:
+            self._waiting.append(mine)
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            mine.done.wait()
+            if not mine.lead:  # written by the batch of another thread
+                return mine.outcome()
+        with self._group_lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            self._write_batch(batch)
+        finally:
+            with self._group_lock:
+                if self._waiting:  # the first of those who came meanwhile writes the next batch
+                    self._waiting[0].lead = True
+                    self._waiting[0].done.set()
+                else:
+                    self._writing = False
+        return mine.outcome()
+
+    def _write_batch(self, batch: list[_Waiting]) -> None:
+        try:
+            if len(batch) > 1:
+                results: list[LogEntry] | None = None
+                try:
+                    with self.transaction() as own:
+                        results = [self._append(own, w.entry) for w in batch]
+                except Exception:  # noqa: BLE001 - each entry is tried alone below
+                    results = None
+                if results is not None:
+                    for waiting, result in zip(batch, results, strict=True):
+                        waiting.result = result
+                    return
+            for waiting in batch:
+                try:
+                    with self.transaction() as own:
+                        waiting.result = self._append(own, waiting.entry)
+                except BaseException as exc:  # noqa: BLE001 - the caller's error, raised there
+                    waiting.error = exc
+        finally:
+            for waiting in batch:
+                if not waiting.lead:
+                    waiting.done.set()
 
     def _locked_head(self, s: Session) -> AccessLogHead:
         stmt = select(AccessLogHead).where(AccessLogHead.id == HEAD_ID).with_for_update()

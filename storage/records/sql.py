@@ -12,6 +12,9 @@ they reach the database only through ``self._session``, defined here.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +91,102 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+class WriterQueue:
+    """Writers to one SQLite database wait here instead of in SQLite's busy handler.
+
+    SQLite lets one writer in at a time; a connection that finds the write lock taken polls
+    for it (``busy_timeout``), sleeping 1, 2, 5, ... up to 100 ms between tries. Under load
+    (an upload writes a dozen short transactions, every search appends its access-log entry)
+    that polling kept writers waiting long after the lock was free, and a late poller lost to
+    newcomers again and again: a search's one-row log append waited 70 ms at the median and
+    seconds at worst while uploads ran. So every write transaction of the store first takes
+    a process-wide lock (its threads sleep until the holder's transaction ends and are woken at
+    once) and then an exclusive ``flock`` on ``<database>.writers``, shared by every process of
+    the archive (one thread per process tries it, every 0.5-2 ms). ``BEGIN IMMEDIATE`` and
+    ``busy_timeout`` stay as they were, for processes that do not queue (an older version, the
+    sqlite3 shell), and as the last word: a writer that waited ``timeout`` seconds in the queue
+    goes on without it and lets SQLite decide, so the queue can never wait forever.
+
+    The same thread may enter again (a nested write session): it holds the queue already, and
+    SQLite decides as before. Only SQLite; PostgreSQL queues its lock waiters itself."""
+
+    def __init__(self, path: Path | None, *, timeout: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._locked_file = False
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._fd_lock = threading.Lock()
+        self.timeout = timeout
+
+    def _file(self) -> int | None:
+        if self._path is None:
+            return None
+        with self._fd_lock:
+            if self._fd is None or self._pid != os.getpid():
+                try:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    self._pid = os.getpid()
+                except OSError:
+                    self._path = None  # a read-only or odd place: SQLite's own locking only
+                    return None
+            return self._fd
+
+    def acquire(self) -> bool:
+        """Wait for this thread's turn; False when it went on without (re-entry or timeout)."""
+        import fcntl
+
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return True
+        if not self._lock.acquire(timeout=self.timeout):
+            return False
+        self._owner, self._depth, self._locked_file = me, 1, False
+        fd = self._file()
+        if fd is not None:
+            deadline = time.monotonic() + self.timeout
+            pause = 0.0005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._locked_file = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+                except OSError:
+                    break  # SQLite's own locking still serialises the writers
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        if self._locked_file and self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._owner, self._locked_file = None, False
+        self._lock.release()
+
+    def close(self) -> None:
+        with self._fd_lock:
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
+
+
+_QUEUED = "archive_writer_queued"
+"""Set in a DBAPI connection's ``info`` while its transaction holds the :class:`WriterQueue`."""
+
+
 class _UnitSession:
     """The record store's one session in a unit of work; its commit's errors are the store's."""
 
@@ -151,7 +250,12 @@ class SqlRecordStore(
             self.engine = create_engine(url, connect_args=args)
             self._write_engine = create_engine(url, connect_args=args)
             self._sqlite_setup(self.engine, begin="BEGIN")
-            self._sqlite_setup(self._write_engine, begin="BEGIN IMMEDIATE")
+            self.writers = WriterQueue(
+                self._sqlite_file.with_name(self._sqlite_file.name + ".writers")
+                if self._sqlite_file is not None
+                else None
+            )
+            self._sqlite_setup(self._write_engine, begin="BEGIN IMMEDIATE", queue=self.writers)
         else:
             self.engine = create_engine(url, connect_args=args, pool_pre_ping=True)
             self._write_engine = self.engine
@@ -159,7 +263,7 @@ class SqlRecordStore(
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @staticmethod
-    def _sqlite_setup(engine: Engine, *, begin: str) -> None:
+    def _sqlite_setup(engine: Engine, *, begin: str, queue: WriterQueue | None = None) -> None:
         # The pysqlite driver's own transaction handling defeats BEGIN IMMEDIATE; take it over
         # (the recipe from SQLAlchemy's SQLite dialect documentation).
         @event.listens_for(engine, "connect")
@@ -174,7 +278,27 @@ class SqlRecordStore(
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
+            if queue is not None:
+                info = conn.connection.info
+                if not info.get(_QUEUED) and queue.acquire():
+                    info[_QUEUED] = True
             conn.exec_driver_sql(begin)
+
+        if queue is None:
+            return
+
+        # Released once the connection goes back to the pool: after its COMMIT or ROLLBACK
+        # (SQLAlchemy's ``commit`` event comes before the COMMIT itself), or when it is
+        # closed or thrown away.
+        def _release(dbapi_conn: Any, record: Any, *_: Any) -> None:
+            if record is not None and record.info.pop(_QUEUED, False):
+                queue.release()
+
+        event.listen(engine, "checkin", _release)
+        event.listen(engine, "invalidate", _release)
+        event.listen(engine, "soft_invalidate", _release)
+        event.listen(engine, "close", _release)
+        event.listen(engine, "detach", _release)
 
     # -- the database: errors, schema, sessions --------------------------------------------
     def _unavailable(self, exc: Exception) -> StorageError:
@@ -240,6 +364,8 @@ class SqlRecordStore(
         self.engine.dispose()
         if self._write_engine is not self.engine:
             self._write_engine.dispose()
+        if self.dialect == "sqlite":
+            self.writers.close()
 
     def session(self, *, write: bool) -> contextlib.AbstractContextManager[Session]:
         """A session inside a transaction, for stores that share this database."""
