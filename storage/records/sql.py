@@ -12,6 +12,7 @@ they reach the database only through ``self._session``, defined here.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import threading
 import time
@@ -136,8 +137,6 @@ class WriterQueue:
 
     def acquire(self) -> bool:
         """Wait for this thread's turn; False when it went on without (re-entry or timeout)."""
-        import fcntl
-
         me = threading.get_ident()
         if self._owner == me:
             self._depth += 1
@@ -164,8 +163,6 @@ class WriterQueue:
         return True
 
     def release(self) -> None:
-        import fcntl
-
         self._depth -= 1
         if self._depth > 0:
             return
