@@ -283,8 +283,8 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_batches_browser.py": 90,
     "test_intake_ofd.py": 200,
     "test_intake_cabinet.py": 180,
-    "test_intake_office.py": 180,
-    "test_intake_email.py": 150,
+    "test_intake_office.py": 150,
+    "test_intake_email.py": 140,
     "test_fourprops.py": 150,
     "test_clamd.py": 300,  # a real clamd; the command-line test alone: 248 s at load average 28
     "test_timezone.py": 120,
