@@ -315,7 +315,7 @@ FILE_SECONDS: dict[str, float] = {  # 2026-12-06, 2 cores under load average 7-1
     "test_access_auth.py": 125,
     "test_web_browser.py": 120,
     "test_restore.py": 90,
-    "test_hidden_counts.py": 102,
+    "test_hidden_counts.py": 85,
     "test_access_log.py": 100,
     "test_ocr_pipeline.py": 99,
     "test_quality.py": 86,
