@@ -25,8 +25,22 @@ from ingest.errors import RejectFile
 
 T = TypeVar("T")
 
-FORKSERVER_PRELOAD = ["ingest.forkserver_watchdog", "ingest.pdf", "pypdf", "signing.embedded"]
-"""Imported once by the forkserver; its workers start with them loaded. The watchdog makes the
+FORKSERVER_PRELOAD = [
+    "ingest.forkserver_watchdog",
+    "ingest.pdf",
+    "pypdf",
+    "signing.embedded",
+    # what signing.embedded imports when it runs (every parse looks for signatures): imported
+    # there, not at its top, so that the command line starts without them
+    "signing.embedded_structure",
+    "asn1crypto.pem",
+    "asn1crypto.x509",
+    "pyhanko.pdf_utils.reader",
+    "pyhanko.sign.fields",
+    "pyhanko.sign.validation.pdf_embedded",
+]
+"""Imported once by the forkserver; its workers start with them loaded (a new worker would
+otherwise spend 0.7 s of CPU importing pyHanko on its first file). The watchdog makes the
 forkserver exit when its parent is gone."""
 STARTUP_TIMEOUT = 120.0
 """How long a new worker process may take to start (forkserver start, imports): not counted in

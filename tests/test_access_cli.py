@@ -1,6 +1,11 @@
-"""The command line of access control, run as a user runs it (the installed program): the first
-start, users, tokens, restricted classes, acting as ARCHIVE_USER, and `audit verify` catching a
-database edit. One data directory for the module; tests run in file order."""
+"""The command line of access control: the first start, users, tokens, restricted classes,
+acting as ARCHIVE_USER, and `audit verify` catching a database edit. One data directory for the
+module; tests run in file order.
+
+Each command family runs as a user runs it (the installed program, ``run``) in at least one
+place: the first start, a user made, an ingest and refusals as ARCHIVE_USER, an extract, the
+broken chain found; the other commands run in-process (``invoke``, tests/cli_runner.py: the
+real Typer app, without the 2 s of CPU a program start costs)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import pytest
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import ensure_user
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.test_cli import run
 
@@ -59,28 +65,28 @@ def test_users_tokens_and_restrictions(data: Path) -> None:
     assert made.returncode == 0, made.stderr
     one_time = made.stdout.strip()
     assert len(one_time) >= 16 and "\n" not in one_time
-    bad = run(data, "users", "create", "x", "--role", "wizard")
+    bad = invoke(data, "users", "create", "x", "--role", "wizard")
     assert bad.returncode == 2 or bad.returncode == 1
     assert "unknown role 'wizard'" in bad.stderr and "Traceback" not in bad.stderr
 
-    token = run(data, "tokens", "create", "--user", "lena", "--name", "scripts", "--days", "3")
+    token = invoke(data, "tokens", "create", "--user", "lena", "--name", "scripts", "--days", "3")
     assert token.returncode == 0, token.stderr
     secret = token.stdout.strip()
     assert secret.startswith("cat_")
-    listed = run(data, "tokens", "list", "--all", "--json")
+    listed = invoke(data, "tokens", "list", "--all", "--json")
     assert listed.returncode == 0, listed.stderr
     tokens = json.loads(listed.stdout)
     mine = next(t for t in tokens if t["username"] == "lena")
     assert mine["active"] and secret.startswith(mine["id"]) and secret not in listed.stdout
-    revoked = run(data, "tokens", "revoke", mine["id"])
+    revoked = invoke(data, "tokens", "revoke", mine["id"])
     assert revoked.returncode == 0, revoked.stderr
-    tokens = json.loads(run(data, "tokens", "list", "--all", "--json").stdout)
+    tokens = json.loads(invoke(data, "tokens", "list", "--all", "--json").stdout)
     assert not next(t for t in tokens if t["id"] == mine["id"])["active"]
 
-    assert run(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
-    shown = run(data, "restrictions", "list", "--json")
+    assert invoke(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
+    shown = invoke(data, "restrictions", "list", "--json")
     assert json.loads(shown.stdout) == {"LD": ["hr"]}
-    assert run(data, "users", "disable", "lena").returncode == 0
+    assert invoke(data, "users", "disable", "lena").returncode == 0
     actions = [r["action"] for r in log_rows(data)]
     for wanted in (
         "user.create",
@@ -96,7 +102,7 @@ def test_users_tokens_and_restrictions(data: Path) -> None:
 
 
 def test_archive_user_names_who_the_command_line_is(data: Path) -> None:
-    made = run(data, "users", "create", "clerk", "--role", "archivist", "--no-password")
+    made = invoke(data, "users", "create", "clerk", "--role", "archivist", "--no-password")
     assert made.returncode == 0, made.stderr
     env = {"ARCHIVE_USER": "clerk"}
     ingested = run(data, "ingest", str(EN), "--json", env=env)
@@ -104,14 +110,14 @@ def test_archive_user_names_who_the_command_line_is(data: Path) -> None:
     # An archivist may not search or read the log: refused, and the refusal is logged.
     refused = run(data, "search", "agreement", env=env)
     assert refused.returncode == 1 and "clerk may not do this" in refused.stderr
-    assert run(data, "audit", "verify", env=env).returncode == 1
+    assert invoke(data, "audit", "verify", env=env).returncode == 1
     rows = log_rows(data, "actor = 'clerk'")
     assert {(r["action"], r["outcome"]) for r in rows} >= {("contract.ingest", "ok")}
     assert any(r["outcome"] == "denied" for r in rows)
     assert all(r["via"] == "cli" for r in rows)
     unknown = run(data, "search", "x", env={"ARCHIVE_USER": "ghost"})
     assert unknown.returncode == 2 and "ARCHIVE_USER names no user" in unknown.stderr
-    disabled = run(data, "users", "list", env={"ARCHIVE_USER": "lena"})
+    disabled = invoke(data, "users", "list", env={"ARCHIVE_USER": "lena"})
     assert disabled.returncode == 2 and "disabled" in disabled.stderr
 
 
@@ -119,29 +125,29 @@ def test_every_user_and_log_command_acts_through_the_facade(data: Path, tmp_path
     """The commands of users, tokens, restrictions and the audit log run as ARCHIVE_USER
     through the facade: each does its work, is logged by its action, and a user without the
     permission is refused (logged under the action's name)."""
-    assert run(data, "users", "enable", "lena").returncode == 0
-    updated = run(data, "users", "update", "lena", "--role", "legal", "--role", "auditor")
+    assert invoke(data, "users", "enable", "lena").returncode == 0
+    updated = invoke(data, "users", "update", "lena", "--role", "legal", "--role", "auditor")
     assert updated.returncode == 0 and "roles auditor, legal" in updated.stderr, updated.stderr
-    reset = run(data, "users", "password", "lena")
+    reset = invoke(data, "users", "password", "lena")
     assert reset.returncode == 0 and len(reset.stdout.strip()) >= 16
-    assert run(data, "restrictions", "remove", "LD").returncode == 0
-    assert json.loads(run(data, "restrictions", "list", "--json").stdout) == {}
-    missing = run(data, "restrictions", "remove", "LD")
+    assert invoke(data, "restrictions", "remove", "LD").returncode == 0
+    assert json.loads(invoke(data, "restrictions", "list", "--json").stdout) == {}
+    missing = invoke(data, "restrictions", "remove", "LD")
     assert missing.returncode == 1 and "not restricted" in missing.stderr
-    checkpoint = run(data, "audit", "checkpoint")
+    checkpoint = invoke(data, "audit", "checkpoint")
     assert checkpoint.returncode == 0 and "checkpoint stored as" in checkpoint.stdout
-    key = run(data, "audit", "key")
+    key = invoke(data, "audit", "key")
     assert key.returncode == 0 and key.stdout.count("+") >= 2, key.stdout
-    pem = run(data, "audit", "key", "--pem")
+    pem = invoke(data, "audit", "key", "--pem")
     assert pem.stdout.startswith("-----BEGIN PUBLIC KEY-----")
-    kept = run(data, "audit", "prune")
+    kept = invoke(data, "audit", "prune")
     assert kept.returncode == 0 and "kept forever" in kept.stdout
     extract = tmp_path / "extract.zip"
     made = run(data, "audit", "extract", "--user", "lena", "-o", str(extract))
     assert made.returncode == 0, made.stderr
-    checked = run(data, "audit", "verify-extract", str(extract), "--json")
+    checked = invoke(data, "audit", "verify-extract", str(extract), "--json")
     assert checked.returncode == 0 and json.loads(checked.stdout)["status"] == "PASSED"
-    exported = run(data, "audit", "export", "--action", "user.", "--format", "jsonl")
+    exported = invoke(data, "audit", "export", "--action", "user.", "--format", "jsonl")
     assert exported.returncode == 0
     users_actions = [json.loads(line)["action"] for line in exported.stdout.splitlines()]
     assert {"user.create", "user.update", "user.password_reset"} <= set(users_actions)
@@ -163,22 +169,22 @@ def test_every_user_and_log_command_acts_through_the_facade(data: Path, tmp_path
         (("audit", "checkpoint"), "audit.checkpoint"),
         (("audit", "prune"), "audit.prune"),
     ):
-        refused = run(data, *args, env=env)
+        refused = invoke(data, *args, env=env)
         assert refused.returncode == 1 and "clerk may not do this" in refused.stderr, args
         assert log_rows(data, f"actor = 'clerk' AND action = '{action}' AND outcome = 'denied'")
     # The public key is anyone's.
-    assert run(data, "audit", "key", env=env).returncode == 0
+    assert invoke(data, "audit", "key", env=env).returncode == 0
 
 
 def test_audit_verify_catches_an_edit_in_the_database(data: Path, tmp_path: Path) -> None:
-    ok = run(data, "audit", "verify", "--json")
+    ok = invoke(data, "audit", "verify", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["status"] == "PASSED"
-    exported = run(data, "audit", "export", "--format", "jsonl")
+    exported = invoke(data, "audit", "export", "--format", "jsonl")
     assert exported.returncode == 0 and exported.stdout.count("\n") >= 10
     extract = tmp_path / "extract.zip"
-    assert run(data, "audit", "extract", "--output", str(extract)).returncode == 0
-    checked = run(data, "audit", "verify-extract", str(extract))
+    assert invoke(data, "audit", "extract", "--output", str(extract)).returncode == 0
+    checked = invoke(data, "audit", "verify-extract", str(extract))
     assert checked.returncode == 0 and "PASSED" in checked.stdout
     target = log_rows(data, "action = 'contract.ingest'")[0]["seq"]
     with sqlite3.connect(data / "archive.db") as db:
@@ -351,7 +357,7 @@ def test_audit_commands_redact_a_class_the_auditor_is_not_cleared_for(tmp_path: 
     outputs: dict[str, list[dict[str, Any]]] = {}
     for reader in ("aud", "aud-hr"):
         env = {"ARCHIVE_USER": reader}
-        exported = run(data, "audit", "export", "--format", "jsonl", env=env)
+        exported = invoke(data, "audit", "export", "--format", "jsonl", env=env)
         assert exported.returncode == 0, exported.stderr
         outputs[reader] = [json.loads(line) for line in exported.stdout.splitlines()]
         extract = tmp_path / f"{reader}.zip"
@@ -359,7 +365,7 @@ def test_audit_commands_redact_a_class_the_auditor_is_not_cleared_for(tmp_path: 
             data, "audit", "extract", "--contract", str(secret), "-o", str(extract), env=env
         )
         assert made_extract.returncode == 0, made_extract.stderr
-        checked = json.loads(run(data, "audit", "verify-extract", str(extract), "--json").stdout)
+        checked = json.loads(invoke(data, "audit", "verify-extract", str(extract), "--json").stdout)
         assert checked["status"] == "PASSED", checked
         outputs[f"{reader} extract"] = [{"entries": checked["entries"]}]
     hidden, cleared = outputs["aud"], outputs["aud-hr"]

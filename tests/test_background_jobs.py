@@ -3,7 +3,8 @@ jobs with attempts, backoff, a lease and a terminal `failed` state.
 
 The way users meet them: a real server (`contract-archive serve`, its lifespan runs the worker)
 asked over HTTP with a token, and the installed command line acting as ARCHIVE_USER (`jobs`,
-`worker`, `doctor`). A job fails for real: the fixity audit finds a damaged contract and its
+`worker`, `doctor`; the workers, a refusal and a doctor run as the program, the other commands
+in-process through tests/cli_runner.py). A job fails for real: the fixity audit finds a damaged contract and its
 e-mail cannot be sent (the SMTP port refuses); once the tests' SMTP sink listens on that port,
 the retried job mails the failures. A crashed worker is a claim made in the database by a worker
 that never comes back (its lease runs out).
@@ -35,6 +36,7 @@ from storage.records.access_base import NewUser
 from storage.records.jobs_models import BackgroundJob
 from storage.records.sql import SqlRecordStore
 from tests.access_helpers import ensure_user
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.seal_helpers import flip_byte
 from tests.servers import free_ports
@@ -116,7 +118,14 @@ def job_env(data: Path, smtp_port: int, **extra: str) -> dict[str, str]:
     }
 
 
-def cli(env: dict[str, str], *args: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, user: str = "root", program: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """A command as ARCHIVE_USER ``user``: in-process (tests/cli_runner.py, the same Typer app
+    without the program's 2 s of CPU at start), or with ``program`` the installed program."""
+    if not program:
+        wanted = {k: v for k, v in env.items() if k.startswith("ARCHIVE_")}
+        return invoke(Path(env["ARCHIVE_DATA_DIR"]), *args, env={**wanted, "ARCHIVE_USER": user})
     try:
         return subprocess.run(
             [PROGRAM, *args],
@@ -282,7 +291,7 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
         ARCHIVE_REMINDER_INTERVAL_HOURS="0",
         ARCHIVE_FIXITY_INTERVAL_HOURS="0",
     )
-    bogus = cli(env, "jobs", "queue", "format-disk")
+    bogus = cli(env, "jobs", "queue", "format-disk", program=True)
     assert bogus.returncode != 0 and "unknown job kind" in bogus.stderr
     refused = cli(env, "jobs", "queue", "reindex", user="clerk")
     assert refused.returncode != 0
@@ -309,7 +318,7 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     assert DEAD_WORKER in found[0]["problem"] and found[0]["repairable"]
 
     # The CLI worker takes it again, and runs the fixity audit, whose mail is refused twice.
-    worked = cli(env, "worker", "--until-idle", "--workers", "1")
+    worked = cli(env, "worker", "--until-idle", "--workers", "1", program=True)
     assert worked.returncode == 0, worked.stderr
     jobs = listed(env, "--all")
     again = by_id(jobs, reindex)
@@ -323,7 +332,7 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     assert plain.returncode == 0 and f"job {fixity}  fixity" in plain.stdout
     assert "jobs retry ID" in plain.stderr
 
-    report = json.loads(cli(env, "doctor", "--json").stdout)
+    report = json.loads(cli(env, "doctor", "--json", program=True).stdout)
     codes = {(f["code"], f["subject"]) for f in report["findings"]}
     assert ("job_failed", f"background job {fixity} (fixity)") in codes
     assert not [c for c, _ in codes if c == "job_orphaned"]
@@ -367,7 +376,7 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
     retried = cli(env, "jobs", "retry", str(fixity))
     assert retried.returncode == 0 and "queued" in retried.stdout, retried.stderr
     with SmtpSink(smtp_port) as sink:
-        worked = cli(env, "worker", "--until-idle", "--workers", "1")
+        worked = cli(env, "worker", "--until-idle", "--workers", "1", program=True)
         assert worked.returncode == 0, worked.stderr
     jobs = listed(env, "--all")
     ended = by_id(jobs, fixity)

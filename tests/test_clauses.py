@@ -21,6 +21,7 @@ from search_api.app import create_app
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import ensure_user, token_for
+from tests.cli_runner import invoke
 from tests.conftest import CORPUS, corpus_files, make_settings
 from tests.test_cli import run
 
@@ -181,17 +182,19 @@ def test_the_command_line_lists_clauses(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     types = {c["type"] for c in json.loads(listed.stdout)}
     assert "liability_for_breach" in types
-    text = run(data, "contract", "clauses", str(cid))
+    text = invoke(data, "contract", "clauses", str(cid))
     assert text.returncode == 0 and "违约责任" in text.stdout
     found = run(data, "search", "clause:违约责任", "--json")
     assert found.returncode == 0, found.stderr
     assert cid in {h["id"] for h in json.loads(found.stdout)["hits"]}
     # A user outside the restricted class's group gets what a missing contract gets.
-    assert run(data, "users", "create", "clerk", "--role", "legal", "--no-password").returncode == 0
-    assert run(data, "contract", "set", str(cid), "classification=LD").returncode == 0
-    assert run(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
+    assert (
+        invoke(data, "users", "create", "clerk", "--role", "legal", "--no-password").returncode == 0
+    )
+    assert invoke(data, "contract", "set", str(cid), "classification=LD").returncode == 0
+    assert invoke(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
     refused = run(data, "contract", "clauses", str(cid), env={"ARCHIVE_USER": "clerk"})
-    missing = run(data, "contract", "clauses", "987654", env={"ARCHIVE_USER": "clerk"})
+    missing = invoke(data, "contract", "clauses", "987654", env={"ARCHIVE_USER": "clerk"})
     assert refused.returncode == missing.returncode != 0
     assert "违约" not in refused.stdout + refused.stderr and "Traceback" not in refused.stderr
     # The same error as for a contract that does not exist, the id aside (the warnings before

@@ -33,6 +33,7 @@ from services.archive import Archive
 from signing.export import export_contract
 from storage.objects.base import FOURPROPS_NAME, package_key
 from tests.access_helpers import auth_headers, ensure_user
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import ZH_DIR, run
 
@@ -276,8 +277,16 @@ def test_the_contract_page_shows_the_report_in_both_languages(world) -> None:
 
 
 # --- the installed command line -------------------------------------------------------------
-def cli(data: Path, *args: str, env: dict[str, str] | None = None, code: int = 0) -> str:
-    r = run(data, *args, env={"ARCHIVE_USER": "admin", "ARCHIVE_FONDS_CODE": "Z001", **(env or {})})
+def cli(
+    data: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    code: int = 0,
+    program: bool = False,
+) -> str:
+    """In-process (tests/cli_runner.py), or with ``program`` the installed program."""
+    wanted = {"ARCHIVE_USER": "admin", "ARCHIVE_FONDS_CODE": "Z001", **(env or {})}
+    r = (run if program else invoke)(data, *args, env=wanted)
     assert r.returncode == code, f"{args}: {r.stdout} {r.stderr}"
     assert "Traceback" not in r.stderr
     return r.stdout if code == 0 else r.stderr
@@ -293,9 +302,11 @@ def test_the_command_line_files_and_exports_the_report_and_no_database_is_indete
     empty = tmp_path / "no-signatures"
     empty.mkdir()
     cli(data, "contract", "fourprops", cid, code=1)  # not filed yet: no report
-    out = cli(data, "contract", "file", cid, env={"ARCHIVE_CLAMAV_DATABASE": str(empty)})
+    out = cli(
+        data, "contract", "file", cid, env={"ARCHIVE_CLAMAV_DATABASE": str(empty)}, program=True
+    )
     assert "档号 Z001-HT·2025-D30-XS-0001" in out
-    report = json.loads(cli(data, "contract", "fourprops", cid, "--json"))
+    report = json.loads(cli(data, "contract", "fourprops", cid, "--json", program=True))
     scan = items(report)["virus_scan"]
     assert scan["status"] == "INDETERMINATE"  # never PASSED without signatures
     assert "no signature database" in scan["reason"]

@@ -271,6 +271,19 @@ def test_worker_pool_stops_a_slow_parse_and_goes_on() -> None:
         pool.close()
 
 
+def test_a_new_worker_starts_with_the_signature_reader_loaded() -> None:
+    """Every parse looks for embedded signatures (pyHanko, imported where it is used so that
+    the command line starts without it): the forkserver preloads it, so that a new worker (one
+    per archive opened, one after every timeout or crash) does not import it on its first file."""
+    pool = WorkerPool(1, timeout=60, memory_limit=0)
+    try:
+        loaded = pool.run(eval, "sorted(__import__('sys').modules)")
+    finally:
+        pool.close()
+    for module in ("pypdf", "signing.embedded", "pyhanko.sign.validation.pdf_embedded"):
+        assert module in loaded, module
+
+
 def test_worker_pool_survives_a_crashing_parser() -> None:
     pool = WorkerPool(1, timeout=30, memory_limit=0)
     try:

@@ -7,7 +7,10 @@ split archives one contract per segment with the customer and classification of 
 and keeps the batch file, linked to each (relation ``scan_batch``, the page range in the
 contract's sealed text document). Bad input: no sheet (one contract, said so), only sheets or
 empty segments (skipped with the reason), a damaged PDF (a clear error, nothing archived).
-OCR is left out (``--no-ocr``): the split is what is tested here, not the reading.
+OCR is left out (``--no-ocr``): the split is what is tested here, not the reading. The preview
+and the split run as the installed program; the text preview, the bad batches but the damaged
+one and two of the sheets run in-process (tests/cli_runner.py: the same Typer app, without the
+program's 2 s of CPU at start).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from PIL import Image
 from search_api.app import create_app
 from services.archive import Archive
 from tests.access_helpers import auth_headers
+from tests.cli_runner import invoke
 from tests.conftest import CORPUS, make_settings
 from tests.test_cli import run
 
@@ -72,7 +76,10 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("plain", []),
     ):
         sheets[key] = base / f"sheet-{key}.pdf"
-        r = run(var, "separator", *args, "-o", str(sheets[key]), env=ADMIN)
+        # the first as the installed program, the others in-process (tests/cli_runner.py)
+        r = (run if key == "a" else invoke)(
+            var, "separator", *args, "-o", str(sheets[key]), env=ADMIN
+        )
         assert r.returncode == 0, r.stderr
         assert sheets[key].read_bytes().startswith(b"%PDF-")
     en = next((CORPUS / "en-cuad").rglob("*.pdf"))
@@ -145,7 +152,7 @@ def test_cli_previews_then_splits_a_batch_keeping_it_as_evidence(
     assert [(s["separator_page"], s["next_page"]) for s in plan["skipped"]] == [(6, 7), (9, None)]
     assert all("empty segment" in s["reason"] for s in plan["skipped"])
     assert plan["batch"] is None
-    text = run(var, "ingest", "--split-batches", "--preview", str(batches["batch"]), env=ADMIN)
+    text = invoke(var, "ingest", "--split-batches", "--preview", str(batches["batch"]), env=ADMIN)
     assert "pages 2-3" in text.stdout and CUSTOMER in text.stdout and "skipped" in text.stdout
     with Archive(make_settings(var), parser_workers=1).open() as archive:
         assert archive.records.count_contracts() == 0  # a preview archives nothing
@@ -201,7 +208,7 @@ def test_cli_bad_batches_end_clearly_and_archive_nothing_half(
     batches: dict[str, Path], tmp_path: Path
 ) -> None:
     var = tmp_path / "var"
-    r = run(var, "ingest", "--split-batches", "--no-ocr", str(batches["no-sheets"]), env=ADMIN)
+    r = invoke(var, "ingest", "--split-batches", "--no-ocr", str(batches["no-sheets"]), env=ADMIN)
     assert r.returncode == 0, r.stderr
     assert "no separator sheet found: the batch is archived as one contract" in r.stdout
     assert "archived" in r.stdout
@@ -209,13 +216,14 @@ def test_cli_bad_batches_end_clearly_and_archive_nothing_half(
         ("only-sheets", "all are separator sheets: nothing to archive"),
         ("damaged", "the batch is not a readable PDF"),
     ):
-        r = run(var, "ingest", "--split-batches", "--no-ocr", str(batches[name]), env=ADMIN)
+        run_it = run if name == "damaged" else invoke  # the installed program once
+        r = run_it(var, "ingest", "--split-batches", "--no-ocr", str(batches[name]), env=ADMIN)
         assert r.returncode == 1, (name, r.stdout, r.stderr)
         assert "rejected" in r.stdout and reason in r.stdout, r.stdout
         assert "Traceback" not in r.stderr
-    r = run(var, "ingest", "--preview", str(batches["batch"]), env=ADMIN)
+    r = invoke(var, "ingest", "--preview", str(batches["batch"]), env=ADMIN)
     assert r.returncode == 2 and "--preview goes with --split-batches" in r.stderr
-    r = run(var, "separator", "--classification", "not a code!", "-o", str(tmp_path / "x.pdf"),
+    r = invoke(var, "separator", "--classification", "not a code!", "-o", str(tmp_path / "x.pdf"),
             env=ADMIN)  # fmt: skip
     assert r.returncode != 0 and "invalid classification" in (r.stdout + r.stderr)
     with Archive(make_settings(var), parser_workers=1).open() as archive:

@@ -17,6 +17,7 @@ import pytest
 from ingest.office import find_soffice
 from services.archive import Archive
 from tests.access_helpers import client_as
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import run
 from tests.test_intake import PDF, png_bytes
@@ -92,11 +93,11 @@ def test_an_email_is_one_record_with_its_attachments_linked(tmp_path: Path) -> N
     assert [a["name"] for a in header["attachments"]] == ["contract.pdf", "scan.png", "notes.txt"]
     assert "QUOLL" in text["pages"][0]["text"]
 
-    found = run(var, "search", "quoll", "--json", env=ADMIN)
+    found = invoke(var, "search", "quoll", "--json", env=ADMIN)
     assert [h["id"] for h in json.loads(found.stdout)["hits"]] == [mail["id"]]
 
     # Archived again: the message and its attachments are duplicates, nothing new.
-    again = run(var, "ingest", str(folder / "mail.eml"), "--json", "--no-ocr", env=ADMIN)
+    again = invoke(var, "ingest", str(folder / "mail.eml"), "--json", "--no-ocr", env=ADMIN)
     statuses = [json.loads(x)["status"] for x in again.stdout.splitlines()]
     assert statuses == ["duplicate", "duplicate", "duplicate", "rejected"]
 

@@ -23,6 +23,7 @@ from ingest import formats
 from ingest.office import find_soffice
 from services.archive import Archive
 from tests.access_helpers import client_as
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import PROGRAM, run
 
@@ -146,16 +147,18 @@ def test_office_files_are_archived_with_a_libreoffice_rendition_that_verifies(
 ) -> None:
     var, made, results = office
     assert {n: r["status"] for n, r in results.items()} == dict.fromkeys(made, "archived")
-    for name, path in made.items():
+    for n, (name, path) in enumerate(made.items()):
         line = results[name]
         assert line["pages"] >= 1 and line["pages_needing_ocr"] == [], line  # text layer
         cid = str(line["id"])
-        verified = run(var, "verify", cid, "--json", env=ADMIN)
+        # the first file's checks as the installed program, the others' in-process
+        cli = run if n == 0 else invoke
+        verified = cli(var, "verify", cid, "--json", env=ADMIN)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert json.loads(verified.stdout)["overall"] == "PASSED"
 
         target = tmp_path / name
-        exported = run(var, "export", cid, str(target), env=ADMIN)
+        exported = cli(var, "export", cid, str(target), env=ADMIN)
         assert exported.returncode == 0, exported.stderr
         original = target / f"original{Path(name).suffix}"
         assert original.read_bytes() == path.read_bytes()  # the Office file is the original
@@ -184,7 +187,7 @@ def test_office_files_are_archived_with_a_libreoffice_rendition_that_verifies(
     # The text comes from the rendition's text layer: words of each file are found.
     words = {"wombat": {"letter.docx", "letter.odt", "letter.doc"}, "numbat": {"sheet.xlsx"}}
     for word, names in words.items():
-        found = run(var, "search", word, "--json", env=ADMIN)
+        found = invoke(var, "search", word, "--json", env=ADMIN)
         assert found.returncode == 0, found.stderr
         ids = {hit["id"] for hit in json.loads(found.stdout)["hits"]}
         assert ids == {results[n]["id"] for n in names}, (word, found.stdout)

@@ -4,7 +4,10 @@ restricted class to a caller outside its groups, log what they do, and record wh
 a classification code is validated once (``core.rules``).
 
 One archive serves the API tests (three real contracts, the Xinjiang one classified LD and
-restricted to the group hr); the command line has its own data directory.
+restricted to the group hr); the command line has its own data directory, made in-process
+(tests/cli_runner.py); the reads the defects were found in (``contract terms``, ``contract
+list``, ``reminders list``) and an edit whose history must name ARCHIVE_USER run as the installed
+program, the other commands in-process.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import LogFilter
 from tests.access_helpers import ensure_user, token_for
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.test_cli import run
 
@@ -275,23 +279,23 @@ def cli_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     data = tmp_path_factory.mktemp("model-cli") / "var"
     ids: dict[str, int] = {}
     for key, path in (("labour", ZH), ("house", NANJING)):
-        r = run(data, "ingest", str(path), "--json", "--customer", key)
+        r = invoke(data, "ingest", str(path), "--json", "--customer", key)
         assert r.returncode == 0, r.stderr
         ids[key] = json.loads(r.stdout.splitlines()[-1])["id"]
     soon = (date.today() + timedelta(days=20)).isoformat()
     for key, code in (("labour", "LD"), ("house", "XS")):
-        r = run(
+        r = invoke(
             data, "contract", "set", str(ids[key]), f"classification={code}", f"expiry_date={soon}"
         )
         assert r.returncode == 0, r.stderr
     past = (date.today() - timedelta(days=5)).isoformat()
     for key in ids:
-        r = run(data, "payment", "add", str(ids[key]), "--due", past, "--amount", "100")
+        r = invoke(data, "payment", "add", str(ids[key]), "--due", past, "--amount", "100")
         assert r.returncode == 0, r.stderr
-    assert run(data, "reminders", "run").returncode == 0
-    assert run(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
+    assert invoke(data, "reminders", "run").returncode == 0
+    assert invoke(data, "restrictions", "set", "LD", "--group", "hr").returncode == 0
     for name, role in (("legal1", "legal"), ("clerk", "archivist")):
-        r = run(data, "users", "create", name, "--role", role, "--no-password")
+        r = invoke(data, "users", "create", name, "--role", role, "--no-password")
         assert r.returncode == 0, r.stderr
     return data, ids
 
@@ -303,18 +307,18 @@ def test_the_command_line_hides_restricted_contracts(cli_data: tuple[Path, dict[
     terms = run(data, "contract", "terms", str(labour), "--json", env=env)
     assert terms.returncode == 1 and f"contract {labour} does not exist" in terms.stderr
     assert "汽车" not in terms.stdout and terms.stdout == ""
-    assert run(data, "contract", "terms", str(house), "--json", env=env).returncode == 0
-    assert run(data, "payment", "list", str(labour), env=env).returncode == 1
-    assert run(data, "contract", "history", str(labour), env=env).returncode == 1
+    assert invoke(data, "contract", "terms", str(house), "--json", env=env).returncode == 0
+    assert invoke(data, "payment", "list", str(labour), env=env).returncode == 1
+    assert invoke(data, "contract", "history", str(labour), env=env).returncode == 1
     listed = json.loads(run(data, "contract", "list", "--json", env=env).stdout)
     assert [c["id"] for c in listed["items"]] == [house] and listed["total"] == 1
     reminders = json.loads(run(data, "reminders", "list", "--json", env=env).stdout)
     assert reminders and {r["contract_id"] for r in reminders} == {house}
-    customers = json.loads(run(data, "customer", "list", "--json", env=env).stdout)
+    customers = json.loads(invoke(data, "customer", "list", "--json", env=env).stdout)
     assert [c["customer"]["name"] for c in customers["items"]] == ["house"]
-    assert run(data, "customer", "show", "labour", env=env).returncode == 1
+    assert invoke(data, "customer", "show", "labour", env=env).returncode == 1
     # reads are logged under ARCHIVE_USER
-    with_log = run(data, "audit", "export", "--format", "jsonl")
+    with_log = invoke(data, "audit", "export", "--format", "jsonl")
     entries = [json.loads(line) for line in with_log.stdout.splitlines()]
     mine = {(e["actor"], e["action"], e["outcome"]) for e in entries}
     assert ("legal1", "contract.terms.view", "ok") in mine
@@ -329,12 +333,12 @@ def test_the_command_line_records_archive_user_in_the_history(
     env = {"ARCHIVE_USER": "clerk"}
     r = run(data, "contract", "set", house, "notice_days=30", "--reason", "谈判", env=env)
     assert r.returncode == 0, r.stderr
-    r = run(data, "contract", "transition", house, "active", env=env)
+    r = invoke(data, "contract", "transition", house, "active", env=env)
     assert r.returncode == 0, r.stderr
-    events = json.loads(run(data, "contract", "history", house, "--json", env=env).stdout)
+    events = json.loads(invoke(data, "contract", "history", house, "--json", env=env).stdout)
     mine = [e for e in events if e["actor"] == "clerk"]
     assert {e["kind"] for e in mine} >= {"confirmed", "transition"}
     assert not [e for e in events if str(e["actor"]).startswith("local:")]
     # the clerk may not change the scheme: refused, and the refusal is logged
-    refused = run(data, "classification", "retire", "GC", env=env)
+    refused = invoke(data, "classification", "retire", "GC", env=env)
     assert refused.returncode == 1 and "clerk may not do this" in refused.stderr

@@ -23,6 +23,7 @@ from services.archive import Archive
 from storage.errors import ObjectCorrupt, ObjectNotFound
 from storage.objects.local import LocalObjectStore
 from tests.access_helpers import auth_headers
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.servers import SeaweedS3
 from tests.test_cli import run
@@ -54,7 +55,7 @@ def restore_log(data: Path, contract_id: int) -> list[tuple[str, str, str]]:
 def test_restore_repairs_a_damaged_original_only_from_an_exact_copy(tmp_path: Path) -> None:
     data = tmp_path / "var"
     for user, role in (("keeper", "admin"), ("clerk", "archivist")):
-        made = run(data, "users", "create", user, "--role", role, "--no-password")
+        made = invoke(data, "users", "create", user, "--role", role, "--no-password")
         assert made.returncode == 0, made.stderr
     good = tmp_path / "good.pdf"
     shutil.copy(EN_PDF, good)
@@ -83,7 +84,7 @@ def test_restore_repairs_a_damaged_original_only_from_an_exact_copy(tmp_path: Pa
     wrong = tmp_path / "wrong.pdf"
     wrong.write_bytes(damaged)
     actual = hashlib.sha256(damaged).hexdigest()
-    refused = run(data, "restore", str(cid), str(wrong), env=KEEPER)
+    refused = invoke(data, "restore", str(cid), str(wrong), env=KEEPER)
     assert refused.returncode == 1, refused.stdout
     message = " ".join(refused.stderr.split())
     assert f"is not the original of contract {cid}" in message
@@ -91,8 +92,8 @@ def test_restore_repairs_a_damaged_original_only_from_an_exact_copy(tmp_path: Pa
     assert "Traceback" not in refused.stderr
     other = tmp_path / "other.pdf"
     shutil.copy(OTHER_PDF, other)
-    assert run(data, "restore", str(cid), str(other), env=KEEPER).returncode == 1
-    missing = run(data, "restore", str(cid), str(tmp_path / "nope.pdf"), env=KEEPER)
+    assert invoke(data, "restore", str(cid), str(other), env=KEEPER).returncode == 1
+    missing = invoke(data, "restore", str(cid), str(tmp_path / "nope.pdf"), env=KEEPER)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
     # An archivist may not restore (administration): refused, and logged as denied.
@@ -129,15 +130,15 @@ def test_restore_repairs_a_damaged_original_only_from_an_exact_copy(tmp_path: Pa
         assert page.status_code == 200 and 'id="integrity-alert"' not in page.text
         assert 'id="download-original"' in page.text
 
-    verified = run(data, "verify", str(cid), env=KEEPER)
+    verified = invoke(data, "verify", str(cid), env=KEEPER)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "PASSED" in verified.stdout
-    doctor = run(data, "doctor", "--json", env=KEEPER)
+    doctor = invoke(data, "doctor", "--json", env=KEEPER)
     findings = json.loads(doctor.stdout)["findings"]
     assert [f for f in findings if f["check"] == "integrity"] == []
 
     # Restoring an intact original again writes nothing and still succeeds.
-    twice = run(data, "restore", str(cid), str(good), env=KEEPER)
+    twice = invoke(data, "restore", str(cid), str(good), env=KEEPER)
     assert twice.returncode == 0, twice.stderr
     assert "is intact" in twice.stdout and "nothing written" in twice.stdout
 

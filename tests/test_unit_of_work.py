@@ -6,7 +6,9 @@ Each test runs on the embedded SQLite and on the real PostgreSQL (ARCHIVE_TEST_P
 Failures are real: the package's directory is made unwritable (immutable when the tests run as
 root, for whom a mode of 0555 is no barrier), the access log refuses an entry through a trigger
 in the database. Edits go the user's ways: the API with a token and the installed program as
-ARCHIVE_USER. One data directory per database; tests run in file order."""
+ARCHIVE_USER. One data directory per database; tests run in file order. The commands that only
+set up or check (making the administrator, verify, doctor, the chain checks) run in-process
+(tests/cli_runner.py); the edits run as the installed program."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from search_api.app import create_app
 from services.archive import Archive
 from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.test_cli import PROGRAM, run
 
@@ -56,7 +59,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     data = tmp_path_factory.mktemp(f"unit-{request.param}") / "var"
     env = {"ARCHIVE_DATABASE_URL": url} if url else {}
-    first = run(data, "users", "list", env=env)  # makes the administrator the CLI acts as
+    first = invoke(data, "users", "list", env=env)  # makes the administrator the CLI acts as
     assert first.returncode == 0, first.stderr
     w = World(data, url, env, [])
     with w.archive() as archive:
@@ -167,7 +170,7 @@ def test_an_ordinary_edit_is_one_entry_and_one_version(world: World) -> None:
         new = entries(archive, cid)[len(log) :]
         assert [(a, o) for a, o, _ in new] == [("contract.terms.update", "ok")]
         assert new[0][2]["manifest_version"] == after.versions[-1]
-    r = run(world.data, "verify", str(cid), env=world.env)
+    r = invoke(world.data, "verify", str(cid), env=world.env)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -262,7 +265,7 @@ def test_a_change_whose_log_entry_cannot_be_written_leaves_nothing(world: World)
         assert snapshot(archive, cid) == before
         assert entries(archive, cid) == log
         assert verified(client, cid) == "PASSED"
-    r = run(world.data, "doctor", "--json", env=world.env)
+    r = invoke(world.data, "doctor", "--json", env=world.env)
     findings = json.loads(r.stdout)["findings"] if r.stdout.strip() else []
     assert not [f for f in findings if f.get("code") == "unrecorded_manifest"], findings
 
@@ -294,5 +297,5 @@ def test_concurrent_edits_keep_the_log_chain_and_the_ledger(world: World) -> Non
             assert after.stored == after.versions
         assert archive.records.leaf_count() == before[world.ids[0]].leaves + 6
     for args in (("audit", "verify"), ("ledger", "verify"), ("verify", "--all")):
-        r = run(world.data, *args, env=world.env)
+        r = invoke(world.data, *args, env=world.env)
         assert r.returncode == 0, (args, r.stdout, r.stderr)
