@@ -459,10 +459,15 @@ def run_child(argv: list[str], log: Path, timeout: float) -> dict[str, Any]:
     """Run one configuration in a child (its own session: a Ctrl-C reaches the parent only,
     which stops the child and everything below it)."""
     out = log.with_suffix(".json")
+    # the child's temporary files (multiprocessing's forkserver folder among them) go below the
+    # bench's own folder, which the parent removes: a child stopped by a signal leaves nothing
+    scratch = log.with_suffix(".tmp")
+    scratch.mkdir(exist_ok=True)
     with open(log, "wb") as fh:
         child = subprocess.Popen(
             [sys.executable, "-m", "bench.scaleout", *argv, "--out", str(out)],
             cwd=ROOT,
+            env={**os.environ, "TMPDIR": str(scratch)},
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
