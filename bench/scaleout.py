@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CORPUS, ROOT, descendants, machine, percentile
+from bench.search_latency import queries as search_queries
 
 TICK = os.sysconf("SC_CLK_TCK")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -105,18 +106,8 @@ def corpus_pages() -> list[str]:
 
 
 def queries(rng: random.Random, count: int) -> list[str]:
-    out = []
-    for i in range(count):
-        kind = i % 4
-        if kind == 0:
-            out.append(rng.choice(QUERIES_ZH))
-        elif kind == 1:
-            out.append(rng.choice(QUERIES_EN))
-        elif kind == 2:
-            out.append(f"{rng.choice(QUERIES_ZH)} {rng.choice(FILTERS)}")
-        else:
-            out.append(f"{rng.choice(QUERIES_EN)} -{rng.choice(QUERIES_ZH)}")
-    return out
+    """bench.search_latency's mix of queries over this bench's own words and filters."""
+    return search_queries(rng, count, zh=QUERIES_ZH, en=QUERIES_EN, filters=FILTERS)
 
 
 # --- measuring processes -----------------------------------------------------------------------

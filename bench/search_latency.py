@@ -185,18 +185,27 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def queries(rng: random.Random, count: int) -> list[str]:
+def queries(
+    rng: random.Random,
+    count: int,
+    *,
+    zh: list[str] = QUERIES_ZH,
+    en: list[str] = QUERIES_EN,
+    filters: list[str] = FILTERS,
+) -> list[str]:
+    """The mix, in turn: a Chinese word or phrase, an English one, a Chinese one with a filter,
+    an English one excluding a Chinese word (other benches pass their own word lists)."""
     out = []
     for i in range(count):
         kind = i % 4
         if kind == 0:
-            out.append(rng.choice(QUERIES_ZH))
+            out.append(rng.choice(zh))
         elif kind == 1:
-            out.append(rng.choice(QUERIES_EN))
+            out.append(rng.choice(en))
         elif kind == 2:
-            out.append(f"{rng.choice(QUERIES_ZH)} {rng.choice(FILTERS)}")
+            out.append(f"{rng.choice(zh)} {rng.choice(filters)}")
         else:
-            out.append(f"{rng.choice(QUERIES_EN)} -{rng.choice(QUERIES_ZH)}")
+            out.append(f"{rng.choice(en)} -{rng.choice(zh)}")
     return out
 
 

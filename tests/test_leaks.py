@@ -53,7 +53,6 @@ program, as a user runs them.
 
 from __future__ import annotations
 
-import functools
 import html
 import itertools
 import json
@@ -71,19 +70,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import click
 import pytest
-import typer
-from click.testing import CliRunner
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from contract_archive.cli import app as cli_app
-from core.settings import reset_settings
 from search_api.app import ROUTERS, create_app, route_table
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import auth_headers, ensure_user
+from tests.cli_runner import cli_root, invoke
 from tests.conftest import CORPUS, make_settings
 
 PROGRAM = str(Path(sys.executable).parent / "contract-archive")
@@ -1153,13 +1148,6 @@ class Command:
         return " ".join(self.words)
 
 
-@functools.cache
-def cli_root() -> click.Command:
-    """The real Typer app as one click command, built once: typer's own ``CliRunner`` builds it
-    anew for every call (a third of a second each, over a thousand calls)."""
-    return typer.main.get_command(cli_app)
-
-
 def cli_commands() -> list[Command]:
     root = cli_root()
     out: list[Command] = []
@@ -1320,24 +1308,11 @@ def cli_fill(cmd: Command, w: World, tmp: Path, missing: bool = False) -> list[l
 
 
 def run_cli(data: Path, user: str, args: list[str]) -> tuple[int, str]:
-    """One command, in-process on the real Typer app, acting as ``user`` on ``data``."""
-    env = {"ARCHIVE_DATA_DIR": str(data), "ARCHIVE_USER": user, "ARCHIVE_OCR_BACKGROUND": "false"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    reset_settings()
-    try:
-        result = CliRunner().invoke(cli_root(), args, catch_exceptions=True)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings()
-    text = result.output
-    if result.exception and not isinstance(result.exception, SystemExit):
-        text += f"\n{type(result.exception).__name__}: {result.exception}"
-    return result.exit_code, text
+    """One command, in-process on the real Typer app, acting as ``user`` on ``data``: its
+    exit status and everything it printed (an unexpected exception included)."""
+    env = {"ARCHIVE_USER": user, "ARCHIVE_OCR_BACKGROUND": "false"}
+    result = invoke(data, *args, env=env)
+    return result.returncode, result.stdout + result.stderr
 
 
 def walk_cli(w: World, findings: Findings, tmp: Path) -> None:
