@@ -51,6 +51,20 @@ from services.contracts.base import ContractServiceBase
 log = logging.getLogger(__name__)
 
 
+def _parties(terms: TermsRecord) -> list[PartyPublic]:
+    """The contract's parties as the API shows them."""
+    return [
+        PartyPublic(
+            role=p.role,
+            name=p.name,
+            role_label=p.role_label,
+            customer_id=p.customer_id,
+            is_us=p.is_us,
+        )
+        for p in terms.parties
+    ]
+
+
 class TermsMixin(ContractServiceBase):
     def reextract(self, contract_id: int) -> int:
         """Run extraction again on the contract's current text (after OCR added text): open
@@ -126,16 +140,7 @@ class TermsMixin(ContractServiceBase):
             if record.status != "in_approval"
             else [],
             confirmed=ConfirmedTerms.from_record(terms),
-            parties=[
-                PartyPublic(
-                    role=p.role,
-                    name=p.name,
-                    role_label=p.role_label,
-                    customer_id=p.customer_id,
-                    is_us=p.is_us,
-                )
-                for p in terms.parties
-            ],
+            parties=_parties(terms),
             suggested=dict(suggested),
             archival=ArchivalPublic.from_record(terms, held=any(h.active for h in holds)),
             payments=[
@@ -325,16 +330,7 @@ class TermsMixin(ContractServiceBase):
                     )
                 changes["expiry_date"] = add_months(start, int(value["months"]))
         elif field == "party":
-            current = [
-                PartyPublic(
-                    role=p.role,
-                    name=p.name,
-                    role_label=p.role_label,
-                    customer_id=p.customer_id,
-                    is_us=p.is_us,
-                )
-                for p in terms.parties
-            ]
+            current = _parties(terms)
             if all(name_key(p.name) != name_key(value["name"]) for p in current):
                 current.append(
                     PartyPublic(
