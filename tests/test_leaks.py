@@ -1423,7 +1423,10 @@ def test_every_skip_names_a_route_or_command_that_exists() -> None:
 def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) -> None:
     findings = Findings()
     walk_cli(world, findings, tmp_path)
-    # A few as the installed program, as a user runs them (with the twin naming missing ids).
+    # A few as the installed program, as a user runs them (with the twin naming missing ids),
+    # as the caller who is cleared for nothing: the walk above ran every command for every
+    # caller through the same app; this shows the installed entry point acts as ARCHIVE_USER
+    # in its own process (each run costs ~2 s of CPU before the command starts).
     data = world.fresh("program")
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data), "ARCHIVE_OCR_BACKGROUND": "false"}
     secret, customer = str(world.ids["secret"]), str(world.ids["secret_customer"])
@@ -1439,7 +1442,7 @@ def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) 
         )
         return r.stdout + r.stderr
 
-    for name in CALLERS:
+    for name in ("outsider",):
         for args in (
             ["contract", "terms", str(world.ids["amendment"]), "--json"],
             ["contract", "list", "--json"],

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -311,12 +311,18 @@ class SqlRecordStore(
             hint="check ARCHIVE_DATABASE_URL and that the database server is running",
         )
 
-    def check(self) -> None:
-        from alembic.runtime.migration import MigrationContext
+    def _revision(self) -> str | None:
+        """The migration the database is at (None: not migrated yet), read with one query
+        instead of alembic's machinery (which parses every migration script)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        return rows[0][0] if len(rows) == 1 else None
 
+    def check(self) -> None:
         try:
-            with self.engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
+            current = self._revision()
         except SQLAlchemyError as exc:
             raise ConfigurationError(
                 f"cannot connect to the records database {_redact(self.url)}: "
@@ -341,6 +347,11 @@ class SqlRecordStore(
                     f"created: {exc.strerror or exc}",
                     hint="set ARCHIVE_DATA_DIR or ARCHIVE_DATABASE_URL to a writable place",
                 ) from exc
+        # At the head already (every start but the first after an upgrade): nothing to do, and
+        # no write lock taken, so a command's start never waits behind a writer for this.
+        with contextlib.suppress(SQLAlchemyError):
+            if self._revision() == MIGRATION_HEAD:
+                return
         try:
             with self._write_engine.begin() as conn:
                 if self.dialect == "postgresql":
