@@ -282,6 +282,10 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
             fx.xref_to_other_object(signed_overlaid, overlaid),
             VERDICT_MODIFIED,
         ),
+        "shadow-hide-via-free-entry": (
+            fx.hide_via_free_entry(signed_overlaid, overlaid),
+            VERDICT_MODIFIED,
+        ),
         "shadow-replace-signed-form-value": (
             fx.fill_field(fx.sign(valued.data, pki), "9999 EUR"),
             VERDICT_MODIFIED,
@@ -297,6 +301,10 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
         ),
         "shadow-hide-and-replace-via-root": (
             fx.hide_and_replace_via_root(signed, base),
+            VERDICT_MODIFIED,
+        ),
+        "shadow-hide-and-replace-via-catalog": (
+            fx.hide_and_replace_via_catalog(signed, base),
             VERDICT_MODIFIED,
         ),
         "dss-update-overwriting-content": (
@@ -355,11 +363,13 @@ ATTACKS = [
     "shadow-hide-overlay-rewritten",
     "shadow-hide-via-refs",
     "shadow-hide-xref-to-other-object",
+    "shadow-hide-via-free-entry",
     "shadow-replace-signed-form-value",
     "shadow-replace-font",
     "shadow-hide-and-replace-page-contents",
     "shadow-hide-and-replace-via-refs",
     "shadow-hide-and-replace-via-root",
+    "shadow-hide-and-replace-via-catalog",
     "dss-update-overwriting-content",
     "usf-no-byterange",
     "byterange-not-covering-file",
@@ -411,6 +421,8 @@ def test_the_attack_reasons_name_the_attack(
     assert "/ByteRange" in reasons("usf-no-byterange")
     assert "not part of the DSS" in reasons("dss-update-overwriting-content")
     assert "no longer part of the document" in reasons("shadow-hide-and-replace-via-root")
+    assert "freed" in reasons("shadow-hide-via-free-entry")
+    assert "/Pages" in reasons("shadow-hide-and-replace-via-catalog")
 
 
 def test_an_expired_signer_with_a_later_timestamp_is_intact(
