@@ -216,6 +216,7 @@ def sign(
     timestamper: object | None = None,
     certify: bool = False,
     docmdp: object | None = None,
+    md_algorithm: str | None = None,
 ) -> bytes:
     """``data`` signed (an incremental update) by ``pki``'s leaf, claiming the time ``when``."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -232,6 +233,7 @@ def sign(
         field_name=field,
         certify=certify,
         docmdp_permissions=docmdp or fields.MDPPerm.FILL_FORMS,
+        md_algorithm=md_algorithm,
     )
 
     class _AtTime(signers.PdfSigner):
