@@ -338,7 +338,7 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_seal_cli.py": 31,
     "test_workflows_browser.py": 15,
     "test_access_web.py": 8,
-    "test_download_integrity.py": 2,
+    "test_download_integrity.py": 4,
     "test_api.py": 5,
     "test_content_access.py": 5,
     "test_web_consistency.py": 4,

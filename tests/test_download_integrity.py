@@ -152,3 +152,31 @@ def test_the_home_page_lists_the_integrity_alerts_the_caller_may_see(archive: Ar
         f'href="/contracts/{cid}"'
         in home("keeper", ("vault",)).split('id="integrity-alerts"', 1)[1]
     )
+
+
+def test_a_damaged_searchable_copy_is_refused(archive: Archive) -> None:
+    """The searchable copy (the OCR text layer over the original) is checked as it is served,
+    like the original: one byte changed, it is refused with `integrity_failure`, logged, and
+    the contract flagged naming that file. OCR replays recorded tesseract outputs."""
+    from tests.test_ocr_pipeline import SCAN_ZH, run_ocr
+
+    result = archive.ingest_path(SCAN_ZH)
+    assert result.id is not None
+    cid = result.id
+    run_ocr(archive, [cid])
+    batch = archive.records.ocr_batch(cid)
+    assert batch is not None and batch.searchable_key is not None
+    stored = archive.settings.objects_dir / batch.searchable_key
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        good = client.get(f"/api/v1/contracts/{cid}/searchable")
+        assert good.status_code == 200 and good.content == stored.read_bytes()
+        flip_one_byte(stored, len(good.content) // 2)
+        bad = client.get(f"/api/v1/contracts/{cid}/searchable")
+    assert bad.status_code == 500, bad.text[:300]
+    assert bad.json()["error"]["code"] == "integrity_failure"
+    assert b"%PDF" not in bad.content and "ETag" not in bad.headers
+    assert download_log(archive, cid)[-1][0] == "integrity_failure"
+    alert = archive.records.alert_for(cid)
+    assert alert is not None and alert.file == "searchable"
