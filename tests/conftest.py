@@ -325,7 +325,7 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_concurrency.py": 24,
     "test_seal_recover.py": 14,
     "test_access_api.py": 25,
-    "test_seal_embedded.py": 12,
+    "test_seal_embedded.py": 13,
     "test_bench_scaleout.py": 7,
     "test_migrate.py": 10,
     "test_full_disk.py": 13,
