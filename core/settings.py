@@ -332,7 +332,7 @@ class Settings(BaseSettings):
         description="How often the worker queues the reminder job (0: never; run it by hand).",
     )
     fixity_interval_hours: float = Field(
-        168.0,
+        24.0,
         ge=0,
         description=(
             "How often the worker queues a fixity audit of every contract (0: never); its "

@@ -216,6 +216,7 @@ def sign(
     timestamper: object | None = None,
     certify: bool = False,
     docmdp: object | None = None,
+    md_algorithm: str | None = None,
 ) -> bytes:
     """``data`` signed (an incremental update) by ``pki``'s leaf, claiming the time ``when``."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -232,6 +233,7 @@ def sign(
         field_name=field,
         certify=certify,
         docmdp_permissions=docmdp or fields.MDPPerm.FILL_FORMS,
+        md_algorithm=md_algorithm,
     )
 
     class _AtTime(signers.PdfSigner):
@@ -412,6 +414,42 @@ def xref_to_other_object(signed: bytes, base: Base) -> bytes:
     """Hide: the overlay's xref entry pointed (xref only) at another object's bytes."""
     offsets = _offsets(signed)
     return xref_only_update(signed, {base.overlay_id: offsets[base.hidden_content_id]})
+
+
+def hide_via_free_entry(signed: bytes, base: Base) -> bytes:
+    """Hide: an update of nothing but an xref section marking the overlay's object free, so
+    the page draws nothing where the white box was (no object written, none pointed at)."""
+    current_root, size = _trailer_root_size(signed)
+    prev = _last_startxref(signed)
+    body = signed if signed.endswith(b"\n") else signed + b"\n"
+    lines = [
+        b"xref",
+        b"0 1",
+        b"0000000000 65535 f\r",
+        f"{base.overlay_id} 1".encode(),
+        b"0000000000 00001 f\r",
+        b"trailer",
+        b"<< /Size %d /Root %s /Prev %d >>" % (size, current_root, prev),
+        b"startxref",
+        str(len(body)).encode(),
+        b"%%EOF\n",
+    ]
+    return body + b"\n".join(lines)
+
+
+def hide_and_replace_via_catalog(signed: bytes, base: Base) -> bytes:
+    """Hide-and-replace: a new version of the catalog whose /Pages is the page tree hidden,
+    unreferenced, in the signed part (the signature field stays in the form)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed), strict=False)
+    shadow = generic.Reference(base.shadow_root_id, 0, writer).get_object()
+    writer.root[generic.NameObject("/Pages")] = shadow.raw_get("/Pages")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def hide_and_replace_via_refs(signed: bytes, base: Base) -> bytes:

@@ -112,3 +112,71 @@ def test_above_the_limit_a_download_streams_unchecked(settings, tmp_path: Path) 
         # was not checked (the README says so too; verify and the fixity audit still check).
         assert r.status_code == 200 and r.content != EN_PDF.read_bytes()
         assert '"checked": false' in download_log(archive, cid)[-1][1]
+
+
+def test_the_home_page_lists_the_integrity_alerts_the_caller_may_see(archive: Archive) -> None:
+    """The home page's "integrity alerts" panel lists a flagged contract, with a link to it;
+    once its class is restricted, an administrator outside the class's group no longer sees it
+    there, one inside still does."""
+    from services.access.service import AccessControl
+    from tests.access_helpers import ensure_user
+
+    root = ensure_user(archive, "root", ("admin",), groups=("vault",))
+    ensure_user(archive, "keeper", ("admin",), groups=("vault",))
+    ensure_user(archive, "boss", ("admin",))
+    result = archive.ingest_path(EN_PDF, display_name=EN_PDF.name)
+    assert result.id is not None
+    cid = result.id
+    html = {"accept": "text/html"}
+
+    def home(name: str, groups: tuple[str, ...] = ()) -> str:
+        headers = auth_headers(archive, "admin", username=name, groups=groups)
+        with TestClient(create_app(archive), headers=headers) as client:
+            page = client.get("/", headers=html)
+        assert page.status_code == 200
+        return page.text
+
+    assert 'id="integrity-alerts"' not in home("boss")
+    flip_one_byte(package_file(archive, cid, "original"), 4000)
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        assert client.get(f"/api/v1/contracts/{cid}/original").status_code == 500
+    panel = home("boss").split('id="integrity-alerts"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/contracts/{cid}"' in panel and "Integrity alerts" in panel
+    access = AccessControl.for_archive(archive)
+    access.update_contract(root, cid, {"classification": "LD"})
+    access.set_restriction(root, "LD", ["vault"])
+    assert 'id="integrity-alerts"' not in home("boss")
+    assert (
+        f'href="/contracts/{cid}"'
+        in home("keeper", ("vault",)).split('id="integrity-alerts"', 1)[1]
+    )
+
+
+def test_a_damaged_searchable_copy_is_refused(archive: Archive) -> None:
+    """The searchable copy (the OCR text layer over the original) is checked as it is served,
+    like the original: one byte changed, it is refused with `integrity_failure`, logged, and
+    the contract flagged naming that file. OCR replays recorded tesseract outputs."""
+    from tests.test_ocr_pipeline import SCAN_ZH, run_ocr
+
+    result = archive.ingest_path(SCAN_ZH)
+    assert result.id is not None
+    cid = result.id
+    run_ocr(archive, [cid])
+    batch = archive.records.ocr_batch(cid)
+    assert batch is not None and batch.searchable_key is not None
+    stored = archive.settings.objects_dir / batch.searchable_key
+    with TestClient(
+        create_app(archive), headers=auth_headers(archive), raise_server_exceptions=False
+    ) as client:
+        good = client.get(f"/api/v1/contracts/{cid}/searchable")
+        assert good.status_code == 200 and good.content == stored.read_bytes()
+        flip_one_byte(stored, len(good.content) // 2)
+        bad = client.get(f"/api/v1/contracts/{cid}/searchable")
+    assert bad.status_code == 500, bad.text[:300]
+    assert bad.json()["error"]["code"] == "integrity_failure"
+    assert b"%PDF" not in bad.content and "ETag" not in bad.headers
+    assert download_log(archive, cid)[-1][0] == "integrity_failure"
+    alert = archive.records.alert_for(cid)
+    assert alert is not None and alert.file == "searchable"

@@ -282,6 +282,10 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
             fx.xref_to_other_object(signed_overlaid, overlaid),
             VERDICT_MODIFIED,
         ),
+        "shadow-hide-via-free-entry": (
+            fx.hide_via_free_entry(signed_overlaid, overlaid),
+            VERDICT_MODIFIED,
+        ),
         "shadow-replace-signed-form-value": (
             fx.fill_field(fx.sign(valued.data, pki), "9999 EUR"),
             VERDICT_MODIFIED,
@@ -299,6 +303,10 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
             fx.hide_and_replace_via_root(signed, base),
             VERDICT_MODIFIED,
         ),
+        "shadow-hide-and-replace-via-catalog": (
+            fx.hide_and_replace_via_catalog(signed, base),
+            VERDICT_MODIFIED,
+        ),
         "dss-update-overwriting-content": (
             fx.dss_overwriting_content(signed, base),
             VERDICT_MODIFIED,
@@ -308,6 +316,8 @@ def _categories(tmp: Path) -> tuple[dict[str, tuple[bytes, str]], bytes]:
         "swa-objects-in-byterange-gap": (fx.signature_wrapping(signed, base), VERDICT_MODIFIED),
         "spoof-two-dictionaries-one-byterange": (fx.shared_byte_range(signed), VERDICT_MODIFIED),
         "unsupported-subfilter": (fx.as_subfilter(signed), VERDICT_UNCHECKABLE),
+        # a digest algorithm no longer allowed (SHA-1): intact, never trusted
+        "sha1-digest": (fx.sign(base.data, pki, md_algorithm="sha1"), VERDICT_UNMODIFIED),
         # pypdf cannot open these: archived all the same
         "unreadable-signed": (fx.damage_trailer(signed), VERDICT_UNCHECKABLE),
         "unreadable-spoof": (fx.damage_trailer(fx.shared_byte_range(signed)), VERDICT_MODIFIED),
@@ -355,11 +365,13 @@ ATTACKS = [
     "shadow-hide-overlay-rewritten",
     "shadow-hide-via-refs",
     "shadow-hide-xref-to-other-object",
+    "shadow-hide-via-free-entry",
     "shadow-replace-signed-form-value",
     "shadow-replace-font",
     "shadow-hide-and-replace-page-contents",
     "shadow-hide-and-replace-via-refs",
     "shadow-hide-and-replace-via-root",
+    "shadow-hide-and-replace-via-catalog",
     "dss-update-overwriting-content",
     "usf-no-byterange",
     "byterange-not-covering-file",
@@ -411,6 +423,8 @@ def test_the_attack_reasons_name_the_attack(
     assert "/ByteRange" in reasons("usf-no-byterange")
     assert "not part of the DSS" in reasons("dss-update-overwriting-content")
     assert "no longer part of the document" in reasons("shadow-hide-and-replace-via-root")
+    assert "freed" in reasons("shadow-hide-via-free-entry")
+    assert "/Pages" in reasons("shadow-hide-and-replace-via-catalog")
 
 
 def test_an_expired_signer_with_a_later_timestamp_is_intact(
@@ -521,4 +535,20 @@ def test_a_signature_format_pyhanko_does_not_validate_is_reported_not_skipped(
     (sig,) = embedded.signatures
     assert sig.status is Status.INDETERMINATE
     assert "/adbe.pkcs7.sha1" in sig.reason
+    assert report.check(EMBEDDED).status is Status.INDETERMINATE
+
+
+def test_a_signature_with_a_disallowed_algorithm_is_indeterminate(
+    categories: tuple[Archive, dict[str, tuple[int, str]]],
+) -> None:
+    """SHA-1 digests are no longer allowed for signatures: the signature is intact and its value
+    verifies, but it is INDETERMINATE (CRYPTO_CONSTRAINTS_FAILURE, as ETSI EN 319 102-1 and the
+    EU DSS validator say), never PASSED, even with its root trusted."""
+    archive, ids = categories
+    embedded, report = _embedded(archive, ids["sha1-digest"][0])
+    assert embedded.verdict == VERDICT_UNMODIFIED
+    (sig,) = embedded.signatures
+    assert sig.intact and sig.valid and sig.status is Status.INDETERMINATE
+    assert sig.trust_problem == "CRYPTO_CONSTRAINTS_FAILURE"
+    assert "algorithm" in sig.reason
     assert report.check(EMBEDDED).status is Status.INDETERMINATE

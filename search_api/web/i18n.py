@@ -74,6 +74,12 @@ EN: dict[str, str] = {
     "home.empty": "The archive is empty. Upload the first contracts to start.",
     "home.upload_first": "Upload contracts",
     "home.dashboard": "Expiring soon and overdue payments",
+    "home.alerts": "Integrity alerts",
+    "home.alerts_lead": (
+        "A stored file of these contracts no longer matches the digest recorded when it was "
+        "archived: it is not served. Verify them and restore the file from a copy "
+        "(contract-archive restore ID FILE)."
+    ),
     # search
     "search.title": "Search",
     "search.label": "Search contracts",
@@ -737,6 +743,11 @@ ZH: dict[str, str] = {
     "home.empty": "档案库还是空的。上传第一批合同即可开始。",
     "home.upload_first": "上传合同",
     "home.dashboard": "即将到期与逾期付款",
+    "home.alerts": "完整性告警",
+    "home.alerts_lead": (
+        "以下合同保存的文件与归档时记录的摘要不一致，不再提供下载。"
+        "请运行验证，并从副本恢复该文件（contract-archive restore ID FILE）。"
+    ),
     "search.title": "检索",
     "search.label": "检索合同",
     "search.placeholder": '违约责任、"不可抗力"、customer:青岛木门 …',

@@ -35,6 +35,7 @@ def home(f: ActsViewing, request: Request) -> Response:
             "expiring": d.expiring,
             "expiring_days": d.expiring_days,
             "overdue": d.overdue,
+            "alerts": d.alerts,
         },
     )
 

@@ -8,7 +8,9 @@ is not cleared for is in no list, count, total or facet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from core.errors import NotFound
 from core.roles import Perm
 from core.rules import expiring_window
 from schemas.contract_model import ContractLinePage
@@ -19,6 +21,16 @@ from storage.records.contract_base import ContractFilter
 
 RECENT = 8
 LISTED = 10
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """A contract flagged because a stored file of it was found damaged (an integrity alert)."""
+
+    contract_id: int
+    title: str
+    file: str
+    detected_at: datetime
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class Dashboard:
     """Contracts with payment items past due and unpaid."""
     facets: dict[str, list[FacetBucket]] = field(default_factory=dict)
     expiring_days: int = 90
+    alerts: list[AlertLine] = field(default_factory=list)
+    """Integrity alerts of contracts the caller may see, newest first (at most ``LISTED``)."""
 
 
 class DashboardArea(Area):
@@ -64,10 +78,12 @@ class DashboardArea(Area):
         expiring = self._lines(self.model.contract_filter(expiring_within=f"{window}d"), LISTED)
         overdue = self._lines(self.model.contract_filter(overdue_payments=True), LISTED)
         recent = newest.hits if newest else []
+        alerts = self._alerts()
         self.acting.note(
             returned=[h.id for h in recent],
             expiring=[c.id for c in expiring.items],
             overdue=[c.id for c in overdue.items],
+            alerts=[a.contract_id for a in alerts],
         )
         return Dashboard(
             total=total,
@@ -78,7 +94,31 @@ class DashboardArea(Area):
             overdue=overdue,
             facets=newest.facets if newest else {},
             expiring_days=window,
+            alerts=alerts,
         )
+
+    def _alerts(self) -> list[AlertLine]:
+        """The integrity alerts the home page lists: contracts of hidden classes left out."""
+        hidden = self.acting.hidden_ids
+        lines = []
+        for alert in self.archive.records.alerts():
+            if alert.contract_id in hidden:
+                continue
+            try:
+                title = self.archive.get(alert.contract_id).title
+            except NotFound:  # a contract no longer in the records has nothing to serve
+                continue
+            lines.append(
+                AlertLine(
+                    contract_id=alert.contract_id,
+                    title=title,
+                    file=alert.file,
+                    detected_at=alert.detected_at,
+                )
+            )
+            if len(lines) == LISTED:
+                break
+        return lines
 
     def _lines(self, flt: ContractFilter, limit: int, offset: int = 0) -> ContractLinePage:
         visible = replace(flt, hidden_classifications=self.acting.hidden)
