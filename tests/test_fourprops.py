@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from ingest.fourprops_probe import scan_viruses
+from ingest.pdf import active_content
 from search_api.app import create_app
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
@@ -343,3 +344,70 @@ def test_a_scan_stopped_at_its_timeout_says_nothing(tmp_path: Path) -> None:
     assert result["outcome"] == "unknown"
     assert "took longer than 1 s" in result["reason"]
     assert "ARCHIVE_CLAMAV_TIMEOUT_SECONDS" in result["reason"]
+
+
+def _with_actions(source: Path, *, page_aa: bool = False, launch_link: bool = False) -> bytes:
+    """A copy of ``source`` whose first page carries a JavaScript action in its additional
+    actions (page open) or a link annotation that launches a program, chained after a harmless
+    URI action (``/Next``), as the PDF-insecurity samples hide them."""
+    writer = pypdf.PdfWriter(clone_from=str(source))
+    page = writer.pages[0]
+    if page_aa:
+        js = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/JavaScript"),
+                NameObject("/JS"): TextStringObject("this.print();"),
+            }
+        )
+        page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(js)})
+    if launch_link:
+        launch = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/Launch"),
+                NameObject("/F"): TextStringObject("cmd.exe"),
+            }
+        )
+        uri = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/URI"),
+                NameObject("/URI"): TextStringObject("https://example.org/"),
+                NameObject("/Next"): writer._add_object(launch),
+            }
+        )
+        link = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): pypdf.generic.ArrayObject(
+                    [pypdf.generic.FloatObject(v) for v in (10, 10, 100, 40)]
+                ),
+                NameObject("/A"): uri,
+            }
+        )
+        page[NameObject("/Annots")] = pypdf.generic.ArrayObject([writer._add_object(link)])
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("clean", []),
+        ("page_aa", ["JavaScript"]),
+        ("launch_link", ["launch actions"]),
+        ("both", ["JavaScript", "launch actions"]),
+    ],
+)
+def test_active_content_is_found_in_pages_annotations_and_action_chains(
+    kind: str, expected: list[str]
+) -> None:
+    """The security property's active-content check looks past the document's open action:
+    a page's additional actions, a link annotation's action and the actions chained after it."""
+    data = _with_actions(
+        CLEAN, page_aa=kind in ("page_aa", "both"), launch_link=kind in ("launch_link", "both")
+    )
+    found = active_content(pypdf.PdfReader(io.BytesIO(data)))
+    assert found == [
+        f"the PDF contains {what} (archived unchanged, never run)" for what in expected
+    ]
