@@ -17,8 +17,9 @@ reference run ingests it completely and is timed. Each round then, in a fresh da
 4. ingests the whole batch again: every file ends as the reference run ended it, and doctor is
    clean.
 
-``tests/test_crash.py`` runs a few rounds (ARCHIVE_TEST_CRASH_ROUNDS, default 3); this script
-runs 20 and prints what the kills hit. Any violation raises.
+``tests/test_crash.py`` runs one round on a batch of 20 (ARCHIVE_TEST_CRASH_ROUNDS,
+ARCHIVE_TEST_CRASH_FILES); this script runs 20 rounds of 50 and prints what the kills hit. Any
+violation raises.
 """
 
 from __future__ import annotations
@@ -314,11 +315,15 @@ REFERENCE: list[Reference] = []
 
 
 def run(
-    rounds: int, seed: int, workdir: Path, env: dict[str, str] | None = None
+    rounds: int,
+    seed: int,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    files: int = BATCH_SIZE,
 ) -> list[RoundResult]:
     rng = random.Random(seed)
     batch = workdir / "batch"
-    digests = make_batch(batch)
+    digests = make_batch(batch, files)
     reference = reference_run(batch, workdir, env)
     REFERENCE[:] = [reference]
     results = []
@@ -333,10 +338,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261202)
+    parser.add_argument("--files", type=int, default=BATCH_SIZE, help="files in the batch")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="crash-") as tmp:
-        results = run(args.rounds, args.seed, Path(tmp))
+        results = run(args.rounds, args.seed, Path(tmp), files=args.files)
     print(f"machine: {machine()}")
     print(f"{len(results)} rounds, {time.monotonic() - started:.0f} s, all consistent")
     print(
