@@ -239,7 +239,13 @@ def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, mont
             True,
             None,
         ),
-        ("This Agreement shall be renewed automatically in perpetuity.", "automatic", None, True, None),
+        (
+            "This Agreement shall be renewed automatically in perpetuity.",
+            "automatic",
+            None,
+            True,
+            None,
+        ),
         (
             "This agreement shall continue for an initial term of one (1) years and "
             "indefinitely after that until terminated by either party giving notice.",
@@ -264,9 +270,27 @@ def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, mont
             False,
             2,
         ),
-        ("The Agreement may be extended on a yearly basis up to ten (10) years.", "manual", 12, False, None),
-        ("The Buyer may extend the Agreement for an additional 6 months by written notice.", "manual", 6, None, None),
-        ("本合同期满前30日内双方均未提出异议的，本合同自动续期一年，以此类推。", "automatic", 12, True, None),
+        (
+            "The Agreement may be extended on a yearly basis up to ten (10) years.",
+            "manual",
+            12,
+            False,
+            None,
+        ),
+        (
+            "The Buyer may extend the Agreement for an additional 6 months by written notice.",
+            "manual",
+            6,
+            None,
+            None,
+        ),
+        (
+            "本合同期满前30日内双方均未提出异议的，本合同自动续期一年，以此类推。",
+            "automatic",
+            12,
+            True,
+            None,
+        ),
         ("本合同期满后，双方可另行签订续签合同，续签以一次为限。", "manual", None, False, 1),
     ],
 )
