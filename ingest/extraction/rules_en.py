@@ -816,13 +816,14 @@ _RENEWALS_UNLIMITED = re.compile(
     r"\bsuccessive\b|\bconsecutive\b|\bevergreen\b|\bindefinite(?:ly)?\b|\bperpetu\w+|"
     r"\bunlimited\b|\b(?:year|month)[\s-]+to[\s-]+(?:year|month)\b|\beach\s+year\b|"
     r"\bevery\s+year\b|\bannual(?:ly)?\b|\byearly\s+basis\b|\bfrom\s+time\s+to\s+time\b|"
-    r"\b(?:additional|subsequent|further|renewal)\s+(?:\S+[\s-]+){0,4}?(?:terms|periods)\b|"
+    r"\bfor\s+(?:additional|subsequent|further)\s+(?:\S+[\s-]+){0,4}?(?:terms|periods)\b|"
     r"\bone\s+or\s+more\b|\buntil\s+(?:terminated|either|one|such\s+time|the\s+\w+\s+"
     r"(?:terminat|give)\w*)|\bunless\s+and\s+until\b|\bthereafter\b[^.;]{0,60}\buntil\b",
     re.I,
 )
-"""Renewals without a limit: "successive one-year periods", "from year to year", "additional
-terms" (plural, no number), "indefinitely", "in perpetuity", "until terminated"."""
+"""Renewals without a limit: "successive one-year periods", "from year to year", "for additional
+terms" (plural, no number), "indefinitely", "in perpetuity", "until terminated" ("the initial
+term and any renewal terms" is not one: it names the terms, it does not renew)."""
 
 
 _RENEWALS_UP_TO = re.compile(
