@@ -20,6 +20,10 @@
    those lines as Chinese; the second reading is kept when it has fewer such words and reads
    about as confidently. Measured on the corpus (bench/ocr_quality.py): the Chinese scan's
    ten clause headings, 7 read right before, 10 after; English pages are never read twice.
+5. **A second engine for Chinese** (``ARCHIVE_OCR_ENGINE=auto``, ``PageOptions.chinese_engine``):
+   a page whose first reading is mostly Han characters is read again by RapidOCR
+   (``ingest.ocr.rapid``) instead, and that reading is kept (it failing leaves step 4 to the
+   first engine). ``rapidocr`` reads every page with RapidOCR alone (no step 4).
 """
 
 from __future__ import annotations
@@ -400,15 +404,22 @@ def ocr_page(
         psm = PSM
         read = path if not rotation else work / f"page-r{rotation}.pgm"
         if options.chinese_engine is not None and han_share(tidy_text(output.text)) >= HAN_SHARE:
-            chinese = options.chinese_engine.recognize(
-                read,
-                key=f"{key_base}-r{rotation}",
-                languages=options.languages,
-                dpi=info.dpi,
-                timeout=deadline - time.monotonic(),
+            try:
+                chinese: EngineOutput | None = options.chinese_engine.recognize(
+                    read,
+                    key=f"{key_base}-r{rotation}",
+                    languages=options.languages,
+                    dpi=info.dpi,
+                    timeout=deadline - time.monotonic(),
+                )
+            except OcrTimeout:
+                raise
+            except OcrPageError:
+                chinese = None  # the first engine's reading stands (and may be read again)
+            chinese_words = (
+                None if chinese is None else parse_tsv(chinese.tsv, options.low_confidence)
             )
-            chinese_words = parse_tsv(chinese.tsv, options.low_confidence)
-            if chinese_words.count:
+            if chinese is not None and chinese_words is not None and chinese_words.count:
                 label = options.chinese_engine_label or options.chinese_engine.name
                 return _result(
                     page_no, chinese, chinese_words, rotation, info, osd, started, psm, label
