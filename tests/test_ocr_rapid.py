@@ -11,6 +11,7 @@ English one.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ingest.ocr.engine import TesseractEngine
 from ingest.ocr.page import PageOptions, ocr_page, parse_tsv, tidy_text
 from ingest.ocr.rapid import (
     RapidOcrEngine,
+    check_rapidocr,
     lines_of,
     reading_order,
     text_layer,
@@ -115,7 +117,11 @@ def test_the_wheel_ships_its_models() -> None:
         "ch_PP-OCRv4_rec_infer.onnx",
         "ch_ppocr_mobile_v2.0_cls_infer.onnx",
     ]
-    assert version() == "1.4.4"
+    assert version() == "1.4.4" == check_rapidocr()
+    # Its configuration names those files, none to fetch.
+    config = (models.parent / "config.yaml").read_text()
+    assert sorted(re.findall(r"model_path: models/(\S+)", config)) == names
+    assert "http" not in config
 
 
 # --- the real engine -------------------------------------------------------------------------

@@ -68,9 +68,33 @@ def _model() -> Any:
     return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
 
 
+MODELS = (
+    "ch_PP-OCRv4_det_infer.onnx",
+    "ch_PP-OCRv4_rec_infer.onnx",
+    "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+)
+"""The models the wheel ships (``rapidocr_onnxruntime/models/``)."""
+
+
 def check_rapidocr() -> str:
-    """Start-up check: the package and its shipped models load; returns its version."""
-    _model()
+    """Start-up check, before any work is taken: the package and ONNX Runtime import and the
+    wheel's three models are there (not loaded: the server process reads no page, and each OCR
+    worker loads them once). Returns RapidOCR's version."""
+    try:
+        import onnxruntime  # noqa: F401
+        import rapidocr_onnxruntime
+    except ImportError as exc:
+        raise OcrUnavailable(
+            f"the RapidOCR engine needs the {PACKAGE} package, which cannot be imported ({exc})",
+            hint="uv sync (it is a dependency of the archive), or ARCHIVE_OCR_ENGINE=tesseract",
+        ) from exc
+    models = Path(rapidocr_onnxruntime.__file__).parent / "models"
+    missing = [name for name in MODELS if not (models / name).is_file()]
+    if missing:
+        raise OcrUnavailable(
+            f"RapidOCR's models are missing from {models}: {', '.join(missing)}",
+            hint=f"reinstall it: uv sync --reinstall-package {PACKAGE}",
+        )
     return version()
 
 
