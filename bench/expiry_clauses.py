@@ -14,7 +14,9 @@ What counts as right:
 
 Rows whose answer is blank or a placeholder ("[]/[]/2016") are left out. Precision is over the
 rows where the rules said something; recall over all scored rows. The "Renewal Term" column is
-scored the same way: the length of one renewal, in months.
+scored the same way: the length of one renewal, in months; and whether the renewals go on
+without limit ("successive 1 year", "perpetual") or stop after a stated number ("3 successive
+1 year"), against the suggestion's ``perpetual``.
 
     uv run python -m bench.expiry_clauses [--show-misses N]
 """
@@ -28,7 +30,7 @@ import sys
 from datetime import date, timedelta
 
 from bench.common import CORPUS, machine
-from bench.extraction_eval import CODES, expiry_of, gold_date, gold_renewal
+from bench.extraction_eval import CODES, expiry_of, gold_date, gold_perpetual, gold_renewal
 from ingest.extraction import extract_terms
 
 MASTER = CORPUS / "en-cuad" / "master_clauses.csv"
@@ -64,21 +66,33 @@ def same(ours: date | str | None, gold: date | str) -> bool:
     return ours in (gold, gold + timedelta(days=1))
 
 
-def renewal_of(texts: list[str]) -> int | None:
+def renewal_of(texts: list[str]) -> dict[str, object] | None:
     f = extract_terms(["\n\n".join(texts)], title="", codes=CODES).best("renewal")
-    return f.value.get("term_months") if f is not None else None
+    return dict(f.value) if f is not None else None
 
 
 def renewals(rows: list[dict[str, str]], show: int) -> None:
-    """The same for CUAD's "Renewal Term" column: the length of one renewal, in months."""
+    """The same for CUAD's "Renewal Term" column: the length of one renewal, in months, and
+    whether renewals go on without limit."""
     scored = said = right = 0
+    p_scored = p_said = p_right = 0
     misses = []
     for row in rows:
         texts = clauses(row["Renewal Term"])
-        gold = gold_renewal(row["Renewal Term-Answer"])
-        if not texts or not isinstance(gold, int):
+        if not texts:
             continue
-        ours = renewal_of(texts)
+        answer = row["Renewal Term-Answer"]
+        gold = gold_renewal(answer)
+        value = renewal_of(texts)
+        perpetual = gold_perpetual(answer)
+        if perpetual is not None:
+            p_scored += 1
+            ours_p = value.get("perpetual") if value else None
+            p_said += ours_p is not None
+            p_right += ours_p == perpetual
+        if not isinstance(gold, int):
+            continue
+        ours = value.get("term_months") if value else None
         scored += 1
         said += ours is not None
         right += ours == gold
@@ -87,6 +101,11 @@ def renewals(rows: list[dict[str, str]], show: int) -> None:
     print(f"\nCUAD renewal clauses scored: {scored}")
     print(f"precision {right / max(said, 1):.2f} ({right}/{said} answers right)")
     print(f"recall    {right / max(scored, 1):.2f} ({right}/{scored})")
+    print(
+        f"renewals without limit or limited, rows that say which: {p_scored}; "
+        f"precision {p_right / max(p_said, 1):.2f} ({p_right}/{p_said} answers right), "
+        f"recall {p_right / max(p_scored, 1):.2f}"
+    )
     for name, gold, ours, text in misses[:show]:
         print(f"\n{name}\n  gold {gold} months  ours {ours}\n  {text}")
 

@@ -113,6 +113,23 @@ def gold_parties(text: str) -> list[str]:
     return names
 
 
+_SUCCESSIVE = re.compile(r"\bsucc?e?s+\w*", re.I)
+"""CUAD's answers spell "successive" several ways ("succesive", "successine", "succsive")."""
+
+
+def gold_perpetual(text: str) -> bool | None:
+    """Does CUAD's "Renewal Term" answer say the renewals go on without limit? "successive 1
+    year" and "perpetual": yes; "3 successive 1 year" (a number of renewals): no; a bare length
+    ("1 year"): not said (None)."""
+    text = (text or "").strip().lower()
+    if "perpetual" in text:
+        return True
+    m = _SUCCESSIVE.search(text)
+    if not m:
+        return None
+    return not re.search(r"\b(?:\d+|one|two|three|four|five)\s*$", text[: m.start()])
+
+
 def gold_renewal(text: str) -> int | str | None:
     text = (text or "").strip().lower()
     if not text:
@@ -219,9 +236,15 @@ def date_of(ex: Extraction, name: str) -> date | None:
     return date.fromisoformat(f.value) if f is not None else None
 
 
-def renewal_of(ex: Extraction) -> int | None:
+def renewal_of(ex: Extraction) -> int | str | None:
+    """The length of one renewal in months; "perpetual" for renewals without limit and without
+    a length (CUAD's answer for "indefinitely after that until terminated")."""
     f = ex.best("renewal")
-    return f.value.get("term_months") if f is not None else None
+    if f is None:
+        return None
+    if f.value.get("term_months"):
+        return int(f.value["term_months"])
+    return "perpetual" if f.value.get("perpetual") else None
 
 
 def pages_of(path: Path) -> list[str]:

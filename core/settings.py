@@ -210,6 +210,15 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
         description="Tesseract languages for OCR, joined by `+` (each needs its language pack).",
     )
+    ocr_engine: Literal["tesseract", "rapidocr", "auto"] = Field(
+        "auto",
+        description=(
+            "Which engine reads a scanned page: `tesseract` every page; `rapidocr` every page "
+            "(RapidOCR, PP-OCRv4 models shipped in its wheel); `auto` tesseract, and RapidOCR "
+            "for a page tesseract finds mostly Chinese (its reading is kept). Chosen by "
+            "measurement: README *Benchmarks*, OCR quality."
+        ),
+    )
     ocr_workers: int = Field(
         0, ge=0, le=64, description="OCR worker processes; 0 means one per core."
     )

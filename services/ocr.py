@@ -55,7 +55,9 @@ from ingest.ocr.engine import OcrEngine, TesseractEngine
 from ingest.ocr.errors import OcrPageError, OcrTimeout
 from ingest.ocr.page import PageOcr, PageOptions, ocr_page
 from ingest.ocr.pool import GRACE_SECONDS, OcrPool, PoolStopped, usage
+from ingest.ocr.rapid import RapidOcrEngine, check_rapidocr
 from ingest.ocr.searchable import SEARCHABLE_FAILED, Layer, build_searchable
+from ingest.ocr.select import engine_options
 from ingest.pdf import usable_chars
 from ingest.stages import index_document, text_document_bytes
 from schemas.ocr import ocr_note
@@ -223,7 +225,15 @@ class OcrService:
         self.records = archive.records
         self.objects = archive.objects
         self.workers = workers or self.settings.effective_ocr_workers
-        self.engine: OcrEngine = engine or TesseractEngine()
+        chosen: dict[str, Any] = (
+            engine_options(self.settings.ocr_engine)
+            if engine is None
+            else {"engine": engine, "chinese_engine": None, "reread_block": True}
+        )
+        self.engine: OcrEngine = chosen["engine"]
+        """The engine that reads every page first (``ARCHIVE_OCR_ENGINE``, or the one given)."""
+        self.chinese_engine: OcrEngine | None = chosen["chinese_engine"]
+        """``auto``: the engine whose reading is kept for Chinese pages (RapidOCR)."""
         self.poll_seconds = poll_seconds
         self.on_event = on_event
         self.only = only
@@ -243,8 +253,12 @@ class OcrService:
             timeout=self.page_timeout,
             low_confidence=self.settings.ocr_low_confidence,
             engine=self.engine,
+            chinese_engine=self.chinese_engine,
+            reread_block=chosen["reread_block"],
         )
         self.tesseract: TesseractInfo | None = None
+        self.rapidocr: str | None = None
+        """RapidOCR's version once :meth:`check` found it usable."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -254,21 +268,36 @@ class OcrService:
     # -- lifecycle ---------------------------------------------------------------------------
     def check(self) -> None:
         """OcrUnavailable (naming the apt package) unless the engine can run."""
-        if isinstance(self.engine, TesseractEngine):
+        engines = [self.engine, self.chinese_engine]
+        if any(isinstance(e, (TesseractEngine, RapidOcrEngine)) for e in engines):
+            # RapidOCR asks tesseract's OSD how a page is turned: tesseract is needed too.
             self.tesseract = check_tesseract(self.settings.ocr_languages)
-            self.options = PageOptions(
-                languages=self.options.languages,
-                timeout=self.options.timeout,
-                low_confidence=self.options.low_confidence,
-                engine=self.engine,
-                engine_version=self.tesseract.version,
+        if any(isinstance(e, RapidOcrEngine) for e in engines):
+            self.rapidocr = check_rapidocr()
+        if self.tesseract is not None or self.rapidocr is not None:
+            self.options = dataclasses.replace(
+                self.options,
+                engine_version=self.tesseract.version if self.tesseract else "",
+                chinese_engine_label=self._label(self.chinese_engine),
             )
+
+    def _label(self, engine: OcrEngine | None) -> str:
+        if engine is None:
+            return ""
+        if isinstance(engine, TesseractEngine) and self.tesseract is not None:
+            return f"tesseract {self.tesseract.version}"
+        if isinstance(engine, RapidOcrEngine) and self.rapidocr:
+            return f"rapidocr {self.rapidocr}"
+        return engine.name
 
     @property
     def engine_label(self) -> str:
-        if self.tesseract is not None:
-            return f"tesseract {self.tesseract.version}"
-        return self.engine.name
+        """The engine that reads every page; with ``auto`` also the one for Chinese pages
+        (each page's text file names the engine of its own reading)."""
+        label = self._label(self.engine)
+        if self.chinese_engine is not None:
+            label += f", Chinese pages {self._label(self.chinese_engine)}"
+        return label
 
     def open(self, *, warm: bool = False) -> OcrService:
         """Check the engine, recover what dead workers on this host left, queue forgotten
@@ -465,7 +494,7 @@ class OcrService:
         else:
             data = result.result_json(
                 languages=self.settings.ocr_languages,
-                engine=self.engine_label,
+                engine=self._label(self.engine),
                 threshold=self.settings.ocr_low_confidence,
             )
             data["text"] = result.text

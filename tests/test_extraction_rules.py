@@ -228,6 +228,87 @@ def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, mont
     assert renewal["term_months"] == months  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "months", "perpetual", "renewals"),
+    [
+        (
+            "Unless either party gives sixty (60) days prior written notice, this Agreement "
+            "shall automatically renew for successive one-year periods.",
+            "automatic",
+            12,
+            True,
+            None,
+        ),
+        (
+            "This Agreement shall be renewed automatically in perpetuity.",
+            "automatic",
+            None,
+            True,
+            None,
+        ),
+        (
+            "This agreement shall continue for an initial term of one (1) years and "
+            "indefinitely after that until terminated by either party giving notice.",
+            "automatic",
+            None,
+            True,
+            None,
+        ),
+        (
+            "Thereafter, this Agreement shall renew only upon the mutual written agreement of "
+            "the parties for up to three additional renewal terms of one year each.",
+            "manual",
+            12,
+            False,
+            3,
+        ),
+        (
+            "When this Agreement expires, you will have the option to continue the franchise "
+            "relationship with us for two (2) additional terms of ten (10) years each.",
+            "manual",
+            120,
+            False,
+            2,
+        ),
+        (
+            "The Agreement may be extended on a yearly basis up to ten (10) years.",
+            "manual",
+            12,
+            False,
+            None,
+        ),
+        (
+            "The Buyer may extend the Agreement for an additional 6 months by written notice.",
+            "manual",
+            6,
+            None,
+            None,
+        ),
+        (
+            "本合同期满前30日内双方均未提出异议的，本合同自动续期一年，以此类推。",
+            "automatic",
+            12,
+            True,
+            None,
+        ),
+        ("本合同期满后，双方可另行签订续签合同，续签以一次为限。", "manual", None, False, 1),
+    ],
+)
+def test_renewals_without_limit_or_with_one(
+    text: str, kind: str, months: int | None, perpetual: bool | None, renewals: int | None
+) -> None:
+    """Successive renewals with no limit (evergreen, in perpetuity) are perpetual; a stated
+    number of renewals or a limit on their total length is not."""
+    (renewal,) = fields(text, "renewal")
+    assert renewal == {  # type: ignore[comparison-overlap]
+        "type": kind,
+        "term_months": months,
+        "notice_days": renewal["notice_days"],  # type: ignore[index]
+        "perpetual": perpetual,
+        "renewals": renewals,
+    }
+
+
 # --- bad input: suggest nothing rather than noise (issue 17) ------------------------------------
 @pytest.mark.parametrize(
     "text",

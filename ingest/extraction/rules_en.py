@@ -741,9 +741,15 @@ def _signature_date(doc: Document) -> Found | None:
 _AUTO_RENEW = re.compile(
     r"\b(?:automatic(?:ally)?|tacit(?:ly)?)\b[^.;]{0,40}?\b(?:renew\w*|extend\w*|extension|continu\w*)|"
     r"\b(?:renew\w*|extend\w*|continu\w*)\s+(?:\w+\s+)?(?:automatically|tacitly)|"
-    r"\bauto-renew\w*|\bevergreen\b|\bcontinue\s+on\s+a\s+month[\s-]+to[\s-]+month",
+    r"\bauto-renew\w*|\bevergreen\b|\bcontinue\s+on\s+a\s+month[\s-]+to[\s-]+month|"
+    r"\b(?:indefinitely|perpetually|in\s+perpetuity)\s+(?:after\s+that|thereafter)\b|"
+    r"\b(?:continu\w*|remain\w*)\s+(?:\w+\s+){0,5}?thereafter\s+(?:indefinitely|in\s+perpetuity|"
+    r"until\s+(?:terminated|either|one)\b)",
     re.I,
 )
+"""Renewing by itself, and a term that goes on after its first period until someone ends it
+("one (1) year and indefinitely after that until terminated", "shall continue in full force
+and effect thereafter until terminated by either Party")."""
 _MANUAL_RENEW = re.compile(
     r"\b(?:may|can|could)\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|\brenewable\b|"
     r"\b(?:option|right)\s+(?:\w+\s+){0,3}?to\s+(?:\w+\s+){0,3}?(?:renew|extend)\w*|"
@@ -795,6 +801,58 @@ def _renewal_months(sentence: str, at: int) -> int | None:
     return None
 
 
+_RENEWALS_COUNT = re.compile(
+    rf"\b(?:up\s+to\s+|a\s+maximum\s+of\s+|no\s+more\s+than\s+)?"
+    rf"(?P<n>\d{{1,2}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,2}}\))?\s+(?!or\s+more)"
+    rf"(?:(?:additional|successive|consecutive|further|subsequent|renewal|extension|option)\s+)+"
+    rf"(?:[^\s.;]+[\s-]+){{0,4}}?(?:terms?|periods?|renewals?|extensions?|times|options?)\b|"
+    rf"\b(?P<once>once|twice)\b",
+    re.I,
+)
+"""A stated number of renewals: "two (2) additional terms of ten years", "up to three successive
+terms", "one additional period of one year", "renewed twice"; never "successive one-year
+periods" (a length, not a count)."""
+_RENEWALS_UNLIMITED = re.compile(
+    r"\bsuccessive\b|\bconsecutive\b|\bevergreen\b|\bindefinite(?:ly)?\b|\bperpetu\w+|"
+    r"\bunlimited\b|\b(?:year|month)[\s-]+to[\s-]+(?:year|month)\b|\beach\s+year\b|"
+    r"\bevery\s+year\b|\bannual(?:ly)?\b|\byearly\s+basis\b|\bfrom\s+time\s+to\s+time\b|"
+    r"\bfor\s+(?:additional|subsequent|further)\s+(?:\S+[\s-]+){0,4}?(?:terms|periods)\b|"
+    r"\bone\s+or\s+more\b|\buntil\s+(?:terminated|either|one|such\s+time|the\s+\w+\s+"
+    r"(?:terminat|give)\w*)|\bunless\s+and\s+until\b|\bthereafter\b[^.;]{0,60}\buntil\b",
+    re.I,
+)
+"""Renewals without a limit: "successive one-year periods", "from year to year", "for additional
+terms" (plural, no number), "indefinitely", "in perpetuity", "until terminated" ("the initial
+term and any renewal terms" is not one: it names the terms, it does not renew)."""
+
+
+_RENEWALS_UP_TO = re.compile(
+    rf"\b(?:up\s+to|a\s+maximum\s+of|no\s+more\s+than|not\s+(?:to\s+)?exceed(?:ing)?)\s+"
+    rf"(?:a\s+total\s+of\s+)?(?:\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?[\s-]*"
+    rf"(?:additional\s+)?(?:years?|months?)\b",
+    re.I,
+)
+"""A limit on the renewals' total length: "extended on a yearly basis up to ten (10) years"."""
+
+
+def _renewals(sentence: str, kind: str = "manual") -> tuple[bool | None, int | None]:
+    """(perpetual, number of renewals) of a renewal sentence: a stated number of renewals is a
+    limit (False, N), and so is a limit on their total length (False, None); wording of
+    renewals without end is (True, None); an automatic renewal that states no limit renews at
+    the end of each renewal term again (True, None: CUAD's "successive"); else (None, None)."""
+    if _RENEWALS_UP_TO.search(sentence):
+        return False, None
+    for m in _RENEWALS_COUNT.finditer(sentence):
+        if m.group("once"):
+            return False, 1 if m.group("once").lower() == "once" else 2
+        n = en_number(m.group("n"))
+        if n and n <= 20:
+            return False, n
+    if kind == "automatic" or _RENEWALS_UNLIMITED.search(sentence):
+        return True, None
+    return None, None
+
+
 _NOTICE = re.compile(
     rf"(?:at\s+least\s+)?(?P<n>\d{{1,3}}|(?:{EN_NUMBER_WORDS}))(?:\s*\(\d{{1,3}}\))?\s*"
     rf"(?P<unit>days?|months?)['’]?\s*(?:prior\s+|advance\s+)?(?:written\s+)?notice",
@@ -824,8 +882,19 @@ def find_renewal_en(doc: Document) -> list[Found]:
                 n = en_number(nm.group("n"))
                 if n:
                     notice_days = n * 30 if nm.group("unit").lower().startswith("month") else n
-            value = {"type": kind, "term_months": term_months, "notice_days": notice_days}
+            perpetual, renewals = _renewals(sentence, kind)
+            value = {
+                "type": kind,
+                "term_months": term_months,
+                "notice_days": notice_days,
+                "perpetual": perpetual,
+                "renewals": renewals,
+            }
             shown = kind + (f", {term_months} months" if term_months else "")
+            if perpetual:
+                shown += ", successive renewals without limit"
+            elif renewals:
+                shown += f", at most {renewals} renewal" + ("s" if renewals > 1 else "")
             shown += f", notice {notice_days} days" if notice_days else ""
             return [
                 found(

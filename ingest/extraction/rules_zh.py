@@ -263,6 +263,15 @@ _NOTICE_ZH = re.compile(
 )
 
 
+_RENEW_LIMIT_ZH = re.compile(
+    r"(?:(?:续期|续签|续约|顺延|延期)\s*(?:以|限)?\s*(?P<n>[一二两三四五\d])\s*次(?:为限)?|"
+    r"仅(?:限|可)?(?:续期|续签|续约|顺延)\s*一次|最多(?:续期|续签|续约|顺延))"
+)
+"""A limit on the renewals: 续期以一次为限, 最多续签两次."""
+_RENEW_UNLIMITED_ZH = re.compile(r"以此类推|依此类推|依次类推|逐年|每次|循环|不限次数")
+"""Renewals without a limit: 以此类推, 逐年顺延."""
+
+
 def find_renewal_zh(doc: Document) -> list[Found]:
     for page in doc.pages:
         text = page.text
@@ -293,10 +302,28 @@ def find_renewal_zh(doc: Document) -> list[Found]:
             n = cn_integer(nm.group("n"))
             if n:
                 notice_days = n * 30 if "月" in nm.group("unit") else n
-        value = {"type": kind, "term_months": term_months, "notice_days": notice_days}
+        perpetual: bool | None = None
+        renewals = None
+        limit = _RENEW_LIMIT_ZH.search(window)
+        if limit:
+            perpetual = False
+            renewals = cn_integer(limit.group("n")) if limit.group("n") else None
+        elif kind == "automatic" or _RENEW_UNLIMITED_ZH.search(window):
+            perpetual = True  # 自动续期 renews again at each end unless a limit is stated
+        value = {
+            "type": kind,
+            "term_months": term_months,
+            "notice_days": notice_days,
+            "perpetual": perpetual,
+            "renewals": renewals,
+        }
         shown = {"automatic": "自动续期", "manual": "协商续签"}[kind]
         if term_months:
             shown += f"，每次{term_months}个月"
+        if perpetual:
+            shown += "，续期次数不限"
+        elif renewals:
+            shown += f"，最多续期{renewals}次"
         return [
             found(
                 "renewal",

@@ -20,6 +20,10 @@
    those lines as Chinese; the second reading is kept when it has fewer such words and reads
    about as confidently. Measured on the corpus (bench/ocr_quality.py): the Chinese scan's
    ten clause headings, 7 read right before, 10 after; English pages are never read twice.
+5. **A second engine for Chinese** (``ARCHIVE_OCR_ENGINE=auto``, ``PageOptions.chinese_engine``):
+   a page whose first reading is mostly Han characters is read again by RapidOCR
+   (``ingest.ocr.rapid``) instead, and that reading is kept (it failing leaves step 4 to the
+   first engine). ``rapidocr`` reads every page with RapidOCR alone (no step 4).
 """
 
 from __future__ import annotations
@@ -70,6 +74,13 @@ class PageOptions:
     detect_orientation: bool = True
     engine: OcrEngine = field(default_factory=TesseractEngine)
     engine_version: str = ""
+    chinese_engine: OcrEngine | None = None
+    """Reads again a page that the first reading shows to be Chinese, and its reading is kept
+    (``ARCHIVE_OCR_ENGINE=auto``: RapidOCR)."""
+    chinese_engine_label: str = ""
+    """How the text file names the Chinese engine (``rapidocr 1.4.4``)."""
+    reread_block: bool = True
+    """Read a Chinese page with Latin runs again as one block (``--psm 6``): tesseract only."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,8 @@ class PageOcr:
     boxes: list[list[Any]] = field(default_factory=list)
     """Every word read: ``[text, left, top, right, bottom, line]``, the box in fractions of
     the image that was read (turned by ``rotation``), ``line`` the word's line on the page."""
+    engine: str | None = None
+    """The engine of the reading kept when it is not the service's engine (``auto``)."""
 
     def words_json(self) -> dict[str, Any]:
         """The page's entry in the contract's word-box file (``words.vN.json``)."""
@@ -116,7 +129,7 @@ class PageOcr:
     def result_json(self, *, languages: str, engine: str, threshold: float) -> dict[str, Any]:
         """The page's entry in the text file's ``ocr`` field (everything but text and layer)."""
         return {
-            "engine": engine,
+            "engine": self.engine or engine,
             "languages": languages,
             "psm": self.psm,
             "confidence": self.confidence,
@@ -389,8 +402,29 @@ def ocr_page(
                 if _better(second_words, words):
                     output, words, rotation = second, second_words, osd.rotate
         psm = PSM
-        if reads_chinese_badly(output.text, options.languages):
-            read = path if not rotation else work / f"page-r{rotation}.pgm"
+        read = path if not rotation else work / f"page-r{rotation}.pgm"
+        if options.chinese_engine is not None and han_share(tidy_text(output.text)) >= HAN_SHARE:
+            try:
+                chinese: EngineOutput | None = options.chinese_engine.recognize(
+                    read,
+                    key=f"{key_base}-r{rotation}",
+                    languages=options.languages,
+                    dpi=info.dpi,
+                    timeout=deadline - time.monotonic(),
+                )
+            except OcrTimeout:
+                raise
+            except OcrPageError:
+                chinese = None  # the first engine's reading stands (and may be read again)
+            chinese_words = (
+                None if chinese is None else parse_tsv(chinese.tsv, options.low_confidence)
+            )
+            if chinese is not None and chinese_words is not None and chinese_words.count:
+                label = options.chinese_engine_label or options.chinese_engine.name
+                return _result(
+                    page_no, chinese, chinese_words, rotation, info, osd, started, psm, label
+                )
+        if options.reread_block and reads_chinese_badly(output.text, options.languages):
             try:
                 block = engine.recognize(
                     read,
@@ -455,6 +489,7 @@ def _result(
     osd: Orientation | None,
     started: float,
     psm: int = PSM,
+    engine: str | None = None,
 ) -> PageOcr:
     return PageOcr(
         page_no=page_no,
@@ -469,6 +504,7 @@ def _result(
         orientation=None if osd is None else dict(osd.__dict__),
         psm=psm,
         boxes=words.boxes,
+        engine=engine,
     )
 
 

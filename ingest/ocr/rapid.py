@@ -1,0 +1,348 @@
+"""RapidOCR: PaddleOCR's PP-OCRv4 models (Chinese and English) on ONNX Runtime, on the CPU.
+
+``rapidocr-onnxruntime`` 1.4.4 ships its three models inside its PyPI wheel
+(``rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx``, ``..._rec_infer.onnx`` and the
+line-direction classifier): nothing is downloaded, at install or at run time (RapidOCR 2.x and
+3.x fetch their models from a hub on first use, so they are not used).
+
+The engine gives what :class:`ingest.ocr.engine.TesseractEngine` gives, from one pass:
+
+- **text**: the detected text lines in reading order (lines whose vertical middles fall within
+  one another's height are one row, read left to right, joined by a space; rows top to bottom);
+- **TSV** in tesseract's layout (``level`` 1 the page, 4 a line, 5 a word, with ``conf`` 0-100
+  and pixel boxes), so that ``ingest.ocr.page.parse_tsv`` gives confidences, low-confidence
+  words and the word boxes of the page viewer's hit boxes. Words come from RapidOCR's
+  per-character boxes: each Han character is a word (as tesseract's Chinese models give them),
+  a run of other characters between spaces is a word, its box the union of its characters';
+- **the text-only PDF layer** for the searchable copy: a page the size of the image at its dpi
+  with every word drawn invisibly (text render mode 3) in its box, in the layout of tesseract's
+  ``textonly_pdf`` (its glyphless font, a ToUnicode map): a few kilobytes a page.
+
+Orientation is asked of tesseract's OSD (tesseract is installed wherever OCR runs); RapidOCR's
+own direction classifier only tells 0° from 180° per line.
+
+The model is loaded once per worker process (about 0.5 s) with one ONNX Runtime thread: the
+workers already take every core. It runs in the OCR worker process itself, so a page past its
+timeout is stopped by the pool, which kills the worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.ocr.engine import PSM, EngineOutput, Orientation, TesseractEngine, _seconds
+from ingest.ocr.errors import OcrPageError, OcrTimeout, OcrUnavailable
+
+PACKAGE = "rapidocr-onnxruntime"
+_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_TSV_HEADER = (
+    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version(PACKAGE)
+    except PackageNotFoundError:
+        return ""
+
+
+@functools.cache
+def _model() -> Any:
+    """RapidOCR with its shipped models, one per process, one ONNX Runtime thread."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError as exc:
+        raise OcrUnavailable(
+            f"the RapidOCR engine needs the {PACKAGE} package, which cannot be imported ({exc})",
+            hint="uv sync (it is a dependency of the archive)",
+        ) from exc
+    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+
+
+MODELS = (
+    "ch_PP-OCRv4_det_infer.onnx",
+    "ch_PP-OCRv4_rec_infer.onnx",
+    "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+)
+"""The models the wheel ships (``rapidocr_onnxruntime/models/``)."""
+
+
+def check_rapidocr() -> str:
+    """Start-up check, before any work is taken: the package and ONNX Runtime import and the
+    wheel's three models are there (not loaded: the server process reads no page, and each OCR
+    worker loads them once). Returns RapidOCR's version."""
+    try:
+        import onnxruntime  # noqa: F401
+        import rapidocr_onnxruntime
+    except ImportError as exc:
+        raise OcrUnavailable(
+            f"the RapidOCR engine needs the {PACKAGE} package, which cannot be imported ({exc})",
+            hint="uv sync (it is a dependency of the archive), or ARCHIVE_OCR_ENGINE=tesseract",
+        ) from exc
+    models = Path(rapidocr_onnxruntime.__file__).parent / "models"
+    missing = [name for name in MODELS if not (models / name).is_file()]
+    if missing:
+        raise OcrUnavailable(
+            f"RapidOCR's models are missing from {models}: {', '.join(missing)}",
+            hint=f"reinstall it: uv sync --reinstall-package {PACKAGE}",
+        )
+    return version()
+
+
+# --- the reading, as lines and words -----------------------------------------------------------
+@dataclass
+class Word:
+    text: str
+    box: tuple[int, int, int, int]
+    """left, top, right, bottom in pixels."""
+    conf: float
+    """0-100."""
+
+
+@dataclass
+class Line:
+    text: str
+    box: tuple[int, int, int, int]
+    conf: float
+    words: list[Word] = field(default_factory=list)
+
+
+def _bounds(points: Any) -> tuple[int, int, int, int]:
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    return int(min(xs)), int(min(ys)), round(max(xs)), round(max(ys))
+
+
+def _words(chars: list[str], boxes: list[Any], confs: list[float]) -> list[Word]:
+    """Per-character boxes into words: a Han character alone, other runs split at spaces."""
+    words: list[Word] = []
+    current: list[tuple[str, tuple[int, int, int, int], float]] = []
+
+    def flush() -> None:
+        if current:
+            text = "".join(c for c, _, _ in current)
+            left = min(b[0] for _, b, _ in current)
+            top = min(b[1] for _, b, _ in current)
+            right = max(b[2] for _, b, _ in current)
+            bottom = max(b[3] for _, b, _ in current)
+            conf = min(c for _, _, c in current)
+            words.append(Word(text, (left, top, right, bottom), round(conf * 100, 2)))
+            current.clear()
+
+    for char, box, conf in zip(chars, boxes, confs, strict=False):
+        if not char.strip():
+            flush()
+            continue
+        bounds = _bounds(box)
+        if _HAN_CHAR.match(char):
+            flush()
+            current.append((char, bounds, float(conf)))
+            flush()
+        else:
+            current.append((char, bounds, float(conf)))
+    flush()
+    return words
+
+
+def lines_of(result: list[Any] | None) -> list[Line]:
+    """RapidOCR's detections (``return_word_box=True``) as lines with their words."""
+    lines: list[Line] = []
+    for item in result or []:
+        points, text, score = item[0], str(item[1]), float(item[2])
+        if not text.strip():
+            continue
+        box = _bounds(points)
+        words: list[Word] = []
+        if len(item) >= 6 and item[3] and len(item[3]) == len(item[4]):
+            words = _words(list(item[4]), list(item[3]), list(item[5]))
+        if not words:
+            words = [
+                Word(part, box, round(score * 100, 2)) for part in text.split() if part.strip()
+            ]
+        lines.append(Line(text.strip(), box, round(score * 100, 2), words))
+    return lines
+
+
+def reading_order(lines: list[Line]) -> list[list[Line]]:
+    """Rows of lines, top to bottom, each left to right: a line joins a row when its vertical
+    middle falls within the row's first line (RapidOCR cuts a printed line at wide gaps, such
+    as the blanks of a form, and lists the parts by the detector's order)."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
+        middle = (line.box[1] + line.box[3]) / 2
+        for row in rows[-3:]:
+            first = row[0].box
+            if first[1] <= middle <= first[3]:
+                row.append(line)
+                break
+        else:
+            rows.append([line])
+    for row in rows:
+        row.sort(key=lambda item: item.box[0])
+    return rows
+
+
+def to_text(rows: list[list[Line]]) -> str:
+    return "\n".join(" ".join(line.text for line in row) for row in rows) + "\n"
+
+
+def to_tsv(rows: list[list[Line]], width: int, height: int) -> str:
+    """The reading in tesseract's TSV layout (what ``parse_tsv`` reads)."""
+    out = [_TSV_HEADER, f"1\t1\t0\t0\t0\t0\t0\t0\t{width}\t{height}\t-1\t"]
+    number = 0
+    for row in rows:
+        for line in row:
+            number += 1
+            left, top, right, bottom = line.box
+            out.append(
+                f"4\t1\t1\t1\t{number}\t0\t{left}\t{top}\t{right - left}\t{bottom - top}\t-1\t"
+            )
+            for index, word in enumerate(line.words, 1):
+                w_left, w_top, w_right, w_bottom = word.box
+                text = word.text.replace("\t", " ").replace("\n", " ")
+                out.append(
+                    f"5\t1\t1\t1\t{number}\t{index}\t{w_left}\t{w_top}\t"
+                    f"{w_right - w_left}\t{w_bottom - w_top}\t{word.conf:.2f}\t{text}"
+                )
+    return "\n".join(out) + "\n"
+
+
+GLYPHLESS_FONTS = (
+    Path("/usr/share/tesseract-ocr/5/tessdata/pdf.ttf"),
+    Path("/usr/share/tesseract-ocr/4.00/tessdata/pdf.ttf"),
+)
+"""Tesseract's glyphless font (572 bytes, installed with it): embedded in the layer as
+tesseract's own text-only PDFs do; without it the layer names the font and embeds none."""
+_TO_UNICODE = (
+    b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+    b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+    b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+    b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+    b"1 beginbfrange\n<0000> <FFFF> <0000>\nendbfrange\n"
+    b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+)
+
+
+def _stream(body: bytes, extra: str = "") -> bytes:
+    import zlib
+
+    data = zlib.compress(body)
+    head = f"<< /Length {len(data)} /Filter /FlateDecode {extra}>>\nstream\n".encode()
+    return head + data + b"\nendstream"
+
+
+def text_layer(rows: list[list[Line]], width: int, height: int, dpi: int) -> bytes:
+    """A one-page PDF the size of the image at ``dpi`` with every word invisible (text render
+    mode 3) over its box, stretched to the box's width: the layout of tesseract's
+    ``textonly_pdf`` (a Type0 font over tesseract's glyphless font, Identity-H, a ToUnicode
+    map from the UTF-16 codes), so that the searchable copy merges it the same way and a viewer
+    selects and finds the words. A few kilobytes a page: no real font is embedded."""
+    scale = 72.0 / max(dpi, 1)
+    page_w, page_h = width * scale, height * scale
+    ops: list[str] = ["BT", "3 Tr"]
+    for row in rows:
+        for line in row:
+            for word in line.words:
+                units = word.text.encode("utf-16-be")
+                count = len(units) // 2
+                if not count:
+                    continue
+                left, top, right, bottom = word.box
+                size = max((bottom - top) * scale, 1.0)
+                natural = count * 0.5 * size  # every glyph 500/1000 em wide (/DW 500)
+                stretch = 100.0 * max((right - left) * scale, 0.1) / natural
+                x, y = left * scale, page_h - bottom * scale
+                ops.append(
+                    f"/f-0-0 {size:.2f} Tf {stretch:.2f} Tz "
+                    f"1 0 0 1 {x:.2f} {y:.2f} Tm <{units.hex().upper()}> Tj"
+                )
+    ops.append("ET")
+    glyphless = next((p for p in GLYPHLESS_FONTS if p.is_file()), None)
+    font_file = "/FontFile2 10 0 R " if glyphless is not None else ""
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.2f} {page_h:.2f}] "
+            "/Resources << /Font << /f-0-0 5 0 R >> >> /Contents 4 0 R >>"
+        ).encode(),
+        _stream("\n".join(ops).encode("ascii")),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /GlyphLessFont /Encoding /Identity-H "
+        b"/DescendantFonts [6 0 R] /ToUnicode 7 0 R >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /GlyphLessFont "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+        b"/FontDescriptor 8 0 R /DW 500 /CIDToGIDMap 9 0 R >>",
+        _stream(_TO_UNICODE),
+        (
+            "<< /Type /FontDescriptor /FontName /GlyphLessFont /Flags 5 "
+            "/FontBBox [0 0 500 1000] /ItalicAngle 0 /Ascent 1000 /Descent 0 "
+            f"/CapHeight 1000 /StemV 80 {font_file}>>"
+        ).encode(),
+        _stream(b"\x00\x01" * 65536),  # every CID is the font's glyph 1
+    ]
+    if glyphless is not None:
+        data = glyphless.read_bytes()
+        objects.append(_stream(data, f"/Length1 {len(data)} "))
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class RapidOcrEngine:
+    """RapidOCR (PP-OCRv4 on ONNX Runtime) behind the :class:`OcrEngine` protocol. Reads
+    Chinese and English with one model: ``languages`` and ``psm`` (tesseract's) do not apply."""
+
+    name: str = "rapidocr"
+    osd: TesseractEngine = field(default_factory=TesseractEngine)
+
+    def recognize(
+        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+    ) -> EngineOutput:
+        import numpy as np
+        from PIL import Image
+
+        started = time.monotonic()
+        seconds = _seconds(timeout)
+        try:
+            with Image.open(image) as img:
+                pixels = np.asarray(img.convert("RGB"))
+        except OSError as exc:
+            raise OcrPageError(f"the page image cannot be read: {exc}") from exc
+        height, width = pixels.shape[:2]
+        try:
+            result, _ = _model()(pixels, return_word_box=True)
+        except OcrUnavailable:
+            raise
+        except Exception as exc:  # onnxruntime and opencv raise their own types
+            raise OcrPageError(f"RapidOCR failed: {type(exc).__name__}: {exc}"[:300]) from exc
+        if time.monotonic() - started > seconds:
+            raise OcrTimeout("RapidOCR took too long and was stopped")
+        rows = reading_order(lines_of(result))
+        return EngineOutput(
+            text=to_text(rows),
+            tsv=to_tsv(rows, width, height),
+            pdf=text_layer(rows, width, height, dpi),
+        )
+
+    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+        return self.osd.orientation(image, key=key, dpi=dpi, timeout=timeout)

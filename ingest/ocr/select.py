@@ -1,0 +1,37 @@
+"""Which engine reads which page: ``ARCHIVE_OCR_ENGINE``.
+
+- ``tesseract``: tesseract reads every page (a Chinese page whose reading has Latin runs inside
+  Chinese lines is read again as one block, ``--psm 6``: see ``ingest.ocr.page``).
+- ``rapidocr``: RapidOCR (PP-OCRv4, ``ingest.ocr.rapid``) reads every page.
+- ``auto``: tesseract reads the page; a page whose reading is mostly Han characters (a Chinese
+  page) is read again by RapidOCR, and RapidOCR's reading is kept. English pages are read by
+  tesseract alone, as before.
+
+The choice per language was made by measurement (``bench/ocr_quality.py``, README
+"Benchmarks"): RapidOCR reads Chinese print with a fraction of tesseract's errors but drops many
+spaces between English words, so English stays with tesseract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENGINES = ("tesseract", "rapidocr", "auto")
+
+
+def engine_options(name: str) -> dict[str, Any]:
+    """The :class:`ingest.ocr.page.PageOptions` fields of an ``ARCHIVE_OCR_ENGINE`` value."""
+    from ingest.ocr.engine import TesseractEngine
+    from ingest.ocr.rapid import RapidOcrEngine
+
+    if name == "tesseract":
+        return {"engine": TesseractEngine(), "chinese_engine": None, "reread_block": True}
+    if name == "rapidocr":
+        return {"engine": RapidOcrEngine(), "chinese_engine": None, "reread_block": False}
+    if name == "auto":
+        return {
+            "engine": TesseractEngine(),
+            "chinese_engine": RapidOcrEngine(),
+            "reread_block": True,
+        }
+    raise ValueError(f"unknown OCR engine {name!r}: one of {', '.join(ENGINES)}")

@@ -1,0 +1,184 @@
+"""RapidOCR, the second OCR engine (``ingest/ocr/rapid.py``, ``ARCHIVE_OCR_ENGINE``).
+
+Without the model: RapidOCR's detections become lines in reading order, tesseract's TSV (which
+``parse_tsv`` turns into confidences and the page viewer's word boxes) and an invisible text
+layer that pdfium reads back. Marked ``ocr``: the real engine, with the models its wheel ships,
+reads the real Chinese scan's first page (its clause headings, 违约责任 among them) with word
+boxes, and ``auto`` keeps RapidOCR's reading for that Chinese page and tesseract's for an
+English one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import img2pdf
+import pypdfium2 as pdfium
+import pytest
+
+from bench.ocr_quality import QINGDAO_HEADINGS
+from ingest.ocr.engine import TesseractEngine
+from ingest.ocr.page import PageOptions, ocr_page, parse_tsv, tidy_text
+from ingest.ocr.rapid import (
+    RapidOcrEngine,
+    check_rapidocr,
+    lines_of,
+    reading_order,
+    text_layer,
+    to_text,
+    to_tsv,
+    version,
+)
+from ingest.ocr.select import engine_options
+from services.archive import Archive
+from services.ocr import OcrService
+from tests.conftest import CORPUS
+
+QINGDAO = CORPUS / "scanned" / "real" / "青岛市木门买卖合同示范文本.pdf"
+SYNTHETIC = CORPUS / "scanned" / "synthetic" / "doc01" / "page-1.png"
+
+
+def _chars(text: str, left: int, top: int, width: int, height: int) -> list[Any]:
+    """A detection as RapidOCR returns it with ``return_word_box=True``."""
+    step = width // len(text)
+    boxes = [
+        [
+            [left + i * step, top],
+            [left + (i + 1) * step, top],
+            [left + (i + 1) * step, top + height],
+            [left + i * step, top + height],
+        ]
+        for i in range(len(text))
+    ]
+    outline = [[left, top], [left + width, top], [left + width, top + height], [left, top + height]]
+    return [outline, text, 0.97, boxes, list(text), [0.97 if c != "x" else 0.4 for c in text]]
+
+
+def test_detections_become_lines_in_reading_order_words_and_a_tsv() -> None:
+    # The detector lists the right part of the first line before its left part, and the
+    # second line's part before the first line's: the reading is top to bottom, left to right.
+    result = [
+        _chars("（编号：", 600, 102, 160, 40),
+        _chars("第六条违约责任", 100, 300, 280, 40),
+        _chars("第一条产品明细", 100, 100, 280, 40),
+        _chars("Fee x 12", 100, 400, 320, 40),
+    ]
+    rows = reading_order(lines_of(result))
+    assert to_text(rows) == "第一条产品明细 （编号：\n第六条违约责任\nFee x 12\n"
+    words = parse_tsv(to_tsv(rows, 1000, 1000), threshold=60.0)
+    texts = [box[0] for box in words.boxes]
+    # Each Han character is a word (as tesseract's Chinese models give them); Latin words are
+    # split at spaces.
+    assert texts[:7] == list("第一条产品明细")
+    assert texts[-3:] == ["Fee", "x", "12"]
+    assert words.lines == 4
+    first = words.boxes[0]
+    assert first[1:5] == [0.1, 0.1, 0.14, 0.14]  # fractions of the page
+    assert [w["text"] for w in words.low] == ["x"]  # 40 < 60: a low-confidence word
+    assert 90 < (words.confidence or 0) < 100
+
+
+def test_the_text_layer_is_invisible_text_pdfium_reads_back() -> None:
+    rows = reading_order(lines_of([_chars("第六条违约责任", 100, 300, 280, 40)]))
+    layer = text_layer(rows, 2480, 3508, 300)
+    assert len(layer) < 20_000  # no real font embedded: tesseract's glyphless one
+    pdf = pdfium.PdfDocument(io.BytesIO(layer))
+    try:
+        page = pdf[0]
+        width, height = page.get_size()
+        assert (round(width), round(height)) == (595, 842)  # the image at 300 dpi: A4
+        text = page.get_textpage().get_text_range()
+        assert "违约责任" in text.replace(" ", "")
+    finally:
+        pdf.close()
+
+
+def test_engines_by_name() -> None:
+    assert isinstance(engine_options("rapidocr")["engine"], RapidOcrEngine)
+    auto = engine_options("auto")
+    assert isinstance(auto["engine"], TesseractEngine)
+    assert isinstance(auto["chinese_engine"], RapidOcrEngine)
+    assert engine_options("tesseract")["chinese_engine"] is None
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        engine_options("paddle")
+
+
+def test_the_wheel_ships_its_models() -> None:
+    """Nothing is downloaded at run time: the three ONNX models are files of the package."""
+    import rapidocr_onnxruntime
+
+    models = Path(rapidocr_onnxruntime.__file__).parent / "models"
+    names = sorted(p.name for p in models.glob("*.onnx"))
+    assert names == [
+        "ch_PP-OCRv4_det_infer.onnx",
+        "ch_PP-OCRv4_rec_infer.onnx",
+        "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    ]
+    assert version() == "1.4.4" == check_rapidocr()
+    # Its configuration names those files, none to fetch.
+    config = (models.parent / "config.yaml").read_text()
+    assert sorted(re.findall(r"model_path: models/(\S+)", config)) == names
+    assert "http" not in config
+
+
+# --- the real engine -------------------------------------------------------------------------
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_rapidocr_reads_the_chinese_scan_s_headings_with_word_boxes(tmp_path: Path) -> None:
+    page = ocr_page(
+        str(QINGDAO), 1, "qingdao", PageOptions(**engine_options("rapidocr")), str(tmp_path)
+    )
+    flat = page.text.replace(" ", "")
+    on_page_one = [h for h in QINGDAO_HEADINGS[:6]]
+    assert [h for h in on_page_one if h.replace(" ", "") not in flat] == []
+    assert page.confidence is not None and page.confidence > 90
+    assert page.words > 500
+    # The hit boxes: 违约责任's characters, on one line, left to right, inside the page.
+    boxes = [b for b in page.boxes if b[0] in "违约责任"]
+    assert boxes and all(0 <= b[1] < b[3] <= 1 and 0 <= b[2] < b[4] <= 1 for b in boxes)
+    heading = next(
+        i
+        for i in range(len(page.boxes))
+        if "".join(b[0] for b in page.boxes[i : i + 4]) == "违约责任"
+    )
+    run = page.boxes[heading : heading + 4]
+    assert len({b[5] for b in run}) == 1 and [b[1] for b in run] == sorted(b[1] for b in run)
+    # The searchable copy's layer has the words where they are.
+    pdf = pdfium.PdfDocument(io.BytesIO(page.layer_pdf))
+    try:
+        layer_text = pdf[0].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    assert "违约责任" in layer_text.replace(" ", "")
+
+
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_path: Path) -> None:
+    options = PageOptions(**engine_options("auto"), chinese_engine_label="rapidocr 1.4.4")
+    chinese = ocr_page(str(QINGDAO), 1, "qingdao", options, str(tmp_path))
+    assert chinese.engine == "rapidocr 1.4.4"
+    assert "第六条违约责任" in chinese.text.replace(" ", "")
+    english_pdf = tmp_path / "english.pdf"
+    english_pdf.write_bytes(img2pdf.convert(str(SYNTHETIC)))  # type: ignore[arg-type]
+    english = ocr_page(str(english_pdf), 1, "english", options, str(tmp_path))
+    assert english.engine is None  # the service's engine: tesseract
+    assert (
+        english.result_json(languages="chi_sim+eng", engine="tesseract 5", threshold=60)["engine"]
+        == "tesseract 5"
+    )
+    assert " the " in tidy_text(english.text)  # tesseract keeps the spaces RapidOCR drops
+
+
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_the_service_names_both_engines(settings: Any) -> None:
+    with Archive(settings.model_copy(update={"ocr_engine": "auto"}), parser_workers=1).open() as a:
+        service = OcrService(a, workers=1)
+        service.check()
+        assert service.engine_label.startswith("tesseract ")
+        assert service.engine_label.endswith(", Chinese pages rapidocr 1.4.4")
+        assert service.options.chinese_engine_label == "rapidocr 1.4.4"
