@@ -295,6 +295,12 @@ def test_one_failed_list_for_every_kind_of_background_work(tmp_path: Path):
 
         with signed_in(archive, "web-admin") as c:
             page = c.get("/jobs?lang=en").text
+            # the contract pages say it too, the reason of the failed finishing included
+            unread_page = c.get(f"/contracts/{unread}?lang=en").text
+            unfinished_page = c.get(f"/contracts/{unfinished}?lang=en").text
+        assert "Pages that could not be read: 1" in unread_page
+        assert f'action="/contracts/{unread}/ocr/retry"' in unread_page
+        assert "OCR could not be finished: the text file of" in unfinished_page
         assert "no recorded OCR output" in page and "the text file of" in page
         assert "SMTP refused" in page and f'action="/jobs/{queued.id}/retry"' in page
         for cid in (unread, unfinished):
