@@ -29,7 +29,7 @@ from services.archive import Archive
 from services.facade import Facade, Runtime
 from tests.access_helpers import client_as, ensure_user
 from tests.conftest import make_settings
-from tests.servers import free_ports
+from tests.servers import start_serve
 from tests.test_ocr_poison import PROGRAM, QPDF_MALFORMED, record_for, service
 
 pytestmark = pytest.mark.slow
@@ -221,36 +221,16 @@ def test_the_sample_through_a_server_with_ocr_on(tmp_path: Path) -> None:
         "ARCHIVE_JOBS_BACKGROUND": "false",
         "ARCHIVE_OCR_LANGUAGES": "eng",
     }
-    made = subprocess.run(
-        [PROGRAM, "tokens", "create", "--name", "hostile"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
-    auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
-    (port,) = free_ports(1)
-    base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [PROGRAM, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
+    served = start_serve(PROGRAM, env, token="hostile", log=log)
+    server, base, auth = served.process, served.base, served.auth
     seed = f"seed {SEED}, {SAMPLE} files and qpdf's (replay: python -m bench.hostile --seed {SEED})"
 
     def up() -> bool:
         assert server.poll() is None, f"the server stopped: {log.read_text()[-2000:]}"
-        try:
-            return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+        return served.up()
 
     try:
-        deadline = time.monotonic() + 90
-        while not up():
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.3)
         outcomes: dict[str, tuple[int, str]] = {}
         scans: dict[int, str] = {}
         slowest = 0.0

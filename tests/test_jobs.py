@@ -24,7 +24,7 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.doctor import Doctor
 from storage.records.access_base import LogFilter, NewUser
-from tests.access_helpers import auth_headers, ensure_user
+from tests.access_helpers import add_web_user, auth_headers, ensure_user
 from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_ocr_poison import PROGRAM, ingest, one_page_scan, record_for, service
@@ -234,15 +234,7 @@ def test_one_failed_list_for_every_kind_of_background_work(tmp_path: Path):
     recordings.mkdir()
     with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
         ensure_user(archive, "root", ("admin",))
-        AccessControl.for_archive(archive).store.add_user(
-            NewUser(
-                username="web-admin",
-                roles=("admin",),
-                groups=(),
-                password_hash=hash_password(PASSWORD),
-                created_by="tests",
-            )
-        )
+        add_web_user(archive, "web-admin", PASSWORD)
         unread = ingest(archive, one_page_scan(files / "unread.pdf", "unread"))
         finished = one_page_scan(files / "unfinished.pdf", "unfinished")
         record_for(recordings, finished)  # read, but its text file cannot be written
