@@ -7,12 +7,14 @@ a contract truncated at 10 offsets, a PNG, a ZIP and an HTML file named ``.pdf``
 image is a decompression bomb, a 30000×30000-pixel image page, a PDF with JavaScript and
 launch actions, a 2,000-page PDF, a non-UTF-8 file name and names containing ``../``).
 
-Each file goes through ``contract-archive ingest --json --no-ocr`` and through
-``POST /api/v1/contracts`` of a ``contract-archive serve`` process whose memory (RSS of the
-server and its parser processes) is sampled all along. OCR is left out of this sweep
-(``--no-ocr``, the server with ``ARCHIVE_OCR_BACKGROUND=false``): it is about what ingest
-accepts and rejects; scanned pages stay queued. ``tests/test_bad_input.py`` runs the sweep and
-checks it against the table in ``docs/bad-input.md`` that ``--write`` produces.
+Each file goes through ``contract-archive ingest --json`` with OCR on (issue 14: the scanned
+pages are read by tesseract, the searchable copy is built, within ``--wait-seconds``) and
+through ``POST /api/v1/contracts`` of a ``contract-archive serve`` process whose memory (RSS of
+the server and its parser processes) is sampled all along; the server's OCR is off
+(``ARCHIVE_OCR_BACKGROUND=false``) so that the memory is that of ingest (hostile files through a
+server with OCR on: ``tests/test_hostile.py``). The table says how the OCR of each file ended.
+``tests/test_bad_input.py`` runs the sweep and checks it against the table in
+``docs/bad-input.md`` that ``--write`` produces.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ TRUNCATE_SOURCE = (
 )
 SEED = 9
 RSS_LIMIT = 1024**3
+OCR_WAIT = 1200
+"""Seconds the CLI sweep waits for OCR (``--wait-seconds``); past it the sweep fails."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Outcome:
     status: str
     """archived / duplicate / rejected / failed / or ``http <code>`` for anything else."""
     reason: str
+    ocr: str = ""
+    """How OCR ended (CLI): ``done``, ``done, no searchable copy``, ``incomplete``, ``failed``;
+    empty when the file had no page to OCR."""
 
 
 # --- generated files ----------------------------------------------------------------------------
@@ -259,18 +266,28 @@ def upload_name(case: Case) -> str | bytes:
 
 
 # --- the CLI ------------------------------------------------------------------------------------
-def sweep_cli(cases: list[Case], data_dir: Path) -> dict[str, Outcome]:
-    """One `contract-archive ingest --json` run over every file (named explicitly)."""
+FINAL_OCR = ("done", "done, no searchable copy", "incomplete", "failed")
+
+
+def sweep_cli(cases: list[Case], data_dir: Path, *, ocr: bool = True) -> dict[str, Outcome]:
+    """One `contract-archive ingest --json` run over every file (named explicitly); with
+    ``ocr`` its scanned pages are OCR'd (and each must end), else they stay queued."""
     args = [os.fsencode(str(c.path)) for c in cases]
+    if not ocr:
+        args.insert(0, b"--no-ocr")
     r = subprocess.run(
-        [os.fsencode(PROGRAM), b"ingest", b"--json", b"--no-ocr", b"--jobs", b"2", *args],
+        [
+            os.fsencode(PROGRAM),
+            *(b"ingest", b"--json", b"--jobs", b"2", b"--wait-seconds", b"%d" % OCR_WAIT),
+            *args,
+        ],
         capture_output=True,
         env=bench_env(data_dir),
         timeout=1800,
         check=False,
     )
     stderr = r.stderr.decode("utf-8", "replace")
-    if b"Traceback" in r.stderr or r.returncode not in (0, 1):
+    if b"Traceback" in r.stderr or r.returncode not in (0, 1):  # 3: OCR outlived the wait
         raise AssertionError(f"the CLI failed ({r.returncode}): {stderr[-3000:]}")
     lines = [json.loads(line) for line in r.stdout.decode("utf-8").splitlines() if line.strip()]
     if len(lines) != len(cases):
@@ -281,8 +298,24 @@ def sweep_cli(cases: list[Case], data_dir: Path) -> dict[str, Outcome]:
     out: dict[str, Outcome] = {}
     for case in cases:
         line = by_file[safe_name(str(case.path))]
-        out[case.name] = Outcome(line["status"], _reason(line))
+        out[case.name] = Outcome(line["status"], _reason(line), _ocr(line))
+    still_open = {name: o.ocr for name, o in out.items() if o.ocr and o.ocr not in FINAL_OCR}
+    if ocr and still_open:
+        raise AssertionError(f"OCR did not end within {OCR_WAIT} s: {still_open}")
     return out
+
+
+def _ocr(line: dict) -> str:
+    """How the OCR of an archived file ended, from its line; ``queued`` with ``--no-ocr``."""
+    status = line.get("ocr")
+    if not status:
+        return "queued" if line["status"] == "archived" and line.get("pages_needing_ocr") else ""
+    state = str(status["state"])
+    if state == "none":
+        return ""
+    if state == "done" and status.get("searchable_error"):
+        return "done, no searchable copy"
+    return state
 
 
 def _reason(body: dict) -> str:
@@ -343,10 +376,12 @@ class Sweep:
     seconds: float
 
 
-def run(workdir: Path, cases: list[Case] | None = None) -> Sweep:
+def run(workdir: Path, cases: list[Case] | None = None, *, ocr: bool = True) -> Sweep:
+    """The sweep; ``ocr=False`` leaves the CLI's scanned pages queued (the test suite's run:
+    330 pages of OCR take minutes), its table's OCR column then says ``queued``."""
     started = time.monotonic()
     cases = cases if cases is not None else generate(workdir / "generated") + corpus_cases()
-    cli = sweep_cli(cases, workdir / "cli" / "var")
+    cli = sweep_cli(cases, workdir / "cli" / "var", ocr=ocr)
     with Server(workdir / "api" / "var", extra_env={"ARCHIVE_OCR_BACKGROUND": "false"}) as server:
         api = sweep_api(cases, server)
         max_rss = server.max_rss
@@ -359,8 +394,8 @@ def _cell(text: str) -> str:
 
 def table(sweep: Sweep) -> str:
     lines = [
-        "| file | what it is | CLI | API | reason, or warnings when archived |",
-        "|---|---|---|---|---|",
+        "| file | what it is | CLI | API | OCR (CLI) | reason, or warnings when archived |",
+        "|---|---|---|---|---|---|",
     ]
     for case in sweep.cases:
         cli, api = sweep.cli[case.name], sweep.api[case.name]
@@ -369,7 +404,7 @@ def table(sweep: Sweep) -> str:
             api_status = "same"
         lines.append(
             f"| `{_cell(case.name)}` | {_cell(case.what)} | {cli.status} | {api_status} | "
-            f"{_cell(cli.reason) or '-'} |"
+            f"{cli.ocr or '-'} | {_cell(cli.reason) or '-'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -378,12 +413,13 @@ HEADER = """# Bad input: every file and its outcome
 
 Generated by `uv run python -m bench.bad_input --write docs/bad-input.md`; `tests/test_bad_input.py`
 runs the same sweep and fails when an outcome differs from this table. Each file went through
-`contract-archive ingest --json --no-ocr` and `POST /api/v1/contracts` (OCR in the background
-switched off; upload names as in the table; the
+`contract-archive ingest --json` with OCR on (**OCR (CLI)**: how the OCR of its scanned pages
+ended, `-` when it had none) and `POST /api/v1/contracts` (OCR in the background switched off,
+so that the server's memory is that of ingest; upload names as in the table; the
 `../` case is uploaded as `../../etc/dotdot-name.pdf` and stored as `dotdot-name.pdf`).
 **API** says `same` when it agrees with the CLI. No response was a 5xx and no output held a
 traceback; after the sweep `contract-archive doctor` finds nothing left behind (no temporary file,
-object, record or index entry of a rejected file).
+object, record or index entry of a rejected file; only the OCR failures the table shows).
 
 """
 
@@ -397,10 +433,14 @@ def main() -> None:
     summary: dict[str, int] = {}
     for outcome in sweep.cli.values():
         summary[outcome.status] = summary.get(outcome.status, 0) + 1
+    ocrd = [o.ocr for o in sweep.cli.values() if o.ocr]
+    ocrd_summary = {s: ocrd.count(s) for s in set(ocrd)}
     text = (
         HEADER
         + f"{len(sweep.cases)} files: "
         + ", ".join(f"{n} {s}" for s, n in sorted(summary.items()))
+        + f". {len(ocrd)} went through OCR: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(ocrd_summary.items()))
         + f". Largest RSS of the server and its parser processes during the API sweep: "
         f"{sweep.max_rss / 1024**2:.0f} MB (limit {RSS_LIMIT // 1024**2} MB).\n\n" + table(sweep)
     )
@@ -411,13 +451,14 @@ def main() -> None:
     print(f"{sweep.seconds:.0f} s")
 
 
-def iter_table(text: str) -> Iterator[tuple[str, str, str, str]]:
-    """(file, CLI status, API status, reason) of each row of a table written by ``table``."""
+def iter_table(text: str) -> Iterator[tuple[str, str, str, str, str]]:
+    """(file, CLI status, API status, OCR, reason) of each row of a table written by
+    ``table``."""
     for line in text.splitlines():
         if not line.startswith("| `"):
             continue
         cells = [c.strip() for c in line.strip("|").split(" | ")]
-        yield cells[0].strip("`"), cells[2], cells[3], cells[4]
+        yield cells[0].strip("`"), cells[2], cells[3], cells[4], cells[5]
 
 
 if __name__ == "__main__":

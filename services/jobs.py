@@ -31,6 +31,7 @@ from services.contracts.reminders import run_reminders
 from services.mail import mail_configured, send_mail
 from signing.audit import run_audit
 from storage.records.jobs_base import BackgroundJobRecord
+from storage.records.leases import retry_in
 
 if TYPE_CHECKING:
     from services.archive import Archive
@@ -119,11 +120,6 @@ HANDLERS: dict[str, Callable[[Archive, Checkpoint], str]] = {
     "fixity": _run_fixity,
     "reindex": _run_reindex,
 }
-
-
-def backoff(attempts: int, base: float) -> float:
-    """The wait before the next attempt after ``attempts`` failed ones (doubling)."""
-    return float(base) * float(2 ** max(0, attempts - 1))
 
 
 class JobWorker:
@@ -222,19 +218,15 @@ class JobWorker:
             self.records.finish_job(job.id, self.owner, result)
             log.info("background job %s (%s) done: %s", job.id, job.kind, result)
         else:
-            retry_in = (
-                backoff(job.attempts, self.settings.job_retry_backoff_seconds)
-                if job.attempts < job.max_attempts
-                else None
-            )
-            self.records.fail_job(job.id, self.owner, error, retry_in=retry_in, traceback=trace)
+            wait = retry_in(job.attempts, job.max_attempts, self.settings.job_retry_backoff_seconds)
+            self.records.fail_job(job.id, self.owner, error, retry_in=wait, traceback=trace)
             log.warning(
                 "background job %s (%s) attempt %s/%s failed%s: %s",
                 job.id,
                 job.kind,
                 job.attempts,
                 job.max_attempts,
-                "" if retry_in is None else f" (again in {retry_in:g} s)",
+                "" if wait is None else f" (again in {wait:g} s)",
                 error,
             )
         ended = self.records.get_job(job.id)

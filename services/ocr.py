@@ -70,6 +70,7 @@ from storage.objects.base import (
     pdf_key,
 )
 from storage.records.base import PageRecord
+from storage.records.leases import retry_in
 from storage.records.ocr_base import OcrCounts, OcrJobRecord
 
 log = logging.getLogger(__name__)
@@ -87,11 +88,6 @@ class OcrWait(OcrCounts):
 
     open_contracts: frozenset[int] = frozenset()
     timed_out: bool = False
-
-
-def backoff_seconds(base: float, attempts: int) -> float:
-    """Wait before the next attempt after ``attempts`` failed ones: base, 2·base, 4·base…"""
-    return float(base * 2 ** max(0, min(attempts - 1, 16)))
 
 
 def _short_traceback(exc: BaseException) -> str:
@@ -463,7 +459,8 @@ class OcrService:
             else:
                 reason = _reason(exc)
             trace = None if expected else _short_traceback(exc)
-            again = claim.attempts < self.max_attempts
+            wait = retry_in(claim.attempts, self.max_attempts, self.backoff)
+            again = wait is not None
             (log.warning if expected else log.error)(
                 "OCR of contract %d page %d failed (attempt %d of %d%s): %s%s",
                 claim.contract_id,
@@ -478,7 +475,7 @@ class OcrService:
                 claim.job_id,
                 owner,
                 reason,
-                retry_in=backoff_seconds(self.backoff, claim.attempts) if again else None,
+                retry_in=wait,
                 traceback=trace,
             )
             if not again:
@@ -630,7 +627,8 @@ class OcrService:
         ``failed`` for good when its attempts are used up. Never a tight loop."""
         batch = self.records.ocr_batch(contract_id)
         attempts = batch.attempts if batch is not None else self.max_attempts
-        again = attempts < self.max_attempts
+        wait = retry_in(attempts, self.max_attempts, self.backoff)
+        again = wait is not None
         reason = _reason(exc)
         trace = _short_traceback(exc)
         log.error(
@@ -647,7 +645,7 @@ class OcrService:
                 contract_id,
                 owner,
                 reason,
-                retry_in=backoff_seconds(self.backoff, attempts) if again else None,
+                retry_in=wait,
                 traceback=trace,
             )
         except ArchiveError as store_error:

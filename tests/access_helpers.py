@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from core.roles import Caller
 from search_api.app import create_app
+from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import NewUser
@@ -27,6 +28,21 @@ def ensure_user(
             NewUser(username=username, roles=roles, groups=groups, created_by="tests")
         )
     return access.caller_for(user, via="cli")
+
+
+def add_web_user(
+    archive: Archive, username: str, password: str, roles: tuple[str, ...] = ("admin",)
+) -> None:
+    """A user who signs in on the web with ``password``."""
+    AccessControl.for_archive(archive).store.add_user(
+        NewUser(
+            username=username,
+            roles=roles,
+            groups=(),
+            password_hash=hash_password(password),
+            created_by="tests",
+        )
+    )
 
 
 def token_for(

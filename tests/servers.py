@@ -240,3 +240,58 @@ def osmem() -> Iterator[str]:
         yield server.url
     finally:
         server.close()
+
+
+@dataclass
+class Serve:
+    """A ``contract-archive serve`` process with an administrator's token."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    auth: dict[str, str]
+
+    def up(self) -> bool:
+        """Answering its health check (an assertion error once the process stopped)."""
+        import httpx2 as httpx
+
+        assert self.process.poll() is None, "the server stopped"
+        try:
+            return httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+def start_serve(program: str, env: dict[str, str], *, token: str, log: Path | None = None) -> Serve:
+    """A token named ``token`` made with the installed program, then ``serve`` on a free port
+    (output to ``log``, else nowhere), waited for until it answers (90 s at most; killed if it
+    does not)."""
+    made = subprocess.run(
+        [program, "tokens", "create", "--name", token],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    (port,) = free_ports(1)
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        process = subprocess.Popen(
+            [program, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+    server = Serve(
+        process, f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {made.stdout.strip()}"}
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not server.up():
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return server

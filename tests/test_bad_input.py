@@ -22,7 +22,7 @@ from tests.conftest import make_settings
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[bad_input.Sweep, Path]:
     workdir = tmp_path_factory.mktemp("bad-input")
-    return bad_input.run(workdir), workdir
+    return bad_input.run(workdir, ocr=False), workdir  # the bench OCRs; here pages stay queued
 
 
 @pytest.mark.slow
@@ -62,7 +62,7 @@ def test_outcomes_are_the_published_table(sweep) -> None:
     def rows(text: str) -> dict[str, tuple[str, str, str]]:
         return {
             name: (cli, api, reason if "rejected" in (cli, api) else "")
-            for name, cli, api, reason in bad_input.iter_table(text)
+            for name, cli, api, _ocr, reason in bad_input.iter_table(text)
         }
 
     published = rows(bad_input.DOC.read_text())
@@ -72,6 +72,23 @@ def test_outcomes_are_the_published_table(sweep) -> None:
         name: (published[name], actual[name]) for name in actual if published[name] != actual[name]
     }
     assert changed == {}, "regenerate docs/bad-input.md (see its first line)"
+
+
+@pytest.mark.slow
+def test_the_table_says_which_files_went_through_ocr(sweep) -> None:
+    """The published table (the bench's run, OCR on) names how the OCR of each file ended, and
+    names exactly the files that have pages to OCR: here, with OCR off, the ones whose pages
+    stay queued. (The bench fails when an OCR did not end within its wait.)"""
+    result, _ = sweep
+    queued = {name for name, o in result.cli.items() if o.ocr}
+    assert queued and {result.cli[name].ocr for name in queued} == {"queued"}
+    published = {
+        name: ocr
+        for name, _cli, _api, ocr, _ in bad_input.iter_table(bad_input.DOC.read_text())
+        if ocr != "-"
+    }
+    assert set(published) == queued, "regenerate docs/bad-input.md (see its first line)"
+    assert set(published.values()) <= set(bad_input.FINAL_OCR), published
 
 
 @pytest.mark.slow

@@ -24,9 +24,10 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.doctor import Doctor
 from storage.records.access_base import LogFilter, NewUser
-from tests.access_helpers import auth_headers, ensure_user
+from tests.access_helpers import add_web_user, auth_headers, ensure_user
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
-from tests.test_ocr_poison import PROGRAM, one_page_scan, service
+from tests.test_ocr_poison import PROGRAM, ingest, one_page_scan, record_for, service
 
 PASSWORD = "a long enough passphrase 15"
 SECRET_TITLE = "Secret labour scan 机密"
@@ -220,3 +221,86 @@ def test_the_jobs_page_shows_reasons_and_its_retry_button_queues_the_page_again(
         store = AccessControl.for_archive(archive).store
         logged = store.entries(LogFilter(actor="web-admin", action="contract.ocr_retry"))
         assert [(e.contract_id, e.outcome) for e in logged] == [(ids["open"], "ok")]
+
+
+def test_one_failed_list_for_every_kind_of_background_work(tmp_path: Path):
+    """OCR pages, OCR finalisation and background jobs share one model (storage/records/
+    leases.py) and one failed-jobs list: a page that failed OCR, a contract whose finishing
+    failed and a failed fixity audit stand side by side in the API, the command line, the web
+    page and doctor, each with its reason and its way to try again."""
+    files = tmp_path / "files"
+    files.mkdir()
+    recordings = tmp_path / "recorded"
+    recordings.mkdir()
+    with Archive(make_settings(tmp_path / "var"), parser_workers=1).open() as archive:
+        ensure_user(archive, "root", ("admin",))
+        add_web_user(archive, "web-admin", PASSWORD)
+        unread = ingest(archive, one_page_scan(files / "unread.pdf", "unread"))
+        finished = one_page_scan(files / "unfinished.pdf", "unfinished")
+        record_for(recordings, finished)  # read, but its text file cannot be written
+        unfinished = ingest(archive, finished)
+        text_file = archive.settings.objects_dir / archive.get(unfinished).text_key
+        text_file.chmod(0o644)
+        text_file.write_bytes(b"{not json")
+        with service(archive, recordings, max_attempts=1) as ocr:
+            assert not ocr.wait_for([unread, unfinished], poll=0.1, timeout=120).timed_out
+        # a fixity audit whose worker failed it for good (its one attempt)
+        records = archive.records
+        queued = records.queue_job("fixity", queued_by="root", max_attempts=1)
+        assert queued is not None
+        taken = records.claim_job("a-worker", 60, kinds={"fixity"})
+        assert taken is not None and (taken.id, taken.attempts) == (queued.id, 1)
+        assert records.fail_job(
+            taken.id, "a-worker", "SMTP refused", retry_in=None, traceback="Traceback: ..."
+        )
+
+        expected = {
+            ("ocr_page", unread, "no recorded OCR output", f"ocr --retry {unread}"),
+            ("ocr_finish", unfinished, "the text file of", f"ocr --retry {unfinished}"),
+            ("fixity", None, "SMTP refused", f"jobs retry {queued.id}"),
+        }
+
+        def seen(items: list[dict]) -> set[tuple]:
+            found = set()
+            for job in items:
+                for kind, cid, reason, retry in expected:
+                    if (job["kind"], job["contract_id"]) == (kind, cid):
+                        assert job["state"] == "failed", job
+                        assert reason in job["reason"] and retry in job["retry"], job
+                        found.add((kind, cid, reason, retry))
+            return found
+
+        with TestClient(create_app(archive), headers=auth_headers(archive, username="root")) as c:
+            body = c.get("/api/v1/jobs", params={"state": "failed"}).json()
+        assert body["total"] == 3 and seen(body["items"]) == expected, body
+
+        done = invoke(
+            archive.settings.data_dir,
+            "jobs",
+            "list",
+            "--failed",
+            "--json",
+            env={"ARCHIVE_USER": "root"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert seen([json.loads(line) for line in done.stdout.splitlines()]) == expected
+
+        with signed_in(archive, "web-admin") as c:
+            page = c.get("/jobs?lang=en").text
+            # the contract pages say it too, the reason of the failed finishing included
+            unread_page = c.get(f"/contracts/{unread}?lang=en").text
+            unfinished_page = c.get(f"/contracts/{unfinished}?lang=en").text
+        assert "Pages that could not be read: 1" in unread_page
+        assert f'action="/contracts/{unread}/ocr/retry"' in unread_page
+        assert "OCR could not be finished: the text file of" in unfinished_page
+        assert "no recorded OCR output" in page and "the text file of" in page
+        assert "SMTP refused" in page and f'action="/jobs/{queued.id}/retry"' in page
+        for cid in (unread, unfinished):
+            assert f'name="contract_id" value="{cid}"' in page
+
+        codes = {(f.code, f.subject) for f in Doctor(archive).run().findings}
+        assert {
+            ("ocr_page_failed", f"contract {unread}"),
+            ("ocr_failed", f"contract {unfinished}"),
+            ("job_failed", f"background job {queued.id} (fixity)"),
+        } <= codes

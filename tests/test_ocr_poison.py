@@ -33,7 +33,8 @@ from schemas.contracts import ContractPublic
 from schemas.ocr import OcrStatus
 from services.archive import Archive
 from services.doctor import Doctor
-from services.ocr import OcrService, backoff_seconds
+from services.ocr import OcrService
+from storage.records.leases import backoff_seconds, retry_in
 from tests.access_helpers import client_as
 from tests.conftest import CORPUS, make_settings
 from tests.test_ocr_pipeline import RECORDED, SCAN_ZH
@@ -239,7 +240,9 @@ def test_a_page_waits_out_its_backoff_while_other_contracts_go_on(
     assert shown.state == "running" and shown.pages[0].retry_at == job.retry_at
     assert archive.get(bad).pages[0].ocr_status == "pending"
     assert status(archive, good).state == "done"
+    # the one rule of every kind of background work (OCR pages, finishing, background jobs)
     assert [backoff_seconds(30, n) for n in (1, 2, 3)] == [30, 60, 120]
+    assert [retry_in(n, 3, 30) for n in (1, 2, 3)] == [30, 60, None]
 
 
 def test_finishing_that_fails_every_time_ends_failed_within_its_attempts(

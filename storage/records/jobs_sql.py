@@ -1,8 +1,9 @@
 """Background jobs on SQLAlchemy: SQLite and PostgreSQL alike.
 
-A job is taken as an OCR page is (:mod:`storage.records.ocr_sql`): one conditional ``UPDATE …
-WHERE id = ? AND (state = 'queued' AND retry_at passed OR state = 'running' AND lease ran out)``;
-the row count says whether this worker won it.
+A job is taken, failed, backed off and given back by the rules every kind of background work
+shares (:mod:`storage.records.leases`): one conditional ``UPDATE … WHERE id = ? AND (state =
+'queued' AND retry_at passed OR state = 'running' AND lease ran out)``; the row count says
+whether this worker won it.
 """
 
 from __future__ import annotations
@@ -11,20 +12,23 @@ import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
+from storage.records import leases
 from storage.records.base import MAX_ID
 from storage.records.jobs_base import BackgroundJobRecord
 from storage.records.jobs_models import BackgroundJob
+from storage.records.leases import changed
 from storage.records.models import utcnow
 from storage.records.ocr_base import OcrJobRecord
 from storage.records.ocr_models import OcrJob
 from storage.records.ocr_sql import _job_record
 
-_CANDIDATES = 8
+JOBS = leases.LeaseTable(BackgroundJob)
+"""The background jobs as a table of leased work (:mod:`storage.records.leases`)."""
 
 
 def _record(row: BackgroundJob) -> BackgroundJobRecord:
@@ -48,10 +52,6 @@ def _record(row: BackgroundJob) -> BackgroundJobRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
     )
-
-
-def _changed(s: Session, statement: Any) -> int:
-    return int(getattr(s.execute(statement), "rowcount", 0) or 0)
 
 
 class SqlJobs:
@@ -102,106 +102,54 @@ class SqlJobs:
     def claim_job(
         self, owner: str, lease_seconds: float, *, kinds: set[str] | None = None
     ) -> BackgroundJobRecord | None:
-        while True:
-            now = utcnow()
-            takeable = or_(
-                and_(
-                    BackgroundJob.state == "queued",
-                    or_(BackgroundJob.retry_at.is_(None), BackgroundJob.retry_at <= now),
-                ),
-                and_(BackgroundJob.state == "running", BackgroundJob.lease_until < now),
-            )
-            query = select(BackgroundJob.id).where(takeable)
-            if kinds is not None:
-                query = query.where(BackgroundJob.kind.in_(sorted(kinds) or [""]))
-            with self._session(write=False) as s:
-                candidates = list(s.scalars(query.order_by(BackgroundJob.id).limit(_CANDIDATES)))
-            if not candidates:
+        def exhausted(row: BackgroundJob) -> str | None:
+            if row.attempts < row.max_attempts:
                 return None
-            for job_id in candidates:
-                with self._session(write=True) as s:
-                    row = s.get(BackgroundJob, job_id)
-                    if row is None:
-                        continue
-                    if row.state == "running" and row.attempts >= row.max_attempts:
-                        _changed(
-                            s,
-                            update(BackgroundJob)
-                            .where(BackgroundJob.id == job_id, takeable)
-                            .values(
-                                state="failed",
-                                owner=None,
-                                lease_until=None,
-                                finished_at=now,
-                                error=f"the job was interrupted {row.attempts} times (its "
-                                "worker stopped or crashed each time; the lease ran out)",
-                            )
-                            .execution_options(synchronize_session=False),
-                        )
-                        continue
-                    won = _changed(
-                        s,
-                        update(BackgroundJob)
-                        .where(BackgroundJob.id == job_id, takeable)
-                        .values(
-                            state="running",
-                            owner=owner,
-                            lease_until=now + timedelta(seconds=lease_seconds),
-                            heartbeat_at=now,
-                            started_at=now,
-                            retry_at=None,
-                            attempts=BackgroundJob.attempts + 1,
-                        )
-                        .execution_options(synchronize_session=False),
-                    )
-                    if won != 1:
-                        continue  # another worker was faster
-                    s.expire_all()
-                    taken = s.get(BackgroundJob, job_id)
-                    assert taken is not None
-                    return _record(taken)
+            return (
+                f"the job was interrupted {row.attempts} times (its worker stopped or crashed "
+                "each time; the lease ran out)"
+            )
 
-    def _owned(self, job_id: int, owner: str) -> Any:
-        return and_(
-            BackgroundJob.id == job_id,
-            BackgroundJob.owner == owner,
-            BackgroundJob.state == "running",
+        def taken(s: Session, row: BackgroundJob) -> BackgroundJobRecord:
+            s.expire_all()
+            now_taken = s.get(BackgroundJob, row.id)
+            assert now_taken is not None
+            return _record(now_taken)
+
+        def where(query: Any) -> Any:
+            if kinds is None:
+                return query
+            return query.where(BackgroundJob.kind.in_(sorted(kinds) or [""]))
+
+        return leases.claim(
+            self._session,
+            JOBS,
+            owner,
+            lease_seconds,
+            taken=taken,
+            exhausted=exhausted,
+            where=where,
+            extra=lambda now: {"heartbeat_at": now},
         )
 
     def heartbeat_job(self, job_id: int, owner: str, lease_seconds: float) -> bool:
         now = utcnow()
+        values = {"lease_until": now + timedelta(seconds=lease_seconds), "heartbeat_at": now}
         with self._session(write=True) as s:
-            return (
-                _changed(
-                    s,
-                    update(BackgroundJob)
-                    .where(self._owned(job_id, owner))
-                    .values(lease_until=now + timedelta(seconds=lease_seconds), heartbeat_at=now)
-                    .execution_options(synchronize_session=False),
-                )
-                == 1
-            )
+            return changed(s, JOBS.update_owned(job_id, owner, values)) == 1
 
     def finish_job(self, job_id: int, owner: str, result: str) -> bool:
+        values = {
+            "state": "done",
+            "owner": None,
+            "lease_until": None,
+            "finished_at": utcnow(),
+            "result": result[:2000],
+            "error": None,
+            "traceback": None,
+        }
         with self._session(write=True) as s:
-            return (
-                _changed(
-                    s,
-                    update(BackgroundJob)
-                    .where(self._owned(job_id, owner))
-                    .values(
-                        state="done",
-                        owner=None,
-                        lease_until=None,
-                        finished_at=utcnow(),
-                        result=result[:2000],
-                        error=None,
-                        traceback=None,
-                    )
-                    .execution_options(synchronize_session=False),
-                )
-                == 1
-            )
+            return changed(s, JOBS.update_owned(job_id, owner, values)) == 1
 
     def fail_job(
         self,
@@ -212,28 +160,9 @@ class SqlJobs:
         retry_in: float | None,
         traceback: str | None = None,
     ) -> bool:
-        now = utcnow()
-        if retry_in is None:
-            values: dict[str, Any] = {"state": "failed", "finished_at": now, "retry_at": None}
-        else:
-            values = {"state": "queued", "retry_at": now + timedelta(seconds=max(0.0, retry_in))}
+        values = JOBS.failure(error[:4000], retry_in=retry_in, traceback=traceback, now=utcnow())
         with self._session(write=True) as s:
-            return (
-                _changed(
-                    s,
-                    update(BackgroundJob)
-                    .where(self._owned(job_id, owner))
-                    .values(
-                        owner=None,
-                        lease_until=None,
-                        error=error[:4000],
-                        traceback=traceback,
-                        **values,
-                    )
-                    .execution_options(synchronize_session=False),
-                )
-                == 1
-            )
+            return changed(s, JOBS.update_owned(job_id, owner, values)) == 1
 
     def retry_job(self, job_id: int) -> BackgroundJobRecord:
         if not 0 < job_id <= MAX_ID:
@@ -282,22 +211,10 @@ class SqlJobs:
             return [_record(r) for r in rows]
 
     def requeue_job(self, job_id: int) -> bool:
-        now = utcnow()
+        expired = and_(BackgroundJob.state == "running", BackgroundJob.lease_until < utcnow())
+        values = {"state": "queued", "owner": None, "lease_until": None, "retry_at": None}
         with self._session(write=True) as s:
-            return (
-                _changed(
-                    s,
-                    update(BackgroundJob)
-                    .where(
-                        BackgroundJob.id == job_id,
-                        BackgroundJob.state == "running",
-                        BackgroundJob.lease_until < now,
-                    )
-                    .values(state="queued", owner=None, lease_until=None, retry_at=None)
-                    .execution_options(synchronize_session=False),
-                )
-                == 1
-            )
+            return changed(s, JOBS.update_if(job_id, expired, values)) == 1
 
     def active_ocr_pages(self, *, limit: int = 1000) -> list[OcrJobRecord]:
         """OCR pages queued or running (for ``jobs list --all``), oldest first."""

@@ -1,7 +1,9 @@
 """The OCR queue on SQLAlchemy: SQLite and PostgreSQL alike.
 
-A page is taken with one conditional ``UPDATE … WHERE id = ? AND (status = 'queued' OR lease
-ran out)``; the row count says whether this worker won it. On SQLite writers are serialised by
+Pages and finalisations are taken, failed, backed off and given back by the rules every kind of
+background work shares (:mod:`storage.records.leases`): a page is taken with one conditional
+``UPDATE … WHERE id = ? AND (status = 'queued' OR lease ran out)``; the row count says whether
+this worker won it. On SQLite writers are serialised by
 ``BEGIN IMMEDIATE``; on PostgreSQL the update locks the row and re-checks the condition, so two
 processes never both see one row count for the same page. The contract's finalisation is taken
 under a row lock on its batch (``SELECT … FOR UPDATE``) after counting its open pages, so that
@@ -12,15 +14,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Sequence
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from core.errors import NotFound
 from storage.objects.base import pdf_key
+from storage.records import leases
 from storage.records.base import ContractRecord, PageRecord
+from storage.records.leases import changed
 from storage.records.models import Contract, ContractPage, utcnow
 from storage.records.ocr_base import (
     OcrBatchRecord,
@@ -30,7 +33,13 @@ from storage.records.ocr_base import (
 )
 from storage.records.ocr_models import OcrBatch, OcrJob
 
-_CANDIDATES = 8
+PAGES = leases.LeaseTable(OcrJob, state="status")
+"""OCR pages as a table of leased work (:mod:`storage.records.leases`)."""
+BATCHES = leases.LeaseTable(
+    OcrBatch, key="contract_id", waiting="pending", running="finalizing", reason="last_error"
+)
+"""Finishing a contract's OCR as a table of leased work: ``pending`` while it waits for its pages
+or its backoff, ``finalizing`` while a worker holds it."""
 
 
 def _only(query: Any, column: Any, contract_ids: Collection[int] | None) -> Any:
@@ -39,9 +48,10 @@ def _only(query: Any, column: Any, contract_ids: Collection[int] | None) -> Any:
     return query.where(column.in_(list(contract_ids) or [-1]))
 
 
-def _changed(s: Session, statement: Any) -> int:
-    """Rows changed by an UPDATE: the verdict of a conditional update."""
-    return int(getattr(s.execute(statement), "rowcount", 0) or 0)
+def _apply(row: Any, values: dict[str, Any]) -> None:
+    """Set the values of :mod:`storage.records.leases` on a row held under its lock."""
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def _job_record(row: OcrJob, *, with_layer: bool = True) -> OcrJobRecord:
@@ -202,82 +212,42 @@ class OcrQueueSql:
         max_attempts: int = 3,
         contract_ids: Collection[int] | None = None,
     ) -> OcrClaim | None:
-        while True:
-            now = utcnow()
-            takeable = or_(
-                and_(
-                    OcrJob.status == "queued",
-                    or_(OcrJob.retry_at.is_(None), OcrJob.retry_at <= now),
-                ),
-                and_(OcrJob.status == "running", OcrJob.lease_until < now),
-            )
-            with self._session(write=False) as s:
-                candidates = list(
-                    s.scalars(
-                        _only(select(OcrJob.id).where(takeable), OcrJob.contract_id, contract_ids)
-                        .order_by(OcrJob.id)
-                        .limit(_CANDIDATES)
-                    )
-                )
-            if not candidates:
+        def exhausted(row: OcrJob) -> str | None:
+            if row.attempts < max_attempts:
                 return None
-            for job_id in candidates:
-                with self._session(write=True) as s:
-                    row = s.get(OcrJob, job_id)
-                    if row is None:
-                        continue
-                    if row.status == "running" and row.attempts >= max_attempts:
-                        reason = (
-                            f"OCR of the page was interrupted {row.attempts} times "
-                            "(the worker stopped or crashed each time)"
-                        )
-                        won = _changed(
-                            s,
-                            update(OcrJob)
-                            .where(OcrJob.id == job_id, takeable)
-                            .values(
-                                status="failed",
-                                owner=None,
-                                lease_until=None,
-                                finished_at=now,
-                                error=reason,
-                            )
-                            .execution_options(synchronize_session=False),
-                        )
-                        if won == 1:
-                            self._set_page_status(
-                                s, row.contract_id, [row.page_no], "failed", ocr_error=reason
-                            )
-                        continue
-                    won = _changed(
-                        s,
-                        update(OcrJob)
-                        .where(OcrJob.id == job_id, takeable)
-                        .values(
-                            status="running",
-                            owner=owner,
-                            lease_until=now + timedelta(seconds=lease_seconds),
-                            started_at=now,
-                            retry_at=None,
-                            attempts=OcrJob.attempts + 1,
-                        )
-                        .execution_options(synchronize_session=False),
-                    )
-                    if won != 1:
-                        continue  # another worker was faster
-                    contract = s.get(Contract, row.contract_id)
-                    if contract is None:  # deleted meanwhile; the cascade removes the job
-                        continue
-                    self._set_page_status(s, row.contract_id, [row.page_no], "running")
-                    return OcrClaim(
-                        job_id=job_id,
-                        contract_id=row.contract_id,
-                        page_no=row.page_no,
-                        sha256=contract.sha256,
-                        original_key=pdf_key(contract.original_key, contract.content_type),
-                        attempts=row.attempts + 1,
-                        owner=owner,
-                    )
+            return (
+                f"OCR of the page was interrupted {row.attempts} times "
+                "(the worker stopped or crashed each time)"
+            )
+
+        def page_failed(s: Session, row: OcrJob, reason: str) -> None:
+            self._set_page_status(s, row.contract_id, [row.page_no], "failed", ocr_error=reason)
+
+        def taken(s: Session, row: OcrJob) -> OcrClaim | None:
+            contract = s.get(Contract, row.contract_id)
+            if contract is None:  # deleted meanwhile; the cascade removes the job
+                return None
+            self._set_page_status(s, row.contract_id, [row.page_no], "running")
+            return OcrClaim(
+                job_id=row.id,
+                contract_id=row.contract_id,
+                page_no=row.page_no,
+                sha256=contract.sha256,
+                original_key=pdf_key(contract.original_key, contract.content_type),
+                attempts=row.attempts + 1,
+                owner=owner,
+            )
+
+        return leases.claim(
+            self._session,
+            PAGES,
+            owner,
+            lease_seconds,
+            taken=taken,
+            exhausted=exhausted,
+            on_failed=page_failed,
+            where=lambda query: _only(query, OcrJob.contract_id, contract_ids),
+        )
 
     def complete_ocr_page(
         self,
@@ -288,25 +258,18 @@ class OcrQueueSql:
         layer: bytes | None,
         confidence: float | None,
     ) -> bool:
-        now = utcnow()
+        values = {
+            "status": "done",
+            "owner": None,
+            "lease_until": None,
+            "finished_at": utcnow(),
+            "error": None,
+            "traceback": None,
+            "result": result,
+            "layer": layer,
+        }
         with self._session(write=True) as s:
-            won = _changed(
-                s,
-                update(OcrJob)
-                .where(OcrJob.id == job_id, OcrJob.owner == owner, OcrJob.status == "running")
-                .values(
-                    status="done",
-                    owner=None,
-                    lease_until=None,
-                    finished_at=now,
-                    error=None,
-                    traceback=None,
-                    result=result,
-                    layer=layer,
-                )
-                .execution_options(synchronize_session=False),
-            )
-            if won != 1:
+            if changed(s, PAGES.update_owned(job_id, owner, values)) != 1:
                 return False
             row = s.get(OcrJob, job_id)
             assert row is not None
@@ -324,20 +287,9 @@ class OcrQueueSql:
         retry_in: float | None = None,
         traceback: str | None = None,
     ) -> bool:
-        now = utcnow()
-        if retry_in is None:
-            values: dict[str, Any] = {"status": "failed", "finished_at": now, "retry_at": None}
-        else:
-            values = {"status": "queued", "retry_at": now + timedelta(seconds=max(0.0, retry_in))}
+        values = PAGES.failure(error, retry_in=retry_in, traceback=traceback, now=utcnow())
         with self._session(write=True) as s:
-            won = _changed(
-                s,
-                update(OcrJob)
-                .where(OcrJob.id == job_id, OcrJob.owner == owner, OcrJob.status == "running")
-                .values(owner=None, lease_until=None, error=error, traceback=traceback, **values)
-                .execution_options(synchronize_session=False),
-            )
-            if won != 1:
+            if changed(s, PAGES.update_owned(job_id, owner, values)) != 1:
                 return False
             row = s.get(OcrJob, job_id)
             assert row is not None
@@ -349,19 +301,7 @@ class OcrQueueSql:
 
     def release_ocr_page(self, job_id: int, owner: str) -> None:
         with self._session(write=True) as s:
-            won = _changed(
-                s,
-                update(OcrJob)
-                .where(OcrJob.id == job_id, OcrJob.owner == owner, OcrJob.status == "running")
-                .values(
-                    status="queued",
-                    owner=None,
-                    lease_until=None,
-                    attempts=case((OcrJob.attempts > 0, OcrJob.attempts - 1), else_=0),
-                )
-                .execution_options(synchronize_session=False),
-            )
-            if won == 1:
+            if changed(s, PAGES.update_owned(job_id, owner, PAGES.release())) == 1:
                 row = s.get(OcrJob, job_id)
                 assert row is not None
                 self._set_page_status(s, row.contract_id, [row.page_no], "pending")
@@ -391,7 +331,7 @@ class OcrQueueSql:
             for row in rows:
                 row.status, row.owner, row.lease_until = "queued", None, None
                 self._set_page_status(s, row.contract_id, [row.page_no], "pending")
-            batches = _changed(
+            batches = changed(
                 s,
                 update(OcrBatch)
                 .where(OcrBatch.state == "finalizing", OcrBatch.owner.in_(owners))
@@ -427,10 +367,7 @@ class OcrQueueSql:
 
     @staticmethod
     def _take_batch(batch: OcrBatch, owner: str, now: Any, lease_seconds: float) -> None:
-        batch.state = "finalizing"
-        batch.owner = owner
-        batch.lease_until = now + timedelta(seconds=lease_seconds)
-        batch.retry_at = None
+        _apply(batch, BATCHES.take(owner, lease_seconds, now))
         batch.attempts = (batch.attempts or 0) + 1
         batch.updated_at = now
 
@@ -448,22 +385,19 @@ class OcrQueueSql:
                 s.scalars(
                     _only(select(OcrBatch.contract_id), OcrBatch.contract_id, contract_ids)
                     .where(
+                        BATCHES.takeable(now),
                         or_(
-                            and_(OcrBatch.state == "finalizing", OcrBatch.lease_until < now),
-                            and_(
-                                OcrBatch.state == "pending",
-                                or_(OcrBatch.retry_at.is_(None), OcrBatch.retry_at <= now),
-                                ~select(OcrJob.id)
-                                .where(
-                                    OcrJob.contract_id == OcrBatch.contract_id,
-                                    OcrJob.status.in_(("queued", "running")),
-                                )
-                                .exists(),
-                            ),
-                        )
+                            OcrBatch.state == "finalizing",
+                            ~select(OcrJob.id)
+                            .where(
+                                OcrJob.contract_id == OcrBatch.contract_id,
+                                OcrJob.status.in_(("queued", "running")),
+                            )
+                            .exists(),
+                        ),
                     )
                     .order_by(OcrBatch.contract_id)
-                    .limit(_CANDIDATES)
+                    .limit(leases.CANDIDATES)
                 )
             )
         for contract_id in candidates:
@@ -498,10 +432,8 @@ class OcrQueueSql:
     ) -> None:
         """The batch is failed for good; its pages whose OCR was done say that it could not
         be finished (their text never reached the record: they still need OCR)."""
-        batch.state = "failed"
-        batch.owner, batch.lease_until, batch.retry_at = None, None, None
-        batch.last_error, batch.traceback = reason, traceback
-        batch.updated_at = batch.finished_at = now
+        _apply(batch, BATCHES.failure(reason, retry_in=None, traceback=traceback, now=now))
+        batch.updated_at = now
         s.execute(
             update(ContractPage)
             .where(
@@ -530,31 +462,14 @@ class OcrQueueSql:
             if retry_in is None:
                 self._fail_batch(s, batch, error, traceback, now)
                 return True
-            batch.state = "pending"
-            batch.owner, batch.lease_until = None, None
-            batch.retry_at = now + timedelta(seconds=max(0.0, retry_in))
-            batch.last_error, batch.traceback = error, traceback
+            _apply(batch, BATCHES.failure(error, retry_in=retry_in, traceback=traceback, now=now))
             batch.updated_at = now
             return True
 
     def abandon_finalization(self, contract_id: int, owner: str) -> None:
         with self._session(write=True) as s:
-            s.execute(
-                update(OcrBatch)
-                .where(
-                    OcrBatch.contract_id == contract_id,
-                    OcrBatch.owner == owner,
-                    OcrBatch.state == "finalizing",
-                )
-                .values(
-                    state="pending",
-                    owner=None,
-                    lease_until=None,
-                    updated_at=utcnow(),
-                    attempts=case((OcrBatch.attempts > 0, OcrBatch.attempts - 1), else_=0),
-                )
-                .execution_options(synchronize_session=False)
-            )
+            values = {**BATCHES.release(), "updated_at": utcnow()}
+            s.execute(BATCHES.update_owned(contract_id, owner, values))
 
     def finish_ocr(
         self,
