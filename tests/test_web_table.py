@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from search_api.app import create_app
+from search_api.web.i18n import translate
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
@@ -327,6 +328,34 @@ def test_export_writes_every_row_of_the_view(world: World) -> None:
         assert values[1][1] == "批量合同 0012" and Decimal(str(values[1][8])) == 12000
 
 
+def test_amounts_of_different_currencies_are_never_added(world: World) -> None:
+    """What is owed, on the table, the customer card, the customers' list and the export, is
+    shown per currency ("CNY 60.00 · USD 1,000.00"), formatted for the page's language; the
+    separator was a "+", which reads as a sum."""
+    cid = world.real[2]
+    root = Runtime(world.archive).facade(
+        ensure_user(world.archive, "root", ("admin",), groups=(GROUP,))
+    )
+    customer = root.customers.create("丁公司")
+    root.terms.update(cid, {"customer": "丁公司"}, reason="test")
+    for amount, currency in (("60", "CNY"), ("1000", "USD"), ("0.5", "USD")):
+        root.payments.add(cid, date(2030, 1, 1), Decimal(amount), currency)
+    shown = {"en": "CNY 60.00 · USD 1,000.50", "zh": "60.00 元 · 1,000.50 美元"}
+    for lang, text in shown.items():
+        with signed_in(world.archive, "clerk", lang) as c:
+            r = c.get("/contracts?outstanding=yes&customer=丁公司")
+            assert rows(r.text) == [cid]
+            assert text in r.text and "1,060" not in r.text and " + " not in r.text
+            card = c.get(f"/customers/{customer.id}")
+            assert card.status_code == 200
+            assert card.text.count(text) == 2, card.text  # the totals and the contract's row
+            listed = c.get("/customers")
+            assert text in listed.text
+            export = c.get("/contracts.csv?customer=丁公司")
+            table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+            assert table[1][table[0].index(translate(lang, "customer.outstanding"))] == text  # type: ignore[arg-type]
+
+
 # --- the SQL itself, on SQLite and on PostgreSQL ------------------------------------------------
 
 
@@ -362,12 +391,28 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     store.add_payment(
         ids[3], due_date=date(2030, 1, 1), amount=Decimal(70), currency="CNY", actor="t"
     )
+    # owed in two currencies: CNY 60 and USD 1,000 are never added (1,060 of nothing)
+    for amount, currency in ((Decimal(60), "CNY"), (Decimal(1000), "USD")):
+        store.add_payment(
+            ids[1], due_date=date(2030, 1, 1), amount=amount, currency=currency, actor="t"
+        )
+    store.add_payment(
+        ids[6], due_date=date(2030, 1, 1), amount=Decimal(5), currency="USD", actor="t"
+    )
     store.raise_alert(ids[4], file="original", expected_sha256=None, problem="x", detected_by="t")
     assert _listed(store)[0] == 7  # the hidden one neither listed nor counted
     # amounts are compared within their currency (CNY before USD), empty values last either way
     assert _listed(store, sort="amount")[1][:6] == [ids[4], ids[3], ids[2], ids[1], ids[0], ids[5]]
     assert _listed(store, sort="-amount")[1][:6] == [*ids[:5], ids[5]]
-    assert _listed(store, sort="-outstanding")[1][:2] == [ids[3], ids[2]]
+    # what is owed goes by the first currency owed, then the amount in it; nothing owed last
+    owed = [ids[3], ids[1], ids[2], ids[6]]  # CNY 70, CNY 60 (and USD 1,000), CNY 50, USD 5
+    assert _listed(store, sort="-outstanding")[1][:4] == owed
+    assert _listed(store, sort="outstanding")[1][:4] == [ids[2], ids[1], ids[3], ids[6]]
+    line = next(r for r in store.query_contracts(ContractFilter(contract_ids=(ids[1],)))[1])
+    assert [(m.currency, m.amount) for m in line.outstanding] == [
+        ("CNY", Decimal(60)),
+        ("USD", Decimal(1000)),
+    ]
     assert _listed(store, sort="verification")[1][0] == ids[4]  # alert first
     assert _listed(store, sort="-title")[1][0] == ids[6]
     assert _listed(store, title="合同 0003")[1] == [ids[2]]
@@ -377,7 +422,7 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     assert _listed(store, filed=False)[0] == 6
     assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400))[0] == 3
     assert _listed(store, signed_from=date(2024, 2, 1), signed_to=date(2024, 3, 31))[0] == 2
-    assert _listed(store, outstanding=True)[1] == [ids[2], ids[3]]
+    assert _listed(store, outstanding=True)[1] == [ids[1], ids[2], ids[3], ids[6]]
     assert _listed(store, verification=("alert",))[1] == [ids[4]]
     assert _listed(store, verification=("unsealed",))[0] == 6
     assert _listed(store, unclassified=True)[0] == 3
