@@ -275,6 +275,89 @@ def test_bulk_actions_go_through_each_contract_and_refuse_without_rights(world: 
         assert r.status_code == 403  # no CSRF token
 
 
+def test_bulk_actions_over_the_api_with_a_token(world: World) -> None:
+    """``POST /api/v1/contracts/bulk``: the web's bulk actions through the same facade action,
+    each contract's outcome reported, a hidden contract refused exactly as a missing one, and
+    each contract's action logged as the single action is."""
+    cid = world.real[2]
+    records = world.archive.records
+    access = AccessControl.for_archive(world.archive)
+    secret = records.query_contracts(ContractFilter(classifications=(HIDDEN_CODE,)), limit=1)[1][
+        0
+    ].id
+    missing = 987_654
+    code = next(
+        c.code
+        for c in records.current_scheme().codes
+        if c.code not in {world.archive.get(cid).classification, HIDDEN_CODE, "XS"}
+    )
+    versions = len(records.manifests(cid))
+    clerk = auth_headers(world.archive, "archivist", username="clerk")
+    lawyer = auth_headers(world.archive, "legal", username="lawyer")
+    with TestClient(create_app(world.archive), raise_server_exceptions=False) as api:
+        mark = access.store.head().seq
+        body = {"action": "classify", "value": code, "ids": [cid, secret, missing]}
+        r = api.post("/api/v1/contracts/bulk", json=body, headers=clerk)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert (out["action"], out["done"], out["failed"]) == ("classify", 1, 2)
+        ok, hidden, gone = out["rows"]
+        assert ok == {"id": cid, "ok": True, "code": None, "message": None}
+        assert world.archive.get(cid).classification == code
+        assert len(records.manifests(cid)) == versions + 1
+        # the hidden contract's row is the missing one's, its id put in
+        assert hidden["code"] == gone["code"] == "not_found"
+        assert hidden == {
+            **gone,
+            "id": secret,
+            "message": gone["message"].replace(str(missing), str(secret)),
+        }
+        # logged as the single action is: one entry per contract, under the caller's token
+        logged = [
+            (e.action, e.contract_id, e.outcome, e.via.split(":")[0])
+            for e in access.store.entries(after=mark, limit=100)
+            if e.actor == "clerk"
+        ]
+        single = api.patch(
+            f"/api/v1/contracts/{cid}/terms",
+            json={"classification": code, "reason": "again"},
+            headers=clerk,
+        )
+        assert single.status_code == 200, single.text
+        action = access.store.entries(descending=True, limit=1)[0].action
+        assert [(a, c, o) for a, c, o, _ in logged] == [
+            (action, cid, "ok"),
+            (action, secret, "denied"),  # read back as not_found by who is not cleared
+            (action, missing, "not_found"),
+        ], logged
+        assert {via for *_, via in logged} == {"token"}
+        # a hold with its reason; a hold without one is refused before any contract is touched
+        r = api.post(
+            "/api/v1/contracts/bulk",
+            json={"action": "hold", "ids": [cid], "reason": "API hold"},
+            headers=clerk,
+        )
+        assert r.json()["done"] == 1 and records.list_holds(cid)
+        r = api.post("/api/v1/contracts/bulk", json={"action": "hold", "ids": [cid]}, headers=clerk)
+        assert r.status_code == 400 and "reason" in r.json()["error"]["message"]
+        r = api.post("/api/v1/contracts/bulk", json={"action": "burn", "ids": [cid]}, headers=clerk)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+        r = api.post("/api/v1/contracts/bulk", json={"action": "file", "ids": []}, headers=clerk)
+        assert r.status_code == 422 and set(r.json()) == {"error"}
+        # a role without the right: every row refused with the reason, nothing changed
+        before = len(records.manifests(cid))
+        r = api.post(
+            "/api/v1/contracts/bulk",
+            json={"action": "customer", "value": "丙公司", "ids": [cid]},
+            headers=lawyer,
+        )
+        assert r.status_code == 200
+        row = r.json()["rows"][0]
+        assert not row["ok"] and row["code"] == "forbidden" and "contracts:edit" in row["message"]
+        assert len(records.manifests(cid)) == before
+        assert api.post("/api/v1/contracts/bulk", json=body).status_code == 401
+
+
 def test_saved_views_belong_to_their_user(world: World) -> None:
     with signed_in(world.archive, "clerk") as c:
         token = csrf(c.get("/contracts").text)
