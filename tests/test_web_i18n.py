@@ -38,7 +38,7 @@ SAME_IN_BOTH = {
     "PDF", "PNG", "JPEG", "TIFF", "OCR", "SHA", "API", "UTC", "CNY", "USD", "ZIP", "CSV", "JSON", "Lines", "SM3",
     # file formats, named alike in both (the upload page)
     "DOC", "DOCX", "XLSX", "ODT", "ODS", "OFD", "Office", "eml",
-    "English", "XS", "LD", "CG", "ZL", "FW", "BM",
+    "English", "XS", "LD", "CG", "ZL", "FW", "BM", "Excel",
     # the query language's words, the same in both (search help, placeholders)
     "HTTP", "JavaScript", "SHA-", "customer", "title", "sha", "classification", "status", "year", "sha256", "archived", "Acme",
 }  # fmt: skip
@@ -166,6 +166,11 @@ def pages(world: World) -> list[tuple[str, int]]:
         (f"/contracts/{en}/verification", 200),
         ("/access-log", 200),
         ("/account/password", 200),
+        ("/contracts", 200),
+        ("/contracts?sort=-amount&filed=no&size=25", 200),
+        ("/jobs", 200),
+        ("/approvals", 200),
+        ("/borrowings", 200),
         ("/contracts/999999", 404),
         ("/no/such/page", 404),
     ]
