@@ -20,19 +20,38 @@ class TablePage(BaseModel):
     items: list[ContractLine]
 
 
+class BulkRequest(BaseModel):
+    """One action on many contracts (the contract table's bulk actions)."""
+
+    action: str = Field(
+        max_length=40,
+        description="`classify` (confirm a classification code: `value`), `customer` (set the "
+        "customer, who must exist: `value`), `file` (assign the 档号), `hold` (place a legal "
+        "hold: `reason`).",
+    )
+    ids: list[int] = Field(
+        min_length=1, max_length=1000, description="The contracts, at most 500 at a time."
+    )
+    value: str | None = Field(None, max_length=500, description="The code or the customer.")
+    reason: str | None = Field(
+        None, max_length=2000, description="Why; recorded in each contract's history."
+    )
+
+
 class BulkRow(BaseModel):
-    """What a bulk action did to one contract."""
+    """What a bulk action did to one contract: done, or refused with the reason (a contract the
+    caller may not see is refused exactly as a missing one)."""
 
     id: int
     ok: bool
-    code: str | None = None
-    message: str | None = None
+    code: str | None = Field(None, description="The error code of a refusal.")
+    message: str | None = Field(None, description="The reason for a refusal.")
 
 
 class BulkOutcome(BaseModel):
     action: str
-    done: int
-    failed: int
+    done: int = Field(description="Contracts the action was applied to.")
+    failed: int = Field(description="Contracts it was refused for (see their rows).")
     rows: list[BulkRow]
 
 

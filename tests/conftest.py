@@ -292,6 +292,7 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_web_table.py": 13,
     "test_web_table_browser.py": 11,
     "test_scans_browser.py": 9,
+    "test_screens_browser.py": 86,
     "test_ocr_viewer.py": 7,
     "test_ingest.py": 137,
     "test_ocr_tesseract.py": 162,

@@ -656,6 +656,7 @@ def _kind_of(name: str) -> str | None:
     if name in (
         "contract_id",
         "contract_ids",
+        "ids",
         "master_id",
         "contract",
         "suggestion_id",
@@ -690,6 +691,8 @@ def searches(w: World) -> dict[str, str]:
 
 def _missing_for(name: str, value: Any, w: World) -> Any:
     name = name.removeprefix("body:")
+    if isinstance(value, tuple):  # a list of references (the bulk actions' ids)
+        return tuple(_missing_for(name, v, w) for v in value)
     if isinstance(value, int):
         if _kind_of(name) == "customer":
             return MISSING_CUSTOMER
@@ -835,11 +838,13 @@ def body_for(route: APIRoute, w: World) -> tuple[dict[str, Any], dict[str, Any]]
         "days": 7,
         "rules": [{"name": "probe", "steps": [{"roles": ["legal"]}]}],
         "flags": ["probe"],
+        "ids": (cid,),  # the bulk actions' contracts
+        "action": "file",  # a bulk action that needs no other field
     }
     body: dict[str, Any] = {}
     references: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        if name in ("master_id", "customer_id", "source_id", "contract_id"):
+        if name in ("master_id", "customer_id", "source_id", "contract_id", "ids"):
             references[name] = by_name[name]
         elif info.is_required():
             body[name] = by_name.get(name, "probe")

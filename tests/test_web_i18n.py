@@ -38,7 +38,7 @@ SAME_IN_BOTH = {
     "PDF", "PNG", "JPEG", "TIFF", "OCR", "SHA", "API", "UTC", "CNY", "USD", "ZIP", "CSV", "JSON", "Lines", "SM3",
     # file formats, named alike in both (the upload page)
     "DOC", "DOCX", "XLSX", "ODT", "ODS", "OFD", "Office", "eml",
-    "English", "XS", "LD", "CG", "ZL", "FW", "BM",
+    "English", "XS", "LD", "CG", "ZL", "FW", "BM", "Excel",
     # the query language's words, the same in both (search help, placeholders)
     "HTTP", "JavaScript", "SHA-", "customer", "title", "sha", "classification", "status", "year", "sha256", "archived", "Acme",
 }  # fmt: skip
@@ -166,6 +166,11 @@ def pages(world: World) -> list[tuple[str, int]]:
         (f"/contracts/{en}/verification", 200),
         ("/access-log", 200),
         ("/account/password", 200),
+        ("/contracts", 200),
+        ("/contracts?sort=-amount&filed=no&size=25", 200),
+        ("/jobs", 200),
+        ("/approvals", 200),
+        ("/borrowings", 200),
         ("/contracts/999999", 404),
         ("/no/such/page", 404),
     ]
@@ -174,9 +179,13 @@ def pages(world: World) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_is_in_one_language(world: World, lang: str) -> None:
     problems: dict[str, list[str]] = {}
-    with client_for(world, lang) as client:
-        for url, status in pages(world):
-            r = client.get(url)
+    signed_out = TestClient(
+        create_app(world.archive), raise_server_exceptions=False, headers={"Accept": "text/html"}
+    )
+    signed_out.cookies.set("archive_lang", lang)
+    with client_for(world, lang) as client, signed_out:
+        for url, status in [*pages(world), ("/login", 200)]:
+            r = (signed_out if url == "/login" else client).get(url)
             assert r.status_code == status, (url, r.status_code, r.text[:300])
             query = parse_qs(urlsplit(url).query).get("q", [""])[0]
             text = visible_text(r.text, world, query)

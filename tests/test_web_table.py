@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from search_api.app import create_app
+from search_api.web.i18n import translate
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
@@ -274,6 +275,89 @@ def test_bulk_actions_go_through_each_contract_and_refuse_without_rights(world: 
         assert r.status_code == 403  # no CSRF token
 
 
+def test_bulk_actions_over_the_api_with_a_token(world: World) -> None:
+    """``POST /api/v1/contracts/bulk``: the web's bulk actions through the same facade action,
+    each contract's outcome reported, a hidden contract refused exactly as a missing one, and
+    each contract's action logged as the single action is."""
+    cid = world.real[2]
+    records = world.archive.records
+    access = AccessControl.for_archive(world.archive)
+    secret = records.query_contracts(ContractFilter(classifications=(HIDDEN_CODE,)), limit=1)[1][
+        0
+    ].id
+    missing = 987_654
+    code = next(
+        c.code
+        for c in records.current_scheme().codes
+        if c.code not in {world.archive.get(cid).classification, HIDDEN_CODE, "XS"}
+    )
+    versions = len(records.manifests(cid))
+    clerk = auth_headers(world.archive, "archivist", username="clerk")
+    lawyer = auth_headers(world.archive, "legal", username="lawyer")
+    with TestClient(create_app(world.archive), raise_server_exceptions=False) as api:
+        mark = access.store.head().seq
+        body = {"action": "classify", "value": code, "ids": [cid, secret, missing]}
+        r = api.post("/api/v1/contracts/bulk", json=body, headers=clerk)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert (out["action"], out["done"], out["failed"]) == ("classify", 1, 2)
+        ok, hidden, gone = out["rows"]
+        assert ok == {"id": cid, "ok": True, "code": None, "message": None}
+        assert world.archive.get(cid).classification == code
+        assert len(records.manifests(cid)) == versions + 1
+        # the hidden contract's row is the missing one's, its id put in
+        assert hidden["code"] == gone["code"] == "not_found"
+        assert hidden == {
+            **gone,
+            "id": secret,
+            "message": gone["message"].replace(str(missing), str(secret)),
+        }
+        # logged as the single action is: one entry per contract, under the caller's token
+        logged = [
+            (e.action, e.contract_id, e.outcome, e.via.split(":")[0])
+            for e in access.store.entries(after=mark, limit=100)
+            if e.actor == "clerk"
+        ]
+        single = api.patch(
+            f"/api/v1/contracts/{cid}/terms",
+            json={"classification": code, "reason": "again"},
+            headers=clerk,
+        )
+        assert single.status_code == 200, single.text
+        action = access.store.entries(descending=True, limit=1)[0].action
+        assert [(a, c, o) for a, c, o, _ in logged] == [
+            (action, cid, "ok"),
+            (action, secret, "denied"),  # read back as not_found by who is not cleared
+            (action, missing, "not_found"),
+        ], logged
+        assert {via for *_, via in logged} == {"token"}
+        # a hold with its reason; a hold without one is refused before any contract is touched
+        r = api.post(
+            "/api/v1/contracts/bulk",
+            json={"action": "hold", "ids": [cid], "reason": "API hold"},
+            headers=clerk,
+        )
+        assert r.json()["done"] == 1 and records.list_holds(cid)
+        r = api.post("/api/v1/contracts/bulk", json={"action": "hold", "ids": [cid]}, headers=clerk)
+        assert r.status_code == 400 and "reason" in r.json()["error"]["message"]
+        r = api.post("/api/v1/contracts/bulk", json={"action": "burn", "ids": [cid]}, headers=clerk)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+        r = api.post("/api/v1/contracts/bulk", json={"action": "file", "ids": []}, headers=clerk)
+        assert r.status_code == 422 and set(r.json()) == {"error"}
+        # a role without the right: every row refused with the reason, nothing changed
+        before = len(records.manifests(cid))
+        r = api.post(
+            "/api/v1/contracts/bulk",
+            json={"action": "customer", "value": "丙公司", "ids": [cid]},
+            headers=lawyer,
+        )
+        assert r.status_code == 200
+        row = r.json()["rows"][0]
+        assert not row["ok"] and row["code"] == "forbidden" and "contracts:edit" in row["message"]
+        assert len(records.manifests(cid)) == before
+        assert api.post("/api/v1/contracts/bulk", json=body).status_code == 401
+
+
 def test_saved_views_belong_to_their_user(world: World) -> None:
     with signed_in(world.archive, "clerk") as c:
         token = csrf(c.get("/contracts").text)
@@ -327,6 +411,34 @@ def test_export_writes_every_row_of_the_view(world: World) -> None:
         assert values[1][1] == "批量合同 0012" and Decimal(str(values[1][8])) == 12000
 
 
+def test_amounts_of_different_currencies_are_never_added(world: World) -> None:
+    """What is owed, on the table, the customer card, the customers' list and the export, is
+    shown per currency ("CNY 60.00 · USD 1,000.00"), formatted for the page's language; the
+    separator was a "+", which reads as a sum."""
+    cid = world.real[2]
+    root = Runtime(world.archive).facade(
+        ensure_user(world.archive, "root", ("admin",), groups=(GROUP,))
+    )
+    customer = root.customers.create("丁公司")
+    root.terms.update(cid, {"customer": "丁公司"}, reason="test")
+    for amount, currency in (("60", "CNY"), ("1000", "USD"), ("0.5", "USD")):
+        root.payments.add(cid, date(2030, 1, 1), Decimal(amount), currency)
+    shown = {"en": "CNY 60.00 · USD 1,000.50", "zh": "60.00 元 · 1,000.50 美元"}
+    for lang, text in shown.items():
+        with signed_in(world.archive, "clerk", lang) as c:
+            r = c.get("/contracts?outstanding=yes&customer=丁公司")
+            assert rows(r.text) == [cid]
+            assert text in r.text and "1,060" not in r.text and " + " not in r.text
+            card = c.get(f"/customers/{customer.id}")
+            assert card.status_code == 200
+            assert card.text.count(text) == 2, card.text  # the totals and the contract's row
+            listed = c.get("/customers")
+            assert text in listed.text
+            export = c.get("/contracts.csv?customer=丁公司")
+            table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+            assert table[1][table[0].index(translate(lang, "customer.outstanding"))] == text  # type: ignore[arg-type]
+
+
 # --- the SQL itself, on SQLite and on PostgreSQL ------------------------------------------------
 
 
@@ -362,12 +474,28 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     store.add_payment(
         ids[3], due_date=date(2030, 1, 1), amount=Decimal(70), currency="CNY", actor="t"
     )
+    # owed in two currencies: CNY 60 and USD 1,000 are never added (1,060 of nothing)
+    for amount, currency in ((Decimal(60), "CNY"), (Decimal(1000), "USD")):
+        store.add_payment(
+            ids[1], due_date=date(2030, 1, 1), amount=amount, currency=currency, actor="t"
+        )
+    store.add_payment(
+        ids[6], due_date=date(2030, 1, 1), amount=Decimal(5), currency="USD", actor="t"
+    )
     store.raise_alert(ids[4], file="original", expected_sha256=None, problem="x", detected_by="t")
     assert _listed(store)[0] == 7  # the hidden one neither listed nor counted
     # amounts are compared within their currency (CNY before USD), empty values last either way
     assert _listed(store, sort="amount")[1][:6] == [ids[4], ids[3], ids[2], ids[1], ids[0], ids[5]]
     assert _listed(store, sort="-amount")[1][:6] == [*ids[:5], ids[5]]
-    assert _listed(store, sort="-outstanding")[1][:2] == [ids[3], ids[2]]
+    # what is owed goes by the first currency owed, then the amount in it; nothing owed last
+    owed = [ids[3], ids[1], ids[2], ids[6]]  # CNY 70, CNY 60 (and USD 1,000), CNY 50, USD 5
+    assert _listed(store, sort="-outstanding")[1][:4] == owed
+    assert _listed(store, sort="outstanding")[1][:4] == [ids[2], ids[1], ids[3], ids[6]]
+    line = next(r for r in store.query_contracts(ContractFilter(contract_ids=(ids[1],)))[1])
+    assert [(m.currency, m.amount) for m in line.outstanding] == [
+        ("CNY", Decimal(60)),
+        ("USD", Decimal(1000)),
+    ]
     assert _listed(store, sort="verification")[1][0] == ids[4]  # alert first
     assert _listed(store, sort="-title")[1][0] == ids[6]
     assert _listed(store, title="合同 0003")[1] == [ids[2]]
@@ -377,7 +505,7 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     assert _listed(store, filed=False)[0] == 6
     assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400))[0] == 3
     assert _listed(store, signed_from=date(2024, 2, 1), signed_to=date(2024, 3, 31))[0] == 2
-    assert _listed(store, outstanding=True)[1] == [ids[2], ids[3]]
+    assert _listed(store, outstanding=True)[1] == [ids[1], ids[2], ids[3], ids[6]]
     assert _listed(store, verification=("alert",))[1] == [ids[4]]
     assert _listed(store, verification=("unsealed",))[0] == 6
     assert _listed(store, unclassified=True)[0] == 3

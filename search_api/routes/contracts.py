@@ -18,6 +18,7 @@ from schemas.contracts import (
     IngestOutcome,
     PageText,
 )
+from schemas.table import BulkOutcome, BulkRequest
 from search_api.deps import (
     ActsDownloading,
     ActsIngesting,
@@ -230,6 +231,23 @@ def list_contracts(
         expired_unrenewed=expired_unrenewed,
         table=table,
     )
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkOutcome,
+    responses=ERROR_RESPONSES,
+    summary="One action on many contracts: classify, set the customer, file, place a hold",
+)
+def bulk_action(f: ActsViewing, body: BulkRequest) -> BulkOutcome:
+    """The contract table's bulk actions (the same facade action as the web's): each contract
+    goes through its own single-contract action (`PATCH .../terms`, `POST .../filing`,
+    `POST .../holds`), with its own permission check, manifest version, history and access-log
+    entry, and its outcome is reported in `rows` (`ok`, or the refusal's `code` and `message`;
+    a contract of a class the caller may not see is refused exactly as a missing one). A
+    request that cannot apply to any contract (an unknown action, no code, no customer of that
+    name, a hold without a reason, more than 500 contracts) is a 400 and changes nothing."""
+    return f.table.bulk(body.action, body.ids, value=body.value, reason=body.reason)
 
 
 @router.get(

@@ -483,8 +483,7 @@ EN: dict[str, str] = {
     "jobs.failed_at": "Failed",
     "jobs.retry": "Try again",
     "jobs.retried": "Contract {id} was queued for OCR again.",
-    "jobs.cli": "The traceback of an unexpected failure is kept for operators: "
-    "`contract-archive jobs list --failed --json` or GET /api/v1/jobs?state=failed.",
+    "jobs.cli": "The traceback of an unexpected failure is kept for operators: {cli} or {api}.",
     # background jobs (issue 14)
     "jobs.background": "Background jobs",
     "jobs.background_lead": (
@@ -534,7 +533,7 @@ EN: dict[str, str] = {
     "approvals.reason": "Reason (required)",
     "approvals.approve": "Approve",
     "approvals.reject": "Reject",
-    "borrow.title": "Borrowing (借阅)",
+    "borrow.title": "Borrowing",
     "borrow.lead": (
         "Ask to borrow a contract of a restricted class: an approver of its class grants "
         "or refuses; a grant gives exactly the access asked for, to that contract, until "
@@ -1132,8 +1131,7 @@ ZH: dict[str, str] = {
     "jobs.failed_at": "失败时间",
     "jobs.retry": "重试",
     "jobs.retried": "合同 {id} 已重新加入 OCR 队列。",
-    "jobs.cli": "意外失败的调用栈留给运维人员查看："
-    "`contract-archive jobs list --failed --json` 或 GET /api/v1/jobs?state=failed。",
+    "jobs.cli": "意外失败的调用栈留给运维人员查看：{cli} 或 {api}。",
     # background jobs (issue 14)
     "jobs.background": "后台任务",
     "jobs.background_lead": (
@@ -1336,7 +1334,7 @@ EN.update(
         "nav.contracts": "Contracts",
         "table.title": "Contracts",
         "table.classification": "Classification",
-        "table.archival_code": "Archival code (档号)",
+        "table.archival_code": "Archival code",
         "table.sign_date": "Signed",
         "table.currency": "Currency",
         "table.verification": "Verification",
@@ -1375,7 +1373,7 @@ EN.update(
         "table.bulk_action": "Action",
         "table.bulk.classify": "Classify",
         "table.bulk.customer": "Set the customer",
-        "table.bulk.file": "File (assign the 档号)",
+        "table.bulk.file": "File (assign the archival code)",
         "table.bulk.hold": "Place a legal hold",
         "table.bulk_value": "Code or customer",
         "table.bulk_reason": "Reason",

@@ -189,9 +189,13 @@ def status_label(lang: Lang, value: str | None) -> str:
 
 
 def money_text(values: Any, lang: str = "en") -> str:
-    """``CNY 12,000.00 + USD 300.00`` (``12,000.00 元 + 300.00 美元``) from a list of
-    MoneyPublic (or anything with ``currency`` and ``amount``)."""
-    return " + ".join(format_amount(m.amount, m.currency, lang) for m in values or [])
+    """Per-currency amounts side by side, never added: ``CNY 12,000.00 · USD 300.00``
+    (``12,000.00 元 · 300.00 美元``) from a list of MoneyPublic (or anything with ``currency``
+    and ``amount``), one entry per currency (a "+" would read as a sum)."""
+    return MONEY_SEPARATOR.join(format_amount(m.amount, m.currency, lang) for m in values or [])
+
+
+MONEY_SEPARATOR = " · "
 
 
 DATE_TERMS = ("sign_date", "effective_date", "expiry_date", "ended_on", "filed_on")

@@ -26,7 +26,7 @@ from schemas.contract_model import ContractLine
 from schemas.table import BulkOutcome, TablePage
 from search_api.deps import ActsViewing
 from search_api.web.i18n import Lang, request_lang, translate
-from search_api.web.render import render, status_label
+from search_api.web.render import money_text, render, status_label
 from services.facade import Facade
 from services.facade.table import (
     BULK_ACTIONS,
@@ -110,7 +110,7 @@ def _cells(lang: Lang) -> list[tuple[str, Callable[[ContractLine], Any]]]:
         return translate(lang, key)
 
     def outstanding(line: ContractLine) -> str:
-        return "; ".join(f"{m.currency} {m.amount:.2f}" for m in line.outstanding)
+        return money_text(line.outstanding, lang)  # per currency, as the page shows it
 
     return [
         ("ID", lambda r: r.id),

@@ -55,15 +55,31 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _outstanding() -> ColumnElement[Any]:
-    """Receivables not yet paid, summed over the contract's items (every currency)."""
+def _open_receivable() -> ColumnElement[bool]:
+    return and_(
+        PaymentItem.contract_id == Contract.id,
+        PaymentItem.direction == "receivable",
+        PaymentItem.paid_amount < PaymentItem.amount,
+    )
+
+
+def _outstanding_currency() -> ColumnElement[Any]:
+    """The first currency (A-Z) the contract's unpaid receivables are in; NULL when none."""
     return (
-        select(func.coalesce(func.sum(PaymentItem.amount - PaymentItem.paid_amount), 0))
-        .where(
-            PaymentItem.contract_id == Contract.id,
-            PaymentItem.direction == "receivable",
-            PaymentItem.paid_amount < PaymentItem.amount,
-        )
+        select(func.min(PaymentItem.currency))
+        .where(_open_receivable())
+        .correlate(Contract)
+        .scalar_subquery()
+    )
+
+
+def _outstanding() -> ColumnElement[Any]:
+    """Receivables not yet paid in the contract's first currency (:func:`_outstanding_currency`),
+    NULL when nothing is owed. Amounts of different currencies are never added: a contract owed
+    CNY 50 and USD 1,000 sorts as CNY 50 (among the CNY ones), not as 1,050 of anything."""
+    return (
+        select(func.sum(PaymentItem.amount - PaymentItem.paid_amount))
+        .where(_open_receivable(), PaymentItem.currency == _outstanding_currency())
         .correlate(Contract)
         .scalar_subquery()
     )
@@ -122,11 +138,7 @@ def _columns(stmt: Select[Any], cols: ColumnFilter) -> Select[Any]:
     if cols.amount_max is not None:
         stmt = stmt.where(ContractTerms.amount <= cols.amount_max)
     if cols.outstanding is not None:
-        owed = exists().where(
-            PaymentItem.contract_id == Contract.id,
-            PaymentItem.direction == "receivable",
-            PaymentItem.paid_amount < PaymentItem.amount,
-        )
+        owed = exists().where(_open_receivable())
         stmt = stmt.where(owed if cols.outstanding else ~owed)
     if cols.verification:
         stmt = stmt.where(_verification().in_(list(cols.verification)))
@@ -169,8 +181,13 @@ class SqlListing(SqlPart):
             return stmt.order_by(Contract.id.desc() if sort and sort.descending else Contract.id)
         column = SORT_COLUMNS[sort.key]()
         # amounts are compared within a currency: CNY 500 and USD 500 are not the same sum, so
-        # the contracts go by currency (A-Z), then by amount in the direction asked
-        within = (ContractTerms.currency.asc(),) if sort.key == "amount" else ()
+        # the contracts go by currency (A-Z), then by amount in the direction asked (what is
+        # owed: by the first currency owed, then the amount owed in it)
+        within: tuple[Any, ...] = ()
+        if sort.key == "amount":
+            within = (ContractTerms.currency.asc(),)
+        elif sort.key == "outstanding":
+            within = (_outstanding_currency().asc(),)
         return stmt.order_by(
             case((column.is_(None), 1), else_=0),
             *within,
