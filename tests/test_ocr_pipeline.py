@@ -224,10 +224,9 @@ def image_pdf(pages: list[tuple[Image.Image, int, int]], target: Path) -> Path:
     return target
 
 
-def turned_copies(target: Path, *, upright_too: bool = False) -> Path:
+def turned_copies(target: Path) -> Path:
     """A turned copy of the Chinese scan's first page: its image turned 90° clockwise, 180°,
-    270°, and stored sideways but shown upright by the page's /Rotate (4 pages); with
-    ``upright_too`` a fifth page, the image as scanned."""
+    270°, and stored sideways but shown upright by the page's /Rotate (4 pages)."""
     pdf = pdfium.PdfDocument(SCAN_ZH)
     image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
     upright = image_object.get_bitmap(render=False).to_pil().convert("L")
@@ -238,7 +237,6 @@ def turned_copies(target: Path, *, upright_too: bool = False) -> Path:
             (upright.rotate(180, expand=True), 300, 0),
             (upright.rotate(90, expand=True), 300, 0),
             (upright.rotate(90, expand=True), 300, 90),
-            *([(upright, 300, 0)] if upright_too else []),
         ],
         target,
     )
