@@ -1480,6 +1480,14 @@ EN |= {
         "sheet are given to the contract after it."
     ),
     "batch.sheet_get": "Download the sheet (PDF)",
+    "batch.sheet_code": "Code on the sheet",
+    "batch.sheet_code.qr": "QR code",
+    "batch.sheet_code.code128": "Barcode (Code 128)",
+    "batch.sheet_code_help": (
+        "A QR code holds any customer name. A Code 128 barcode, for scanners that read 1D "
+        "barcodes only, holds about 29 characters: a classification, or a short Latin "
+        "customer name. Both kinds may be mixed in one batch."
+    ),
     "batch.cli": "On the command line:",
 }
 ZH |= {
@@ -1515,6 +1523,13 @@ ZH |= {
     "batch.sheet_h": "打印分隔页",
     "batch.sheet_lead": "扫描时在每份合同前放一张。分隔页上的客户和分类将用于其后的合同。",
     "batch.sheet_get": "下载分隔页（PDF）",
+    "batch.sheet_code": "分隔页上的码",
+    "batch.sheet_code.qr": "二维码",
+    "batch.sheet_code.code128": "条形码（Code 128）",
+    "batch.sheet_code_help": (
+        "二维码可容纳任何客户名称。条形码（Code 128）适用于只识别一维条码的扫描设备，约可容纳 29 "
+        "个字符：一个分类代码，或较短的拉丁字母客户名称（中文名称请用二维码）。同一批次中两种分隔页可以混用。"
+    ),
     "batch.cli": "命令行：",
 }
 EN["value.relation.scan_batch"] = "split from the batch scan"

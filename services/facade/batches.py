@@ -73,11 +73,14 @@ class BatchesArea(Area):
     """Batch scans split by separator sheets."""
 
     @action("batch.separator", Perm.CONTRACTS_INGEST, logged="no")
-    def separator(self, customer: str | None = None, classification: str | None = None) -> bytes:
-        """A printable separator sheet (one A4 page of PDF) with the payload given."""
+    def separator(
+        self, customer: str | None = None, classification: str | None = None, kind: str = "qr"
+    ) -> bytes:
+        """A printable separator sheet (one A4 page of PDF) with the payload given, in a QR
+        code or (``kind="code128"``) a Code 128 barcode."""
         if classification:
             optional_classification(classification)  # refuse a malformed code now
-        return separator_sheet(customer, classification)
+        return separator_sheet(customer, classification, kind)
 
     @action("batch.preview", Perm.CONTRACTS_INGEST, logged="no")
     def preview_path(
