@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def _code128_image(text: str) -> Any:
             "Chinese one too); a Code 128 sheet holds a classification or a short Latin "
             "customer name",
         )
-    line = Image.frombytes("L", (width, height), bytes(memoryview(bars)))
+    line = Image.frombytes("L", (width, height), bytes(memoryview(bars)))  # type: ignore[arg-type]
     line = line.resize((width * _BAR_MODULE_PX, 150), Image.Resampling.NEAREST)
     quiet = _BAR_QUIET_MODULES * _BAR_MODULE_PX
     code = Image.new("L", (line.width + 2 * quiet, line.height), 255)
@@ -272,13 +273,15 @@ def _find_separator(image: Any) -> dict[str, str] | None:
     to draw it (load average 13 on 2 cores)."""
     import zxingcpp
 
-    looks = (
-        ([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128], {}),
-        ([zxingcpp.BarcodeFormat.Code128], {"binarizer": zxingcpp.Binarizer.FixedThreshold}),
+    both = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128])
+    bars = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.Code128])
+    fixed = zxingcpp.Binarizer.FixedThreshold
+    looks: tuple[Callable[[], list[Any]], ...] = (
+        lambda: zxingcpp.read_barcodes(image, formats=both),
+        lambda: zxingcpp.read_barcodes(image, formats=bars, binarizer=fixed),
     )
-    for formats, options in looks:
-        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(formats), **options)
-        for code in found:
+    for look in looks:
+        for code in look():
             payload = parse_payload(code.text)
             if payload is not None:
                 return payload

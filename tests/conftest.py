@@ -279,8 +279,8 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_background_jobs.py": 35,
     "test_web_edit_browser.py": 40,
     "test_intake_watch.py": 14,
-    "test_intake_batches.py": 29,
-    "test_watch_batches.py": 25,
+    "test_intake_batches.py": 45,  # + the mixed QR/Code 128 batch (all: 140 s alone, load 14)
+    "test_watch_batches.py": 60,  # + DOCX, OFD, e-mail in the cabinet (137 s alone, load 13)
     "test_batches_browser.py": 7,
     "test_intake_ofd.py": 26,
     "test_intake_cabinet.py": 16,
