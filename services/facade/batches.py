@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO
 
 from core.errors import NotFound
@@ -46,6 +46,13 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 BATCH_FOLDER = "batches"
 """The folder rule shared by ``ingest FOLDER`` and ``watch DIR``: a PDF in a folder of this
 name is a batch scan, split at its separator sheets."""
+
+
+def is_batch_upload(relative: PurePath, head: bytes) -> bool:
+    """Whether a file uploaded from a folder (the web's folder drop: ``relative`` is its place
+    below the folder) is a batch scan by the rule of :func:`is_batch_scan`: a PDF (its first
+    bytes) in a ``batches`` folder."""
+    return relative.parent.name == BATCH_FOLDER and sniff_head(head) is PDF
 
 
 def is_batch_scan(path: Path, *, split_all: bool = False) -> bool:
