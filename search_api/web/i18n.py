@@ -805,8 +805,8 @@ ZH: dict[str, str] = {
     "upload.choose": "选择文件",
     "upload.choose_folder": "选择文件夹",
     "upload.folder_help": (
-        "文件夹中的所有文件（含各级子文件夹）都会上传。子文件夹的含义与 contract-archive ingest "
-        "FOLDER 相同：第一级为客户，第二级为分类代码（上方填写的值优先）；batches 文件夹中的 PDF "
+        "文件夹中的所有文件（含各级子文件夹）都会上传。子文件夹的含义与在命令行归档文件夹时相同："
+        "第一级为客户，第二级为分类代码（上方填写的值优先）；批量扫描文件夹中的 PDF "
         "请在“批量扫描”页面上传。"
     ),
     "upload.files_label": "PDF 或图像文件",
@@ -1538,9 +1538,9 @@ ZH |= {
     "batch.sheet_get": "下载分隔页（PDF）",
     "batch.sheet_code": "分隔页上的码",
     "batch.sheet_code.qr": "二维码",
-    "batch.sheet_code.code128": "条形码（Code 128）",
+    "batch.sheet_code.code128": "一维条形码",
     "batch.sheet_code_help": (
-        "二维码可容纳任何客户名称。条形码（Code 128）适用于只识别一维条码的扫描设备，约可容纳 29 "
+        "二维码可容纳任何客户名称。一维条形码适用于只识别一维条码的扫描设备，约可容纳 29 "
         "个字符：一个分类代码，或较短的拉丁字母客户名称（中文名称请用二维码）。同一批次中两种分隔页可以混用。"
     ),
     "batch.cli": "命令行：",
