@@ -283,10 +283,10 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_intake_batches.py": 45,  # + the mixed QR/Code 128 batch (all: 140 s alone, load 14)
     "test_watch_batches.py": 60,  # + DOCX, OFD, e-mail in the cabinet (137 s alone, load 13)
     "test_batches_browser.py": 7,
-    "test_intake_ofd.py": 26,
+    "test_intake_ofd.py": 60,  # + a scanned OFD OCR'd (that test alone: 133 s at load 17)
     "test_intake_cabinet.py": 16,
     "test_intake_office.py": 59,
-    "test_intake_email.py": 18,
+    "test_intake_email.py": 40,  # + the zip-bomb e-mail (that test alone: 57 s at load 14)
     "test_fourprops.py": 23,
     "test_clamd.py": 13,
     "test_timezone.py": 14,
