@@ -254,7 +254,8 @@ def _pages(pkg: _Package, doc_path: str, max_pages: int) -> list[OfdPage]:
                 box = _numbers(obj.get("Boundary"))
                 name = media.get(obj.get("ResourceID") or "")
                 if name is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
-                    page.images.append(ImageRun(*box, name=name, data=pkg.read(name)))
+                    x, y, w, h = box
+                    page.images.append(ImageRun(x, y, w, h, name, pkg.read(name)))
                 continue
             if _local(obj.tag) != "TextObject":
                 continue
@@ -465,13 +466,13 @@ def draw(pages: list[OfdPage], out: Path) -> None:
             pdf_page = pdf.new_page(width, height)
             for image in page.images:
                 bitmap = pdfium.PdfBitmap.from_pil(_image(image, page.number))
-                obj = pdfium.PdfImage.new(pdf)
-                obj.set_bitmap(bitmap)
+                picture = pdfium.PdfImage.new(pdf)
+                picture.set_bitmap(bitmap)
                 keep.append(bitmap)
                 w, h = image.width * MM_TO_PT, image.height * MM_TO_PT
-                bottom = height - (image.y + image.height) * MM_TO_PT
-                obj.set_matrix(pdfium.PdfMatrix(w, 0, 0, h, image.x * MM_TO_PT, bottom))
-                pdf_page.insert_obj(obj)
+                low = height - (image.y + image.height) * MM_TO_PT
+                picture.set_matrix(pdfium.PdfMatrix(w, 0, 0, h, image.x * MM_TO_PT, low))
+                pdf_page.insert_obj(picture)
             for run in page.runs:
                 x, y = run.x * MM_TO_PT, height - run.y * MM_TO_PT
                 for latin_part, part in _segments(run.text):
