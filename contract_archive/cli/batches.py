@@ -33,7 +33,7 @@ def separator(
     classification: Annotated[
         str | None, typer.Option(help="Classification code of the contracts after the sheet.")
     ] = None,
-    code: Annotated[
+    sheet_code: Annotated[
         SheetCode,
         typer.Option(
             "--code",
@@ -49,7 +49,7 @@ def separator(
     batch at each sheet and gives the contracts after it the sheet's customer and
     classification. Sheets with a QR code and with a Code 128 barcode may be mixed in one
     batch."""
-    data = f.batches.separator(customer, classification, code.value)
+    data = f.batches.separator(customer, classification, sheet_code.value)
     try:
         output.write_bytes(data)
     except OSError as exc:
