@@ -13,7 +13,9 @@ What is done:
 * the package is checked first (every member's CRC, unpacked size bounded against zip bombs,
   every XML part plain and well-formed: no DTD, see :mod:`ingest.xmlsafe`);
 * the text of each page, in page order, from its ``TextCode`` elements (template pages and
-  text drawn as paths or images are not read; a page without text is noted, not OCR'd);
+  text drawn as paths are not read); a page without text that shows images (``ImageObject``
+  of a ``MultiMedia`` resource: a scanned OFD) is OCR'd in the rendition, where its images
+  are drawn; a page with neither is noted;
 * each signature: its type, provider, method (SM2 named as such), time, the signer from the
   certificate in the signed value when one can be read (a CMS SignedData or an X.509
   certificate inside a GB/T 38540 SES_Signature), and the digest of every signed file checked
@@ -21,11 +23,12 @@ What is done:
   FAILED (a signed file was changed); otherwise INDETERMINATE: the signature value itself (SM2)
   is not verified, since no maintained Python package verifies SM2 signatures (``cryptography``
   has no SM2);
-* the rendition: each ``TextCode`` drawn at its position, at its size, on a page of the OFD's
-  size, with pdfium (pypdfium2) and an embedded TrueType font (DejaVu Sans for Latin text, Droid
-  Sans Fallback for Chinese). It shows the text where the OFD puts it; paths, images, colours
-  and the OFD's own fonts are not drawn. It is a derived file for viewing and search; the OFD
-  stays the original.
+* the rendition: each image drawn into its ``Boundary``, then each ``TextCode`` at its
+  position, at its size, on a page of the OFD's size, with pdfium (pypdfium2) and an embedded
+  TrueType font (DejaVu Sans for Latin text, Droid Sans Fallback for Chinese). It shows the
+  text and images where the OFD puts them; paths, colours, clips, an image's own turn (its
+  ``CTM``) and the OFD's own fonts are not drawn. It is a derived file for viewing, search and
+  OCR; the OFD stays the original.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
+import io
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
@@ -51,6 +55,8 @@ from signing.report import Status
 LABEL = "an OFD document (GB/T 33190)"
 MAX_MEMBERS = 50_000
 MM_TO_PT = 72 / 25.4
+MAX_IMAGE_PIXELS = 200_000_000
+"""An image inside an OFD is bounded as an uploaded one is (a 600 dpi A0 scan)."""
 DEFAULT_PAGE_MM = (210.0, 297.0)
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 CJK_FONTS = (
@@ -88,12 +94,26 @@ class TextRun:
     text: str
 
 
+@dataclass(frozen=True)
+class ImageRun:
+    x: float
+    """Millimetres from the page's left edge to the image's left edge."""
+    y: float
+    """Millimetres from the page's top edge to the image's top edge."""
+    width: float
+    height: float
+    name: str
+    """The image file in the package."""
+    data: bytes
+
+
 @dataclass
 class OfdPage:
     number: int
     width: float
     height: float
     runs: list[TextRun] = field(default_factory=list)
+    images: list[ImageRun] = field(default_factory=list)
 
     def text(self) -> str:
         lines: list[str] = []
@@ -186,9 +206,32 @@ class _Package:
             raise _damaged(f"{name}: {exc}") from exc
 
 
+def _media(pkg: _Package, doc_dir: str, document: Element) -> dict[str, str]:
+    """The image resources of the document: each ``MultiMedia`` ID of its ``PublicRes`` and
+    ``DocumentRes`` files → the image file in the package (``Res/BaseLoc/MediaFile``)."""
+    common = _first(document, "CommonData")
+    found: dict[str, str] = {}
+    if common is None:
+        return found
+    for entry in [*_children(common, "PublicRes"), *_children(common, "DocumentRes")]:
+        res_path = pkg.resolve(doc_dir, _text(entry))
+        if not res_path or pkg.find(res_path) is None:
+            continue
+        res = pkg.xml(res_path)
+        base = pkg.resolve(posixpath.dirname(res_path), res.get("BaseLoc") or "")
+        for media in res.iter():
+            if _local(media.tag) != "MultiMedia" or (media.get("Type") or "Image") != "Image":
+                continue
+            ident, file = media.get("ID"), _text(_first(media, "MediaFile"))
+            if ident and file:
+                found[ident] = pkg.resolve(base, file)
+    return found
+
+
 def _pages(pkg: _Package, doc_path: str, max_pages: int) -> list[OfdPage]:
     doc_dir = posixpath.dirname(doc_path)
     document = pkg.xml(doc_path)
+    media = _media(pkg, doc_dir, document)
     default_box = _numbers(_text(_first(document, "CommonData", "PageArea", "PhysicalBox")))
     pages_el = _first(document, "Pages")
     entries = _children(pages_el, "Page") if pages_el is not None else []
@@ -207,6 +250,13 @@ def _pages(pkg: _Package, doc_path: str, max_pages: int) -> list[OfdPage]:
         width, height = (box[2], box[3]) if len(box) == 4 else DEFAULT_PAGE_MM
         page = OfdPage(number, max(width, 1.0), max(height, 1.0))
         for obj in content.iter():
+            if _local(obj.tag) == "ImageObject":
+                box = _numbers(obj.get("Boundary"))
+                name = media.get(obj.get("ResourceID") or "")
+                if name is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
+                    x, y, w, h = box
+                    page.images.append(ImageRun(x, y, w, h, name, pkg.read(name)))
+                continue
             if _local(obj.tag) != "TextObject":
                 continue
             bound = [*_numbers(obj.get("Boundary")), 0.0, 0.0]
@@ -376,8 +426,23 @@ def _segments(text: str) -> list[tuple[bool, str]]:
     return parts
 
 
+def _image(run: ImageRun, page: int) -> Any:
+    """An image of the package decoded (as any uploaded image is: bounded in pixels, decoded
+    whole), or the OFD refused as damaged."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(io.BytesIO(run.data)) as im:
+            im.load()
+            return im.convert("L" if im.mode in ("1", "L") else "RGB")
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
+        raise _damaged(f"the image {run.name} of page {page} cannot be decoded: {exc}") from exc
+
+
 def draw(pages: list[OfdPage], out: Path) -> None:
-    """The rendition: each text run at its place and size, in an embedded TrueType font."""
+    """The rendition: each image into its boundary, then each text run at its place and size
+    in an embedded TrueType font."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -399,6 +464,15 @@ def draw(pages: list[OfdPage], out: Path) -> None:
         for page in pages:
             width, height = page.width * MM_TO_PT, page.height * MM_TO_PT
             pdf_page = pdf.new_page(width, height)
+            for image in page.images:
+                bitmap = pdfium.PdfBitmap.from_pil(_image(image, page.number))
+                picture = pdfium.PdfImage.new(pdf)
+                picture.set_bitmap(bitmap)
+                keep.append(bitmap)
+                w, h = image.width * MM_TO_PT, image.height * MM_TO_PT
+                low = height - (image.y + image.height) * MM_TO_PT
+                picture.set_matrix(pdfium.PdfMatrix(w, 0, 0, h, image.x * MM_TO_PT, low))
+                pdf_page.insert_obj(picture)
             for run in page.runs:
                 x, y = run.x * MM_TO_PT, height - run.y * MM_TO_PT
                 for latin_part, part in _segments(run.text):
@@ -454,12 +528,13 @@ def read_ofd(path: Path, out: Path, max_pages: int, min_chars: int) -> OfdRead:
     texts = []
     for page in pages:
         text = page.text()
-        if usable_chars(text) < min_chars:
+        scanned = usable_chars(text) < min_chars and bool(page.images)
+        if usable_chars(text) < min_chars and not scanned:
             notes.append(
-                f"page {page.number} has little or no text in the OFD's text layer (images and "
-                "paths in an OFD are not read or drawn; it is not OCR'd)"
+                f"page {page.number} has little or no text in the OFD's text layer and no "
+                "image (paths in an OFD are not read or drawn; it is not OCR'd)"
             )
-        texts.append(PageText(page.number, text, usable_chars(text), needs_ocr=False))
+        texts.append(PageText(page.number, text, usable_chars(text), needs_ocr=scanned))
     draw(pages, out)
     import pypdfium2 as pdfium
 
@@ -471,9 +546,10 @@ def read_ofd(path: Path, out: Path, max_pages: int, min_chars: int) -> OfdRead:
             made_by={
                 "tool": "pypdfium2",
                 "version": str(pdfium.PYPDFIUM_INFO),
-                "method": "the TextCode text of each page drawn at its position and size in "
-                "an embedded TrueType font (DejaVu Sans, Droid Sans Fallback); paths, images "
-                "and the OFD's own fonts are not drawn: for viewing and search only",
+                "method": "the images of each page drawn into their boundaries, then its "
+                "TextCode text at its position and size in an embedded TrueType font (DejaVu "
+                "Sans, Droid Sans Fallback); paths and the OFD's own fonts are not drawn: for "
+                "viewing, search and OCR of pages without a text layer",
                 "from": "original",
             },
         ),

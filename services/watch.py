@@ -274,6 +274,10 @@ class FolderWatcher:
     def pending(self) -> bool:
         return bool(self.candidates())
 
+    def idle(self) -> bool:
+        """Nothing waiting in the folder and no file being archived."""
+        return self.taking is None and not self.pending()
+
     def _ready(self, path: Path, now: float) -> bool:
         """Complete: a ``NAME.done`` marker beside it, or size and time unchanged for
         ``stable_seconds`` across looks."""

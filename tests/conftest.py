@@ -240,6 +240,7 @@ EDIT_LOOP_SLOW_FILES: tuple[str, ...] = (
     "test_intake.py",
     "test_intake_cabinet.py",
     "test_intake_email.py",
+    "test_intake_folders.py",
     "test_intake_office.py",
     "test_intake_ofd.py",
     "test_intake_watch.py",
@@ -255,6 +256,7 @@ EDIT_LOOP_SLOW_FILES: tuple[str, ...] = (
     "test_search_corpus.py",
     "test_watch_batches.py",
     "test_watch_server.py",
+    "test_watch_worker.py",
     "test_web_consistency.py",
     "test_web_i18n.py",
     "test_workflows_api.py",
@@ -278,13 +280,13 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_background_jobs.py": 35,
     "test_web_edit_browser.py": 40,
     "test_intake_watch.py": 14,
-    "test_intake_batches.py": 29,
-    "test_watch_batches.py": 25,
+    "test_intake_batches.py": 45,  # + the mixed QR/Code 128 batch (all: 140 s alone, load 14)
+    "test_watch_batches.py": 60,  # + DOCX, OFD, e-mail in the cabinet (137 s alone, load 13)
     "test_batches_browser.py": 7,
-    "test_intake_ofd.py": 26,
+    "test_intake_ofd.py": 60,  # + a scanned OFD OCR'd (that test alone: 133 s at load 17)
     "test_intake_cabinet.py": 16,
     "test_intake_office.py": 59,
-    "test_intake_email.py": 18,
+    "test_intake_email.py": 40,  # + the zip-bomb e-mail (that test alone: 57 s at load 14)
     "test_fourprops.py": 23,
     "test_clamd.py": 13,
     "test_timezone.py": 14,
@@ -353,6 +355,8 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_cli_lazy.py": 2,
     "test_watch_server.py": 300,  # not in that run (added since): its author's estimate
     "test_analysis.py": 25,  # not in that run (added since): its author's estimate
+    "test_watch_worker.py": 70,  # alone, load average 4.9: 66 s
+    "test_intake_folders.py": 40,  # alone, load average 14: 41 s
 }
 
 

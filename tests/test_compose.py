@@ -190,3 +190,26 @@ def test_the_first_password_does_not_go_to_docker_logs() -> None:
     DATA_DIR/first-admin-password (0600) and the compose file says where."""
     assert "/data/first-admin-password" in COMPOSE_TEXT
     assert environment(SERVICES["api"]).get("ARCHIVE_DATA_DIR", "/data") == "/data"
+
+
+def test_the_worker_watches_a_mounted_folder_and_the_api_does_not() -> None:
+    """Issue 16: ARCHIVE_WATCH_DIR is set on the worker only (the api's worker processes would
+    each look into it), to the container side of a mount whose host side is WATCH_FOLDER;
+    the watch settings come from .env without ARCHIVE_ keys there, and with the example
+    values they are valid settings (an empty WATCH_USER: the first admin)."""
+    worker = environment(SERVICES["worker"])
+    assert "ARCHIVE_WATCH_DIR" not in environment(SERVICES["api"])
+    assert SERVICES["worker"]["command"] == ["contract-archive", "worker"]  # no --no-watch
+    mounts = {m.rsplit(":", 1)[1]: m.rsplit(":", 1)[0] for m in SERVICES["worker"]["volumes"]}
+    assert mounts[worker["ARCHIVE_WATCH_DIR"]] == "${WATCH_FOLDER:-./watch}"
+    assert mounts["/data"] == "archive-data"  # the worker keeps the archive's data volume
+    values = example_values()
+    assert values["WATCH_FOLDER"] == "./watch"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        watch_dir=worker["ARCHIVE_WATCH_DIR"],
+        watch_user=interpolate(worker["ARCHIVE_WATCH_USER"], {**values, "WATCH_USER": ""}),
+        watch_split_batches=interpolate(worker["ARCHIVE_WATCH_SPLIT_BATCHES"], values),
+    )
+    assert str(settings.watch_dir) == "/watch" and not settings.watch_user
+    assert settings.watch_split_batches is False

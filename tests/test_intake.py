@@ -312,7 +312,11 @@ def test_upload_page_sends_every_file_and_knows_the_refusals(archive: Archive, a
     pptx_zh = refusals_zh["formats"]["pptx"]
     assert pptx_zh["message"].startswith("不支持的格式：该文件是PowerPoint 演示文稿（PPTX）")
     assert pptx_zh["hint"].startswith("不归档演示文稿")
-    assert set(refusals_zh["formats"]) == {f.key for f in formats.UNSUPPORTED}
+    # and a batch scan in a batches folder of an uploaded folder (the key the API answers with)
+    assert set(refusals_zh["formats"]) == {f.key for f in formats.UNSUPPORTED} | {"batch"}
+    assert refusals_zh["formats"]["batch"]["message"].startswith(
+        "batches 文件夹中的 PDF 是批量扫描件"
+    )
     script = api.get("/static/app.js")
     assert script.status_code == 200 and "not_pdf" not in script.text
     # The form without JavaScript lists the refused file with the reason, in the language.

@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from ingest.batches import SHORT_PREFIX
 from search_api.app import create_app
 from services.archive import Archive
 from tests.access_helpers import auth_headers
@@ -121,18 +122,75 @@ def _segments(body: dict) -> list[dict]:
     return [{k: s[k] for k in keys} for s in body["segments"]]
 
 
-def test_the_sheet_carries_its_payload_in_a_qr_code(batches: dict[str, Path]) -> None:
+def _codes(pdf: Path | bytes) -> list[tuple[str, str]]:
+    """The codes on a one-page PDF (any kind zxing-cpp reads): their kind and text."""
     import zxingcpp
 
-    doc = pdfium.PdfDocument(str(batches["sheet-a"]))
+    doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
     try:
         assert len(doc) == 1
         image = doc[0].render(scale=100 / 72, grayscale=True).to_pil()
     finally:
         doc.close()
-    (code,) = zxingcpp.read_barcodes(image)
-    assert code.text.startswith("CONTRACT-ARCHIVE:SEPARATOR:1?")
-    assert "XS" in code.text
+    return [
+        (str(code.format).replace(" ", ""), code.text) for code in zxingcpp.read_barcodes(image)
+    ]
+
+
+def test_the_sheet_carries_its_payload_in_a_qr_code(batches: dict[str, Path]) -> None:
+    ((kind, text),) = _codes(batches["sheet-a"])
+    assert kind == "QRCode"
+    assert text.startswith("CONTRACT-ARCHIVE:SEPARATOR:1?")
+    assert "XS" in text
+
+
+def test_barcode_and_qr_sheets_split_one_batch(batches: dict[str, Path], tmp_path: Path) -> None:
+    """Separator sheets with a Code 128 barcode (``separator --code code128``, the same payload
+    scheme with the short prefix) and with a QR code mixed in one scanned batch (noisy pages
+    rasterized at 110 to 300 dpi): both split it. A payload a barcode cannot hold is refused
+    with the reason and a hint before any sheet is written."""
+    var = tmp_path / "var"
+    sheets = {}
+    for key, args in (("xs", ["--classification", "xs"]), ("acme", ["--customer", "Acme"])):
+        sheets[key] = tmp_path / f"bar-{key}.pdf"
+        r = invoke(var, "separator", "--code", "code128", *args, "-o", str(sheets[key]), env=ADMIN)
+        assert r.returncode == 0, r.stderr
+    en = sorted((CORPUS / "en-cuad").rglob("*.pdf"))[1]
+    pages = [
+        raster(sheets["xs"], 0, seed=31, dpi=110),  # 1: barcode, XS
+        raster(NANJING, 2, 32, dpi=150),  # 2
+        raster(batches["sheet-a"], 0, seed=33, dpi=200),  # 3: QR, 青岛木门有限公司 XS
+        raster(XINJIANG, 2, 34),  # 4
+        raster(en, 1, 35, dpi=120),  # 5
+        raster(sheets["acme"], 0, seed=36, dpi=300),  # 6: barcode, Acme
+        raster(en, 2, 37, dpi=200),  # 7
+    ]
+    mixed = tmp_path / "mixed.pdf"
+    mixed.write_bytes(image_pdf(pages))
+    defaults = ["--customer", "Default Ltd", "--classification", "CG"]
+    r = invoke(var, "ingest", "--split-batches", "--preview", "--json", *defaults, str(mixed),
+               env=ADMIN)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["separator_pages"] == [1, 3, 6]
+    assert _segments(plan) == [
+        {"pages": "2", "customer": "Default Ltd", "classification": "XS", "separator_page": 1},
+        {"pages": "4-5", "customer": CUSTOMER, "classification": "XS", "separator_page": 3},
+        {"pages": "7", "customer": "Acme", "classification": "CG", "separator_page": 6},
+    ]
+    done = invoke(var, "ingest", "--split-batches", "--no-ocr", "--json", *defaults, str(mixed),
+                  env=ADMIN)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout.splitlines()[0])
+    assert [s["result"]["status"] for s in body["segments"]] == ["archived"] * 3
+
+    # A Chinese customer name does not fit a barcode: refused, the QR sheet named.
+    out = tmp_path / "long.pdf"
+    r = invoke(var, "separator", "--code", "code128", "--customer", CUSTOMER, "-o", str(out),
+               env=ADMIN)  # fmt: skip
+    assert r.returncode != 0 and not out.exists()
+    said = r.stdout + r.stderr
+    assert "too long for a Code 128 barcode" in said and "QR separator" in said, said
 
 
 def test_cli_previews_then_splits_a_batch_keeping_it_as_evidence(
@@ -271,6 +329,12 @@ def test_api_previews_and_splits_with_a_token(batches: dict[str, Path], tmp_path
             assert archive.records.count_contracts() == 4
             sheet = c.get("/batches/separator.pdf", params={"customer": CUSTOMER})
             assert sheet.status_code == 200 and sheet.content.startswith(b"%PDF-")
+            sheet = c.get(
+                "/batches/separator.pdf", params={"classification": "CG", "code": "code128"}
+            )
+            assert sheet.status_code == 200, sheet.text
+            assert _codes(sheet.content) == [("Code128", f"{SHORT_PREFIX}?classification=CG")]
+            assert c.get("/batches/separator.pdf", params={"code": "ean13"}).status_code == 422
         with TestClient(app, headers=auth_headers(archive, "viewer", username="vera")) as c:
             refused = c.post(
                 "/api/v1/batches", files={"file": ("box.pdf", data)}, data={"preview": "true"}

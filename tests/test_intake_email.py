@@ -133,6 +133,47 @@ def test_an_email_with_too_many_attachments_is_refused_whole(tmp_path: Path) -> 
         assert not list(archive.settings.tmp_dir.iterdir())
 
 
+def bomb_docx() -> bytes:
+    """A DOCX whose document part unpacks to 600 MB of one character (under 1 MB packed),
+    written in chunks: the test holds no 600 MB."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        with zf.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(b"<")
+            chunk = b"a" * (8 * 1024**2)
+            for _ in range(75):
+                part.write(chunk)
+            part.write(b"/>")
+    return out.getvalue()
+
+
+def test_an_email_carrying_a_zip_bomb_archives_the_rest(tmp_path: Path) -> None:
+    """The bomb attachment is refused with its reason; the message and the other attachment
+    are archived, and nothing of the bomb is left."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    attachments = [
+        ("bomb.docx", bomb_docx(), "application/vnd.openxmlformats-officedocument"),
+        ("scan.png", png_bytes("WOMBAT SCHEDULE"), "image/png"),
+    ]
+    (folder / "bomb.eml").write_bytes(message(attachments, subject="Bomb inside"))
+    var = tmp_path / "var"
+    r = invoke(var, "ingest", str(folder / "bomb.eml"), "--json", "--no-ocr", env=ADMIN)
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = {x["file"].rsplit("/", 1)[-1]: x for x in map(json.loads, r.stdout.splitlines())}
+    assert lines["bomb.eml"]["status"] == "archived"
+    assert lines["scan.png"]["status"] == "archived"
+    assert lines["bomb.docx"]["status"] == "rejected"
+    assert "refused as a possible zip bomb" in lines["bomb.docx"]["reason"]
+    with Archive(make_settings(var), parser_workers=1).open() as archive:
+        assert len(archive.records.contract_ids()) == 2
+        assert not list(archive.settings.tmp_dir.iterdir())
+
+
 def test_api_archives_an_email_and_answers_for_each_attachment(archive: Archive) -> None:
     data = two_attachments()
     with client_as(archive) as api:

@@ -205,3 +205,70 @@ def test_api_archives_an_ofd(archive: Archive) -> None:
         assert bad.status_code == 422
         assert bad.json()["error"]["message"].startswith("damaged OFD: ")
     assert archive.records.contract_ids() == {cid}
+
+
+def scanned_ofd(image: bytes) -> bytes:
+    """A one-page OFD as a scanner's OFD export makes it: no text layer, the page one image
+    (``ImageObject`` of a ``MultiMedia`` resource in ``DocumentRes.xml``)."""
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {NS}><ofd:CommonData>'
+        "<ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>"
+        "<ofd:MaxUnitID>10</ofd:MaxUnitID><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>"
+        '</ofd:CommonData><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/>'
+        "</ofd:Pages></ofd:Document>"
+    )
+    res = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {NS} BaseLoc="Res"><ofd:MultiMedias>'
+        '<ofd:MultiMedia ID="5" Type="Image" Format="JPEG">'
+        "<ofd:MediaFile>scan_1.jpg</ofd:MediaFile></ofd:MultiMedia></ofd:MultiMedias></ofd:Res>"
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {NS}><ofd:Content><ofd:Layer ID="2">'
+        '<ofd:ImageObject ID="6" ResourceID="5" Boundary="0 0 210 297" CTM="210 0 0 297 0 0"/>'
+        "</ofd:Layer></ofd:Content></ofd:Page>"
+    )
+    root = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {NS} Version="1.0" DocType="OFD">'
+        "<ofd:DocBody><ofd:DocInfo><ofd:DocID>scan</ofd:DocID></ofd:DocInfo>"
+        "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("OFD.xml", root)
+        zf.writestr("Doc_0/Document.xml", document)
+        zf.writestr("Doc_0/DocumentRes.xml", res)
+        zf.writestr("Doc_0/Res/scan_1.jpg", image)
+        zf.writestr("Doc_0/Pages/Page_0/Content.xml", content)
+    return out.getvalue()
+
+
+def test_a_scanned_ofd_is_ocrd_from_its_rendition(tmp_path: Path) -> None:
+    """An OFD without a text layer, whose page is a scanned image: the rendition draws the
+    image, the page is OCR'd (real Tesseract) and found by search; an image inside that cannot
+    be decoded refuses the OFD as damaged, leaving nothing."""
+    from tests.test_intake import jpeg_bytes
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "scan.ofd").write_bytes(scanned_ofd(jpeg_bytes("SCANNED WOMBAT AGREEMENT")))
+    var = tmp_path / "var"
+    r = run(var, "ingest", str(folder / "scan.ofd"), "--json", env=ADMIN)
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = json.loads(r.stdout.splitlines()[-1])
+    assert line["status"] == "archived" and line["ocr"]["pages_done"] == 1, line
+    found = run(var, "search", "wombat", env=ADMIN)
+    assert found.returncode == 0 and "scan" in found.stdout, found.stdout
+    with Archive(make_settings(var), parser_workers=1).open() as archive:
+        record = archive.get(line["id"])
+        assert record.content_type == "application/ofd"
+        document = archive.text_document(record.id)
+        assert "WOMBAT" in document["pages"][0]["text"].upper()
+
+    (folder / "broken.ofd").write_bytes(scanned_ofd(b"\xff\xd8\xff\xe0 not a jpeg" * 10))
+    bad = run(var, "ingest", str(folder / "broken.ofd"), "--json", env=ADMIN)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    refused = json.loads(bad.stdout.splitlines()[-1])
+    assert refused["status"] == "rejected"
+    assert "image Doc_0/Res/scan_1.jpg of page 1 cannot be decoded" in refused["reason"]
+    with Archive(make_settings(var), parser_workers=1).open() as archive:
+        assert archive.records.count_contracts() == 1

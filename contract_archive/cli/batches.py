@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,11 @@ from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from core.errors import ArchiveError
 from services.facade import Facade
 from services.facade.batches import BatchOutcome, IngestResult
+
+
+class SheetCode(StrEnum):
+    qr = "qr"
+    code128 = "code128"
 
 
 @app.command()
@@ -27,13 +33,23 @@ def separator(
     classification: Annotated[
         str | None, typer.Option(help="Classification code of the contracts after the sheet.")
     ] = None,
+    sheet_code: Annotated[
+        SheetCode,
+        typer.Option(
+            "--code",
+            help="The sheet's code: a QR code (any payload), or a Code 128 barcode for "
+            "scanning software that reads 1D barcodes only (at most about 29 characters: a "
+            "classification, or a short Latin customer name).",
+        ),
+    ] = SheetCode.qr,
 ) -> None:
     """Write a printable separator sheet (PDF) for batch scans.
 
     Put one before each contract of a scanned batch; `ingest --split-batches` splits the
     batch at each sheet and gives the contracts after it the sheet's customer and
-    classification."""
-    data = f.batches.separator(customer, classification)
+    classification. Sheets with a QR code and with a Code 128 barcode may be mixed in one
+    batch."""
+    data = f.batches.separator(customer, classification, sheet_code.value)
     try:
         output.write_bytes(data)
     except OSError as exc:

@@ -22,6 +22,7 @@ from rich.progress import (
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from contract_archive.cli.jobs import job_line
 from core.roles import Perm
+from core.settings import get_settings
 from schemas.jobs import JobPublic
 from schemas.ocr import OcrStatus
 from services.facade import Facade
@@ -179,10 +180,24 @@ def worker(
             "reindexing). Default: when the user may manage settings.",
         ),
     ] = None,
+    watch: Annotated[
+        bool | None,
+        typer.Option(
+            "--watch/--no-watch",
+            help="Also watch ARCHIVE_WATCH_DIR as the server does (acting as "
+            "ARCHIVE_WATCH_USER, with the ARCHIVE_WATCH_* settings). Default: when it is set "
+            "and the user may manage settings.",
+        ),
+    ] = None,
 ) -> None:
     """Work the OCR queue and the background jobs until stopped (beside a server run with
     ARCHIVE_OCR_BACKGROUND=false and ARCHIVE_JOBS_BACKGROUND=false, or on another
-    machine sharing its database and object store)."""
+    machine sharing its database and object store).
+
+    With ARCHIVE_WATCH_DIR set it also watches that folder, the same watcher as `serve`
+    runs (`contract-archive watch` tells how): a folder it cannot work in, or a watch user
+    who may not ingest, stops it at the start with the reason. Stopping (Ctrl-C, SIGTERM)
+    finishes and places the file being archived first."""
 
     def on_event(event: OcrEvent) -> None:
         if event.page_no is None:
@@ -205,6 +220,24 @@ def worker(
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     run_jobs = f.caller.can(Perm.SETTINGS_MANAGE) if jobs is None else jobs
     background = f.jobs.worker(on_event=on_job) if run_jobs else None
+    settings = get_settings()
+    watch_dir = settings.watch_dir
+    if watch is None:
+        watch = watch_dir is not None and f.caller.can(Perm.SETTINGS_MANAGE)
+        if watch_dir is not None and not watch:
+            err.print(
+                f"[yellow]ARCHIVE_WATCH_DIR {esc(str(watch_dir))} is not watched[/]: "
+                f"{esc(f.caller.username)} may not manage settings (ARCHIVE_USER); the server "
+                "watches it"
+            )
+    watcher = None
+    if watch:
+        if watch_dir is None:
+            err.print("[red]--watch: ARCHIVE_WATCH_DIR is not set[/]")
+            raise typer.Exit(EXIT_FAILED)
+        from contract_archive.cli.watch import report
+
+        watcher = f.watch.configured(on_event=lambda event: report(event, False))
     try:
         with f.ocr.service(workers=workers, on_event=on_event) as service:
             err.print(
@@ -214,17 +247,23 @@ def worker(
             if background is not None:
                 background.start()
                 err.print("[bold green]background jobs running[/]: reminders, fixity, reindex")
+            if watcher is not None:
+                watcher.start(interval=settings.watch_interval_seconds)
+                err.print(f"[bold green]watching[/] {esc(str(watch_dir))}")
             try:
                 while not stop.wait(1.0):
                     if (
                         until_idle
                         and f.ocr.queue_empty()
                         and (background is None or background.idle())
+                        and (watcher is None or watcher.idle())
                     ):
                         break
             except KeyboardInterrupt:
                 pass
             finally:
+                if watcher is not None:
+                    watcher.stop()  # the file being archived is finished and placed first
                 if background is not None:
                     background.stop()
         err.print("OCR worker stopped; unfinished pages and jobs stay queued")

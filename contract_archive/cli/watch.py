@@ -70,7 +70,7 @@ def watch(
     def on_event(event: WatchEvent) -> None:
         nonlocal bad
         bad += not event.ok
-        _report(event, as_json)
+        report(event, as_json)
 
     watcher = f.watch.watcher(
         folder, stable_seconds=stable_seconds, split_batches=split_batches, on_event=on_event
@@ -83,7 +83,8 @@ def watch(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _report(event: WatchEvent, as_json: bool) -> None:
+def report(event: WatchEvent, as_json: bool) -> None:
+    """One file taken, as a line per result (``as_json``: a JSON line) on stdout."""
     if as_json and event.batch is not None:
         line = {**event.batch.to_dict(), "moved_to": str(event.moved_to)}
         out.print(json.dumps(line, ensure_ascii=False), markup=False)

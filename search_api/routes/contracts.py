@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,8 +29,11 @@ from search_api.deps import (
 )
 from search_api.errors import ERROR_RESPONSES, envelope
 from search_api.routes.ocr import wake_ocr
+from services.facade import Facade
+from services.facade.batches import is_batch_upload
 from services.facade.contracts import IngestResult, RejectFile, iter_chunks, safe_filename
 from services.facade.table import SORT_KEYS, VERIFICATION_STATES, TableQuery
+from services.facade.watch import folder_rule
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 
@@ -72,6 +76,18 @@ def upload_contract(
     classification: Annotated[
         str | None, Form(max_length=50, description="A short code such as `HR`.")
     ] = None,
+    folder: Annotated[
+        str | None,
+        Form(
+            max_length=1000,
+            description="The file's place below a folder uploaded whole (the web's folder "
+            "drop), e.g. `ACME Ltd/XS/2024/x.pdf`: its folders are read by the folder rule of "
+            "`ingest FOLDER` and the watched folder (the first level names the customer, the "
+            "second a classification code; `customer` and `classification` win). A folder "
+            "that breaks the rule, and a PDF in a `batches` folder (a batch scan: "
+            "`POST /api/v1/batches`), are refused with the reason.",
+        ),
+    ] = None,
 ) -> Any:
     """Archive a PDF, an image (PNG, JPEG, TIFF) or an Office document (DOCX, DOC, XLSX, ODT, ODS):
     an image or Office file is kept as the original, with a PDF rendition (img2pdf, LibreOffice)
@@ -81,6 +97,8 @@ def upload_contract(
     file of a format the archive does not take: `details.format` says what it is, `docx`, `ofd`,
     ...). A duplicate of a contract of a restricted class the caller is not cleared for says
     only that: no id, title or record."""
+    if folder:
+        customer, classification = _folder_place(f, folder, file, customer, classification)
     ingested = f.contracts.ingest(
         file.file,
         filename=safe_filename(file.filename),
@@ -124,6 +142,49 @@ def upload_contract(
         wake_ocr(request)
     return JSONResponse(
         status_code=status, content=outcome.model_dump(mode="json"), headers=headers
+    )
+
+
+BATCH_IN_FOLDER = (
+    "a PDF in a batches folder is a batch scan, split at its separator sheets",
+    "upload it on the Batch scans page (/batches), or archive the folder with "
+    "contract-archive ingest, which splits it",
+)
+"""The refusal of a batch scan uploaded from a folder (reason, hint; ``details.format`` is
+``batch``)."""
+
+
+def _folder_place(
+    f: Facade,
+    folder: str,
+    file: UploadFile,
+    customer: str | None,
+    classification: str | None,
+) -> tuple[str | None, str | None]:
+    """The customer and classification of a file uploaded from a folder, by the folder rule
+    (what is given wins); RejectFile for a folder that breaks the rule or a batch scan."""
+    where = PurePosixPath(folder)
+    if where.is_absolute() or ".." in where.parts:
+        raise InvalidRequest(
+            f"folder must be a relative place below the uploaded folder, not {folder!r}"
+        )
+    head = file.file.read(1024)
+    file.file.seek(0)
+    if is_batch_upload(where, head):
+        reason, hint = BATCH_IN_FOLDER
+        raise RejectFile(reason, hint=hint, details={"file": folder, "format": "batch"})
+    place = folder_rule(
+        where,
+        f.watch.codes(),
+        customer_given=customer is not None,
+        classification_given=classification is not None,
+    )
+    if not place.ok:
+        assert place.reason is not None
+        raise RejectFile(place.reason, hint=place.hint, details={"file": folder})
+    return (
+        customer if customer is not None else place.customer,
+        classification if classification is not None else place.classification,
     )
 
 

@@ -5,7 +5,7 @@ discard it."""
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -55,8 +55,9 @@ def separator_pdf(
     f: ActsIngesting,
     customer: Annotated[str | None, Query(max_length=500)] = None,
     classification: Annotated[str | None, Query(max_length=50)] = None,
+    code: Annotated[Literal["qr", "code128"], Query()] = "qr",
 ) -> Response:
-    data = f.batches.separator(customer or None, classification or None)
+    data = f.batches.separator(customer or None, classification or None, code)
     return Response(
         data,
         media_type="application/pdf",

@@ -37,6 +37,7 @@ from search_api.deps import (
     ActsVerifying,
     ActsViewing,
 )
+from search_api.routes.contracts import BATCH_IN_FOLDER
 from search_api.routes.ocr import wake_ocr
 from search_api.web.i18n import localize, request_lang
 from search_api.web.page_images import (
@@ -326,9 +327,10 @@ def _format_refusals(request: Request) -> dict[str, dict[str, str]]:
     """The server's refusal of each unsupported format in the page's language, for the script
     to show beside a refused upload (the API answers in English, with the format's key)."""
     lang = request_lang(request)[0]
+    refusals = {**format_refusals(), "batch": BATCH_IN_FOLDER}
     return {
         key: {"message": localize(lang, reason) or reason, "hint": localize(lang, hint) or hint}
-        for key, (reason, hint) in format_refusals().items()
+        for key, (reason, hint) in refusals.items()
     }
 
 

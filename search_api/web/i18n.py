@@ -139,9 +139,16 @@ EN: dict[str, str] = {
         "are stored unchanged, checked and indexed; what is not a PDF gets a PDF copy for "
         "viewing. Scanned pages are read by OCR."
     ),
-    "upload.drop": "Drop PDF or image files here",
+    "upload.drop": "Drop files or folders here",
     "upload.or": "or",
     "upload.choose": "Choose files",
+    "upload.choose_folder": "Choose a folder",
+    "upload.folder_help": (
+        "Every file of a folder is sent, at any depth. Its subfolders are read as by "
+        "contract-archive ingest FOLDER: the first level names the customer, the second a "
+        "classification code (the fields above win); a PDF in a batches folder belongs on the "
+        "Batch scans page."
+    ),
     "upload.files_label": "PDF or image files",
     "upload.limit": "Up to {mb} MB per file.",
     "upload.customer": "Customer",
@@ -803,9 +810,15 @@ ZH: dict[str, str] = {
         "电子邮件（.eml：每个附件归档为与该邮件关联的合同）和 OFD 原样保存，经检查后建立索引；"
         "非 PDF 文件另生成一份 PDF 副本供查看。扫描页由 OCR 识别。"
     ),
-    "upload.drop": "将 PDF 或图像文件拖放到这里",
+    "upload.drop": "将文件或文件夹拖放到这里",
     "upload.or": "或",
     "upload.choose": "选择文件",
+    "upload.choose_folder": "选择文件夹",
+    "upload.folder_help": (
+        "文件夹中的所有文件（含各级子文件夹）都会上传。子文件夹的含义与在命令行归档文件夹时相同："
+        "第一级为客户，第二级为分类代码（上方填写的值优先）；批量扫描文件夹中的 PDF "
+        "请在“批量扫描”页面上传。"
+    ),
     "upload.files_label": "PDF 或图像文件",
     "upload.limit": "每个文件不超过 {mb} MB。",
     "upload.customer": "客户",
@@ -1489,6 +1502,14 @@ EN |= {
         "sheet are given to the contract after it."
     ),
     "batch.sheet_get": "Download the sheet (PDF)",
+    "batch.sheet_code": "Code on the sheet",
+    "batch.sheet_code.qr": "QR code",
+    "batch.sheet_code.code128": "Barcode (Code 128)",
+    "batch.sheet_code_help": (
+        "A QR code holds any customer name. A Code 128 barcode, for scanners that read 1D "
+        "barcodes only, holds about 29 characters: a classification, or a short Latin "
+        "customer name. Both kinds may be mixed in one batch."
+    ),
     "batch.cli": "On the command line:",
 }
 ZH |= {
@@ -1524,6 +1545,13 @@ ZH |= {
     "batch.sheet_h": "打印分隔页",
     "batch.sheet_lead": "扫描时在每份合同前放一张。分隔页上的客户和分类将用于其后的合同。",
     "batch.sheet_get": "下载分隔页（PDF）",
+    "batch.sheet_code": "分隔页上的码",
+    "batch.sheet_code.qr": "二维码",
+    "batch.sheet_code.code128": "一维条形码",
+    "batch.sheet_code_help": (
+        "二维码可容纳任何客户名称。一维条形码适用于只识别一维条码的扫描设备，约可容纳 29 "
+        "个字符：一个分类代码，或较短的拉丁字母客户名称（中文名称请用二维码）。同一批次中两种分隔页可以混用。"
+    ),
     "batch.cli": "命令行：",
 }
 EN["value.relation.scan_batch"] = "split from the batch scan"
@@ -1605,6 +1633,16 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
             "旧版 Microsoft Office 文档（DOC/XLS/MSG）",
         ),
         (r"an OFD document \(GB/T 33190\)", "OFD 版式文档（GB/T 33190）"),
+        (
+            r"a PDF in a batches folder is a batch scan, split at its separator sheets",
+            "batches 文件夹中的 PDF 是批量扫描件，按分隔页拆分",
+        ),
+        (
+            r"upload it on the Batch scans page \(/batches\), or archive the folder with "
+            r"contract-archive ingest, which splits it",
+            "请在“批量扫描”页面（/batches）上传，"
+            "或用 contract-archive ingest 归档该文件夹（会自动拆分）",
+        ),
         (r"a ZIP archive", "ZIP 压缩包"),
         (r"an e-mail message", "电子邮件"),
         (r"a GIF image", "GIF 图像"),

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO
 
 from core.errors import NotFound
@@ -48,6 +48,13 @@ BATCH_FOLDER = "batches"
 name is a batch scan, split at its separator sheets."""
 
 
+def is_batch_upload(relative: PurePath, head: bytes) -> bool:
+    """Whether a file uploaded from a folder (the web's folder drop: ``relative`` is its place
+    below the folder) is a batch scan by the rule of :func:`is_batch_scan`: a PDF (its first
+    bytes) in a ``batches`` folder."""
+    return relative.parent.name == BATCH_FOLDER and sniff_head(head) is PDF
+
+
 def is_batch_scan(path: Path, *, split_all: bool = False) -> bool:
     """Whether a file met in a folder is taken as a batch scan: a PDF (by its first bytes, as
     ingest tells formats) in a ``batches`` folder, or any PDF with ``split_all``."""
@@ -73,11 +80,14 @@ class BatchesArea(Area):
     """Batch scans split by separator sheets."""
 
     @action("batch.separator", Perm.CONTRACTS_INGEST, logged="no")
-    def separator(self, customer: str | None = None, classification: str | None = None) -> bytes:
-        """A printable separator sheet (one A4 page of PDF) with the payload given."""
+    def separator(
+        self, customer: str | None = None, classification: str | None = None, kind: str = "qr"
+    ) -> bytes:
+        """A printable separator sheet (one A4 page of PDF) with the payload given, in a QR
+        code or (``kind="code128"``) a Code 128 barcode."""
         if classification:
             optional_classification(classification)  # refuse a malformed code now
-        return separator_sheet(customer, classification)
+        return separator_sheet(customer, classification, kind)
 
     @action("batch.preview", Perm.CONTRACTS_INGEST, logged="no")
     def preview_path(

@@ -117,39 +117,21 @@ class Runtime:
 
     def folder_watcher(self) -> FolderWatcher | None:
         """The watcher of ARCHIVE_WATCH_DIR (None when unset), acting as ARCHIVE_WATCH_USER
-        (started and stopped by the server). A missing user, or one who may not ingest, is a
-        ConfigurationError; a folder that is missing or unwritable is not (the watcher logs it
-        and looks again): :meth:`check_watch` refuses it before the server starts."""
-        settings = self.settings
-        if settings.watch_dir is None:
-            return None
-        f = self.facade(self.access.watch_caller())
-        return f.watch.watcher(
-            settings.watch_dir,
-            stable_seconds=settings.watch_stable_seconds,
-            split_batches=settings.watch_split_batches,
-            check=False,
-        )
+        (started and stopped by the server; ``contract-archive worker`` runs the same one,
+        :func:`services.facade.watch.configured_watcher`). A missing user, or one who may not
+        ingest, is a ConfigurationError; a folder that is missing or unwritable is not (the
+        watcher logs it and looks again): :meth:`check_watch` refuses it before the server
+        starts."""
+        from services.facade.watch import configured_watcher
+
+        return configured_watcher(self.access, check=False)
 
     def check_watch(self) -> None:
         """Refuse, with the reason, a watched folder (ARCHIVE_WATCH_DIR) the server could not
         work in, and a watch user that does not exist or may not ingest."""
-        from core.access_errors import Forbidden
-        from core.errors import ConfigurationError
-        from services.watch import check_folder
+        from services.facade.watch import configured_watcher
 
-        settings = self.settings
-        if settings.watch_dir is None:
-            return
-        check_folder(settings.watch_dir, "ARCHIVE_WATCH_DIR")
-        try:
-            self.folder_watcher()
-        except Forbidden as exc:
-            raise ConfigurationError(
-                f"ARCHIVE_WATCH_USER may not ingest: {exc.message}",
-                hint="set ARCHIVE_WATCH_USER to a user with contracts:ingest (an archivist or "
-                "an admin)",
-            ) from exc
+        configured_watcher(self.access, check=True)
 
     def ledger_schedule(self) -> LedgerSchedule:
         """The ledger's checkpoint schedule (started and stopped by the server)."""

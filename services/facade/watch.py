@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.roles import Perm
-from services.facade.base import Area, action
+from services.facade.base import Acting, Area, action
 from services.watch import (
     ARCHIVED,
     DONE_SUFFIX,
@@ -23,6 +24,9 @@ from services.watch import (
     folder_rule,
 )
 
+if TYPE_CHECKING:
+    from services.access.service import AccessControl
+
 __all__ = [
     "ARCHIVED",
     "DONE_SUFFIX",
@@ -34,9 +38,48 @@ __all__ = [
     "WatchArea",
     "WatchEvent",
     "check_folder",
+    "configured_watcher",
     "folder_problem",
     "folder_rule",
 ]
+
+
+def configured_watcher(
+    access: AccessControl,
+    *,
+    check: bool,
+    on_event: Callable[[WatchEvent], None] | None = None,
+) -> FolderWatcher | None:
+    """The watcher of ARCHIVE_WATCH_DIR (None when unset), acting as ARCHIVE_WATCH_USER, with
+    the ARCHIVE_WATCH_* settings: the one the server runs and the one ``contract-archive
+    worker`` runs. A watch user that does not exist, is disabled or may not ingest is a
+    ConfigurationError. ``check``: refuse, with the reason, a folder it could not work in
+    now (before a server or worker starts); without it such a folder is not refused (the
+    running watcher logs it and looks again)."""
+    from core.access_errors import Forbidden
+    from core.errors import ConfigurationError
+    from services.facade.facade import Facade
+
+    settings = access.settings
+    if settings.watch_dir is None:
+        return None
+    if check:
+        check_folder(settings.watch_dir, "ARCHIVE_WATCH_DIR")
+    f = Facade(Acting(access, access.watch_caller()))
+    try:
+        return f.watch.watcher(
+            settings.watch_dir,
+            stable_seconds=settings.watch_stable_seconds,
+            split_batches=settings.watch_split_batches,
+            on_event=on_event,
+            check=False,
+        )
+    except Forbidden as exc:
+        raise ConfigurationError(
+            f"ARCHIVE_WATCH_USER may not ingest: {exc.message}",
+            hint="set ARCHIVE_WATCH_USER to a user with contracts:ingest (an archivist or an "
+            "admin)",
+        ) from exc
 
 
 class WatchArea(Area):
@@ -72,3 +115,13 @@ class WatchArea(Area):
             split_batches=split_batches,
             on_event=on_event,
         )
+
+    @action("watch.configured", Perm.SETTINGS_MANAGE, logged="no")
+    def configured(
+        self, *, on_event: Callable[[WatchEvent], None] | None = None
+    ) -> FolderWatcher | None:
+        """The watcher of ARCHIVE_WATCH_DIR as the server runs it (None when unset), for
+        ``contract-archive worker``: it acts as ARCHIVE_WATCH_USER, not as the caller, so
+        starting it is the archive's configuration (settings:manage). A folder it cannot work
+        in, or a watch user who may not ingest, is refused now with the reason."""
+        return configured_watcher(self.acting.access, check=True, on_event=on_event)

@@ -82,10 +82,13 @@
     summary.textContent = total ? fill(text.summary, { done: done, total: total }) : "";
   }
 
-  function addFile(file) {
+  // A file of a folder (dropped, or chosen with the folder button) is shown by its path and
+  // sent with its place below that folder (`folder`): the server reads its folders by the
+  // folder rule of `ingest FOLDER` (CUSTOMER/CODE/), as for a folder given on the command line.
+  function addFile(file, path) {
     if (empty) { empty.remove(); empty = null; }
     var row = el("li", "file status-queued");
-    var name = el("span", "file-name", file.name);
+    var name = el("span", "file-name", path || file.name);
     var status = el("span", "file-status", text.queued);
     var bar = el("progress");
     bar.max = 100;
@@ -93,7 +96,8 @@
     bar.setAttribute("aria-label", file.name);
     row.append(name, status, bar);
     list.append(row);
-    var item = { file: file, row: row, status: status, bar: bar };
+    var below = path ? path.split("/").slice(1).join("/") : "";
+    var item = { file: file, row: row, status: status, bar: bar, folder: below };
     // Every file goes to the server, which tells what it is by its bytes and says why it
     // refuses one (an unsupported format, a damaged image) and what would be needed.
     if (file.size > maxBytes) {
@@ -192,6 +196,7 @@
       var value = form.elements[name].value.trim();
       if (value) data.append(name, value);
     });
+    if (item.folder) data.append("folder", item.folder);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/v1/contracts");
     xhr.setRequestHeader("Accept", "application/json");
@@ -219,13 +224,40 @@
   }
 
   function take(files) {
-    Array.prototype.forEach.call(files, addFile);
+    Array.prototype.forEach.call(files, function (file) {
+      addFile(file, file.webkitRelativePath || "");
+    });
+  }
+
+  // A dropped folder: every file in it, at any depth (readEntries answers in batches).
+  function walk(entry) {
+    if (entry.isFile) {
+      entry.file(function (file) { addFile(file, entry.fullPath.replace(/^\//, "")); });
+    } else if (entry.isDirectory) {
+      var reader = entry.createReader();
+      var more = function () {
+        reader.readEntries(function (batch) {
+          if (!batch.length) return;
+          batch.forEach(walk);
+          more();
+        });
+      };
+      more();
+    }
   }
 
   input.addEventListener("change", function () {
     take(input.files);
     input.value = "";
   });
+  var folderInput = document.getElementById("folder-files");
+  if (folderInput) {
+    folderInput.addEventListener("change", function () {
+      take(folderInput.files);
+      folderInput.value = "";
+    });
+    folderInput.parentNode.hidden = false;
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!form.reportValidity()) return;
@@ -244,7 +276,17 @@
     });
   });
   zone.addEventListener("drop", function (event) {
-    if (event.dataTransfer && event.dataTransfer.files) take(event.dataTransfer.files);
+    var data = event.dataTransfer;
+    if (!data) return;
+    var entries = Array.prototype.map.call(data.items || [], function (item) {
+      return item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    });
+    var folders = entries.some(function (entry) { return entry && entry.isDirectory; });
+    if (folders) {
+      entries.forEach(function (entry) { if (entry) walk(entry); });
+    } else if (data.files) {
+      take(data.files);
+    }
   });
   // Files dropped anywhere else on the page must not make the browser navigate away.
   window.addEventListener("dragover", function (event) { event.preventDefault(); });
