@@ -67,6 +67,18 @@ def cabinet(folder: Path, pdfs: list[Path]) -> None:
         shutil.copy(pdf, folder / relative)
 
 
+PLACED = {
+    "archived/zebradrop.pdf",
+    "archived/ACME Ltd/xs/2026/quokkasale.pdf",
+    "archived/ACME Ltd/lostclaim.pdf",
+    "rejected/ACME Ltd/NOPE/wombat.pdf",
+    "rejected/ACME Ltd/NOPE/wombat.pdf.reason.txt",
+    "rejected/CG/narwhal.pdf",
+    "rejected/CG/narwhal.pdf.reason.txt",
+}
+"""Where the cabinet's files end (with the stale claim of a dead watcher, lostclaim.pdf)."""
+
+
 def contracts(var: Path) -> dict[str, tuple[str | None, str | None]]:
     """Title → customer and classification (the record's: given, or else derived from the
     terms the archive extracted, the same for the same bytes)."""
@@ -130,15 +142,7 @@ def test_the_server_watches_a_folder_by_the_folder_rule_and_ingest_gives_the_sam
     try:
         assert wait_for(up, limit=120), "the server did not start"
         cabinet(inbox, pdfs)
-        placed = {
-            "archived/zebradrop.pdf",
-            "archived/ACME Ltd/xs/2026/quokkasale.pdf",
-            "archived/ACME Ltd/lostclaim.pdf",
-            "rejected/ACME Ltd/NOPE/wombat.pdf",
-            "rejected/ACME Ltd/NOPE/wombat.pdf.reason.txt",
-            "rejected/CG/narwhal.pdf",
-            "rejected/CG/narwhal.pdf.reason.txt",
-        }
+        placed = PLACED
         assert wait_for(lambda: set(files(inbox)) == placed), files(inbox)
 
         hit = wait_for(lambda: search("title:zebradrop"))

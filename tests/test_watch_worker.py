@@ -22,7 +22,7 @@ import pytest
 from services.archive import Archive
 from tests.conftest import corpus_files, make_settings
 from tests.test_cli import PROGRAM, run
-from tests.test_watch_server import DEAD_CLAIM, cabinet, contracts, files, wait_for
+from tests.test_watch_server import DEAD_CLAIM, PLACED, cabinet, contracts, files, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -58,15 +58,7 @@ def test_the_worker_watches_the_folder_as_the_server_does(tmp_path: Path) -> Non
         text=True,
     )
     try:
-        placed = {
-            "archived/zebradrop.pdf",
-            "archived/ACME Ltd/xs/2026/quokkasale.pdf",
-            "archived/ACME Ltd/lostclaim.pdf",
-            "rejected/ACME Ltd/NOPE/wombat.pdf",
-            "rejected/ACME Ltd/NOPE/wombat.pdf.reason.txt",
-            "rejected/CG/narwhal.pdf",
-            "rejected/CG/narwhal.pdf.reason.txt",
-        }
+        placed = PLACED
 
         def settled() -> bool:
             assert worker.poll() is None, worker.communicate()[1]
