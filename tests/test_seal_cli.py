@@ -3,11 +3,13 @@ the resumable fixity audit, and the README's OpenSSL recipe run on a real export
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from signing.canonical import FileDigest, digest_stream
 from signing.report import CHECK_ORDER, ORIGINAL, Status
 from signing.verify import verify_contract
 from storage.objects.base import package_key
+from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers, ensure_user
 from tests.conftest import ROOT, corpus_files, make_settings
 from tests.seal_helpers import flip_byte
@@ -156,6 +159,43 @@ def test_export_is_verified_by_exactly_the_readme_commands(loaded, tmp_path: Pat
     flip_byte(target / "original.pdf", 100)
     sums = subprocess.run(["bash", "-c", commands[1]], cwd=target, capture_output=True)
     assert sums.returncode != 0
+
+
+def test_the_evidence_package_downloads_as_a_zip_the_readme_commands_verify(
+    loaded, tmp_path: Path
+) -> None:
+    """The web page's and the API's evidence package: what `export` writes, as one ZIP, over
+    HTTP with a token of a lawyer; logged as a download; nothing left in the archive's
+    temporary folder, for a package sent or refused."""
+    data, ids = loaded
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        headers = auth_headers(archive, "legal", username="zip-lawyer")
+        with TestClient(create_app(archive), headers=headers) as client:
+            r = client.get(f"/api/v1/contracts/{ids[0]}/evidence.zip")
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/zip"
+            name = f"contract-{ids[0]}-evidence"
+            assert f'filename="{name}.zip"' in r.headers["content-disposition"]
+            missing = client.get("/api/v1/contracts/99999/evidence.zip")
+            assert missing.status_code == 404, missing.text
+            assert missing.json()["error"]["code"]
+        left = [p.name for p in archive.settings.tmp_dir.iterdir() if "evidence" in p.name]
+        assert left == []
+        logged = archive.records.access_store().entries(LogFilter(contract_id=ids[0]), limit=10_000)
+        downloads = [
+            e for e in logged if e.action == "contract.download" and e.actor == "zip-lawyer"
+        ]
+        assert [(e.outcome, e.details.get("file")) for e in downloads] == [("ok", "evidence")]
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert all(n.startswith(f"{name}/") for n in zf.namelist())
+        zf.extractall(tmp_path)
+    target = tmp_path / name
+    assert (target / "original.pdf").read_bytes() == EN[0].read_bytes()
+    for command in readme_commands()[1:]:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=target, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
 
 
 def flat(text: str) -> str:

@@ -40,6 +40,8 @@ SAME_IN_BOTH = {
     "DOC", "DOCX", "XLSX", "ODT", "ODS", "OFD", "Office", "eml",
     "English", "XS", "LD", "CG", "ZL", "FW", "BM", "Excel",
     # the query language's words, the same in both (search help, placeholders)
+    # programs named alike in both (the evidence package is checked with OpenSSL)
+    "OpenSSL",
     "HTTP", "JavaScript", "SHA-", "customer", "title", "sha", "classification", "status", "year", "sha256", "archived", "Acme",
 }  # fmt: skip
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -9,7 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.background import BackgroundTask
 
 from core.errors import InvalidRequest
 from schemas.contract_model import ContractListPage
@@ -355,6 +363,31 @@ def download_original(
     headers["X-Content-SHA256"] = record.sha256
     return StreamingResponse(
         iter_chunks(download.stream), media_type=record.content_type, headers=headers
+    )
+
+
+@router.get(
+    "/{contract_id}/evidence.zip",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "the evidence package"},
+        **ERROR_RESPONSES,
+    },
+    summary="Download the evidence package, to verify without the archive",
+)
+def download_evidence(
+    f: ActsDownloading, contract_id: ContractId, purpose: Purpose = None
+) -> FileResponse:
+    """The original, its text, every manifest version, the seal, certificates, timestamps and
+    the ledger's inclusion proof, with a README.txt saying how to check each with OpenSSL and
+    `sha256sum` (what `contract-archive export` writes), as one ZIP. A contract of a restricted
+    class needs a `purpose`; the download is logged like the original's."""
+    path = f.seals.export_zip(contract_id, purpose=purpose)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=path.name,
+        background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
     )
 
 

@@ -195,6 +195,9 @@ EN: dict[str, str] = {
     "contract.download_original": "Original PDF (byte-identical)",
     "contract.download_text": "Extracted text",
     "contract.download_searchable": "Searchable copy",
+    "contract.download_evidence": "Evidence package (ZIP)",
+    "contract.evidence_hint": "original, manifests, seal, timestamps and ledger proof, "
+    "checkable with OpenSSL without the archive (README.txt inside)",
     "contract.searchable_not_needed": (
         "No searchable copy: every page has a text layer, the original is searchable as it is."
     ),
@@ -860,6 +863,9 @@ ZH: dict[str, str] = {
     "contract.download_original": "原件 PDF（逐字节一致）",
     "contract.download_text": "提取的文本",
     "contract.download_searchable": "可检索副本",
+    "contract.download_evidence": "证据包（ZIP）",
+    "contract.evidence_hint": "含原件、各版清单、存档签章、时间戳与账本证明，"
+    "无需本系统即可用 OpenSSL 核验（包内附核验说明）",
     "contract.searchable_not_needed": "无可检索副本：每页都有文本层，原件本身即可检索。",
     "ocr.title": "扫描页 OCR",
     "ocr.state.queued": "排队中",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -171,15 +174,39 @@ class SealsArea(Area):
     ) -> ExportResult:
         """The contract's evidence (original, text, manifest, seal, certificates, timestamp)
         in a folder, for verification without the archive; logged as a download."""
+        self._may_export(contract_id, purpose, {"directory": str(directory)})
+        return export_contract(self.archive.seal, contract_id, directory)
+
+    @action("contract.download", Perm.CONTRACTS_DOWNLOAD, logged="self", contract="contract_id")
+    def export_zip(self, contract_id: int, *, purpose: str | None = None) -> Path:
+        """The same evidence as :meth:`export`, as one ZIP file (``contract-ID-evidence/``
+        inside, with its README.txt saying how to check it with OpenSSL) in a folder of its own
+        under the archive's temporary directory; the caller removes that folder once sent.
+        Nothing is left behind when the export fails."""
+        self._may_export(contract_id, purpose, {"format": "zip"})
+        work = Path(tempfile.mkdtemp(prefix="evidence-", dir=self.archive.settings.tmp_dir))
+        try:
+            name = f"contract-{contract_id}-evidence"
+            result = export_contract(self.archive.seal, contract_id, work / name)
+            target = work / f"{name}.zip"
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+                for file in result.files:
+                    zf.write(result.directory / file, f"{name}/{file}")
+            shutil.rmtree(result.directory)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return target
+
+    def _may_export(self, contract_id: int, purpose: str | None, details: dict[str, str]) -> None:
         access, caller = self.acting.access, self.acting.caller
         _, why = access.may_download(caller, contract_id, purpose=purpose, file="evidence")
         self.acting.log(
             "contract.download",
             contract_id=contract_id,
             purpose=why,
-            details={"file": "evidence", "directory": str(directory)},
+            details={"file": "evidence", **details},
         )
-        return export_contract(self.archive.seal, contract_id, directory)
 
     @action("archive.recover", Perm.SETTINGS_MANAGE, logged="change", unit=False)
     def recover(self) -> RecoverSummary:
