@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
-from search_api.web.i18n import localize
+from search_api.web.i18n import CATALOGS, localize, translate
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
@@ -287,3 +287,18 @@ def test_refusals_and_conflicts_are_pages_in_the_language(world: World) -> None:
                     w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH and w != "lawyer"
                 ], text
         client.close()
+
+
+def test_english_counts_of_one_are_singular() -> None:
+    """The batch page said "1 contracts": an English count of one takes the singular, with or
+    without a word between ("1 separator sheet"); other counts, and Chinese, are unchanged."""
+    assert translate("en", "batch.summary", pages=1, sheets=1, segments=1) == (
+        "1 page, 1 separator sheet, 1 contract."
+    )
+    assert translate("en", "batch.summary", pages=11, sheets=2, segments=21) == (
+        "11 pages, 2 separator sheets, 21 contracts."
+    )
+    assert translate("en", "customer.count", n=1) == "1 contract"
+    assert translate("en", "home.expiring", days=1) == "Expiring within 1 day"
+    assert translate("en", "upload.summary", done=1, total=3) == "1 of 3 files done"
+    assert translate("zh", "customer.count", n=1) == CATALOGS["zh"]["customer.count"].format(n=1)
