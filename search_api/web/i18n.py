@@ -1962,8 +1962,9 @@ MESSAGES_ZH += [
         (r"hold: give the reason for the hold", "冻结：请填写冻结原因"),
         (r"a view needs a name of 1 to 200 characters", "视图名称须为 1 到 200 个字符"),
         (r"saved view (\d+) does not exist", "已保存的视图 {0} 不存在"),
-        (r"(\w+): not a date: '(.+)'", "{0}：不是日期：“{1}”"),
-        (r"(\w+): not an amount: '(.+)'", "{0}：不是金额：“{1}”"),
+        (r"([^:]+): not a date: '(.+)'", "{0}：不是日期：“{1}”"),
+        (r"([^:]+): not an amount: '(.+)'", "{0}：不是金额：“{1}”"),
+        (r"([^:]+): give yes or no, not '(.+)'", "{0}：请填“是”或“否”，而不是“{1}”"),
         (r"sort: unknown column '(.+)'", "排序：没有列“{0}”"),
     )
 ]

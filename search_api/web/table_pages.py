@@ -52,6 +52,31 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 """The table's columns: the sort key and the header's text."""
 
 
+FIELD_LABELS: dict[str, tuple[str, str | None]] = {
+    "filed": ("table.filed", None),
+    "signed_from": ("table.sign_date", "table.from"),
+    "signed_to": ("table.sign_date", "table.to"),
+    "expires_from": ("customer.expiry", "table.from"),
+    "expires_to": ("customer.expiry", "table.to"),
+    "amount_min": ("customer.amount", "table.min"),
+    "amount_max": ("customer.amount", "table.max"),
+}
+"""A filter's query parameter → the words of its field on the page (the header and the side),
+so that a refused filter is named as the user sees it, not by its parameter (the API's
+message keeps the parameter: that is what an API caller wrote)."""
+
+
+def field_message(lang: Lang, message: str) -> str:
+    """``signed_from: not a date: 'x'`` → ``签署日期 起: not a date: 'x'`` (the rest is
+    translated with the page's other messages)."""
+    name, sep, rest = message.partition(": ")
+    if not sep or name not in FIELD_LABELS:
+        return message
+    column, side = FIELD_LABELS[name]
+    label = translate(lang, column) + (f" {translate(lang, side)}" if side else "")
+    return f"{label}: {rest}"
+
+
 def _query(request: Request, params: dict[str, str] | None = None) -> TableQuery:
     return TableQuery.from_params(params if params is not None else dict(request.query_params))
 
@@ -71,6 +96,8 @@ def _table(
             page = f.table.page(query)
         except InvalidRequest as exc:
             error, status_code = exc.message, 400
+    if error is not None:
+        error = field_message(request_lang(request)[0], error)
     codes = [c.code for c in f.scheme.show().codes]
     return render(
         request,
