@@ -1,4 +1,4 @@
-"""Crash consistency: an ingest batch of 50 corpus files SIGKILLed at random points.
+"""Crash consistency: an ingest batch of corpus files SIGKILLed at random points.
 
 The logic is in ``bench/crash_consistency.py`` (its docstring says what is checked after each
 kill). The suite runs ARCHIVE_TEST_CRASH_ROUNDS rounds (default 1) of a batch of
