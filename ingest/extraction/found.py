@@ -46,3 +46,22 @@ def found(
 ) -> Found:
     span = page.span(start, end) if page is not None and end > start else None
     return Found(field, value, display, round(min(max(confidence, 0.0), 0.99), 3), method, span)
+
+
+def renewal_value(
+    kind: str,
+    term_months: int | None,
+    notice_days: int | None,
+    perpetual: bool | None,
+    renewals: int | None,
+) -> dict[str, Any]:
+    """The value of a renewal suggestion, the same in both languages: automatic or manual, the
+    length of one renewal, the notice period, whether renewals go on without limit, and how many
+    there may be when a number is stated."""
+    return {
+        "type": kind,
+        "term_months": term_months,
+        "notice_days": notice_days,
+        "perpetual": perpetual,
+        "renewals": renewals,
+    }

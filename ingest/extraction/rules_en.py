@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from core.names import loose_key
 from ingest.extraction.dates import DateMatch, find_dates
-from ingest.extraction.found import Found, found
+from ingest.extraction.found import Found, found, renewal_value
 from ingest.extraction.numbers import EN_NUMBER_WORDS, EN_ORDINAL_WORDS, en_number, en_ordinal
 from ingest.extraction.text import Document, Page
 
@@ -883,13 +883,7 @@ def find_renewal_en(doc: Document) -> list[Found]:
                 if n:
                     notice_days = n * 30 if nm.group("unit").lower().startswith("month") else n
             perpetual, renewals = _renewals(sentence, kind)
-            value = {
-                "type": kind,
-                "term_months": term_months,
-                "notice_days": notice_days,
-                "perpetual": perpetual,
-                "renewals": renewals,
-            }
+            value = renewal_value(kind, term_months, notice_days, perpetual, renewals)
             shown = kind + (f", {term_months} months" if term_months else "")
             if perpetual:
                 shown += ", successive renewals without limit"

@@ -12,7 +12,7 @@ from collections import Counter
 
 from core.names import name_key
 from ingest.extraction.dates import find_dates
-from ingest.extraction.found import Found, found
+from ingest.extraction.found import Found, found, renewal_value
 from ingest.extraction.numbers import cn_integer
 from ingest.extraction.text import Document, Page
 
@@ -310,13 +310,7 @@ def find_renewal_zh(doc: Document) -> list[Found]:
             renewals = cn_integer(limit.group("n")) if limit.group("n") else None
         elif kind == "automatic" or _RENEW_UNLIMITED_ZH.search(window):
             perpetual = True  # 自动续期 renews again at each end unless a limit is stated
-        value = {
-            "type": kind,
-            "term_months": term_months,
-            "notice_days": notice_days,
-            "perpetual": perpetual,
-            "renewals": renewals,
-        }
+        value = renewal_value(kind, term_months, notice_days, perpetual, renewals)
         shown = {"automatic": "自动续期", "manual": "协商续签"}[kind]
         if term_months:
             shown += f"，每次{term_months}个月"
