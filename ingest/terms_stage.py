@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from core.rules import FALLBACK_CODE
 from ingest.context import IngestContext, IngestWork
-from ingest.extraction import ClassifierInput, CodeKeywords, Extraction, extract_terms
-from ingest.linking import link_customer, refresh_effective, store_extraction
 from storage.records.contract_base import ContractStore
+
+if TYPE_CHECKING:
+    from ingest.extraction import Extraction
+
+# The extraction rules (a few hundred compiled patterns) and the linking code are imported when
+# a contract is archived, not when the archive is opened: a search, a listing or a CLI command
+# that archives nothing does not pay for them (about a tenth of a command's start-up).
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ class TermsStage:
         return work.record is not None
 
     def _extract(self, store: ContractStore, work: IngestWork) -> Extraction | None:
+        from ingest.extraction import ClassifierInput, CodeKeywords, extract_terms
+
         assert work.parsed is not None and work.record is not None
         scheme = store.current_scheme()
         codes = [CodeKeywords(c.code, c.keywords) for c in scheme.codes]
@@ -69,6 +77,8 @@ class TermsStage:
             return None
 
     def run(self, ctx: IngestContext, work: IngestWork) -> None:
+        from ingest.linking import link_customer, refresh_effective, store_extraction
+
         store = ctx.records
         assert work.record is not None
         contract_id = work.record.id

@@ -28,15 +28,11 @@ from core.access_errors import AuditLogUnavailable
 from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotFound
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
-from ingest.batches import BatchPlan, plan_batch, write_segments
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
-from ingest.email_msg import render_email, save_attachments
 from ingest.errors import RejectFile
 from ingest.formats import EML, OFD, Format
 from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
-from ingest.ofd import OfdRead, read_ofd
-from ingest.office import render_office
 from ingest.pdf import ParsedPdf, read_pdf
 from ingest.pipeline import Pipeline
 from ingest.stages import Stage, default_stages, index_document
@@ -61,6 +57,8 @@ from storage.records.unit import after_commit
 from storage.registry import make_index, make_object_store, make_record_store
 
 if TYPE_CHECKING:
+    from ingest.batches import BatchPlan
+    from ingest.ofd import OfdRead
     from services.contracts.service import ContractService
 
 log = logging.getLogger(__name__)
@@ -254,6 +252,8 @@ class Archive:
     def plan_batch(self, path: Path, *, thumbnails: bool = False) -> BatchPlan:
         """Find the separator sheets of a batch scan and plan its split (in the killable
         worker: the batch is untrusted; a few pages a second at the detection resolution)."""
+        from ingest.batches import plan_batch
+
         return self._workers().run(
             plan_batch,
             path,
@@ -265,6 +265,8 @@ class Archive:
 
     def write_batch_segments(self, path: Path, plan: BatchPlan, folder: Path) -> list[Path]:
         """Each planned segment of a batch as a PDF of its own in ``folder``."""
+        from ingest.batches import write_segments
+
         return self._workers().run(
             write_segments, path, plan, folder, what="the batch scan's segments"
         )
@@ -275,6 +277,8 @@ class Archive:
         )
 
     def _render_office(self, path: Path, out: Path, fmt: Format) -> Rendition:
+        from ingest.office import render_office
+
         limit = self.settings.office_timeout_seconds
         # LibreOffice stops itself at its own timeout (and its profile is removed); the
         # worker is killed only if that fails, with LibreOffice (PR_SET_PDEATHSIG).
@@ -291,6 +295,8 @@ class Archive:
         )
 
     def _render_email(self, path: Path, out: Path) -> Rendition:
+        from ingest.email_msg import render_email
+
         limit = self.settings.office_timeout_seconds
         return self._workers().run(
             render_email,
@@ -304,6 +310,8 @@ class Archive:
         )
 
     def _read_ofd(self, path: Path, out: Path) -> OfdRead:
+        from ingest.ofd import read_ofd
+
         return self._workers().run(
             read_ofd,
             path,
@@ -433,6 +441,8 @@ class Archive:
         message (its master, relation ``annex``); a duplicate of one already archived is
         reported as such. A message archived again (a duplicate) has its attachments looked at
         again: what an interrupted run left out is archived then."""
+        from ingest.email_msg import save_attachments
+
         folder = Path(
             tempfile.mkdtemp(prefix=owner_tag() + "attachments-", dir=self.settings.tmp_dir)
         )

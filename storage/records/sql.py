@@ -336,8 +336,6 @@ class SqlRecordStore(
             )
 
     def migrate(self) -> None:
-        from alembic import command
-
         if self._sqlite_file is not None:
             try:
                 self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
@@ -352,6 +350,8 @@ class SqlRecordStore(
         with contextlib.suppress(SQLAlchemyError):
             if self._revision() == MIGRATION_HEAD:
                 return
+        from alembic import command  # only when there is something to migrate (0.1 s of imports)
+
         try:
             with self._write_engine.begin() as conn:
                 if self.dialect == "postgresql":

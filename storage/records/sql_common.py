@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,9 @@ class SqlPart:
     def _insert(self, table: Any) -> Any:
         """INSERT with ``on_conflict_do_nothing`` in the store's dialect."""
         if self.dialect == "postgresql":
+            # imported here: a SQLite archive's commands need not load PostgreSQL's dialect
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
         return sqlite.insert(table)
 
