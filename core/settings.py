@@ -509,6 +509,21 @@ class Settings(BaseSettings):
         "process; a log-in that finds no room within a second is answered 429 with "
         "Retry-After.",
     )
+    password_hash_memory_mib: int = Field(
+        64,
+        ge=19,
+        le=4096,
+        description="Memory argon2id spends on each password hash and check, in MiB (default "
+        "64, RFC 9106; at least 19, OWASP's minimum). A stored password made with another cost "
+        "is hashed again at its next log-in.",
+    )
+    password_hash_time_cost: int = Field(
+        3,
+        ge=2,
+        le=20,
+        description="Passes argon2id makes over its memory for each password hash (default 3; "
+        "at least 2, OWASP's minimum).",
+    )
     login_window_minutes: int = Field(
         15, ge=1, description="The window failed log-ins are counted in, in minutes."
     )

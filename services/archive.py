@@ -221,8 +221,16 @@ class Archive:
         """Start every parser process now (the server calls this in the background at
         start-up), so the first uploads do not wait for them."""
         pool = self._workers()
+
+        def start_one() -> None:
+            # Best effort: when the archive is closed meanwhile (a server stopped at once),
+            # the pool refuses new work ("cannot schedule new futures after shutdown"), and a
+            # worker that fails to start is started again by the first file that needs it.
+            with suppress(RuntimeError, RejectFile, OSError):
+                pool.run(len, b"")
+
         threads = [
-            threading.Thread(target=pool.run, args=(len, b""), daemon=True)
+            threading.Thread(target=start_one, name="parser-warm-up", daemon=True)
             for _ in range(self._parser_workers)
         ]
         for thread in threads:

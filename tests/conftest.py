@@ -412,6 +412,12 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Servers started by tests run no scheduled reminders or fixity audits of their own (they
     # would change states and logs under the tests); tests/test_background_jobs.py turns it on.
     monkeypatch.setenv("ARCHIVE_JOBS_BACKGROUND", "false")
+    # argon2id at OWASP's minimum cost (19 MiB, 2 passes) instead of the default 64 MiB and 3:
+    # a tenth of the CPU per hash for the suite's many log-ins, users and password changes
+    # (Django's documentation advises the same for tests); the defaults are checked in
+    # tests/test_access_auth.py, which unsets these.
+    monkeypatch.setenv("ARCHIVE_PASSWORD_HASH_MEMORY_MIB", "19")
+    monkeypatch.setenv("ARCHIVE_PASSWORD_HASH_TIME_COST", "2")
     reset_settings()
     yield
     reset_settings()

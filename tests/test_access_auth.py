@@ -19,6 +19,7 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import update
 
 from core.roles import Caller, Perm
@@ -131,6 +132,52 @@ def test_first_start_makes_an_admin_whose_one_time_password_must_be_changed(
     assert entries[0].actor == "system" and entries[0].details["first_start"] is True
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert password not in logged and NEW_PASSWORD not in logged
+
+
+def test_passwords_are_hashed_at_the_configured_cost_and_again_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2id at RFC 9106's 64 MiB and 3 passes unless ARCHIVE_PASSWORD_HASH_* say otherwise
+    (never below OWASP's 19 MiB and 2 passes); a stored hash of another cost is made again at
+    the next successful log-in, not at a failed one."""
+    monkeypatch.delenv("ARCHIVE_PASSWORD_HASH_MEMORY_MIB")  # set low for the suite by conftest
+    monkeypatch.delenv("ARCHIVE_PASSWORD_HASH_TIME_COST")
+    defaults = make_settings(tmp_path / "var")
+    assert (defaults.password_hash_memory_mib, defaults.password_hash_time_cost) == (64, 3)
+    for weak in ({"password_hash_memory_mib": 8}, {"password_hash_time_cost": 1}):
+        with pytest.raises(ValidationError):
+            make_settings(tmp_path / "var", **weak)
+
+    def stored(client: TestClient) -> str:
+        user = AccessControl.for_archive(archive_of(client)).store.get_user("admin")
+        assert user is not None and user.password_hash
+        return user.password_hash
+
+    client, password = first_start(defaults)
+    try:
+        assert "$m=65536,t=3,p=4$" in stored(client)
+        csrf = login(client, "admin", password).json()["csrf_token"]
+        changed = client.post(
+            "/api/v1/auth/password",
+            json={"current_password": password, "new_password": NEW_PASSWORD},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert changed.status_code == 204, changed.text
+        assert "$m=65536,t=3,p=4$" in stored(client)
+    finally:
+        client.__exit__(None, None, None)
+
+    cheaper = make_settings(
+        tmp_path / "var", password_hash_memory_mib=19, password_hash_time_cost=2
+    )
+    with browser(create_app(settings=cheaper)) as client:
+        before = stored(client)
+        assert login(client, "admin", "not the password at all").status_code == 401
+        assert stored(client) == before  # a failed log-in changes nothing
+        assert login(client, "admin", NEW_PASSWORD).status_code == 200
+        assert "$m=19456,t=2,p=4$" in stored(client)
+        client.cookies.clear()
+        assert login(client, "admin", NEW_PASSWORD).status_code == 200  # the new hash verifies
 
 
 # --- CSRF and the browser session --------------------------------------------------------------

@@ -30,15 +30,22 @@ MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
 
 
+DEFAULT_HASH_MEMORY_MIB = 64
+DEFAULT_HASH_TIME_COST = 3
+"""argon2id's cost as argon2-cffi chooses it (RFC 9106's second recommendation: 64 MiB, 3
+passes, 4 lanes); ``ARCHIVE_PASSWORD_HASH_MEMORY_MIB`` and ``ARCHIVE_PASSWORD_HASH_TIME_COST``
+change it (never below OWASP's minimum of 19 MiB and 2 passes: the settings refuse less)."""
+
+
 @functools.cache
-def _argon2() -> tuple[PasswordHasher, str]:
-    """The password hasher and a real hash to verify against when the user does not exist, so
-    that a login for an unknown name takes as long as one with a wrong password (no user
-    enumeration by timing). Made on first use: argon2 and a 64 MiB hash are not start-up costs
-    of every command."""
+def _argon2(memory_mib: int, time_cost: int) -> tuple[PasswordHasher, str]:
+    """The password hasher for one cost and a real hash to verify against when the user does
+    not exist, so that a login for an unknown name takes as long as one with a wrong password
+    (no user enumeration by timing). Made on first use: argon2 and a 64 MiB hash are not
+    start-up costs of every command."""
     from argon2 import PasswordHasher
 
-    hasher = PasswordHasher()
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_mib * 1024)
     return hasher, hasher.hash(secrets.token_urlsafe(16))
 
 
@@ -90,26 +97,46 @@ def check_password_policy(password: str, username: str) -> None:
         raise InvalidRequest("the password must not be the user name")
 
 
-def hash_password(password: str) -> str:
-    hasher, _dummy = _argon2()
+def hash_password(
+    password: str,
+    *,
+    memory_mib: int = DEFAULT_HASH_MEMORY_MIB,
+    time_cost: int = DEFAULT_HASH_TIME_COST,
+) -> str:
+    hasher, _dummy = _argon2(memory_mib, time_cost)
     return hasher.hash(password)
 
 
-def verify_password(stored: str | None, password: str) -> bool:
-    """True when ``password`` matches ``stored``; always spends the time of one verification."""
+def verify_password(
+    stored: str | None,
+    password: str,
+    *,
+    memory_mib: int = DEFAULT_HASH_MEMORY_MIB,
+    time_cost: int = DEFAULT_HASH_TIME_COST,
+) -> bool:
+    """True when ``password`` matches ``stored`` (checked with the cost written in ``stored``);
+    always spends the time of one verification (an unknown user: a dummy hash of the
+    configured cost)."""
     from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-    hasher, dummy = _argon2()
+    hasher, dummy = _argon2(memory_mib, time_cost)
     try:
         return hasher.verify(stored or dummy, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored: str) -> bool:
+def needs_rehash(
+    stored: str,
+    *,
+    memory_mib: int = DEFAULT_HASH_MEMORY_MIB,
+    time_cost: int = DEFAULT_HASH_TIME_COST,
+) -> bool:
+    """True when ``stored`` was made with another cost than the configured one (it is made
+    again at the next successful log-in)."""
     from argon2.exceptions import InvalidHashError
 
-    hasher, _dummy = _argon2()
+    hasher, _dummy = _argon2(memory_mib, time_cost)
     try:
         return hasher.check_needs_rehash(stored)
     except InvalidHashError:

@@ -46,6 +46,14 @@ from storage.records.access_base import (
 
 
 class IdentityAccess(AccessCore):
+    @property
+    def _hash_cost(self) -> dict[str, int]:
+        """argon2id's cost as configured (``ARCHIVE_PASSWORD_HASH_*``)."""
+        return {
+            "memory_mib": self.settings.password_hash_memory_mib,
+            "time_cost": self.settings.password_hash_time_cost,
+        }
+
     # -- identity: tokens, sessions, the CLI ------------------------------------------------
     def _active_user(self, user: UserRecord) -> None:
         if user.disabled:
@@ -172,7 +180,7 @@ class IdentityAccess(AccessCore):
                     username=FIRST_ADMIN,
                     roles=(Role.ADMIN.value,),
                     display_name="Administrator",
-                    password_hash=cred.hash_password(password),
+                    password_hash=cred.hash_password(password, **self._hash_cost),
                     must_change_password=True,
                     created_by="first start",
                 ),
@@ -219,7 +227,9 @@ class IdentityAccess(AccessCore):
             user = self.store.get_user(name)
             try:
                 with bounded_verification(s.login_max_concurrent):
-                    ok = cred.verify_password(user.password_hash if user else None, password)
+                    ok = cred.verify_password(
+                        user.password_hash if user else None, password, **self._hash_cost
+                    )
             except TooManyAttempts:
                 self.record(client, "auth.login", outcome="busy", actor=name)
                 raise
@@ -246,9 +256,11 @@ class IdentityAccess(AccessCore):
             log=self.entry(caller, "auth.login"),
         )
         self.store.clear_login_failures(name)
-        if cred.needs_rehash(user.password_hash):
+        if cred.needs_rehash(user.password_hash, **self._hash_cost):
             with contextlib.suppress(ArchiveError):
-                self.store.update_user(name, {"password_hash": cred.hash_password(password)})
+                self.store.update_user(
+                    name, {"password_hash": cred.hash_password(password, **self._hash_cost)}
+                )
         return LoginResult(caller, token, cred.csrf_token(token), expires)
 
     def logout(self, caller: Caller, session_token: str | None) -> None:
@@ -263,7 +275,7 @@ class IdentityAccess(AccessCore):
         if user is None:
             raise Unauthorized("the user no longer exists")
         with bounded_verification(self.settings.login_max_concurrent):
-            right = cred.verify_password(user.password_hash, current)
+            right = cred.verify_password(user.password_hash, current, **self._hash_cost)
         if not right:
             self.record(caller, "auth.password", outcome="failed")
             raise Forbidden("the current password is wrong")
@@ -273,7 +285,7 @@ class IdentityAccess(AccessCore):
         self.store.update_user(
             user.username,
             {
-                "password_hash": cred.hash_password(new),
+                "password_hash": cred.hash_password(new, **self._hash_cost),
                 "must_change_password": False,
                 "password_changed_at": datetime.now(UTC),
             },
@@ -304,7 +316,7 @@ class IdentityAccess(AccessCore):
                 roles=role_names,
                 groups=group_names,
                 display_name=(display_name or "").strip()[:200] or None,
-                password_hash=cred.hash_password(password) if password else None,
+                password_hash=cred.hash_password(password, **self._hash_cost) if password else None,
                 must_change_password=password is not None,
                 created_by=caller.username,
             ),
@@ -380,7 +392,7 @@ class IdentityAccess(AccessCore):
         self.store.update_user(
             username,
             {
-                "password_hash": cred.hash_password(password),
+                "password_hash": cred.hash_password(password, **self._hash_cost),
                 "must_change_password": True,
                 "password_changed_at": datetime.now(UTC),
             },
