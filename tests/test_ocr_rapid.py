@@ -25,12 +25,15 @@ from ingest.ocr.page import PageOptions, ocr_page, parse_tsv, tidy_text
 from ingest.ocr.rapid import (
     RapidOcrEngine,
     check_rapidocr,
+    latin_runs,
     lines_of,
     reading_order,
+    respace,
     text_layer,
     to_text,
     to_tsv,
     version,
+    word_breaks,
 )
 from ingest.ocr.select import engine_options
 from services.archive import Archive
@@ -79,6 +82,38 @@ def test_detections_become_lines_in_reading_order_words_and_a_tsv() -> None:
     assert first[1:5] == [0.1, 0.1, 0.14, 0.14]  # fractions of the page
     assert [w["text"] for w in words.low] == ["x"]  # 40 < 60: a low-confidence word
     assert 90 < (words.confidence or 0) < 100
+
+
+def test_spaces_between_latin_words_come_back_from_the_second_reading() -> None:
+    # Tesseract's words give the breaks; RapidOCR's letters are kept, its own spaces too, and
+    # a misread letter on either side does not move a break.
+    assert word_breaks("Limitationof liability", ["Limitation", "of", "liability"]) == [10]
+    words = ["Governing", "law", "and", "jurisdiction"]
+    assert word_breaks("Governinglaw andjurisdiction", words) == [9, 16]
+    misread = ["Governing", "1aw", *words[2:]]
+    assert word_breaks("GoverninglawandjurisdictIon", misread) == [9, 12, 15]
+    assert word_breaks("Governinglaw", ["Governing", "law"]) == [9]
+    # No space comes inside an address or a number that tesseract breaks after its dots.
+    assert word_breaks("http://ghzyj.gz.gov.cn", ["http://ghzyj.", "gz.", "gov.", "cn"]) == []
+    assert word_breaks("USD1,000.00", ["USD", "1,", "000.00"]) == [3]
+    # A reading of something else gives no breaks at all.
+    assert word_breaks("Governinglaw", ["Total", "amount"]) == []
+    result = [
+        _chars("第六条违约责任Limitationofliability本合同", 100, 300, 1100, 40),
+        _chars("Fee", 100, 400, 120, 40),  # too short to be looked at
+    ]
+    runs = latin_runs(result)
+    assert [(r.item, r.start, r.end) for r in runs] == [(0, 7, 28)]
+    assert runs[0].box[1] == 300 and runs[0].box[3] == 340
+    fixed = respace(result, runs, [["Limitation", "of", "liability"]])
+    assert fixed[0][1] == "第六条违约责任Limitation of liability本合同"
+    assert len(fixed[0][3]) == len(fixed[0][4]) == len(fixed[0][5]) == len(fixed[0][1])
+    rows = reading_order(lines_of(fixed))
+    assert to_text(rows) == "第六条违约责任Limitation of liability本合同\nFee\n"
+    words = [box[0] for box in parse_tsv(to_tsv(rows, 2000, 1000), threshold=60.0).boxes]
+    assert words[7:10] == ["Limitation", "of", "liability"]
+    # the input is left as it was
+    assert result[0][1] == "第六条违约责任Limitationofliability本合同"
 
 
 def test_the_text_layer_is_invisible_text_pdfium_reads_back() -> None:
@@ -171,6 +206,48 @@ def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_pa
         == "tesseract 5"
     )
     assert " the " in tidy_text(english.text)  # tesseract keeps the spaces RapidOCR drops
+
+
+MIXED_LINES = (
+    "第六条 违约责任 Limitation of liability 本合同约定的责任限额",
+    "第七条 争议解决 Governing law and jurisdiction 适用中华人民共和国法律",
+    "甲方应当按照 Service Level Agreement 的约定提供服务，乙方支付服务费用。",
+    "本合同一式两份，双方各执一份，具有同等法律效力。",
+)
+
+
+def mixed_page(path: Path) -> Path:
+    """A page image of Chinese lines with English words inside them, printed with a CJK font
+    of the system (fonts-noto-cjk), as a one-page PDF."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = sorted(Path("/usr/share/fonts").rglob("NotoSansCJK-Regular.ttc"))
+    if not fonts:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    font = ImageFont.truetype(str(fonts[0]), 42, index=2)  # index 2: Simplified Chinese
+    image = Image.new("L", (2480, 1000), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(MIXED_LINES):
+        draw.text((150, 150 + i * 160), line, font=font, fill=0)
+    png = path.with_suffix(".png")
+    image.save(png, dpi=(300, 300))
+    path.write_bytes(img2pdf.convert(str(png)))  # type: ignore[arg-type]
+    return path
+
+
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_english_words_in_a_chinese_page_keep_their_spaces(tmp_path: Path) -> None:
+    pdf = mixed_page(tmp_path / "mixed.pdf")
+    options = PageOptions(**engine_options("auto"), chinese_engine_label="rapidocr 1.4.4")
+    page = ocr_page(str(pdf), 1, "mixed", options, str(tmp_path))
+    assert page.engine == "rapidocr 1.4.4"  # a Chinese page: RapidOCR's reading is kept
+    text = tidy_text(page.text)
+    for words in ("Limitation of liability", "Governing law and jurisdiction", "Service Level"):
+        assert words in text, text
+    assert "违约责任" in text.replace(" ", "") and "同等法律效力" in text
+    # The word boxes (hit boxes, the searchable copy) have the English words apart, too.
+    assert {"Limitation", "of", "liability", "jurisdiction"} <= {b[0] for b in page.boxes}
 
 
 @pytest.mark.ocr

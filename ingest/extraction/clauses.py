@@ -37,6 +37,11 @@ MAX_SENTENCES = 20_000
 MAX_SENTENCE_CHARS = 1500
 
 _WORD = re.compile(r"[a-z][a-z0-9']*|\d+")
+_PLAIN_WORD = re.compile(r"[a-z]{2,}")
+MIN_WORDS = 5
+"""Words of two letters or more a sentence needs to be scored at ingest: a row of a table
+("163 c2 | 164 a3"), a heading or a line of notes is no clause. (The thresholds are low for
+some rare types, low enough that a text with no word the type knows could reach them.)"""
 
 
 def features(text: str) -> list[str]:
@@ -189,8 +194,9 @@ def find_clauses_en(doc: Document, model: Mapping[str, Any] | None = None) -> li
             scored += 1
             if scored > MAX_SENTENCES:
                 break
-            feats = features(page.text[start:end])
-            if len(feats) < 4:
+            sentence = page.text[start:end]
+            feats = features(sentence)
+            if len(feats) < 4 or len(_PLAIN_WORD.findall(sentence.lower())) < MIN_WORDS:
                 continue
             for slug, p in passing(model, feats):
                 best.setdefault(slug, []).append((p, page, start, end))

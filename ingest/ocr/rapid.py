@@ -18,6 +18,14 @@ The engine gives what :class:`ingest.ocr.engine.TesseractEngine` gives, from one
   with every word drawn invisibly (text render mode 3) in its box, in the layout of tesseract's
   ``textonly_pdf`` (its glyphless font, a ToUnicode map): a few kilobytes a page.
 
+RapidOCR's recognizer drops most spaces between English words inside a line ("Limitation of
+liability" comes out "Limitationofliability"), and its per-character boxes (CTC columns) are too
+coarse to tell a space from the gap between two letters. So the Latin runs of its lines (four
+letters or more) are cut out of the page image, stacked on one white sheet and read by
+tesseract (English, ``--psm 6``) in one pass; tesseract's word breaks, aligned to RapidOCR's
+letters (which are kept), put the spaces back (:func:`latin_runs`, :func:`read_runs`,
+:func:`respace`). Tesseract failing leaves RapidOCR's reading as it was.
+
 Orientation is asked of tesseract's OSD (tesseract is installed wherever OCR runs); RapidOCR's
 own direction classifier only tells 0° from 180° per line.
 
@@ -30,6 +38,8 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +168,193 @@ def _words(chars: list[str], boxes: list[Any], confs: list[float]) -> list[Word]
             current.append((char, bounds, float(conf)))
     flush()
     return words
+
+
+# --- spaces between Latin words ------------------------------------------------------------------
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+MIN_RUN_LETTERS = 4
+"""A Latin run shorter than this (a unit, a roman numeral) is left as RapidOCR read it."""
+SPACING_MIN_SIMILARITY = 0.75
+"""How alike (difflib ratio, spaces and case aside) tesseract's reading of a run must be to
+RapidOCR's for its word breaks to be taken."""
+
+
+@dataclass(frozen=True)
+class LatinRun:
+    """Characters ``start`` to ``end`` (exclusive) of detection ``item``: a run of non-Han
+    characters with Latin letters in it, and its pixel box on the page."""
+
+    item: int
+    start: int
+    end: int
+    box: tuple[int, int, int, int]
+
+
+def latin_runs(result: list[Any] | None) -> list[LatinRun]:
+    """The runs of RapidOCR's detections (with per-character boxes) whose Latin words may have
+    lost the spaces between them: RapidOCR's recognizer drops most of them (it reads a line as
+    one sequence, trained mostly on Chinese), and its character boxes are CTC columns too
+    coarse to tell a space from the gap between two letters."""
+    runs: list[LatinRun] = []
+    for index, item in enumerate(result or []):
+        if len(item) < 6 or not item[3] or len(item[3]) != len(item[4]):
+            continue
+        chars = [str(c) for c in item[4]]
+        line = _bounds(item[0])
+        start = None
+        for position in range(len(chars) + 1):
+            han = position == len(chars) or bool(_HAN_CHAR.match(chars[position]))
+            if not han and start is None:
+                start = position
+            elif han and start is not None:
+                # trim spaces and punctuation off both ends of the run
+                while start < position and not chars[start].isalnum():
+                    start += 1
+                end = position
+                while end > start and not chars[end - 1].isalnum():
+                    end -= 1
+                letters = sum(1 for c in chars[start:end] if _LATIN_LETTER.match(c))
+                if letters >= MIN_RUN_LETTERS:
+                    boxes = [_bounds(b) for b in item[3][start:end]]
+                    left = min(b[0] for b in boxes)
+                    right = max(b[2] for b in boxes)
+                    runs.append(LatinRun(index, start, end, (left, line[1], right, line[3])))
+                start = None
+    return runs
+
+
+def word_breaks(rapid: str, words: list[str]) -> list[int]:
+    """Where spaces go in ``rapid`` (RapidOCR's run, its own spaces kept): the positions of
+    ``rapid`` at which tesseract's reading of the same run (``words``) starts a word, found by
+    aligning the two without spaces and case. Nothing when the readings differ too much."""
+    import difflib
+
+    kept = [i for i, c in enumerate(rapid) if not c.isspace()]
+    a = "".join(rapid[i] for i in kept).lower()
+    b = "".join(words).lower()
+    if not a or not b:
+        return []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.ratio() < SPACING_MIN_SIMILARITY:
+        return []
+    b_to_a: dict[int, int] = {}
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            b_to_a[block.b + k] = block.a + k
+    breaks: list[int] = []
+    offset = 0
+    for word in words[:-1]:
+        offset += len(word)
+        # the first letter of the next word, if it is matched; else the letter before the
+        # break, if that one is
+        if offset in b_to_a:
+            at = b_to_a[offset]
+        elif offset - 1 in b_to_a:
+            at = b_to_a[offset - 1] + 1
+        else:
+            continue
+        if 0 < at < len(kept):
+            position = kept[at]
+            before, after = rapid[position - 1], rapid[position]
+            # between words, not inside an address or a number (tesseract breaks
+            # "ghzyj.gz.gov.cn" after each dot, "1,000" after its comma)
+            if (before.isalnum() and (after.isalnum() or after == "(")) or (
+                before in ",;)" and after.isalpha()
+            ):
+                breaks.append(position)
+    return sorted(set(breaks))
+
+
+def respace(result: list[Any], runs: list[LatinRun], readings: list[list[str]]) -> list[Any]:
+    """RapidOCR's detections with a space inserted into each Latin run where tesseract's
+    reading of that run (``readings[i]``, its words) breaks a word; the space gets a box of no
+    width at the start of the character after it. Other detections are returned unchanged."""
+    out = [list(item) for item in result]
+    inserts: dict[int, list[int]] = {}
+    for run, words in zip(runs, readings, strict=True):
+        chars = [str(c) for c in out[run.item][4][run.start : run.end]]
+        text = "".join(chars) if all(len(c) == 1 for c in chars) else None
+        if text is None:
+            continue
+        inserts.setdefault(run.item, []).extend(run.start + b for b in word_breaks(text, words))
+    for index, positions in inserts.items():
+        item = out[index]
+        chars, boxes, confs = list(item[4]), list(item[3]), list(item[5])
+        for position in sorted(positions, reverse=True):
+            box = _bounds(boxes[position])
+            point = [[box[0], box[1]], [box[0], box[1]], [box[0], box[3]], [box[0], box[3]]]
+            chars.insert(position, " ")
+            boxes.insert(position, point)
+            confs.insert(position, confs[position])
+        item[1] = "".join(str(c) for c in chars)
+        item[3], item[4], item[5] = boxes, chars, confs
+    return out
+
+
+STRIP_GAP = 24
+"""White pixels around each run in the image tesseract reads (one strip per run)."""
+
+
+def read_runs(
+    page: Any, runs: list[LatinRun], work: Path, *, dpi: int, timeout: float
+) -> list[list[str]]:
+    """Tesseract's words for each Latin run: the runs cut out of the page image (``page``, a
+    PIL image) and stacked one under another on white, read in one tesseract pass (English,
+    one block, ``--psm 6``), each word given to the strip its box is in, left to right."""
+    import csv
+    import io
+
+    from PIL import Image
+
+    from ingest.ocr.engine import _run
+
+    crops = []
+    for run in runs:
+        left, top, right, bottom = run.box
+        pad = max((bottom - top) // 3, 2)
+        crops.append(
+            page.crop(
+                (
+                    max(left - pad, 0),
+                    max(top - 2, 0),
+                    min(right + pad, page.width),
+                    min(bottom + 2, page.height),
+                )
+            ).convert("L")
+        )
+    width = max(c.width for c in crops) + 2 * STRIP_GAP
+    height = sum(c.height + STRIP_GAP for c in crops) + STRIP_GAP
+    sheet = Image.new("L", (width, height), 255)
+    strips: list[tuple[int, int]] = []
+    y = STRIP_GAP
+    for crop in crops:
+        sheet.paste(crop, (STRIP_GAP, y))
+        strips.append((y, y + crop.height))
+        y += crop.height + STRIP_GAP
+    path = work / "latin-runs.png"
+    base = path.with_suffix("")
+    sheet.save(path)
+    config = f"--psm 6 --dpi {int(dpi)} -c tessedit_create_tsv=1"
+    _run(path, base, "tsv", "eng", config, timeout)
+    try:
+        tsv = base.with_suffix(".tsv").read_text("utf-8", errors="replace")
+    except OSError as exc:
+        raise OcrPageError(f"tesseract wrote no output ({exc.strerror or exc})") from exc
+    words: list[list[tuple[int, str]]] = [[] for _ in runs]
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        try:
+            middle = int(row["top"]) + int(row["height"]) / 2
+            left = int(row["left"])
+        except (KeyError, ValueError):
+            continue
+        for index, (top, bottom) in enumerate(strips):
+            if top - STRIP_GAP / 2 <= middle < bottom + STRIP_GAP / 2:
+                words[index].append((left, text))
+                break
+    return [[text for _, text in sorted(found)] for found in words]
 
 
 def lines_of(result: list[Any] | None) -> list[Line]:
@@ -321,6 +518,9 @@ class RapidOcrEngine:
 
     name: str = "rapidocr"
     osd: TesseractEngine = field(default_factory=TesseractEngine)
+    spacing: bool = True
+    """Put back the spaces between Latin words from tesseract's reading of the Latin runs
+    (:func:`read_runs`, :func:`respace`)."""
 
     def recognize(
         self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
@@ -332,7 +532,8 @@ class RapidOcrEngine:
         seconds = _seconds(timeout)
         try:
             with Image.open(image) as img:
-                pixels = np.asarray(img.convert("RGB"))
+                picture = img.convert("RGB")
+                pixels = np.asarray(picture)
         except OSError as exc:
             raise OcrPageError(f"the page image cannot be read: {exc}") from exc
         height, width = pixels.shape[:2]
@@ -344,6 +545,18 @@ class RapidOcrEngine:
             raise OcrPageError(f"RapidOCR failed: {type(exc).__name__}: {exc}"[:300]) from exc
         if time.monotonic() - started > seconds:
             raise OcrTimeout("RapidOCR took too long and was stopped")
+        runs = latin_runs(result) if self.spacing else []
+        if runs:
+            work = Path(tempfile.mkdtemp(prefix="latin-", dir=image.parent))
+            try:
+                readings = read_runs(
+                    picture, runs, work, dpi=dpi, timeout=seconds - (time.monotonic() - started)
+                )
+                result = respace(result, runs, readings)
+            except OcrPageError:
+                pass  # RapidOCR's reading stands as it is
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
         rows = reading_order(lines_of(result))
         return EngineOutput(
             text=to_text(rows),

@@ -9,7 +9,8 @@
 
 The choice per language was made by measurement (``bench/ocr_quality.py``, README
 "Benchmarks"): RapidOCR reads Chinese print with a fraction of tesseract's errors but drops many
-spaces between English words, so English stays with tesseract.
+spaces between English words (put back on its Chinese pages from tesseract's reading of the
+English runs, ``ingest.ocr.rapid.respace``), so English pages stay with tesseract.
 """
 
 from __future__ import annotations
