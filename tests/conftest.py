@@ -402,6 +402,16 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium under Playwright, one per browser test file (tests/browser_support.py;
+    imported here only when a test asks for it: Playwright is no cost of the other files)."""
+    from tests.browser_support import launch_chromium
+
+    with launch_chromium() as b:
+        yield b
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's ARCHIVE_* environment or .env file."""
