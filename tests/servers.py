@@ -291,7 +291,20 @@ def start_serve(program: str, env: dict[str, str], *, token: str, log: Path | No
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.3)
     except BaseException:
-        process.kill()
-        process.wait()
+        stop_serve(process, grace=0)
         raise
     return server
+
+
+def stop_serve(process: subprocess.Popen[bytes], *, grace: float = 60.0) -> int:
+    """Stop a server started by :func:`start_serve` (its ``process``): SIGTERM, then ``grace``
+    seconds to finish, then SIGKILL (``grace=0``: SIGKILL at once). Waits until it has ended,
+    so that no process is left behind, and returns its exit code."""
+    if grace > 0:
+        process.terminate()
+        try:
+            return process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    process.kill()
+    return process.wait()

@@ -14,9 +14,9 @@ from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import ensure_user
+from tests.browser_support import PASSWORD, SESSION, LiveServer, shot, sign_in
 from tests.conftest import make_settings
 from tests.test_intake_batches import CUSTOMER, NANJING, XINJIANG, image_pdf, raster
-from tests.test_web_browser import PASSWORD, SESSION, LiveServer, launch_chromium, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,12 +32,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         access.store.update_user("bclerk", {"password_hash": hash_password(PASSWORD)})
         SESSION["url"] = server.url
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
 
 
 def test_upload_preview_and_commit_a_batch(  # type: ignore[no-untyped-def]

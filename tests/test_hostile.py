@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from services.archive import Archive
 from services.facade import Facade, Runtime
 from tests.access_helpers import client_as, ensure_user
 from tests.conftest import make_settings
-from tests.servers import start_serve
+from tests.servers import start_serve, stop_serve
 from tests.test_ocr_poison import PROGRAM, QPDF_MALFORMED, record_for, service
 
 pytestmark = pytest.mark.slow
@@ -293,11 +292,6 @@ def test_the_sample_through_a_server_with_ocr_on(tmp_path: Path) -> None:
             assert item["state"] != "failed" or item["reason"], (seed, item)
         assert up(), seed  # the server answers still
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_serve(server, grace=60)
     # stopped by the signal, within its minute (the suite's end checks no process is left)
     assert server.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]

@@ -21,11 +21,7 @@ from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import client_as, ensure_user
-from tests.cli_runner import invoke
-from tests.conftest import corpus_files, make_settings
-from tests.test_intake import PDF
-from tests.test_intake_batches import NANJING, image_pdf, raster
-from tests.test_web_browser import (
+from tests.browser_support import (
     DESKTOP,
     PASSWORD,
     SESSION,
@@ -33,6 +29,10 @@ from tests.test_web_browser import (
     launch_chromium,
     new_page,
 )
+from tests.cli_runner import invoke
+from tests.conftest import corpus_files, make_settings
+from tests.test_intake import PDF
+from tests.test_intake_batches import NANJING, image_pdf, raster
 
 ADMIN = {"ARCHIVE_USER": "admin"}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from tests.servers import start_serve
+from tests.servers import start_serve, stop_serve
 from tests.test_ocr_pipeline import SCAN_ZH
 from tests.test_ocr_poison import PROGRAM
 
@@ -161,7 +161,6 @@ def test_sigkill_of_serve_mid_ocr_leaves_no_process_behind(tmp_path: Path) -> No
                 )
             assert r.status_code == 202, r.text  # archived, OCR in the background
     except BaseException:
-        server.kill()
-        server.wait()
+        stop_serve(server, grace=0)
         raise
     kill_mid_ocr_and_check(server, value)

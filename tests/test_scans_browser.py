@@ -19,16 +19,15 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.ocr import OcrService
 from tests.access_helpers import ensure_user
-from tests.conftest import CORPUS, make_settings
-from tests.test_web_browser import (
+from tests.browser_support import (
     DESKTOP,
     PASSWORD,
     SESSION,
     LiveServer,
-    launch_chromium,
     shot,
     sign_in,
 )
+from tests.conftest import CORPUS, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,12 +54,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         with LiveServer(archive) as server:
             SESSION["url"] = server.url
             yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
 
 
 def test_a_hit_on_a_scan_is_boxed_and_its_text_can_be_selected(live: LiveServer, browser) -> None:

@@ -26,8 +26,7 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.facade import Runtime
 from tests.access_helpers import ensure_user
-from tests.conftest import make_settings
-from tests.test_web_browser import (
+from tests.browser_support import (
     ARTIFACTS,
     DESKTOP,
     EN,
@@ -36,10 +35,11 @@ from tests.test_web_browser import (
     SESSION,
     ZH,
     LiveServer,
-    launch_chromium,
     no_horizontal_scroll,
+    save_screenshot,
     sign_in,
 )
+from tests.conftest import make_settings
 
 PAGES: dict[str, tuple[str | None, str]] = {
     # name: (the web route it shows, a URL that shows it with content)
@@ -133,17 +133,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
-
-
 def shot(page: Any, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    return save_screenshot(page, SHOTS / f"{name}.png")
 
 
 LAYOUT_JS = """(phone) => {

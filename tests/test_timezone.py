@@ -22,9 +22,9 @@ from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import auth_headers, ensure_user
+from tests.browser_support import DESKTOP, LiveServer, launch_chromium, shot
 from tests.conftest import make_settings
 from tests.test_cli import ZH_DIR, run
-from tests.test_web_browser import DESKTOP, LiveServer, launch_chromium, shot
 
 CONTRACT = ZH_DIR / "新疆维吾尔自治区汽车买卖合同.pdf"
 DUE = "2026-03-02"

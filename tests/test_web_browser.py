@@ -1,87 +1,48 @@
-"""The web interface in a real browser: Debian's chromium driven by Playwright.
+"""The web interface in a real browser: Debian's chromium driven by Playwright, signed in
+through the log-in form (tests/browser_support.py: the server, the browser, the helpers).
+Screenshots of every page are saved under ``test-artifacts/browser/`` (or
+``$ARCHIVE_TEST_ARTIFACTS``).
 
-The app runs in a real uvicorn server on a free loopback port (a thread of this process),
-the browser is ``/usr/bin/chromium`` (``playwright install`` cannot download here). Screenshots
-of every page are saved under ``test-artifacts/browser/`` (or ``$ARCHIVE_TEST_ARTIFACTS``).
+The tests that look at one page each share one context per width and language, signed in
+through the form once (:func:`signed_in`); the tests that change a session's state (log in
+and out, switch the language, upload) have their own.
 """
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import hashlib
-import os
 import re
-import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from search_api.app import create_app
-from search_api.auth import SESSION_COOKIE
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import ensure_user
-from tests.conftest import ROOT, corpus_files, make_settings
+from tests.browser_support import (
+    CONTRAST_JS,
+    DESKTOP,
+    EN,
+    PASSWORD,
+    PHONE,
+    SESSION,
+    ZH,
+    LiveServer,
+    new_page,
+    no_horizontal_scroll,
+    shot,
+    sign_in,
+)
+from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("ARCHIVE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
-ZH = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
-EN = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
-DESKTOP = {"width": 1280, "height": 900}
-PASSWORD = "browser tests passphrase"
-SESSION: dict[str, str] = {}
-PHONE = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(archive), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -95,86 +56,28 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@contextlib.contextmanager
-def launch_chromium() -> Iterator[Any]:
-    """Debian's chromium under Playwright, closed after (every browser test module's one)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (installs chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+SignedIn = Callable[[dict, str], tuple[Any, list[str]]]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
+def signed_in(live: LiveServer, browser: Any) -> Iterator[SignedIn]:
+    """``signed_in(viewport, locale)``: the page of the module's one context at that width and
+    in that language, signed in through the form as ``browser`` when first asked for, and the
+    list its console and script errors go to (emptied for each test that asks)."""
+    made: dict[tuple[int, str], tuple[Any, list[str]]] = {}
 
+    def get(viewport: dict, locale: str) -> tuple[Any, list[str]]:
+        key = (viewport["width"], locale)
+        if key not in made:
+            errors: list[str] = []
+            made[key] = (new_page(browser, viewport, errors, locale=locale), errors)
+        page, errors = made[key]
+        errors.clear()
+        return page, errors
 
-def shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def no_horizontal_scroll(page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
-
-
-# WCAG 2 contrast of every visible text against the background it is drawn on: 4.5:1, or 3:1
-# for large text (24 px, or 18.66 px bold).
-CONTRAST_JS = """() => {
-  const rgb = s => { const m = s.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
-  const lum = ([r, g, b]) => {
-    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const background = el => {
-    for (let e = el; e; e = e.parentElement) {
-      const c = rgb(getComputedStyle(e).backgroundColor);
-      if (c.length < 4 || c[3] > 0.5) return c;
-    }
-    return [255, 255, 255];
-  };
-  const bad = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-    if (!own || !el.getClientRects().length) continue;
-    const st = getComputedStyle(el);
-    if (st.visibility === "hidden" || st.opacity === "0") continue;
-    if (el.closest(".visually-hidden, .skip")) continue;
-    const fg = lum(rgb(st.color)), bg = lum(background(el));
-    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
-    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
-    if (ratio < need) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
-  }
-  return bad;
-}"""
-
-
-def sign_in(page, username: str = "browser", password: str = PASSWORD) -> None:
-    """Through the log-in form, as a person does (issue 15: no test injects a session)."""
-    page.goto(SESSION["url"] + "/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("form.login button[type=submit]").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    cookies = {c["name"] for c in page.context.cookies()}
-    assert SESSION_COOKIE in cookies, page.content()
-
-
-def new_page(browser, viewport: dict, errors: list[str], locale: str = "en-US"):
-    context = browser.new_context(viewport=viewport, locale=locale, accept_downloads=True)
-    page = context.new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page)
-    return page
+    yield get
+    for page, _ in made.values():
+        page.context.close()
 
 
 def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_path: Path) -> None:
@@ -188,10 +91,7 @@ def test_scenario_upload_search_open_download(live: LiveServer, browser, tmp_pat
     page.get_by_label("Customer").fill("新疆汽车贸易公司")
     page.get_by_label("Classification").fill("XS")
     # Drag and drop: a DataTransfer with both files dropped on the zone.
-    payload = [
-        {"name": p.name, "b64": __import__("base64").b64encode(p.read_bytes()).decode()}
-        for p in (ZH, EN)
-    ]
+    payload = [{"name": p.name, "b64": base64.b64encode(p.read_bytes()).decode()} for p in (ZH, EN)]
     page.evaluate(
         """(files) => {
             const dt = new DataTransfer();
@@ -342,9 +242,8 @@ def test_chinese_by_default_and_the_switch(live: LiveServer, browser) -> None:
     page.context.close()
 
 
-def test_errors_are_pages_not_json(live: LiveServer, browser) -> None:
-    errors: list[str] = []
-    page = new_page(browser, DESKTOP, errors)
+def test_errors_are_pages_not_json(live: LiveServer, signed_in: SignedIn) -> None:
+    page, _errors = signed_in(DESKTOP, "en-US")
     response = page.goto(live.url + "/contracts/999999")
     assert response is not None and response.status == 404
     body = page.locator("main").inner_text()
@@ -354,12 +253,12 @@ def test_errors_are_pages_not_json(live: LiveServer, browser) -> None:
     alert = page.get_by_role("alert")
     assert "quotation mark" in alert.inner_text()
     shot(page, "07-search-invalid")
-    page.context.close()
 
 
-def test_keyboard_reaches_search_and_focus_is_visible(live: LiveServer, browser) -> None:
-    errors: list[str] = []
-    page = new_page(browser, DESKTOP, errors)
+def test_keyboard_reaches_search_and_focus_is_visible(
+    live: LiveServer, signed_in: SignedIn
+) -> None:
+    page, _errors = signed_in(DESKTOP, "en-US")
     page.goto(live.url + "/search?q=%E5%90%88%E5%90%8C")
     page.keyboard.press("Tab")
     skip = page.locator(":focus")
@@ -383,19 +282,16 @@ def test_keyboard_reaches_search_and_focus_is_visible(live: LiveServer, browser)
                             && !e.textContent.trim()).map(e => e.outerHTML)"""
     )
     assert unnamed == []
-    page.context.close()
 
 
 @pytest.mark.parametrize(
     "path", ["/", "/search?q=%E4%B9%B0%E5%8D%96", "/upload", "/contracts/1?q=%E4%B9%B0%E5%8D%96"]
 )
-def test_text_contrast(live: LiveServer, browser, path: str) -> None:
+def test_text_contrast(live: LiveServer, signed_in: SignedIn, path: str) -> None:
     live.archive.ingest_path(ZH, customer="新疆汽车贸易公司")
-    errors: list[str] = []
-    page = new_page(browser, DESKTOP, errors)
+    page, _errors = signed_in(DESKTOP, "en-US")
     page.goto(live.url + path)
     assert page.evaluate(CONTRAST_JS) == []
-    page.context.close()
 
 
 @pytest.mark.parametrize(
@@ -409,10 +305,9 @@ def test_text_contrast(live: LiveServer, browser, path: str) -> None:
         "/no/such/page",
     ],
 )
-def test_phone_width(live: LiveServer, browser, path: str) -> None:
+def test_phone_width(live: LiveServer, signed_in: SignedIn, path: str) -> None:
     live.archive.ingest_path(ZH, customer="新疆汽车贸易公司")  # a duplicate when already there
-    errors: list[str] = []
-    page = new_page(browser, PHONE, errors, locale="zh-CN")
+    page, errors = signed_in(PHONE, "zh-CN")
     response = page.goto(live.url + path)
     assert response is not None and response.status == (404 if "no/such" in path else 200)
     assert no_horizontal_scroll(page), f"{path} scrolls sideways at 390 px"
@@ -420,7 +315,6 @@ def test_phone_width(live: LiveServer, browser, path: str) -> None:
     shot(page, f"08-phone-{name}")
     # The 404 page itself is reported by the console; nothing else may fail.
     assert [e for e in errors if "404" not in e or "no/such" not in path] == [], errors
-    page.context.close()
 
 
 ROLE_PAGES = {
@@ -459,12 +353,14 @@ def test_pages_by_role_in_both_languages_and_widths(live: LiveServer, browser, r
         username, {"password_hash": hash_password(PASSWORD)}
     )
     for locale, lang in (("zh-CN", "zh"), ("en-US", "en")):
+        # one context per language, signed in through the form once, at both widths in turn
+        errors: list[str] = []
+        context = browser.new_context(viewport=DESKTOP, locale=locale)
+        page = context.new_page()
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        sign_in(page, username)
         for viewport, width in ((DESKTOP, "1280"), (PHONE, "390")):
-            errors: list[str] = []
-            context = browser.new_context(viewport=viewport, locale=locale)
-            page = context.new_page()
-            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-            sign_in(page, username)
+            page.set_viewport_size(viewport)
             nav = page.locator("ul.nav a")
             links = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
             assert ("/upload" in links) == (role == "archivist"), links
@@ -487,5 +383,5 @@ def test_pages_by_role_in_both_languages_and_widths(live: LiveServer, browser, r
                 bare = path.split("?")[0].split("%")[0].format(zh="zh", en="en", customer="one")
                 name = re.sub(r"[^a-z0-9]+", "-", bare.lower())
                 shot(page, f"15-{role}-{lang}-{width}-{name.strip('-') or 'home'}")
-            assert errors == [], errors
-            context.close()
+        assert errors == [], errors
+        context.close()

@@ -28,9 +28,7 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.facade import Runtime
 from tests.access_helpers import ensure_user
-from tests.conftest import make_settings
-from tests.test_ocr_poison import PROGRAM, one_page_scan, service
-from tests.test_web_browser import (
+from tests.browser_support import (
     ARTIFACTS,
     CONTRAST_JS,
     DESKTOP,
@@ -40,10 +38,12 @@ from tests.test_web_browser import (
     SESSION,
     ZH,
     LiveServer,
-    launch_chromium,
     no_horizontal_scroll,
+    save_screenshot,
     sign_in,
 )
+from tests.conftest import make_settings
+from tests.test_ocr_poison import PROGRAM, one_page_scan, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -92,12 +92,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
-
-
 WIDE_JS = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .slice(-8).map(e => e.tagName + '#' + e.id + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().width))"""
@@ -105,9 +99,7 @@ WIDE_JS = """() => [...document.querySelectorAll('body *')]
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"edit-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = save_screenshot(page, ARTIFACTS / f"edit-{name}.png")
     shutil.copy(path, f"/tmp/web-{name}.png")
 
 

@@ -16,18 +16,18 @@ from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
 from tests.access_helpers import ensure_user
-from tests.conftest import corpus_files, make_settings
-from tests.test_web_browser import (
+from tests.browser_support import (
     ARTIFACTS,
     DESKTOP,
     PASSWORD,
     PHONE,
     SESSION,
     LiveServer,
-    launch_chromium,
     no_horizontal_scroll,
+    save_screenshot,
     sign_in,
 )
+from tests.conftest import corpus_files, make_settings
 from tests.test_web_table import _seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,16 +59,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
-
-
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"table-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = save_screenshot(page, ARTIFACTS / f"table-{name}.png")
     shutil.copy(path, f"/tmp/web-table-{name}.png")
 
 

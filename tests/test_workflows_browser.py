@@ -15,16 +15,15 @@ from services.access.service import AccessControl
 from services.archive import Archive
 from services.facade import Runtime
 from tests.access_helpers import ensure_user
-from tests.conftest import make_settings
-from tests.test_web_browser import (
+from tests.browser_support import (
     PASSWORD,
     SESSION,
     ZH,
     LiveServer,
-    launch_chromium,
     shot,
     sign_in,
 )
+from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,12 +68,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         IDS.update(sales=sales, secret=secret)
         SESSION["url"] = server.url
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launch_chromium() as b:
-        yield b
 
 
 def page_of(browser, username: str):  # type: ignore[no-untyped-def]
