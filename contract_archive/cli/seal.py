@@ -19,6 +19,7 @@ from rich.progress import (
 
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
 from contract_archive.cli.times import when
+from core.errors import InvalidRequest
 from services.facade import Facade
 from services.facade.seals import AuditSummary, Status, VerificationReport
 
@@ -282,12 +283,31 @@ def export(
         str | None,
         typer.Option(help="Why (借阅目的); required for a contract of a restricted class."),
     ] = None,
+    proof_only: Annotated[
+        bool,
+        typer.Option(
+            "--proof-only",
+            help="Only what proves integrity (seal, timestamps, ledger proof, digests, "
+            "reports), without the original, text or searchable copy: for whoever may "
+            "verify (an auditor); logged as an export, not a download.",
+        ),
+    ] = False,
 ) -> None:
     """Export a contract's evidence (original, text, manifest, seal, certificates, timestamp)
     for verification with OpenSSL, without the archive."""
 
-    result = f.seals.export(contract_id, directory, purpose=purpose)
-    out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
+    if proof_only:
+        if purpose is not None:
+            raise InvalidRequest(
+                "--purpose is for the full package: a proof-only export holds no content",
+                hint="leave out --purpose, or --proof-only",
+            )
+        result = f.seals.export_proof(contract_id, directory)
+        what = "the proof (no content) of contract"
+    else:
+        result = f.seals.export(contract_id, directory, purpose=purpose)
+        what = "contract"
+    out.print(f"exported {what} {contract_id} to {esc(str(result.directory))}:")
     out.print("  " + ", ".join(result.files))
     out.print("[dim]check it: see README.txt in that folder[/]")
 

@@ -198,6 +198,10 @@ EN: dict[str, str] = {
     "contract.download_evidence": "Evidence package (ZIP)",
     "contract.evidence_hint": "original, manifests, seal, timestamps and ledger proof, "
     "checkable with OpenSSL without the archive (README.txt inside)",
+    "contract.download_proof": "Proof package (ZIP, no content)",
+    "contract.proof_hint": "seal, timestamps, ledger proof, verification report and the sealed "
+    "digests, without the original or its text: check a copy of the original held elsewhere "
+    "with OpenSSL (README.txt inside)",
     "contract.searchable_not_needed": (
         "No searchable copy: every page has a text layer, the original is searchable as it is."
     ),
@@ -866,6 +870,9 @@ ZH: dict[str, str] = {
     "contract.download_evidence": "证据包（ZIP）",
     "contract.evidence_hint": "含原件、各版清单、存档签章、时间戳与账本证明，"
     "无需本系统即可用 OpenSSL 核验（包内附核验说明）",
+    "contract.download_proof": "证明包（ZIP，不含内容）",
+    "contract.proof_hint": "含存档签章、时间戳、账本证明、核验报告与封存的摘要，不含原件及其文本："
+    "可用 OpenSSL 核验另行持有的原件副本（包内附核验说明）",
     "contract.searchable_not_needed": "无可检索副本：每页都有文本层，原件本身即可检索。",
     "ocr.title": "扫描页 OCR",
     "ocr.state.queued": "排队中",
