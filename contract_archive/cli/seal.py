@@ -20,6 +20,7 @@ from rich.progress import (
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
 from contract_archive.cli.times import when
 from core.errors import InvalidRequest
+from core.plural import count, counted
 from services.facade import Facade
 from services.facade.seals import AuditSummary, Status, VerificationReport
 
@@ -225,7 +226,7 @@ def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: 
     rate = hashed / seconds / 1e6 if seconds > 0 else 0.0
     colour = "bold red" if r.failed else "yellow" if r.indeterminate else "green"
     out.print(
-        f"[{colour}]audit {r.id}: {r.checked} contracts checked, {r.passed} passed, "
+        f"[{colour}]audit {r.id}: {count(r.checked, 'contracts')} checked, {r.passed} passed, "
         f"{r.failed} failed, {r.indeterminate} indeterminate[/]  "
         f"({r.bytes_hashed / 1e6:.1f} MB in all; this session {hashed / 1e6:.1f} MB at "
         f"{rate:.0f} MB/s)"
@@ -264,8 +265,10 @@ def seal(
         return
     summary = f.seals.seal_pending(progress=lambda line: err.print(esc(line)))
     out.print(
-        f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
-        f"{summary.still_pending} still pending"
+        counted(
+            f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
+            f"{summary.still_pending} still pending"
+        )
     )
     for failure in summary.failures:
         err.print(f"[yellow]pending:[/] {esc(failure)}")
@@ -353,8 +356,10 @@ def recover(f: Facade) -> None:
     search index); records still present are left alone."""
     summary = f.seals.recover()
     out.print(
-        f"{summary.packages} packages: {summary.recovered} contracts recovered "
-        f"({summary.manifests} manifests), {summary.already_present} already present"
+        counted(
+            f"{summary.packages} packages: {summary.recovered} contracts recovered "
+            f"({summary.manifests} manifests), {summary.already_present} already present"
+        )
     )
     for problem in summary.problems:
         err.print(f"[bold red]not recovered:[/] {esc(problem)}")

@@ -15,6 +15,7 @@ from typing import Literal
 from markupsafe import Markup
 from starlette.requests import Request
 
+from core.plural import counted
 from core.rules import STATE_NAMES_ZH
 
 Lang = Literal["zh", "en"]
@@ -1573,35 +1574,18 @@ ZH["value.relation.scan_batch"] = "拆分自批量扫描件"
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
 
 
-_SINGULAR = {
-    "contracts": "contract",
-    "pages": "page",
-    "sheets": "sheet",
-    "files": "file",
-    "entries": "entry",
-    "days": "day",
-    "hits": "hit",
-    "matches": "match",
-    "customers": "customer",
-    "payments": "payment",
-    "attempts": "attempt",
-    "jobs": "job",
-    "versions": "version",
-}
-_ONE = re.compile(r"(?<![\w.,])1 ((?:[a-z]+ )?)(" + "|".join(_SINGULAR) + r")\b")
-
-
 def translate(lang: Lang, key: str, **values: object) -> str:
     """The string ``key`` in ``lang`` with ``{placeholders}`` filled in. A missing key is a bug
     that the catalog test catches; at run time it falls back to English, then to the key.
-    English counts of one take the singular ("1 contract", "1 separator sheet"): the catalog
-    writes the plural, as Chinese needs no second form."""
+    English counts of one take the singular ("1 contract", "1 separator sheet"; the rule is
+    :func:`core.plural.counted`, shared with the command line): the catalog writes the plural,
+    as Chinese needs no second form."""
     text = CATALOGS[lang].get(key) or EN.get(key) or key
     if not values:
         return text
     text = text.format(**values)
     if lang == "en":
-        text = _ONE.sub(lambda m: f"1 {m[1]}{_SINGULAR[m[2]]}", text)
+        text = counted(text)
     return text
 
 
