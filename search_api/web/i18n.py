@@ -1364,6 +1364,8 @@ EN.update(
         "table.archival_code": "Archival code",
         "table.sign_date": "Signed",
         "table.currency": "Currency",
+        "table.currency_hint": "The amount bounds are in this currency; other currencies are "
+        "not compared",
         "table.verification": "Verification",
         "table.check.alert": "Damaged file",
         "table.check.failed": "Audit failed",
@@ -1424,6 +1426,7 @@ ZH.update(
         "table.archival_code": "档号",
         "table.sign_date": "签订日期",
         "table.currency": "币种",
+        "table.currency_hint": "最小、最大金额按此币种比较；其他币种的金额不参与比较",
         "table.verification": "验证",
         "table.check.alert": "文件损坏",
         "table.check.failed": "审计未通过",
@@ -1955,6 +1958,11 @@ MESSAGES_ZH += [
         (r"saved view (\d+) does not exist", "已保存的视图 {0} 不存在"),
         (r"([^:]+): not a date: '(.+)'", "{0}：不是日期：“{1}”"),
         (r"([^:]+): not an amount: '(.+)'", "{0}：不是金额：“{1}”"),
+        (
+            r"([^:]+): an amount is compared in one currency: choose the currency",
+            "{0}：金额只在同一币种内比较：请选择币种",
+        ),
+        (r"([^:]+): unknown '(.+)'", "{0}：未知的“{1}”"),
         (r"([^:]+): give yes or no, not '(.+)'", "{0}：请填“是”或“否”，而不是“{1}”"),
         (r"sort: unknown column '(.+)'", "排序：没有列“{0}”"),
     )

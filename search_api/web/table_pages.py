@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from openpyxl import Workbook
 
 from core.errors import ArchiveError, InvalidRequest
-from core.rules import STATES
+from core.rules import CURRENCIES, STATES
 from schemas.contract_model import ContractLine
 from schemas.table import BulkOutcome, TablePage
 from search_api.deps import ActsViewing
@@ -60,6 +60,7 @@ FIELD_LABELS: dict[str, tuple[str, str | None]] = {
     "expires_to": ("customer.expiry", "table.to"),
     "amount_min": ("customer.amount", "table.min"),
     "amount_max": ("customer.amount", "table.max"),
+    "currency": ("table.currency", None),
 }
 """A filter's query parameter → the words of its field on the page (the header and the side),
 so that a refused filter is named as the user sees it, not by its parameter (the API's
@@ -110,6 +111,7 @@ def _table(
             "sizes": PAGE_SIZES,
             "states": STATES,
             "checks": VERIFICATION_STATES,
+            "currencies": CURRENCIES,
             "codes": codes,
             "bulk_actions": BULK_ACTIONS,
             "views": f.table.views(),
