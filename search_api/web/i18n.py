@@ -236,6 +236,8 @@ EN: dict[str, str] = {
     "contract.purpose_label": "Purpose",
     "contract.purpose_submit": "Show the pages",
     "contract.purpose_given": "Purpose recorded: {purpose}",
+    "contract.downloads_need_purpose": "This contract is of a restricted class: its files are "
+    "downloaded once you say why, in the form beside its pages.",
     "contract.prev_page": "Previous page",
     "contract.next_page": "Next page",
     "contract.highlight": "Highlight",
@@ -903,6 +905,9 @@ ZH: dict[str, str] = {
     "contract.purpose_label": "借阅目的",
     "contract.purpose_submit": "查看页面",
     "contract.purpose_given": "已登记借阅目的：{purpose}",
+    "contract.downloads_need_purpose": (
+        "本合同属于受限类别：在页面旁的表单中说明借阅目的后方可下载其文件。"
+    ),
     "contract.prev_page": "上一页",
     "contract.next_page": "下一页",
     "contract.highlight": "高亮",
