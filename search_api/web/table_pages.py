@@ -26,7 +26,7 @@ from schemas.contract_model import ContractLine
 from schemas.table import BulkOutcome, TablePage
 from search_api.deps import ActsViewing
 from search_api.web.i18n import Lang, request_lang, translate
-from search_api.web.render import money_text, render, status_label
+from search_api.web.render import CURRENCY_ZH, money_text, render, status_label
 from services.facade import Facade
 from services.facade.table import (
     BULK_ACTIONS,
@@ -97,8 +97,9 @@ def _table(
             page = f.table.page(query)
         except InvalidRequest as exc:
             error, status_code = exc.message, 400
+    lang = request_lang(request)[0]
     if error is not None:
-        error = field_message(request_lang(request)[0], error)
+        error = field_message(lang, error)
     codes = [c.code for c in f.scheme.show().codes]
     return render(
         request,
@@ -111,7 +112,9 @@ def _table(
             "sizes": PAGE_SIZES,
             "states": STATES,
             "checks": VERIFICATION_STATES,
-            "currencies": CURRENCIES,
+            "currencies": [
+                (code, CURRENCY_ZH.get(code, code) if lang == "zh" else code) for code in CURRENCIES
+            ],
             "codes": codes,
             "bulk_actions": BULK_ACTIONS,
             "views": f.table.views(),
