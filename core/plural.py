@@ -38,6 +38,8 @@ SINGULAR = {
     "problems": "problem",
     "steps": "step",
     "rules": "rule",
+    "objects": "object",
+    "times": "time",
 }
 _ONE = re.compile(
     r"(?<![\w.,#/])1((?:\[/[a-z ]*\])? (?:[a-z]+ )?)(" + "|".join(SINGULAR) + r")\b(?!/)"
