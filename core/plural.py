@@ -4,8 +4,9 @@
 Messages are written with the plural ("{n} contracts", "{n} new reminders"); :func:`counted`
 turns "1 contracts" into "1 contract" after the numbers are filled in. Chinese needs no second
 form. Only the nouns of :data:`SINGULAR` change, and only after a bare count of exactly 1 (not
-"0.1 pages/s", "11 pages", "#1 files"), with at most one word between ("1 new reminders"); a
-console markup tag that closes the count's style is passed over ("[bold]1[/] contracts").
+"0.1 pages/s", "11 pages", "#1 files"), with at most one word between ("1 new reminders",
+"1 OCR pages"); a console markup tag that closes the count's style is passed over
+("[bold]1[/] contracts").
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SINGULAR = {
     "times": "time",
 }
 _ONE = re.compile(
-    r"(?<![\w.,#/])1((?:\[/[a-z ]*\])? (?:[a-z]+ )?)(" + "|".join(SINGULAR) + r")\b(?!/)"
+    r"(?<![\w.,#/])1((?:\[/[a-z ]*\])? (?:[A-Za-z]+ )?)(" + "|".join(SINGULAR) + r")\b(?!/)"
 )
 
 

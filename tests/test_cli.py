@@ -185,4 +185,5 @@ def test_counts_of_one_are_singular_in_the_cli_and_on_the_web() -> None:
         "11 pages, 0.1 pages/s, #1 files, 21 contracts, 1/3 attempts"
     )
     assert [count(n, "leaves") for n in (0, 1, 2)] == ["0 leaves", "1 leaf", "2 leaves"]
+    assert count(1, "OCR pages") == "1 OCR page"
     assert translate("en", "{n} contracts", n=1) == "1 contract"
