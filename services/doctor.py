@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.errors import ArchiveError, NotFound
+from core.plural import count as plural
 from ingest.stages import index_document
 from services.archive import Archive
 from signing.manifest import manifest_name, seal_name
@@ -170,7 +171,7 @@ def check_stores(state: DoctorState) -> Iterable[Finding]:
             def rebuild() -> str:
                 count = archive.reindex()
                 state.index_ok = True
-                return f"rebuilt the search index with {count} contracts"
+                return f"rebuilt the search index with {plural(count, 'contracts')}"
 
             finding.repair = rebuild
         yield finding
@@ -301,7 +302,7 @@ def check_packages(state: DoctorState) -> Iterable[Finding]:
                 code="orphan_object",
                 subject=f"package {sha256}",
                 problem=(
-                    f"{len(keys)} object(s) stored by an ingest that was interrupted "
+                    f"{plural(len(keys), 'objects')} stored by an ingest that was interrupted "
                     f"({claim.owner}, {claim.claimed_at:%Y-%m-%d %H:%M:%S} UTC) and has no record"
                 ),
                 fix="delete them so the file can be ingested again: `contract-archive doctor "
@@ -313,7 +314,8 @@ def check_packages(state: DoctorState) -> Iterable[Finding]:
                 check="packages",
                 code="unrecorded_package",
                 subject=f"package {sha256}",
-                problem=f"{len(keys)} object(s) with no record and no ingest that explains them",
+                problem=f"{plural(len(keys), 'objects')} with no record and no ingest that "
+                "explains them",
                 fix=(
                     "if the records database was lost or restored from an older backup, "
                     "rebuild it from the packages (`contract-archive recover`); otherwise ingest "
@@ -358,7 +360,7 @@ def _delete_objects(state: DoctorState, sha256: str, keys: list[str]) -> Callabl
                 state.archive.objects.delete(key)
             except NotFound:
                 pass
-        return f"deleted {len(keys)} object(s) of package {sha256}"
+        return f"deleted {plural(len(keys), 'objects')} of package {sha256}"
 
     return repair
 
@@ -595,9 +597,9 @@ def _unrecorded_manifests(state: DoctorState) -> Iterable[Finding]:
             check="seal",
             code="unrecorded_manifest",
             subject=f"contract {record.id}",
-            problem=f"manifest version(s) {', '.join(f'v{v}' for v in stored)} are stored but "
-            f"not recorded (the latest recorded is v{recorded}): left by a change that was not "
-            "saved",
+            problem=f"{plural(len(stored), 'manifest versions')} "
+            f"({', '.join(f'v{v}' for v in stored)}) stored but not recorded (the latest "
+            f"recorded is v{recorded}): left by a change that was not saved",
             fix="delete them: `contract-archive doctor --repair`",
             repair=_delete_unrecorded(state, record.id, recorded, keys),
         )
@@ -613,7 +615,8 @@ def _delete_unrecorded(
         for key in keys:
             with contextlib.suppress(NotFound):
                 state.archive.objects.delete(key)
-        return f"deleted {len(keys)} unrecorded manifest object(s) of contract {contract_id}"
+        deleted = plural(len(keys), "objects")
+        return f"deleted {deleted} of unrecorded manifests of contract {contract_id}"
 
     return repair
 
@@ -675,7 +678,8 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
             check="ocr",
             code="ocr_failed",
             subject=f"contract {batch.contract_id}",
-            problem=f"finishing its OCR failed {batch.attempts} times: {batch.last_error} "
+            problem=f"finishing its OCR failed {plural(batch.attempts, 'times')}: "
+            f"{batch.last_error} "
             "(the traceback is in the log and in `ocr_batches.traceback`)",
             fix=f"remove the cause, then `contract-archive ocr --retry {batch.contract_id}`",
             severity="warning",
@@ -685,7 +689,8 @@ def check_ocr(state: DoctorState) -> Iterable[Finding]:
         by_contract.setdefault(job.contract_id, []).append(job)
     for contract_id, jobs in by_contract.items():
         shown = "; ".join(
-            f"page {j.page_no} after {j.attempts} attempts: {j.error or 'unknown reason'}"
+            f"page {j.page_no} after {plural(j.attempts, 'attempts')}: "
+            f"{j.error or 'unknown reason'}"
             for j in jobs[:5]
         )
         more = f"; and {len(jobs) - 5} more pages" if len(jobs) > 5 else ""
@@ -713,7 +718,7 @@ def _ocr_owner_alive(owner: str) -> bool | None:
 def _requeue_ocr(state: DoctorState, owner: str) -> Callable[[], str]:
     def repair() -> str:
         count = state.archive.records.requeue_ocr_owned_by([owner])
-        return f"queued {count} OCR page(s) of {owner} again"
+        return f"queued {plural(count, 'OCR pages')} of {owner} again"
 
     return repair
 
@@ -801,7 +806,8 @@ def check_jobs(state: DoctorState) -> Iterable[Finding]:
             check="jobs",
             code="job_failed",
             subject=f"background job {job.id} ({job.kind})",
-            problem=f"failed after {job.attempts} attempts: {job.error or 'unknown reason'}",
+            problem=f"failed after {plural(job.attempts, 'attempts')}: "
+            f"{job.error or 'unknown reason'}",
             fix=f"see `contract-archive jobs list --failed --json` (the traceback); remove the "
             f"cause, then `contract-archive jobs retry {job.id}`",
             severity="warning",
@@ -855,13 +861,14 @@ def check_watch(state: DoctorState) -> Iterable[Finding]:
 
         def repair(claim: Path = claim) -> str:
             moved = release_claim(folder, claim)
-            return f"moved {len(moved)} file(s) back into {folder} to be taken again"
+            return f"moved {plural(len(moved), 'files')} back into {folder} to be taken again"
 
         yield Finding(
             check="watch",
             code="watch_claim_of_dead_process",
             subject=str(claim),
-            problem=f"{files} file(s) claimed by a watcher that died, never archived or placed",
+            problem=f"{plural(files, 'files')} claimed by a watcher that died, never archived "
+            "or placed",
             fix="`contract-archive doctor --repair` moves them back where they were dropped "
             "(a watcher that starts does the same)",
             repair=repair,

@@ -10,6 +10,14 @@ inclusion proof of the manifest with its signed checkpoint, timestamp and key (`
 ``verify_proof.py``, which checks them with the Python standard library alone, and a
 ``README.txt`` with the commands to check it all with OpenSSL and coreutils (the same as in the
 project README).
+
+A **proof-only** export (``content=False``: ``contract-archive export --proof-only``, the
+contract page's "Proof package" for whoever may verify but not download) holds everything that
+proves integrity (manifest and seal, certificates, timestamps, the ledger's proof, the
+verification report, the 四性检测 report when there is one) and ``SHA256SUMS`` with the sealed
+digests of every file of the package, but none of the contract's content: not the original, not
+its text, not the searchable copy or any other rendition. Its ``README.txt`` (:data:`PROOF_README`)
+says how to check a copy of the original the verifier holds elsewhere against it with OpenSSL.
 """
 
 from __future__ import annotations
@@ -66,6 +74,42 @@ Check it with OpenSSL and coreutils, in this folder:
 """
 
 
+PROOF_README = """\
+Proof of integrity exported from contract-archive: contract {id}, manifest version {version}.
+{dev}
+This package holds NO content: not the original ({original}), not its text, not the searchable
+copy. It proves what the archive holds, so that a copy of the original you hold elsewhere can be
+checked against it. SHA256SUMS lists the sealed digest of every file of the archive's package
+under the name a full export gives it ({original} for the original).
+
+Check it with OpenSSL and coreutils, in this folder:
+
+1. The seal: manifest.json is exactly what the archive signed.
+   openssl cms -verify -binary -inform DER -in manifest.p7s -content manifest.json -CAfile root.pem -purpose any -out /dev/null
+
+2. The timestamp: the seal existed at the time the TSA attests.
+   openssl ts -verify -in timestamp.tst -token_in -data seal-signature.bin -CAfile root.pem -untrusted chain.pem
+
+3. The digests: every digest in SHA256SUMS is in the sealed manifest (this prints nothing).
+   for d in $(cut -c1-64 SHA256SUMS); do grep -q "\\"sha256\\":\\"$d\\"" manifest.json || echo "not in the manifest: $d"; done
+
+4. Your copy of the original: copy it into this folder as {original}, then compare its SHA-256
+   with the sealed one (prints "{original}: OK"; fails when the copy differs):
+   test "$(openssl dgst -sha256 -r {original} | cut -c1-64)" = "$(grep ' {original}$' SHA256SUMS | cut -c1-64)" && echo "{original}: OK"
+   (with coreutils instead: sha256sum -c --ignore-missing SHA256SUMS; a copy of the
+   searchable copy or the text is checked the same way under its name in SHA256SUMS)
+
+5. The ledger: this manifest was in the archive's evidence ledger when the checkpoint was
+   signed. With Python 3 alone (it checks {original} too when you copied it here):
+   python3 verify_proof.py
+   With OpenSSL instead:
+   openssl pkeyutl -verify -pubin -inkey ledger-key.pem -rawin -in ledger-checkpoint-body.txt -sigfile ledger-checkpoint.sig
+   Compare ledger-key.txt with the key the archive publishes (`contract-archive ledger
+   checkpoints`) before trusting the result, and root.pem with the archive's published root.
+"""  # noqa: E501 (one command a line, to be copied whole)
+PROOF_FILES = frozenset({"fourprops.json"})
+"""Package files a proof-only export carries: reports about the contract, not its content."""
+
 _EXTENSIONS = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
@@ -94,7 +138,11 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def export_contract(service: SealService, contract_id: int, directory: Path) -> ExportResult:
+def export_contract(
+    service: SealService, contract_id: int, directory: Path, *, content: bool = True
+) -> ExportResult:
+    """Write the contract's evidence into ``directory`` (new or empty); ``content=False``: the
+    proof-only package (see the module's text), without the original, text or renditions."""
     record = service.records.get_contract(contract_id)
     row = service.seals.latest_manifest(record.id)
     if row is None:
@@ -155,18 +203,19 @@ def export_contract(service: SealService, contract_id: int, directory: Path) -> 
     original_name = "original" + (
         _EXTENSIONS.get(str(files["original"].get("content_type", "")), ".pdf")
     )
-    exported: dict[str, bytes] = {
-        original_name: service.read(f"{manifest['package']}original"),
-        "text.json": service.read(f"{manifest['package']}{text_name}"),
-    }
+    exported: dict[str, bytes] = {}
     sums = [
         f"{files['original']['sha256']}  {original_name}",
         f"{files[text_name]['sha256']}  text.json",
     ]
+    if content:
+        exported[original_name] = service.read(f"{manifest['package']}original")
+        exported["text.json"] = service.read(f"{manifest['package']}{text_name}")
     for name, entry in files.items():
         if name in ("original", text_name):
             continue
-        exported[name] = service.read(f"{manifest['package']}{name}")
+        if content or name in PROOF_FILES:
+            exported[name] = service.read(f"{manifest['package']}{name}")
         sums.append(f"{entry['sha256']}  {name}")
 
     seal_cert = service.keys.seal_cert
@@ -188,15 +237,18 @@ def export_contract(service: SealService, contract_id: int, directory: Path) -> 
             "verification.json": json.dumps(report.to_dict(), ensure_ascii=False, indent=2).encode(
                 "utf-8"
             ),
-            "README.txt": README.format(
+            "README.txt": (README if content else PROOF_README)
+            .format(
                 id=contract_id,
                 version=row.version,
+                original=original_name,
                 dev=(
                     "\nWARNING: sealed with DEVELOPMENT keys; root.pem is the development root.\n"
                     if manifest.get("seal", {}).get("development_keys")
                     else ""
                 ),
-            ).encode(),
+            )
+            .encode(),
         }
     )
     exported.update(_ledger_files(service, contract_id, row.version, row.manifest_sha256))

@@ -89,7 +89,10 @@ def test_search_show_text(loaded) -> None:
     assert any("<mark>" in s["html"] for s in hit["snippets"])
 
     human = run(data, "search", "违约责任")
-    assert human.returncode == 0 and "contracts match" in human.stdout
+    assert human.returncode == 0 and "2 matching contracts (" in human.stdout, human.stdout
+    # English counts of one take the singular (core.plural, the web's rule too)
+    one = run(data, "search", "存量房 违约责任")
+    assert one.returncode == 0 and "1-1 of 1 matching contract (" in one.stdout, one.stdout
 
     shown = json.loads(run(data, "show", str(nanjing["id"]), "--json").stdout)
     assert shown["customer"] == "南京房产" and shown["pages"] == 15
@@ -168,3 +171,19 @@ def test_serve_answers_uploads_and_searches(tmp_path: Path) -> None:
         proc.terminate()
         _, stderr = proc.communicate(timeout=30)
     assert f"running at http://127.0.0.1:{port}/" in stderr
+
+
+def test_counts_of_one_are_singular_in_the_cli_and_on_the_web() -> None:
+    """One rule (core.plural) for the command line's messages and the web's English texts:
+    "1 page of 1 contract", never "1 pages of 1 contracts"; other numbers keep the plural."""
+    from core.plural import count, counted
+    from search_api.web.i18n import translate
+
+    assert counted("1 pages of 1 contracts still open") == "1 page of 1 contract still open"
+    assert counted("[bold]1[/] matching contracts") == "[bold]1[/] matching contract"
+    assert counted("11 pages, 0.1 pages/s, #1 files, 21 contracts, 1/3 attempts") == (
+        "11 pages, 0.1 pages/s, #1 files, 21 contracts, 1/3 attempts"
+    )
+    assert [count(n, "leaves") for n in (0, 1, 2)] == ["0 leaves", "1 leaf", "2 leaves"]
+    assert count(1, "OCR pages") == "1 OCR page"
+    assert translate("en", "{n} contracts", n=1) == "1 contract"

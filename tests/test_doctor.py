@@ -115,7 +115,7 @@ def test_finds_and_repairs_what_a_crash_leaves(archive: Archive) -> None:
     assert repaired.ok, [f.to_dict() for f in repaired.findings if f.open]
     said = " | ".join(f.repaired or "" for f in repaired.findings)
     assert f"released the ingest claim on {left['digest']}" in said
-    assert f"deleted 1 object(s) of package {left['digest']}" in said
+    assert f"deleted 1 object of package {left['digest']}" in said
     assert f"indexed contract {left['record']}" in said and "removed index entry 999" in said
     for path in ("spool", "obj_tmp", "generation"):
         assert not left[path].exists(), path  # type: ignore[attr-defined]
@@ -192,7 +192,7 @@ def test_repairs_an_index_of_another_layout_by_reindexing(archive: Archive) -> N
     try:
         report = Doctor(fresh).run(repair=True)
         assert codes(report) == ["store_unusable"]
-        assert report.findings[0].repaired == "rebuilt the search index with 1 contracts"
+        assert report.findings[0].repaired == "rebuilt the search index with 1 contract"
         assert report.ok
         assert fresh.search("joint filing").hits[0].id == result.id
     finally:
@@ -325,7 +325,7 @@ def test_ocr_pages_of_a_dead_worker_are_queued_again(archive: Archive) -> None:
     report = Doctor(archive).run()
     assert "ocr_pages_of_dead_worker" in codes(report)
     repaired = Doctor(archive).run(repair=True)
-    assert f"queued 1 OCR page(s) of {owner} again" in [f.repaired for f in repaired.findings]
+    assert f"queued 1 OCR page of {owner} again" in [f.repaired for f in repaired.findings]
     assert archive.records.ocr_owners() == set()
     # an OCR work directory of a dead process is a leftover too
     work = archive.settings.tmp_dir / f"ocr-{socket.gethostname()}-{dead_pid()}-tok"

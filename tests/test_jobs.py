@@ -161,7 +161,7 @@ def test_cli_and_doctor_show_failed_jobs(world, tmp_path: Path):
         findings = [f for f in Doctor(archive).run().findings if f.code == "ocr_page_failed"]
     assert {f.subject for f in findings} == {f"contract {ids['open']}", f"contract {ids['secret']}"}
     (finding,) = [f for f in findings if f.subject == f"contract {ids['secret']}"]
-    assert "page 1 after 1 attempts: no recorded OCR output" in finding.problem
+    assert "page 1 after 1 attempt: no recorded OCR output" in finding.problem
     assert f"ocr --retry {ids['secret']}" in finding.fix and finding.severity == "warning"
 
 

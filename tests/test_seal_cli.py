@@ -3,6 +3,7 @@ the resumable fixity audit, and the README's OpenSSL recipe run on a real export
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -208,6 +209,128 @@ def readme_commands() -> list[str]:
     section = readme.split("### Verifying an export without the archive", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip()]
+
+
+def proof_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Checking a proof-only package", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def page_text(data: Path, contract_id: int) -> str:
+    """A stretch of the contract's extracted text (what the proof package must not hold)."""
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        record = archive.get(contract_id)
+        path = archive.settings.objects_dir / package_key(record.sha256, "text.v1.json")
+        pages = json.loads(path.read_bytes())["pages"]
+    text = " ".join(str(p["text"]) for p in pages)
+    middle = len(text) // 2
+    return text[middle : middle + 80]
+
+
+def check_proof(target: Path, original: Path, text: str) -> None:
+    """The proof-only package in ``target`` holds none of the content, and the README's lines
+    (the project's, which the package's README.txt carries too) verify it and a copy of the
+    original supplied separately; a changed copy fails them."""
+    names = {p.name for p in target.iterdir()}
+    assert not [n for n in names if n.startswith(("original", "text", "searchable", "rendition"))]
+    for name in ("manifest.json", "manifest.p7s", "timestamp.tst", "seal-signature.bin",
+                 "root.pem", "chain.pem", "SHA256SUMS", "verification.json", "README.txt",
+                 "ledger-proof.json", "verify_proof.py"):  # fmt: skip
+        assert name in names, name
+    content = original.read_bytes()
+    for path in target.iterdir():  # not the original's bytes, nor a page's text, anywhere
+        data = path.read_bytes()
+        assert content[:4096] not in data and content[-4096:] not in data, path.name
+        assert text.encode() not in data, path.name
+    assert len(text) == 80
+    sums = (target / "SHA256SUMS").read_text()
+    sha = hashlib.sha256(content).hexdigest()
+    assert f"{sha}  original.pdf" in sums.splitlines()
+
+    commands = proof_commands()
+    assert commands[0] == "cd contract-12-proof/"
+    assert commands[1].startswith("cp ") and commands[1].endswith(" original.pdf")
+    inside = (target / "README.txt").read_text()
+    assert "NO content" in inside
+    for command in commands[2:]:
+        assert command in inside, command
+    shutil.copy(original, target / "original.pdf")  # the verifier's own copy, from elsewhere
+    outputs = []
+    for command in commands[2:]:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=target, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        outputs.append(done.stdout + done.stderr)
+    assert "CMS Verification successful" in outputs[0]
+    assert "Verification: OK" in outputs[1]
+    assert outputs[2] == ""
+    assert outputs[3].strip() == "original.pdf: OK"
+    ledger = subprocess.run(
+        ["python3", "verify_proof.py"], cwd=target, capture_output=True, text=True, timeout=120
+    )
+    assert ledger.returncode == 0 and "original.pdf is the file the manifest lists" in ledger.stdout
+    flip_byte(target / "original.pdf", 100)  # a copy that is not the original fails
+    bad = subprocess.run(["bash", "-c", commands[5]], cwd=target, capture_output=True, text=True)
+    assert bad.returncode != 0 and "OK" not in bad.stdout
+
+
+def test_an_auditor_exports_the_proof_package_over_http(loaded, tmp_path: Path) -> None:
+    """Issue 15: the auditor, who may verify but not download, exports the proof-only package
+    (no original, no text, no searchable copy); the README's OpenSSL lines check it and a copy
+    of the original supplied separately. Logged as an export, not a download; the full package
+    stays refused; a lawyer (no verify) is refused the proof route; nothing is left behind."""
+    data, ids = loaded
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        headers = auth_headers(archive, "auditor", username="proof-auditor")
+        lawyer = auth_headers(archive, "legal", username="proof-lawyer")
+        with TestClient(create_app(archive), headers=headers) as client:
+            r = client.get(f"/api/v1/contracts/{ids[0]}/proof.zip")
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/zip"
+            name = f"contract-{ids[0]}-proof"
+            assert f'filename="{name}.zip"' in r.headers["content-disposition"]
+            full = client.get(f"/api/v1/contracts/{ids[0]}/evidence.zip")
+            assert full.status_code == 403, full.text
+            missing = client.get("/api/v1/contracts/99999/proof.zip")
+            assert missing.status_code == 404, missing.text
+            refused = client.get(f"/api/v1/contracts/{ids[0]}/proof.zip", headers=lawyer)
+            assert refused.status_code == 403, refused.text
+        left = [p.name for p in archive.settings.tmp_dir.iterdir() if "evidence" in p.name]
+        assert left == []
+        logged = archive.records.access_store().entries(LogFilter(contract_id=ids[0]), limit=10_000)
+        mine = [(e.action, e.outcome, e.details.get("file"))
+                for e in logged if e.actor == "proof-auditor"]  # fmt: skip
+        assert ("contract.export_proof", "ok", "proof") in mine, mine
+        assert not [m for m in mine if m[0] == "contract.download" and m[1] == "ok"], mine
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert all(n.startswith(f"{name}/") for n in zf.namelist())
+        zf.extractall(tmp_path)
+    check_proof(tmp_path / name, EN[0], page_text(data, ids[0]))
+
+
+def test_an_auditor_exports_the_proof_with_the_cli(loaded, tmp_path: Path) -> None:
+    """`contract-archive export ID DIR --proof-only` as ARCHIVE_USER (an auditor): the same
+    package in a folder; the full export is refused to them; --purpose with --proof-only is a
+    clear error that writes nothing."""
+    data, ids = loaded
+    with Archive(make_settings(data), parser_workers=1).open() as archive:
+        ensure_user(archive, "cli-auditor", ("auditor",))
+    env = {"ARCHIVE_USER": "cli-auditor"}
+    target = tmp_path / "contract-12-proof"
+    r = run(data, "export", str(ids[1]), str(target), "--proof-only", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "exported the proof (no content) of contract" in flat(r.stdout)
+    check_proof(target, EN[1], page_text(data, ids[1]))
+    full = run(data, "export", str(ids[1]), str(tmp_path / "full"), env=env)
+    assert full.returncode != 0 and "contracts:download" in flat(full.stderr), full.stderr
+    assert not (tmp_path / "full").exists() or not any((tmp_path / "full").iterdir())
+    both = run(data, "export", str(ids[1]), str(tmp_path / "both"), "--proof-only",
+               "--purpose", "audit", env=env)  # fmt: skip
+    assert both.returncode != 0 and "proof-only export holds no content" in flat(both.stderr)
+    assert not (tmp_path / "both").exists()
 
 
 def test_export_refuses_a_folder_that_is_not_empty(loaded, tmp_path: Path) -> None:

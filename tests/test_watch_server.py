@@ -229,7 +229,7 @@ def test_a_missing_watched_folder_stops_serve_and_doctor_reports_and_repairs(
     r = run(var, "doctor", "--json", "--repair", env=env)
     findings = [f for f in json.loads(r.stdout)["findings"] if f["check"] == "watch"]
     assert [f["code"] for f in findings] == ["watch_claim_of_dead_process"], findings
-    assert findings[0]["repaired"] == f"moved 1 file(s) back into {inbox} to be taken again"
+    assert findings[0]["repaired"] == f"moved 1 file back into {inbox} to be taken again"
     assert files(inbox) == ["ACME Ltd/x.pdf"]
     assert (inbox / "ACME Ltd/x.pdf").read_bytes() == b"%PDF-1.4 dropped"
 

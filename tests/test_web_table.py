@@ -175,8 +175,22 @@ def test_sort_and_filter_each_column_in_sql(world: World) -> None:
         n = total(r.text)
         expected = sum(1 for k in range(1, SEEDED + 1) if k % 2 == 0 and k % 3 == 0 and k % 10)
         assert n == expected
-        r = c.get("/contracts?amount_min=3000&amount_max=5000")
+        r = c.get("/contracts?amount_min=3000&amount_max=5000&currency=CNY")
         assert total(r.text) == 3
+        assert '<option value="CNY" selected>' in r.text  # the currency stays chosen
+        r = c.get("/contracts?amount_min=3000&amount_max=5000&currency=usd")
+        assert r.status_code == 200 and total(r.text) == 0  # CNY amounts are not USD ones
+        r = c.get("/contracts?currency=CNY")  # alone: the contracts whose amount is in CNY
+        assert total(r.text) == 11
+        # a bound without its currency is refused at the field, not compared across currencies
+        r = c.get("/contracts?amount_min=3000")
+        assert r.status_code == 400
+        assert "Amount min: an amount is compared in one currency: choose the currency" in r.text
+        r = c.get("/contracts?currency=XYZ")
+        assert r.status_code == 400 and "Currency: unknown &#39;XYZ&#39;" in r.text
+        r = c.get("/contracts?amount_max=5000&lang=zh")
+        assert r.status_code == 400 and "金额 最大：金额只在同一币种内比较：请选择币种" in r.text
+        r = c.get("/contracts?lang=en")
         r = c.get("/contracts?signed_from=2024-01-05&signed_to=2024-01-08")
         assert total(r.text) == 4
         r = c.get("/contracts?expires_to=2030-02-28")
@@ -199,7 +213,13 @@ def test_sort_and_filter_each_column_in_sql(world: World) -> None:
         assert r.status_code == 400 and "是否已归档：请填“是”或“否”" in r.text
     headers = auth_headers(world.archive, "archivist", username="clerk")
     with TestClient(create_app(world.archive)) as api:
-        r = api.get("/api/v1/contracts?sort=-amount&limit=3&amount_min=1", headers=headers)
+        r = api.get("/api/v1/contracts?amount_min=1", headers=headers)
+        assert r.status_code == 400 and "choose the currency" in r.json()["error"]["message"]
+        r = api.get("/api/v1/contracts?amount_min=1&currency=USD", headers=headers)
+        assert r.status_code == 200 and r.json()["total"] == 0
+        r = api.get(
+            "/api/v1/contracts?sort=-amount&limit=3&amount_min=1&currency=CNY", headers=headers
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["total"] == 11
@@ -509,7 +529,15 @@ def test_sorts_filters_and_views_in_both_databases(store: SqlRecordStore) -> Non
     assert _listed(store, customer="乙")[0] == 3
     assert _listed(store, archival_code="XS-0001")[1] == [ids[0]]
     assert _listed(store, filed=False)[0] == 6
-    assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400))[0] == 3
+    assert _listed(store, amount_min=Decimal(200), amount_max=Decimal(400), currency="CNY")[0] == 3
+    # a bound is in one currency: USD 50 is not "between 40 and 60" in CNY, nor CNY 100 in USD
+    assert _listed(store, amount_min=Decimal(40), amount_max=Decimal(100), currency="CNY")[1] == [
+        ids[4]
+    ]
+    assert _listed(store, amount_min=Decimal(40), amount_max=Decimal(100), currency="USD")[1] == [
+        ids[5]
+    ]
+    assert _listed(store, currency="USD")[1] == [ids[5]]
     assert _listed(store, signed_from=date(2024, 2, 1), signed_to=date(2024, 3, 31))[0] == 2
     assert _listed(store, outstanding=True)[1] == [ids[1], ids[2], ids[3], ids[6]]
     assert _listed(store, verification=("alert",))[1] == [ids[4]]

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from contract_archive.cli import app, err, out, run
+from core.plural import counted
 from core.settings import Settings, get_settings
 
 # The archive's services are imported where a command runs them: `serve` with several workers
@@ -38,7 +39,7 @@ def reindex() -> None:
             ) as progress:
                 task = progress.add_task("reindex", total=total)
                 count = f.admin.reindex(lambda n: progress.update(task, advance=n))
-        out.print(f"reindexed {count} contracts")
+        out.print(counted(f"reindexed {count} contracts"))
 
     run(body)
 

@@ -13,6 +13,7 @@ import typer
 
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
 from core.errors import InvalidRequest
+from core.plural import counted
 from services.facade import Facade
 from services.facade.audit import LogFilter, NoteError, VerifierKey, verify_extract
 
@@ -202,4 +203,4 @@ def audit_prune(f: Facade) -> None:
     if removed is None:
         out.print("ARCHIVE_ACCESS_LOG_RETENTION_DAYS is not set: the log is kept forever")
         return
-    out.print(f"removed {removed} entries (a signed checkpoint marks the new start)")
+    out.print(counted(f"removed {removed} entries (a signed checkpoint marks the new start)"))

@@ -11,6 +11,7 @@ import typer
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from core.errors import ArchiveError
+from core.plural import count
 from services.facade import Facade
 from services.facade.batches import BatchOutcome, IngestResult
 
@@ -110,8 +111,8 @@ def _print(outcome: BatchOutcome) -> None:
     sheets = ", ".join(str(p) for p in plan.separators) or "none"
     head = "preview of" if outcome.preview else "batch"
     out.print(
-        f"[bold]{head}[/] {esc(outcome.file)}: {plan.page_count} pages, separator sheets on "
-        f"pages {sheets}"
+        f"[bold]{head}[/] {esc(outcome.file)}: {count(plan.page_count, 'pages')}, "
+        f"separator sheets on pages {sheets}"
     )
     if outcome.note:
         out.print(f"  [yellow]{esc(outcome.note)}[/]")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from contract_archive.cli import EXIT_FAILED, app, esc, out, run
+from core.plural import count
 from core.settings import get_settings
 from services.facade import Runtime
 from services.facade.admin import DEFAULT_GRACE_SECONDS, Finding, Report
@@ -33,10 +34,10 @@ def _print_report(report: Report) -> None:
     out.print(f"[dim]checked: {esc(counts) or 'nothing'} ({report.seconds:.1f} s)[/]")
     remaining = [f for f in report.findings if f.open and f.severity == "error"]
     if report.repaired:
-        out.print(f"[green]repaired {len(report.repaired)} problem(s)[/]")
+        out.print(f"[green]repaired {count(len(report.repaired), 'problems')}[/]")
     if remaining:
         hint = "" if report.repair else "; `contract-archive doctor --repair` fixes what it can"
-        out.print(f"[red]{len(remaining)} problem(s) remain[/]{hint}")
+        out.print(f"[red]{count(len(remaining), 'problems')} remaining[/]{hint}")
     else:
         out.print("[green]the archive is healthy[/]")
 

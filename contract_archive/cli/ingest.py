@@ -31,6 +31,7 @@ from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from contract_archive.cli.batches import split_batches as split_each_batch
 from contract_archive.cli.ocr import EXIT_WAIT_RAN_OUT, OcrProgress
 from core.errors import ArchiveError
+from core.plural import count
 from services.facade import Facade
 from services.facade.batches import IngestResult, is_batch_scan
 from services.facade.watch import Placement, folder_rule
@@ -104,7 +105,9 @@ def _print_result(result: IngestResult, as_json: bool) -> None:
             extra = f" [yellow](pages awaiting OCR: {pages}{more})[/]"
         if result.attached_to is not None:
             extra += f" (attachment of #{result.attached_to})"
-        out.print(f"[green]archived[/]  #{result.id}  {name}  {result.pages} pages{extra}")
+        out.print(
+            f"[green]archived[/]  #{result.id}  {name}  {count(result.pages or 0, 'pages')}{extra}"
+        )
     elif result.status == "duplicate" and result.id is None:
         out.print(f"[cyan]duplicate[/]  {name}  ({esc(result.reason or 'already archived')})")
     elif result.status == "duplicate":
@@ -380,7 +383,8 @@ def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str)
     """What is still open for OCR (on stderr): each contract with its open pages."""
     pages = sum(status["pages_open"] for _, status in still_open)
     err.print(
-        f"[bold yellow]{esc(why)}:[/] {pages} pages of {len(still_open)} contracts still "
+        f"[bold yellow]{esc(why)}:[/] {count(pages, 'pages')} of "
+        f"{count(len(still_open), 'contracts')} still "
         "open; they stay queued for the server or `contract-archive worker`"
     )
     for result, status in still_open:
@@ -456,4 +460,6 @@ def _print_ocr(result: IngestResult, status: dict[str, Any], as_json: bool) -> N
         return  # listed with what is still open
     conf = status["mean_confidence"]
     shown = f", mean confidence {conf:.1f}" if conf is not None else ""
-    out.print(f"[green]ocr[/]       #{result.id}  {name}  {status['pages_done']} pages{shown}")
+    out.print(
+        f"[green]ocr[/]       #{result.id}  {name}  {count(status['pages_done'], 'pages')}{shown}"
+    )

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from contract_archive.cli import EXIT_USAGE, acts, app, err, esc, out
+from core.plural import count
 from schemas.jobs import JobPublic
 from services.facade import Facade
 
@@ -26,7 +27,7 @@ def job_line(job: JobPublic) -> str:
     tries = (
         f"({job.attempts}/{job.max_attempts} attempts)"
         if job.max_attempts
-        else (f"({job.attempts} attempts)")
+        else (f"({count(job.attempts, 'attempts')})")
     )
     if job.id is None:  # an OCR job, by contract
         what = f"page {job.page}" if job.kind == "ocr_page" else "finishing OCR"

@@ -10,6 +10,7 @@ import typer
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from contract_archive.cli.times import when
+from core.plural import count, counted
 from services.facade import Facade
 from services.facade.ledger import LedgerError
 
@@ -57,7 +58,9 @@ def verify(
     else:
         colour = "green" if report.status == "PASSED" else "bold red"
         out.print(f"ledger: [{colour}]{report.status}[/]")
-        out.print(f"  tree: {report.tree_size} leaves, {report.checkpoints_checked} checkpoints")
+        out.print(
+            counted(f"  tree: {report.tree_size} leaves, {report.checkpoints_checked} checkpoints")
+        )
         for p in report.problems:
             out.print(f"  [red]{p.kind:<22}[/] {esc(p.message)}")
         for w in report.warnings:
@@ -171,7 +174,7 @@ def checkpoints(
     for r in rows:
         stamp = when(r.timestamp_time, seconds=True) if r.timestamp_time else "none"
         out.print(
-            f"#{r.id}  {r.tree_size} leaves  issued {when(r.issued_at, seconds=True)}  "
+            f"#{r.id}  {count(r.tree_size, 'leaves')}  issued {when(r.issued_at, seconds=True)}  "
             f"timestamp {stamp}"
         )
 

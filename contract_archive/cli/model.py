@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from core.errors import InvalidRequest
+from core.plural import count, counted
 from schemas.contract_model import CustomerView
 from services.facade import Facade
 
@@ -604,7 +605,7 @@ def scheme_train(f: Facade) -> None:
     """Train the classifier on the contracts whose classification is confirmed."""
     c = f.scheme.train()
     acc = f", leave-one-out accuracy {c.accuracy:.2f}" if c.accuracy is not None else ""
-    out.print(f"classifier {c.id}: {c.examples} examples{acc}; in use: {c.in_use}")
+    out.print(f"classifier {c.id}: {count(c.examples, 'examples')}{acc}; in use: {c.in_use}")
 
 
 # --- reminders --------------------------------------------------------------------------------
@@ -628,7 +629,7 @@ def reminders_run(
         out.print(f"renewed  {esc(line)}")
     for r in result.reminders:
         out.print(f"reminder [{r.kind}] {r.due_date}: {esc(r.message)}")
-    out.print(f"{len(result.reminders)} new reminders, {result.emailed} mailed")
+    out.print(counted(f"{len(result.reminders)} new reminders, {result.emailed} mailed"))
     if result.email_error:
         err.print(f"[bold red]error:[/] {esc(result.email_error)}")
         raise typer.Exit(EXIT_FAILED)
@@ -677,10 +678,12 @@ def import_(
         for e in report.errors:
             err.print(f"[bold red]line {e.line}:[/] {esc(e.message)}")
         if report.ok and dry_run:
-            out.print(f"{report.rows} rows checked: all good (dry run, nothing written)")
+            out.print(counted(f"{report.rows} rows checked: all good (dry run, nothing written)"))
         elif report.ok:
-            out.print(f"imported {len(report.imported)} contracts, filed {len(report.filed)}")
+            out.print(
+                counted(f"imported {len(report.imported)} contracts, filed {len(report.filed)}")
+            )
         else:
-            err.print(f"{len(report.errors)} bad row(s): nothing was imported")
+            err.print(f"{count(len(report.errors), 'bad rows')}: nothing was imported")
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)

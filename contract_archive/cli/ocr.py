@@ -21,6 +21,7 @@ from rich.progress import (
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
 from contract_archive.cli.jobs import job_line
+from core.plural import count, counted
 from core.roles import Perm
 from core.settings import get_settings
 from schemas.jobs import JobPublic
@@ -93,7 +94,7 @@ def ocr_in_foreground(
 
 def print_status(status: OcrStatus) -> None:
     head = f"[bold]#{status.id}[/]  OCR {status.state}"
-    counts = f"{status.pages_done} of {status.pages_total} pages done"
+    counts = counted(f"{status.pages_done} of {status.pages_total} pages done")
     if status.pages_failed:
         counts += f", {len(status.pages_failed)} failed"
     out.print(f"{head}  {counts}")
@@ -241,7 +242,7 @@ def worker(
     try:
         with f.ocr.service(workers=workers, on_event=on_event) as service:
             err.print(
-                f"[bold green]OCR worker running[/]: {service.workers} processes, "
+                f"[bold green]OCR worker running[/]: {count(service.workers, 'processes')}, "
                 f"languages {f.ocr.languages()}, {service.engine_label}"
             )
             if background is not None:

@@ -19,6 +19,8 @@ from rich.progress import (
 
 from contract_archive.cli import EXIT_FAILED, EXIT_USAGE, acts, app, err, esc, out
 from contract_archive.cli.times import when
+from core.errors import InvalidRequest
+from core.plural import count, counted
 from services.facade import Facade
 from services.facade.seals import AuditSummary, Status, VerificationReport
 
@@ -224,7 +226,7 @@ def _print_summary(summary: AuditSummary, seconds: float, hashed: int, as_json: 
     rate = hashed / seconds / 1e6 if seconds > 0 else 0.0
     colour = "bold red" if r.failed else "yellow" if r.indeterminate else "green"
     out.print(
-        f"[{colour}]audit {r.id}: {r.checked} contracts checked, {r.passed} passed, "
+        f"[{colour}]audit {r.id}: {count(r.checked, 'contracts')} checked, {r.passed} passed, "
         f"{r.failed} failed, {r.indeterminate} indeterminate[/]  "
         f"({r.bytes_hashed / 1e6:.1f} MB in all; this session {hashed / 1e6:.1f} MB at "
         f"{rate:.0f} MB/s)"
@@ -263,8 +265,10 @@ def seal(
         return
     summary = f.seals.seal_pending(progress=lambda line: err.print(esc(line)))
     out.print(
-        f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
-        f"{summary.still_pending} still pending"
+        counted(
+            f"sealed {summary.sealed}, issued {summary.issued} new manifests, "
+            f"{summary.still_pending} still pending"
+        )
     )
     for failure in summary.failures:
         err.print(f"[yellow]pending:[/] {esc(failure)}")
@@ -282,12 +286,31 @@ def export(
         str | None,
         typer.Option(help="Why (借阅目的); required for a contract of a restricted class."),
     ] = None,
+    proof_only: Annotated[
+        bool,
+        typer.Option(
+            "--proof-only",
+            help="Only what proves integrity (seal, timestamps, ledger proof, digests, "
+            "reports), without the original, text or searchable copy: for whoever may "
+            "verify (an auditor); logged as an export, not a download.",
+        ),
+    ] = False,
 ) -> None:
     """Export a contract's evidence (original, text, manifest, seal, certificates, timestamp)
     for verification with OpenSSL, without the archive."""
 
-    result = f.seals.export(contract_id, directory, purpose=purpose)
-    out.print(f"exported contract {contract_id} to {esc(str(result.directory))}:")
+    if proof_only:
+        if purpose is not None:
+            raise InvalidRequest(
+                "--purpose is for the full package: a proof-only export holds no content",
+                hint="leave out --purpose, or --proof-only",
+            )
+        result = f.seals.export_proof(contract_id, directory)
+        what = "the proof (no content) of contract"
+    else:
+        result = f.seals.export(contract_id, directory, purpose=purpose)
+        what = "contract"
+    out.print(f"exported {what} {contract_id} to {esc(str(result.directory))}:")
     out.print("  " + ", ".join(result.files))
     out.print("[dim]check it: see README.txt in that folder[/]")
 
@@ -333,8 +356,10 @@ def recover(f: Facade) -> None:
     search index); records still present are left alone."""
     summary = f.seals.recover()
     out.print(
-        f"{summary.packages} packages: {summary.recovered} contracts recovered "
-        f"({summary.manifests} manifests), {summary.already_present} already present"
+        counted(
+            f"{summary.packages} packages: {summary.recovered} contracts recovered "
+            f"({summary.manifests} manifests), {summary.already_present} already present"
+        )
     )
     for problem in summary.problems:
         err.print(f"[bold red]not recovered:[/] {esc(problem)}")

@@ -12,6 +12,7 @@ import typer
 from rich.text import Text
 
 from contract_archive.cli import acts, app, esc, out
+from core.plural import counted
 from schemas.contracts import ContractPublic
 from services.facade import Facade
 
@@ -45,7 +46,7 @@ def search(
         out.print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False), markup=False)
         return
     shown = f"{offset + 1}-{offset + len(result.hits)} of " if result.hits else ""
-    out.print(f"[bold]{shown}{result.total}[/] contracts match ({result.took_ms} ms)")
+    out.print(counted(f"[bold]{shown}{result.total}[/] matching contracts ({result.took_ms} ms)"))
     for hit in result.hits:
         who = f"  [dim]{esc(hit.customer)}[/]" if hit.customer else ""
         out.print(f"\n[bold]#{hit.id}[/]  {esc(hit.title)}{who}  [dim]score {hit.score}[/]")

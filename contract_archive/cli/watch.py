@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from contract_archive.cli import EXIT_FAILED, acts, app, err, esc, out
+from core.plural import count
 from services.facade import Facade
 from services.facade.batches import IngestResult
 from services.facade.watch import REASON_SUFFIX, WatchEvent
@@ -79,7 +80,7 @@ def watch(
         err.print(f"[yellow]taken again[/] {esc(str(place))} (claimed by a process that died)")
     watcher.run(interval=interval, once=once)  # Ctrl-C: the file being archived goes back
     if bad:
-        err.print(f"[yellow]{bad} file(s) rejected: see rejected/*{REASON_SUFFIX}[/]")
+        err.print(f"[yellow]{count(bad, 'files')} rejected: see rejected/*{REASON_SUFFIX}[/]")
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from contract_archive.cli import acts, app, esc, out
 from contract_archive.cli.times import when
 from core.errors import InvalidRequest
+from core.plural import count
 from services.facade import Facade
 
 approvals_app = typer.Typer(
@@ -66,7 +67,7 @@ def approvals_submit(
     if as_json:
         _json(a)
         return
-    out.print(f"#{contract_id}: draft → in_approval, {len(a.steps)} step(s)")
+    out.print(f"#{contract_id}: draft → in_approval, {count(len(a.steps), 'steps')}")
     for s in a.steps:
         out.print(f"  step {s.number}: {s.mode} of {', '.join(s.approvers)}")
 
@@ -114,7 +115,7 @@ def approvals_remind(f: Facade, as_json: AsJson = False) -> None:
         return
     for r in run.reminders:
         out.print(f"#{r.contract_id} step {r.step}: waiting for {', '.join(r.approvers)}")
-    out.print(f"{len(run.reminders)} reminder(s), {run.emailed} e-mailed")
+    out.print(f"{count(len(run.reminders), 'reminders')}, {run.emailed} e-mailed")
 
 
 @approvals_app.command("risk")
@@ -153,7 +154,7 @@ def rules_set(
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"{path} is not JSON: {exc}") from None
     saved = f.approvals.set_rules(raw, note=note)
-    out.print(f"approval rules version {saved.version}: {len(saved.rules)} rule(s)")
+    out.print(f"approval rules version {saved.version}: {count(len(saved.rules), 'rules')}")
 
 
 # -- borrowing ---------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def _borrow_line(b: Any) -> str:
     title = f" {esc(b.title)}" if b.title else ""
     return (
         f"request {b.id}: #{b.contract_id}{title} by {esc(b.borrower)}, {access}, "
-        f"{b.days} day(s): {state}{until} — {esc(b.purpose)}"
+        f"{count(b.days, 'days')}: {state}{until} — {esc(b.purpose)}"
     )
 
 
@@ -183,7 +184,7 @@ def borrow_request(
     if as_json:
         _json(b)
         return
-    out.print(f"request {b.id} sent: #{contract_id}, {days} day(s); pending")
+    out.print(f"request {b.id} sent: #{contract_id}, {count(days, 'days')}; pending")
 
 
 @borrow_app.command("grant")

@@ -253,6 +253,15 @@ def list_contracts(
     expires_to: Annotated[date | None, Query(description="Expiring on or before")] = None,
     amount_min: Annotated[Decimal | None, Query(description="Amount at least")] = None,
     amount_max: Annotated[Decimal | None, Query(description="Amount at most")] = None,
+    currency: Annotated[
+        str | None,
+        Query(
+            max_length=3,
+            description="The amount's currency: alone, contracts whose amount is in it; "
+            "required with amount_min/amount_max, whose bounds are in it (amounts in other "
+            "currencies are not compared)",
+        ),
+    ] = None,
     outstanding: Annotated[
         bool | None, Query(description="With (true) or without (false) receivables unpaid")
     ] = None,
@@ -285,6 +294,7 @@ def list_contracts(
         expires_to=text(expires_to),
         amount_min=text(amount_min),
         amount_max=text(amount_max),
+        currency=currency,
         outstanding=text(outstanding),
         verification=verification,
         sort=sort or "id",

@@ -15,6 +15,7 @@ from typing import Literal
 from markupsafe import Markup
 from starlette.requests import Request
 
+from core.plural import counted
 from core.rules import STATE_NAMES_ZH
 
 Lang = Literal["zh", "en"]
@@ -198,6 +199,10 @@ EN: dict[str, str] = {
     "contract.download_evidence": "Evidence package (ZIP)",
     "contract.evidence_hint": "original, manifests, seal, timestamps and ledger proof, "
     "checkable with OpenSSL without the archive (README.txt inside)",
+    "contract.download_proof": "Proof package (ZIP, no content)",
+    "contract.proof_hint": "seal, timestamps, ledger proof, verification report and the sealed "
+    "digests, without the original or its text: check a copy of the original held elsewhere "
+    "with OpenSSL (README.txt inside)",
     "contract.searchable_not_needed": (
         "No searchable copy: every page has a text layer, the original is searchable as it is."
     ),
@@ -231,6 +236,8 @@ EN: dict[str, str] = {
     "contract.purpose_label": "Purpose",
     "contract.purpose_submit": "Show the pages",
     "contract.purpose_given": "Purpose recorded: {purpose}",
+    "contract.downloads_need_purpose": "This contract is of a restricted class: its files are "
+    "downloaded once you say why, in the form beside its pages.",
     "contract.prev_page": "Previous page",
     "contract.next_page": "Next page",
     "contract.highlight": "Highlight",
@@ -866,6 +873,9 @@ ZH: dict[str, str] = {
     "contract.download_evidence": "证据包（ZIP）",
     "contract.evidence_hint": "含原件、各版清单、存档签章、时间戳与账本证明，"
     "无需本系统即可用 OpenSSL 核验（包内附核验说明）",
+    "contract.download_proof": "证明包（ZIP，不含内容）",
+    "contract.proof_hint": "含存档签章、时间戳、账本证明、核验报告与封存的摘要，不含原件及其文本："
+    "可用 OpenSSL 核验另行持有的原件副本（包内附核验说明）",
     "contract.searchable_not_needed": "无可检索副本：每页都有文本层，原件本身即可检索。",
     "ocr.title": "扫描页 OCR",
     "ocr.state.queued": "排队中",
@@ -895,6 +905,9 @@ ZH: dict[str, str] = {
     "contract.purpose_label": "借阅目的",
     "contract.purpose_submit": "查看页面",
     "contract.purpose_given": "已登记借阅目的：{purpose}",
+    "contract.downloads_need_purpose": (
+        "本合同属于受限类别：在页面旁的表单中说明借阅目的后方可下载其文件。"
+    ),
     "contract.prev_page": "上一页",
     "contract.next_page": "下一页",
     "contract.highlight": "高亮",
@@ -1356,6 +1369,8 @@ EN.update(
         "table.archival_code": "Archival code",
         "table.sign_date": "Signed",
         "table.currency": "Currency",
+        "table.currency_hint": "The amount bounds are in this currency; other currencies are "
+        "not compared",
         "table.verification": "Verification",
         "table.check.alert": "Damaged file",
         "table.check.failed": "Audit failed",
@@ -1416,6 +1431,7 @@ ZH.update(
         "table.archival_code": "档号",
         "table.sign_date": "签订日期",
         "table.currency": "币种",
+        "table.currency_hint": "最小、最大金额按此币种比较；其他币种的金额不参与比较",
         "table.verification": "验证",
         "table.check.alert": "文件损坏",
         "table.check.failed": "审计未通过",
@@ -1566,35 +1582,18 @@ ZH["value.relation.scan_batch"] = "拆分自批量扫描件"
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
 
 
-_SINGULAR = {
-    "contracts": "contract",
-    "pages": "page",
-    "sheets": "sheet",
-    "files": "file",
-    "entries": "entry",
-    "days": "day",
-    "hits": "hit",
-    "matches": "match",
-    "customers": "customer",
-    "payments": "payment",
-    "attempts": "attempt",
-    "jobs": "job",
-    "versions": "version",
-}
-_ONE = re.compile(r"(?<![\w.,])1 ((?:[a-z]+ )?)(" + "|".join(_SINGULAR) + r")\b")
-
-
 def translate(lang: Lang, key: str, **values: object) -> str:
     """The string ``key`` in ``lang`` with ``{placeholders}`` filled in. A missing key is a bug
     that the catalog test catches; at run time it falls back to English, then to the key.
-    English counts of one take the singular ("1 contract", "1 separator sheet"): the catalog
-    writes the plural, as Chinese needs no second form."""
+    English counts of one take the singular ("1 contract", "1 separator sheet"; the rule is
+    :func:`core.plural.counted`, shared with the command line): the catalog writes the plural,
+    as Chinese needs no second form."""
     text = CATALOGS[lang].get(key) or EN.get(key) or key
     if not values:
         return text
     text = text.format(**values)
     if lang == "en":
-        text = _ONE.sub(lambda m: f"1 {m[1]}{_SINGULAR[m[2]]}", text)
+        text = counted(text)
     return text
 
 
@@ -1964,6 +1963,11 @@ MESSAGES_ZH += [
         (r"saved view (\d+) does not exist", "已保存的视图 {0} 不存在"),
         (r"([^:]+): not a date: '(.+)'", "{0}：不是日期：“{1}”"),
         (r"([^:]+): not an amount: '(.+)'", "{0}：不是金额：“{1}”"),
+        (
+            r"([^:]+): an amount is compared in one currency: choose the currency",
+            "{0}：金额只在同一币种内比较：请选择币种",
+        ),
+        (r"([^:]+): unknown '(.+)'", "{0}：未知的“{1}”"),
         (r"([^:]+): give yes or no, not '(.+)'", "{0}：请填“是”或“否”，而不是“{1}”"),
         (r"sort: unknown column '(.+)'", "排序：没有列“{0}”"),
     )

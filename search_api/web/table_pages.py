@@ -21,12 +21,12 @@ from fastapi.responses import RedirectResponse, Response
 from openpyxl import Workbook
 
 from core.errors import ArchiveError, InvalidRequest
-from core.rules import STATES
+from core.rules import CURRENCIES, STATES
 from schemas.contract_model import ContractLine
 from schemas.table import BulkOutcome, TablePage
 from search_api.deps import ActsViewing
 from search_api.web.i18n import Lang, request_lang, translate
-from search_api.web.render import money_text, render, status_label
+from search_api.web.render import CURRENCY_ZH, money_text, render, status_label
 from services.facade import Facade
 from services.facade.table import (
     BULK_ACTIONS,
@@ -60,6 +60,7 @@ FIELD_LABELS: dict[str, tuple[str, str | None]] = {
     "expires_to": ("customer.expiry", "table.to"),
     "amount_min": ("customer.amount", "table.min"),
     "amount_max": ("customer.amount", "table.max"),
+    "currency": ("table.currency", None),
 }
 """A filter's query parameter → the words of its field on the page (the header and the side),
 so that a refused filter is named as the user sees it, not by its parameter (the API's
@@ -96,8 +97,9 @@ def _table(
             page = f.table.page(query)
         except InvalidRequest as exc:
             error, status_code = exc.message, 400
+    lang = request_lang(request)[0]
     if error is not None:
-        error = field_message(request_lang(request)[0], error)
+        error = field_message(lang, error)
     codes = [c.code for c in f.scheme.show().codes]
     return render(
         request,
@@ -110,6 +112,9 @@ def _table(
             "sizes": PAGE_SIZES,
             "states": STATES,
             "checks": VERIFICATION_STATES,
+            "currencies": [
+                (code, CURRENCY_ZH.get(code, code) if lang == "zh" else code) for code in CURRENCIES
+            ],
             "codes": codes,
             "bulk_actions": BULK_ACTIONS,
             "views": f.table.views(),

@@ -184,10 +184,28 @@ class SealsArea(Area):
         under the archive's temporary directory; the caller removes that folder once sent.
         Nothing is left behind when the export fails."""
         self._may_export(contract_id, purpose, {"format": "zip"})
+        return self._zip(contract_id, f"contract-{contract_id}-evidence", content=True)
+
+    @action("contract.export_proof", Perm.CONTRACTS_VERIFY, logged="read", contract="contract_id")
+    def export_proof(self, contract_id: int, directory: Path) -> ExportResult:
+        """The proof-only evidence package in a folder: what proves the contract's integrity
+        (manifest, seal, certificates, timestamps, ledger proof, verification report, the sealed
+        digests of its files) without its content (no original, text or searchable copy), for
+        whoever may verify; logged as an export, not as a download of content."""
+        self.acting.note(file="proof", directory=str(directory))
+        return export_contract(self.archive.seal, contract_id, directory, content=False)
+
+    @action("contract.export_proof", Perm.CONTRACTS_VERIFY, logged="read", contract="contract_id")
+    def export_proof_zip(self, contract_id: int) -> Path:
+        """:meth:`export_proof` as one ZIP (``contract-ID-proof/`` inside), like
+        :meth:`export_zip`: the caller removes its folder once sent."""
+        self.acting.note(file="proof", format="zip")
+        return self._zip(contract_id, f"contract-{contract_id}-proof", content=False)
+
+    def _zip(self, contract_id: int, name: str, *, content: bool) -> Path:
         work = Path(tempfile.mkdtemp(prefix="evidence-", dir=self.archive.settings.tmp_dir))
         try:
-            name = f"contract-{contract_id}-evidence"
-            result = export_contract(self.archive.seal, contract_id, work / name)
+            result = export_contract(self.archive.seal, contract_id, work / name, content=content)
             target = work / f"{name}.zip"
             with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
                 for file in result.files:

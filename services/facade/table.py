@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from core.errors import ArchiveError, InvalidRequest, NotFound
 from core.roles import Perm
-from core.rules import STATES, valid_classification
+from core.rules import CURRENCIES, STATES, valid_classification
 from schemas.contract_model import ContractLine
 from schemas.table import BulkOutcome, BulkRow, SavedViewPublic, TablePage
 from services.facade.base import Area, action
@@ -90,6 +90,23 @@ def _yes_no(name: str, text: str | None) -> bool | None:
     return value
 
 
+def _currency(text: str | None, amount_min: str | None, amount_max: str | None) -> str | None:
+    """The amount filter's currency, checked; an amount bound without one is refused (500 CNY
+    and 500 USD are not the same sum, so no bound is compared across currencies)."""
+    code = (text or "").strip().upper() or None
+    if code is not None and code not in CURRENCIES:
+        raise InvalidRequest(
+            f"currency: unknown {code[:40]!r}", hint="one of " + ", ".join(CURRENCIES)
+        )
+    if code is None and (amount_min or amount_max):
+        name = "amount_min" if amount_min else "amount_max"
+        raise InvalidRequest(
+            f"{name}: an amount is compared in one currency: choose the currency",
+            hint="add currency=, one of " + ", ".join(CURRENCIES),
+        )
+    return code
+
+
 def _codes(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
@@ -113,6 +130,10 @@ class TableQuery:
     expires_to: str | None = None
     amount_min: str | None = None
     amount_max: str | None = None
+    currency: str | None = None
+    """The amount's currency (one of :data:`core.rules.CURRENCIES`): alone, the contracts whose
+    amount is in it; with ``amount_min``/``amount_max``, which then need it, the bounds are in
+    it. Amounts in other currencies (or without one) are never compared with them."""
     outstanding: str | None = None
     verification: str | None = None
     sort: str = "id"
@@ -133,6 +154,7 @@ class TableQuery:
         "expires_to",
         "amount_min",
         "amount_max",
+        "currency",
         "outstanding",
         "verification",
     )
@@ -215,6 +237,7 @@ class TableQuery:
             expires_to=_date("expires_to", self.expires_to),
             amount_min=_amount("amount_min", self.amount_min),
             amount_max=_amount("amount_max", self.amount_max),
+            currency=_currency(self.currency, self.amount_min, self.amount_max),
             outstanding=_yes_no("outstanding", self.outstanding),
             verification=checks,
         )

@@ -99,6 +99,8 @@ class ColumnFilter:
     expires_to: date | None = None
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
+    currency: str | None = None
+    """Only contracts whose amount is in this currency (the amount bounds are in it)."""
     outstanding: bool | None = None
     """Only contracts with (True) or without (False) receivables not yet paid."""
     verification: tuple[str, ...] = ()

@@ -137,6 +137,8 @@ def _columns(stmt: Select[Any], cols: ColumnFilter) -> Select[Any]:
         stmt = stmt.where(ContractTerms.amount >= cols.amount_min)
     if cols.amount_max is not None:
         stmt = stmt.where(ContractTerms.amount <= cols.amount_max)
+    if cols.currency is not None:  # bounds are in this currency; no other is compared with them
+        stmt = stmt.where(ContractTerms.currency == cols.currency)
     if cols.outstanding is not None:
         owed = exists().where(_open_receivable())
         stmt = stmt.where(owed if cols.outstanding else ~owed)
