@@ -14,6 +14,7 @@ from core.roles import Perm
 from schemas.contract_model import ClausePublic, ContractTermsView, EventPublic
 from services.contracts.service import ContractService
 from services.facade.base import Area, action
+from services.facade.pages import restricted
 
 
 class TermsArea(Area):
@@ -32,10 +33,32 @@ class TermsArea(Area):
             master = None
         related = [r for r in view.related if self.acting.may_see_id(r.id)]
         update: dict[str, Any] = {"master": master, "related": related}
+        if not self.excerpts_shown(contract_id):
+            update["suggested"] = {
+                name: [
+                    s.model_copy(update={"evidence": s.evidence.model_copy(update={"text": ""})})
+                    if s.evidence is not None
+                    else s
+                    for s in found
+                ]
+                for name, found in view.suggested.items()
+            }
         confirmed = view.confirmed
         if confirmed.master_id is not None and not self.acting.may_see_id(confirmed.master_id):
             update["confirmed"] = confirmed.model_copy(update={"master_id": None})
         return view.model_copy(update=update)
+
+    def excerpts_shown(self, contract_id: int) -> bool:
+        """Whether the caller sees excerpts of the contract's text (a suggestion's evidence, a
+        clause's sentence): they are its content, so they need ``contracts:read``, and for a
+        restricted class a live grant (借阅), as the pages and downloads need a purpose, which
+        a view of the terms does not carry. Otherwise the excerpt is empty; page and span
+        stay."""
+        caller = self.acting.caller
+        if not caller.can(Perm.CONTRACTS_READ):
+            return False
+        record = self.archive.get(contract_id)
+        return not restricted(self.acting, record) or caller.grant_for(contract_id) is not None
 
     @action("contract.terms.view", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
     def view(self, contract_id: int) -> ContractTermsView:
@@ -97,5 +120,9 @@ class TermsArea(Area):
     @action("contract.clauses", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
     def clauses(self, contract_id: int) -> list[ClausePublic]:
         """The clauses found in the contract (CUAD's clause types, Chinese clause headings):
-        type, page, character span, sentence, confidence and whether a person confirmed it."""
-        return self.model.clauses(contract_id)
+        type, page, character span, sentence, confidence and whether a person confirmed it
+        (the sentence only where :meth:`excerpts_shown`)."""
+        found = self.model.clauses(contract_id)
+        if self.excerpts_shown(contract_id):
+            return found
+        return [c.model_copy(update={"sentence": ""}) for c in found]
