@@ -224,19 +224,23 @@ def image_pdf(pages: list[tuple[Image.Image, int, int]], target: Path) -> Path:
     return target
 
 
-def turned_copies(target: Path) -> Path:
+def turned_copies(target: Path, dpi: int = 300) -> Path:
     """A turned copy of the Chinese scan's first page: its image turned 90° clockwise, 180°,
-    270°, and stored sideways but shown upright by the page's /Rotate (4 pages)."""
+    270°, and stored sideways but shown upright by the page's /Rotate (4 pages). The scan is
+    300 dpi; a lower ``dpi`` scales the image down to it (a scan made at that resolution)."""
     pdf = pdfium.PdfDocument(SCAN_ZH)
     image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
     upright = image_object.get_bitmap(render=False).to_pil().convert("L")
     pdf.close()
+    if dpi != 300:
+        size = (round(upright.width * dpi / 300), round(upright.height * dpi / 300))
+        upright = upright.resize(size, Image.Resampling.LANCZOS)
     return image_pdf(
         [
-            (upright.rotate(-90, expand=True), 300, 0),
-            (upright.rotate(180, expand=True), 300, 0),
-            (upright.rotate(90, expand=True), 300, 0),
-            (upright.rotate(90, expand=True), 300, 90),
+            (upright.rotate(-90, expand=True), dpi, 0),
+            (upright.rotate(180, expand=True), dpi, 0),
+            (upright.rotate(90, expand=True), dpi, 0),
+            (upright.rotate(90, expand=True), dpi, 90),
         ],
         target,
     )

@@ -39,6 +39,7 @@ from ingest.ocr.select import engine_options
 from services.archive import Archive
 from services.ocr import OcrService
 from tests.conftest import CORPUS
+from tests.test_ocr_pipeline import image_pdf
 
 QINGDAO = CORPUS / "scanned" / "real" / "青岛市木门买卖合同示范文本.pdf"
 SYNTHETIC = CORPUS / "scanned" / "synthetic" / "doc01" / "page-1.png"
@@ -194,7 +195,19 @@ def test_rapidocr_reads_the_chinese_scan_s_headings_with_word_boxes(tmp_path: Pa
 @pytest.mark.slow
 def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_path: Path) -> None:
     options = PageOptions(**engine_options("auto"), chinese_engine_label="rapidocr 1.4.4")
-    chinese = ocr_page(str(QINGDAO), 1, "qingdao", options, str(tmp_path))
+    # The Chinese page: the lower third of the scan's first page (the breach clause, 第六条
+    # 违约责任, and its paragraphs), as its own 300 dpi scan. The whole page is read by
+    # RapidOCR above; a third of it costs auto's two readings a third of the time.
+    pdf = pdfium.PdfDocument(QINGDAO)
+    try:
+        scan = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
+        upright = scan.get_bitmap(render=False).to_pil().convert("L")
+    finally:
+        pdf.close()
+    part = upright.crop((0, upright.height * 2 // 3, upright.width, upright.height))
+    chinese_pdf = image_pdf([(part, 300, 0)], tmp_path / "chinese.pdf")
+    chinese = ocr_page(str(chinese_pdf), 1, "qingdao", options, str(tmp_path))
+    assert chinese.image.source == "embedded" and chinese.image.dpi == 300
     assert chinese.engine == "rapidocr 1.4.4"
     assert "第六条违约责任" in chinese.text.replace(" ", "")
     english_pdf = tmp_path / "english.pdf"
