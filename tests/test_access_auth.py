@@ -176,6 +176,8 @@ def test_passwords_are_hashed_at_the_configured_cost_and_again_when_it_changes(
         assert stored(client) == before  # a failed log-in changes nothing
         assert login(client, "admin", NEW_PASSWORD).status_code == 200
         assert "$m=19456,t=2,p=4$" in stored(client)
+        me = client.get("/api/v1/auth/me")  # the same password: the new session stays open
+        assert me.status_code == 200 and me.json()["username"] == "admin", me.text
         client.cookies.clear()
         assert login(client, "admin", NEW_PASSWORD).status_code == 200  # the new hash verifies
 

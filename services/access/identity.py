@@ -258,8 +258,11 @@ class IdentityAccess(AccessCore):
         self.store.clear_login_failures(name)
         if cred.needs_rehash(user.password_hash, **self._hash_cost):
             with contextlib.suppress(ArchiveError):
+                # the same password at the configured cost: the sessions stay (this one too)
                 self.store.update_user(
-                    name, {"password_hash": cred.hash_password(password, **self._hash_cost)}
+                    name,
+                    {"password_hash": cred.hash_password(password, **self._hash_cost)},
+                    keep_sessions=True,
                 )
         return LoginResult(caller, token, cred.csrf_token(token), expires)
 

@@ -296,9 +296,15 @@ class AccessStore(Protocol):
         """The oldest enabled user with the admin role."""
 
     def update_user(
-        self, username: str, changes: Mapping[str, Any], *, log: NewLogEntry | None = None
+        self,
+        username: str,
+        changes: Mapping[str, Any],
+        *,
+        log: NewLogEntry | None = None,
+        keep_sessions: bool = False,
     ) -> UserRecord:
-        """NotFound for an unknown user. Disabling a user also ends their sessions."""
+        """NotFound for an unknown user. Disabling a user, or a new password hash, also ends
+        their sessions, unless ``keep_sessions`` (the same password hashed again)."""
 
     # API tokens
     def add_token(

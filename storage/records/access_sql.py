@@ -254,7 +254,12 @@ class SqlAccessStore:
         return None
 
     def update_user(
-        self, username: str, changes: Mapping[str, Any], *, log: NewLogEntry | None = None
+        self,
+        username: str,
+        changes: Mapping[str, Any],
+        *,
+        log: NewLogEntry | None = None,
+        keep_sessions: bool = False,
     ) -> UserRecord:
         unknown = set(changes) - USER_FIELDS
         if unknown:
@@ -267,8 +272,9 @@ class SqlAccessStore:
                 if key in ("roles", "groups"):
                     value = sorted(value)
                 setattr(row, key, value)
-            if changes.get("disabled") or "password_hash" in changes:
-                # A disabled user, or one whose password changed, keeps no open session.
+            if changes.get("disabled") or ("password_hash" in changes and not keep_sessions):
+                # A disabled user, or one whose password changed, keeps no open session (the
+                # same password hashed again at another cost keeps them: keep_sessions).
                 for session_row in s.scalars(
                     select(WebSession).where(
                         WebSession.user_id == row.id, WebSession.revoked_at.is_(None)
