@@ -144,7 +144,7 @@ def test_a_search_on_an_existing_archive_loads_only_what_it_needs(tmp_path: Path
     first, _ = run()  # a new archive: migrated, so alembic is loaded (the probe sees it)
     assert "alembic" in first
     loaded, out = run()
-    assert "0 contracts match" in out or "no contract matches" in out.lower(), out[-500:]
+    assert out.startswith("0 matching contracts"), out[-500:]  # the search ran and answered
     assert loaded == [], loaded
 
 
