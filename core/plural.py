@@ -38,6 +38,7 @@ SINGULAR = {
     "bytes": "byte",
     "problems": "problem",
     "steps": "step",
+    "signatures": "signature",
     "rules": "rule",
     "objects": "object",
     "times": "time",

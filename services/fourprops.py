@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ArchiveError, FourPropsFailed, NotFound
+from core.plural import count
 from ingest.errors import RejectFile
 from ingest.formats import detect
 from ingest.fourprops_probe import probe_pdf, scan_viruses, scan_viruses_clamd
@@ -298,7 +299,8 @@ class FourProps:
             files = _item(
                 "package_files",
                 Status.PASSED,
-                f"all {len(needed)} file(s) the manifest v{latest[0].version} lists are present",
+                f"all {count(len(needed), 'files')} the manifest v{latest[0].version} lists "
+                "are present",
                 files=sorted(needed),
             )
         lacking = []
@@ -390,7 +392,7 @@ class FourProps:
             render = _item(
                 "renders",
                 Status.PASSED,
-                f"opens ({probe.get('pages')} page(s)) and page 1 renders "
+                f"opens ({count(int(probe.get('pages') or 0), 'pages')}) and page 1 renders "
                 f"({size.get('width')}x{size.get('height')} px at 36 dpi)",
                 pages=probe.get("pages"),
             )
@@ -414,11 +416,17 @@ class FourProps:
         elif waiting or failed_ocr or without:
             parts = []
             if waiting:
-                parts.append(f"page(s) {_pages(waiting)} await OCR")
+                parts.append(
+                    f"{_page_word(waiting)} {_pages(waiting)} "
+                    f"{'awaits' if len(waiting) == 1 else 'await'} OCR"
+                )
             if failed_ocr:
-                parts.append(f"OCR failed on page(s) {_pages(failed_ocr)}")
+                parts.append(f"OCR failed on {_page_word(failed_ocr)} {_pages(failed_ocr)}")
             if without:
-                parts.append(f"page(s) {_pages(without)} have no text")
+                parts.append(
+                    f"{_page_word(without)} {_pages(without)} "
+                    f"{'has' if len(without) == 1 else 'have'} no text"
+                )
             text = _item(
                 "text",
                 Status.INDETERMINATE,
@@ -432,7 +440,7 @@ class FourProps:
             text = _item(
                 "text",
                 Status.PASSED,
-                f"text on all {len(pages)} page(s)" + (f" ({ocr} by OCR)" if ocr else ""),
+                f"text on all {count(len(pages), 'pages')}" + (f" ({ocr} by OCR)" if ocr else ""),
             )
         return [fmt_item, render, text]
 
@@ -456,7 +464,8 @@ class FourProps:
             virus = _item(
                 "virus_scan",
                 Status.PASSED,
-                f"ClamAV {scan.get('engine') or ''} with {scan.get('signatures')} signature(s) "
+                f"ClamAV {scan.get('engine') or ''} with "
+                f"{count(int(scan.get('signatures') or 0), 'signatures')} "
                 "found nothing in the original"
                 + (" and its rendition" if record.content_type != "application/pdf" else ""),
                 **tool,
@@ -592,6 +601,10 @@ class FourProps:
             "force_reason in the API)",
             details={"fourprops": report},
         )
+
+
+def _page_word(numbers: list[int]) -> str:
+    return "page" if len(numbers) == 1 else "pages"
 
 
 def _pages(numbers: list[int]) -> str:

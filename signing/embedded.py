@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.plural import count
 from signing.report import Status, worst
 
 # pyHanko and asn1crypto are imported in the functions that validate: the report classes are
@@ -190,7 +191,7 @@ class EmbeddedReport:
         trusted = all(s.trusted for s in self.signatures) if self.signatures else False
         parts = [self.verdict]
         if self.signatures:
-            parts.append(f"{len(self.signatures)} signature(s)")
+            parts.append(count(len(self.signatures), "signatures"))
             parts.append("trusted" if trusted else "not trusted")
         return ", ".join(parts)
 

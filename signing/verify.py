@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ArchiveError, NotFound
+from core.plural import count
 from signing.canonical import FileCheck, FileDigest, check_stream
 from signing.errors import ManifestError
 from signing.manifest import MODEL_FIELDS, manifest_name, parse_manifest, parse_time, seal_name
@@ -286,16 +287,22 @@ def _file_checks(
         checks.append(
             indeterminate(
                 DERIVED,
-                f"{len(derived)} listed file(s) match, but {', '.join(unlisted)} are in the "
-                "package and not in the manifest, so nothing proves them",
+                f"{_match(len(derived), 'listed files')}, but {', '.join(unlisted)} "
+                f"{'is' if len(unlisted) == 1 else 'are'} in the package and not in the "
+                "manifest, so nothing proves them",
                 **summary,
             )
         )
     else:
         checks.append(
-            passed(DERIVED, f"{len(derived)} file(s) match: {', '.join(derived)}", **summary)
+            passed(DERIVED, f"{_match(len(derived), 'files')}: {', '.join(derived)}", **summary)
         )
     return checks
+
+
+def _match(n: int, noun: str) -> str:
+    """ "1 file matches", "2 files match" (``noun`` in the plural, an adjective allowed)."""
+    return f"{count(n, noun)} {'matches' if n == 1 else 'match'}"
 
 
 def _pick(entry: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +378,7 @@ def _chain_check(service: SealService, record: ContractRecord) -> Check:
         )
     return passed(
         CHAIN,
-        f"{len(rows)} version(s), each the one issued and linked to the one before",
+        f"{count(len(rows), 'versions')}, each the one issued and linked to the one before",
         versions=versions,
     )
 

@@ -302,3 +302,24 @@ def test_english_counts_of_one_are_singular() -> None:
     assert translate("en", "home.expiring", days=1) == "Expiring within 1 day"
     assert translate("en", "upload.summary", done=1, total=3) == "1 of 3 files done"
     assert translate("zh", "customer.count", n=1) == CATALOGS["zh"]["customer.count"].format(n=1)
+
+
+def test_verification_reasons_count_in_words_in_both_languages(world: World) -> None:
+    """The verification page said "1 file(s) match" and "1 version(s), each ..." and left the
+    chain's reason in English on the Chinese page: counts are words now, and both read in
+    Chinese."""
+    url = f"/contracts/{world.zh}/verification"
+    with client_for(world, "en") as client:
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", client.get(url).text))
+        assert "(s)" not in text
+        assert re.search(r"\b1 file matches: ", text), text
+        assert re.search(r"\b(?:1 version|[2-9] versions), each the one issued", text), text
+    with client_for(world, "zh") as client:
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", client.get(url).text))
+        assert "(s)" not in text
+        assert "1 个文件一致" in text and re.search(r"共 \d 个版本，每个都是签发的版本", text), text
+    assert localize(
+        "zh",
+        "2 listed files match, but a.txt is in the package and not in the "
+        "manifest, so nothing proves them",
+    ) == ("清单所列 2 个文件一致，但 a.txt 在包内而不在清单中，无从证明")

@@ -1858,7 +1858,16 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
         # verification reasons (signing.verify)
         (r"original", "原件"),
         (r"(.+) matches \((\d+) bytes\)", "{0}一致（{1} 字节）"),
-        (r"(\d+) file\(s\) match: (.+)", "{0} 个文件一致：{1}"),
+        (r"(\d+) files? match(?:es)?: (.+)", "{0} 个文件一致：{1}"),
+        (
+            r"(\d+) listed files? match(?:es)?, but (.+) (?:is|are) in the package and not in "
+            r"the manifest, so nothing proves them",
+            "清单所列 {0} 个文件一致，但 {1} 在包内而不在清单中，无从证明",
+        ),
+        (
+            r"(\d+) versions?, each the one issued and linked to the one before",
+            "共 {0} 个版本，每个都是签发的版本，并链接到前一版本",
+        ),
         (r"the manifest is exactly what (.+) signed", "清单与 {0} 签署的内容完全一致"),
         (
             r"chains to the trust anchor (.+) and was valid at the timestamp time (.+)",
