@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from search_api.app import create_app
 from services.access.service import AccessControl
 from services.archive import Archive
+from storage.records.access_base import LogFilter
 from tests.access_helpers import ensure_user, token_for
 from tests.cli_runner import invoke
 from tests.conftest import CORPUS, corpus_files, make_settings
@@ -172,9 +173,20 @@ def test_an_uncleared_caller_cannot_see_clauses_of_a_restricted_contract(world: 
     with world.client("legal-hr") as client:
         found = clauses(client, zh)
         assert found and search_ids(client, "clause:违约责任") == {zh}
-        # cleared for the class, but its text needs a purpose (借阅登记), which a list of
-        # clauses does not carry: types, pages and spans, no sentence
+        # cleared for the class, but its text needs a purpose (借阅登记): without one, types,
+        # pages and spans, no sentence
         assert all(c["sentence"] == "" and c["page"] for c in found), found
+        # with one, the sentences, and the access log records why (as for the pages)
+        why = "litigation case 2026-31"
+        given = client.get(f"/api/v1/contracts/{zh}/clauses", params={"purpose": why})
+        assert given.status_code == 200, given.text
+        said = {c["type"]: c["sentence"] for c in given.json()["clauses"]}
+        assert "违约" in said["liability_for_breach"], said
+        terms = client.get(f"/api/v1/contracts/{zh}/terms", params={"purpose": why})
+        assert terms.status_code == 200, terms.text
+    for action in ("contract.clauses", "contract.terms.view"):
+        logged = world.access.store.entries(LogFilter(contract_id=zh, action=action), limit=1000)
+        assert [e.purpose for e in logged if e.actor == "legal-hr"][-1] == why, action
 
 
 def test_clause_sentences_are_content_an_auditor_does_not_read(world: World) -> None:

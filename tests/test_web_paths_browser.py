@@ -160,6 +160,9 @@ def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     expect(page.locator("#purpose-form")).to_be_visible()
     expect(page.locator("#downloads-need-purpose")).to_be_visible()
     assert page.locator("#download-original").count() == 0
+    # the clauses are listed by type; their sentences are the contract's text: not yet
+    expect(page.locator("#clauses .clause").first).to_be_visible()
+    assert page.locator("#clauses .evidence").count() == 0
     shot(page, "path-lawyer-1-purpose-asked")
 
     # the download's address without a purpose (a link kept from elsewhere) is refused, saying
@@ -179,6 +182,7 @@ def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     page.wait_for_url(re.compile(r"purpose="))
     expect(page.locator("#download-original")).to_be_visible()
     expect(page.locator("aside")).to_contain_text(f"Purpose recorded: {purpose}")
+    expect(page.locator("#clauses .evidence")).not_to_have_count(0)  # now their wording
     shot(page, "path-lawyer-3-purpose-given")
     with page.expect_download() as info:
         page.locator("#download-original").click()

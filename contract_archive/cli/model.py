@@ -358,11 +358,17 @@ def contract_history(
 @contract_app.command("clauses")
 @acts
 def contract_clauses(
-    f: Facade, contract_id: Annotated[int, typer.Argument()], as_json: JsonOpt = False
+    f: Facade,
+    contract_id: Annotated[int, typer.Argument()],
+    as_json: JsonOpt = False,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="Why (借阅目的): the sentences of a restricted class need it."),
+    ] = None,
 ) -> None:
     """The clauses found in the contract: type, page, confidence, sentence (confirm or reject
     one with `contract accept|reject ID SUGGESTION_ID`)."""
-    found = f.terms.clauses(contract_id)
+    found = f.terms.clauses(contract_id, purpose=purpose)
     if as_json:
         _print_json(found)
         return

@@ -43,6 +43,7 @@ from schemas.contract_model import (
 from schemas.fourprops import FourPropsReport
 from search_api.deps import ActsEditing, ActsManagingSettings, ActsViewing
 from search_api.errors import ERROR_RESPONSES
+from search_api.routes.contracts import Purpose
 
 router = APIRouter(prefix="/api/v1", tags=["contract model"])
 
@@ -133,11 +134,13 @@ def merge_customers(f: ActsEditing, customer_id: int, body: MergeRequest) -> Cus
     responses=ERROR_RESPONSES,
     summary="Terms: confirmed, and suggested with evidence",
 )
-def get_terms(f: ActsViewing, contract_id: int) -> ContractTermsView:
+def get_terms(f: ActsViewing, contract_id: int, purpose: Purpose = None) -> ContractTermsView:
     """Confirmed values and extraction suggestions apart; each suggestion with its page,
-    character span, evidence text and confidence. Also parties, payments, holds, archival
-    fields, the master contract and related contracts, and the allowed transitions."""
-    return f.terms.view(contract_id)
+    character span, evidence text and confidence (the evidence text needs `contracts:read`,
+    and for a restricted class a `purpose`, recorded in the access log, or a live grant).
+    Also parties, payments, holds, archival fields, the master contract and related
+    contracts, and the allowed transitions."""
+    return f.terms.view(contract_id, purpose=purpose)
 
 
 @router.patch(
@@ -200,8 +203,10 @@ def events(f: ActsViewing, contract_id: int) -> ContractEvents:
     responses=ERROR_RESPONSES,
     summary="The clauses found in the contract (non-compete, cap on liability, 违约责任, ...)",
 )
-def clauses(f: ActsViewing, contract_id: int) -> ContractClauses:
-    return ContractClauses(id=contract_id, clauses=f.terms.clauses(contract_id))
+def clauses(f: ActsViewing, contract_id: int, purpose: Purpose = None) -> ContractClauses:
+    """Each clause's sentence needs `contracts:read`, and for a restricted class a `purpose`
+    (recorded in the access log) or a live grant; without, the sentence is empty."""
+    return ContractClauses(id=contract_id, clauses=f.terms.clauses(contract_id, purpose=purpose))
 
 
 @router.post(

@@ -475,8 +475,10 @@ def show_contract(
     spans = [s for terms in patterns for s in find_spans(page_text, terms)]
     page_html = mark(page_text, _merge_spans(spans))
     verification = VerificationPublic.from_report(f.seals.status(contract_id))
-    terms = f.terms.view(contract_id)
-    clauses = f.terms.clauses(contract_id)
+    # the excerpts (clause sentences, evidence) with the purpose the page's text was read with
+    excerpt_purpose = purpose if not needs_purpose else None
+    terms = f.terms.view(contract_id, purpose=excerpt_purpose)
+    clauses = f.terms.clauses(contract_id, purpose=excerpt_purpose)
 
     def page_url(n: int) -> str:
         params = [("q", q)] if q else []

@@ -24,16 +24,17 @@ class TermsArea(Area):
     def model(self) -> ContractService:
         return self.archive.contracts
 
-    def visible_view(self, contract_id: int) -> ContractTermsView:
+    def visible_view(self, contract_id: int, purpose: str | None = None) -> ContractTermsView:
         """The contract's terms with only the related contracts the caller may see (for the
-        actions of this and other areas that answer with the terms)."""
+        actions of this and other areas that answer with the terms); the suggestions' evidence
+        as :meth:`excerpts_shown` allows."""
         view = self.model.view(contract_id)
         master = view.master
         if master is not None and not self.acting.may_see_id(master.id):
             master = None
         related = [r for r in view.related if self.acting.may_see_id(r.id)]
         update: dict[str, Any] = {"master": master, "related": related}
-        if not self.excerpts_shown(contract_id):
+        if not self.excerpts_shown(contract_id, purpose):
             update["suggested"] = {
                 name: [
                     s.model_copy(update={"evidence": s.evidence.model_copy(update={"text": ""})})
@@ -48,23 +49,28 @@ class TermsArea(Area):
             update["confirmed"] = confirmed.model_copy(update={"master_id": None})
         return view.model_copy(update=update)
 
-    def excerpts_shown(self, contract_id: int) -> bool:
+    def excerpts_shown(self, contract_id: int, purpose: str | None = None) -> bool:
         """Whether the caller sees excerpts of the contract's text (a suggestion's evidence, a
         clause's sentence): they are its content, so they need ``contracts:read``, and for a
-        restricted class a live grant (借阅), as the pages and downloads need a purpose, which
-        a view of the terms does not carry. Otherwise the excerpt is empty; page and span
-        stay."""
+        restricted class a purpose (借阅登记, recorded in the access-log entry of the view, as
+        for the pages and downloads) or a live grant (借阅). Otherwise the excerpt is empty;
+        page and span stay."""
         caller = self.acting.caller
         if not caller.can(Perm.CONTRACTS_READ):
             return False
         record = self.archive.get(contract_id)
-        return not restricted(self.acting, record) or caller.grant_for(contract_id) is not None
+        return (
+            not restricted(self.acting, record)
+            or bool((purpose or "").strip())
+            or caller.grant_for(contract_id) is not None
+        )
 
     @action("contract.terms.view", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
-    def view(self, contract_id: int) -> ContractTermsView:
+    def view(self, contract_id: int, purpose: str | None = None) -> ContractTermsView:
         """Confirmed values and suggestions apart, parties, payments, holds, archival fields,
-        the master contract and related contracts, the allowed transitions."""
-        return self.visible_view(contract_id)
+        the master contract and related contracts, the allowed transitions (the evidence of a
+        restricted contract's suggestions with a ``purpose``, logged)."""
+        return self.visible_view(contract_id, purpose)
 
     def _check_links(self, changes: Mapping[str, Any]) -> None:
         """A master contract or a customer the caller may not see is missing, in its words."""
@@ -118,11 +124,11 @@ class TermsArea(Area):
         return self.model.events(contract_id)
 
     @action("contract.clauses", Perm.CONTRACTS_VIEW, logged="read", contract="contract_id")
-    def clauses(self, contract_id: int) -> list[ClausePublic]:
+    def clauses(self, contract_id: int, purpose: str | None = None) -> list[ClausePublic]:
         """The clauses found in the contract (CUAD's clause types, Chinese clause headings):
         type, page, character span, sentence, confidence and whether a person confirmed it
-        (the sentence only where :meth:`excerpts_shown`)."""
+        (the sentence only where :meth:`excerpts_shown`; ``purpose`` is logged)."""
         found = self.model.clauses(contract_id)
-        if self.excerpts_shown(contract_id):
+        if self.excerpts_shown(contract_id, purpose):
             return found
         return [c.model_copy(update={"sentence": ""}) for c in found]
