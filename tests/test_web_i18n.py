@@ -46,6 +46,8 @@ SAME_IN_BOTH = {
 }  # fmt: skip
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+UNTRANSLATED = re.compile(r'<span lang="en">(.*?)</span>', re.S)
+"""What :func:`search_api.web.i18n.localize_html` shows for a message it cannot translate."""
 RAW_CODE = re.compile(
     r"\b(?:[a-z]+_[a-z_]+|contracts:[a-z]+|audit:[a-z]+|PASSED|FAILED|INDETERMINATE)\b"
 )
@@ -193,6 +195,9 @@ def test_every_page_is_in_one_language(world: World, lang: str) -> None:
             text = visible_text(r.text, world, query)
             if lang == "zh":
                 found = [w for w in LATIN_WORD.findall(text) if w not in SAME_IN_BOTH]
+                # a message no pattern of MESSAGES_ZH knows is shown in English, marked so
+                # (the text above leaves marked elements out): on our own pages, a gap
+                found += [f"untranslated: {m}" for m in UNTRANSLATED.findall(r.text)]
             else:
                 found = CJK.findall(text) + [
                     w

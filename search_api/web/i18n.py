@@ -1878,10 +1878,24 @@ MESSAGES_ZH: list[tuple[re.Pattern[str], str]] = [
             "封印在 {0} 已存在，由 {1} 证明",
         ),
         (
-            r"title, customer, pages, digests, file name, size, ingest time and user agree",
-            "标题、客户、页数、摘要、文件名、大小、归档时间与归档人均一致",
+            r"title, customer, classification, pages, digests, file name, size, ingest time "
+            r"and user agree, and the confirmed terms, filing, holds and approvals",
+            "标题、客户、分类、页数、摘要、文件名、大小、归档时间与归档人均一致，已确认的条款、"
+            "归档信息、冻结与审批也一致",
+        ),
+        (
+            r"title, customer, classification, pages, digests, file name, size, ingest time "
+            r"and user agree, and the confirmed terms, filing, holds",
+            "标题、客户、分类、页数、摘要、文件名、大小、归档时间与归档人均一致，已确认的条款、"
+            "归档信息与冻结也一致",
+        ),
+        (
+            r"title, customer, classification, pages, digests, file name, size, ingest time "
+            r"and user agree",
+            "标题、客户、分类、页数、摘要、文件名、大小、归档时间与归档人均一致",
         ),
         (r"the original carries no embedded signatures", "原件不含内嵌签名"),
+        (r"the record and the manifest disagree on (.+)", "记录与清单在以下方面不一致：{0}"),
         (r"not sealed yet", "尚未封印"),
         (r"the seal is pending: (.+)", "封印待完成：{0}"),
         (r"the seal is missing", "封印缺失"),
