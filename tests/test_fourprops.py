@@ -37,6 +37,7 @@ from tests.access_helpers import auth_headers, ensure_user
 from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import ZH_DIR, run
+from tests.test_web_i18n import UNTRANSLATED
 
 pytestmark = pytest.mark.skipif(
     shutil.which("clamscan") is None, reason="needs ClamAV's clamscan (apt install clamav)"
@@ -275,6 +276,10 @@ def test_the_contract_page_shows_the_report_in_both_languages(world) -> None:
                 assert word in page.text, (lang, word)
             forced = c.get(f"/contracts/{ids['eicar']}").text
             assert "kept as evidence of the phishing attempt" in forced
+            if lang == "zh":  # every reason of every report in Chinese, none left in English
+                for key, cid in ids.items():
+                    shown = c.get(f"/contracts/{cid}").text
+                    assert not UNTRANSLATED.findall(shown), (key, UNTRANSLATED.findall(shown))
 
 
 # --- the installed command line -------------------------------------------------------------

@@ -240,6 +240,14 @@ def test_localize_keeps_unknown_messages_and_translates_known_ones() -> None:
     assert localize("en", "anything at all") == "anything at all"
     assert localize("zh", "a quotation mark is not closed") == "引号没有闭合"
     assert localize("zh", "something new and unknown") is None
+    # the 四性 report's joined reasons, each part in Chinese
+    assert localize("zh", "page 3 awaits OCR; OCR failed on pages 4, 5; page 7 has no text") == (
+        "第 3 页等待 OCR；第 4, 5 页 OCR 失败；第 7 页没有文本"
+    )
+    both = "the PDF contains {} (archived unchanged, never run)"
+    assert localize("zh", "; ".join(both.format(w) for w in ("JavaScript", "launch actions"))) == (
+        "该 PDF 含有 JavaScript（原样归档，从不执行）；该 PDF 含有 启动动作（原样归档，从不执行）"
+    )
 
 
 def test_refusals_and_conflicts_are_pages_in_the_language(world: World) -> None:

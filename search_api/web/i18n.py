@@ -1972,6 +1972,164 @@ def localize_html(lang: Lang, message: str | None) -> Markup:
     return Markup('<span lang="en">{}</span>').format(message)
 
 
+# --- the 四性检测 report's reasons (services.fourprops, ingest.fourprops_probe) -----------------
+_CHECK_IDS = (
+    "original_digests|derived_digests|seal_signature|seal_certificate|timestamp|"
+    "embedded_signatures|record_agreement|manifest_chain"
+)
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # an authenticity item joins the verification checks it stands for: "id: reason; ..."
+        (rf"((?:{_CHECK_IDS}): .+?); ((?:{_CHECK_IDS}): .+)", "{0}；{1}"),
+        (r"original_digests: (.+)", "原件摘要：{0}"),
+        (r"derived_digests: (.+)", "派生文件摘要：{0}"),
+        (r"seal_signature: (.+)", "封印签名：{0}"),
+        (r"seal_certificate: (.+)", "封印证书：{0}"),
+        (r"timestamp: (.+)", "时间戳：{0}"),
+        (r"embedded_signatures: (.+)", "内嵌签名：{0}"),
+        (r"record_agreement: (.+)", "记录一致性：{0}"),
+        (r"manifest_chain: (.+)", "清单版本链：{0}"),
+        # 完整性
+        (
+            r"the package has no readable manifest listing its files; missing: (.+)",
+            "包内没有可读的文件清单；缺少：{0}",
+        ),
+        (r"the package has no readable manifest listing its files", "包内没有可读的文件清单"),
+        (r"missing from the package: (.+)", "包内缺少：{0}"),
+        (
+            r"all (\d+) files? the manifest v(\d+) lists (?:is|are) present",
+            "清单第 {1} 版所列的 {0} 个文件均在",
+        ),
+        (
+            r"the filing metadata is complete; recommended but missing: (.+)",
+            "归档元数据完整；建议补充：{0}",
+        ),
+        (
+            r"title, classification, fonds code, year, retention, counterparty and date "
+            r"formed are recorded",
+            "题名、分类、全宗号、年度、保管期限、对方当事人和形成日期均已著录",
+        ),
+        # 可用性
+        (r"the original cannot be read from storage", "无法从存储中读取原件"),
+        (r"(.+) \(([\w.+-]+/[\w.+-]+)\), as recorded", "{0}（{1}），与记录一致"),
+        (
+            r"the bytes are (.+) \(([\w.+-]+/[\w.+-]+)\) but the record says (.+)",
+            "文件内容为{0}（{1}），但记录为 {2}",
+        ),
+        (
+            r"there is no PDF to render \(the original cannot be read\)",
+            "没有可渲染的 PDF（原件无法读取）",
+        ),
+        (
+            r"there is no PDF to render \(the original is (.+) and has no PDF rendition\)",
+            "没有可渲染的 PDF（原件为 {0}，且没有 PDF 版本）",
+        ),
+        (
+            r"opens \((\d+) pages?\) and page 1 renders \((\d+)x(\d+) px at 36 dpi\)",
+            "可以打开（共 {0} 页），第 1 页可以渲染（36 dpi 下 {1}×{2} 像素）",
+        ),
+        (r"the PDF does not render", "该 PDF 无法渲染"),
+        (r"the PDF has no pages", "该 PDF 没有页面"),
+        (
+            r"no pages were read from the file \(see its warnings\), so no text is known",
+            "未能从文件读出任何页面（见其警告），文本未知",
+        ),
+        (r"((?:pages? |OCR failed on ).+?); ((?:pages? |OCR failed on ).+)", "{0}；{1}"),
+        (r"pages? ([\d, ()+]+) awaits? OCR", "第 {0} 页等待 OCR"),
+        (r"OCR failed on pages? ([\d, ()+]+)", "第 {0} 页 OCR 失败"),
+        (r"pages? ([\d, ()+]+) ha(?:s|ve) no text", "第 {0} 页没有文本"),
+        (
+            r"text on all (\d+) pages? \((\d+) by OCR\)",
+            "全部 {0} 页均有文本（其中 {1} 页由 OCR 识别）",
+        ),
+        (r"text on all (\d+) pages?", "全部 {0} 页均有文本"),
+        (r"cannot be read: (.+)", "无法读取：{0}"),
+        # 安全性
+        (
+            r"ClamAV ?(\S*) with (\d+) signatures? found nothing in the original and its "
+            r"rendition",
+            "ClamAV {0}（{1} 条特征）未在原件及其 PDF 版本中发现威胁",
+        ),
+        (
+            r"ClamAV ?(\S*) with (\d+) signatures? found nothing in the original",
+            "ClamAV {0}（{1} 条特征）未在原件中发现威胁",
+        ),
+        (r"ClamAV found (.+)", "ClamAV 发现：{0}"),
+        (
+            r"the virus scanner (.+) is not installed \(apt install clamav\), so nothing was "
+            r"scanned \(ARCHIVE_CLAMAV_PROGRAM\)",
+            "未安装病毒扫描程序 {0}（apt install clamav），因此未作扫描（ARCHIVE_CLAMAV_PROGRAM）",
+        ),
+        (
+            r"the signature database (.+) does not exist, so nothing was scanned "
+            r"\(ARCHIVE_CLAMAV_DATABASE\)",
+            "特征库 {0} 不存在，因此未作扫描（ARCHIVE_CLAMAV_DATABASE）",
+        ),
+        (
+            r"the virus scan took longer than (.+) s and was stopped "
+            r"\(ARCHIVE_CLAMAV_TIMEOUT_SECONDS\), so it says nothing",
+            "病毒扫描超过 {0} 秒被中止（ARCHIVE_CLAMAV_TIMEOUT_SECONDS），结果不作数",
+        ),
+        (
+            r"ClamAV loaded no signatures, so the scan cannot say the package is clean "
+            r"\(run freshclam, or set ARCHIVE_CLAMAV_DATABASE\)",
+            "ClamAV 未加载任何特征，扫描无法证明包内无毒（请运行 freshclam，或设置 "
+            "ARCHIVE_CLAMAV_DATABASE）",
+        ),
+        (
+            r"ClamAV's scan limits were exceeded for (.+): not fully scanned",
+            "{0} 超出 ClamAV 的扫描限制：未完整扫描",
+        ),
+        (r"clamscan failed: (.+)", "clamscan 运行失败：{0}"),
+        (r"an image original carries no active content", "图像原件不含活动内容"),
+        (r"the PDF cannot be looked into: (.+)", "无法检查该 PDF：{0}"),
+        (r"there is no PDF", "没有 PDF"),
+        (r"(the PDF contains .+?); (the PDF contains .+)", "{0}；{1}"),
+        (
+            r"the PDF contains ([^;]+) \(archived unchanged, never run\)",
+            "该 PDF 含有 {0}（原样归档，从不执行）",
+        ),
+        (r"launch actions", "启动动作"),
+        (
+            r"the PDF rendition has none; the (.+) original itself \(macros, scripts\) is not "
+            r"looked into",
+            "PDF 版本中没有；{0} 原件本身（宏、脚本）未作检查",
+        ),
+        (
+            r"no JavaScript, no launch actions \(document, pages, annotations\)",
+            "无 JavaScript，无启动动作（文档、页面、批注）",
+        ),
+        (
+            r"the record is classified (.+) but filed as (.+): the restriction of the class "
+            r"would not apply to it",
+            "记录的分类为 {0}，却按 {1} 归档：该分类的访问限制将不适用",
+        ),
+        (
+            r"class (.+) is restricted: only members of (.+) \(and holders of a 借阅 grant\) "
+            r"see it",
+            "{0} 类受限：仅 {1} 的成员（及持有借阅授权者）可见",
+        ),
+        (
+            r"class (.+) is not restricted: it is open to every user allowed to view "
+            r"contracts, as the class requires",
+            "{0} 类不受限：按该分类的要求，所有可查看合同的用户均可查看",
+        ),
+        # the formats (ingest.formats), inside the reasons above
+        (r"a PDF document", "PDF 文档"),
+        (r"a PNG image", "PNG 图像"),
+        (r"a JPEG image", "JPEG 图像"),
+        (r"a TIFF image", "TIFF 图像"),
+        (r"a Word document \(DOCX\)", "Word 文档（DOCX）"),
+        (r"an Excel workbook \(XLSX\)", "Excel 工作簿（XLSX）"),
+        (r"an OpenDocument text \(ODT\)", "OpenDocument 文本（ODT）"),
+        (r"an OpenDocument spreadsheet \(ODS\)", "OpenDocument 电子表格（ODS）"),
+        (r"an OFD document \(GB/T 33190\)", "OFD 文档（GB/T 33190）"),
+        (r"an e-mail message", "电子邮件"),
+    )
+]
+
+
 # --- the contract table's messages (issue 15) ----------------------------------------------------
 MESSAGES_ZH += [
     (re.compile(pattern + r"\Z", re.S), template)
