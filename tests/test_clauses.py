@@ -8,6 +8,7 @@ The page a CUAD clause is on comes from the dataset itself: the clause text a la
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from search_api.app import create_app
 from services.access.service import AccessControl
 from services.archive import Archive
 from storage.records.access_base import LogFilter
-from tests.access_helpers import ensure_user, token_for
+from tests.access_helpers import add_web_user, ensure_user, token_for
 from tests.cli_runner import invoke
 from tests.conftest import CORPUS, corpus_files, make_settings
 from tests.test_cli import run
@@ -128,6 +129,46 @@ def test_clause_search_finds_the_contract_and_exclusion_leaves_it_out(world: Wor
         assert "not a clause type" in message["message"] and "non_compete" in message["hint"]
 
 
+def test_clause_search_on_the_web_pages(world: World) -> None:
+    """What a lawyer does in the browser's pages (signed in through the form): the query
+    language's ``clause:`` and ``-clause:``, the clause facet's link, and from the contract
+    page's list of clauses to the clause's page."""
+    en, zh = world.ids["en"], world.ids["zh"]
+    add_web_user(world.archive, "web-legal", WEB_PASSWORD, roles=("legal",))
+    with TestClient(world.app, raise_server_exceptions=False) as web:
+        web.cookies.set("archive_lang", "en")
+        r = web.post("/login", data={"username": "web-legal", "password": WEB_PASSWORD})
+        assert r.status_code == 200 and "Sign in" not in r.text, r.text[:300]
+
+        def hits(q: str, **params: str) -> set[int]:
+            page = web.get("/search", params={"q": q, **params})
+            assert page.status_code == 200, page.text[:300]
+            return {int(i) for i in re.findall(r'href="/contracts/(\d+)\?', page.text)}
+
+        assert hits("clause:cap_on_liability") == {en}
+        assert hits("-clause:cap_on_liability") == {zh}
+        assert hits("clause:违约责任") == {zh}
+        everything = web.get("/search", params={"q": ""}).text
+        link = re.search(r'href="(/search\?[^"]*clause=cap_on_liability[^"]*)"', everything)
+        assert link, "the clause facet offers Cap On Liability"
+        assert "Cap On Liability" in everything or "Cap on liability" in everything
+        faceted = web.get(html_lib.unescape(link.group(1)))
+        assert {int(i) for i in re.findall(r'href="/contracts/(\d+)\?', faceted.text)} == {en}
+        # the contract page lists the clause with a link to its page, which shows that page
+        page = web.get(f"/contracts/{en}").text
+        listed = re.search(
+            r'class="suggestion clause clause-cap_on_liability".*?href="([^"]*page=(\d+)[^"]*)"',
+            page,
+            re.S,
+        )
+        assert listed, "the cap-on-liability clause links to its page"
+        target = web.get(html_lib.unescape(listed.group(1)))
+        assert target.status_code == 200
+        assert f'aria-current="page">{listed.group(2)}<' in target.text or (
+            f"Page {listed.group(2)} of" in target.text
+        ), target.text[:500]
+
+
 def test_a_rejected_clause_leaves_clause_search(world: World) -> None:
     en = world.ids["en"]
     with world.client("admin") as client:
@@ -212,6 +253,7 @@ def test_clause_sentences_are_content_an_auditor_does_not_read(world: World) -> 
     assert set(seen_evidence.values()) == {""}
 
 
+WEB_PASSWORD = "clause search on the web 17"
 SHIPPED_HELD_OUT_MACRO_F1 = 0.80
 """What the shipped model must reach on the held-out split's contracts (see below)."""
 
