@@ -343,3 +343,52 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
             "words.v3.json",  # the word boxes of the page OCR'd on retry (for the viewer)
         ]
         assert "manifest.v3.json" in keys  # sealed again after each OCR run
+
+
+def test_a_contract_gives_the_same_terms_and_clauses_as_a_digital_file_and_as_a_scan(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: the same document gives the same classification and terms as a digital file
+    and as a scan. The CUAD consulting agreement's first two pages, once with the PDF's text
+    layer and once as the synthetic scan of the same pages (200 dpi page images, read by
+    tesseract through the OCR service): the best value of every suggested term (dates,
+    parties, amount, renewal, classification) and the clause types agree."""
+    (source,) = sorted((CORPUS / "en-cuad").glob("*/ADUROBIOTECH*CONSULTING*.PDF"))
+    writer = pypdf.PdfWriter()
+    for page in pypdf.PdfReader(source).pages[:2]:
+        writer.add_page(page)
+    digital = tmp_path / "digital.pdf"
+    with open(digital, "wb") as fh:
+        writer.write(fh)
+    pages = CORPUS / "scanned" / "synthetic" / "doc03"
+    scan = image_pdf(
+        [(Image.open(pages / f"page-{n}.png"), 200, 0) for n in (1, 2)], tmp_path / "scan.pdf"
+    )
+    settings = make_settings(tmp_path / "var", ocr_engine="tesseract")
+    with Archive(settings, parser_workers=1).open() as archive:
+        ids = {}
+        for kind, path in (("digital", digital), ("scan", scan)):
+            result = archive.ingest_path(path, display_name="Consulting Agreement.pdf")
+            assert result.status == "archived" and result.id is not None, result.reason
+            ids[kind] = result.id
+        assert archive.get(ids["scan"]).pages and all(
+            p.needs_ocr for p in archive.get(ids["scan"]).pages
+        )
+        with OcrService(archive, workers=1, poll_seconds=0.2) as service:
+            service.wait_for([ids["scan"]], poll=0.2)
+        found = {}
+        for kind, cid in ids.items():
+            view = archive.contracts.view(cid)
+            best = {
+                name: max(
+                    (s for s in items if s.state == "open"), key=lambda s: s.confidence
+                ).display
+                for name, items in view.suggested.items()
+                if name != "clause" and any(s.state == "open" for s in items)
+            }
+            clause_types = {c.type for c in archive.contracts.clauses(cid)}
+            found[kind] = (best, clause_types)
+    (digital_terms, digital_clauses), (scan_terms, scan_clauses) = found["digital"], found["scan"]
+    assert {"classification", "effective_date", "sign_date", "party"} <= set(digital_terms)
+    assert scan_terms == digital_terms
+    assert len(digital_clauses) >= 5 and scan_clauses == digital_clauses
