@@ -586,6 +586,9 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
             "amount": "120000",
             "sign_date": "2015-04-01",
             "expiry_date": "2016-03-31",
+            "renewal_type": "automatic",
+            "renewal_max_count": "3",
+            "renewal_count": "1",
             "status": "archived",
             "archival_code": "Z001-HT·2015-D30-XS-0007",
             "paper_location": "档案室 3 柜 2 层",
@@ -608,6 +611,13 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
     assert set(lines) == {3, 4}, lines
     assert "NOPE" in lines[3] or "2016-13-01" in lines[3]
     assert "missing.pdf" in lines[4]
+    too_many = [{**good[1], "renewal_max_count": "101"}]
+    report = import_metadata(
+        model.contracts, write_csv(folder / "many.csv", too_many), dry_run=True
+    )
+    assert [(e.line, e.message) for e in report.errors] == [
+        (2, "renewal_max_count '101' is not a whole number from 0 to 100")
+    ]
     assert model.records.count_contracts() == 0
     # a real run with a bad row writes nothing either
     report = import_metadata(model.contracts, folder / "bad.csv")
@@ -626,6 +636,7 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
     first = model.contracts.view(report.imported[0])
     assert first.status == "archived"
     assert first.confirmed.paper_location == "档案室 3 柜 2 层"
+    assert (first.confirmed.renewal_max_count, first.confirmed.renewal_count) == (3, 1)
     assert model.contracts.view(report.imported[1]).confirmed.customer_id == (
         first.confirmed.customer_id
     )
