@@ -93,6 +93,27 @@ RETENTIONS: dict[str, int | None] = {"Y": None, "D30": 30, "D10": 10}
 # --- relations and renewals ---------------------------------------------------------------------
 RELATIONS = ("amendment", "supplement", "annex", "renewal")
 RENEWAL_TYPES = ("automatic", "manual", "none")
+MAX_RENEWALS = 100
+"""The most renewals a contract may state (``renewal_max_count``) or have had
+(``renewal_count``)."""
+
+
+def renewals_left(max_count: int | None, count: int | None) -> int | None:
+    """How many more times a contract may renew: None without a stated limit (renews without
+    end), else the limit less the renewals so far (never below 0). A missing count is 0."""
+    if max_count is None:
+        return None
+    return max(0, max_count - (count or 0))
+
+
+def renews_automatically(
+    renewal_type: str | None, max_count: int | None, count: int | None
+) -> bool:
+    """Whether the contract renews by itself at its expiry: an automatic renewal with a renewal
+    left. One that has used up its renewals expires like a contract that does not renew."""
+    return renewal_type == "automatic" and renewals_left(max_count, count) != 0
+
+
 CURRENCIES = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY")
 PAYMENT_DIRECTIONS = ("receivable", "payable")
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core.clauses import clause_label
+from core.rules import MAX_RENEWALS
 from schemas.base import FromRecord
 from schemas.contracts import ContractPublic
 from storage.records.base import ContractRecord
@@ -229,6 +230,13 @@ class ConfirmedTerms(FromRecord):
     expiry_date: date | None
     renewal_type: str | None
     renewal_term_months: int | None
+    renewal_max_count: int | None = Field(
+        description="How many times the contract may renew; null: no limit stated."
+    )
+    renewal_count: int | None = Field(
+        description="How many times it has renewed (automatic renewals are counted by the "
+        "reminder job); null: none."
+    )
     notice_days: int | None
     governing_law: str | None
     owner: str | None
@@ -372,6 +380,16 @@ class TermsUpdate(BaseModel):
     expiry_date: date | None = None
     renewal_type: Literal["automatic", "manual", "none"] | None = None
     renewal_term_months: int | None = Field(None, ge=1, le=1200)
+    renewal_max_count: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_RENEWALS,
+        description="How many times the contract may renew; null: no limit. An automatic "
+        "renewal that has used them up expires.",
+    )
+    renewal_count: int | None = Field(
+        None, ge=0, le=MAX_RENEWALS, description="How many times it has renewed so far."
+    )
     notice_days: int | None = Field(None, ge=0, le=3650)
     governing_law: str | None = Field(None, max_length=200)
     owner: str | None = Field(None, max_length=200)

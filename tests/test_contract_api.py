@@ -71,6 +71,23 @@ def test_customer_contracts_terms_and_lifecycle_over_http(client: TestClient) ->
     assert r.status_code == 200, r.text
     error(client.patch(f"/api/v1/contracts/{cid}/terms", json={"expiry_date": "soon"}), 422)
     error(client.patch(f"/api/v1/contracts/{cid}/terms", json={"classification": "ZZ"}), 400)
+    # the number of renewals: set with a reason, in the history; out of range is a 422
+    r = client.patch(
+        f"/api/v1/contracts/{cid}/terms",
+        json={"renewal_type": "automatic", "renewal_max_count": 2, "reason": "第8条"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["confirmed"]["renewal_max_count"] == 2
+    assert r.json()["confirmed"]["renewal_count"] is None
+    for bad in (-1, 101, "two", 1.5):
+        refused = error(
+            client.patch(f"/api/v1/contracts/{cid}/terms", json={"renewal_max_count": bad}), 422
+        )
+        assert "renewal_max_count" in json.dumps(refused)
+    error(client.patch(f"/api/v1/contracts/{cid}/terms", json={"renewal_count": -3}), 422)
+    events = client.get(f"/api/v1/contracts/{cid}/events").json()["events"]
+    limit = [e for e in events if e["data"].get("field") == "renewal_max_count"]
+    assert [(e["to_value"], e["reason"], e["actor"]) for e in limit] == [("2", "第8条", "admin")]
     # lifecycle: by the rules, with history
     r = client.post(f"/api/v1/contracts/{cid}/transitions", json={"to": "active"})
     assert r.status_code == 200 and r.json()["to_value"] == "active"
@@ -169,6 +186,13 @@ def test_cli_customer_contract_payment_and_reminders(tmp_path: Path) -> None:
     cid = json.loads(r.stdout)["id"]
     r = cli(data, "contract", "set", str(cid), "classification=XS", "expiry_date=2020-01-01x")
     assert r.returncode == 1 and "not a date" in r.stderr and "Traceback" not in r.stderr
+    for bad, says in (("-1", "whole number"), ("101", "from 0 to 100"), ("zwei", "whole number")):
+        r = cli(data, "contract", "set", str(cid), f"renewal_max_count={bad}")
+        assert r.returncode == 1 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = cli(data, "contract", "set", str(cid), "renewal_max_count=3", "--reason", "原件")
+    assert r.returncode == 0, r.stderr
+    view = json.loads(cli(data, "contract", "terms", str(cid), "--json").stdout)
+    assert view["confirmed"]["renewal_max_count"] == 3
     soon = (date.today() + timedelta(days=50)).isoformat()
     r = cli(data, "contract", "set", str(cid), "classification=XS", f"expiry_date={soon}")
     assert r.returncode == 0, r.stderr

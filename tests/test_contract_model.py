@@ -386,6 +386,151 @@ def test_reminder_job_moves_renews_reminds_and_never_repeats(model: Archive) -> 
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
 
 
+def suggest_renewal(a: Archive, cid: int, sentence: str) -> int:
+    """The renewal suggestion the English rules make of ``sentence``, as the contract's one
+    open suggestion; its id."""
+    from ingest.extraction import extract_terms
+    from storage.records.terms_base import NewSuggestion
+
+    (found,) = [
+        f for f in extract_terms([sentence], title="agreement").found if f.field == "renewal"
+    ]
+    (saved,) = a.records.replace_suggestions(
+        cid,
+        [NewSuggestion(found.field, found.value, found.display, found.confidence, found.method)],
+        version="test",
+    )
+    return saved.id
+
+
+def test_accepting_a_renewal_suggestion_keeps_the_number_of_renewals(model: Archive) -> None:
+    cid = ingest(model, ZH_CAR)
+    two = suggest_renewal(
+        model,
+        cid,
+        "This Agreement shall automatically renew for up to two additional one-year terms "
+        "unless either party gives 60 days written notice of non-renewal.",
+    )
+    terms = model.contracts.accept_suggestion(cid, two, actor="local:a")
+    assert (terms.renewal_type, terms.renewal_term_months, terms.notice_days) == (
+        "automatic",
+        12,
+        60,
+    )
+    assert terms.renewal_max_count == 2 and terms.renewal_count is None
+    assert model.contracts.view(cid).confirmed.renewal_max_count == 2
+    recorded = [
+        e for e in model.contracts.events(cid) if e.data.get("field") == "renewal_max_count"
+    ]
+    assert [(e.to_value, e.reason) for e in recorded] == [("2", f"accepted suggestion {two}")]
+    # a text that renews without end: accepting it takes the limit away
+    endless = suggest_renewal(
+        model,
+        cid,
+        "This Agreement shall automatically renew for successive one-year periods unless either "
+        "party gives 60 days written notice.",
+    )
+    assert (
+        model.contracts.accept_suggestion(cid, endless, actor="local:a").renewal_max_count is None
+    )
+    # a person sets and corrects it with a reason; a value out of range is refused, not stored
+    model.contracts.confirm(cid, {"renewal_max_count": 3}, actor="local:a", reason="原件第5条")
+    for bad in (-1, 101, "two", 2.5, True):
+        with pytest.raises(InvalidRequest, match="renewal_max_count must be a whole number"):
+            model.contracts.confirm(cid, {"renewal_max_count": bad}, actor="local:a")
+    with pytest.raises(InvalidRequest, match="renewal_count"):
+        model.contracts.confirm(cid, {"renewal_count": 1000}, actor="local:a")
+    assert model.contracts.view(cid).confirmed.renewal_max_count == 3
+    last = [e for e in model.contracts.events(cid) if e.data.get("field") == "renewal_max_count"]
+    assert (last[-1].kind, last[-1].to_value, last[-1].reason) == ("confirmed", "3", "原件第5条")
+
+
+def test_an_automatic_renewal_renews_as_often_as_it_may_then_expires(model: Archive) -> None:
+    from services.contracts.reminders import calendar, run_reminders
+
+    twice = ingest(model, ZH_CAR, customer="续期客户")
+    model.contracts.confirm(
+        twice,
+        {
+            "effective_date": date(2024, 5, 1),
+            "expiry_date": date(2025, 5, 1),
+            "renewal_type": "automatic",
+            "renewal_term_months": 12,
+            "notice_days": 30,
+            "renewal_max_count": 2,
+        },
+        actor="local:a",
+    )
+    first = run_reminders(model.contracts, today=date(2025, 6, 1))
+    assert first.renewed == [f"{twice}: 2025-05-01 → 2026-05-01"]
+    second = run_reminders(model.contracts, today=date(2026, 6, 1))
+    assert second.renewed == [f"{twice}: 2026-05-01 → 2027-05-01"]
+    terms = model.contracts.view(twice).confirmed
+    assert (terms.expiry_date, terms.renewal_count) == (date(2027, 5, 1), 2)
+    assert model.get(twice).status == "renewed"
+    renewals = [e.reason for e in model.contracts.events(twice) if e.kind == "auto_renewal"]
+    assert renewals == [
+        "automatic renewal 1 of 2: expiry 2025-05-01 rolled forward 1 × 12 months to 2026-05-01",
+        "automatic renewal 2 of 2: expiry 2026-05-01 rolled forward 1 × 12 months to 2027-05-01",
+    ]
+    # its renewals used up: reminded of as a contract that expires, no notice deadline to keep
+    before = run_reminders(model.contracts, today=date(2027, 3, 1))
+    assert model.get(twice).status == "expiring"
+    mine = [r for r in before.reminders if r.contract_id == twice]
+    assert [(r.kind, r.tier_days) for r in mine] == [("expiry", 90)]
+    assert "expires on 2027-05-01" in mine[0].message
+    ics = calendar(model.contracts)
+    assert "DTSTART;VALUE=DATE:20270501" in ics and "DTSTART;VALUE=DATE:20270401" not in ics
+    # and at its expiry it expires: not renewed a third time, 到期未续签
+    after = run_reminders(model.contracts, today=date(2027, 6, 1))
+    assert after.renewed == []
+    assert model.get(twice).status == "expired"
+    terms = model.contracts.view(twice).confirmed
+    assert (terms.expiry_date, terms.ended_on, terms.renewal_count) == (
+        date(2027, 5, 1),
+        date(2027, 5, 1),
+        2,
+    )
+    assert [r.kind for r in after.reminders if r.contract_id == twice] == ["expired_unrenewed"]
+    assert run_reminders(model.contracts, today=date(2028, 6, 1)).renewed == []
+
+
+def test_a_late_run_renews_no_more_than_the_limit_and_counts_unlimited_ones(
+    model: Archive,
+) -> None:
+    from services.contracts.reminders import run_reminders
+
+    limited = ingest(model, ZH_CAR)
+    endless = ingest(model, ZH_HOUSE)
+    start = {"effective_date": date(2022, 5, 1), "expiry_date": date(2023, 5, 1)}
+    auto = {"renewal_type": "automatic", "renewal_term_months": 12}
+    model.contracts.confirm(
+        limited, {**start, **auto, "renewal_max_count": 3, "renewal_count": 1}, actor="local:a"
+    )
+    model.contracts.confirm(endless, {**start, **auto}, actor="local:a")
+    # three years late (TODAY 2026-06-01): two renewals were left, then it expired
+    result = run_reminders(model.contracts, today=TODAY)
+    assert result.renewed == [
+        f"{limited}: 2023-05-01 → 2025-05-01",
+        f"{endless}: 2023-05-01 → 2027-05-01",
+    ]
+    assert f"{limited}: renewed → expired" in result.transitions
+    done = model.contracts.view(limited).confirmed
+    assert (done.renewal_count, done.ended_on, model.get(limited).status) == (
+        3,
+        date(2025, 5, 1),
+        "expired",
+    )
+    # no limit stated: renews as before, and the renewals are counted
+    going = model.contracts.view(endless).confirmed
+    assert (going.expiry_date, going.renewal_count, going.renewal_max_count) == (
+        date(2027, 5, 1),
+        4,
+        None,
+    )
+    assert model.get(endless).status == "renewed"
+
+
 def test_reminders_are_mailed_through_smtp(model: Archive, tmp_path: Path) -> None:
     from services.contracts.reminders import run_reminders
     from tests.smtp_sink import SmtpSink
@@ -441,6 +586,9 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
             "amount": "120000",
             "sign_date": "2015-04-01",
             "expiry_date": "2016-03-31",
+            "renewal_type": "automatic",
+            "renewal_max_count": "3",
+            "renewal_count": "1",
             "status": "archived",
             "archival_code": "Z001-HT·2015-D30-XS-0007",
             "paper_location": "档案室 3 柜 2 层",
@@ -463,6 +611,13 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
     assert set(lines) == {3, 4}, lines
     assert "NOPE" in lines[3] or "2016-13-01" in lines[3]
     assert "missing.pdf" in lines[4]
+    too_many = [{**good[1], "renewal_max_count": "101"}]
+    report = import_metadata(
+        model.contracts, write_csv(folder / "many.csv", too_many), dry_run=True
+    )
+    assert [(e.line, e.message) for e in report.errors] == [
+        (2, "renewal_max_count '101' is not a whole number from 0 to 100")
+    ]
     assert model.records.count_contracts() == 0
     # a real run with a bad row writes nothing either
     report = import_metadata(model.contracts, folder / "bad.csv")
@@ -481,6 +636,7 @@ def test_legacy_import_dry_run_errors_and_all_or_nothing(model: Archive, tmp_pat
     first = model.contracts.view(report.imported[0])
     assert first.status == "archived"
     assert first.confirmed.paper_location == "档案室 3 柜 2 层"
+    assert (first.confirmed.renewal_max_count, first.confirmed.renewal_count) == (3, 1)
     assert model.contracts.view(report.imported[1]).confirmed.customer_id == (
         first.confirmed.customer_id
     )

@@ -292,6 +292,8 @@ def test_one_renewal_s_length_not_the_initial_term_or_the_notice(text: str, mont
             None,
         ),
         ("本合同期满后，双方可另行签订续签合同，续签以一次为限。", "manual", None, False, 1),
+        ("本合同期满后自动续期一年，最多续签两次。", "automatic", 12, False, 2),
+        ("本合同期满后，双方可另行签订续签合同，仅可续签一次。", "manual", None, False, 1),
     ],
 )
 def test_renewals_without_limit_or_with_one(

@@ -108,6 +108,46 @@ def test_refused_forms_come_back_in_the_pages_language_and_write_nothing(world) 
         assert missing.status_code == 403 and "csrf" in missing.text.lower()
 
 
+def test_the_number_of_renewals_is_edited_beside_the_renewal_term(world) -> None:
+    archive, cid = world
+    with signed_in(archive, "clerk", "zh") as c:
+        page = c.get(f"/contracts/{cid}").text
+        assert 'name="renewal_max_count"' in page and "最多续期次数" in page
+        assert page.index('name="renewal_term_months"') < page.index('name="renewal_max_count"')
+        csrf = token(c, cid)
+        for typed, says in (
+            ("两次", "最多续期次数：请填写整数。"),
+            ("101", "最多续期次数：此值不被接受。"),
+        ):
+            r = c.post(
+                f"/contracts/{cid}/edit/terms",
+                data={"csrf_token": csrf, "renewal_max_count": typed},
+            )
+            assert r.status_code == 400 and alert(r.text, "terms") == says
+            assert f'value="{typed}"' in r.text
+        assert archive.contracts.view(cid).confirmed.renewal_max_count is None
+    with signed_in(archive, "clerk") as c:
+        csrf = token(c, cid)
+        done = c.post(
+            f"/contracts/{cid}/edit/terms",
+            data={
+                "csrf_token": csrf,
+                "renewal_type": "automatic",
+                "renewal_max_count": "2",
+                "reason": "clause 8",
+            },
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text[:500]
+        page = c.get(done.headers["location"]).text
+        assert "Renewals allowed" in page and 'value="2"' in page
+    assert archive.contracts.view(cid).confirmed.renewal_max_count == 2
+    (event,) = [
+        e for e in archive.contracts.events(cid) if e.data.get("field") == "renewal_max_count"
+    ]
+    assert (event.to_value, event.reason, event.actor) == ("2", "clause 8", "clerk")
+
+
 def test_a_lawyer_is_offered_no_edit_form_and_refused_if_she_posts(world) -> None:
     archive, cid = world
     with signed_in(archive, "lawyer") as c:

@@ -179,6 +179,7 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     form.locator("#e-currency").select_option("CNY")
     form.locator("#e-governing_law").fill("PRC law")
     form.locator("#e-renewal_type").select_option("manual")
+    form.get_by_label("Renewals allowed").fill("2")
     form.locator("#e-terms-reason").fill("checked against the signed copy")
     form.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r"saved=terms"))
@@ -186,6 +187,7 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     confirmed = page.locator("section[aria-labelledby=terms-h] dl.meta-list").inner_text()
     assert "CNY 2,500,000.00" in confirmed and "5 Jan 2026" in confirmed, confirmed
     assert "9 Jan 2027" in confirmed and "PRC law" in confirmed, confirmed
+    assert re.search(r"Renewals allowed\s*2", confirmed), confirmed
 
     # A payment.
     form = open_form(page, "payment")

@@ -252,6 +252,8 @@ def _term_values(values: list[str]) -> dict[str, Any]:
                 "customer_id",
                 "master_id",
                 "renewal_term_months",
+                "renewal_max_count",
+                "renewal_count",
                 "notice_days",
                 "legal_minimum_years",
             ):

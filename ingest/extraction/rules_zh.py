@@ -264,10 +264,12 @@ _NOTICE_ZH = re.compile(
 
 
 _RENEW_LIMIT_ZH = re.compile(
-    r"(?:(?:续期|续签|续约|顺延|延期)\s*(?:以|限)?\s*(?P<n>[一二两三四五\d])\s*次(?:为限)?|"
-    r"仅(?:限|可)?(?:续期|续签|续约|顺延)\s*一次|最多(?:续期|续签|续约|顺延))"
+    r"(?:(?:仅(?:限|可)?|最多(?:可)?)?(?:续期|续签|续约|顺延|延期)\s*(?:以|限)?\s*"
+    r"(?P<n>[一二两三四五\d])\s*次(?:为限)?|"
+    r"最多(?:续期|续签|续约|顺延))"
 )
-"""A limit on the renewals: 续期以一次为限, 最多续签两次."""
+"""A limit on the renewals: 续期以一次为限, 最多续签两次, 仅可续签一次 (the number read with the
+仅/最多 before it: the leftmost match would otherwise be the wording without its number)."""
 _RENEW_UNLIMITED_ZH = re.compile(r"以此类推|依此类推|依次类推|逐年|每次|循环|不限次数")
 """Renewals without a limit: 以此类推, 逐年顺延."""
 

@@ -49,6 +49,8 @@ TERM_FIELDS: tuple[tuple[str, str], ...] = (
     ("governing_law", "text"),
     ("renewal_type", "text"),
     ("renewal_term_months", "int"),
+    ("renewal_max_count", "int"),
+    ("renewal_count", "int"),
     ("notice_days", "int"),
 )
 """The terms form's fields and how each is read (the names are ``TermsUpdate``'s)."""

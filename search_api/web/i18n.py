@@ -416,6 +416,8 @@ EN: dict[str, str] = {
     "field.expiry_date": "Expires on",
     "field.renewal_type": "Renewal",
     "field.renewal_term_months": "Renewal term (months)",
+    "field.renewal_max_count": "Renewals allowed",
+    "field.renewal_count": "Renewals so far",
     "field.notice_days": "Notice (days)",
     "field.governing_law": "Governing law",
     "field.owner": "Owner",
@@ -608,6 +610,10 @@ EN: dict[str, str] = {
     "edit.customer_help": "An existing customer's name or alias.",
     "edit.new_customer": "Create a new customer with this name",
     "edit.suggested": "Read from the text: {value}",
+    "edit.renewals_help": (
+        "Empty: no limit. An automatic renewal that has used up its renewals expires; the "
+        "reminder job counts each automatic renewal."
+    ),
     "edit.terms_help": (
         "Dates as YYYY-MM-DD. An emptied field is cleared; only changed fields are saved."
     ),
@@ -1082,6 +1088,8 @@ ZH: dict[str, str] = {
     "field.expiry_date": "到期日期",
     "field.renewal_type": "续期方式",
     "field.renewal_term_months": "续期期限（月）",
+    "field.renewal_max_count": "最多续期次数",
+    "field.renewal_count": "已续期次数",
     "field.notice_days": "通知期（天）",
     "field.governing_law": "适用法律",
     "field.owner": "负责人",
@@ -1267,6 +1275,7 @@ ZH: dict[str, str] = {
     "edit.customer_help": "已有客户的名称或别名。",
     "edit.new_customer": "以此名称新建客户",
     "edit.suggested": "从文本识别：{value}",
+    "edit.renewals_help": "留空表示不限次数。自动续期用完次数后即到期；提醒任务记录每次自动续期。",
     "edit.terms_help": (
         "日期格式为“年-月-日”，例如 2026-03-31。清空的字段将被清除；只保存有改动的字段。"
     ),

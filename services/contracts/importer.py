@@ -16,6 +16,8 @@ sign_date, effective_date, expiry_date
 renewal_type              automatic, manual or none
 renewal_term_months, notice_days
                           whole numbers
+renewal_max_count         how many times it may renew (0 to 100; empty: no limit)
+renewal_count             how many times it has renewed already (0 to 100)
 owner, department, paper_location
                           free text (paper_location: where the paper original is kept)
 status                    the lifecycle state to record (default: signed)
@@ -46,6 +48,7 @@ from core.names import name_key
 from core.rules import (
     CURRENCIES,
     FILABLE_STATES,
+    MAX_RENEWALS,
     RENEWAL_TYPES,
     RETENTIONS,
     STATES,
@@ -70,6 +73,8 @@ COLUMNS = (
     "expiry_date",
     "renewal_type",
     "renewal_term_months",
+    "renewal_max_count",
+    "renewal_count",
     "notice_days",
     "owner",
     "department",
@@ -243,6 +248,9 @@ def _row(
         )
     if v.get("notice_days"):
         terms["notice_days"] = _int(v["notice_days"], "notice_days", 0, 3650)
+    for column in ("renewal_max_count", "renewal_count"):
+        if v.get(column):
+            terms[column] = _int(v[column], column, 0, MAX_RENEWALS)
     if v.get("retention"):
         if v["retention"] not in RETENTIONS:
             raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")

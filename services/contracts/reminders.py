@@ -4,7 +4,10 @@ One run, for a given day, over every live contract with confirmed dates:
 
 * a signed contract whose effective (or signing) date has come becomes ``active``;
 * an automatic renewal whose expiry has passed rolls the expiry forward by its renewal term
-  (default 12 months), as often as needed, and records that it did (``auto_renewal``);
+  (default 12 months), as often as needed but no more times than it may still renew
+  (``renewal_max_count`` less ``renewal_count``; no limit when none is stated), counts the
+  renewals in ``renewal_count`` and records that it did (``auto_renewal``); one whose
+  renewals are used up is treated as a contract that does not renew;
 * any other contract whose expiry has passed becomes ``expired`` (到期), and an
   ``expired_unrenewed`` reminder is made unless a renewal contract names it as its master;
 * a live contract within the widest reminder tier of its expiry becomes ``expiring``;
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from core import clock
-from core.rules import LIVE_STATES, expiring_window
+from core.rules import LIVE_STATES, expiring_window, renewals_left, renews_automatically
 from core.settings import Settings
 from ingest.extraction.dates import add_months
 from schemas.contract_model import ReminderPublic, ReminderRun
@@ -83,34 +87,52 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
             transitions.append(f"{contract_id}: signed → active")
         expiry = terms.expiry_date
         if expiry is not None and status in LIVE_STATES and status != "signed":
-            if expiry < day and terms.renewal_type == "automatic":
+            rolled = False
+            if expiry < day and renews_automatically(
+                terms.renewal_type, terms.renewal_max_count, terms.renewal_count
+            ):
                 months = terms.renewal_term_months or DEFAULT_RENEWAL_MONTHS
+                left = renewals_left(terms.renewal_max_count, terms.renewal_count)
+                most = MAX_ROLLS if left is None else min(left, MAX_ROLLS)
                 new_expiry = expiry
                 rolls = 0
-                while new_expiry < day and rolls < MAX_ROLLS:
+                while new_expiry < day and rolls < most:
                     new_expiry = add_months(new_expiry, months)
                     rolls += 1
+                count = (terms.renewal_count or 0) + rolls
+                of = "" if terms.renewal_max_count is None else f" of {terms.renewal_max_count}"
                 service.transition(
                     contract_id,
                     "renewed",
                     actor=ACTOR,
                     reason=(
-                        f"automatic renewal: expiry {expiry} rolled forward {rolls} × "
-                        f"{months} months to {new_expiry}"
+                        f"automatic renewal {count}{of}: expiry {expiry} rolled forward "
+                        f"{rolls} × {months} months to {new_expiry}"
                     ),
                     kind="auto_renewal",
                     today=day,
-                    terms={"expiry_date": new_expiry},
+                    terms={"expiry_date": new_expiry, "renewal_count": count},
                 )
                 renewed.append(f"{contract_id}: {expiry} → {new_expiry}")
+                terms = replace(terms, expiry_date=new_expiry, renewal_count=count)
                 expiry = new_expiry
                 status = "renewed"
-            elif expiry < day:
+                rolled = True
+            if expiry < day and not renews_automatically(
+                terms.renewal_type, terms.renewal_max_count, terms.renewal_count
+            ):
+                # not renewing, or its renewals used up (perhaps by the rolls just made)
+                used_up = terms.renewal_type == "automatic"
                 service.transition(
                     contract_id,
                     "expired",
                     actor=ACTOR,
-                    reason=f"expired on {expiry}",
+                    reason=f"expired on {expiry}"
+                    + (
+                        f", its {terms.renewal_max_count} automatic renewal(s) used up"
+                        if used_up
+                        else ""
+                    ),
                     today=day,
                     terms={"ended_on": expiry},
                 )
@@ -126,6 +148,8 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
                             message=f"到期未续签: {label} expired on {expiry} without a renewal",
                         )
                     )
+            elif rolled:
+                pass  # renewed this run: moves on to expiring at the next run, as before
             elif (expiry - day).days <= widest and status in ("active", "renewed"):
                 service.transition(
                     contract_id,
@@ -179,6 +203,16 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
     )
 
 
+def _renewal_kind(terms: TermsRecord) -> str | None:
+    """The renewal type the reminders go by: an automatic renewal that has used up its
+    renewals (``renewal_max_count``) is reminded of as a contract that does not renew."""
+    if terms.renewal_type == "automatic" and not renews_automatically(
+        terms.renewal_type, terms.renewal_max_count, terms.renewal_count
+    ):
+        return "none"
+    return terms.renewal_type
+
+
 def _expiry_reminders(
     terms: TermsRecord,
     expiry: date,
@@ -188,12 +222,13 @@ def _expiry_reminders(
     contract_id: int,
     remind: Callable[[NewReminder], None],
 ) -> None:
+    kind = _renewal_kind(terms)
     tier = _tier((expiry - day).days, tiers)
     if tier is not None:
         what = {
             "automatic": "renews automatically",
             "manual": "needs a renewal decision",
-        }.get(terms.renewal_type or "", "expires")
+        }.get(kind or "", "expires")
         remind(
             NewReminder(
                 key=f"expiry:{contract_id}:{expiry}:{tier}",
@@ -204,13 +239,13 @@ def _expiry_reminders(
                 message=f"{label} {what} on {expiry} (within {tier} days)",
             )
         )
-    if terms.notice_days and terms.renewal_type in ("automatic", "manual"):
+    if terms.notice_days and kind in ("automatic", "manual"):
         deadline = expiry - timedelta(days=terms.notice_days)
         tier = _tier((deadline - day).days, tiers)
         if tier is not None:
             action = (
                 "to stop the automatic renewal"
-                if terms.renewal_type == "automatic"
+                if kind == "automatic"
                 else "to give notice of renewal"
             )
             remind(
@@ -309,9 +344,9 @@ def calendar(
                 f"expiry-{contract_id}-{terms.expiry_date}",
                 terms.expiry_date,
                 f"到期 expires: {title}",
-                f"contract #{contract_id}, renewal: {terms.renewal_type or 'unknown'}",
+                f"contract #{contract_id}, renewal: {_renewal_kind(terms) or 'unknown'}",
             )
-            if terms.notice_days and terms.renewal_type in ("automatic", "manual"):
+            if terms.notice_days and _renewal_kind(terms) in ("automatic", "manual"):
                 deadline = terms.expiry_date - timedelta(days=terms.notice_days)
                 event(
                     f"notice-{contract_id}-{deadline}",

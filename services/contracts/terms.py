@@ -15,6 +15,7 @@ from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import name_key
 from core.rules import (
     FALLBACK_CODE,
+    MAX_RENEWALS,
     RETENTIONS,
     STATE_NAMES_ZH,
     TRANSITIONS,
@@ -49,6 +50,17 @@ if TYPE_CHECKING:
 from services.contracts.base import ContractServiceBase
 
 log = logging.getLogger(__name__)
+
+
+def _whole(field: str, value: Any, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` for ``field``, else InvalidRequest (the same
+    rule for the API, the web form and the command line)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidRequest(f"{field} must be a whole number from {low} to {high}")
+    text = str(value).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidRequest(f"{field} must be a whole number from {low} to {high}")
+    return int(text)
 
 
 def _parties(terms: TermsRecord) -> list[PartyPublic]:
@@ -185,6 +197,8 @@ class TermsMixin(ContractServiceBase):
                 self.archive.get(int(value))
                 if contract_id in self._ancestors(int(value)):
                     raise InvalidRequest("that would make the contracts each other's master")
+            if field in ("renewal_max_count", "renewal_count") and value is not None:
+                value = _whole(field, value, 0, MAX_RENEWALS)
             if field == "retention" and value is not None and value not in RETENTIONS:
                 raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
             if (
@@ -318,6 +332,12 @@ class TermsMixin(ContractServiceBase):
                 changes["renewal_term_months"] = int(value["term_months"])
             if value.get("notice_days") is not None:
                 changes["notice_days"] = int(value["notice_days"])
+            # the limit: a stated number of renewals, or none at all when the text renews
+            # without end; a suggestion that says neither leaves the confirmed limit alone
+            if value.get("renewals") is not None:
+                changes["renewal_max_count"] = int(value["renewals"])
+            elif value.get("perpetual"):
+                changes["renewal_max_count"] = None
         elif field == "term":
             if value.get("perpetual"):
                 changes["expiry_date"] = None

@@ -132,6 +132,10 @@ class ContractTerms(Base):
     expiry_date: Mapped[date | None] = mapped_column(Date, index=True)
     renewal_type: Mapped[str | None] = mapped_column(String(20))
     renewal_term_months: Mapped[int | None] = mapped_column(Integer)
+    renewal_max_count: Mapped[int | None] = mapped_column(Integer)
+    """How many times the contract may renew; null: no limit stated (renews without end)."""
+    renewal_count: Mapped[int | None] = mapped_column(Integer)
+    """How many times it has renewed (the reminder job counts automatic renewals); null: none."""
     notice_days: Mapped[int | None] = mapped_column(Integer)
     governing_law: Mapped[str | None] = mapped_column(String(200))
     owner: Mapped[str | None] = mapped_column(String(200))

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ID", "MIGRATION_HEAD", "SqlRecordStore", "_to_record", "alembic_config"]
 
-MIGRATION_HEAD = "0018_background_jobs"
+MIGRATION_HEAD = "0019_renewal_limit"
 """The newest migration, written here so that every command's start-up check compares one
 string instead of reading every migration file (alembic's ``ScriptDirectory``: 25 ms, more
 than the check's query). ``tests/test_records.py`` fails when a new migration is added and this

@@ -44,6 +44,8 @@ class TermsRecord:
     expiry_date: date | None = None
     renewal_type: str | None = None
     renewal_term_months: int | None = None
+    renewal_max_count: int | None = None
+    renewal_count: int | None = None
     notice_days: int | None = None
     governing_law: str | None = None
     owner: str | None = None
@@ -80,6 +82,8 @@ EDITABLE_TERMS = (
     "expiry_date",
     "renewal_type",
     "renewal_term_months",
+    "renewal_max_count",
+    "renewal_count",
     "notice_days",
     "governing_law",
     "owner",
