@@ -39,6 +39,7 @@ SINGULAR = {
     "problems": "problem",
     "steps": "step",
     "signatures": "signature",
+    "renewals": "renewal",
     "rules": "rule",
     "objects": "object",
     "times": "time",

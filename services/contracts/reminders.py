@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from core import clock
+from core.plural import counted
 from core.rules import LIVE_STATES, expiring_window, renewals_left, renews_automatically
 from core.settings import Settings
 from ingest.extraction.dates import add_months
@@ -129,7 +130,7 @@ def run_reminders(service: ContractService, *, today: date | None = None) -> Rem
                     actor=ACTOR,
                     reason=f"expired on {expiry}"
                     + (
-                        f", its {terms.renewal_max_count} automatic renewal(s) used up"
+                        f", its {counted(f'{terms.renewal_max_count} automatic renewals')} used up"
                         if used_up
                         else ""
                     ),
