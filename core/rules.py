@@ -96,6 +96,15 @@ RENEWAL_TYPES = ("automatic", "manual", "none")
 MAX_RENEWALS = 100
 """The most renewals a contract may state (``renewal_max_count``) or have had
 (``renewal_count``)."""
+WHOLE_TERMS: dict[str, tuple[int, int]] = {
+    "renewal_term_months": (1, 1200),
+    "notice_days": (0, 3650),
+    "legal_minimum_years": (0, 100),
+    "renewal_max_count": (0, MAX_RENEWALS),
+    "renewal_count": (0, MAX_RENEWALS),
+}
+"""The whole-number terms and their bounds: one rule for the API's schema, the web form and
+the command line."""
 
 
 def renewals_left(max_count: int | None, count: int | None) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core.clauses import clause_label
-from core.rules import MAX_RENEWALS
+from core.rules import WHOLE_TERMS
 from schemas.base import FromRecord
 from schemas.contracts import ContractPublic
 from storage.records.base import ContractRecord
@@ -379,18 +379,25 @@ class TermsUpdate(BaseModel):
     effective_date: date | None = None
     expiry_date: date | None = None
     renewal_type: Literal["automatic", "manual", "none"] | None = None
-    renewal_term_months: int | None = Field(None, ge=1, le=1200)
+    renewal_term_months: int | None = Field(
+        None, ge=WHOLE_TERMS["renewal_term_months"][0], le=WHOLE_TERMS["renewal_term_months"][1]
+    )
     renewal_max_count: int | None = Field(
         None,
-        ge=0,
-        le=MAX_RENEWALS,
+        ge=WHOLE_TERMS["renewal_max_count"][0],
+        le=WHOLE_TERMS["renewal_max_count"][1],
         description="How many times the contract may renew; null: no limit. An automatic "
         "renewal that has used them up expires.",
     )
     renewal_count: int | None = Field(
-        None, ge=0, le=MAX_RENEWALS, description="How many times it has renewed so far."
+        None,
+        ge=WHOLE_TERMS["renewal_count"][0],
+        le=WHOLE_TERMS["renewal_count"][1],
+        description="How many times it has renewed so far.",
     )
-    notice_days: int | None = Field(None, ge=0, le=3650)
+    notice_days: int | None = Field(
+        None, ge=WHOLE_TERMS["notice_days"][0], le=WHOLE_TERMS["notice_days"][1]
+    )
     governing_law: str | None = Field(None, max_length=200)
     owner: str | None = Field(None, max_length=200)
     department: str | None = Field(None, max_length=200)
@@ -398,7 +405,9 @@ class TermsUpdate(BaseModel):
     master_id: int | None = None
     relation: Literal["amendment", "supplement", "annex", "renewal"] | None = None
     retention: Literal["Y", "D30", "D10"] | None = None
-    legal_minimum_years: int | None = Field(None, ge=0, le=100)
+    legal_minimum_years: int | None = Field(
+        None, ge=WHOLE_TERMS["legal_minimum_years"][0], le=WHOLE_TERMS["legal_minimum_years"][1]
+    )
     fonds_code: str | None = Field(None, max_length=20, pattern=r"^[0-9A-Za-z]+$")
     parties: list[PartyPublic] | None = Field(None, max_length=20)
     reason: str | None = Field(None, max_length=2000, description="Why (kept in the history).")

@@ -186,8 +186,17 @@ def test_cli_customer_contract_payment_and_reminders(tmp_path: Path) -> None:
     cid = json.loads(r.stdout)["id"]
     r = cli(data, "contract", "set", str(cid), "classification=XS", "expiry_date=2020-01-01x")
     assert r.returncode == 1 and "not a date" in r.stderr and "Traceback" not in r.stderr
-    for bad, says in (("-1", "whole number"), ("101", "from 0 to 100"), ("zwei", "whole number")):
-        r = cli(data, "contract", "set", str(cid), f"renewal_max_count={bad}")
+    for field, bad, says in (
+        ("renewal_max_count", "-1", "whole number"),
+        ("renewal_max_count", "101", "from 0 to 100"),
+        ("renewal_max_count", "zwei", "whole number"),
+        # the API's bounds hold on the command line too (it stored 99999 months)
+        ("renewal_term_months", "99999", "from 1 to 1200"),
+        ("renewal_term_months", "0", "from 1 to 1200"),
+        ("notice_days", "4000", "from 0 to 3650"),
+        ("legal_minimum_years", "500", "from 0 to 100"),
+    ):
+        r = cli(data, "contract", "set", str(cid), f"{field}={bad}")
         assert r.returncode == 1 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
     r = cli(data, "contract", "set", str(cid), "renewal_max_count=3", "--reason", "原件")
     assert r.returncode == 0, r.stderr

@@ -15,10 +15,10 @@ from core.errors import Conflict, InvalidRequest, NotFound
 from core.names import name_key
 from core.rules import (
     FALLBACK_CODE,
-    MAX_RENEWALS,
     RETENTIONS,
     STATE_NAMES_ZH,
     TRANSITIONS,
+    WHOLE_TERMS,
     valid_classification,
 )
 from ingest.extraction import ClassifierInput, CodeKeywords, extract_terms
@@ -197,8 +197,8 @@ class TermsMixin(ContractServiceBase):
                 self.archive.get(int(value))
                 if contract_id in self._ancestors(int(value)):
                     raise InvalidRequest("that would make the contracts each other's master")
-            if field in ("renewal_max_count", "renewal_count") and value is not None:
-                value = _whole(field, value, 0, MAX_RENEWALS)
+            if field in WHOLE_TERMS and value is not None:
+                value = _whole(field, value, *WHOLE_TERMS[field])
             if field == "retention" and value is not None and value not in RETENTIONS:
                 raise InvalidRequest(f"retention must be one of {', '.join(RETENTIONS)}")
             if (
