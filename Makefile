@@ -44,7 +44,7 @@ check: lint typecheck   ## everything CI would complain about besides the tests
 # on PostgreSQL + SeaweedFS (S3) + osmem (OpenSearch API) beside the embedded engines, with the
 # sizing projection (docs/sizing.md).
 BENCH := "ingest_throughput --rounds 2 --stages" search_latency ocr_throughput ocr_page_cost "fixity_audit --contracts 30 --size-mb 10" \
-	startup "ledger --leaves 20000" "unit_of_work --edits 30" clauses ocr_quality extraction_eval expiry_clauses load \
+	startup "ledger --leaves 20000" "unit_of_work --edits 30" clauses ocr_quality ocr_degraded extraction_eval expiry_clauses load \
 	scaleout
 
 bench:                  ## the benchmarks whose numbers are in the README (lists what it runs)
