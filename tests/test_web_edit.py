@@ -229,6 +229,7 @@ def test_parties_are_added_renamed_and_removed_with_the_reason(world) -> None:
     table = history[history.index('id="manifest-history"') :]
     for reason in ("guarantor on page 9", "business licence", "the guarantee was dropped"):
         assert reason in table, reason  # the page's history, with the reason
+    assert "Guarantor: 天山物流有限公司" in table  # the parties as the page names them
 
 
 def test_a_refused_parties_form_shows_the_reason_at_the_field_and_writes_nothing(world) -> None:
