@@ -125,6 +125,32 @@ def renews_automatically(
 
 CURRENCIES = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY")
 PAYMENT_DIRECTIONS = ("receivable", "payable")
+PARTY_ROLES = (
+    "party_a",
+    "party_b",
+    "party_c",
+    "party_d",
+    "seller",
+    "buyer",
+    "lessor",
+    "lessee",
+    "principal",
+    "agent",
+    "employer",
+    "contractor",
+    "employee",
+    "lender",
+    "borrower",
+    "guarantor",
+    "licensor",
+    "licensee",
+    "transferor",
+    "transferee",
+    "provider",
+    "party",
+)
+"""The parties' roles extraction finds (``ingest/extraction/rules_zh.py``) and the web's parties
+form offers; the API takes any role (an import's free one), kept while it is not changed."""
 
 
 # --- the default classification scheme -----------------------------------------------------------

@@ -271,6 +271,9 @@ FORMS: dict[str, str] = {
     "/contracts/{contract_id}/edit/relation": (
         "test_web_edit_browser.py::test_an_archivist_completes_and_files_a_contract_and_it_still_verifies"
     ),
+    "/contracts/{contract_id}/edit/parties": (
+        "test_web_edit_browser.py::test_an_archivist_edits_the_parties"
+    ),
     "/jobs/retry": "test_web_edit_browser.py::test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page",
     "/jobs/queue": "test_screens_browser.py::test_the_forms_the_other_browser_tests_do_not_send",
     "/approvals/submit": "test_workflows_browser.py::test_one_approval_chain",

@@ -159,3 +159,157 @@ def test_a_lawyer_is_offered_no_edit_form_and_refused_if_she_posts(world) -> Non
         assert r.status_code == 403
         assert "<html" in r.text and "contracts:edit" in r.text
     assert not [h for h in archive.contracts.store.list_holds(cid) if h.reason == "mine"]
+
+
+def parties(archive: Archive, cid: int) -> list[tuple[str, str, int | None]]:
+    return [(p.role, p.name, p.customer_id) for p in archive.contracts.store.get_terms(cid).parties]
+
+
+def party_events(archive: Archive, cid: int) -> list[tuple[str | None, str | None]]:
+    return [
+        (e.to_value, e.reason)
+        for e in archive.contracts.events(cid)
+        if e.data.get("field") == "parties"
+    ]
+
+
+def test_parties_are_added_renamed_and_removed_with_the_reason(world) -> None:
+    archive, cid = world
+    known = archive.contracts.create_customer("天山物流有限公司", actor="setup")
+    archive.contracts.confirm(
+        cid,
+        {
+            "parties": [
+                {"role": "party_a", "name": "天山物流", "customer_id": known.id},
+                {"role": "party_b", "name": "乙方旧名"},
+            ]
+        },
+        actor="setup",
+    )
+    with signed_in(archive, "clerk") as c:
+        page = c.get(f"/contracts/{cid}").text
+        assert f'action="/contracts/{cid}/edit/parties"' in page
+        assert 'value="天山物流"' in page and 'value="乙方旧名"' in page
+        assert f'href="/customers/{known.id}"' in page  # the customer link shown
+        csrf = token(c, cid)
+        # add: a name that is a customer's is linked to it
+        r = c.post(
+            f"/contracts/{cid}/edit/parties",
+            data={
+                "csrf_token": csrf,
+                "role_0": "party_a",
+                "name_0": "天山物流",
+                "role_1": "party_b",
+                "name_1": "乙方旧名",
+                "new_role": "guarantor",
+                "new_name": "天山物流有限公司",
+                "reason": "guarantor on page 9",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:500]
+        assert r.headers["location"].endswith("saved=parties#edit-parties")
+        assert "Parties saved." in c.get(r.headers["location"]).text
+        assert parties(archive, cid) == [
+            ("party_a", "天山物流", known.id),
+            ("party_b", "乙方旧名", None),
+            ("guarantor", "天山物流有限公司", known.id),
+        ]
+        # rename party B and change its role; party A keeps its customer link
+        r = c.post(
+            f"/contracts/{cid}/edit/parties",
+            data={
+                "csrf_token": csrf,
+                "role_0": "party_a",
+                "name_0": "天山物流",
+                "role_1": "buyer",
+                "name_1": "乙方新名有限公司",
+                "role_2": "guarantor",
+                "name_2": "天山物流有限公司",
+                "reason": "name as on the business licence",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:500]
+        assert parties(archive, cid) == [
+            ("party_a", "天山物流", known.id),
+            ("buyer", "乙方新名有限公司", None),
+            ("guarantor", "天山物流有限公司", known.id),
+        ]
+        # remove the guarantor
+        r = c.post(
+            f"/contracts/{cid}/edit/parties",
+            data={"csrf_token": csrf, "remove_2": "1", "reason": "the guarantee was dropped"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:500]
+        assert parties(archive, cid) == [
+            ("party_a", "天山物流", known.id),
+            ("buyer", "乙方新名有限公司", None),
+        ]
+        # nothing changed: nothing written
+        before = versions(archive, cid)
+        r = c.post(
+            f"/contracts/{cid}/edit/parties", data={"csrf_token": csrf}, follow_redirects=False
+        )
+        assert r.headers["location"].endswith("saved=unchanged#edit-parties")
+        assert versions(archive, cid) == before
+        history = c.get(f"/contracts/{cid}").text
+    assert party_events(archive, cid)[-3:] == [
+        (
+            "party_a:天山物流; party_b:乙方旧名; guarantor:天山物流有限公司",
+            "guarantor on page 9",
+        ),
+        (
+            "party_a:天山物流; buyer:乙方新名有限公司; guarantor:天山物流有限公司",
+            "name as on the business licence",
+        ),
+        ("party_a:天山物流; buyer:乙方新名有限公司", "the guarantee was dropped"),
+    ]
+    table = history[history.index('id="manifest-history"') :]
+    for reason in ("guarantor on page 9", "business licence", "the guarantee was dropped"):
+        assert reason in table, reason  # the page's history, with the reason
+    assert "Guarantor: 天山物流有限公司" in table  # the parties as the page names them
+
+
+def test_a_refused_parties_form_shows_the_reason_at_the_field_and_writes_nothing(world) -> None:
+    archive, cid = world
+    archive.contracts.confirm(
+        cid,
+        {"parties": [{"role": "party_a", "name": "甲方公司"}, {"role": "party_b", "name": "乙方"}]},
+        actor="setup",
+    )
+    start, before = parties(archive, cid), versions(archive, cid)
+    url = f"/contracts/{cid}/edit/parties"
+    with signed_in(archive, "clerk", "zh") as c:
+        csrf = token(c, cid)
+        r = c.post(url, data={"csrf_token": csrf, "name_0": "  ", "name_1": "乙方改名"})
+        assert r.status_code == 400
+        assert "当事人名称不能为空" in alert(r.text, "parties")
+        assert re.search(r'id="e-party-name-0"[^>]*aria-invalid="true"', r.text)
+        assert 'value="乙方改名"' in r.text  # as typed
+        assert "未保存" in r.text
+    with signed_in(archive, "clerk") as c:
+        csrf = token(c, cid)
+        r = c.post(url, data={"csrf_token": csrf, "new_role": "wizard", "new_name": "丙方"})
+        assert r.status_code == 400
+        assert alert(r.text, "parties") == "Choose one of the roles offered."
+        assert re.search(r'id="e-party-new-role"[^>]*aria-invalid="true"', r.text)
+        assert 'value="丙方"' in r.text
+        r = c.post(url, data={"csrf_token": csrf, "role_1": "wizard"})
+        assert r.status_code == 400 and "roles offered" in alert(r.text, "parties")
+        r = c.post(url, data={"csrf_token": csrf, "name_1": "x" * 501})
+        assert r.status_code == 400 and "Parties: this value" in alert(r.text, "parties")
+    assert (parties(archive, cid), versions(archive, cid)) == (start, before)
+    twenty = [{"role": "party", "name": f"当事人{n}"} for n in range(20)]
+    archive.contracts.confirm(cid, {"parties": twenty}, actor="setup")
+    before = versions(archive, cid)
+    with signed_in(archive, "clerk") as c:
+        csrf = token(c, cid)
+        r = c.post(url, data={"csrf_token": csrf, "new_name": "第二十一方"})
+        assert r.status_code == 400
+        assert alert(r.text, "parties") == "A contract has at most 20 parties: remove one first."
+        assert re.search(r'id="e-party-new-name"[^>]*aria-invalid="true"', r.text)
+        missing = c.post("/contracts/987654/edit/parties", data={"csrf_token": csrf})
+        assert missing.status_code == 404
+    assert len(parties(archive, cid)) == 20 and versions(archive, cid) == before

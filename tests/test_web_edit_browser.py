@@ -294,6 +294,74 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
     page.context.close()
 
 
+def test_an_archivist_edits_the_parties(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """Add a party, rename it, refuse an emptied name, remove it; each with its reason in the
+    page's history; the form in Chinese and at phone width."""
+    from playwright.sync_api import expect
+
+    cid = IDS["master"]
+    errors: list[str] = []
+    page = page_of(browser, "e-archivist", errors=errors)
+    url = f"{live.url}/contracts/{cid}"
+    page.goto(url + "?lang=en")
+    form = open_form(page, "parties")
+    n = form.locator("fieldset.party").count()
+    form.locator("#e-party-new-role").select_option(label="Guarantor")
+    form.locator("#e-party-new-name").fill("Atentosa Guarantee Ltd")
+    form.get_by_label("Reason (kept in the history)").fill("guarantor signs on page 4")
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=parties"))
+    assert saved(page) == "Parties saved."
+    added = page.locator(f"#e-party-{n}")
+    expect(added.locator("legend")).to_have_text(f"Party {n + 1}")
+    expect(added.locator(f"#e-party-name-{n}")).to_have_value("Atentosa Guarantee Ltd")
+    expect(added.locator(f"#e-party-role-{n} option:checked")).to_have_text("Guarantor")
+
+    # Renamed; then an emptied name is refused at the field and nothing is written.
+    form = open_form(page, "parties")
+    form.locator(f"#e-party-name-{n}").fill("Atentosa Guarantee Limited")
+    form.get_by_label("Reason (kept in the history)").fill("name as registered")
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=parties"))
+    expect(page.locator(f"#e-party-name-{n}")).to_have_value("Atentosa Guarantee Limited")
+    form = open_form(page, "parties")
+    form.locator(f"#e-party-name-{n}").fill("")
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    expect(page.locator("#err-parties")).to_contain_text("A party needs a name")
+    assert page.locator(f"#e-party-name-{n}").get_attribute("aria-invalid") == "true"
+    shot(page, "parties-refused-en")
+    page.goto(url + "?lang=en")
+    expect(page.locator(f"#e-party-name-{n}")).to_have_value("Atentosa Guarantee Limited")
+
+    # Removed.
+    form = open_form(page, "parties")
+    form.locator(f"#e-party-{n}").get_by_label("Remove this party").check()
+    form.get_by_label("Reason (kept in the history)").fill("the guarantee was dropped")
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=parties"))
+    expect(page.locator("#edit-parties fieldset.party")).to_have_count(n)
+    history = page.locator("#manifest-history").inner_text()
+    for reason in ("guarantor signs on page 4", "name as registered", "the guarantee was dropped"):
+        assert reason in history, history
+    shot(page, "parties-edited-en")
+
+    # In Chinese, and at phone width without sideways scrolling.
+    page.goto(url + "?lang=zh")
+    form = open_form(page, "parties")
+    expect(form.locator("summary")).to_have_text("当事人")
+    expect(form.locator("#e-party-new-role option:checked")).to_have_text("当事人")
+    phone = page.context.browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    sign_in(phone, "e-archivist")
+    phone.goto(url)
+    open_form(phone, "parties")
+    assert no_horizontal_scroll(phone), phone.evaluate(WIDE_JS)
+    shot(phone, "parties-zh-390")
+    phone.context.close()
+    assert errors == [], errors
+    page.context.close()
+
+
 def test_a_lawyer_sees_no_edit_buttons(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
     page = page_of(browser, "e-lawyer")
     response = page.goto(f"{live.url}/contracts/{IDS['contract']}?lang=en")

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from core.access_errors import PurposeRequired
 from core.errors import NotFound, QuerySyntaxError
 from core.roles import Perm
-from core.rules import CURRENCIES, FILABLE_STATES
+from core.rules import CURRENCIES, FILABLE_STATES, PARTY_ROLES
 from schemas.verification import VerificationPublic
 from search_api.auth import runtime_of
 from search_api.deps import (
@@ -99,6 +99,7 @@ SAVED = frozenset(
         "relation",
         "unlink",
         "unchanged",
+        "parties",
     }
 )
 """The result messages the contract page knows (``?saved=``); anything else is ignored."""
@@ -532,6 +533,7 @@ def show_contract(
             "default_fonds": runtime_of(request).settings.fonds_code,
             "currencies": CURRENCIES,
             "filable_states": FILABLE_STATES,
+            "party_roles": PARTY_ROLES,
             "saved_messages": SAVED,
             **(extra or {}),
         },

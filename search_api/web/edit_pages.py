@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import ArchiveError, NotFound
+from core.rules import PARTY_ROLES
 from schemas.contract_model import (
     FilingRequest,
     HoldCreate,
@@ -461,3 +462,72 @@ def relation_form(
     except (FieldError, ArchiveError) as exc:
         return _refused(f, request, contract_id, "relation", values, exc)
     return _saved(contract_id, "unlink" if unlink else "relation", "edit-relation")
+
+
+# --- parties ------------------------------------------------------------------------------------
+MAX_PARTIES = 20
+"""As many parties as ``TermsUpdate.parties`` takes."""
+
+_PARTY_FIELD = re.compile(r"(?:role|name|remove)_\d{1,2}")
+
+
+@router.post("/contracts/{contract_id}/edit/parties")
+async def parties_form(f: ActsEditing, request: Request, contract_id: int) -> Response:
+    """Change a party's name or role, remove parties, add one (``PATCH .../terms`` with
+    ``parties``, the whole list, as the API and ``contract-archive contract`` send it)."""
+    form = await request.form()
+    values = {
+        key: str(value)[:2000]
+        for key, value in form.multi_items()
+        if isinstance(value, str)
+        and (key in ("new_role", "new_name", "reason") or _PARTY_FIELD.fullmatch(key))
+    }
+    return await _run(_save_parties, f, request, contract_id, values)
+
+
+def _save_parties(
+    f: Facade, request: Request, contract_id: int, values: dict[str, str]
+) -> Response:
+    """A party whose name is unchanged keeps its customer link (and "us"); a renamed or new one
+    is linked as the API links it: to the customer its name matches, else to none."""
+    try:
+        current = f.terms.view(contract_id).parties
+        parties: list[dict[str, Any]] = []
+        for i, party in enumerate(current):
+            if values.get(f"remove_{i}"):
+                continue
+            name = _text(values.get(f"name_{i}", party.name))
+            if name is None:
+                raise FieldError(f"name_{i}", "edit.error.party_name_required")
+            role = values.get(f"role_{i}", party.role).strip()
+            if role != party.role and role not in PARTY_ROLES:
+                raise FieldError(f"role_{i}", "edit.error.unknown_role")
+            kept = name == party.name
+            parties.append(
+                {
+                    "role": role,
+                    "name": name,
+                    "role_label": party.role_label if role == party.role else None,
+                    "customer_id": party.customer_id if kept else None,
+                    "is_us": party.is_us if kept else False,
+                }
+            )
+        new_name = _text(values.get("new_name", ""))
+        if new_name is not None:
+            role = values.get("new_role", "").strip() or "party"
+            if role not in PARTY_ROLES:
+                raise FieldError("new_role", "edit.error.unknown_role")
+            parties.append({"role": role, "name": new_name})
+        if len(parties) > MAX_PARTIES:
+            raise FieldError("new_name", "edit.error.too_many_parties")
+        before = [(p.role, p.name) for p in current]
+        if [(p["role"], p["name"]) for p in parties] == before:
+            return _saved(contract_id, "unchanged", "edit-parties")
+        body = _checked(TermsUpdate, {"parties": parties})
+        assert isinstance(body, TermsUpdate)
+        f.terms.update(
+            contract_id, {"parties": body.parties}, reason=_text(values.get("reason", ""))
+        )
+    except (FieldError, ArchiveError) as exc:
+        return _refused(f, request, contract_id, "parties", values, exc)
+    return _saved(contract_id, "parties", "edit-parties")

@@ -1588,6 +1588,95 @@ ZH |= {
 EN["value.relation.scan_batch"] = "split from the batch scan"
 ZH["value.relation.scan_batch"] = "拆分自批量扫描件"
 
+# the contract page's parties form (issue 15)
+EN |= {
+    "edit.parties": "Parties",
+    "edit.parties_help": (
+        "A party keeps its link to a customer record while its name is unchanged; a new or "
+        "renamed party is linked to the customer whose name or alias it is, if there is one."
+    ),
+    "edit.party_n": "Party {n}",
+    "edit.party_us": "our side",
+    "edit.party_linked": "customer record",
+    "edit.party_role": "Role",
+    "edit.party_name": "Name",
+    "edit.party_remove": "Remove this party",
+    "edit.no_parties": "No party is recorded yet.",
+    "edit.add_party": "Add a party",
+    "edit.error.party_name_required": (
+        'A party needs a name; to remove the party, tick "Remove this party".'
+    ),
+    "edit.error.unknown_role": "Choose one of the roles offered.",
+    "edit.error.too_many_parties": "A contract has at most 20 parties: remove one first.",
+    "edit.saved.parties": "Parties saved.",
+    "value.party_role.party_a": "Party A",
+    "value.party_role.party_b": "Party B",
+    "value.party_role.party_c": "Party C",
+    "value.party_role.party_d": "Party D",
+    "value.party_role.seller": "Seller",
+    "value.party_role.buyer": "Buyer",
+    "value.party_role.lessor": "Lessor",
+    "value.party_role.lessee": "Lessee",
+    "value.party_role.principal": "Principal",
+    "value.party_role.agent": "Agent",
+    "value.party_role.employer": "Employer",
+    "value.party_role.contractor": "Contractor",
+    "value.party_role.employee": "Employee",
+    "value.party_role.lender": "Lender",
+    "value.party_role.borrower": "Borrower",
+    "value.party_role.guarantor": "Guarantor",
+    "value.party_role.licensor": "Licensor",
+    "value.party_role.licensee": "Licensee",
+    "value.party_role.transferor": "Transferor",
+    "value.party_role.transferee": "Transferee",
+    "value.party_role.provider": "Service provider",
+    "value.party_role.party": "Party",
+}
+# the contract page's parties form (issue 15)
+ZH |= {
+    "edit.parties": "当事人",
+    "edit.parties_help": (
+        "名称不变的当事人保留与客户记录的关联；"
+        "新增或改名的当事人关联到名称或别名相符的客户（如有）。"
+    ),
+    "edit.party_n": "当事人 {n}",
+    "edit.party_us": "我方",
+    "edit.party_linked": "客户记录",
+    "edit.party_role": "身份",
+    "edit.party_name": "名称",
+    "edit.party_remove": "删除此当事人",
+    "edit.no_parties": "尚未记录当事人。",
+    "edit.add_party": "添加当事人",
+    "edit.error.party_name_required": (
+        "当事人名称不能为空；如要删除该当事人，请勾选“删除此当事人”。"
+    ),
+    "edit.error.unknown_role": "请从列出的身份中选择。",
+    "edit.error.too_many_parties": "一份合同最多 20 个当事人：请先删除一个。",
+    "edit.saved.parties": "当事人已保存。",
+    "value.party_role.party_a": "甲方",
+    "value.party_role.party_b": "乙方",
+    "value.party_role.party_c": "丙方",
+    "value.party_role.party_d": "丁方",
+    "value.party_role.seller": "卖方",
+    "value.party_role.buyer": "买方",
+    "value.party_role.lessor": "出租人",
+    "value.party_role.lessee": "承租人",
+    "value.party_role.principal": "委托人",
+    "value.party_role.agent": "受托人",
+    "value.party_role.employer": "发包人（用人单位）",
+    "value.party_role.contractor": "承包人",
+    "value.party_role.employee": "劳动者",
+    "value.party_role.lender": "贷款人（出借人）",
+    "value.party_role.borrower": "借款人",
+    "value.party_role.guarantor": "保证人",
+    "value.party_role.licensor": "许可方",
+    "value.party_role.licensee": "被许可方",
+    "value.party_role.transferor": "转让方",
+    "value.party_role.transferee": "受让方",
+    "value.party_role.provider": "服务方",
+    "value.party_role.party": "当事人",
+}
+
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en": EN, "zh": ZH}
 
 

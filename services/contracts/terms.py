@@ -266,13 +266,18 @@ class TermsMixin(ContractServiceBase):
         if customer_name:
             link_customer(self.store, contract_id, customer_name, actor=actor)
         if parties is not None:
-            self.set_parties(contract_id, parties, actor=actor)
+            self.set_parties(contract_id, parties, actor=actor, reason=reason)
         terms = self._update_disposal(contract_id, actor)
         self.refresh(contract_id)
         return terms
 
     def set_parties(
-        self, contract_id: int, parties: Sequence[Mapping[str, Any] | PartyPublic], *, actor: str
+        self,
+        contract_id: int,
+        parties: Sequence[Mapping[str, Any] | PartyPublic],
+        *,
+        actor: str,
+        reason: str | None = None,
     ) -> TermsRecord:
         records = []
         our = {name_key(n) for n in self.settings.our_entity_names}
@@ -296,7 +301,7 @@ class TermsMixin(ContractServiceBase):
                     is_us=bool(data.get("is_us")) or name_key(name) in our,
                 )
             )
-        return self.store.set_parties(contract_id, records, actor=actor)
+        return self.store.set_parties(contract_id, records, actor=actor, reason=reason)
 
     def _suggestion_of(self, contract_id: int, suggestion_id: int) -> SuggestionRecord:
         """The contract's suggestion; a missing one and another contract's (perhaps one the

@@ -158,7 +158,12 @@ class TermsStore(Protocol):
     ) -> TermsRecord: ...
 
     def set_parties(
-        self, contract_id: int, parties: Sequence[PartyRecord], *, actor: str
+        self,
+        contract_id: int,
+        parties: Sequence[PartyRecord],
+        *,
+        actor: str,
+        reason: str | None = None,
     ) -> TermsRecord: ...
 
     def set_effective(

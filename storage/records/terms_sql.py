@@ -129,7 +129,12 @@ class SqlTerms(SqlPart):
             return terms_record(row, self._parties(s, contract_id))
 
     def set_parties(
-        self, contract_id: int, parties: Sequence[PartyRecord], *, actor: str
+        self,
+        contract_id: int,
+        parties: Sequence[PartyRecord],
+        *,
+        actor: str,
+        reason: str | None = None,
     ) -> TermsRecord:
         with self._write_tx() as s:
             row = self._terms_row(s, contract_id, lock=True)
@@ -155,6 +160,7 @@ class SqlTerms(SqlPart):
                         kind="confirmed" if not old else "corrected",
                         from_value=short_str("; ".join(old) or None),
                         to_value=short_str("; ".join(new) or None),
+                        reason=reason,
                         actor=actor,
                         at=utcnow(),
                         data={"field": "parties"},
