@@ -270,6 +270,14 @@ def test_parties_are_added_renamed_and_removed_with_the_reason(world) -> None:
     for reason in ("guarantor on page 9", "business licence", "the guarantee was dropped"):
         assert reason in table, reason  # the page's history, with the reason
     assert "Guarantor: 天山物流有限公司" in table  # the parties as the page names them
+    # a reader without contracts:edit (the lawyer) sees the confirmed parties in the terms
+    with signed_in(archive, "lawyer") as c:
+        page = c.get(f"/contracts/{cid}").text
+    assert f'action="/contracts/{cid}/edit/parties"' not in page
+    listed = page[page.index('id="parties"') :]
+    listed = listed[: listed.index("</ul>")]
+    assert "Party A: 天山物流<" in listed and "Buyer: 乙方新名有限公司<" in listed, listed
+    assert "天山物流有限公司" not in listed  # the removed guarantor
 
 
 def test_a_refused_parties_form_shows_the_reason_at_the_field_and_writes_nothing(world) -> None:
