@@ -154,7 +154,14 @@ def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     page.set_default_timeout(90_000)  # page images render on demand: slow on a loaded machine
     sign_in(page, "p-lawyer")
     secret = IDS["secret"]
-    page.goto(f"{live.url}/contracts/{secret}")
+    # the lawyer looks for a clause, not a title: the breach clause (违约责任) by clause search
+    page.locator("ul.nav a[href='/search']").click()
+    page.get_by_label("Search contracts").fill("clause:违约责任")
+    page.get_by_label("Search contracts").press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    expect(page.locator(f".hit h3 a[href^='/contracts/{secret}?']")).to_have_count(1)
+    page.locator(f".hit h3 a[href^='/contracts/{secret}?']").click()
+    page.wait_for_url(re.compile(rf"/contracts/{secret}\b"))
 
     # the page asks why, and offers no download until it is told
     expect(page.locator("#purpose-form")).to_be_visible()
