@@ -52,6 +52,8 @@ class Orientation:
     """Degrees to turn the image clockwise to make it upright: 0, 90, 180 or 270."""
     confidence: float
     script: str | None = None
+    script_confidence: float = 0.0
+    """OSD's confidence in ``script`` (``Script confidence:``)."""
 
 
 @runtime_checkable
@@ -159,6 +161,7 @@ def _run(image: Path, base: Path, extension: str, lang: str, config: str, timeou
 _OSD_ROTATE = re.compile(r"^Rotate:\s*(\d+)", re.M)
 _OSD_CONF = re.compile(r"^Orientation confidence:\s*([\d.]+)", re.M)
 _OSD_SCRIPT = re.compile(r"^Script:\s*(\S+)", re.M)
+_OSD_SCRIPT_CONF = re.compile(r"^Script confidence:\s*([\d.]+)", re.M)
 
 
 def parse_osd(raw: str) -> Orientation | None:
@@ -167,6 +170,7 @@ def parse_osd(raw: str) -> Orientation | None:
         return None
     conf = _OSD_CONF.search(raw)
     script = _OSD_SCRIPT.search(raw)
+    script_conf = _OSD_SCRIPT_CONF.search(raw)
     angle = int(rotate.group(1)) % 360
     if angle not in (0, 90, 180, 270):
         return None
@@ -174,6 +178,7 @@ def parse_osd(raw: str) -> Orientation | None:
         rotate=angle,
         confidence=float(conf.group(1)) if conf else 0.0,
         script=script.group(1) if script else None,
+        script_confidence=float(script_conf.group(1)) if script_conf else 0.0,
     )
 
 
