@@ -10,6 +10,8 @@ from ``RUSAGE_CHILDREN``, ``OMP_THREAD_LIMIT=1``):
 - ``osd``: the pipeline's decision (``ingest.ocr.page``, step 2): tesseract OSD (``--psm 0``)
   on a copy at about ``OSD_DPI`` (150 dpi: half of a 300 dpi scan, a 200 dpi page as it is);
   its ``Script:`` (and confidence) and ``Rotate:`` (and confidence); ``han`` goes to RapidOCR;
+- ``osd-20``: the same, OSD classifying 20 characters at least (``min_characters_to_try=20``)
+  instead of its default 50 (the pipeline's choice since it was measured here);
 - ``osd-half`` / ``osd-quarter``: the same on a half- or quarter-size copy;
 - ``read-150`` / ``read-100``: a tesseract reading (``--psm 3``, ``chi_sim+eng``, text only) of
   a copy at about 150 or 100 dpi, and the Han share of its letters;
@@ -46,7 +48,7 @@ from ingest.ocr.page import (
     tidy_text,
 )
 
-PROBES = ("osd", "osd-half", "osd-quarter", "read-150", "read-100", "band", "full")
+PROBES = ("osd", "osd-20", "osd-half", "osd-quarter", "read-150", "read-100", "band", "full")
 LANGUAGES = "chi_sim+eng"
 
 
@@ -87,14 +89,15 @@ def probe(name: str, image: object, dpi: int, work: Path) -> tuple[str, float]:
     """What the probe decides about the image (``han``, ``latin`` or ``?``) and its detail."""
     engine = TesseractEngine()
     if name.startswith("osd"):
-        target = {"osd": OSD_DPI, "osd-half": dpi // 2, "osd-quarter": dpi // 4}[name]
+        target = {"osd": OSD_DPI, "osd-20": OSD_DPI, "osd-half": dpi // 2}.get(name, dpi // 4)
+        few = ["-c", "min_characters_to_try=20"] if name == "osd-20" else []
         small, small_dpi = _scaled(image, dpi, target)
         path = work / f"{name}.pgm"
         small.save(path)  # type: ignore[attr-defined]
         base = path.with_name(path.stem + "-osd")
         out = subprocess.run(
             ["tesseract", str(path), str(base), "-l", "osd", "--psm", "0",
-             "--dpi", str(small_dpi), "osd"],
+             "--dpi", str(small_dpi), *few, "osd"],
             capture_output=True, check=False,
         )  # fmt: skip
         raw = base.with_suffix(".osd").read_text() if base.with_suffix(".osd").exists() else ""

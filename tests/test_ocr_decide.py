@@ -19,7 +19,7 @@ from PIL import Image
 
 from ingest.ocr.engine import PSM, EngineOutput, Orientation
 from ingest.ocr.errors import OcrPageError
-from ingest.ocr.page import PageOptions, ocr_page
+from ingest.ocr.page import OSD_CHARACTERS, PageOptions, ocr_page
 from tests.test_ocr_pipeline import image_pdf
 
 HEADER = (
@@ -57,9 +57,11 @@ class Scripted:
             raise OcrPageError("the engine failed")
         return self.reading
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
         with Image.open(image) as img:
-            self.calls.append(("osd", img.size, 0))
+            self.calls.append(("osd", img.size, characters))
         return self.osd
 
 
@@ -85,7 +87,7 @@ def test_a_chinese_page_goes_to_rapidocr_without_a_tesseract_reading(
     rapid = Scripted(output(CHINESE))
     result = run(page, tesseract, rapid, tmp_path)
     # Tesseract only told the script, on a half-size copy (150 dpi); it read nothing.
-    assert tesseract.calls == [("osd", (300, 400), 0)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS)]
     assert rapid.calls == [("read", (600, 800), PSM)]
     assert result.engine == "rapid 1" and result.rotation == 0
     assert "违约责任" in result.text.replace(" ", "")
@@ -96,7 +98,7 @@ def test_a_chinese_page_osd_finds_turned_is_read_turned(page: Path, tmp_path: Pa
     tesseract = Scripted(output(CHINESE), osd=han(rotate=90))
     rapid = Scripted(output(CHINESE))
     result = run(page, tesseract, rapid, tmp_path)
-    assert tesseract.calls == [("osd", (300, 400), 0)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS)]
     assert rapid.calls == [("read", (800, 600), PSM)]  # turned by 90°
     assert result.rotation == 90 and result.engine == "rapid 1"
 
@@ -106,7 +108,7 @@ def test_a_turn_osd_is_unsure_of_goes_the_old_way(page: Path, tmp_path: Path) ->
     rapid = Scripted(output(CHINESE))
     result = run(page, tesseract, rapid, tmp_path)
     # tesseract reads the page upright; it reads well, so no turn: RapidOCR reads it upright
-    assert tesseract.calls == [("osd", (300, 400), 0), ("read", (600, 800), PSM)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS), ("read", (600, 800), PSM)]
     assert rapid.calls == [("read", (600, 800), PSM)]
     assert result.rotation == 0 and result.engine == "rapid 1"
 
@@ -116,7 +118,7 @@ def test_an_english_page_is_read_by_tesseract_once(page: Path, tmp_path: Path) -
     tesseract = Scripted(output(ENGLISH), osd=latin)
     rapid = Scripted(output(CHINESE))
     result = run(page, tesseract, rapid, tmp_path)
-    assert tesseract.calls == [("osd", (300, 400), 0), ("read", (600, 800), PSM)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS), ("read", (600, 800), PSM)]
     assert rapid.calls == []
     assert result.engine is None and result.text.startswith("This Agreement")
 
@@ -127,7 +129,7 @@ def test_a_page_osd_misjudges_keeps_the_old_way(page: Path, tmp_path: Path) -> N
     tesseract = Scripted(output(ENGLISH), osd=han())
     rapid = Scripted(output(ENGLISH))
     result = run(page, tesseract, rapid, tmp_path)
-    assert tesseract.calls == [("osd", (300, 400), 0), ("read", (600, 800), PSM)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS), ("read", (600, 800), PSM)]
     assert len(rapid.calls) == 1
     assert result.engine is None
 
@@ -137,7 +139,7 @@ def test_when_osd_cannot_tell_tesseract_decides_as_before(page: Path, tmp_path: 
     tesseract = Scripted(output(CHINESE), osd=None)
     rapid = Scripted(output(CHINESE))
     result = run(page, tesseract, rapid, tmp_path)
-    assert tesseract.calls == [("osd", (300, 400), 0), ("read", (600, 800), PSM)]
+    assert tesseract.calls == [("osd", (300, 400), OSD_CHARACTERS), ("read", (600, 800), PSM)]
     assert rapid.calls == [("read", (600, 800), PSM)]
     assert result.engine == "rapid 1"
 
@@ -164,4 +166,4 @@ def test_a_200_dpi_page_is_asked_at_its_own_resolution(tmp_path: Path) -> None:
     tesseract = Scripted(output(CHINESE), osd=han())
     rapid = Scripted(output(CHINESE))
     run(scan, tesseract, rapid, tmp_path)
-    assert tesseract.calls == [("osd", (400, 500), 0)]
+    assert tesseract.calls == [("osd", (400, 500), OSD_CHARACTERS)]
