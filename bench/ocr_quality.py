@@ -167,8 +167,8 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def read_pipeline(engine: str) -> Callable[[Page, Path], str]:
-    options = PageOptions(**engine_options(engine))
+def read_pipeline(engine: str, timeout: float = 180.0) -> Callable[[Page, Path], str]:
+    options = PageOptions(**engine_options(engine), timeout=timeout)
 
     def read(page: Page, work: Path) -> str:
         return ocr_page(str(page.pdf), page.page_no, page.doc, options, str(work)).text
@@ -262,6 +262,12 @@ def main() -> None:
     )
     parser.add_argument("--group", action="append", choices=GROUPS, help="only these pages")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=180.0,
+        help="seconds a page may take (the pipeline's default 180; more on a loaded machine)",
+    )
     parser.add_argument("--no-pipeline", action="store_true")
     parser.add_argument("--dump", type=Path, help="write each run's text here")
     args = parser.parse_args()
@@ -281,7 +287,7 @@ def main() -> None:
         if not args.no_pipeline:
             for engine in engines:
                 name = f"pipeline {engine}"
-                runs.append(run(name, read_pipeline(engine), pages, work, args.jobs))
+                runs.append(run(name, read_pipeline(engine, args.timeout), pages, work, args.jobs))
     print(f"{len(pages)} pages, {args.jobs} at once")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(

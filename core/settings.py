@@ -214,8 +214,9 @@ class Settings(BaseSettings):
         "auto",
         description=(
             "Which engine reads a scanned page: `tesseract` every page; `rapidocr` every page "
-            "(RapidOCR, PP-OCRv4 models shipped in its wheel); `auto` tesseract, and RapidOCR "
-            "for a page tesseract finds mostly Chinese (its reading is kept). Chosen by "
+            "(RapidOCR, PP-OCRv4 models shipped in its wheel); `auto` tesseract's OSD tells "
+            "the script first: a Chinese page is read by RapidOCR, any other by tesseract (and "
+            "RapidOCR for a page tesseract then finds mostly Chinese). Chosen by "
             "measurement: README *Benchmarks*, OCR quality."
         ),
     )

@@ -4,14 +4,15 @@ Without the model: RapidOCR's detections become lines in reading order, tesserac
 ``parse_tsv`` turns into confidences and the page viewer's word boxes) and an invisible text
 layer that pdfium reads back. Marked ``ocr``: the real engine, with the models its wheel ships,
 reads the real Chinese scan's first page (its clause headings, 违约责任 among them) with word
-boxes, and ``auto`` keeps RapidOCR's reading for that Chinese page and tesseract's for an
-English one.
+boxes, and ``auto`` sends a Chinese page to RapidOCR on OSD's word, without a tesseract
+reading first (issue 19), and keeps tesseract's reading of an English one.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from bench.ocr_quality import QINGDAO_HEADINGS
-from ingest.ocr.engine import TesseractEngine
+from ingest.ocr.engine import PSM, EngineOutput, Orientation, TesseractEngine
 from ingest.ocr.page import PageOptions, ocr_page, parse_tsv, tidy_text
 from ingest.ocr.rapid import (
     RapidOcrEngine,
@@ -191,13 +192,31 @@ def test_rapidocr_reads_the_chinese_scan_s_headings_with_word_boxes(tmp_path: Pa
     assert "违约责任" in layer_text.replace(" ", "")
 
 
+@dataclass(frozen=True)
+class CountingTesseract(TesseractEngine):
+    """Tesseract, recording its calls: ``read`` (with the psm) and ``osd``."""
+
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    def recognize(self, image: Path, **kwargs: Any) -> EngineOutput:
+        self.calls.append(("read", kwargs.get("psm", PSM)))
+        return super().recognize(image, **kwargs)
+
+    def orientation(self, image: Path, **kwargs: Any) -> Orientation | None:
+        self.calls.append(("osd", 0))
+        return super().orientation(image, **kwargs)
+
+
 @pytest.mark.ocr
 @pytest.mark.slow
 def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_path: Path) -> None:
-    options = PageOptions(**engine_options("auto"), chinese_engine_label="rapidocr 1.4.4")
+    tesseract = CountingTesseract()
+    options = PageOptions(
+        **{**engine_options("auto"), "engine": tesseract}, chinese_engine_label="rapidocr 1.4.4"
+    )
     # The Chinese page: the lower third of the scan's first page (the breach clause, 第六条
     # 违约责任, and its paragraphs), as its own 300 dpi scan. The whole page is read by
-    # RapidOCR above; a third of it costs auto's two readings a third of the time.
+    # RapidOCR above; a third of it costs a third of the time.
     pdf = pdfium.PdfDocument(QINGDAO)
     try:
         scan = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
@@ -210,9 +229,15 @@ def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_pa
     assert chinese.image.source == "embedded" and chinese.image.dpi == 300
     assert chinese.engine == "rapidocr 1.4.4"
     assert "第六条违约责任" in chinese.text.replace(" ", "")
+    # Issue 19: tesseract did not read the Chinese page first (before, it read it in full,
+    # --psm 3, only to learn it was Chinese); its OSD told the script.
+    assert tesseract.calls == [("osd", 0)]
+    assert chinese.orientation is not None and chinese.orientation["script"] == "Han"
+    tesseract.calls.clear()
     english_pdf = tmp_path / "english.pdf"
     english_pdf.write_bytes(img2pdf.convert(str(SYNTHETIC)))  # type: ignore[arg-type]
     english = ocr_page(str(english_pdf), 1, "english", options, str(tmp_path))
+    assert tesseract.calls == [("osd", 0), ("read", PSM)]  # OSD, then one reading
     assert english.engine is None  # the service's engine: tesseract
     assert (
         english.result_json(languages="chi_sim+eng", engine="tesseract 5", threshold=60)["engine"]

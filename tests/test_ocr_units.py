@@ -53,7 +53,7 @@ def test_parse_osd() -> None:
     )
     found = parse_osd(raw)
     assert found is not None and found.rotate == 90 and found.confidence == 15.49
-    assert found.script == "Han"
+    assert found.script == "Han" and found.script_confidence == 1.27
     assert parse_osd("Too few characters. Skipping this page") is None
 
 

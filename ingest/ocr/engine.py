@@ -52,6 +52,8 @@ class Orientation:
     """Degrees to turn the image clockwise to make it upright: 0, 90, 180 or 270."""
     confidence: float
     script: str | None = None
+    script_confidence: float = 0.0
+    """OSD's confidence in ``script`` (``Script confidence:``)."""
 
 
 @runtime_checkable
@@ -64,8 +66,12 @@ class OcrEngine(Protocol):
     ) -> EngineOutput:
         """Read ``image`` (``key`` names the page for engines that replay; others ignore it)."""
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
-        """How the image must be turned to be upright; None when it cannot tell."""
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
+        """How the image must be turned to be upright; None when it cannot tell. ``characters``:
+        how many characters OSD classifies at least (tesseract's ``min_characters_to_try``;
+        0: its default, 50)."""
 
 
 def _seconds(timeout: float) -> float:
@@ -98,10 +104,15 @@ class TesseractEngine:
             raise OcrPageError(f"tesseract wrote no output ({exc.strerror or exc})") from exc
         return EngineOutput(text=text, tsv=tsv, pdf=pdf)
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
         base = image.with_name(image.stem + "-osd")
+        config = f"--psm 0 --dpi {int(dpi)}"
+        if characters > 0:
+            config += f" -c min_characters_to_try={int(characters)}"
         try:
-            _run(image, base, "osd", "osd", f"--psm 0 --dpi {int(dpi)}", timeout)
+            _run(image, base, "osd", "osd", config, timeout)
             raw = base.with_suffix(".osd").read_text("utf-8", errors="replace")
         except OcrTimeout:
             raise
@@ -159,6 +170,7 @@ def _run(image: Path, base: Path, extension: str, lang: str, config: str, timeou
 _OSD_ROTATE = re.compile(r"^Rotate:\s*(\d+)", re.M)
 _OSD_CONF = re.compile(r"^Orientation confidence:\s*([\d.]+)", re.M)
 _OSD_SCRIPT = re.compile(r"^Script:\s*(\S+)", re.M)
+_OSD_SCRIPT_CONF = re.compile(r"^Script confidence:\s*([\d.]+)", re.M)
 
 
 def parse_osd(raw: str) -> Orientation | None:
@@ -167,6 +179,7 @@ def parse_osd(raw: str) -> Orientation | None:
         return None
     conf = _OSD_CONF.search(raw)
     script = _OSD_SCRIPT.search(raw)
+    script_conf = _OSD_SCRIPT_CONF.search(raw)
     angle = int(rotate.group(1)) % 360
     if angle not in (0, 90, 180, 270):
         return None
@@ -174,6 +187,7 @@ def parse_osd(raw: str) -> Orientation | None:
         rotate=angle,
         confidence=float(conf.group(1)) if conf else 0.0,
         script=script.group(1) if script else None,
+        script_confidence=float(script_conf.group(1)) if script_conf else 0.0,
     )
 
 
@@ -203,8 +217,12 @@ class RecordingOcrEngine:
         base.with_suffix(".pdf").write_bytes(out.pdf)
         return out
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
-        found = self.inner.orientation(image, key=key, dpi=dpi, timeout=timeout)
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
+        found = self.inner.orientation(
+            image, key=key, dpi=dpi, timeout=timeout, characters=characters
+        )
         path = Path(self.directory) / _safe(f"{key}-osd.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         data = None if found is None else found.__dict__
@@ -247,7 +265,9 @@ class ReplayOcrEngine:
         except OSError as exc:
             raise OcrPageError(f"no recorded OCR output {base.name} in {self.directory}") from exc
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
         path = Path(self.directory) / _safe(f"{key}-osd.json")
         try:
             data = json.loads(path.read_text("utf-8"))

@@ -4,26 +4,46 @@
    resolution when that is 200-600 dpi; any other page is rendered with pypdfium2 at 300 dpi,
    grey. The image is turned as the page is displayed (``/Rotate``) and written as PGM (no
    compression to pay for; tesseract reads it directly).
-2. **Recognition**: one tesseract pass (``--psm 3 --dpi <image dpi>``) gives the text, word
+2. **Chinese or Latin, before reading** (``ARCHIVE_OCR_ENGINE=auto``: a Chinese engine is set
+   and the languages have a Han pack): tesseract's OSD (``--psm 0``, classifying 20 characters
+   at least instead of 50) on a copy at about 150 dpi (half of a 300 dpi scan; a 200 dpi page as
+   it is: at 100 dpi OSD finds too few characters in small print) tells the page's script and
+   how it is turned. A page whose script is ``Han`` is read by the Chinese engine (RapidOCR) at
+   once, turned as OSD says (a turn only when OSD is sure of it, orientation confidence 2+), and
+   that reading is kept when it is mostly Han characters and confident (mean 60+); tesseract
+   reads nothing of it but the Latin runs inside its lines (``ingest.ocr.rapid``). Any other
+   page, a page OSD cannot tell (too few characters), and a page whose Chinese reading is not
+   kept go on to step 3, the old way. Measured (``bench/ocr_script.py``,
+   ``bench/ocr_quality.py``): OSD costs about 0.5 s of CPU a page (0.8 s classifying 50
+   characters; its script was right on all 23 pages of the corpus either way), where tesseract's
+   full reading of a Chinese page, which ``auto`` paid only to learn that it is Chinese, costs
+   about 3 s (up to 4.4; a sideways page paid two and an OSD); a tesseract reading of a 100-150
+   dpi copy costs 70-100 % of a full one (it saves little: tesseract scales each line to one
+   height to recognise it), and reading the inch of the page with the most lines costs as much
+   as OSD and called the real scan's pages Latin (its table rows read as Latin letters).
+3. **Recognition**: one tesseract pass (``--psm 3 --dpi <image dpi>``) gives the text, word
    confidences and boxes (TSV) and the text-only PDF layer.
-3. **Orientation**: a page that reads badly (mean word confidence below 60, or no words), or
+4. **Orientation**: a page that reads badly (mean word confidence below 60, or no words), or
    whose text lines mostly stand upright (a page turned by 90° that tesseract read top to
-   bottom), is checked with OSD (``--psm 0`` on a half-size copy: 0.6 s instead of 1.3 s);
-   when OSD says it is turned, the turned image is read again and kept if it reads better.
-   Upright pages, almost all of them, pay nothing for this.
-4. **Chinese pages**: with a Han language pack and a Latin one (``chi_sim+eng``), tesseract's
-   automatic layout (``--psm 3``) reads some Chinese lines, bold headings above all, with the
-   English model: ``第六条 违约责任`` came out as ``第六条 BABE``, and a heading line could be
-   merged into garbage. A page whose reading is mostly Han characters and that has such Latin
-   words inside Chinese lines (a run of 2+ Latin letters between or next to Han characters on
-   one line) is read once more as one block of text (``--psm 6``, same languages), which reads
-   those lines as Chinese; the second reading is kept when it has fewer such words and reads
-   about as confidently. Measured on the corpus (bench/ocr_quality.py): the Chinese scan's
-   ten clause headings, 7 read right before, 10 after; English pages are never read twice.
-5. **A second engine for Chinese** (``ARCHIVE_OCR_ENGINE=auto``, ``PageOptions.chinese_engine``):
-   a page whose first reading is mostly Han characters is read again by RapidOCR
-   (``ingest.ocr.rapid``) instead, and that reading is kept (it failing leaves step 4 to the
-   first engine). ``rapidocr`` reads every page with RapidOCR alone (no step 4).
+   bottom), is checked with OSD (``--psm 0`` on a half-size copy: 0.6 s instead of 1.3 s; its
+   full answer, not step 2's quick one); when OSD says it is turned, the turned image is
+   read again and kept if it reads better. Upright pages pay nothing for this (under
+   ``auto`` they paid step 2).
+5. **Chinese pages, tesseract**: with a Han language pack and a Latin one (``chi_sim+eng``),
+   tesseract's automatic layout (``--psm 3``) reads some Chinese lines, bold headings above
+   all, with the English model: ``第六条 违约责任`` came out as ``第六条 BABE``, and a heading
+   line could be merged into garbage. A page whose reading is mostly Han characters and that
+   has such Latin words inside Chinese lines (a run of 2+ Latin letters between or next to Han
+   characters on one line) is read once more as one block of text (``--psm 6``, same
+   languages), which reads those lines as Chinese; the second reading is kept when it has
+   fewer such words and reads about as confidently. Measured on the corpus
+   (bench/ocr_quality.py): the Chinese scan's ten clause headings, 7 read right before, 10
+   after; English pages are never read twice.
+6. **A second engine for Chinese** (``auto``, ``PageOptions.chinese_engine``): a page that
+   step 2 did not send to it and whose tesseract reading is mostly Han characters is read
+   again by RapidOCR (``ingest.ocr.rapid``) instead, and that reading is kept (it failing
+   leaves step 5 to the first engine; a page it already read upright is not read twice).
+   ``rapidocr`` reads every page with RapidOCR alone (no steps 2 and 5).
 """
 
 from __future__ import annotations
@@ -64,6 +84,16 @@ MAX_BOXES = 20_000
 HAN_SHARE = 0.5
 """A page whose letters are at least this share Han characters is a Chinese page."""
 HAN_PACKS = ("chi_sim", "chi_tra")
+OSD_DPI = 150
+"""OSD reads a copy of the page reduced to about this resolution (half of a 300 dpi scan; a
+200 dpi page at its own: at 100 dpi OSD finds too few characters in small print)."""
+OSD_CHARACTERS = 20
+"""Characters step 2's OSD classifies at least (tesseract's ``min_characters_to_try``, default
+50): the script is as clear from fewer, and OSD costs about 40 % less."""
+CHINESE_SCRIPTS = ("Han",)
+"""OSD's ``Script:`` of a page that goes to the Chinese engine first (step 2)."""
+TURN_CONFIDENCE = 2.0
+"""OSD's orientation confidence above which a Chinese page is read turned as OSD says."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +226,13 @@ def reads_chinese_badly(text: str, languages: str) -> bool:
         return False
     tidy = tidy_text(text)
     return han_share(tidy) >= HAN_SHARE and latin_in_han(tidy) > 0
+
+
+def tells_script_first(options: PageOptions) -> bool:
+    """Is the page's script told before it is read (``auto``: a Chinese engine, and languages
+    with a Han pack that tesseract could tell a Chinese page by)?"""
+    packs = options.languages.split("+")
+    return options.chinese_engine is not None and any(p in HAN_PACKS for p in packs)
 
 
 @dataclass(frozen=True)
@@ -369,6 +406,22 @@ def ocr_page(
         image.save(path)
         engine = options.engine
         key_base = f"{key}-p{page_no:04d}"
+        osd: Orientation | None = None
+        chinese: tuple[EngineOutput, Words] | None = None
+        chinese_turn: int | None = None  # the Chinese engine read the page turned by this
+        if tells_script_first(options):
+            osd = _osd(image, info, work, key_base, engine, deadline)
+            chinese_turn = _chinese_turn(osd, options)
+            if chinese_turn is not None:
+                first = _turned(image, work, chinese_turn) if chinese_turn else path
+                chinese = _read_chinese(
+                    first, f"{key_base}-r{chinese_turn}", info, options, deadline
+                )
+                if chinese is not None and _reads_chinese(*chinese):
+                    label = _chinese_label(options)
+                    return _result(page_no, *chinese, chinese_turn, info, osd, started, PSM, label)
+                # OSD misjudged the page (the reading is not mostly Han, or not confident),
+                # or the engine failed: the old way, tesseract first.
         output = engine.recognize(
             path,
             key=f"{key_base}-r0",
@@ -378,7 +431,6 @@ def ocr_page(
         )
         words = parse_tsv(output.tsv, options.low_confidence)
         rotation = 0
-        osd: Orientation | None = None
         if options.detect_orientation and _maybe_turned(words):
             half = work / "half.pgm"
             image.reduce(2).save(half)
@@ -389,8 +441,7 @@ def ocr_page(
                 timeout=deadline - time.monotonic(),
             )
             if osd is not None and osd.rotate:
-                turned = work / f"page-r{osd.rotate}.pgm"
-                image.rotate(-osd.rotate, expand=True).save(turned)
+                turned = _turned(image, work, osd.rotate)
                 second = engine.recognize(
                     turned,
                     key=f"{key_base}-r{osd.rotate}",
@@ -404,26 +455,11 @@ def ocr_page(
         psm = PSM
         read = path if not rotation else work / f"page-r{rotation}.pgm"
         if options.chinese_engine is not None and han_share(tidy_text(output.text)) >= HAN_SHARE:
-            try:
-                chinese: EngineOutput | None = options.chinese_engine.recognize(
-                    read,
-                    key=f"{key_base}-r{rotation}",
-                    languages=options.languages,
-                    dpi=info.dpi,
-                    timeout=deadline - time.monotonic(),
-                )
-            except OcrTimeout:
-                raise
-            except OcrPageError:
-                chinese = None  # the first engine's reading stands (and may be read again)
-            chinese_words = (
-                None if chinese is None else parse_tsv(chinese.tsv, options.low_confidence)
-            )
-            if chinese is not None and chinese_words is not None and chinese_words.count:
-                label = options.chinese_engine_label or options.chinese_engine.name
-                return _result(
-                    page_no, chinese, chinese_words, rotation, info, osd, started, psm, label
-                )
+            if chinese_turn != rotation:  # not read already
+                chinese = _read_chinese(read, f"{key_base}-r{rotation}", info, options, deadline)
+            if chinese is not None:
+                label = _chinese_label(options)
+                return _result(page_no, *chinese, rotation, info, osd, started, psm, label)
         if options.reread_block and reads_chinese_badly(output.text, options.languages):
             try:
                 block = engine.recognize(
@@ -443,6 +479,74 @@ def ocr_page(
         return _result(page_no, output, words, rotation, info, osd, started, psm)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _osd(
+    image: Any, info: PageImageInfo, work: Path, key_base: str, engine: OcrEngine, deadline: float
+) -> Orientation | None:
+    """Step 2: OSD on a copy of the page at about :data:`OSD_DPI` (its script and how it is
+    turned); None when it cannot tell (too few characters)."""
+    factor = max(round(info.dpi / OSD_DPI), 1)
+    small = work / "osd.pgm"
+    (image.reduce(factor) if factor > 1 else image).save(small)
+    return engine.orientation(
+        small,
+        key=f"{key_base}-r0",
+        dpi=max(info.dpi // factor, 1),
+        timeout=deadline - time.monotonic(),
+        characters=OSD_CHARACTERS,
+    )
+
+
+def _chinese_turn(osd: Orientation | None, options: PageOptions) -> int | None:
+    """How to turn a page that OSD finds Chinese before the Chinese engine reads it; None for
+    any other page (and for a page OSD finds turned without conviction)."""
+    if osd is None or osd.script not in CHINESE_SCRIPTS:
+        return None
+    if osd.rotate and (not options.detect_orientation or osd.confidence < TURN_CONFIDENCE):
+        return None
+    return osd.rotate
+
+
+def _reads_chinese(output: EngineOutput, words: Words) -> bool:
+    """The Chinese engine's reading of a page it was given first is kept: mostly Han
+    characters, read confidently (OSD got the script and the orientation right)."""
+    confident = words.confidence is not None and words.confidence >= READABLE_CONFIDENCE
+    return confident and han_share(tidy_text(output.text)) >= HAN_SHARE
+
+
+def _turned(image: Any, work: Path, rotate: int) -> Path:
+    """The page image turned clockwise by ``rotate`` degrees, saved once."""
+    turned = work / f"page-r{rotate}.pgm"
+    if not turned.exists():
+        image.rotate(-rotate, expand=True).save(turned)
+    return turned
+
+
+def _read_chinese(
+    image: Path, key: str, info: PageImageInfo, options: PageOptions, deadline: float
+) -> tuple[EngineOutput, Words] | None:
+    """The Chinese engine's reading of the image, None when it fails or finds no word."""
+    assert options.chinese_engine is not None
+    try:
+        output = options.chinese_engine.recognize(
+            image,
+            key=key,
+            languages=options.languages,
+            dpi=info.dpi,
+            timeout=deadline - time.monotonic(),
+        )
+    except OcrTimeout:
+        raise
+    except OcrPageError:
+        return None  # the first engine's reading stands (and may be read again)
+    words = parse_tsv(output.tsv, options.low_confidence)
+    return (output, words) if words.count else None
+
+
+def _chinese_label(options: PageOptions) -> str:
+    assert options.chinese_engine is not None
+    return options.chinese_engine_label or options.chinese_engine.name
 
 
 def _maybe_turned(words: Words) -> bool:

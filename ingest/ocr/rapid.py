@@ -564,5 +564,7 @@ class RapidOcrEngine:
             pdf=text_layer(rows, width, height, dpi),
         )
 
-    def orientation(self, image: Path, *, key: str, dpi: int, timeout: float) -> Orientation | None:
-        return self.osd.orientation(image, key=key, dpi=dpi, timeout=timeout)
+    def orientation(
+        self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
+    ) -> Orientation | None:
+        return self.osd.orientation(image, key=key, dpi=dpi, timeout=timeout, characters=characters)

@@ -3,9 +3,10 @@
 - ``tesseract``: tesseract reads every page (a Chinese page whose reading has Latin runs inside
   Chinese lines is read again as one block, ``--psm 6``: see ``ingest.ocr.page``).
 - ``rapidocr``: RapidOCR (PP-OCRv4, ``ingest.ocr.rapid``) reads every page.
-- ``auto``: tesseract reads the page; a page whose reading is mostly Han characters (a Chinese
-  page) is read again by RapidOCR, and RapidOCR's reading is kept. English pages are read by
-  tesseract alone, as before.
+- ``auto``: tesseract's OSD tells the page's script first; a Chinese page (script ``Han``) is
+  read by RapidOCR alone (tesseract reads only the Latin runs inside its lines), any other page
+  by tesseract, and a page whose tesseract reading is mostly Han characters goes to RapidOCR
+  too (when OSD could not tell). English pages are read by tesseract, after OSD (about 1 s).
 
 The choice per language was made by measurement (``bench/ocr_quality.py``, README
 "Benchmarks"): RapidOCR reads Chinese print with a fraction of tesseract's errors but drops many
