@@ -64,8 +64,8 @@ def test_the_wait_runs_out_lists_what_is_open_and_exits_3(env: dict[str, str], t
     (page,) = line["ocr"]["pages"]
     # waiting for its first attempt (a slow start) or, after it failed, for the next
     assert page["status"] == "queued" and page["attempts"] in (0, 1)
-    assert "stopped waiting for OCR after 3 s: 1 pages of 1 contracts still open" in done.stderr
-    assert f"#{cid}" in done.stderr and "scan.pdf  pages 1" in done.stderr
+    assert "stopped waiting for OCR after 3 s: 1 page of 1 contract still open" in done.stderr
+    assert f"#{cid}" in done.stderr and "scan.pdf  page 1" in done.stderr
     assert f"contract-archive ocr {cid}" in done.stderr
 
     # the page stayed queued for the server or a worker
@@ -79,7 +79,7 @@ def test_the_wait_runs_out_lists_what_is_open_and_exits_3(env: dict[str, str], t
     bounded = run({**env, "ARCHIVE_OCR_WAIT_SECONDS": "2"}, "ingest", str(other))
     assert bounded.returncode == 3, bounded.stderr
     assert "stopped waiting for OCR after 2 s" in bounded.stderr
-    assert "other.pdf  pages 1" in bounded.stderr
+    assert "other.pdf  page 1" in bounded.stderr
 
 
 def test_a_page_that_failed_ocr_exits_1_with_the_reason(env: dict[str, str], tmp_path: Path):
@@ -136,7 +136,7 @@ def test_no_wait_leaves_pages_queued_lists_them_and_exits_0(env: dict[str, str],
     assert line["status"] == "archived" and line["pages_needing_ocr"] == [1]
     (page,) = line["ocr"]["pages"]
     assert page["status"] == "queued" and page["attempts"] == 0
-    assert "not waiting for OCR (--no-wait): 1 pages of 1 contracts still open" in done.stderr
+    assert "not waiting for OCR (--no-wait): 1 page of 1 contract still open" in done.stderr
 
     # a scan and its copy in one batch: a line for each (the copy is a duplicate of the scan)
     twins = tmp_path / "twins"
@@ -152,7 +152,7 @@ def test_no_wait_leaves_pages_queued_lists_them_and_exits_0(env: dict[str, str],
     plain = run(env, "ingest", "--no-wait", str(one_page_scan(tmp_path / "b.pdf", "b")))
     assert plain.returncode == 0, plain.stderr
     assert "archived" in plain.stdout and "pages awaiting OCR: 1" in plain.stdout
-    assert "b.pdf  pages 1" in plain.stderr
+    assert "b.pdf  page 1" in plain.stderr
 
 
 def test_a_negative_wait_is_a_usage_error(env: dict[str, str], tmp_path: Path):

@@ -391,7 +391,8 @@ def _print_open(still_open: list[tuple[IngestResult, dict[str, Any]]], why: str)
         open_pages = [p for p in status["pages"] if p["status"] in ("queued", "running")]
         shown = ", ".join(str(p["page"]) for p in open_pages[:20])
         more = "…" if len(open_pages) > 20 else ""
-        err.print(f"  open      #{result.id}  {esc(result.file)}  pages {shown}{more}")
+        word = "page" if len(open_pages) == 1 else "pages"
+        err.print(f"  open      #{result.id}  {esc(result.file)}  {word} {shown}{more}")
     ids = " ".join(str(result.id) for result, _ in still_open)
     err.print(f"  [dim]hint: see progress with `contract-archive ocr {ids}`[/]")
 
