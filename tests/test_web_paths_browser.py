@@ -40,7 +40,7 @@ from tests.browser_support import (
     shot,
     sign_in,
 )
-from tests.conftest import make_settings
+from tests.conftest import corpus_files, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,6 +59,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         for name, roles, groups in (
             ("p-auditor", ("auditor",), ()),
             ("p-lawyer", ("legal",), (GROUP,)),
+            ("p-archivist", ("archivist",), ()),
         ):
             ensure_user(archive, name, roles, groups=groups)
             access.store.update_user(name, {"password_hash": hash_password(PASSWORD)})
@@ -207,5 +208,61 @@ def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     ]
     assert len(downloads) == 2, downloads  # the refusal and the download, each logged once
     assert set(downloads) == {("refused", None, "purpose required"), ("ok", purpose, None)}
+    assert not errors, errors
+    context.close()
+
+
+NEW = next(p for p in corpus_files("en-cuad", ".pdf") if "GULFSOUTH" in p.name.upper())
+"""A contract the archive does not hold yet: the archivist uploads it."""
+
+
+def test_the_archivist_uploads_completes_and_files_a_contract(live: LiveServer, browser) -> None:
+    """The archivist's day in one path: upload a contract on the upload page, open it from the
+    upload list, confirm its signing date with a reason, file it (classification, fonds code:
+    the archive assigns the 档号), and see it filed."""
+    errors: list[str] = []
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(90_000)
+    sign_in(page, "p-archivist")
+
+    page.locator("ul.nav a[href='/upload']").click()
+    page.get_by_label("Customer").fill("Gulf South Medical Supply")
+    page.set_input_files("#files", str(NEW))
+    page.get_by_role("button", name="Upload").click()
+    done = page.locator("#upload-list li.status-archived")
+    expect(done).to_have_count(1)
+    shot(page, "path-archivist-1-uploaded")
+    done.locator("a[href^='/contracts/']").click()
+    page.wait_for_url(re.compile(r"/contracts/\d+$"))
+    found = re.search(r"/contracts/(\d+)$", page.url)
+    assert found
+    cid = int(found.group(1))
+    expect(page.locator(".contract-head .meta")).to_contain_text("Gulf South Medical Supply")
+
+    terms = page.locator("#edit-terms")
+    terms.locator("summary").click()
+    terms.locator("#e-sign_date").fill("1997-12-24")
+    terms.locator("#e-terms-reason").fill("as on the signature page")
+    terms.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=terms"))
+
+    filing = page.locator("#edit-file")
+    if filing.get_attribute("open") is None:
+        filing.locator("summary").click()
+    filing.locator("#e-classification").select_option("FW")
+    filing.locator("#e-fonds").fill("A01")
+    filing.get_by_role("button", name="File and assign the archival code").click()
+    page.wait_for_url(re.compile(r"saved=file"))
+    expect(page.locator("#edit-file")).to_contain_text("Filed as A01-")
+    shot(page, "path-archivist-2-filed")
+
+    view = live.archive.contracts.view(cid)
+    assert view.confirmed.sign_date is not None and view.confirmed.sign_date.isoformat() == (
+        "1997-12-24"
+    )
+    assert view.archival.archival_code and view.archival.archival_code.startswith("A01-")
+    assert view.confirmed.classification == "FW"
     assert not errors, errors
     context.close()
