@@ -12,6 +12,7 @@ for strings of the other language.
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,14 +23,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.batches import separator_sheet
 from search_api.app import create_app
 from search_api.web.i18n import CATALOGS, localize, translate
 from services.access.credentials import hash_password
 from services.access.service import AccessControl
 from services.archive import Archive
+from services.facade import Runtime
 from storage.index.query import KNOWN_FIELDS
 from storage.records.access_base import NewUser
+from tests.access_helpers import ensure_user
 from tests.conftest import corpus_files, make_settings
+from tests.test_intake_batches import image_pdf, raster
 
 ZH_PDF = next(p for p in corpus_files("zh", ".pdf") if "新疆" in p.name)
 EN_PDF = next(p for p in corpus_files("en-cuad", ".pdf") if "JOINT FILING" in p.name)
@@ -59,6 +64,8 @@ class World:
     zh: int
     en: int
     data: list[str]
+    staged: str = ""
+    """The token of a batch scan waiting for its preview to be committed (the staged page)."""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +120,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 for s in items
             ),
         ]
-        yield World(archive, ids[0], ids[1], data)
+        # a batch scan staged for its preview: a separator sheet and two pages of a contract
+        boss = ensure_user(archive, "boss", ("admin",))
+        batch = image_pdf(
+            [
+                raster(separator_sheet("新疆汽车贸易公司", "XS"), 0, 1),
+                raster(ZH_PDF, 0, 2),
+                raster(ZH_PDF, 1, 3),
+            ]
+        )
+        staged = (
+            Runtime(archive).facade(boss).batches.stage(io.BytesIO(batch), filename="box-1.pdf")
+        )
+        yield World(archive, ids[0], ids[1], [*data, "box-1.pdf"], staged.token)
 
 
 def client_for(world: World, lang: str) -> TestClient:
@@ -175,6 +194,7 @@ def pages(world: World) -> list[tuple[str, int]]:
         ("/jobs", 200),
         ("/approvals", 200),
         ("/borrowings", 200),
+        (f"/batches/staged/{world.staged}", 200),
         ("/contracts/999999", 404),
         ("/no/such/page", 404),
     ]
