@@ -321,7 +321,7 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 00:30, 2 workers, load
     "test_cli.py": 29,
     "test_access_auth.py": 18,
     "test_web_browser.py": 48,
-    "test_web_paths_browser.py": 25,
+    "test_web_paths_browser.py": 70,  # + the archivist's path (upload to filing): 64 s at load 5
     "test_restore.py": 10,
     "test_hidden_counts.py": 11,
     "test_access_log.py": 15,
