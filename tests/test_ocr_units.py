@@ -188,6 +188,43 @@ def test_pool_kills_a_stuck_worker_with_its_children(tmp_path: Path) -> None:
         pool.close()
 
 
+def test_closing_the_pool_while_a_page_is_being_submitted_stops_it_at_once() -> None:
+    """A stop while a page is being handed to a worker that is only starting: the worker is
+    killed too (the kill read the executor's workers before the submit had added the new one,
+    so the page ran to its end: 3 of 15 closes here, and a 30 s stop in the suite)."""
+    import random
+    import threading
+
+    from ingest.ocr.pool import PoolStopped
+
+    slow = []
+    for _ in range(12):
+        pool = OcrPool(1)
+        took: list[float] = []
+        outcome: list[str] = []
+
+        def work(
+            pool: OcrPool = pool, took: list[float] = took, outcome: list[str] = outcome
+        ) -> None:
+            started = time.monotonic()
+            try:
+                pool.run(60, time.sleep, 20)
+                outcome.append("ran to the end")
+            except PoolStopped:
+                outcome.append("stopped")
+            took.append(time.monotonic() - started)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        time.sleep(random.uniform(0.0, 0.03))  # around the moment the worker is started
+        pool.close(kill=True)
+        thread.join(40)
+        assert outcome, "the page's thread did not end"
+        if took[0] > 5:
+            slow.append((outcome[0], round(took[0], 1)))
+    assert not slow, slow
+
+
 def test_which_pages_need_ocr() -> None:
     from ingest.pdf import page_needs_ocr
 
