@@ -2251,3 +2251,654 @@ MESSAGES_ZH += [
         (r"sort: unknown column '(.+)'", "排序：没有列“{0}”"),
     )
 ]
+
+
+# --- every message an archive error carries (issue 15; tests/test_i18n_messages.py finds them) ---
+_NOTE_KEY = r"the ledger key|the access log key|(?:the )?\S+ key"
+"""What signing.notes.load_or_create_signer names a key (its ``what``)."""
+_ENGINE_STEP = (
+    r"(?:creating|deleting) index \S+|moving the alias|refreshing \S+|reading the server's version|"
+    r"looking for (?:alias )?\S+|reading alias \S+|reading the mapping of \S+|bulk indexing|"
+    r"counting|searching"
+)
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # classification scheme and rules (core.rules, services.contracts.scheme)
+        (r"invalid classification code '(.*)'", "分类代码 {0} 无效"),
+        (r"invalid code of the classification scheme '(.*)'", "分类方案代码 {0} 无效"),
+        (r"(\S+) is not a code of the current scheme", "{0} 不是现行分类方案中的代码"),
+        (
+            r"(\S+) is the fallback code of the scheme and cannot be retired",
+            "{0} 是分类方案的兜底代码，不能停用",
+        ),
+        (
+            r"(\d+) contracts have a confirmed classification; training needs contracts of at "
+            r"least two codes",
+            "已确认分类的合同有 {0} 份；训练需要至少两个分类代码下的合同",
+        ),
+        (r"no classification scheme exists", "尚无分类方案"),
+        (r"classification scheme version (\d+) does not exist", "分类方案第 {0} 版不存在"),
+        (
+            r"the classification scheme changed meanwhile \(now version (\d+)\)",
+            "分类方案已被他人修改（现为第 {0} 版）",
+        ),
+        (r"the classification scheme changed meanwhile", "分类方案已被他人修改"),
+        (r"retention must be one of (.+)", "保管期限须为以下之一：{0}"),
+        # approval rules (core.workflows)
+        (r"(.+) must be a list of non-empty texts", "{0} 须为非空文本的列表"),
+        (
+            r"(.+): a step is an object with users, roles, groups and mode",
+            "{0}：审批步骤须为含 users、roles、groups 和 mode 的对象",
+        ),
+        (r"(.+): unknown key\(s\) (.+)", "{0}：未知的键 {1}"),
+        (r"(.+): mode must be one of (.+), not '(.*)'", "{0}：mode 须为 {1} 之一，而不是 {2}"),
+        (r"(.+): unknown role '(.*)'", "{0}：未知角色 {1}"),
+        (r"(.+): a step selects no one", "{0}：该步骤没有选中任何人"),
+        (r'approval rules are \{"rules": \[ \.\.\. \]\}', '审批规则的格式为 {{"rules": [ ... ]}}'),
+        (r"at most (\d+) approval rules", "审批规则最多 {0} 条"),
+        (
+            r"rule (\d+): a rule is an object with name, when and steps",
+            "第 {0} 条规则：规则须为含 name、when 和 steps 的对象",
+        ),
+        (r"(.+): two rules have this name", "{0}：有两条规则同名"),
+        (r"(.+): when is an object of conditions", "{0}：when 须为由条件组成的对象"),
+        (r"(.+): unknown condition\(s\) (.+)", "{0}：未知的条件 {1}"),
+        (r"(.+): amount_over must be a number", "{0}：amount_over 须为数字"),
+        (
+            r"(.+): amount_over must be a number of at least 0",
+            "{0}：amount_over 须为不小于 0 的数字",
+        ),
+        (
+            r"(.+): currency is a three-letter code, e\.g\. CNY",
+            "{0}：币种为三个字母的代码，例如 CNY",
+        ),
+        (r"(.+): a rule needs at least one step", "{0}：规则至少需要一个步骤"),
+        (r"(.+): at most (\d+) steps", "{0}：最多 {1} 个步骤"),
+        (r"(.+), step (\d+)", "{0}，第 {1} 步"),
+        (r"rule (\d+)", "第 {0} 条规则"),
+        (r"invalid risk flag '(.*)'", "风险标记 {0} 无效"),
+        (r"a comment is required", "需要填写意见"),
+        (r"a purpose is required", "需要填写借阅目的"),
+        (r"a note is required", "需要填写备注"),
+        (r"the comment is longer than 2000 characters", "意见超过 2000 个字符"),
+        (r"the purpose is longer than 2000 characters", "借阅目的超过 2000 个字符"),
+        (r"the note is longer than 2000 characters", "备注超过 2000 个字符"),
+        (r"days must be a whole number", "天数须为整数"),
+        (r"a borrowing lasts 1 to (\d+) days, not (.+)", "借阅期限为 1 到 {0} 天，而不是 {1}"),
+        # approvals (services.facade.approvals, storage.records.approvals_sql)
+        (
+            r"the approval rules changed meanwhile \(now version (\d+)\)",
+            "审批规则已被他人修改（现为第 {0} 版）",
+        ),
+        (
+            r"contract (\d+) is (\w+); only a draft can be submitted for approval",
+            "合同 {0} 当前为{1}；只有草稿可以提交审批",
+        ),
+        (r"approval round (\d+) does not exist", "审批轮次 {0} 不存在"),
+        (r"contract (\d+) is not in approval \(it is (\w+)\)", "合同 {0} 不在审批中（当前为{1}）"),
+        (r"the approval moved on meanwhile", "审批已被他人推进"),
+        (r"(.+) approved this step already", "{0} 已审批过此步骤"),
+        (
+            r"there are no approval rules, so no chain can be selected",
+            "没有审批规则，因此无法选出审批链",
+        ),
+        (r"no approval rule selects contract (\d+)", "没有审批规则适用于合同 {0}"),
+        (
+            r"step (\d+) \((.+)\) selects no one who may approve contract (\d+)",
+            "第 {0} 步（{1}）没有选中可审批合同 {2} 的人",
+        ),
+        (r"nobody approves or rejects their own submission", "任何人都不能审批自己提交的申请"),
+        (
+            r"(.+) is not an approver of step (\d+) of contract (\d+) \((.+)\)",
+            "{0} 不是合同 {2} 第 {1} 步（{3}）的审批人",
+        ),
+        (
+            r"(.+) is no longer one of the approvers of step (\d+) \((.+)\): the role, group or "
+            r"clearance that made them one is gone",
+            "{0} 已不再是第 {1} 步（{2}）的审批人：使其成为审批人的角色、用户组或权限已不存在",
+        ),
+        (r"unknown approval state '(.*)'", "未知的审批状态 {0}"),
+        # the lifecycle (services.contracts.lifecycle, storage.records.lifecycle_sql)
+        (
+            r"a correction outside the lifecycle rules needs a reason",
+            "在生命周期规则之外更正状态需要说明原因",
+        ),
+        (
+            r"a contract goes into approval only by being submitted, which starts the chain of "
+            r"approvers the approval rules select",
+            "合同只能通过提交进入审批，提交后将启动审批规则选出的审批链",
+        ),
+        (
+            r"contract (\d+) is in approval: only its approvers' decisions move it on \(the last "
+            r"approval to signing, a rejection back to draft\)",
+            "合同 {0} 正在审批中：只有审批人的决定能推进它"
+            "（最后一步批准后进入签署，驳回则退回草稿）",
+        ),
+        (
+            r"a filing forced past the 四性检测 needs a reason",
+            "未通过四性检测而强制归档，需要说明原因",
+        ),
+        (r"a hold needs a reason", "冻结需要说明原因"),
+        (
+            r"contract (\d+) is held \((.+)\); it cannot be disposed of",
+            "合同 {0} 已冻结（{1}），不能处置",
+        ),
+        (
+            r"contract (\d+) is not due for disposal before (.+)",
+            "合同 {0} 在 {1} 之前不到处置期",
+        ),
+        (r"contract (\d+) is not due for disposal", "合同 {0} 未到处置期"),
+        (r"the paid amount is more than the amount due", "已付金额超过应付金额"),
+        (r"contract (\d+) is (\w+) already", "合同 {0} 已是{1}"),
+        (
+            r"archival code (.+) belongs to contract (\d+) already",
+            "档号 {0} 已属于合同 {1}",
+        ),
+        (r"contract (\d+) has no hold (\d+)", "合同 {0} 没有编号为 {1} 的冻结"),
+        (r"hold (\d+) was released already", "冻结 {0} 已解除"),
+        (r"contract (\d+) has no payment item (\d+)", "合同 {0} 没有编号为 {1} 的付款项"),
+        # terms (services.contracts.terms, storage.records.terms_sql)
+        (r"(\w+) must be a whole number from (-?\d+) to (\d+)", "{0} 须为 {1} 到 {2} 之间的整数"),
+        (r"'(.*)' cannot be set here", "{0} 不能在此设置"),
+        (
+            r"contract (\d+) is filed as (.+); its fonds code is part of the archival code and "
+            r"cannot change",
+            "合同 {0} 已归档，档号 {1}；全宗号是档号的一部分，不能更改",
+        ),
+        (
+            r"changing the retention of a filed contract is an appraisal: give a reason",
+            "更改已归档合同的保管期限属于鉴定：请说明原因",
+        ),
+        (r"every party needs a name", "每个当事方都需要名称"),
+        (
+            r"a term needs a confirmed effective or signing date to give an expiry",
+            "期限需要已确认的生效日期或签署日期，才能推算到期日",
+        ),
+        (r"suggestions of '(.*)' cannot be accepted", "{0} 的建议值不能确认"),
+        (r"a contract has no term '(.*)'", "合同没有条款字段 {0}"),
+        (r"suggestion (\d+) does not exist", "建议值 {0} 不存在"),
+        (
+            r"a suggestion can be accepted or rejected, not '(.*)'",
+            "建议值只能确认或驳回，而不能 {0}",
+        ),
+        (
+            r"nothing to change: give title, customer or classification",
+            "没有要修改的内容：请填写标题、客户或分类",
+        ),
+        (r"nothing to change", "没有要修改的内容"),
+        (r"the title must not be empty", "标题不能为空"),
+        (r"cannot change '?([^']*?)'? of a contract", "不能修改合同的 {0}"),
+        (r"cannot change (.+) of a user", "不能修改用户的 {0}"),
+        # customers (services.contracts.customers, storage.records.customers_sql)
+        (r"customer (\d+) does not exist", "客户 {0} 不存在"),
+        (r"the name '(.*)' already belongs to customer (\d+)", "名称 {0} 已属于客户 {1}"),
+        (r"a customer has no field '(.*)'", "客户没有字段 {0}"),
+        (r"customer (\d+) has no alias '(.*)'", "客户 {0} 没有别名 {1}"),
+        (r"a customer cannot be merged into itself", "客户不能合并到自身"),
+        (
+            r"(.+) is not a valid 统一社会信用代码 \(its check character is wrong\)",
+            "{0} 不是有效的统一社会信用代码（校验位有误）",
+        ),
+        (r"a customer needs a name with letters or digits", "客户名称须含有文字或数字"),
+        (r"an alias needs letters or digits", "别名须含有文字或数字"),
+        (r"the customer '(.*)' could not be matched; retry", "未能匹配客户 {0}；请重试"),
+        # time windows and searches (services.contracts.base, services.search)
+        (r"'(.*)' is not a time window", "{0} 不是时间窗口"),
+        (
+            r"the window '(.*)' is out of range \(0 to 100 years\)",
+            "时间窗口 {0} 超出范围（0 到 100 年）",
+        ),
+        (r"limit must be between 1 and (\d+), not (.+)", "limit 须在 1 到 {0} 之间，而不是 {1}"),
+        (
+            r"offset must be between 0 and 100000, not (.+)",
+            "offset 须在 0 到 100000 之间，而不是 {0}",
+        ),
+        (r"sort must be one of (.+), not '(.*)'", "sort 须为 {0} 之一，而不是 {1}"),
+        (
+            r"the query has more than (\d+) operators and parentheses",
+            "检索式的运算符和括号超过 {0} 个",
+        ),
+        (
+            r"the query nests parentheses and exclusions more than (\d+) deep",
+            "检索式中括号与排除的嵌套超过 {0} 层",
+        ),
+        (r"clause: '(.*)' is not a clause type", "clause: {0} 不是条款类型"),
+    )
+]
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # the records database (storage.records)
+        (r"the change conflicts with existing data: (.+)", "该修改与现有数据冲突：{0}"),
+        (r"the change conflicts with an existing record: (.+)", "该修改与现有记录冲突：{0}"),
+        (r"records database failed: (.+)", "记录数据库出错：{0}"),
+        (r"records database (.+) failed: (.+)", "记录数据库 {0} 出错：{1}"),
+        (
+            r"no space left on the device while writing the records database (.+)",
+            "写入记录数据库 {0} 时设备空间已满",
+        ),
+        (r"cannot connect to the records database (.+): (.+)", "无法连接记录数据库 {0}：{1}"),
+        (
+            r"records database is at migration (\S+), the code expects (\S+)",
+            "记录数据库处于迁移版本 {0}，而程序需要 {1}",
+        ),
+        (
+            r"the directory of the SQLite database (.+) cannot be created: (.+)",
+            "无法创建 SQLite 数据库所在目录 {0}：{1}",
+        ),
+        (r"cannot migrate the records database (.+): (.+)", "无法迁移记录数据库 {0}：{1}"),
+        (
+            r"ARCHIVE_DATABASE_URL is not a database URL: (.+)",
+            "ARCHIVE_DATABASE_URL 不是数据库 URL：{0}",
+        ),
+        (r"a user named '(.*)' already exists", "名为 {0} 的用户已存在"),
+        (r"user '?([^']*?)'? does not exist", "用户 {0} 不存在"),
+        (r"token (\S+) does not exist", "令牌 {0} 不存在"),
+        (
+            r"the access log cannot be written, so the request was not carried out: (.+)",
+            "无法写入访问日志，因此请求未执行：{0}",
+        ),
+        (
+            r"the access log cannot be written, so the request was not carried out",
+            "无法写入访问日志，因此请求未执行",
+        ),
+        (
+            r"retention never removes the newest entry of the log",
+            "保留期清理永远不会删除日志的最新一条记录",
+        ),
+        (r"access log entry (\d+) does not exist", "访问日志记录 {0} 不存在"),
+        (
+            r"(.+) has a pending request for contract (\d+) already",
+            "{0} 已有合同 {1} 的待处理借阅申请",
+        ),
+        (r"(.+) has a live grant for contract (\d+) already", "{0} 已有合同 {1} 的有效借阅授权"),
+        (r"borrowing request (\d+) does not exist", "借阅申请 {0} 不存在"),
+        (
+            r"borrowing request (\d+) is (\w+); only a pending request can be granted or refused",
+            "借阅申请 {0} 当前为{1}；只有待处理的申请可以批准或拒绝",
+        ),
+        (
+            r"borrowing request (\d+) is (\w+); there is nothing to return",
+            "借阅申请 {0} 当前为{1}；没有需要归还的内容",
+        ),
+        (r"background job (\d+) does not exist", "后台任务 {0} 不存在"),
+        (
+            r"background job (\d+) is (\w+), not failed: only a failed job is retried",
+            "后台任务 {0} 当前为{1}，而非失败：只有失败的任务可以重试",
+        ),
+        (r"the ledger has (\d+) leaves, not (\d+)", "账本有 {0} 个叶子，而不是 {1} 个"),
+        (
+            r"a fixity audit is running in (.+) \(run (\d+), last progress (.+)\)",
+            "{0} 中正在进行固定性审计（第 {1} 次运行，最近进展于 {2}）",
+        ),
+        (r"fixity run (\d+) does not exist", "固定性审计运行 {0} 不存在"),
+        # the object store (storage.objects)
+        (r"invalid object key '(.*)'", "对象键 {0} 无效"),
+        (r"not a lower-case hex SHA-256 digest: '(.*)'", "不是小写十六进制的 SHA-256 摘要：{0}"),
+        (r"no space left on the device while (.+)", "{0}时设备空间已满"),
+        (r"I/O error while (.+): (.+)", "{0}时发生 I/O 错误：{1}"),
+        (r"storing (\S+)", "存储 {0}"),
+        (r"restoring (\S+)", "恢复 {0}"),
+        (r"deleting (\S+)", "删除 {0}"),
+        (r"listing the versions of (\S+)", "列出 {0} 的版本"),
+        (r"reading the metadata of (\S+)", "读取 {0} 的元数据"),
+        (r"setting the retention of (\S+)", "设置 {0} 的保留期"),
+        (r"setting the legal hold of (\S+)", "设置 {0} 的法律冻结"),
+        (r"releasing the legal hold of (\S+)", "解除 {0} 的法律冻结"),
+        (r"signing a download URL for (\S+)", "为 {0} 签发下载链接"),
+        (r"listing (\S+|the bucket)", "列出 {0}"),
+        (r"reading (\S+)", "读取 {0}"),
+        (r"receiving the file", "接收文件"),
+        (r"writing the search index", "写入检索索引"),
+        (r"object directory (.+) cannot be created: (.+)", "无法创建对象目录 {0}：{1}"),
+        (r"object directory (.+) is not writable", "对象目录 {0} 不可写"),
+        (
+            r"bytes for (.+) have SHA-256 (\S+), expected (\S+)",
+            "{0} 的内容 SHA-256 为 {1}，应为 {2}",
+        ),
+        (r"object (.+) already exists with different content", "对象 {0} 已存在且内容不同"),
+        (r"object (.+) does not exist", "对象 {0} 不存在"),
+        (r"(.+) is not a temporary file of the object store", "{0} 不是对象存储的临时文件"),
+        (r"the local object store cannot enforce (.+)", "本地对象存储无法强制执行{0}"),
+        (r"the (\w+) object store cannot enforce legal holds", "{0} 对象存储无法强制执行法律冻结"),
+        (r"retention", "保留期"),
+        (r"legal holds", "法律冻结"),
+        (
+            r"ARCHIVE_S3_ENDPOINT must be a URL such as https://minio\.example:9000, not '(.*)'",
+            "ARCHIVE_S3_ENDPOINT 须为 URL，例如 https://minio.example:9000，而不是 {0}",
+        ),
+        (r"reading (.+) from S3 failed: (.+)", "从 S3 读取 {0} 失败：{1}"),
+        (
+            r"object (.+) read back with SHA-256 (\S+), stored as (\S+)",
+            "对象 {0} 读回的 SHA-256 为 {1}，存储时为 {2}",
+        ),
+        (r"invalid S3 settings: (.+)", "S3 设置无效：{0}"),
+        (
+            r"the S3 server refused (.+): the bytes it received do not have SHA-256 (\S+)",
+            "S3 服务器拒绝了 {0}：收到的内容 SHA-256 不是 {1}",
+        ),
+        (
+            r"the S3 server refused to change the retention of (.+)",
+            "S3 服务器拒绝更改 {0} 的保留期",
+        ),
+        (
+            r"the S3 server refused to delete (.+) \(version (.+)\): it is under retention or "
+            r"legal hold, or the key may not delete",
+            "S3 服务器拒绝删除 {0}（版本 {1}）：它处于保留期或法律冻结中，或该密钥无删除权限",
+        ),
+        (r"the S3 server refused (.+): (.+) \((.+)\)", "S3 服务器拒绝了{0}：{1}（{2}）"),
+        (r"the S3 bucket '(.*)' does not exist", "S3 存储桶 {0} 不存在"),
+        (r"S3 failed while (.+): (.+) \((.+)\)", "S3 在{0}时出错：{1}（{2}）"),
+        (
+            r"TLS with the S3 server (.+) failed while (.+): (.+)",
+            "在{1}时与 S3 服务器 {0} 的 TLS 连接失败：{2}",
+        ),
+        (
+            r"cannot reach the S3 server at ARCHIVE_S3_ENDPOINT=(.+): (.+)",
+            "无法连接 S3 服务器 ARCHIVE_S3_ENDPOINT={0}：{1}",
+        ),
+        (
+            r"cannot reach the S3 server (.+) while (.+): (.+)",
+            "在{1}时无法连接 S3 服务器 {0}：{2}",
+        ),
+        (r"the S3 server (.+) refused the credentials: (.+)", "S3 服务器 {0} 拒绝了凭据：{1}"),
+        (r"the S3 server (.+) answered (.+): (.+)", "S3 服务器 {0} 返回 {1}：{2}"),
+        (r"TLS with the S3 server (.+) failed: (.+)", "与 S3 服务器 {0} 的 TLS 连接失败：{1}"),
+        (
+            r"the S3 bucket '(.*)' \(ARCHIVE_S3_BUCKET\) does not exist",
+            "S3 存储桶 {0}（ARCHIVE_S3_BUCKET）不存在",
+        ),
+        (
+            r"cannot read the settings of the S3 bucket '(.*)': (.+)",
+            "无法读取 S3 存储桶 {0} 的设置：{1}",
+        ),
+        (
+            r"the S3 bucket '(.*)' \(ARCHIVE_S3_BUCKET\) has no Object Lock: originals could be "
+            r"deleted or overwritten",
+            "S3 存储桶 {0}（ARCHIVE_S3_BUCKET）未启用对象锁定（Object Lock）：原件可能被删除或覆盖",
+        ),
+        (
+            r"the S3 bucket '(.*)' \(ARCHIVE_S3_BUCKET\) has versioning (.+)",
+            "S3 存储桶 {0}（ARCHIVE_S3_BUCKET）的版本控制为 {1}",
+        ),
+        (
+            r"object (.+) cannot be overwritten: the S3 server refused a new version \((.+)\)",
+            "对象 {0} 不能被覆盖：S3 服务器拒绝了新版本（{1}）",
+        ),
+        (r"object (.+) is locked by (.+); it cannot be deleted", "对象 {0} 被{1}锁定，不能删除"),
+        (r"a legal hold", "法律冻结"),
+        (r"(\w+) retention until (.+)", "{0} 保留期至 {1}"),
+        (
+            r"the data directory (.+) is writable by other users \(mode (\S+)\): they could "
+            r"replace what the archive stores",
+            "数据目录 {0} 可被其他用户写入（权限 {1}）：他们可能替换档案中存储的内容",
+        ),
+        (r"the data directory (.+) cannot be created: (.+)", "无法创建数据目录 {0}：{1}"),
+        (r"ARCHIVE_OBJECT_STORE=s3 needs (.+)", "ARCHIVE_OBJECT_STORE=s3 需要 {0}"),
+        (r"unknown ARCHIVE_OBJECT_STORE '(.*)'", "未知的 ARCHIVE_OBJECT_STORE {0}"),
+        (r"unknown ARCHIVE_INDEX_BACKEND '(.*)'", "未知的 ARCHIVE_INDEX_BACKEND {0}"),
+        # the search index (storage.index)
+        (
+            r"cannot reach the search server at ARCHIVE_INDEX_URL=(.+): (.+)",
+            "无法连接检索服务器 ARCHIVE_INDEX_URL={0}：{1}",
+        ),
+        (
+            r"the search server at (.+) refused the credentials: (.+)",
+            "位于 {0} 的检索服务器拒绝了凭据：{1}",
+        ),
+        (
+            r"ARCHIVE_INDEX_BACKEND=(\S+) but the server at ARCHIVE_INDEX_URL is not (\S+): (.+)",
+            "ARCHIVE_INDEX_BACKEND={0}，但 ARCHIVE_INDEX_URL 上的服务器不是 {1}：{2}",
+        ),
+        (r"the search server at (.+) failed: (.+)", "位于 {0} 的检索服务器出错：{1}"),
+        (
+            r"ARCHIVE_INDEX_NAME=(.+) names an index, not an alias: the archive keeps its indexes "
+            r"behind an alias",
+            "ARCHIVE_INDEX_NAME={0} 指向的是索引而非别名：本档案的索引都放在别名之后",
+        ),
+        (
+            r"the search index (.+) behind ARCHIVE_INDEX_NAME=(.+) has mapping version (\S+); "
+            r"this version of the archive needs (\S+)",
+            "ARCHIVE_INDEX_NAME={1} 背后的检索索引 {0} 映射版本为 {2}；本版本档案需要 {3}",
+        ),
+        (r"the search server refused (\d+) entries: (.+)", "检索服务器拒绝了 {0} 条记录：{1}"),
+        (r"the search server refused to delete: (.+)", "检索服务器拒绝删除：{0}"),
+        (
+            r"ARCHIVE_INDEX_BACKEND=(\S+) needs ARCHIVE_INDEX_URL",
+            "ARCHIVE_INDEX_BACKEND={0} 需要 ARCHIVE_INDEX_URL",
+        ),
+        (r"cannot open the search index at (.+): (.+)", "无法打开位于 {0} 的检索索引：{1}"),
+        (
+            r"the search index at (.+) has field layout version (\S+); this version of the archive "
+            r"needs (\S+)",
+            "位于 {0} 的检索索引字段布局版本为 {1}；本版本档案需要 {2}",
+        ),
+        (r"index directory (.+) cannot be created: (.+)", "无法创建索引目录 {0}：{1}"),
+        (r"cannot write the search index: (.+)", "无法写入检索索引：{0}"),
+        (r"the search index failed: (.+)", "检索索引出错：{0}"),
+        (r"(.+) is not a leftover of the search index", "{0} 不是检索索引的残留文件"),
+        (r"creating index (\S+)", "创建索引 {0}"),
+        (r"deleting index (\S+)", "删除索引 {0}"),
+        (r"moving the alias", "移动别名"),
+        (r"refreshing (\S+)", "刷新 {0}"),
+        (r"reading the server's version", "读取服务器版本"),
+        (r"looking for alias (\S+)", "查找别名 {0}"),
+        (r"reading alias (\S+)", "读取别名 {0}"),
+        (r"looking for (\S+)", "查找 {0}"),
+        (r"reading the mapping of (\S+)", "读取 {0} 的映射"),
+        (r"bulk indexing", "批量索引"),
+        (r"counting", "计数"),
+        (r"searching", "检索"),
+        # a failure of the search server while doing one of the above (storage.index.engine)
+        (rf"({_ENGINE_STEP}): HTTP (\d+) (.*)", "{0}时检索服务器返回 HTTP {1} {2}"),
+        (rf"({_ENGINE_STEP}): (.+)", "{0}时出错：{1}"),
+    )
+]
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # sealing, manifests, keys (signing)
+        (
+            r"the SM3 cycle must be at least 1 audit, not (.+)",
+            "SM3 周期须至少为 1 次审计，而不是 {0}",
+        ),
+        (r"the manifest cannot be put in canonical form: (.+)", "清单无法转换为规范形式：{0}"),
+        (r"this Python's OpenSSL has no SM3", "此 Python 所用的 OpenSSL 不支持 SM3"),
+        (r"contract (\d+) has no manifest to export", "合同 {0} 没有可导出的清单"),
+        (
+            r"the manifest of contract (\d+) is not sealed yet \((.+)\)",
+            "合同 {0} 的清单尚未封印（{1}）",
+        ),
+        (r"the seal of contract (\d+) cannot be read \((.+)\)", "无法读取合同 {0} 的封印（{1}）"),
+        (r"(.+) cannot be created: (.+)", "无法创建 {0}：{1}"),
+        (r"(.+) is not empty", "{0} 不是空的"),
+        (
+            r"the ledger's latest leaf of contract (\d+) is not the exported manifest",
+            "账本中合同 {0} 的最新叶子不是所导出的清单",
+        ),
+        (r"(\S+) (.+) holds no readable certificate \((.+)\)", "{0} {1} 中没有可读取的证书（{2}）"),
+        (r"(\S+) (.+) holds no certificate", "{0} {1} 中没有证书"),
+        (r"the PKCS#12 file (.+) cannot be opened \((.+)\)", "无法打开 PKCS#12 文件 {0}（{1}）"),
+        (
+            r"the seal key (.+) is encrypted and no passphrase was given",
+            "封印密钥 {0} 已加密，但未提供口令",
+        ),
+        (
+            r"the seal key (.+) is not encrypted but a passphrase was given",
+            "封印密钥 {0} 未加密，却提供了口令",
+        ),
+        (r"the seal key (.+) cannot be read \((.+)\)", "无法读取封印密钥 {0}（{1}）"),
+        (r"ARCHIVE_SEAL_CERT_FILE is not set", "未设置 ARCHIVE_SEAL_CERT_FILE"),
+        (r"(.+) does not hold both a key and a certificate", "{0} 中没有同时包含密钥和证书"),
+        (r"the seal key is RSA-(\d+); at least 2048 bits", "封印密钥为 RSA-{0}；至少需要 2048 位"),
+        (r"the seal key's curve (.+) is too small", "封印密钥的曲线 {0} 强度不足"),
+        (
+            r"the seal key is a (.+); use EC P-256 \(recommended\) or RSA",
+            "封印密钥为 {0}；请使用 EC P-256（推荐）或 RSA",
+        ),
+        (r"the seal certificate does not belong to the seal key", "封印证书与封印密钥不匹配"),
+        (r"the development keys under (.+) are damaged \((.+)\)", "{0} 下的开发密钥已损坏（{1}）"),
+        (
+            r"development keys cannot be created under (.+): (.+)",
+            "无法在 {0} 下创建开发密钥：{1}",
+        ),
+        (
+            r"the seal certificate is not valid now \(valid from (.+) to (.+)\)",
+            "封印证书当前无效（有效期为 {0} 至 {1}）",
+        ),
+        (r"the manifest could not be signed: (.+)", "无法签署清单：{0}"),
+        (
+            r"the time-stamping authority did not grant a timestamp: (.+)",
+            "时间戳服务机构未签发时间戳：{0}",
+        ),
+        (r"the time-stamping authority cannot be reached: (.+)", "无法连接时间戳服务机构：{0}"),
+        (r"the timestamped seal did not round-trip", "加盖时间戳的封印未能通过往返校验"),
+        (
+            r"the time-stamping authority answered with an unreadable token \((.+)\)",
+            "时间戳服务机构返回的令牌无法读取（{0}）",
+        ),
+        (
+            r"the time-stamping authority stamped a different digest than the one sent",
+            "时间戳服务机构加盖时间戳的摘要与所发送的不同",
+        ),
+        (
+            r"ARCHIVE_TRUST_ANCHORS_FILE is required with ARCHIVE_SEAL_KEY_FILE",
+            "设置 ARCHIVE_SEAL_KEY_FILE 时必须同时设置 ARCHIVE_TRUST_ANCHORS_FILE",
+        ),
+        (
+            r"ARCHIVE_TSA_URL is required with ARCHIVE_SEAL_KEY_FILE",
+            "设置 ARCHIVE_SEAL_KEY_FILE 时必须同时设置 ARCHIVE_TSA_URL",
+        ),
+        (r"the seal service was not opened", "封印服务尚未打开"),
+        (r"contract (\d+): (.+); it was not sealed", "合同 {0}：{1}；未封印"),
+        (r"a naive datetime cannot go into a manifest", "不带时区的时间不能写入清单"),
+        (r"the package of contract (\d+) has no original", "合同 {0} 的档案包中没有原件"),
+        (r"the manifest is not valid JSON \((.+)\)", "清单不是有效的 JSON（{0}）"),
+        (r"the file is not a contract-archive manifest", "该文件不是本档案系统的清单"),
+        (r"the manifest has no '(.*)'", "清单中没有 {0}"),
+        (
+            r"the manifest does not list the original and the text",
+            "清单中未列出原件和文本",
+        ),
+        (
+            r"the manifest's original digest is not the contract's",
+            "清单中的原件摘要与该合同的不一致",
+        ),
+        (r"the manifest cannot rebuild a record \('(.*)'\)", "无法根据清单重建记录（{0}）"),
+        (r"the manifest describes another package", "清单描述的是另一个档案包"),
+        (
+            r"its contract id (\d+) is taken by another record of the same file",
+            "其合同编号 {0} 已被同一文件的另一条记录占用",
+        ),
+        # the ledger (signing.ledger, signing.ledger_service)
+        (r"not a lower-case hex SHA-256: '(.*)'", "不是小写十六进制的 SHA-256：{0}"),
+        (r"not ledger leaf data \((.+)\)", "不是账本叶子数据（{0}）"),
+        (r"leaf data is not in its canonical form", "叶子数据不是规范形式"),
+        (r"leaf (\d+) is not in a tree of (\d+) leaves", "叶子 {0} 不在共 {1} 个叶子的树中"),
+        (
+            r"a tree of (\d+) leaves is not a prefix of a tree of (\d+)",
+            "共 {0} 个叶子的树不是共 {1} 个叶子的树的前缀",
+        ),
+        (
+            r"(.+) is not a tlog checkpoint: it needs an origin, a tree size and a root hash, one "
+            r"a line",
+            "{0} 不是 tlog 检查点：需要来源、树大小和根哈希，每行一项",
+        ),
+        (r"(.+) has no valid origin line", "{0} 没有有效的来源行"),
+        (r"(.+): the tree size '(.*)' is not a decimal number", "{0}：树大小 {1} 不是十进制数"),
+        (r"(.+): the root hash is not base64 \((.+)\)", "{0}：根哈希不是 base64（{1}）"),
+        (
+            r"(.+): the root hash has (\d+) bytes, not (\d+)",
+            "{0}：根哈希为 {1} 字节，而不是 {2} 字节",
+        ),
+        (r"(.+) is not a base64 string", "{0} 不是 base64 字符串"),
+        (r"(.+) is not base64 \((.+)\)", "{0} 不是 base64（{1}）"),
+        (r"(.+) has (\d+) bytes, not (\d+)", "{0} 为 {1} 字节，而不是 {2} 字节"),
+        (r"(.+) is too large to be a ledger proof", "{0} 过大，不可能是账本证明"),
+        (r"(.+) is not JSON \(truncated\?\): (.+)", "{0} 不是 JSON（可能被截断）：{1}"),
+        (
+            r"(.+) is not a contract-archive ledger inclusion proof",
+            "{0} 不是本档案系统的账本包含证明",
+        ),
+        (r"(.+) lacks a field or has a wrong one \((.+)\)", "{0} 缺少字段或字段有误（{1}）"),
+        (r"(.+): the leaf data does not match the leaf's fields", "{0}：叶子数据与叶子字段不一致"),
+        (r"(.+): path node (\d+)", "{0}：路径节点 {1}"),
+        (
+            r"the ledger kept changing while a checkpoint was being made; retry",
+            "生成检查点期间账本一直在变化；请重试",
+        ),
+        (r"no checkpoint covers ledger leaf (\d+)", "没有检查点覆盖账本叶子 {0}"),
+        (
+            r"contract (\d+) has no manifest, so nothing in the ledger",
+            "合同 {0} 没有清单，因此账本中没有它的记录",
+        ),
+        (
+            r"the ledger has (\d+) leaves below checkpoint (\d+)'s size (\d+): it was damaged",
+            "账本只有 {0} 个叶子，少于检查点 {1} 的大小 {2}：账本已损坏",
+        ),
+        (
+            r"OLD \((.+)\) must be at least 0 and at most NEW \((.+)\)",
+            "OLD（{0}）须不小于 0 且不大于 NEW（{1}）",
+        ),
+        (r"(.+) is too large to be a ledger checkpoint", "{0} 过大，不可能是账本检查点"),
+        (
+            r"(.+) is not a signed checkpoint \(truncated\?\): (.+)",
+            "{0} 不是已签名的检查点（可能被截断）：{1}",
+        ),
+        (
+            r"(.+) is a checkpoint of another ledger \('(.*)'\); this archive's ledger is '(.*)'",
+            "{0} 是另一个账本（{1}）的检查点；本档案的账本为 {2}",
+        ),
+        (
+            r"(.+): its signature does not verify with this archive's ledger key \((.+)\)",
+            "{0}：其签名无法用本档案的账本密钥验证（{1}）",
+        ),
+        (
+            r"(.+) is not signed by this archive's ledger key \((.+)\)",
+            "{0} 未由本档案的账本密钥签名（{1}）",
+        ),
+        (r"the checkpoint in (.+)", "{0} 中的检查点"),
+        # signed notes (signing.notes, services.access.auditlog)
+        (
+            r"invalid signing key name '(.*)': no spaces and no '\+'",
+            "签名密钥名称 {0} 无效：不能含空格和“+”",
+        ),
+        (
+            r"a verifier key reads <name>\+<8 hex digits>\+<base64 key>",
+            "验证密钥的格式为 <名称>+<8 位十六进制数>+<base64 密钥>",
+        ),
+        (r"the verifier key is not valid base64: (.+)", "验证密钥不是有效的 base64：{0}"),
+        (r"the verifier key is not an Ed25519 key", "验证密钥不是 Ed25519 密钥"),
+        (
+            r"the verifier key's id does not match its name and key",
+            "验证密钥的编号与其名称和密钥不符",
+        ),
+        (r"not a PEM public key: (.+)", "不是 PEM 公钥：{0}"),
+        (r"the PEM public key is not an Ed25519 key", "该 PEM 公钥不是 Ed25519 密钥"),
+        (r"a note's text must end with a newline", "签名记录的正文须以换行结尾"),
+        (r"a note's text must not contain control characters", "签名记录的正文不能含控制字符"),
+        (r"the note is too large", "签名记录过大"),
+        (r"a signed note ends with a newline", "已签名的记录须以换行结尾"),
+        (
+            r"no blank line separates the note's text from its signatures",
+            "签名记录的正文与签名之间没有空行分隔",
+        ),
+        (r"not a signature line: '(.*)'", "不是签名行：{0}"),
+        (r"a signature is not valid base64: (.+)", "签名不是有效的 base64：{0}"),
+        (r"a signature is too short", "签名过短"),
+        (r"the note has no signature", "签名记录没有签名"),
+        (
+            rf"({_NOTE_KEY}) (\S+) is readable by others \(mode (\S+)\)",
+            "{0} {1} 可被他人读取（权限 {2}）",
+        ),
+        (rf"cannot read or create ({_NOTE_KEY}) (\S+): (.+)", "无法读取或创建{0} {1}：{2}"),
+        (rf"({_NOTE_KEY}) (\S+) is damaged: (.+)", "{0} {1} 已损坏：{2}"),
+        (rf"({_NOTE_KEY}) (\S+) is not an Ed25519 key", "{0} {1} 不是 Ed25519 密钥"),
+        (r"the ledger key", "账本密钥"),
+        (r"the access log key", "访问日志密钥"),
+        (r"not an access log checkpoint", "不是访问日志检查点"),
+        (r"malformed checkpoint: bad head or count", "检查点格式有误：头部或计数错误"),
+        (r"malformed checkpoint: (.+)", "检查点格式有误：{0}"),
+    )
+]
