@@ -2902,3 +2902,448 @@ MESSAGES_ZH += [
         (r"malformed checkpoint: (.+)", "检查点格式有误：{0}"),
     )
 ]
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # intake (ingest)
+        (r"already archived as contract (\d+)", "已归档，合同编号 {0}"),
+        (r"not a PDF: the file is (.+)", "不是 PDF：该文件是{0}"),
+        (r"encrypted PDF: a password is required \((.+)\)", "PDF 已加密：需要密码（{0}）"),
+        (r"encrypted PDF: a password is required", "PDF 已加密：需要密码"),
+        (
+            r"encrypted PDF with a damaged encryption dictionary \((.+)\)",
+            "PDF 已加密，且加密字典已损坏（{0}）",
+        ),
+        (r"damaged PDF: its object structure loops", "PDF 已损坏：其对象结构存在循环引用"),
+        (r"damaged PDF: pypdf cannot read it \((.+)\)", "PDF 已损坏：pypdf 无法读取（{0}）"),
+        (
+            r"the (PDF|OFD) has (\d+) pages, more than ARCHIVE_MAX_PAGES \((\d+)\)",
+            "该 {0} 共 {1} 页，超过 ARCHIVE_MAX_PAGES（{2}）",
+        ),
+        (
+            r"the batch has (\d+) pages, more than ARCHIVE_MAX_PAGES \((\d+)\)",
+            "批量扫描件共 {0} 页，超过 ARCHIVE_MAX_PAGES（{1}）",
+        ),
+        (r"a batch scan must be a PDF file", "批量扫描件必须是 PDF 文件"),
+        (r"the batch is not a readable PDF: (.+)", "批量扫描件不是可读取的 PDF：{0}"),
+        (r"it has no pages", "没有任何页面"),
+        (r"its pages cannot be copied \((.+)\)", "其页面无法复制（{0}）"),
+        (r"page (\d+) cannot be drawn \((.+)\)", "第 {0} 页无法绘制（{1}）"),
+        (
+            r"the separator's payload is (\d+) characters long, more than (\d+)",
+            "分隔页上的内容长 {0} 个字符，超过 {1} 个",
+        ),
+        (
+            r"the separator's payload '(.*)' is too long for a Code 128 barcode on one sheet "
+            r"\((\d+) modules, at most (\d+): about 29 characters\)",
+            "分隔页上的内容 {0} 太长，一页放不下 Code 128 条码"
+            "（{1} 个模块，最多 {2} 个：约 29 个字符）",
+        ),
+        (r"no separator code '(.*)'", "没有分隔页代码 {0}"),
+        (
+            r"it has no From, To, Subject or Date header",
+            "缺少 From、To、Subject 或 Date 邮件头",
+        ),
+        (
+            r"damaged image: page (\d+) of the file \((.+)\) is (\d+)x(\d+) pixels",
+            "图像已损坏：该文件（{1}）第 {0} 页为 {2}×{3} 像素",
+        ),
+        (
+            r"the file \((.+)\) has more than (\d+) pages \(ARCHIVE_MAX_PAGES\)",
+            "该文件（{0}）超过 {1} 页（ARCHIVE_MAX_PAGES）",
+        ),
+        (
+            r"the file \((.+)\) has too many pixels to decode safely \((.+)\)",
+            "该文件（{0}）像素过多，无法安全解码（{1}）",
+        ),
+        (
+            r"the file \((.+)\) has a transparency \(alpha\) channel, which a lossless PDF "
+            r"rendition cannot keep",
+            "该文件（{0}）带有透明（alpha）通道，无损的 PDF 版本无法保留",
+        ),
+        (
+            r"the file \((.+)\) unpacks to (\d+) MB, more than (\d+) MB: refused as a possible "
+            r"zip bomb",
+            "该文件（{0}）解压后为 {1} MB，超过 {2} MB：疑似压缩炸弹，已拒绝",
+        ),
+        (r"img2pdf made no PDF", "img2pdf 未生成 PDF"),
+        (r"img2pdf: (.+)", "img2pdf：{0}"),
+        (r"not a readable image", "不是可读取的图像"),
+        (r"not a readable ZIP package: (.+)", "不是可读取的 ZIP 包：{0}"),
+        (r"unsupported compression: (.+)", "不支持的压缩方式：{0}"),
+        (r"LibreOffice made no PDF: (.+)", "LibreOffice 未生成 PDF：{0}"),
+        (r"it has no (.+)", "缺少 {0}"),
+        (r"(.+) lists no pages", "{0} 中没有列出任何页面"),
+        (r"(.+) has no SignedInfo", "{0} 中没有 SignedInfo"),
+        (r"the location '(.*)' points outside the package", "位置 {0} 指向包外"),
+        (
+            r"the image (.+) of page (\d+) cannot be decoded: (.+)",
+            "第 {1} 页的图像 {0} 无法解码：{2}",
+        ),
+        (r"OFD\.xml names no DocRoot", "OFD.xml 中没有指定 DocRoot"),
+        (
+            r"the file is an OFD document \(GB/T 33190\) and its PDF rendition needs TrueType "
+            r"fonts that are not installed \((.+)\)",
+            "该文件是 OFD 版式文档（GB/T 33190），生成其 PDF 版本需要 TrueType 字体，"
+            "但本机未安装（{0}）",
+        ),
+        (r"the font (.+) cannot be loaded by pdfium", "pdfium 无法加载字体 {0}"),
+        (r"pdfium could not draw page (\d+) of the OFD", "pdfium 无法绘制该 OFD 的第 {0} 页"),
+        (r"the worker process did not start \((.+)\)", "工作进程未能启动（{0}）"),
+        (
+            r"reading (.+) took longer than (.+) s and was stopped",
+            "读取 {0} 超过 {1} 秒，已被终止",
+        ),
+        (
+            r"reading (.+) crashed the PDF reader \(out of memory or a fault\)",
+            "读取 {0} 时 PDF 阅读器崩溃（内存不足或发生故障）",
+        ),
+        (
+            r"reading (.+) needs more memory than the reader is allowed",
+            "读取 {0} 所需内存超过阅读器的上限",
+        ),
+        (
+            r"the file is larger than ARCHIVE_MAX_UPLOAD_BYTES \((\d+) bytes\)",
+            "文件大于 ARCHIVE_MAX_UPLOAD_BYTES（{0} 字节）",
+        ),
+        (
+            r"the file has (\d+) bytes, more than ARCHIVE_MAX_UPLOAD_BYTES \((\d+)\)",
+            "文件有 {0} 字节，超过 ARCHIVE_MAX_UPLOAD_BYTES（{1}）",
+        ),
+        (r"the file could not be read: (.+)", "无法读取文件：{0}"),
+        (
+            r"only (\S+) MB free on the device of the data directory, less than "
+            r"ARCHIVE_MIN_FREE_BYTES \((\S+) MB\): no space left on the device for new files",
+            "数据目录所在设备仅剩 {0} MB，少于 ARCHIVE_MIN_FREE_BYTES（{1} MB）："
+            "没有空间存放新文件",
+        ),
+        (
+            r"the same file is being archived by another process right now",
+            "另一个进程正在归档同一文件",
+        ),
+        (r"the file was not parsed", "文件未被解析"),
+        # OCR (ingest.ocr)
+        (r"invalid OCR languages '(.*)'", "OCR 语言 {0} 无效"),
+        (
+            r"OCR needs the tesseract program, which is not installed",
+            "OCR 需要 tesseract 程序，但本机未安装",
+        ),
+        (
+            r"the tesseract program at (.+) cannot be run: (.+)",
+            "无法运行位于 {0} 的 tesseract 程序：{1}",
+        ),
+        (r"(.+) --version failed \(exit status (.+)\)", "{0} --version 运行失败（退出状态 {1}）"),
+        (
+            r"tesseract (.+) is too old: OCR needs tesseract 4 or newer \(LSTM models\)",
+            "tesseract {0} 版本过旧：OCR 需要 tesseract 4 或更新版本（LSTM 模型）",
+        ),
+        (r"no time was left for OCR of this page", "没有剩余时间对此页进行 OCR"),
+        (r"tesseract wrote no output \((.+)\)", "tesseract 没有输出（{0}）"),
+        (r"the tesseract program is not installed", "未安装 tesseract 程序"),
+        (r"tesseract could not be run: (.+)", "无法运行 tesseract：{0}"),
+        (r"tesseract took too long and was stopped", "tesseract 运行时间过长，已被终止"),
+        (r"tesseract failed: (.+)", "tesseract 运行失败：{0}"),
+        (r"the replayed OCR took too long and was stopped", "重放的 OCR 运行时间过长，已被终止"),
+        (r"no recorded OCR output (.+) in (.+)", "{1} 中没有记录的 OCR 输出 {0}"),
+        (r"no recorded orientation (.+) in (.+)", "{1} 中没有记录的页面方向 {0}"),
+        (
+            r"the page is (\S+) x (\S+) points: too large to OCR",
+            "该页为 {0} × {1} 点：过大，无法 OCR",
+        ),
+        (r"the PDF cannot be opened for OCR: (.+)", "无法打开该 PDF 进行 OCR：{0}"),
+        (r"the PDF has no page (\d+)", "该 PDF 没有第 {0} 页"),
+        (r"the page cannot be rendered: (.+)", "该页无法渲染：{0}"),
+        (r"the page took too long to prepare for OCR", "该页的 OCR 准备时间过长"),
+        (r"OCR took longer than (.+) s and was stopped", "OCR 超过 {0} 秒，已被终止"),
+        (
+            r"the OCR worker crashed \(out of memory or a fault in the page\)",
+            "OCR 工作进程崩溃（内存不足或该页有故障）",
+        ),
+        (
+            r"OCR of the page needs more memory than a worker is allowed",
+            "该页的 OCR 所需内存超过工作进程的上限",
+        ),
+        (
+            r"the RapidOCR engine needs the rapidocr-onnxruntime package, which cannot be "
+            r"imported \((.+)\)",
+            "RapidOCR 引擎需要 rapidocr-onnxruntime 包，但无法导入（{0}）",
+        ),
+        (
+            r"the RapidOCR engine needs the rapidocr-onnxruntime package and ONNX Runtime, which "
+            r"are not installed \((.+) missing\)",
+            "RapidOCR 引擎需要 rapidocr-onnxruntime 包和 ONNX Runtime，但本机未安装（缺少 {0}）",
+        ),
+        (r"RapidOCR's models are missing from (.+): (.+)", "{0} 中缺少 RapidOCR 的模型：{1}"),
+        (r"RapidOCR took too long and was stopped", "RapidOCR 运行时间过长，已被终止"),
+        (
+            r"searchable copy could not be made: the original has no page (\d+)",
+            "无法生成可检索副本：原件没有第 {0} 页",
+        ),
+    )
+]
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        # signing in and users (services.access, search_api.auth)
+        (r"invalid user name '(.*)'", "用户名 {0} 无效"),
+        (
+            r"the password in ARCHIVE_ADMIN_PASSWORD_FILE is refused: (.+)",
+            "ARCHIVE_ADMIN_PASSWORD_FILE 中的密码不被接受：{0}",
+        ),
+        (r"the password must be changed before anything else", "请先修改密码，再进行其他操作"),
+        (
+            r"the one-time password must be changed before anything else",
+            "请先修改一次性密码，再进行其他操作",
+        ),
+        (r"the password is too short: at least (\d+) characters", "密码太短：至少需要 {0} 个字符"),
+        (r"the password is longer than (\d+) characters", "密码超过 {0} 个字符"),
+        (r"the password must not be the user name", "密码不能与用户名相同"),
+        (r"this user is disabled", "该用户已被停用"),
+        (r"the API token is malformed", "API 令牌格式有误"),
+        (r"the API token is not valid", "API 令牌无效"),
+        (r"the API token (\S+) was revoked", "API 令牌 {0} 已被吊销"),
+        (r"the API token (\S+) expired on (.+)", "API 令牌 {0} 已于 {1} 过期"),
+        (r"not logged in", "尚未登录"),
+        (r"the session has ended", "会话已结束"),
+        (r"the session has expired", "会话已过期"),
+        (r"(\S+) names no user: '(.*)'", "{0} 指定的用户 {1} 不存在"),
+        (
+            r"the archive has no enabled admin for (\S+) to default to",
+            "档案中没有可供 {0} 默认使用的已启用管理员",
+        ),
+        (r"user '(.*)' is disabled", "用户 {0} 已被停用"),
+        (r"(\S+) '(.*)' is disabled", "{0} 指定的用户 {1} 已被停用"),
+        (r"too many failed log-ins; wait before trying again", "登录失败次数过多；请稍后再试"),
+        (
+            r"too many log-ins are being checked at once; try again in a moment",
+            "同时进行验证的登录过多；请稍后再试",
+        ),
+        (r"wrong user name or password", "用户名或密码错误"),
+        (r"the user no longer exists", "该用户已不存在"),
+        (r"the current password is wrong", "当前密码错误"),
+        (r"the new password must differ from the current one", "新密码须与当前密码不同"),
+        (r"a user needs at least one role", "用户至少需要一个角色"),
+        (
+            r"this is the last enabled admin; make another admin first",
+            "这是最后一个已启用的管理员；请先设置另一名管理员",
+        ),
+        (r"a token is valid for 1 to (\d+) days, not (.+)", "令牌有效期为 1 到 {0} 天，而不是 {1}"),
+        (r"a token needs a name saying what it is for", "令牌需要一个说明其用途的名称"),
+        (r"unknown export format '(.*)': csv or jsonl", "未知的导出格式 {0}：应为 csv 或 jsonl"),
+        (r"unknown export format '(.*)'", "未知的导出格式 {0}"),
+        (r"unsupported Authorization header", "不支持的 Authorization 请求头"),
+        (r"the CSRF token is missing or wrong", "CSRF 令牌缺失或错误"),
+        (r"a cross-site request was refused", "已拒绝跨站请求"),
+        (r"a cross-site log-in was refused", "已拒绝跨站登录"),
+        (r"sign in first", "请先登录"),
+        (
+            r"(\S+) (\S+) declares no access permission, so it is closed",
+            "{0} {1} 未声明访问权限，因此不开放",
+        ),
+        (
+            r"the upload is larger than ARCHIVE_MAX_UPLOAD_BYTES \((\d+) bytes\)",
+            "上传内容大于 ARCHIVE_MAX_UPLOAD_BYTES（{0} 字节）",
+        ),
+        (
+            r"the request body is larger than ARCHIVE_MAX_BODY_BYTES \((\d+) bytes\)",
+            "请求体大于 ARCHIVE_MAX_BODY_BYTES（{0} 字节）",
+        ),
+        (
+            r"(\S+) needs a time zone, e\.g\. 2024-03-01T00:00:00Z",
+            "{0} 需要带时区，例如 2024-03-01T00:00:00Z",
+        ),
+        (r"since must be before until", "since 须早于 until"),
+        (
+            r"(\S+) must be a day \(YYYY-MM-DD\), not '(.*)'",
+            "{0} 须为日期（YYYY-MM-DD），而不是 {1}",
+        ),
+        (r"the contract must be a contract number, not '(.*)'", "合同须为合同编号，而不是 {0}"),
+        (r"the first day must not be after the last", "起始日期不能晚于结束日期"),
+        # restricted classes and borrowing (services.access.contracts, services.facade.borrowing)
+        (r"a restriction needs at least one group", "访问限制至少需要一个用户组"),
+        (r"the classification '(.*)' is not restricted", "分类 {0} 不受限"),
+        (
+            r"a purpose is required to download a contract of a restricted class \(借阅登记\)",
+            "下载受限分类的合同需要填写借阅目的（借阅登记）",
+        ),
+        (
+            r"a purpose is required to read the content of a contract of a restricted class "
+            r"\(借阅登记\)",
+            "阅读受限分类合同的内容需要填写借阅目的（借阅登记）",
+        ),
+        (r"(.+) is not a contract id", "{0} 不是合同编号"),
+        (
+            r"you may see contract (\d+) already: borrowing \(借阅\) is for a contract of a "
+            r"restricted class you are not cleared for",
+            "您已可以查看合同 {0}：借阅仅用于您无权查看的受限分类合同",
+        ),
+        (
+            r"contract (\d+) is not of a restricted class \(any more\): there is nothing to lend",
+            "合同 {0} 不（再）属于受限分类：无需借阅",
+        ),
+        (r"(.+) may not grant borrowings of contract (\d+)", "{0} 无权批准合同 {1} 的借阅"),
+        # pages, OCR, the table (services.facade)
+        (r"contract (\d+) has no page (\d+)", "合同 {0} 没有第 {1} 页"),
+        (
+            r"contract (\d+) has a text layer on every page: there is no searchable copy, the "
+            r"original is searchable as it is",
+            "合同 {0} 每页都有文本层：没有可检索副本，原件本身即可检索",
+        ),
+        (
+            r"OCR of contract (\d+) is still running \((\d+) of (\d+) pages\)",
+            "合同 {0} 的 OCR 仍在进行（已完成 {1} / {2} 页）",
+        ),
+        (r"contract (\d+) has no searchable copy: (.+)", "合同 {0} 没有可检索副本：{1}"),
+        (r"no such staged batch", "没有这个待确认的批量扫描件"),
+        (r"page and size are whole numbers", "page 和 size 须为整数"),
+        (r"size: (.+) is not a page size", "size：{0} 不是有效的每页条数"),
+        (r"status: unknown (.+)", "状态：未知的 {0}"),
+        (r"verification: unknown (.+)", "验证：未知的 {0}"),
+        (r"unknown bulk action '(.*)'", "未知的批量操作 {0}"),
+        (r"at most (\d+) contracts at a time", "一次最多 {0} 份合同"),
+        (r"unknown job state '(.*)'", "未知的任务状态 {0}"),
+        (r"unknown job kind '(.*)'", "未知的任务类型 {0}"),
+        (r"unknown status (.+)", "未知状态 {0}"),
+        (
+            r"the OCR workers stopped unexpectedly; see the log",
+            "OCR 工作进程意外停止；请查看日志",
+        ),
+        (r"the stored file (.+) does not match its SHA-256", "存储的文件 {0} 与其 SHA-256 不符"),
+        # the 四性检测 (services.fourprops)
+        (
+            r"contract (\d+) has no 四性检测 report: it is made when the contract is filed",
+            "合同 {0} 没有四性检测报告：报告在合同归档时生成",
+        ),
+        (
+            r"the 四性检测 report of contract (\d+) is damaged \((.+)\)",
+            "合同 {0} 的四性检测报告已损坏（{1}）",
+        ),
+        (
+            r"contract (\d+) is not filed: the 四性检测 \(four-properties check\) FAILED: (.+)",
+            "合同 {0} 未归档：四性检测未通过：{1}",
+        ),
+        # batches (services.batches)
+        (r"(.+) has an invalid classification '(.*)'", "{0} 的分类 {1} 无效"),
+        (
+            r"the batch has (\d+) pages and all are separator sheets: nothing to archive",
+            "批量扫描件共 {0} 页，全部是分隔页：没有可归档的内容",
+        ),
+        (r"pages (.+) of the batch could not be copied", "批量扫描件的第 {0} 页无法复制"),
+        # the archive, restore, migration (services.archive, services.restore, services.migrate)
+        (
+            r"the change was not saved: the next manifest version of contract (\d+) could not be "
+            r"issued: (.+)",
+            "修改未保存：无法签发合同 {0} 的下一版清单：{1}",
+        ),
+        (
+            r"the text file of contract (\d+) is damaged \((.+)\)",
+            "合同 {0} 的文本文件已损坏（{1}）",
+        ),
+        (
+            r"the stored (.+) of contract (\d+) is damaged: its SHA-256 is not the one recorded "
+            r"when it was archived, so it is not served as the (.+)",
+            "合同 {1} 存储的{0}已损坏：其 SHA-256 与归档时记录的不符，因此不作为{2}提供",
+        ),
+        (r"restore file (.+) does not exist or is not a file", "恢复用的文件 {0} 不存在或不是文件"),
+        (
+            r"restore file (.+) is not the original of contract (\d+): its SHA-256 is (\S+) "
+            r"\((\d+) bytes\), expected (\S+) \((\d+) bytes\); nothing was written",
+            "恢复用的文件 {0} 不是合同 {1} 的原件：其 SHA-256 为 {2}（{3} 字节），"
+            "应为 {4}（{5} 字节）；未写入任何内容",
+        ),
+        (r"the uploaded file", "上传的文件"),
+        (r"restore file (.+)", "恢复用的文件 {0}"),
+        (r"the manifest of contract (\d+)", "合同 {0} 的清单"),
+        (r"the page image", "页面图像"),
+        (
+            r"the original of contract (\d+) was written back but reading it again does not give "
+            r"the recorded SHA-256; the integrity alert stays",
+            "合同 {0} 的原件已写回，但再次读取得到的 SHA-256 与记录不符；完整性警报保留",
+        ),
+        (r"the target settings file (.+) does not exist", "目标设置文件 {0} 不存在"),
+        (
+            r"the target's records database is the source's own \((.+)\); a migration needs "
+            r"another place",
+            "目标的记录数据库就是源数据库本身（{0}）；迁移需要另一个位置",
+        ),
+        (r"ARCHIVE_WATCH_USER may not ingest: (.+)", "ARCHIVE_WATCH_USER 无权归档：{0}"),
+        # importing a register (services.contracts.importer)
+        (r"(\w+) '(.*)' is not a date \(YYYY-MM-DD\)", "{0} {1} 不是日期（YYYY-MM-DD）"),
+        (
+            r"(\w+) '(.*)' is not a whole number from (-?\d+) to (\d+)",
+            "{0} {1} 不是 {2} 到 {3} 之间的整数",
+        ),
+        (r"cannot read (?!or create )(.+): (.+)", "无法读取 {0}：{1}"),
+        (r"(.+) is not UTF-8", "{0} 不是 UTF-8 编码"),
+        (r"(.+) has no `file` column", "{0} 没有 `file` 列"),
+        (r"unknown column\(s\): (.+)", "未知的列：{0}"),
+        (r"more than (\d+) rows; split the file", "超过 {0} 行；请拆分文件"),
+        (r"file is empty", "文件为空"),
+        (r"file '(.*)' does not exist", "文件 {0} 不存在"),
+        (r"file '(.*)' is named on line (\d+) already", "文件 {0} 已在第 {1} 行列出"),
+        (
+            r"classification (\S+) is not in the scheme \(version (\d+)\)",
+            "分类 {0} 不在分类方案中（第 {1} 版）",
+        ),
+        (r"amount '(.*)' is not a number", "金额 {0} 不是数字"),
+        (r"amount '(.*)' is negative", "金额 {0} 为负数"),
+        (r"amount '(.*)' is too large", "金额 {0} 过大"),
+        (r"currency is given without an amount", "填写了币种却没有金额"),
+        (r"currency '(.*)' is not one of (.+)", "币种 {0} 不在 {1} 之中"),
+        (
+            r"expiry_date is before the effective or signing date",
+            "expiry_date（到期日）早于生效日期或签署日期",
+        ),
+        (r"renewal_type must be one of (.+)", "renewal_type 须为以下之一：{0}"),
+        (r"status '(.*)' is not one of (.+)", "状态 {0} 不在 {1} 之中"),
+        (
+            r"archival_code '(.*)' is not 全宗号-HT·年度-保管期限-分类-件号",
+            "档号 {0} 不符合“全宗号-HT·年度-保管期限-分类-件号”格式",
+        ),
+        (
+            r"archival_code and classification name different codes",
+            "档号与分类指向不同的分类代码",
+        ),
+        (
+            r"archival_code and retention name different retentions",
+            "档号与保管期限指向不同的保管期限",
+        ),
+        (
+            r"the archival code's class (\S+) is not in the scheme",
+            "档号中的分类 {0} 不在分类方案中",
+        ),
+        (r"a contract that is (\w+) cannot have an archival code", "状态为{0}的合同不能有档号"),
+        (r"archival_code (.+) is on line (\d+) already", "档号 {0} 已在第 {1} 行出现"),
+        (r"archival_code (.+) belongs to contract (\d+) already", "档号 {0} 已属于合同 {1}"),
+        (
+            r"an archived contract needs an archival_code or a classification",
+            "已归档的合同需要档号或分类",
+        ),
+        (r"the file is archived already as contract (\d+)", "该文件已归档，合同编号 {0}"),
+        (
+            r"the file is archived already, as a contract you may not see",
+            "该文件已归档，属于您无权查看的合同",
+        ),
+        (r"the file was rejected: (.+)", "该文件被拒收：{0}"),
+        (r"the file was failed: (.+)", "该文件归档失败：{0}"),
+        (r"the file was (\w+): (.+)", "该文件的结果为 {0}：{1}"),
+        # the web pages' own (search_api)
+        (
+            r"folder must be a relative place below the uploaded folder, not '(.*)'",
+            "folder 须为所上传文件夹之下的相对位置，而不是 {0}",
+        ),
+        (r"damaged text file", "文本文件已损坏"),
+        (r"no static file '(.*)'", "没有静态文件 {0}"),
+        (
+            r"page (\d+) cannot be drawn: the PDF reader gave up \((.+)\)",
+            "第 {0} 页无法绘制：PDF 阅读器放弃处理（{1}）",
+        ),
+    )
+]
+MESSAGES_ZH += [
+    (re.compile(pattern + r"\Z", re.S), template)
+    for pattern, template in (
+        (r"tesseract language packs? (.+) missing \((.+)\)", "缺少 tesseract 语言包 {0}（{1}）"),
+        (r"RapidOCR failed: (.+)", "RapidOCR 运行失败：{0}"),
+    )
+]
