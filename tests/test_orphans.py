@@ -10,10 +10,12 @@ command's pipes; tesseract ran its page to the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -164,3 +166,47 @@ def test_sigkill_of_serve_mid_ocr_leaves_no_process_behind(tmp_path: Path) -> No
         stop_serve(server, grace=0)
         raise
     kill_mid_ocr_and_check(server, value)
+
+
+PARENT = """
+import os, sys
+from ingest.isolation import WorkerPool
+pool = WorkerPool(1, timeout=60, memory_limit=0)
+# a program a worker's program started: no death signal of its own (it is not inherited
+# across fork), in a session of its own, as LibreOffice's helpers would be
+pid = pool.run(os.posix_spawnp, "sleep", ["sleep", "300"], dict(os.environ), setsid=True)
+print(pid, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_sigkill_leaves_nothing_that_a_workers_program_started(tmp_path: Path) -> None:
+    """The forkserver is a subreaper and kills what is left below it when it ends: a process
+    started by a worker's program (which the kernel's death signal does not reach) does not
+    outlive the SIGKILL of the process that started the pool. Before, it lived on, reparented
+    to init."""
+    value = secrets.token_hex(8)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT],
+        env={**os.environ, MARKER: value},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline().decode().strip()
+        assert line.isdigit(), line
+        sleeper = int(line)
+        assert sleeper in marked(value)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        all_gone = wait_for(lambda: not marked(value), limit=BOUND)
+        assert all_gone, f"still running {BOUND:g} s after SIGKILL: {marked(value)}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid in marked(value):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
