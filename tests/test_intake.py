@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ingest import formats
 from services.archive import Archive
 from tests.access_helpers import client_as
+from tests.cli_runner import invoke
 from tests.conftest import CORPUS, make_settings
 from tests.test_cli import run
 
@@ -178,8 +179,9 @@ def test_a_mixed_folder_archives_pdf_and_png_and_lists_the_rest(
     assert txt["reason"].startswith("unsupported format: the file is a plain text file")
     assert pptx["id"] is None and txt["id"] is None
 
-    # Without --json: one line per file, the refused ones with their reason, an honest summary.
-    again = run(data, "ingest", str(cabinet), "--no-ocr", env=ADMIN)
+    # Without --json: one line per file, the refused ones with their reason, an honest summary
+    # (in-process: the installed program ran the ingest above).
+    again = invoke(data, "ingest", str(cabinet), "--no-ocr", env=ADMIN)
     assert again.returncode == 1
     assert "rejected  " in again.stdout and "slides.pptx: unsupported format" in again.stdout
     assert "notes.txt: unsupported format" in again.stdout
@@ -207,18 +209,19 @@ def test_images_are_archived_byte_identical_with_a_rendition_that_verifies(
     images, tmp_path: Path
 ) -> None:
     var, made, results = images
+    # `verify` and `export` in-process: the installed program archived the images (``images``).
     assert {n: r["status"] for n, r in results.items()} == dict.fromkeys(made, "archived")
     assert results["fax.tif"]["pages"] == 2 and results["fax.tif"]["pages_needing_ocr"] == [1, 2]
     extensions = {"lease.png": ".png", "photo.jpg": ".jpg", "fax.tif": ".tif"}
     for name, data in made.items():
         cid = str(results[name]["id"])
-        verified = run(var, "verify", cid, "--json", env=ADMIN)
+        verified = invoke(var, "verify", cid, "--json", env=ADMIN)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         report = json.loads(verified.stdout)
         assert report["overall"] == "PASSED", report
 
         target = tmp_path / name
-        exported = run(var, "export", cid, str(target), env=ADMIN)
+        exported = invoke(var, "export", cid, str(target), env=ADMIN)
         assert exported.returncode == 0, exported.stderr
         original = target / f"original{extensions[name]}"
         assert original.read_bytes() == data  # the image itself is the original
@@ -349,9 +352,10 @@ def test_a_g4_fax_is_ocrd_through_the_scan_path_and_found(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     line = json.loads(r.stdout.splitlines()[-1])
     assert line["status"] == "archived" and line["ocr"]["pages_done"] == 2
-    found = run(var, "search", "quokka", env=ADMIN)
+    # `search` and `verify` in-process: the installed program ran the ingest and its OCR.
+    found = invoke(var, "search", "quokka", env=ADMIN)
     assert found.returncode == 0 and "p.2" in found.stdout, found.stdout
-    verified = run(var, "verify", str(line["id"]), "--json", env=ADMIN)
+    verified = invoke(var, "verify", str(line["id"]), "--json", env=ADMIN)
     assert json.loads(verified.stdout)["overall"] == "PASSED"
     with Archive(make_settings(var), parser_workers=1).open() as archive:
         record = archive.get(line["id"])

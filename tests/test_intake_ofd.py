@@ -24,6 +24,7 @@ from ingest import formats
 from ingest.ofd import CJK_FONTS
 from services.archive import Archive
 from tests.access_helpers import client_as
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import run
 
@@ -134,18 +135,19 @@ def test_ofd_files_are_archived_with_their_text_and_signatures(tmp_path: Path) -
     assert {x["pages"] for x in lines.values()} == {2}
     assert all(x["pages_needing_ocr"] == [] for x in lines.values())
 
+    # `verify`, `export` and `search` in-process: the installed program ran the ingest above.
     expected = {"plain.ofd": "PASSED", "sealed.ofd": "INDETERMINATE", "changed.ofd": "FAILED"}
     manifests = {}
     for name, overall in expected.items():
         cid = str(lines[name]["id"])
-        verified = run(var, "verify", cid, "--json", env=ADMIN)
+        verified = invoke(var, "verify", cid, "--json", env=ADMIN)
         report = json.loads(verified.stdout)
         assert report["overall"] == overall, (name, report)
         checks = {c["id"]: c for c in report["checks"]}
         # Everything the archive itself vouches for passes; only the OFD's own seal differs.
         assert all(c["status"] == "PASSED" for k, c in checks.items() if k != "embedded_signatures")
         target = tmp_path / name
-        assert run(var, "export", cid, str(target), env=ADMIN).returncode == 0
+        assert invoke(var, "export", cid, str(target), env=ADMIN).returncode == 0
         assert (target / "original.ofd").read_bytes() == made[name]
         manifest = manifests[name] = json.loads((target / "manifest.json").read_text())
         files = {f["name"]: f for f in manifest["files"]}
@@ -176,7 +178,7 @@ def test_ofd_files_are_archived_with_their_text_and_signatures(tmp_path: Path) -
     assert changed["status"] == "FAILED"
     assert changed["reason"] == "signed files were changed: Doc_0/Pages/Page_1/Content.xml"
 
-    found = run(var, "search", "platypus", "--json", env=ADMIN)
+    found = invoke(var, "search", "platypus", "--json", env=ADMIN)
     ids = {h["id"] for h in json.loads(found.stdout)["hits"]}
     assert ids == {lines["plain.ofd"]["id"], lines["sealed.ofd"]["id"]}
     with Archive(make_settings(var), parser_workers=1).open() as archive:
@@ -256,7 +258,8 @@ def test_a_scanned_ofd_is_ocrd_from_its_rendition(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     line = json.loads(r.stdout.splitlines()[-1])
     assert line["status"] == "archived" and line["ocr"]["pages_done"] == 1, line
-    found = run(var, "search", "wombat", env=ADMIN)
+    # `search` and the second `ingest` in-process: the installed program ran the OCR'd ingest.
+    found = invoke(var, "search", "wombat", env=ADMIN)
     assert found.returncode == 0 and "scan" in found.stdout, found.stdout
     with Archive(make_settings(var), parser_workers=1).open() as archive:
         record = archive.get(line["id"])
@@ -265,7 +268,7 @@ def test_a_scanned_ofd_is_ocrd_from_its_rendition(tmp_path: Path) -> None:
         assert "WOMBAT" in document["pages"][0]["text"].upper()
 
     (folder / "broken.ofd").write_bytes(scanned_ofd(b"\xff\xd8\xff\xe0 not a jpeg" * 10))
-    bad = run(var, "ingest", str(folder / "broken.ofd"), "--json", env=ADMIN)
+    bad = invoke(var, "ingest", str(folder / "broken.ofd"), "--json", env=ADMIN)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     refused = json.loads(bad.stdout.splitlines()[-1])
     assert refused["status"] == "rejected"

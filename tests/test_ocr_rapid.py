@@ -19,6 +19,7 @@ from typing import Any
 import img2pdf
 import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 
 from bench.ocr_quality import QINGDAO_HEADINGS
 from ingest.ocr.engine import PSM, EngineOutput, Orientation, TesseractEngine
@@ -234,8 +235,12 @@ def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_pa
     assert tesseract.calls == [("osd", 0)]
     assert chinese.orientation is not None and chinese.orientation["script"] == "Han"
     tesseract.calls.clear()
+    # The English page: the upper third of a synthetic scan (200 dpi), as the Chinese one is.
+    with Image.open(SYNTHETIC) as whole:
+        english_png = tmp_path / "english.png"
+        whole.crop((0, 0, whole.width, whole.height // 3)).save(english_png, dpi=whole.info["dpi"])
     english_pdf = tmp_path / "english.pdf"
-    english_pdf.write_bytes(img2pdf.convert(str(SYNTHETIC)))  # type: ignore[arg-type]
+    english_pdf.write_bytes(img2pdf.convert(str(english_png)))  # type: ignore[arg-type]
     english = ocr_page(str(english_pdf), 1, "english", options, str(tmp_path))
     assert tesseract.calls == [("osd", 0), ("read", PSM)]  # OSD, then one reading
     assert english.engine is None  # the service's engine: tesseract
@@ -257,7 +262,7 @@ MIXED_LINES = (
 def mixed_page(path: Path) -> Path:
     """A page image of Chinese lines with English words inside them, printed with a CJK font
     of the system (fonts-noto-cjk), as a one-page PDF."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import ImageDraw, ImageFont
 
     fonts = sorted(Path("/usr/share/fonts").rglob("NotoSansCJK-Regular.ttc"))
     if not fonts:

@@ -34,7 +34,14 @@ from services.archive import Archive
 from services.ocr import OcrService
 from tests.cli_runner import invoke
 from tests.conftest import CORPUS, make_settings
-from tests.test_ocr_pipeline import MIXED, RECORDED, image_pdf, ink_under, turned_copies
+from tests.test_ocr_pipeline import (
+    MIXED,
+    RECORDED,
+    image_pdf,
+    ink_under,
+    title_scan,
+    turned_copies,
+)
 
 pytestmark = [pytest.mark.ocr, pytest.mark.slow]
 
@@ -280,6 +287,19 @@ def test_turned_pages_are_read_upright(
         assert ink_under(page, text, *found) > 0.8, index
 
 
+def mixed_with_a_small_scan(target: Path) -> Path:
+    """Like tests/data/ocr/mixed.pdf (its CUAD text page, then a scanned page), the scanned
+    page being the title third of the Chinese scan's first page: the subject is the timeout
+    and the retry, and a third of the page is a third of the reading."""
+    scanned = title_scan(target.with_name("scanned.pdf"))
+    writer = pypdf.PdfWriter()
+    writer.add_page(pypdf.PdfReader(MIXED).pages[0])
+    writer.add_page(pypdf.PdfReader(scanned).pages[0])
+    with open(target, "wb") as fh:
+        writer.write(fh)
+    return target
+
+
 def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "var"
     # The subject is the timeout and the retry, not the engine: tesseract alone reads the
@@ -290,8 +310,7 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
         "ARCHIVE_OCR_ENGINE": "tesseract",
         "ARCHIVE_OCR_WORKERS": "1",
     }
-    scan = tmp_path / "mixed.pdf"
-    shutil.copy(MIXED, scan)
+    scan = mixed_with_a_small_scan(tmp_path / "mixed.pdf")
     r = subprocess.run(
         [PROGRAM, "ingest", str(scan), "--json"],
         capture_output=True,
@@ -311,9 +330,8 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
     assert "ARCHIVE_OCR_PAGE_TIMEOUT_SECONDS (0.3 s)" in line["ocr"]["pages"][0]["error"]
     assert line["ocr"]["pages"][0]["attempts"] == 3  # ARCHIVE_OCR_MAX_ATTEMPTS, then failed
     cid = str(line["id"])
-    shown = subprocess.run(
-        [PROGRAM, "show", cid, "--json"], capture_output=True, text=True, env=env, check=False
-    )
+    # `show` and `text` in-process: the installed program runs `ingest` and `ocr --retry` here.
+    shown = invoke(data, "show", cid, "--json")
     assert json.loads(shown.stdout)["ocr_note"] == "OCR incomplete: page 2"
 
     r = subprocess.run(
@@ -327,9 +345,7 @@ def test_page_timeout_then_retry_from_the_command_line(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     status = json.loads(r.stdout)
     assert status["state"] == "done" and status["pages_done"] == 1
-    text = subprocess.run(
-        [PROGRAM, "text", cid], capture_output=True, text=True, env=env, check=False
-    ).stdout
+    text = invoke(data, "text", cid).stdout
     assert "青岛市木门买卖合同示范文本" in text and "JOINT FILING" in text.upper()
     with Archive(make_settings(data), parser_workers=1).open() as archive:
         assert archive.get(int(cid)).text_key.endswith("text.v3.json")
