@@ -411,10 +411,12 @@ def test_doctor_reports_and_repairs_wider_permissions(tmp_path: Path) -> None:
 
 
 def test_start_refuses_a_data_dir_other_users_can_write(tmp_path: Path) -> None:
+    """In-process (tests/cli_runner.py): the subject is the check before the server starts;
+    the installed program's `serve` runs in tests/test_cli.py."""
     data = tmp_path / "var"
     data.mkdir()
     os.chmod(data, 0o777)
-    done = cli(data, "serve", "--port", "1")
+    done = invoke(data, "serve", "--port", "1")
     assert done.returncode != 0
     said = " ".join(done.stderr.split())
     assert "writable by other users" in said and "chmod 700" in said, said
