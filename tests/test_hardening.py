@@ -20,6 +20,7 @@ import httpx2 as httpx
 import pytest
 
 from bench.common import Server, bench_env
+from tests.cli_runner import invoke
 
 UPLOAD_LIMIT = 1024 * 1024
 SERVER_ENV = {
@@ -316,10 +317,12 @@ def test_the_first_password_can_come_from_a_file(tmp_path: Path) -> None:
     from services.access.service import AccessControl
     from services.archive import Archive
 
+    """In-process (tests/cli_runner.py): the subject is what the first command does with the
+    file; the installed program's first start is run in tests/test_access_cli.py."""
     secret = tmp_path / "admin-secret"
     secret.write_text("a chosen admin passphrase 7\n")
     data = tmp_path / "var"
-    done = cli(data, "users", "list", env={"ARCHIVE_ADMIN_PASSWORD_FILE": str(secret)})
+    done = invoke(data, "users", "list", env={"ARCHIVE_ADMIN_PASSWORD_FILE": str(secret)})
     assert done.returncode == 0, done.stderr
     assert "ARCHIVE_ADMIN_PASSWORD_FILE" in done.stderr
     assert "chosen" not in done.stderr + done.stdout
@@ -331,7 +334,7 @@ def test_the_first_password_can_come_from_a_file(tmp_path: Path) -> None:
         assert result.caller.username == "admin" and result.caller.must_change_password
     weak = tmp_path / "weak"
     weak.write_text("short\n")
-    refused = cli(
+    refused = invoke(
         tmp_path / "other", "users", "list", env={"ARCHIVE_ADMIN_PASSWORD_FILE": str(weak)}
     )
     said = " ".join(refused.stderr.split())
@@ -384,32 +387,36 @@ def test_what_the_server_stores_is_private_to_its_user(server: Server) -> None:
 
 @pytest.mark.slow
 def test_doctor_reports_and_repairs_wider_permissions(tmp_path: Path) -> None:
+    """In-process (tests/cli_runner.py): the subject is what doctor finds and repairs; the
+    installed program's doctor is run in tests/test_doctor.py, its ingest in tests/test_cli.py."""
     data = tmp_path / "var"
-    done = cli(data, "ingest", str(one_pdf()))
+    done = invoke(data, "ingest", str(one_pdf()))
     assert done.returncode == 0, done.stderr
     obj = next(p for p in (data / "objects").rglob("*") if p.is_file() and "/." not in str(p))
     os.chmod(data, 0o755)
     os.chmod(data / "archive.db", 0o644)
     os.chmod(obj, 0o444)
-    report = cli(data, "doctor", "--json")
+    report = invoke(data, "doctor", "--json")
     assert report.returncode != 0
     findings = json.loads(report.stdout)["findings"]
     wide = {f["subject"] for f in findings if f["code"] == "wide_permissions"}
     assert {str(data), str(data / "archive.db"), str(obj)} <= wide, findings
-    repaired = cli(data, "doctor", "--repair", "--json")
+    repaired = invoke(data, "doctor", "--repair", "--json")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "archive.db").stat().st_mode) == 0o600
     assert stat.S_IMODE(obj.stat().st_mode) == 0o400
-    again = json.loads(cli(data, "doctor", "--json").stdout)["findings"]
+    again = json.loads(invoke(data, "doctor", "--json").stdout)["findings"]
     assert not [f for f in again if f["code"] == "wide_permissions"]
 
 
 def test_start_refuses_a_data_dir_other_users_can_write(tmp_path: Path) -> None:
+    """In-process (tests/cli_runner.py): the subject is the check before the server starts;
+    the installed program's `serve` runs in tests/test_cli.py."""
     data = tmp_path / "var"
     data.mkdir()
     os.chmod(data, 0o777)
-    done = cli(data, "serve", "--port", "1")
+    done = invoke(data, "serve", "--port", "1")
     assert done.returncode != 0
     said = " ".join(done.stderr.split())
     assert "writable by other users" in said and "chmod 700" in said, said

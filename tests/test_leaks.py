@@ -187,8 +187,23 @@ class World:
 
     def fresh(self, name: str) -> Path:
         target = self.tmp.mktemp(name) / "var"
-        shutil.copytree(self.base, target)
+        shutil.copytree(self.base, target, copy_function=_copy_or_link)
         return target
+
+
+_PACKAGES = f"{os.sep}objects{os.sep}packages{os.sep}"
+
+
+def _copy_or_link(src: str, dst: str) -> None:
+    """A copy of one file of the seeded data directory. The packages' objects (originals,
+    manifests, texts: half the files) are written once, as a temporary file renamed into place,
+    and never changed where they are (storage/objects/local.py): a copy shares them by a hard
+    link, so a command that replaces or deletes one changes only its own copy. The database,
+    the index and the keys are copied."""
+    if _PACKAGES in src:
+        os.link(src, dst)
+    else:
+        shutil.copy2(src, dst)
 
 
 def _upload(client: TestClient, path: Path, pages: dict[str, int], **fields: str) -> int:

@@ -28,6 +28,7 @@ from signing.verify import verify_contract
 from storage.objects.base import package_key
 from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers, ensure_user
+from tests.cli_runner import invoke
 from tests.conftest import ROOT, corpus_files, make_settings
 from tests.seal_helpers import flip_byte
 from tests.test_cli import run
@@ -73,32 +74,36 @@ def test_verify_prints_every_check_and_warns_about_development_keys(loaded) -> N
 
 
 def test_verify_json_and_its_exit_status(tampered) -> None:
+    """In-process (tests/cli_runner.py): the subject is verify's JSON and exit status; the installed
+    program runs verify in the test above."""
     data, ids = tampered
-    good = run(data, "verify", str(ids[0]), "--json")
+    good = invoke(data, "verify", str(ids[0]), "--json")
     assert good.returncode == 0
     report = json.loads(good.stdout)
     assert report["overall"] == "PASSED" and report["development_keys"] is True
-    bad = run(data, "verify", str(ids[1]), "--json")
+    bad = invoke(data, "verify", str(ids[1]), "--json")
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert report["overall"] == "FAILED"
     assert [c["id"] for c in report["checks"] if c["status"] == "FAILED"] == [ORIGINAL]
-    missing = run(data, "verify", "999")
+    missing = invoke(data, "verify", "999")
     assert missing.returncode == 1
     assert "error: contract 999" in flat(missing.stderr)
     assert "Traceback" not in missing.stderr
-    usage = run(data, "verify")
+    usage = invoke(data, "verify")
     assert usage.returncode == 2 and "give a contract ID or --all" in flat(usage.stderr)
 
 
 def test_verify_all_summarises_and_fails(tampered) -> None:
+    """In-process (tests/cli_runner.py): the subject is verify --all's summary and exit status; the installed
+    program runs verify in the test above."""
     data, ids = tampered
-    r = run(data, "verify", "--all")
+    r = invoke(data, "verify", "--all")
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"{len(ids)} contracts checked, {len(ids) - 1} passed, 1 failed" in r.stdout
     assert f"contract {ids[1]}: FAILED (original_digests FAILED" in r.stdout
     # a finished audit is not resumed: the next one starts afresh and finds the same
-    again = run(data, "verify", "--all", "--json")
+    again = invoke(data, "verify", "--all", "--json")
     assert again.returncode == 1
     summary = json.loads(again.stdout.strip().splitlines()[-1])["summary"]
     assert summary["checked"] == len(ids) and summary["failed"] == 1
@@ -107,11 +112,11 @@ def test_verify_all_summarises_and_fails(tampered) -> None:
     assert "digests: SHA-256 of every file; SM3 of the contracts whose id is" in flat(r.stdout)
     assert summary["sm3_every"] == 4 and summary["checked_now"] == len(ids)
     assert summary["sm3_checked"] == sum(1 for i in ids if i % 4 == 1)  # one audit finished
-    full = run(data, "verify", "--all", "--full", "--json")
+    full = invoke(data, "verify", "--all", "--full", "--json")
     summary = json.loads(full.stdout.strip().splitlines()[-1])["summary"]
     assert summary["sm3_checked"] == len(ids) and summary["failed"] == 1
     assert summary["digests"].startswith("SHA-256 and SM3 of every file (a full audit)")
-    usage = run(data, "verify", str(ids[0]), "--full")
+    usage = invoke(data, "verify", str(ids[0]), "--full")
     assert usage.returncode == 2 and "--full goes with --all" in flat(usage.stderr)
 
 
