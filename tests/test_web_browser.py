@@ -336,7 +336,7 @@ def test_pages_by_role_in_both_languages_and_widths(live: LiveServer, browser, r
     English, at 1280 px and 390 px; the screenshots are kept (15-<role>-...png) and looked at.
     What the role may not do is not on the page. One context per role, signed in once: a
     Chinese browser's pages first, then English chosen with the page's own switch (remembered
-    for the pages after, as tests/test_web_browser.py's language test checks)."""
+    for the pages after, as test_chinese_by_default_and_the_switch checks)."""
     ids: dict[str, Any] = {}
 
     def ingest() -> None:  # outside Playwright's event loop (the ingest runs its own)
