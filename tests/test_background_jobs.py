@@ -3,10 +3,10 @@ jobs with attempts, backoff, a lease and a terminal `failed` state.
 
 The way users meet them: a real server (`contract-archive serve`, its lifespan runs the worker)
 asked over HTTP with a token, and the installed command line acting as ARCHIVE_USER (`jobs`,
-`worker`, `doctor`; the workers, a refusal and a doctor run as the program, the other commands
-in-process through tests/cli_runner.py). A job fails for real: the fixity audit finds a damaged contract and its
-e-mail cannot be sent (the SMTP port refuses); once the tests' SMTP sink listens on that port,
-the retried job mails the failures. A crashed worker is a claim made in the database by a worker
+`worker`, `doctor`; the first worker, a refusal and a doctor run as the program, the other
+commands, the second worker included, in-process through tests/cli_runner.py). A job fails for
+real: the fixity audit finds a damaged contract and its e-mail cannot be sent (the SMTP port
+refuses); once the tests' SMTP sink listens on that port, the retried job mails the failures. A crashed worker is a claim made in the database by a worker
 that never comes back (its lease runs out).
 """
 
@@ -375,8 +375,8 @@ def test_the_cli_lists_queues_and_retries_doctor_reports_and_a_lost_lease_is_ret
 
     retried = cli(env, "jobs", "retry", str(fixity))
     assert retried.returncode == 0 and "queued" in retried.stdout, retried.stderr
-    with SmtpSink(smtp_port) as sink:
-        worked = cli(env, "worker", "--until-idle", "--workers", "1", program=True)
+    with SmtpSink(smtp_port) as sink:  # the worker in-process: the first ran as the program
+        worked = cli(env, "worker", "--until-idle", "--workers", "1")
         assert worked.returncode == 0, worked.stderr
     jobs = listed(env, "--all")
     ended = by_id(jobs, fixity)

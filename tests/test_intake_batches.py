@@ -8,8 +8,8 @@ and keeps the batch file, linked to each (relation ``scan_batch``, the page rang
 contract's sealed text document). Bad input: no sheet (one contract, said so), only sheets or
 empty segments (skipped with the reason), a damaged PDF (a clear error, nothing archived).
 OCR is left out (``--no-ocr``): the split is what is tested here, not the reading. The preview
-and the split run as the installed program; the text preview, the bad batches but the damaged
-one and two of the sheets run in-process (tests/cli_runner.py: the same Typer app, without the
+and the split run as the installed program; the text preview, the split again (duplicates),
+the bad batches but the damaged one and two of the sheets run in-process (tests/cli_runner.py: the same Typer app, without the
 program's 2 s of CPU at start).
 """
 
@@ -246,7 +246,7 @@ def test_cli_previews_then_splits_a_batch_keeping_it_as_evidence(
             assert record.pages_needing_ocr  # the scanned pages wait for OCR
         assert archive.records.count_contracts() == 4
 
-    again = run(
+    again = invoke(
         var, "ingest", "--split-batches", "--no-ocr", "--json", *defaults,
         str(batches["batch"]), env=ADMIN,
     )  # fmt: skip

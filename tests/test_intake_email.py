@@ -4,6 +4,11 @@ subject as its title, from/to/date in its text document, a PDF rendition by Libr
 each attachment of a supported format as a contract linked to it (master: the message,
 relation ``annex``); an unsupported attachment is listed with its reason; a message with too
 many attachments is refused whole, leaving nothing.
+
+The message's first ``ingest`` is the installed program as ARCHIVE_USER; ``verify``, ``export``
+and the other runs are in-process (tests/cli_runner.py: the same Typer app without the
+program's 2 s of CPU at start; tests/test_intake_office.py runs ``verify`` and ``export`` as
+the program).
 """
 
 from __future__ import annotations
@@ -76,10 +81,10 @@ def test_an_email_is_one_record_with_its_attachments_linked(tmp_path: Path) -> N
     assert refused["status"] == "rejected" and refused["attached_to"] == mail["id"]
     assert refused["reason"].startswith("unsupported format: the file is a plain text file")
 
-    verified = run(var, "verify", str(mail["id"]), "--json", env=ADMIN)
+    verified = invoke(var, "verify", str(mail["id"]), "--json", env=ADMIN)
     assert verified.returncode == 0 and json.loads(verified.stdout)["overall"] == "PASSED"
     target = tmp_path / "export"
-    exported = run(var, "export", str(mail["id"]), str(target), env=ADMIN)
+    exported = invoke(var, "export", str(mail["id"]), str(target), env=ADMIN)
     assert exported.returncode == 0, exported.stderr
     assert (target / "original.eml").read_bytes() == data  # the message is its own original
     manifest = json.loads((target / "manifest.json").read_text())
@@ -119,7 +124,7 @@ def test_an_email_with_too_many_attachments_is_refused_whole(tmp_path: Path) -> 
     many = [(f"a{i}.txt", b"x", "text/plain") for i in range(500)]
     (folder / "many.eml").write_bytes(message(many))
     var = tmp_path / "var"
-    r = run(var, "ingest", str(folder / "many.eml"), "--json", "--no-ocr", env=ADMIN)
+    r = invoke(var, "ingest", str(folder / "many.eml"), "--json", "--no-ocr", env=ADMIN)
     assert r.returncode == 1
     line = json.loads(r.stdout)
     assert line["status"] == "rejected"

@@ -6,8 +6,11 @@ attachments and batch scans) gives the same contracts either way (titles, page c
 customers, classifications, each segment linked to its batch as ``scan_batch``, each
 attachment to its message); a batch that cannot be split is rejected whole, with its reason
 beside it in the watched folder. ``--split-batches``
-takes every PDF of a folder as a batch, in both commands. The installed program runs as
-ARCHIVE_USER; OCR is left queued (``--no-ocr``; the watcher does not wait for it).
+takes every PDF of a folder as a batch, in both commands. The mixed cabinet's ``ingest`` and
+``watch`` are the installed program as ARCHIVE_USER; the separator sheets and the
+``--split-batches`` runs are in-process (tests/cli_runner.py: the same Typer app without the
+program's 2 s of CPU at start; tests/test_intake_batches.py runs ``separator`` as the program).
+OCR is left queued (``--no-ocr``; the watcher does not wait for it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 
 from ingest.office import find_soffice
 from services.archive import Archive
+from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import run
 from tests.test_intake import PDF, png_bytes, tiff_g4_bytes
@@ -42,7 +46,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         ("b", ["--customer", "Acme Corp", "--code", "code128"]),
     ):
         sheets[key] = base / f"sheet-{key}.pdf"
-        r = run(base / "var", "separator", *args, "-o", str(sheets[key]), env=ADMIN)
+        r = invoke(base / "var", "separator", *args, "-o", str(sheets[key]), env=ADMIN)
         assert r.returncode == 0, r.stderr
     a, b = (raster(sheets[k], 0, seed=n) for n, k in enumerate("ab"))
     return {
@@ -158,15 +162,15 @@ def test_split_batches_takes_every_pdf_of_a_folder(made: dict[str, bytes], tmp_p
     (folder / "ACME Ltd" / "box.pdf").write_bytes(made["box"])
     (folder / "fax.tif").write_bytes(tiff_g4_bytes("SERVICE CONTRACT"))
 
-    preview = run(tmp_path / "var", "ingest", "--split-batches", "--preview", "--json",
-                  str(folder), env=ADMIN)  # fmt: skip
+    preview = invoke(tmp_path / "var", "ingest", "--split-batches", "--preview", "--json",
+                     str(folder), env=ADMIN)  # fmt: skip
     assert preview.returncode == 0, preview.stderr
     (plan,) = map(json.loads, preview.stdout.splitlines())
     assert plan["preview"] is True and plan["separator_pages"] == [1, 3]
     assert "not a batch" in preview.stderr and "fax.tif" in preview.stderr
 
-    w = run(tmp_path / "var", "watch", str(folder), "--split-batches", "--once", "--json",
-            "--stable-seconds", "0", "--interval", "0.2", env=ADMIN)  # fmt: skip
+    w = invoke(tmp_path / "var", "watch", str(folder), "--split-batches", "--once", "--json",
+               "--stable-seconds", "0", "--interval", "0.2", env=ADMIN)  # fmt: skip
     assert w.returncode == 0, w.stderr
     lines = {x["file"]: x for x in map(json.loads, w.stdout.splitlines())}
     assert lines["fax.tif"]["status"] == "archived"

@@ -6,6 +6,11 @@ died is taken again, and shutting the server down leaves no claimed file behind.
 FOLDER`` of the same cabinet gives the same contracts (``--no-folder-rule``: folders say
 nothing). A watched folder that is missing stops ``serve`` with the reason, and ``doctor``
 reports it and repairs a dead watcher's claim.
+
+``serve`` is the installed program as ARCHIVE_USER (the watcher is its subject); the token, the
+two ``ingest FOLDER`` runs and ``doctor`` run in-process (tests/cli_runner.py: the same Typer
+app without the program's 2 s of CPU at start; their own program runs are in tests/test_cli.py,
+tests/test_background_jobs.py and others).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pytest
 from services.archive import Archive
 from services.watch import folder_rule
 from storage.maintenance import host_id
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
 from tests.servers import free_ports
 from tests.test_cli import PROGRAM, run
@@ -90,7 +96,13 @@ def contracts(var: Path) -> dict[str, tuple[str | None, str | None]]:
 
 
 def files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    """The files under ``folder``, relative to it. Listed while a watcher moves them: a claim
+    folder that goes between being listed and being read is skipped (``Path.rglob`` raised
+    FileNotFoundError then, and failed the test on a loaded machine)."""
+    found = []
+    for top, _dirs, names in os.walk(folder):  # errors (a folder gone) are ignored
+        found += [str((Path(top) / name).relative_to(folder)) for name in names]
+    return sorted(found)
 
 
 def test_the_server_watches_a_folder_by_the_folder_rule_and_ingest_gives_the_same(
@@ -98,7 +110,7 @@ def test_the_server_watches_a_folder_by_the_folder_rule_and_ingest_gives_the_sam
 ) -> None:
     var, inbox = tmp_path / "var", tmp_path / "inbox"
     inbox.mkdir()
-    made = run(var, "tokens", "create", "--name", "watch-test", env=ADMIN)
+    made = invoke(var, "tokens", "create", "--name", "watch-test", env=ADMIN)
     assert made.returncode == 0, made.stderr
     auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
     # A claim of a watcher that died (on this host) before the server starts: taken again.
@@ -184,7 +196,7 @@ def test_the_server_watches_a_folder_by_the_folder_rule_and_ingest_gives_the_sam
     # `ingest FOLDER` of the same cabinet: the same contracts, the same refusals.
     again = tmp_path / "again"
     cabinet(again, pdfs)
-    r = run(tmp_path / "var2", "ingest", str(again), "--json", "--no-ocr", env=ADMIN)
+    r = invoke(tmp_path / "var2", "ingest", str(again), "--json", "--no-ocr", env=ADMIN)
     assert r.returncode == 1, r.stderr  # two files refused
     status = {
         x["file"].removeprefix(str(again) + "/"): (x["status"], x.get("reason"))
@@ -200,7 +212,7 @@ def test_the_server_watches_a_folder_by_the_folder_rule_and_ingest_gives_the_sam
     assert contracts(tmp_path / "var2") == watched
 
     # --no-folder-rule: folders say nothing, every file is archived as before.
-    r = run(tmp_path / "var3", "ingest", str(again), "--no-ocr", "--no-folder-rule", env=ADMIN)
+    r = invoke(tmp_path / "var3", "ingest", str(again), "--no-ocr", "--no-folder-rule", env=ADMIN)
     assert r.returncode == 0, r.stdout + r.stderr
     flat = contracts(tmp_path / "var3")
     assert set(flat) == {"zebradrop", "quokkasale", "wombat", "narwhal"}
@@ -218,7 +230,7 @@ def test_a_missing_watched_folder_stops_serve_and_doctor_reports_and_repairs(
     assert f"the watched folder {inbox} does not exist (ARCHIVE_WATCH_DIR)" in r.stderr
     assert "Traceback" not in r.stderr
 
-    r = run(var, "doctor", "--json", env=env)
+    r = invoke(var, "doctor", "--json", env=env)
     findings = [f for f in json.loads(r.stdout)["findings"] if f["check"] == "watch"]
     assert [f["code"] for f in findings] == ["watch_folder_unusable"], findings
     assert r.returncode != 0
@@ -226,7 +238,7 @@ def test_a_missing_watched_folder_stops_serve_and_doctor_reports_and_repairs(
     claim = inbox / ".processing" / DEAD_CLAIM / "ACME Ltd" / "x.pdf"
     claim.parent.mkdir(parents=True)
     claim.write_bytes(b"%PDF-1.4 dropped")
-    r = run(var, "doctor", "--json", "--repair", env=env)
+    r = invoke(var, "doctor", "--json", "--repair", env=env)
     findings = [f for f in json.loads(r.stdout)["findings"] if f["check"] == "watch"]
     assert [f["code"] for f in findings] == ["watch_claim_of_dead_process"], findings
     assert findings[0]["repaired"] == f"moved 1 file back into {inbox} to be taken again"

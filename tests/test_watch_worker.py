@@ -5,6 +5,9 @@ folder rule and placed in archived/ or rejected/ with its reason, a dead watcher
 again, a file still being written is taken only once complete (the archived original is the
 whole file), stopping with SIGTERM leaves nothing claimed, and a watch user who may not ingest
 stops the worker at its start with the reason.
+
+The worker is the installed program as ARCHIVE_USER; creating the users and the run with
+``--no-watch`` (what the worker does, not how it starts) are in-process (tests/cli_runner.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from services.archive import Archive
+from tests.cli_runner import invoke
 from tests.conftest import corpus_files, make_settings
-from tests.test_cli import PROGRAM, run
+from tests.test_cli import PROGRAM
 from tests.test_watch_server import DEAD_CLAIM, PLACED, cabinet, contracts, files, wait_for
 
 pytestmark = pytest.mark.timeout(600)
@@ -44,7 +48,9 @@ def test_the_worker_watches_the_folder_as_the_server_does(tmp_path: Path) -> Non
     pdfs = sorted(corpus_files("en-cuad", ".pdf"), key=lambda p: p.stat().st_size)[:6]
     var, inbox = tmp_path / "var", tmp_path / "inbox"
     inbox.mkdir()
-    made = run(var, "users", "create", "clerk", "--role", "archivist", "--no-password", env=ADMIN)
+    made = invoke(
+        var, "users", "create", "clerk", "--role", "archivist", "--no-password", env=ADMIN
+    )
     assert made.returncode == 0, made.stderr
     stale = inbox / ".processing" / DEAD_CLAIM / "ACME Ltd" / "lostclaim.pdf"
     stale.parent.mkdir(parents=True)
@@ -113,7 +119,7 @@ def test_the_worker_watches_the_folder_as_the_server_does(tmp_path: Path) -> Non
 def test_the_worker_refuses_a_watch_user_who_may_not_ingest(tmp_path: Path) -> None:
     var, inbox = tmp_path / "var", tmp_path / "inbox"
     inbox.mkdir()
-    made = run(var, "users", "create", "reader", "--role", "legal", "--no-password", env=ADMIN)
+    made = invoke(var, "users", "create", "reader", "--role", "legal", "--no-password", env=ADMIN)
     assert made.returncode == 0, made.stderr
     r = subprocess.run(
         [PROGRAM, "worker", "--no-jobs", "--until-idle"],
@@ -125,12 +131,14 @@ def test_the_worker_refuses_a_watch_user_who_may_not_ingest(tmp_path: Path) -> N
     assert r.returncode == 2, r.stdout + r.stderr
     assert "ARCHIVE_WATCH_USER may not ingest" in r.stderr
     # --no-watch leaves the folder to the server: the worker runs (and stops when idle).
-    r = subprocess.run(
-        [PROGRAM, "worker", "--no-jobs", "--until-idle", "--no-watch"],
-        env=worker_env(var, inbox, ARCHIVE_USER="admin", ARCHIVE_WATCH_USER="reader"),
-        capture_output=True,
-        text=True,
-        timeout=180,
+    wanted = worker_env(var, inbox, ARCHIVE_USER="admin", ARCHIVE_WATCH_USER="reader")
+    r = invoke(
+        var,
+        "worker",
+        "--no-jobs",
+        "--until-idle",
+        "--no-watch",
+        env={k: v for k, v in wanted.items() if k.startswith("ARCHIVE_")},
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "watching" not in r.stderr

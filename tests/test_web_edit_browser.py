@@ -7,7 +7,8 @@ does not exist) come back with the reason in the page's language; the contract s
 edit forms. An administrator retries a failed OCR page from /jobs; an archivist confirms a
 clause suggestion on the contract page.
 
-One server and one browser for the module. Screenshots: ``/tmp/web-*.png`` and the browser
+One server and one browser for the module; each user signs in through the form once per width
+(:func:`signed_in`: the archivist's pages serve the three tests of an archivist). Screenshots: ``/tmp/web-*.png`` and the browser
 test artifacts (``test-artifacts/browser/edit-*.png``).
 """
 
@@ -17,8 +18,9 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,13 +105,33 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     shutil.copy(path, f"/tmp/web-{name}.png")
 
 
-def page_of(browser, username: str, viewport: dict | None = None, errors: list | None = None):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=viewport or DESKTOP, locale="en-US")
-    page = context.new_page()
-    if errors is not None:
-        page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, username)
-    return page
+SignedIn = Callable[..., tuple[Any, list[str]]]
+
+
+@pytest.fixture(scope="module")
+def signed_in(live: LiveServer, browser) -> Iterator[SignedIn]:  # type: ignore[no-untyped-def]
+    """``signed_in(username, viewport=DESKTOP, locale="en-US")``: the page of the module's one
+    context for that user, width and language, signed in through the log-in form when first
+    asked for, and the list its script errors go to (emptied for each test that asks)."""
+    made: dict[tuple[str, int, str], tuple[Any, list[str]]] = {}
+
+    def get(
+        username: str, viewport: dict = DESKTOP, locale: str = "en-US"
+    ) -> tuple[Any, list[str]]:
+        key = (username, viewport["width"], locale)
+        if key not in made:
+            errors: list[str] = []
+            page = browser.new_context(viewport=viewport, locale=locale).new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            sign_in(page, username)
+            made[key] = (page, errors)
+        page, errors = made[key]
+        errors.clear()
+        return page, errors
+
+    yield get
+    for page, _ in made.values():
+        page.context.close()
 
 
 def open_form(page, form: str):  # type: ignore[no-untyped-def]
@@ -125,13 +147,12 @@ def saved(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
-    live: LiveServer, browser
-) -> None:  # type: ignore[no-untyped-def]
+    live: LiveServer, signed_in: SignedIn
+) -> None:
     from playwright.sync_api import expect
 
     cid, master = IDS["contract"], IDS["master"]
-    errors: list[str] = []
-    page = page_of(browser, "e-archivist", errors=errors)
+    page, errors = signed_in("e-archivist")
     url = f"{live.url}/contracts/{cid}"
     page.goto(url + "?lang=en")
 
@@ -282,26 +303,22 @@ def test_an_archivist_completes_and_files_a_contract_and_it_still_verifies(
                .filter(e => !(e.labels && e.labels.length)).map(e => e.outerHTML)"""
     )
     assert unnamed == []
-    phone = page.context.browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-    sign_in(phone, "e-archivist")
+    phone, phone_errors = signed_in("e-archivist", PHONE, "zh-CN")
     phone.goto(url)
     for form in ("terms", "payment", "hold"):
         open_form(phone, form)
     assert no_horizontal_scroll(phone), phone.evaluate(WIDE_JS)
     shot(phone, "contract-edited-zh-390")
-    phone.context.close()
-    assert errors == [], errors
-    page.context.close()
+    assert errors == [] and phone_errors == [], errors + phone_errors
 
 
-def test_an_archivist_edits_the_parties(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_archivist_edits_the_parties(live: LiveServer, signed_in: SignedIn) -> None:
     """Add a party, rename it, refuse an emptied name, remove it; each with its reason in the
     page's history; the form in Chinese and at phone width."""
     from playwright.sync_api import expect
 
     cid = IDS["master"]
-    errors: list[str] = []
-    page = page_of(browser, "e-archivist", errors=errors)
+    page, errors = signed_in("e-archivist")
     url = f"{live.url}/contracts/{cid}"
     page.goto(url + "?lang=en")
     form = open_form(page, "parties")
@@ -351,32 +368,28 @@ def test_an_archivist_edits_the_parties(live: LiveServer, browser) -> None:  # t
     form = open_form(page, "parties")
     expect(form.locator("summary")).to_have_text("当事人")
     expect(form.locator("#e-party-new-role option:checked")).to_have_text("当事人")
-    phone = page.context.browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-    sign_in(phone, "e-archivist")
+    phone, phone_errors = signed_in("e-archivist", PHONE, "zh-CN")
     phone.goto(url)
     open_form(phone, "parties")
     assert no_horizontal_scroll(phone), phone.evaluate(WIDE_JS)
     shot(phone, "parties-zh-390")
-    phone.context.close()
-    assert errors == [], errors
-    page.context.close()
+    assert errors == [] and phone_errors == [], errors + phone_errors
 
 
-def test_a_lawyer_sees_no_edit_buttons(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
-    page = page_of(browser, "e-lawyer")
+def test_a_lawyer_sees_no_edit_buttons(live: LiveServer, signed_in: SignedIn) -> None:
+    page, _errors = signed_in("e-lawyer")
     response = page.goto(f"{live.url}/contracts/{IDS['contract']}?lang=en")
     assert response is not None and response.status == 200
     assert page.locator("#edit").count() == 0
     assert page.locator("form[method=post][action*='/contracts/']").count() == 0
     assert page.locator("form.decide").count() == 0
     shot(page, "lawyer-contract-en")
-    page.context.close()
 
 
-def test_an_archivist_confirms_a_clause_suggestion(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_archivist_confirms_a_clause_suggestion(live: LiveServer, signed_in: SignedIn) -> None:
     from playwright.sync_api import expect
 
-    page = page_of(browser, "e-archivist")
+    page, _errors = signed_in("e-archivist")
     page.goto(f"{live.url}/contracts/{IDS['contract']}?lang=en")
     clause = page.locator("#clauses li.clause").filter(has=page.locator("form.decide")).first
     name = clause.locator("strong").inner_text()
@@ -386,14 +399,15 @@ def test_an_archivist_confirms_a_clause_suggestion(live: LiveServer, browser) ->
     expect(done.locator(".tag")).to_have_text("confirmed")
     assert done.locator("form.decide").count() == 0
     shot(page, "clause-confirmed-en")
-    page.context.close()
 
 
-def test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page(live: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page(
+    live: LiveServer, signed_in: SignedIn
+) -> None:
     from playwright.sync_api import expect
 
     scan = IDS["scan"]
-    page = page_of(browser, "e-admin")
+    page, _errors = signed_in("e-admin")
     page.goto(f"{live.url}/jobs?lang=en")
     row = page.locator("tr", has_text="Scan that fails OCR")
     expect(row).to_contain_text("no recorded OCR output")
@@ -405,4 +419,3 @@ def test_an_admin_retries_a_failed_ocr_page_from_the_jobs_page(live: LiveServer,
     job = live.archive.records.ocr_jobs(scan)[0]
     assert (job.status, job.error) == ("queued", None)
     shot(page, "jobs-retried-en")
-    page.context.close()
