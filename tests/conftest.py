@@ -385,13 +385,15 @@ PACKAGES += ("search_api", "tests", "bench")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile the project's bytecode once, in the process that starts the run (the xdist
+    """Set the suite's environment in every process of the run (``_suite_environment``), and
+    compile the project's bytecode once, in the process that starts the run (the xdist
     controller), before the workers start. Where PYTHONDONTWRITEBYTECODE is set (it is on the
     development machine), no Python process writes its bytecode: every installed program the
     tests start (hundreds of ``contract-archive`` runs), every worker and every forkserver
     compiled the project's 55,000 lines from source again (0.2 s CPU a process). Compiled
     files that already match their source are only looked at; a read-only checkout is left
     as it is."""
+    _suite_environment()
     if hasattr(config, "workerinput"):
         return
     with contextlib.suppress(OSError):
@@ -416,22 +418,42 @@ def browser() -> Iterator[object]:
         yield b
 
 
+# What every test's environment holds besides the machine's (ARCHIVE_* of the developer's
+# shell removed). Servers started by tests run no scheduled reminders or fixity audits of their
+# own (they would change states and logs under the tests); tests/test_background_jobs.py turns
+# it on. argon2id at OWASP's minimum cost (19 MiB, 2 passes) instead of the default 64 MiB and 3:
+# a tenth of the CPU per hash for the suite's many log-ins, users and password changes (Django's
+# documentation advises the same for tests); the defaults are checked in
+# tests/test_access_auth.py, which unsets these.
+SUITE_ENV = {
+    "ARCHIVE_LOG_LEVEL": "warning",
+    "ARCHIVE_JOBS_BACKGROUND": "false",
+    "ARCHIVE_PASSWORD_HASH_MEMORY_MIB": "19",
+    "ARCHIVE_PASSWORD_HASH_TIME_COST": "2",
+}
+
+
+def _suite_environment() -> None:
+    """The suite's environment for the whole process, set once before any fixture: module and
+    session fixtures (a seeded archive, a server) are made before the function-scoped
+    ``_isolated_settings`` applies, and made theirs with the developer's environment and
+    argon2's full cost (the fuzz test's log-ins were a sixth of its run)."""
+    for key in list(os.environ):
+        if key.startswith("ARCHIVE_") and not key.startswith("ARCHIVE_TEST_"):
+            del os.environ[key]
+    os.environ.update(SUITE_ENV)
+    reset_settings()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test sees the developer's ARCHIVE_* environment or .env file."""
+    """No test sees the developer's ARCHIVE_* environment or .env file, nor what an earlier
+    test set."""
     for key in list(os.environ):
         if key.startswith("ARCHIVE_") and not key.startswith("ARCHIVE_TEST_"):
             monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("ARCHIVE_LOG_LEVEL", "warning")
-    # Servers started by tests run no scheduled reminders or fixity audits of their own (they
-    # would change states and logs under the tests); tests/test_background_jobs.py turns it on.
-    monkeypatch.setenv("ARCHIVE_JOBS_BACKGROUND", "false")
-    # argon2id at OWASP's minimum cost (19 MiB, 2 passes) instead of the default 64 MiB and 3:
-    # a tenth of the CPU per hash for the suite's many log-ins, users and password changes
-    # (Django's documentation advises the same for tests); the defaults are checked in
-    # tests/test_access_auth.py, which unsets these.
-    monkeypatch.setenv("ARCHIVE_PASSWORD_HASH_MEMORY_MIB", "19")
-    monkeypatch.setenv("ARCHIVE_PASSWORD_HASH_TIME_COST", "2")
+    for key, value in SUITE_ENV.items():
+        monkeypatch.setenv(key, value)
     reset_settings()
     yield
     reset_settings()
