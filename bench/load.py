@@ -228,8 +228,10 @@ async def drive(
     headers: dict[str, str] | None = None,
     burst: int = 100,
     probe: Callable[[], tuple[float, int]] = lambda: (0.0, 0),
+    warmup: float = 5,
 ) -> tuple[Stats, float, Burst | None]:
-    """``probe`` says the server tree's CPU seconds so far and its largest RSS."""
+    """``probe`` says the server tree's CPU seconds so far and its largest RSS; ``warmup``:
+    seconds of unmeasured traffic first."""
     stats = Stats()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(
@@ -239,7 +241,7 @@ async def drive(
         warm = Stats()
         await asyncio.gather(
             *(
-                client(http, warm, random.Random(-i), time.monotonic() + 5, f"warm-{seed}-{i}")
+                client(http, warm, random.Random(-i), time.monotonic() + warmup, f"warm-{seed}-{i}")
                 for i in range(4)
             )
         )
@@ -382,10 +384,12 @@ def run(
     preload_limit: int | None = None,
     burst: int = 100,
     preloaded_copy: Path | None = None,
+    warmup: float = 5,
 ) -> Result:
     """``preloaded_copy``: a data directory preloaded by an earlier run (kept there once made),
     copied instead of ingesting the corpus again: back-to-back runs of two versions start from
-    the same archive, minutes sooner on a busy machine."""
+    the same archive, minutes sooner on a busy machine. ``warmup``: seconds of unmeasured
+    warm-up traffic (the test suite's short run takes less)."""
     data = workdir / "var"
     if preloaded_copy is not None:
         if not (preloaded_copy / "var").is_dir():
@@ -407,6 +411,7 @@ def run(
                 server.headers,
                 burst,
                 probe=lambda: (tree_cpu(pid), server.max_rss),
+                warmup=warmup,
             )
         )
         max_rss = server.max_rss

@@ -41,8 +41,16 @@ CHECKS = (
 @pytest.fixture(scope="module")
 def fuzz_app():
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
-        # Configured as a deployment is: filing needs a fonds code (全宗号).
-        settings = make_settings(Path(tmp) / "var", fonds_code="Z001")
+        # Configured as a deployment is: filing needs a fonds code (全宗号). argon2id at
+        # OWASP's minimum cost, as the suite's conftest sets it for every test: a module
+        # fixture is made before that function-scoped setting applies, and with the default
+        # cost the fuzzer's log-ins and password changes and resets were a sixth of the run.
+        settings = make_settings(
+            Path(tmp) / "var",
+            fonds_code="Z001",
+            password_hash_memory_mib=19,
+            password_hash_time_cost=2,
+        )
         archive = Archive(settings, parser_workers=1).open()
         try:
             for path in corpus_files("zh/samr-model-contracts", ".pdf")[:2]:
