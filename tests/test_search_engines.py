@@ -363,3 +363,32 @@ def test_elasticsearch_runs_the_golden_searches(tmp_path: Path, golden: dict[str
         index.search(parse(case["query"]), **case["options"])  # the server accepts every body
     assert {h.id for h in index.search(parse("租赁")).hits} == {7}
     assert {h.id for h in index.search(parse('"limitation of liability"')).hits} == {7}
+
+
+@pytest.mark.opensearch
+def test_concurrent_requests_share_a_pool_of_connections(
+    opensearch_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server's threads and ingest's jobs call the search server at once: they share kept
+    connections instead of opening one per request and discarding it (opensearch-py keeps one
+    by default, and urllib3 then warned "Connection pool is full" on every ingest --jobs 2)."""
+    client = OpenSearchClient(opensearch_url)
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def calls() -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(10):
+                client.info()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    with caplog.at_level("WARNING", logger="urllib3.connectionpool"):
+        threads = [threading.Thread(target=calls) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []
+    assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []

@@ -117,6 +117,10 @@ class _ClientBase:
             return
 
 
+POOL_SIZE = 16
+"""Connections kept open to the search server per client (the S3 client keeps as many)."""
+
+
 def _auth(username: str | None, password: str | None) -> tuple[str, str] | None:
     return (username, password or "") if username else None
 
@@ -135,7 +139,15 @@ class OpenSearchClient(_ClientBase):
     ) -> None:
         from opensearchpy import OpenSearch
 
-        kwargs: dict[str, Any] = {"hosts": [url], "timeout": timeout, "max_retries": 1}
+        kwargs: dict[str, Any] = {
+            "hosts": [url],
+            "timeout": timeout,
+            "max_retries": 1,
+            # opensearch-py keeps urllib3's default of one connection: concurrent requests
+            # (a server's threads, ingest --jobs, the index's group commit) each opened a new
+            # connection and logged "Connection pool is full, discarding connection"
+            "pool_maxsize": POOL_SIZE,
+        }
         if (auth := _auth(username, password)) is not None:
             kwargs["http_auth"] = auth
         if url.startswith("https://"):
@@ -169,7 +181,12 @@ class ElasticsearchClient(_ClientBase):
     ) -> None:
         from elasticsearch import Elasticsearch
 
-        kwargs: dict[str, Any] = {"hosts": [url], "request_timeout": timeout, "max_retries": 1}
+        kwargs: dict[str, Any] = {
+            "hosts": [url],
+            "request_timeout": timeout,
+            "max_retries": 1,
+            "connections_per_node": POOL_SIZE,
+        }
         if (auth := _auth(username, password)) is not None:
             kwargs["basic_auth"] = auth
         if url.startswith("https://") and ca_bundle:
