@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import threading
@@ -29,15 +27,17 @@ import time
 import warnings
 from pathlib import Path
 
+from ingest.isolation import libc
+
 _PARENT = os.getppid()
 _PR_SET_CHILD_SUBREAPER = 36
 
 
 def _become_subreaper() -> bool:
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    return False
+    lib = libc()
+    if lib is None or not hasattr(lib, "prctl"):
+        return False
+    return bool(lib.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
 def children(pid: int) -> list[int]:

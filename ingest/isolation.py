@@ -10,6 +10,7 @@ bomb ends in a MemoryError instead of the machine swapping.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import queue
@@ -56,19 +57,19 @@ def die_with_parent() -> None:
     A worker's parent is the forkserver, which exits when the process that started it dies
     (SIGKILL of the CLI or the server included): the workers then die with it instead of
     living on as orphans holding the pipes. Elsewhere (or without libc) nothing happens."""
-    import ctypes
-    import ctypes.util
     import signal
 
     parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    lib = libc()
+    if lib is not None and hasattr(lib, "prctl"):
+        lib.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
 
-def _libc() -> object | None:
+@functools.cache
+def libc() -> Any | None:
+    """The C library (for ``prctl``), loaded once; None where it cannot be loaded."""
     import ctypes
     import ctypes.util
 
@@ -87,10 +88,10 @@ def child_dies_with_parent() -> Callable[[], None] | None:
     that lives as long as the program (a worker's main thread)."""
     import signal
 
-    libc = _libc()  # loaded before the fork: nothing is loaded in the child
-    if libc is None or not hasattr(libc, "prctl"):
+    lib = libc()  # loaded before the fork: nothing is loaded in the child
+    if lib is None or not hasattr(lib, "prctl"):
         return None
-    prctl = libc.prctl
+    prctl = lib.prctl
     parent = os.getpid()
     kill = int(signal.SIGKILL)
 

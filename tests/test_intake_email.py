@@ -26,6 +26,7 @@ from tests.cli_runner import invoke
 from tests.conftest import make_settings
 from tests.test_cli import run
 from tests.test_intake import PDF, png_bytes
+from tests.test_intake_office import bomb_docx
 
 ADMIN = {"ARCHIVE_USER": "admin"}
 pytestmark = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed")
@@ -136,24 +137,6 @@ def test_an_email_with_too_many_attachments_is_refused_whole(tmp_path: Path) -> 
         assert archive.records.contract_ids() == set()
         assert list(archive.objects.iter_keys("packages/")) == []
         assert not list(archive.settings.tmp_dir.iterdir())
-
-
-def bomb_docx() -> bytes:
-    """A DOCX whose document part unpacks to 600 MB of one character (under 1 MB packed),
-    written in chunks: the test holds no 600 MB."""
-    import io
-    import zipfile
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        with zf.open("word/document.xml", "w", force_zip64=True) as part:
-            part.write(b"<")
-            chunk = b"a" * (8 * 1024**2)
-            for _ in range(75):
-                part.write(chunk)
-            part.write(b"/>")
-    return out.getvalue()
 
 
 def test_an_email_carrying_a_zip_bomb_archives_the_rest(tmp_path: Path) -> None:

@@ -225,14 +225,21 @@ def image_pdf(pages: list[tuple[Image.Image, int, int]], target: Path) -> Path:
     return target
 
 
+def scan_page_image() -> Image.Image:
+    """The Chinese scan's first page as the scanner made it: its 300 dpi image, grey, upright."""
+    pdf = pdfium.PdfDocument(SCAN_ZH)
+    try:
+        image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
+        return image_object.get_bitmap(render=False).to_pil().convert("L")
+    finally:
+        pdf.close()
+
+
 def turned_copies(target: Path, dpi: int = 300) -> Path:
     """A turned copy of the Chinese scan's first page: its image turned 90° clockwise, 180°,
     270°, and stored sideways but shown upright by the page's /Rotate (4 pages). The scan is
     300 dpi; a lower ``dpi`` scales the image down to it (a scan made at that resolution)."""
-    pdf = pdfium.PdfDocument(SCAN_ZH)
-    image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
-    upright = image_object.get_bitmap(render=False).to_pil().convert("L")
-    pdf.close()
+    upright = scan_page_image()
     if dpi != 300:
         size = (round(upright.width * dpi / 300), round(upright.height * dpi / 300))
         upright = upright.resize(size, Image.Resampling.LANCZOS)
@@ -252,12 +259,7 @@ def title_scan(target: Path) -> Path:
     one-page scan: for tests of the real engine whose subject is not what is read (a timeout, a
     hostile file), a third of the reading; tesseract's loading of chi_sim+eng alone still takes
     longer than a 0.3 s page timeout."""
-    pdf = pdfium.PdfDocument(SCAN_ZH)
-    try:
-        image_object = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
-        upright = image_object.get_bitmap(render=False).to_pil().convert("L")
-    finally:
-        pdf.close()
+    upright = scan_page_image()
     return image_pdf([(upright.crop((0, 0, upright.width, upright.height // 3)), 300, 0)], target)
 
 

@@ -41,7 +41,7 @@ from ingest.ocr.select import engine_options
 from services.archive import Archive
 from services.ocr import OcrService
 from tests.conftest import CORPUS
-from tests.test_ocr_pipeline import image_pdf
+from tests.test_ocr_pipeline import image_pdf, scan_page_image
 
 QINGDAO = CORPUS / "scanned" / "real" / "青岛市木门买卖合同示范文本.pdf"
 SYNTHETIC = CORPUS / "scanned" / "synthetic" / "doc01" / "page-1.png"
@@ -218,12 +218,7 @@ def test_auto_keeps_rapidocr_for_a_chinese_page_and_tesseract_for_english(tmp_pa
     # The Chinese page: the lower third of the scan's first page (the breach clause, 第六条
     # 违约责任, and its paragraphs), as its own 300 dpi scan. The whole page is read by
     # RapidOCR above; a third of it costs a third of the time.
-    pdf = pdfium.PdfDocument(QINGDAO)
-    try:
-        scan = next(o for o in pdf[0].get_objects() if isinstance(o, pdfium.PdfImage))
-        upright = scan.get_bitmap(render=False).to_pil().convert("L")
-    finally:
-        pdf.close()
+    upright = scan_page_image()
     part = upright.crop((0, upright.height * 2 // 3, upright.width, upright.height))
     chinese_pdf = image_pdf([(part, 300, 0)], tmp_path / "chinese.pdf")
     chinese = ocr_page(str(chinese_pdf), 1, "qingdao", options, str(tmp_path))

@@ -73,15 +73,22 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             yield server
 
 
+def signed_in_page(browser, username: str):  # type: ignore[no-untyped-def]
+    """A desktop page of a new context, signed in through the log-in form as ``username``, and
+    the list its script errors go to. Page images render on demand: slow on a loaded machine,
+    hence the long default timeout."""
+    errors: list[str] = []
+    page = browser.new_context(viewport=DESKTOP, locale="en-US", accept_downloads=True).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(90_000)
+    sign_in(page, username)
+    return page, errors
+
+
 def test_the_auditor_verifies_exports_the_proof_and_reads_the_log(
     live: LiveServer, browser, tmp_path: Path
 ) -> None:
-    errors: list[str] = []
-    context = browser.new_context(viewport=DESKTOP, locale="en-US", accept_downloads=True)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_default_timeout(90_000)
-    sign_in(page, "p-auditor")
+    page, errors = signed_in_page(browser, "p-auditor")
 
     # search (the records' metadata: the auditor reads no text) and open the contract
     page.locator("ul.nav a[href='/search']").click()
@@ -142,18 +149,13 @@ def test_the_auditor_verifies_exports_the_proof_and_reads_the_log(
     assert ("contract.export_proof", "ok") in mine and ("contract.verify", "ok") in mine
     assert not [a for a, o in mine if a == "contract.download" and o == "ok"], mine
     assert not errors, errors
-    context.close()
+    page.context.close()
 
 
 def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     live: LiveServer, browser, tmp_path: Path
 ) -> None:
-    errors: list[str] = []
-    context = browser.new_context(viewport=DESKTOP, locale="en-US", accept_downloads=True)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_default_timeout(90_000)  # page images render on demand: slow on a loaded machine
-    sign_in(page, "p-lawyer")
+    page, errors = signed_in_page(browser, "p-lawyer")
     secret = IDS["secret"]
     # the lawyer looks for a clause, not a title: the breach clause (违约责任) by clause search
     page.locator("ul.nav a[href='/search']").click()
@@ -209,7 +211,7 @@ def test_the_lawyer_downloads_a_restricted_contract_with_a_purpose(
     assert len(downloads) == 2, downloads  # the refusal and the download, each logged once
     assert set(downloads) == {("refused", None, "purpose required"), ("ok", purpose, None)}
     assert not errors, errors
-    context.close()
+    page.context.close()
 
 
 NEW = next(p for p in corpus_files("en-cuad", ".pdf") if "GULFSOUTH" in p.name.upper())
@@ -220,12 +222,7 @@ def test_the_archivist_uploads_completes_and_files_a_contract(live: LiveServer, 
     """The archivist's day in one path: upload a contract on the upload page, open it from the
     upload list, confirm its signing date with a reason, file it (classification, fonds code:
     the archive assigns the 档号), and see it filed."""
-    errors: list[str] = []
-    context = browser.new_context(viewport=DESKTOP, locale="en-US")
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_default_timeout(90_000)
-    sign_in(page, "p-archivist")
+    page, errors = signed_in_page(browser, "p-archivist")
 
     page.locator("ul.nav a[href='/upload']").click()
     page.get_by_label("Customer").fill("Gulf South Medical Supply")
@@ -265,4 +262,4 @@ def test_the_archivist_uploads_completes_and_files_a_contract(live: LiveServer, 
     assert view.archival.archival_code and view.archival.archival_code.startswith("A01-")
     assert view.confirmed.classification == "FW"
     assert not errors, errors
-    context.close()
+    page.context.close()
