@@ -183,6 +183,19 @@ class Settings(BaseSettings):
         "work on uploads (reading, rendering, checking signatures) yields to searches and "
         "other requests when the cores are busy.",
     )
+    upload_process: bool = Field(
+        True,
+        description="`serve` archives uploads in one process of their own beside its workers, "
+        "so that an upload's work (terms, index, seal, records) never holds a worker that "
+        "answers searches; false archives them in the workers (about 150 MB less memory).",
+    )
+    upload_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness of `serve`'s ingest process (0-19): when the cores are busy, "
+        "searches and page views go before uploads.",
+    )
     office_timeout_seconds: float = Field(
         120.0,
         gt=0,

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from ingest.batches import BatchPlan
     from ingest.ofd import OfdRead
     from services.contracts.service import ContractService
+    from services.ingest_process import IngestClient
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,9 @@ class Archive:
         self._parser_workers = parser_workers or settings.parser_workers or default_workers()
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
+        self.upload_client: IngestClient | None = None
+        """The server's ingest process, when `serve` started one: uploads are archived there
+        (``services.ingest_process``); None elsewhere (commands, tests, the process itself)."""
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
         self.seal = SealService(
@@ -204,6 +208,9 @@ class Archive:
         return self
 
     def close(self) -> None:
+        if self.upload_client is not None:
+            self.upload_client.close()
+            self.upload_client = None
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -219,7 +226,11 @@ class Archive:
     # -- ingest ----------------------------------------------------------------------------
     def warm_up(self) -> None:
         """Start every parser process now (the server calls this in the background at
-        start-up), so the first uploads do not wait for them."""
+        start-up), so the first uploads do not wait for them. Not when uploads go to the
+        ingest process, which has its own: the worker then starts them on first need (page
+        images, a batch's plan)."""
+        if self.upload_client is not None:
+            return
         pool = self._workers()
 
         def start_one() -> None:

@@ -92,10 +92,14 @@ def serve(
             "server_header": False,  # no "server: uvicorn" (ASVS 14.3.3)
             **proxy_options(settings),
         }
-        if count > 1:
-            run_workers(uvicorn.Config("search_api.app:create_app", **options))
-        else:
-            uvicorn.run("search_api.app:create_app", **options)
+        from services.facade import Runtime
+
+        with Runtime.ingest_process(settings) as env:
+            os.environ.update(env)  # the workers (spawned, or this process) reach it with these
+            if count > 1:
+                run_workers(uvicorn.Config("search_api.app:create_app", **options))
+            else:
+                uvicorn.run("search_api.app:create_app", **options)
 
     run(body)
 

@@ -52,13 +52,33 @@ class Runtime:
         Each of the server's ``ARCHIVE_WORKERS`` processes gets its share of the cores as
         parser processes (unless ``ARCHIVE_PARSER_WORKERS`` says how many)."""
         from ingest.isolation import default_workers
+        from services.ingest_process import IngestClient
 
         settings = settings or get_settings()
         parsers = settings.parser_workers or default_workers(sharing=settings.workers)
-        return cls(Archive(settings, parser_workers=parsers).open())
+        archive = Archive(settings, parser_workers=parsers).open()
+        archive.upload_client = IngestClient.from_env(settings.tmp_dir)
+        return cls(archive)
 
     def close(self) -> None:
         self.archive.close()
+
+    @staticmethod
+    @contextmanager
+    def ingest_process(settings: Settings) -> Iterator[dict[str, str]]:
+        """`serve`'s ingest process (``ARCHIVE_UPLOAD_PROCESS``, see
+        ``services.ingest_process``) for as long as the server runs: yields the environment
+        its workers need to reach it (nothing when it is turned off)."""
+        if not settings.upload_process:
+            yield {}
+            return
+        from services.ingest_process import IngestProcess
+
+        process = IngestProcess(settings).start()
+        try:
+            yield process.env()
+        finally:
+            process.stop()
 
     @classmethod
     @contextmanager
