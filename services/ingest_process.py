@@ -58,6 +58,8 @@ parser processes as much as on the CPU)."""
 MAX_RESTARTS = 5
 RESTART_WINDOW = 60.0
 START_TIMEOUT = 120.0
+CONNECT_WAIT = 30.0
+"""How long an upload waits for an ingest process that is being started again."""
 
 _RETRY = "retry the upload: a file that was archived is then reported as a duplicate"
 
@@ -285,9 +287,17 @@ class IngestClient:
                 os.unlink(path)
 
     def _connect(self) -> Connection:
-        if self._conn is None:
+        """The connection, made when there is none; while the ingest process is being started
+        again (its socket not there yet) this waits up to ``CONNECT_WAIT`` seconds."""
+        deadline = time.monotonic() + CONNECT_WAIT
+        while self._conn is None:
             try:
                 self._conn = Client(self.address, family="AF_UNIX", authkey=self.key)
+            except (FileNotFoundError, ConnectionRefusedError) as exc:
+                if time.monotonic() > deadline:
+                    raise _gone(exc) from exc
+                time.sleep(0.2)
+                continue
             except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
                 raise _gone(exc) from exc
             threading.Thread(
