@@ -2990,6 +2990,22 @@ MESSAGES_ZH += [
         (r"the font (.+) cannot be loaded by pdfium", "pdfium 无法加载字体 {0}"),
         (r"pdfium could not draw page (\d+) of the OFD", "pdfium 无法绘制该 OFD 的第 {0} 页"),
         (r"the worker process did not start \((.+)\)", "工作进程未能启动（{0}）"),
+        # services.ingest_process: serve's ingest process
+        (r"the ingest process did not start within (\d+) s", "入库进程未能在 {0} 秒内启动"),
+        (
+            r"the ingest process ended while it started \(exit code (.+)\)",
+            "入库进程在启动时结束（退出码 {0}）",
+        ),
+        (r"archiving the file failed: (.+?): (.+)", "归档该文件失败：{0}：{1}"),
+        (r"the server is stopping", "服务器正在停止"),
+        (
+            r"the archive's ingest process ended while it archived the file",
+            "档案库的入库进程在归档该文件时结束",
+        ),
+        (
+            r"the archive's ingest process cannot be reached \((.+)\)",
+            "无法连接档案库的入库进程（{0}）",
+        ),
         (
             r"reading (.+) took longer than (.+) s and was stopped",
             "读取 {0} 超过 {1} 秒，已被终止",
