@@ -10,9 +10,10 @@ Unix socket (:class:`IngestClient`) and wait for its outcome, which is the same
 identity). The ingest process runs at ``ARCHIVE_UPLOAD_NICE`` (default 10), so when the cores
 are busy the searches in the workers go first; it archives up to ``THREADS`` files at once.
 
-The socket lives in the data directory's ``tmp`` (mode 0700) and needs a random key that only
-the server's processes know (``multiprocessing.connection``'s HMAC challenge), so no other
-process can make the archive ingest a file as someone else.
+The socket is an abstract Unix socket on Linux (no file, so no limit from the data directory's
+path length and nothing to clean up; elsewhere a socket file in a private temporary folder) and
+needs a random key that only the server's processes know (``multiprocessing.connection``'s HMAC
+challenge), so no other process can make the archive ingest a file as someone else.
 
 If the ingest process dies (killed, out of memory), the uploads it was archiving get a 503 that
 says to retry them (a file that was archived answers as a duplicate; one that was not is
@@ -31,6 +32,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from core.errors import ArchiveError, Unavailable
+from storage.errors import StorageFull
 
 if TYPE_CHECKING:
     from core.roles import Caller
@@ -70,9 +73,13 @@ class IngestProcess:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self._dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=settings.tmp_dir))
-        self.address = str(self._dir / "socket")
+        name = f"contract-archive-ingest-{os.getpid()}-{secrets.token_hex(8)}"
+        self._dir: Path | None = None
+        if sys.platform.startswith("linux"):
+            self.address = "\0" + name  # abstract: no file, no path length limit
+        else:
+            self._dir = Path(tempfile.mkdtemp(prefix="ingest-"))  # short: sockets' 104 bytes
+            self.address = str(self._dir / "socket")
         self._key = secrets.token_bytes(32)
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: Any = None
@@ -81,7 +88,8 @@ class IngestProcess:
         self._watch: threading.Thread | None = None
 
     def env(self) -> dict[str, str]:
-        return {SOCKET_ENV: self.address, KEY_ENV: self._key.hex()}
+        # An environment value cannot hold the abstract socket's leading NUL: "@" stands for it.
+        return {SOCKET_ENV: self.address.replace("\0", "@", 1), KEY_ENV: self._key.hex()}
 
     def start(self) -> IngestProcess:
         self._spawn()
@@ -91,8 +99,9 @@ class IngestProcess:
         return self
 
     def _spawn(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.address)
+        if self._dir is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.address)
         ours, theirs = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=_main,
@@ -162,7 +171,8 @@ class IngestProcess:
                 proc.join(5)
         if self._watch is not None:
             self._watch.join(5)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def _main(address: str, key: bytes, nice: int, ready: Connection) -> None:
@@ -185,9 +195,18 @@ def _main(address: str, key: bytes, nice: int, ready: Connection) -> None:
         archive = Archive(settings, parser_workers=parsers).open(migrate=False)
         access = AccessControl.for_archive(archive)
         listener = Listener(address, family="AF_UNIX", authkey=key)
-        os.chmod(address, 0o600)
+        if not address.startswith("\0"):
+            os.chmod(address, 0o600)
     except ArchiveError as exc:
         ready.send(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - said to `serve`, which stops with the reason
+        ready.send(
+            Unavailable(
+                f"the ingest process could not start: {type(exc).__name__}: {exc}",
+                hint="fix what the message says, or set ARCHIVE_UPLOAD_PROCESS=false",
+            )
+        )
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -263,13 +282,21 @@ class IngestClient:
         address, key = os.environ.get(SOCKET_ENV), os.environ.get(KEY_ENV)
         if not address or not key:
             return None
+        if address.startswith("@"):
+            address = "\0" + address[1:]
         return cls(address, bytes.fromhex(key), tmp_dir)
 
     def ingest(self, caller: Caller, request: IngestRequest, source: IO[bytes]) -> IngestResult:
-        fd, path = tempfile.mkstemp(prefix="upload-", dir=self.tmp_dir)
         try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, 1024 * 1024)
+            fd, path = tempfile.mkstemp(prefix="upload-", dir=self.tmp_dir)
+        except OSError as exc:
+            raise _spool_error(exc) from exc
+        try:
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
+            except OSError as exc:
+                raise _spool_error(exc) from exc
             future: Future[IngestResult] = Future()
             with self._lock:
                 conn = self._connect()
@@ -344,6 +371,21 @@ class IngestClient:
         if conn is not None:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _spool_error(exc: OSError) -> ArchiveError:
+    import errno
+
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(
+            f"the upload could not be kept for archiving: {why}",
+            hint="free space under ARCHIVE_DATA_DIR; nothing was archived",
+        )
+    return Unavailable(
+        f"the upload could not be kept for archiving: {why}",
+        hint="check ARCHIVE_DATA_DIR's tmp folder; nothing was archived",
+    )
 
 
 def _gone(exc: BaseException) -> Unavailable:

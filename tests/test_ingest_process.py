@@ -20,6 +20,8 @@ import pytest
 
 from bench.bad_input import text_pages_pdf
 from bench.common import Server, descendants
+from core.errors import Unavailable
+from services.ingest_process import IngestClient
 
 
 def _nice(pid: int) -> int:
@@ -68,7 +70,10 @@ def _upload(http: httpx.Client, name: str, pdf: bytes) -> httpx.Response:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    data = tmp_path_factory.mktemp("ingest-process") / "var"
+    # A data directory deeper than a Unix socket's path may be (108 bytes): the socket is
+    # abstract, so the server starts all the same.
+    data = tmp_path_factory.mktemp("ingest-process") / ("a-long-folder-name-" * 6) / "var"
+    assert len(str(data / "tmp" / "ingest-12345678" / "socket")) > 108
     with Server(data, workers=2) as s:
         yield s
 
@@ -176,3 +181,19 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_an_upload_that_cannot_be_spooled_is_a_clear_error(tmp_path: Path) -> None:
+    """The worker keeps the upload in the data directory's tmp for the ingest process: when it
+    cannot (the folder gone, the disk full), the caller gets the reason, not a 500."""
+    import io
+
+    from core.roles import Caller, Role
+    from ingest.context import IngestRequest
+
+    client = IngestClient("\0no-such-ingest-process", b"k" * 32, tmp_path / "missing")
+    caller = Caller(1, "alice", frozenset({Role.ADMIN}), frozenset(), via="token")
+    with pytest.raises(Unavailable) as err:
+        client.ingest(caller, IngestRequest(filename="a.pdf"), io.BytesIO(b"%PDF-1.7"))
+    assert err.value.message.startswith("the upload could not be kept for archiving: ")
+    assert "nothing was archived" in (err.value.hint or "")

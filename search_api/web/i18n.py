@@ -2997,6 +2997,11 @@ MESSAGES_ZH += [
             "入库进程在启动时结束（退出码 {0}）",
         ),
         (r"archiving the file failed: (.+?): (.+)", "归档该文件失败：{0}：{1}"),
+        (
+            r"the ingest process could not start: (.+?): (.+)",
+            "入库进程无法启动：{0}：{1}",
+        ),
+        (r"the upload could not be kept for archiving: (.+)", "无法暂存上传的文件以便归档：{0}"),
         (r"the server is stopping", "服务器正在停止"),
         (
             r"the archive's ingest process ended while it archived the file",
