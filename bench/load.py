@@ -42,7 +42,15 @@ import httpx2 as httpx
 
 from bench import hostile
 from bench.bad_input import text_pages_pdf
-from bench.common import CORPUS, Server, bench_env, descendants, machine, percentile
+from bench.common import (
+    CORPUS,
+    Server,
+    bench_env,
+    descendants,
+    machine,
+    percentile,
+    tree_pss,
+)
 
 QUERIES = [
     "违约责任",
@@ -76,6 +84,8 @@ class Stats:
     """CPU seconds of the server's tree during the measured load (not warm-up, burst)."""
     steady_rss: int = 0
     """The largest RSS of the server's tree up to the end of the measured load."""
+    steady_pss: int = 0
+    """The PSS of the server's tree at the end of the measured load (``tree_pss``)."""
 
 
 def preload(data_dir: Path, limit: int | None = None) -> int:
@@ -227,10 +237,11 @@ async def drive(
     seed: int,
     headers: dict[str, str] | None = None,
     burst: int = 100,
-    probe: Callable[[], tuple[float, int]] = lambda: (0.0, 0),
+    probe: Callable[[], tuple[float, int, int]] = lambda: (0.0, 0, 0),
     warmup: float = 5,
 ) -> tuple[Stats, float, Burst | None]:
-    """``probe`` says the server tree's CPU seconds so far and its largest RSS; ``warmup``:
+    """``probe`` says the server tree's CPU seconds so far, its largest RSS and its PSS now;
+    ``warmup``:
     seconds of unmeasured traffic first."""
     stats = Stats()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -255,7 +266,7 @@ async def drive(
             )
         )
         elapsed = time.monotonic() - started
-        cpu_ended, stats.steady_rss = probe()
+        cpu_ended, stats.steady_rss, stats.steady_pss = probe()
         stats.steady_cpu = cpu_ended - cpu_started
         # The same searches alone (one client, after the load): the baseline of the same run.
         alone = Stats()
@@ -332,7 +343,9 @@ class Result:
             f"{self.requests} requests ({self.requests / self.seconds:.1f}/s), "
             f"{len(self.stats.errors)} errors, server tree RSS max "
             f"{self.stats.steady_rss / 1024**2:.0f} MB during the load "
-            f"({self.max_rss / 1024**2:.0f} MB with the burst), server tree CPU "
+            f"({self.max_rss / 1024**2:.0f} MB with the burst; PSS "
+            f"{self.stats.steady_pss / 1024**2:.0f} MB at the end of the load: the pages the "
+            f"processes share counted once), server tree CPU "
             f"{self.stats.steady_cpu:.0f} s during the load "
             f"({self.stats.steady_cpu / self.requests * 1000:.0f} ms per request), "
             f"load average {self.load[0]:.1f} before, {self.load[1]:.1f} after "
@@ -410,7 +423,7 @@ def run(
                 seed,
                 server.headers,
                 burst,
-                probe=lambda: (tree_cpu(pid), server.max_rss),
+                probe=lambda: (tree_cpu(pid), server.max_rss, tree_pss(pid)),
                 warmup=warmup,
             )
         )

@@ -39,4 +39,6 @@ def test_concurrent_searches_and_uploads_without_errors(tmp_path: Path) -> None:
     # processes and a forkserver, every process counting the shared pages again (1.25 GB seen
     # in a fresh-clone run). The 1 GB bound of issue 9 is for one server: the bad-input sweep.
     assert result.max_rss < 2 * 1024**3
+    # PSS counts each shared page once: more than nothing, never more than the RSS sum.
+    assert 50 * 1024**2 < result.stats.steady_pss <= result.stats.steady_rss
     assert "| search |" in result.summary()
