@@ -441,22 +441,22 @@ def cv_thresholds(
             )
     # What each calibration does on the training side (the CV scores it was chosen on, so
     # optimistic): full texts of the training contracts, and their labelled clause texts.
-    whole = [n for n in names if full_text_samples(n, contracts[n])]
-    for how, thresholds in out.items():
+    with_text = [n for n in names if full_text_samples(n, contracts[n])]
+    for how, chosen in out.items():
         tp = fp = fn = 0
-        for n in whole:
+        for n in with_text:
             for slug in slugs:
-                hit, has = scored[n].get(slug, 0.0) >= thresholds[slug], slug in truth_of[n]
+                hit, has = scored[n].get(slug, 0.0) >= chosen[slug], slug in truth_of[n]
                 tp, fp, fn = tp + (hit and has), fp + (hit and not has), fn + (has and not hit)
         f1s = []
         for slug in slugs:
-            truth = {n: any(slug in s for _, s in contracts[n]) for n in names}
-            if sum(truth.values()) >= MIN_POSITIVE_CONTRACTS * len(names) // 84:
-                curve = f1_curve({n: v.get(slug, 0.0) for n, v in labelled.items()}, truth)
-                f1s.append(curve[GRID.index(thresholds[slug])] if thresholds[slug] in GRID else 0)
+            has_it = {n: any(slug in s for _, s in contracts[n]) for n in names}
+            if sum(has_it.values()) >= MIN_POSITIVE_CONTRACTS * len(names) // 84:
+                curve = f1_curve({n: v.get(slug, 0.0) for n, v in labelled.items()}, has_it)
+                f1s.append(curve[GRID.index(chosen[slug])] if chosen[slug] in GRID else 0)
         print(
             f"cross-validation, {how}: labelled macro F1 {sum(f1s) / max(1, len(f1s)):.4f} | "
-            f"{len(whole)} training full texts: precision {tp / max(1, tp + fp):.2f} "
+            f"{len(with_text)} training full texts: precision {tp / max(1, tp + fp):.2f} "
             f"recall {tp / max(1, tp + fn):.2f}",
             flush=True,
         )
