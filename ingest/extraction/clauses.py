@@ -182,24 +182,33 @@ def passing(model: Mapping[str, Any], feats: Sequence[str]) -> list[tuple[str, f
 
 
 # --- English ------------------------------------------------------------------------------------
+def scored_sentences(doc: Document) -> Iterator[tuple[Page, int, int, list[str]]]:
+    """The sentences of ``doc`` the English model scores, with their features: those of at
+    least ``MIN_WORDS`` plain words, the first ``MAX_SENTENCES`` of the document. Ingest and the
+    benchmark (``bench/clauses.py``, which trains and calibrates on full texts) both read a
+    contract through this, so the figures measure what ingest does."""
+    scored = 0
+    for page in doc.pages:
+        for start, end in sentences(page):
+            scored += 1
+            if scored > MAX_SENTENCES:
+                return
+            sentence = page.text[start:end]
+            feats = features(sentence)
+            if len(feats) < 4 or len(_PLAIN_WORD.findall(sentence.lower())) < MIN_WORDS:
+                continue
+            yield page, start, end, feats
+
+
 def find_clauses_en(doc: Document, model: Mapping[str, Any] | None = None) -> list[Found]:
     model = load_model() if model is None else model
     types = model.get("types", {})
     if not types:
         return []
     best: dict[str, list[tuple[float, Page, int, int]]] = {}
-    scored = 0
-    for page in doc.pages:
-        for start, end in sentences(page):
-            scored += 1
-            if scored > MAX_SENTENCES:
-                break
-            sentence = page.text[start:end]
-            feats = features(sentence)
-            if len(feats) < 4 or len(_PLAIN_WORD.findall(sentence.lower())) < MIN_WORDS:
-                continue
-            for slug, p in passing(model, feats):
-                best.setdefault(slug, []).append((p, page, start, end))
+    for page, start, end, feats in scored_sentences(doc):
+        for slug, p in passing(model, feats):
+            best.setdefault(slug, []).append((p, page, start, end))
     out: list[Found] = []
     for slug, items in best.items():
         items.sort(key=lambda item: -item[0])
