@@ -206,7 +206,7 @@ def scan_documents(rows: dict[str, dict[str, str]], work: Path) -> list[ScanDoc]
         ocr = []
         for png in pngs:
             pdf = work / f"{folder.name}-{png.stem}.pdf"
-            pdf.write_bytes(img2pdf.convert(str(png)))  # type: ignore[arg-type]
+            pdf.write_bytes(img2pdf.convert(str(png)))
             ocr.append(read(pdf, 1))
         agreement = answer(row["Agreement Date-Answer"])
         effective = answer(row["Effective Date-Answer"])
