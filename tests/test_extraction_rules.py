@@ -478,6 +478,19 @@ def test_a_date_that_ends_the_contract_is_not_its_effective_date() -> None:
                 "SCULPTOR MASTER FUND LTD.",
             ],
         ),
+        (  # a comma inside a name ("SUNTRON-IOWA, INC.") does not end the listing's cutting
+            "SUNTRON CORPORATION, K*TEC OPERATING CORP., SUNTRON-IOWA, INC., CURRENT "
+            "ELECTRONICS, INC., RM ELECTRONICS, INC., SUNTRON-KANSAS, INC. (collectively, the "
+            '"Borrowers")',
+            [
+                "SUNTRON CORPORATION",
+                "K*TEC OPERATING CORP.",
+                "SUNTRON-IOWA, INC.",
+                "CURRENT ELECTRONICS, INC.",
+                "RM ELECTRONICS, INC.",
+                "SUNTRON-KANSAS, INC.",
+            ],
+        ),
         (
             'KIROMIC BIOPHARMA Inc. and MOLIPHARMA S.R.L. ("Party" and, together, the "Parties")',
             ["KIROMIC BIOPHARMA Inc.", "MOLIPHARMA S.R.L."],

@@ -329,7 +329,8 @@ def _signature_parties(doc: Document) -> list[_Party]:
 
 
 _AFTER_LEGAL_FORM = re.compile(
-    rf"(?<=[\w.]),\s+(?!{LEGAL_SUFFIX}(?![\w-])|a\s|an\s|the\s|each\s|with\s|having\s)(?=[A-Z])"
+    rf"(?<=[\w.]),\s+(?!(?i:{LEGAL_SUFFIX})(?![\w-])|a\s|an\s|the\s|each\s|with\s|having\s)"
+    r"(?=[A-Z])"
 )
 
 
@@ -364,9 +365,11 @@ def _listed_parties(page: Page, start: int, end: int, strength: float) -> list[_
         piece = _DEFINED_START.split(whole, maxsplit=1)[0]  # 'S.R.L. ("Party" and ...'
         # "SCULPTOR CAPITAL LP, SCULPTOR MANAGEMENT, INC.": a comma after a legal form and
         # before a name ends one party.
-        while (cut := _AFTER_LEGAL_FORM.search(piece)) and _LEGAL_END.search(
-            first := _clean_name(piece[: cut.start()])
+        while cut := next(
+            (c for c in _AFTER_LEGAL_FORM.finditer(piece) if _LEGAL_END.search(piece[: c.start()])),
+            None,
         ):
+            first = _clean_name(piece[: cut.start()])
             if _plausible(first) and _name_like(first):
                 offset = start + at + piece.find(first[:10])
                 parties.append(_Party(first, None, page, offset, offset + len(first), strength))
