@@ -42,13 +42,13 @@ check: lint typecheck   ## everything CI would complain about besides the tests
 # build at 10,000 contracts against bare tantivy + the same snippets; OCR against tesseract (and
 # where an OCR page's CPU goes);
 # fixity against sha256sum; CLI start-up; the evidence ledger; one edit as one
-# unit of work; clause detection; OCR quality (CER) and extraction on CUAD (whole contracts, and
-# every term clause CUAD quotes); the load test (16 clients, 80 % search / 20 % upload, 2 workers) against the same searches alone;
+# unit of work; clause detection; OCR quality (CER) and extraction on CUAD (whole contracts,
+# every term clause CUAD quotes, and every contract's parties and dates, with the scans); the load test (16 clients, 80 % search / 20 % upload, 2 workers) against the same searches alone;
 # scale-out: the same ingest, OCR, search and audit
 # on PostgreSQL + SeaweedFS (S3) + osmem (OpenSearch API) beside the embedded engines, with the
 # sizing projection (docs/sizing.md).
 BENCH := "ingest_throughput --rounds 2 --stages" search_latency ocr_throughput ocr_page_cost "fixity_audit --contracts 30 --size-mb 10" \
-	startup "ledger --leaves 20000" "unit_of_work --edits 30" clauses ocr_quality ocr_degraded extraction_eval expiry_clauses load \
+	startup "ledger --leaves 20000" "unit_of_work --edits 30" clauses ocr_quality ocr_degraded extraction_eval expiry_clauses party_clauses load \
 	scaleout
 
 bench:                  ## the benchmarks whose numbers are in the README (lists what it runs)

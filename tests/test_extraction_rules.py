@@ -11,6 +11,7 @@ import pytest
 
 from core.rules import DEFAULT_SCHEME
 from ingest.extraction import CodeKeywords, extract_terms
+from ingest.extraction.dates import find_dates
 from ingest.pdf import read_pdf
 from tests.conftest import CORPUS
 
@@ -362,3 +363,207 @@ def test_a_thousand_page_text_without_terms_ends_with_nothing_suggested() -> Non
     sentence = " ".join(words[(i * 7) % len(words)] for i in range(14)) + ". "
     pages = [sentence * 12] * 1000
     assert extract_terms(pages, title="large").found == ()
+
+
+# --- parties and dates on CUAD's quoted wording (issue 17: precision on unseen contracts) -------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        # the ordinal split by the text layer of the filed PDF
+        ("20t h day of November, 2018", "2018-11-20"),
+        ("1s t day of October 2008", "2008-10-01"),
+        ("November 19t h, 2012", "2012-11-19"),
+        ("(1st)  day of January, 1996", "1996-01-01"),
+        # a comma with spaces around it, or none after it
+        ("July 11 , 2006", "2006-07-11"),
+        ("19  DAY OF MAY , 2010", "2010-05-19"),
+        ("THIS AGREEMENT is dated May 3,2006.", "2006-05-03"),
+        # numbers with hyphens; a first number above 12 is the day
+        ("12-23-2019", "2019-12-23"),
+        ("3-14-18", "2018-03-14"),
+        ("13/07/05", "2005-07-13"),
+    ],
+)
+def test_dates_as_cuad_quotes_them_are_read(text: str, iso: str) -> None:
+    assert [d.value.isoformat() for d in find_dates(text)] == [iso]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jan 3,2000,000 shares were issued.",  # a number, not a year
+        "The Company filed its Form 10-12G and version 1.2.2019 of the plan.",
+        "Call 212-555-1234 for the file 333-12-2019.",
+    ],
+)
+def test_numbers_that_only_look_like_dates_are_not_read_as_dates(text: str) -> None:
+    assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ('"Effective Date" means October 31, 2019.', "2019-10-31"),
+        ("The effective date of the Franchise will be January 1, 2016.", "2016-01-01"),
+        ("Effective Date: January 1, 2019", "2019-01-01"),
+        ('"EFFECTIVE DATE" means 12:01 a.m. Eastern Standard Time on March 3, 2003.', "2003-03-03"),
+        ('"Commencement Date" means: 1st January 2013.', "2013-01-01"),
+        (
+            "This Agreement shall come into force as of January 1, 2013 and remain valid for 1 "
+            "year.",
+            "2013-01-01",
+        ),
+        ("THE EFFECTIVE DATE OF THIS RESELLER AGREEMENT SHALL BE: Sept 29, 2004", "2004-09-29"),
+        (
+            "the Effective Date of this Agreement shall be February 1, 2020, despite the actual "
+            "date of execution of this Agreement.",
+            "2020-02-01",
+        ),
+        (
+            "Effective Date means the date of this Agreement.\n\nThis Agreement is dated April "
+            "29, 2010.",
+            "2010-04-29",
+        ),
+    ],
+)
+def test_the_effective_date_is_read_where_a_contract_defines_it(text: str, iso: str) -> None:
+    assert fields(text, "effective_date") == [iso]
+
+
+def test_a_date_that_ends_the_contract_is_not_its_effective_date() -> None:
+    text = '"Termination Date" means December 31, 2020.'
+    assert fields(text, "effective_date") == []
+
+
+@pytest.mark.parametrize(
+    ("entries", "names"),
+    [
+        (  # a name that begins in lower case; never its legal form alone ("Inc.")
+            'iPayment, Inc. ("ISO"), First Data Merchant Services Corporation ("FDMS"), and '
+            'Wells Fargo Bank, N.A. ("Bank")',
+            [
+                "iPayment, Inc.",
+                "First Data Merchant Services Corporation",
+                "Wells Fargo Bank, N.A.",
+            ],
+        ),
+        (
+            'theglobe.com, Inc. ("theglobe") and The Boxlot Company ("Boxlot")',
+            ["theglobe.com, Inc.", "The Boxlot Company"],
+        ),
+        (  # words in brackets inside a name
+            'Oaktree Capital Management. L.P. ("Oaktree US") and Oaktree Capital Management '
+            '(International) Limited ("Sub-Advisor")',
+            [
+                "Oaktree Capital Management. L.P.",
+                "Oaktree Capital Management (International) Limited",
+            ],
+        ),
+        (
+            'SYSTEMS APPLICATIONS PRODUCTS (AFRICA) (PTY) LIMITED ("SAP AFRICA") and TELKOM '
+            'SOUTH AFRICA LIMITED ("TELKOM")',
+            ["SYSTEMS APPLICATIONS PRODUCTS (AFRICA) (PTY) LIMITED", "TELKOM SOUTH AFRICA LIMITED"],
+        ),
+        (  # the rest of a defined term's brackets names no one
+            'EL POLLO LOCO, INC. ("El Pollo Loco" or "Franchisor") and an individual ("Developer")',
+            ["EL POLLO LOCO, INC."],
+        ),
+        (  # companies listed with commas, without defined terms
+            "SCULPTOR CAPITAL LP, SCULPTOR CAPITAL HOLDING CORPORATION, SCULPTOR MANAGEMENT, "
+            "INC., and SCULPTOR MASTER FUND LTD.",
+            [
+                "SCULPTOR CAPITAL LP",
+                "SCULPTOR CAPITAL HOLDING CORPORATION",
+                "SCULPTOR MANAGEMENT, INC.",
+                "SCULPTOR MASTER FUND LTD.",
+            ],
+        ),
+        (  # a comma inside a name ("SUNTRON-IOWA, INC.") does not end the listing's cutting
+            "SUNTRON CORPORATION, K*TEC OPERATING CORP., SUNTRON-IOWA, INC., CURRENT "
+            "ELECTRONICS, INC., RM ELECTRONICS, INC., SUNTRON-KANSAS, INC. (collectively, the "
+            '"Borrowers")',
+            [
+                "SUNTRON CORPORATION",
+                "K*TEC OPERATING CORP.",
+                "SUNTRON-IOWA, INC.",
+                "CURRENT ELECTRONICS, INC.",
+                "RM ELECTRONICS, INC.",
+                "SUNTRON-KANSAS, INC.",
+            ],
+        ),
+        (
+            'KIROMIC BIOPHARMA Inc. and MOLIPHARMA S.R.L. ("Party" and, together, the "Parties")',
+            ["KIROMIC BIOPHARMA Inc.", "MOLIPHARMA S.R.L."],
+        ),
+    ],
+)
+def test_party_names_as_cuad_gives_them(entries: str, names: list[str]) -> None:
+    """The parties of CUAD contracts as its answers write them, in the sentence of a preamble
+    (``bench.party_clauses`` frames every contract's parties so)."""
+    text = f"This Agreement is entered into by and between {entries}"
+    text += "" if text.endswith(".") else "."
+    assert [p["name"] for p in fields(text, "party")] == names  # type: ignore[index]
+
+
+WESTERN_COPPER_PREAMBLE = (
+    "THIS AGREEMENT is dated May 3,2006.\n\nBETWEEN:\n\nGLAMIS GOLD LTD., a company "
+    'incorporated under the laws  of the Province of British Columbia\n\n("Glam is")\n\nAND:\n\n'
+    "WESTERN COPPER CORPORATION, a company  incorporated under the laws of the Province of "
+    'British Columbia\n\n("Western Copper")\n\nWHEREAS:\n\n(A) Glamis, Western Copper and '
+    'Western Silver Corporation ("Western Silver") are  parties to an arrangement agreement '
+    'dated as of February 23, 2006 (the "Arrangement  Agreement")'
+)
+"""The first page of the real English scan's ground truth (``scanned/real``), cut short."""
+
+
+def test_the_date_of_another_agreement_is_not_the_contract_s_date() -> None:
+    recital = WESTERN_COPPER_PREAMBLE[WESTERN_COPPER_PREAMBLE.index("(A)") :]
+    assert fields(recital, "sign_date") == []
+    assert fields(WESTERN_COPPER_PREAMBLE, "sign_date") == ["2006-05-03"]
+
+
+def test_a_regulator_named_in_the_preamble_is_not_a_party() -> None:
+    """The CUAD agency agreement's preamble (en-cuad): the FDIC and the OTS have defined terms
+    but insure and regulate; the parties are the company, the bank and the agent."""
+    text = (
+        "Athens Bancshares Corporation, a Tennessee corporation (the “Company”), and Athens "
+        "Federal Community Bank, a federal savings bank located \nin Athens, Tennessee (the "
+        "“Bank”) (references to the “Bank” include the Bank in mutual or stock form as indicated "
+        "by the context), the deposit \naccounts of which are insured by the Federal Deposit "
+        "Insurance Corporation (“FDIC”), hereby confirm their agreement with Keefe, Bruyette & "
+        "\nWoods, Inc. (the “Agent”) as follows:  \nSection 1. The Offering. The Conversion will "
+        "be accomplished pursuant to federal law and the rules and regulations of the Office of "
+        "Thrift \nSupervision (the “OTS”)."
+    )
+    names = [p["name"] for p in fields(text, "party")]  # type: ignore[index]
+    assert names == [
+        "Athens Bancshares Corporation",
+        "Athens Federal Community Bank",
+        "Bruyette & Woods, Inc.",
+    ]
+
+
+def test_a_listing_cut_inside_a_word_gives_no_party() -> None:
+    """The CUAD affiliate agreement: 400 characters after "agreed to between" end inside
+    "AGREEMENT", whose first letters are a legal form (AG); only Chase is a party there. (A
+    guard: since a listed name ends at its defined term, "Chase Bank USA, N.A. (?Chase?)" is
+    read in the listing, and the cut word made a second party.)"""
+    (pdf,) = glob.glob(str(CORPUS / "en-cuad" / "Affiliate_Agreements" / "*.pdf"))
+    first = read_pdf(Path(pdf), max_pages=50, min_chars=20).pages[0].text
+    names = [p["name"] for p in fields(first, "party")]  # type: ignore[index]
+    assert names == ["Chase Bank USA, N.A."]
+
+
+def test_the_parties_of_the_real_scan_as_tesseract_reads_it() -> None:
+    """The Western Copper scan's first page as the pipeline's tesseract reads it: the opening
+    quote of "Glamis" comes out as *, the closing bracket as a brace."""
+    text = (
+        "THIS AGREEMENT is dated May 3, 2006.\nBETWEEN:\n\nGLAMIS GOLD LTD., a company "
+        "incorporated under the laws\nof the Province of British Columbia, having an office at "
+        "310-5190\nNeil Road, Reno, Nevada 89502\n\n(*Glamis”}\nAND:\nWESTERN COPPER "
+        "CORPORATION, a = company\nincorporated under the laws of the Province of British "
+        "Columbia,\nhaving an office at 2050-1111 West Georgia Street, Vancouver,\nB.C. V6E 4M3\n"
+        "(“Western Copper”)\nWHEREAS:"
+    )
+    names = [p["name"] for p in fields(text, "party")]  # type: ignore[index]
+    assert names == ["GLAMIS GOLD LTD.", "WESTERN COPPER CORPORATION"]

@@ -16,27 +16,37 @@ MONTHS = {
     "december": 12, "dec": 12,
 }  # fmt: skip
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-_DAY_NUM = r"(?P<day>\d{1,2})(?:\s?(?:st|nd|rd|th))?"
+_DAY_NUM = r"\(?(?P<day>\d{1,2})(?:\s?(?:s\s?t|n\s?d|r\s?d|t\s?h))?\)?"
+"""'23rd', '(1st)', and '20t h' / '1s t' as the text layers of many filed PDFs split them."""
 _DAY_WORD = (
     r"(?P<dayword>(?:twenty|thirty)[\s-]"
     r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
     rf"|{EN_ORDINAL_WORDS})"
 )
-_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_YEAR = r"(?P<year>(?:19|20)\d{2})(?![,.]?\d)"
+_THEN = r"(?:\s*,\s*|\s+)"
+"""Between the day or month and the year: a comma with or without spaces around it ('July 11 ,
+2006', 'May 3,2006'), or spaces."""
 
 _EN_PATTERNS = [
-    # February 4, 2020 / Feb. 4 2020
-    re.compile(rf"\b{_MONTH}\s+{_DAY_NUM},?\s+{_YEAR}\b", re.I),
-    # 4 February 2020 / 15th day of January, 2018 / 1st day of January 2009
-    re.compile(rf"\b{_DAY_NUM}\s+(?:day\s+of\s+|of\s+)?{_MONTH},?\s+(?:of\s+)?{_YEAR}\b", re.I),
+    # February 4, 2020 / Feb. 4 2020 / July 11 , 2006 / May 3,2006
+    re.compile(rf"\b{_MONTH}\s+{_DAY_NUM}{_THEN}{_YEAR}\b", re.I),
+    # 4 February 2020 / 15th day of January, 2018 / 1st day of January 2009 / (1st) day of
+    re.compile(
+        rf"(?:\b|(?=\())(?<![\d(]){_DAY_NUM}\s+(?:day\s+of\s+|of\s+)?{_MONTH}{_THEN}"
+        rf"(?:of\s+)?{_YEAR}\b",
+        re.I,
+    ),
     # the first day of July, 2017
-    re.compile(rf"\b{_DAY_WORD}\s+day\s+of\s+{_MONTH},?\s+(?:of\s+)?{_YEAR}\b", re.I),
+    re.compile(rf"\b{_DAY_WORD}\s+day\s+of\s+{_MONTH}{_THEN}(?:of\s+)?{_YEAR}\b", re.I),
     # 2020-02-04
     re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
 ]
-# 2/4/2020 (US order in English contracts); two-digit years only with slashes.
+# 2/4/2020 and 2-4-2020 (US order in English contracts); two-digit years only in these forms.
+# A first number above 12 cannot be the month: "29/3/18" is day, month, year.
 _US_NUMERIC = re.compile(
-    r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)?\d{2})(?![\d/])"
+    r"(?<![\d/\-.])(?P<month>\d{1,2})(?P<sep>[/-])(?P<day>\d{1,2})(?P=sep)"
+    r"(?P<year>(?:19|20)?\d{2})(?![\d/\-]|\.\d)"
 )
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
@@ -101,7 +111,10 @@ def find_dates(text: str, *, us_numeric: bool = True) -> list[DateMatch]:
             year = int(m.group("year"))
             if year < 100:
                 year += 2000 if year < 70 else 1900
-            value = _make(year, int(m.group("month")), int(m.group("day")))
+            month, day = int(m.group("month")), int(m.group("day"))
+            if month > 12 >= day:
+                month, day = day, month
+            value = _make(year, month, day)
             if value:
                 found.append(DateMatch(m.start(), m.end(), value, m.group()))
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))

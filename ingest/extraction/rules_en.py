@@ -24,10 +24,12 @@ _CONNECT = {"of", "and", "&", "the", "de", "du", "la", "del", "der", "von", "d/b
 _WORD = re.compile(r"[A-Z0-9][\w&'.\-/À-ÿ]*|&|[a-zà-ÿ][\w'./-]*|,")
 
 _DEFINED = re.compile(
-    r"\(\s*(?:(?:the|each|individually|collectively|together|hereinafter|herein|referred|to|"
+    r"[({]\s*(?:(?:the|each|individually|collectively|together|hereinafter|herein|referred|to|"
     r"as|called|a|an|and|in|its|capacity|,)\s+)*"
-    r"(?:\"(?P<q>[^\"()]{1,60})\"|'(?P<s>[^'()]{1,60})'|\?(?P<x>[^?()]{1,40})\?)"
+    r"(?:[\"*](?P<q>[^\"()*{}]{1,60})\"|'(?P<s>[^'()]{1,60})'|\?(?P<x>[^?()]{1,40})\?)"
 )
+"""A defined term: ("Alias"), (the 'Alias'), (?Alias?) where a text layer lost the quotes, and
+as OCR reads a scan: (*Alias"} (the opening quote read as *, the bracket as a brace)."""
 _NOT_PARTY = re.compile(
     r"^(?:the\s+)?(?:this\s+)?(?:agreement|effective date|execution date|parties|party|"
     r"amendment|contract|territory|products?|services?|term|plan|merger|offering|"
@@ -88,6 +90,14 @@ _DESCRIPTOR_BEFORE = re.compile(
     r"\d)[\s,]*$",
     re.I,
 )
+_OBJECT_BEFORE = re.compile(
+    r"\b(?:(?:insured|regulated|supervised|approved|registered|filed|issued|guaranteed|"
+    r"administered|licensed|owned|controlled|employed|appointed|required|promulgated)\s+"
+    r"(?:by|with)|(?:regulations?|rules|laws|policies|requirements|approval|consent)\s+of)"
+    r"\s+(?:the\s+)?(?:[A-Z][\w&-]*\s+(?:of\s+)?){0,4}$"
+)
+"""A body the contract's sentence names as an agent of something else (a regulator, an insurer,
+an employer): not a party, even with a defined term."""
 _BOUNDARY_BEFORE = re.compile(r"(?:^|[\n:;,(]|\b(?:and|between|among|AND|BETWEEN)\b)\s*$")
 _ADDRESS = re.compile(
     r"\b(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Suite|Floor|Boulevard|Blvd|Drive|Lane|Court|"
@@ -112,6 +122,8 @@ def _run_score(chunk: str, start: int, name: str, alias: str | None) -> float:
         score += 3.0
     if _BOUNDARY_BEFORE.search(before):
         score += 1.0
+    if _OBJECT_BEFORE.search(before):
+        score -= 5.0  # 'insured by the Federal Deposit Insurance Corporation ("FDIC")'
     if _DESCRIPTOR_BEFORE.search(before):
         score -= 3.0
     if _ADDRESS.search(name):
@@ -148,6 +160,8 @@ def _name_before(
         name = _clean_name(raw)
         if not _plausible(name):
             continue
+        if name[0].islower() and not _LEGAL_END.search(name):
+            continue  # "iShip.com, Inc.", never "e-mail Address"
         offset = start + max(raw.find(name[:8]), 0)
         score = _run_score(chunk, offset, name, alias)
         if best is None or score > best[0]:
@@ -166,7 +180,7 @@ def _capital_runs(chunk: str) -> Iterator[tuple[int, int, str]]:
     i = 0
     while i < len(words):
         w = words[i].group()
-        if not (w[0].isupper() or w[0].isdigit() or re.match(r"[a-z]\d", w)):
+        if not (w[0].isupper() or w[0].isdigit() or _LOWER_NAME.fullmatch(w)):
             i += 1
             continue
         start = words[i].start()
@@ -175,6 +189,13 @@ def _capital_runs(chunk: str) -> Iterator[tuple[int, int, str]]:
         while j < len(words):
             token = words[j].group()
             gap = chunk[end : words[j].start()]
+            inner = _PAREN_IN_NAME.match(chunk, end)
+            if inner and words[j].start() < inner.end():
+                # "Oaktree Capital Management (International) Limited", "SHBV (HONG KONG) LTD"
+                while j < len(words) and words[j].start() < inner.end():
+                    j += 1
+                end = inner.end()
+                continue
             if gap.strip(" \t\n«»") or "\n\n" in gap:
                 break
             if token == ",":  # noqa: S105
@@ -198,6 +219,17 @@ def _capital_runs(chunk: str) -> Iterator[tuple[int, int, str]]:
         i = j
 
 
+_LOWER_NAME = re.compile(
+    r"[a-z]\d[\w.-]*|[a-z]+[A-Z][\w.&-]*|[a-z][\w-]*\.(?:com|net|org)|[a-z]-[a-z]+"
+)
+"""Words that begin a name in lower case: "iPayment", "iShip.com", "theglobe.com", "e-centives",
+"b4b"; such a name needs its legal form ("e-centives, Inc.", never "e-mail")."""
+_PAREN_IN_NAME = re.compile(
+    rf"\s*\((?:[A-Z][\w.&'\-]*\s*){{1,3}}\)(?=\s*\([A-Z]|\s+[A-Z0-9]|\s*,?\s*{LEGAL_SUFFIX}(?!\w))"
+)
+"""Words in brackets inside a name, more of the name after them."""
+
+
 def _plausible(name: str) -> bool:
     if len(name) < 2 or len(name) > 150:
         return False
@@ -207,13 +239,20 @@ def _plausible(name: str) -> bool:
     low = name.lower()
     if low in {"agreement", "this agreement", "the parties", "parties", "party", "whereas"}:
         return False
+    if low in _CONNECT or low in {"between", "among", "or", "by", "with"}:
+        return False
     if re.match(r"^(?:this|section|article|exhibit|schedule|source|page|table)\b", low):
         return False
     if re.match(r"^\d+(?:\.\d+)*\.?\s", name):
         return False
     if low in {"bank", "company", "trust", "fund", "holdings", "group", "corporation"}:
         return False
+    if _ONLY_LEGAL.fullmatch(name):
+        return False  # "Inc.", "Co., Ltd.", "(PTY) LIMITED": the end of a name cut off
     return any(c.isalpha() for c in name)
+
+
+_ONLY_LEGAL = re.compile(rf"(?:[\s,()]*{LEGAL_SUFFIX})+[\s,().]*", re.I)
 
 
 def _defined_parties(page: Page, start: int, end: int, strength: float) -> list[_Party]:
@@ -222,11 +261,14 @@ def _defined_parties(page: Page, start: int, end: int, strength: float) -> list[
     floor = start
     for m in _DEFINED.finditer(text, start, end):
         alias = " ".join((m.group("q") or m.group("s") or m.group("x") or "").split())
+        # The rest of the brackets ('or "Franchisor")', '"ArTara, Inc.")') names no one.
+        close = text.find(")", m.end(), m.end() + 200)
+        after = close + 1 if close >= 0 and "(" not in text[m.end() : close] else m.end()
         if not alias or _NOT_PARTY.match(alias):
-            floor = m.end()
+            floor = after
             continue
         got = _name_before(text, m.start(), floor, alias)
-        floor = m.end()
+        floor = after
         if got is None:
             got = _form_field(page, alias)
             if got is None:
@@ -286,24 +328,66 @@ def _signature_parties(doc: Document) -> list[_Party]:
     return parties
 
 
+_AFTER_LEGAL_FORM = re.compile(
+    rf"(?<=[\w.]),\s+(?!(?i:{LEGAL_SUFFIX})(?![\w-])|a\s|an\s|the\s|each\s|with\s|having\s)"
+    r"(?=[A-Z])"
+)
+
+
+_DEFINED_START = re.compile(
+    r"\s*\((?=\s*(?:[\"“'?]|the\b|each\b|collectively\b|individually\b|hereinafter\b|"
+    r"together\b))"
+)
+
+
+def _name_like(name: str) -> bool:
+    """Every word of ``name`` can be a word of a company's name: no sentence, no quotes."""
+    if re.search(r"[\"“”()]", name):
+        return False
+    return all(
+        w[0].isupper() or w[0].isdigit() or w.lower() in _CONNECT or _LOWER_NAME.fullmatch(w)
+        for w in re.findall(r"[^\s,]+", name)
+    )
+
+
 def _listed_parties(page: Page, start: int, end: int, strength: float) -> list[_Party]:
     """Parties named without defined terms: ``BY AND BETWEEN / X, INC. / AND / Y LLC``."""
+    while end < len(page.text) and end > start and page.text[end - 1 : end + 1].isalnum():
+        end -= 1  # the region ends inside a word ("AG|REEMENT"): not a legal form
     text = page.text[start:end]
     parties: list[_Party] = []
     pos = 0
-    for piece in re.split(r"(\n|\band\b|\bAND\b|;)", text):
-        if piece in ("\n", "and", "AND", ";") or not piece.strip():
-            pos += len(piece)
+    for whole in re.split(r"(\n|\band\b|\bAND\b|;)", text):
+        at = pos
+        pos += len(whole)
+        if whole in ("\n", "and", "AND", ";") or not whole.strip():
             continue
+        piece = _DEFINED_START.split(whole, maxsplit=1)[0]  # 'S.R.L. ("Party" and ...'
+        # "SCULPTOR CAPITAL LP, SCULPTOR MANAGEMENT, INC.": a comma after a legal form and
+        # before a name ends one party.
+        while cut := next(
+            (c for c in _AFTER_LEGAL_FORM.finditer(piece) if _LEGAL_END.search(piece[: c.start()])),
+            None,
+        ):
+            first = _clean_name(piece[: cut.start()])
+            if _plausible(first) and _name_like(first):
+                offset = start + at + piece.find(first[:10])
+                parties.append(_Party(first, None, page, offset, offset + len(first), strength))
+            at += cut.end()
+            piece = piece[cut.end() :]
         candidate = _clean_name(piece)
-        if candidate and _LEGAL_END.search(candidate) and _plausible(candidate):
-            offset = start + pos + piece.find(candidate[:10])
+        if (
+            candidate
+            and _LEGAL_END.search(candidate)
+            and _plausible(candidate)
+            and _name_like(candidate)
+        ):
+            offset = start + at + piece.find(candidate[:10])
             parties.append(_Party(candidate, None, page, offset, offset + len(candidate), strength))
         elif parties and not candidate:
             pass
         elif parties and len(parties) >= 2:
             break
-        pos += len(piece)
     return parties
 
 
@@ -381,16 +465,39 @@ _SIGN_CONTEXT = re.compile(
     r"\bagreement\s+date|\blast\s+updated|\bdate\s+of\s+(?:this\s+)?agreement)[\s:,]*$",
     re.I,
 )
+_ANOTHER_AGREEMENT = re.compile(
+    r"\b(?:(?:a|an|that|certain|its|any|such|each|said|prior|existing)\s+(?:[\w&-]+\s+){0,6}?|"
+    r"the\s+(?:[\w&-]+\s+){1,6}?)(?:agreement|contract|amendment|lease|indenture|letter|plan|"
+    r"note|license|licence)s?\s*,?\s*(?:(?:as\s+)?amended\s+)?dated\b[^.;\"()\n]{0,45}$",
+    re.I,
+)
+"""'parties to an arrangement agreement dated as of', 'that certain Credit Agreement dated':
+the date of another agreement, which the contract names, not the date of the contract."""
 _EFFECTIVE_BEFORE = re.compile(
     r"(?:\beffective(?:\s+(?:as\s+of|as\s+from|from|on|date\s+(?:of|is|shall\s+be)))?|"
-    r"\bcommenc\w*(?:\s+(?:on|as\s+of|from))?)[\s:,]*(?:the\s+|this\s+)*$",
+    r"\bcommenc\w*(?:\s+(?:on|as\s+of|from))?|"
+    r"\b(?:come|comes|enter|enters)\s+into\s+(?:force|effect)\s+(?:as\s+of|on|from)|"
+    r"\btakes?\s+effect\s+(?:as\s+of|on|from)|"
+    r"\b(?:effective|commencement)\s+date[\"”']?(?:\s+(?:of|for)\s+[^.;:\"”]{1,40}?)?\s*"
+    r"(?:means|shall\s+mean|shall\s+be|will\s+be|is|:)\s*:?"
+    r"(?:\s*(?:the\s+)?\d{1,2}:\d{2}\s*[ap]\.?\s?m\.?[^.;]{0,40}?\bon)?)"
+    r"[\s:,]*(?:the\s+|this\s+)*(?:day\s+of\s+)?$",
     re.I,
 )
+"""'effective as of', 'commencing on', 'shall come into force as of', '"Effective Date" means',
+'THE EFFECTIVE DATE OF THIS RESELLER AGREEMENT SHALL BE:', '"EFFECTIVE DATE" means 12:01 a.m.
+Eastern Standard Time on', 'Commencement Date: ': what stands before the date the contract
+takes effect."""
 _UPON_SIGNING = re.compile(
     r"\b(?:commences?|effective|take\s+effect|come\s+into\s+force)\s+(?:up)?on\s+"
-    r"(?:the\s+)?(?:execution|signing|signature)\b",
+    r"(?:the\s+)?(?:execution|signing|signature)\b|"
+    r"\b(?:effective|commencement)\s+date[\"”']?\s+(?:means|shall\s+(?:mean|be)|is)\s+the\s+"
+    r"date\s+(?:hereof|of\s+this\s+agreement|first\s+(?:above\s+)?(?:written|set\s+forth))\b",
     re.I,
 )
+"""The contract takes effect when it is signed, or it defines its effective date as the date it
+is dated ('"Effective Date" means the date of this Agreement'). Not 'is effective as of the date
+hereof': CUAD leaves such an effective date out (the cooperation agreement of the corpus)."""
 _ENDING_BEFORE = re.compile(
     r"\b(?:terminat\w*|expir\w*|cancel\w*|rescind\w*|rescission|resign\w*|withdraw\w*)\b"
     r"[^.;]*$",
@@ -528,7 +635,11 @@ def find_dates_en(doc: Document, max_pages: int = 10) -> list[Found]:
                 _EFFECTIVE_AFTER.match(after)
                 or (_EFFECTIVE_BEFORE.search(before) and not _ENDING_BEFORE.search(before))
             )
-            if sign is None and _SIGN_CONTEXT.search(before):
+            if (
+                sign is None
+                and _SIGN_CONTEXT.search(before)
+                and not _ANOTHER_AGREEMENT.search(text[max(0, d.start - 120) : d.start])
+            ):
                 sign = found("sign_date", iso, iso, 0.9, "rule:en-dated", page, d.start, d.end)
                 if is_effective and effective is None:
                     effective = found(
