@@ -274,10 +274,10 @@ def test_a_fax_like_copy_whose_block_the_layout_drops_is_read_whole(
     cid = ocr_file(archive, target)
     (page,) = archive.text_document(cid)["pages"]
     assert page["ocr"]["image"]["dpi"] == 200
-    assert page["ocr"]["psm"] == 6, page["ocr"]
     rate = cer(page["text"], truth)
     print(f"fax-like Bellring page: CER {rate:.4f}, {page['ocr']['words']} words")
-    assert rate <= 0.03, rate
+    assert rate <= 0.03, (rate, page["ocr"]["words"])
+    assert page["ocr"]["psm"] == 6, page["ocr"]  # the second reading was kept
 
 
 def test_turned_pages_are_read_upright(
