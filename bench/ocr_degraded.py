@@ -1,6 +1,7 @@
 """OCR of degraded scans made from CUAD contracts the OCR was not tuned on (issue 17).
 
     uv run python -m bench.ocr_degraded [--docs 10] [--jobs 2] [--engine tesseract ...]
+        [--variant poor-200 ...] [--per-page] [--dump DIR]
 
 The corpus has one real English scan and six clean synthetic pages. Issue 17 asks for CER
 ≤ 3 % also on scans made from *other* CUAD PDFs, printed to an image at 200-300 dpi with noise,
@@ -19,7 +20,9 @@ skew and JPEG artefacts, with the CUAD text as ground truth. This makes them:
   (:func:`ingest.ocr.page.ocr_page`) per ``--engine`` (default ``tesseract`` and ``auto``).
 
 CER as in :mod:`bench.ocr_quality` (normalised white space, Levenshtein / ground-truth length),
-pooled over the pages of a variant; CPU seconds per page as there.
+pooled over the pages of a variant; CPU seconds per page as there. ``--variant`` reads only those
+variants, ``--per-page`` prints each page's CER and how it was read (psm, seconds), ``--dump``
+writes each reading's text.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ import zlib
 from pathlib import Path
 
 from bench.common import CORPUS, machine
-from bench.ocr_quality import Page, _children_cpu, cer, normalise, read_pipeline
+from bench.ocr_quality import Page, _children_cpu, cer, normalise
 from ingest.ocr.engine import worker_environment
+from ingest.ocr.page import PageOcr, PageOptions, ocr_page
+from ingest.ocr.select import engine_options
 
 VARIANTS = ("clean-300", "office-300", "poor-200")
 MIN_CHARS = 1500
@@ -119,8 +124,12 @@ def main() -> None:
     parser.add_argument(
         "--engine", action="append", choices=["tesseract", "rapidocr", "auto"], default=None
     )
+    parser.add_argument("--variant", action="append", choices=VARIANTS, help="only these")
+    parser.add_argument("--per-page", action="store_true", help="each page's CER")
+    parser.add_argument("--dump", type=Path, help="write each reading's text here")
     args = parser.parse_args()
     engines = args.engine or ["tesseract", "auto"]
+    variants = [v for v in VARIANTS if not args.variant or v in args.variant]
     print(machine())
     worker_environment()
     from concurrent.futures import ThreadPoolExecutor
@@ -129,18 +138,23 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="ocr-degraded-") as tmp:
         work = Path(tmp)
-        pages: dict[str, list[Page]] = {v: [] for v in VARIANTS}
+        pages: dict[str, list[Page]] = {v: [] for v in variants}
         for name, path, truth in sources:
-            for variant in VARIANTS:
+            for variant in variants:
                 pdf = degrade(path, variant, name, work / f"{len(pages[variant])}-{variant}.pdf")
                 pages[variant].append(Page(name, "en-degraded", pdf, 1, truth))
         for engine in engines:
-            reader = read_pipeline(engine)
-            for variant in VARIANTS:
+            options = PageOptions(**engine_options(engine))
+
+            def read(page: Page, options: PageOptions = options) -> PageOcr:
+                return ocr_page(str(page.pdf), page.page_no, page.doc, options, str(work))
+
+            for variant in variants:
                 some = pages[variant]
                 cpu0, self0 = _children_cpu(), os.times()
                 with ThreadPoolExecutor(args.jobs) as pool:
-                    texts = list(pool.map(lambda p, read=reader: read(p, work), some))
+                    read_pages = list(pool.map(read, some))
+                texts = [r.text for r in read_pages]
                 self1 = os.times()
                 cpu = (
                     _children_cpu()
@@ -152,6 +166,17 @@ def main() -> None:
                 worst = max(e / n for e, n in scores)
                 rate = sum(e for e, _ in scores) / sum(n for _, n in scores)
                 rows.append((engine, variant, rate, worst, cpu / len(some)))
+                for page, got, (e, n) in zip(some, read_pages, scores, strict=True):
+                    if args.per_page:
+                        print(
+                            f"{engine} {variant} {page.doc}: CER {e / n:.2%}, psm {got.psm}, "
+                            f"{got.words} words, {got.seconds:.1f} s",
+                            flush=True,
+                        )
+                    if args.dump:
+                        args.dump.mkdir(parents=True, exist_ok=True)
+                        name = re.sub(r"[^\w]+", "_", f"{engine}-{variant}-{page.doc}")
+                        (args.dump / f"{name}.txt").write_text(got.text, "utf-8")
     print(f"{len(sources)} CUAD pages (page 2 of each): " + ", ".join(n for n, _, _ in sources))
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| engine | variant | CER (pooled) | worst page | CPU s/page |")

@@ -224,7 +224,12 @@ class OcrService:
         chosen: dict[str, Any] = (
             engine_options(self.settings.ocr_engine)
             if engine is None
-            else {"engine": engine, "chinese_engine": None, "reread_block": True}
+            else {
+                "engine": engine,
+                "chinese_engine": None,
+                "reread_block": True,
+                "reread_layout": True,
+            }
         )
         self.engine: OcrEngine = chosen["engine"]
         """The engine that reads every page first (``ARCHIVE_OCR_ENGINE``, or the one given)."""
@@ -251,6 +256,7 @@ class OcrService:
             engine=self.engine,
             chinese_engine=self.chinese_engine,
             reread_block=chosen["reread_block"],
+            reread_layout=chosen["reread_layout"],
         )
         self.tesseract: TesseractInfo | None = None
         self.rapidocr: str | None = None

@@ -49,7 +49,15 @@ class Scripted:
     calls: list[tuple[str, tuple[int, int], int]] = field(default_factory=list)
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
         with Image.open(image) as img:
             self.calls.append(("read", img.size, psm))

@@ -244,6 +244,42 @@ def test_real_chinese_scan_phrases_are_top_hits(tmp_path: Path) -> None:
     assert "liability_for_breach" in {c["type"] for c in json.loads(clauses.stdout)}
 
 
+BELLRING = (
+    CORPUS
+    / "en-cuad"
+    / "Manufacturing"
+    / "BellringBrandsInc_20190920_S-1_EX-10.12_11817081_EX-10.12_Manufacturing Agreement1.pdf"
+)
+
+
+def test_a_fax_like_copy_whose_block_the_layout_drops_is_read_whole(
+    archive: Archive, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 17: page 2 of a CUAD contract made into a fax-like copy (200 dpi, turned, blurred,
+    noise, dust, JPEG quality 40) by the OCR benchmark's own degradation, the same image every
+    run. Tesseract's automatic layout drops most of its text as noise (201 words of 488, CER
+    59.9 % before step 7 of ``ingest.ocr.page``); the ink left without words sends it to a
+    second reading as one block with heavy noise removal, which is kept."""
+    from bench.ocr_degraded import degrade
+
+    target = tmp_path_factory.mktemp("fax") / "bellring-poor-200.pdf"
+    degrade(BELLRING, "poor-200", BELLRING.stem[:40], target)
+    pdf = pdfium.PdfDocument(BELLRING)
+    try:
+        text_page = pdf[1].get_textpage()
+        truth = text_page.get_text_range()
+        text_page.close()
+    finally:
+        pdf.close()
+    cid = ocr_file(archive, target)
+    (page,) = archive.text_document(cid)["pages"]
+    assert page["ocr"]["image"]["dpi"] == 200
+    rate = cer(page["text"], truth)
+    print(f"fax-like Bellring page: CER {rate:.4f}, {page['ocr']['words']} words")
+    assert rate <= 0.03, (rate, page["ocr"]["words"])
+    assert page["ocr"]["psm"] == 6, page["ocr"]  # the second reading was kept
+
+
 def test_turned_pages_are_read_upright(
     archive: Archive, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -30,12 +30,16 @@ log = logging.getLogger(__name__)
 PSM = 3
 """Fully automatic page segmentation without OSD (orientation is handled separately)."""
 PSM_BLOCK = 6
-"""One uniform block of text: the second reading of a Chinese page (see ``ingest.ocr.page``)."""
+"""One uniform block of text: the second reading of a Chinese page, and of a noisy page whose
+layout went wrong (see ``ingest.ocr.page``)."""
+HEAVY_NOISE_REMOVAL = "-c textord_heavy_nr=1"
+"""Tesseract's heavy noise removal (specks and noise are dropped before lines are found)."""
 
 
-def _variant(languages: str, dpi: int, psm: int) -> str:
+def _variant(languages: str, dpi: int, psm: int, noise_removal: bool = False) -> str:
     """The name part of a recording: the psm only when it is not the default."""
-    return f"{languages}-{dpi}" if psm == PSM else f"{languages}-{dpi}-psm{psm}"
+    name = f"{languages}-{dpi}" if psm == PSM else f"{languages}-{dpi}-psm{psm}"
+    return f"{name}-nr" if noise_removal else name
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,19 @@ class OcrEngine(Protocol):
     def name(self) -> str: ...
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
-        """Read ``image`` (``key`` names the page for engines that replay; others ignore it)."""
+        """Read ``image`` (``key`` names the page for engines that replay; others ignore it).
+        ``noise_removal``: remove specks and noise before finding lines (tesseract's heavy
+        noise removal; engines without one ignore it)."""
 
     def orientation(
         self, image: Path, *, key: str, dpi: int, timeout: float, characters: int = 0
@@ -89,10 +103,20 @@ class TesseractEngine:
     name: str = "tesseract"
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
         base = image.with_suffix("")
         config = f"--psm {int(psm)} --dpi {int(dpi)} -c textonly_pdf=1 -c tessedit_create_tsv=1"
+        if noise_removal:
+            config += f" {HEAVY_NOISE_REMOVAL}"
         # One pass, three renderers: "txt pdf" are named, the TSV renderer is switched on by
         # tessedit_create_tsv (pytesseract drops a literal "tsv" from the command line).
         _run(image, base, "txt pdf", languages, config, timeout)
@@ -205,12 +229,27 @@ class RecordingOcrEngine:
     name: str = "tesseract"
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
         out = self.inner.recognize(
-            image, key=key, languages=languages, dpi=dpi, timeout=timeout, psm=psm
+            image,
+            key=key,
+            languages=languages,
+            dpi=dpi,
+            timeout=timeout,
+            psm=psm,
+            noise_removal=noise_removal,
         )
-        base = Path(self.directory) / _safe(f"{key}-{_variant(languages, dpi, psm)}")
+        variant = _variant(languages, dpi, psm, noise_removal)
+        base = Path(self.directory) / _safe(f"{key}-{variant}")
         base.parent.mkdir(parents=True, exist_ok=True)
         base.with_suffix(".txt").write_text(out.text, "utf-8")
         base.with_suffix(".tsv").write_text(out.tsv, "utf-8")
@@ -252,10 +291,19 @@ class ReplayOcrEngine:
                 raise OcrTimeout("the replayed OCR took too long and was stopped")
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
         self._wait(timeout)
-        base = Path(self.directory) / _safe(f"{key}-{_variant(languages, dpi, psm)}")
+        variant = _variant(languages, dpi, psm, noise_removal)
+        base = Path(self.directory) / _safe(f"{key}-{variant}")
         try:
             return EngineOutput(
                 text=base.with_suffix(".txt").read_text("utf-8"),

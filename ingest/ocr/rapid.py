@@ -523,7 +523,15 @@ class RapidOcrEngine:
     (:func:`read_runs`, :func:`respace`)."""
 
     def recognize(
-        self, image: Path, *, key: str, languages: str, dpi: int, timeout: float, psm: int = PSM
+        self,
+        image: Path,
+        *,
+        key: str,
+        languages: str,
+        dpi: int,
+        timeout: float,
+        psm: int = PSM,
+        noise_removal: bool = False,
     ) -> EngineOutput:
         import numpy as np
         from PIL import Image

@@ -1,7 +1,9 @@
 """Which engine reads which page: ``ARCHIVE_OCR_ENGINE``.
 
 - ``tesseract``: tesseract reads every page (a Chinese page whose reading has Latin runs inside
-  Chinese lines is read again as one block, ``--psm 6``: see ``ingest.ocr.page``).
+  Chinese lines is read again as one block, ``--psm 6``; so is a page whose automatic layout
+  left ink unread or cut its lines into pieces, with heavy noise removal: see
+  ``ingest.ocr.page``).
 - ``rapidocr``: RapidOCR (PP-OCRv4, ``ingest.ocr.rapid``) reads every page.
 - ``auto``: tesseract's OSD tells the page's script first; a Chinese page (script ``Han``) is
   read by RapidOCR alone (tesseract reads only the Latin runs inside its lines), any other page
@@ -27,13 +29,24 @@ def engine_options(name: str) -> dict[str, Any]:
     from ingest.ocr.rapid import RapidOcrEngine
 
     if name == "tesseract":
-        return {"engine": TesseractEngine(), "chinese_engine": None, "reread_block": True}
+        return {
+            "engine": TesseractEngine(),
+            "chinese_engine": None,
+            "reread_block": True,
+            "reread_layout": True,
+        }
     if name == "rapidocr":
-        return {"engine": RapidOcrEngine(), "chinese_engine": None, "reread_block": False}
+        return {
+            "engine": RapidOcrEngine(),
+            "chinese_engine": None,
+            "reread_block": False,
+            "reread_layout": False,
+        }
     if name == "auto":
         return {
             "engine": TesseractEngine(),
             "chinese_engine": RapidOcrEngine(),
             "reread_block": True,
+            "reread_layout": True,
         }
     raise ValueError(f"unknown OCR engine {name!r}: one of {', '.join(ENGINES)}")
