@@ -18,9 +18,10 @@ challenge), so no other process can make the archive ingest a file as someone el
 If the ingest process dies (killed, out of memory), the uploads it was archiving get a 503 that
 says to retry them (a file that was archived answers as a duplicate; one that was not is
 archived again: the pipeline's claims and the doctor make a half-done file whole or absent), and
-the server starts a new one; after ``MAX_RESTARTS`` deaths within ``RESTART_WINDOW`` seconds it
-stops trying and the uploads say so (restart the server). The process dies with the server
-(``PR_SET_PDEATHSIG``); its parser processes die with it (see ``ingest.forkserver_watchdog``).
+the server starts a new one, at most ``MAX_RESTARTS`` times within ``RESTART_WINDOW`` seconds;
+after that it stops trying and the uploads say so (restart the server). The process dies with
+the server (``PR_SET_PDEATHSIG``); its parser processes die with it (see
+``ingest.forkserver_watchdog``).
 """
 
 from __future__ import annotations

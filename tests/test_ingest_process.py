@@ -24,8 +24,17 @@ from core.errors import Unavailable
 from services.ingest_process import IngestClient
 
 
-def _nice(pid: int) -> int:
-    return int((Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())[16])
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), [] when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _nice(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[16]) if fields else None
 
 
 def _cmdline(pid: int) -> str:
@@ -40,10 +49,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _parent(pid: int) -> int:
-    try:
-        return int((Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())[1])
-    except OSError:
-        return -1
+    fields = _stat(pid)
+    return int(fields[1]) if fields else -1
 
 
 def _ingest_process(server: Server, *, not_pid: int | None = None, wait: float = 60) -> int:
@@ -51,11 +58,8 @@ def _ingest_process(server: Server, *, not_pid: int | None = None, wait: float =
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         for pid in _children(server.proc.pid):
-            try:
-                if "spawn_main" in _cmdline(pid) and _nice(pid) == 10 and pid != not_pid:
-                    return pid
-            except OSError:
-                continue
+            if "spawn_main" in _cmdline(pid) and _nice(pid) == 10 and pid != not_pid:
+                return pid
         time.sleep(0.1)
     raise AssertionError(f"no ingest process below the server {server.proc.pid}")
 
@@ -176,11 +180,8 @@ def test_ctrl_c_ends_the_whole_server_tree(tmp_path: Path) -> None:
 
 def _running(pid: int) -> bool:
     """Still there and not a zombie (a process that ended and waits for its parent to reap)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def test_an_upload_that_cannot_be_spooled_is_a_clear_error(tmp_path: Path) -> None:
