@@ -438,6 +438,11 @@ def run_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # --- the parent: servers, children, report -----------------------------------------------------
+SERVER_DIRS: list[Path] = []
+"""Directories of the servers this bench started outside ``tmp`` (SeaweedFS's, in /tmp for its
+socket paths): removed again after the last sweep, when no server can still be writing there."""
+
+
 class Stop(Exception):
     """SIGTERM: unwind like Ctrl-C, so that every server and directory is cleaned up."""
 
@@ -794,6 +799,8 @@ def main() -> None:
     finally:
         sweep()
         shutil.rmtree(tmp, ignore_errors=True)
+        for path in SERVER_DIRS:  # removed by their own cleanup, unless a signal cut it short
+            shutil.rmtree(path, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     report(results, args)
@@ -809,7 +816,7 @@ def scaleout(args: argparse.Namespace, tmp: Path, common: list[str]) -> dict[str
 
     with contextlib.ExitStack() as stack:
         db_url, db_name = stack.enter_context(postgres_database(args.postgres_url))
-        s3 = stack.enter_context(seaweedfs())
+        s3 = stack.enter_context(seaweedfs(SERVER_DIRS))
         osmem = OsmemServer.start(
             japanese=False, binary=os.environ.get("OSMEM_SERVER_BIN") or None, startup_timeout=60
         )

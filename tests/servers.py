@@ -209,9 +209,14 @@ def start_seaweedfs(base: Path, *, timeout: float = 60.0) -> SeaweedS3:
 
 
 @contextlib.contextmanager
-def seaweedfs() -> Iterator[SeaweedS3]:
+def seaweedfs(made: list[Path] | None = None) -> Iterator[SeaweedS3]:
+    """A SeaweedFS server for the ``with`` block, its directory removed at the end. ``made``
+    gets the directory as soon as it exists, for a caller that must be able to remove it even
+    when this block's own cleanup could not (the bench's last sweep, after a signal)."""
     # A short path: unix socket paths are limited to 108 bytes.
     base = Path(tempfile.mkdtemp(prefix="sw-", dir="/tmp"))
+    if made is not None:
+        made.append(base)
     server = None
     try:
         for attempt in range(2):  # a free port can be taken between the check and the start

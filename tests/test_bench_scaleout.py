@@ -91,7 +91,7 @@ def test_sigterm_leaves_no_server_process_directory_or_database(tmp_path: Path) 
     assert [pid for pid, cmd in seen.items() if alive(pid, cmd)] == []
     assert list(tmp_path.iterdir()) == []  # the bench's temporary directory
     weed_dirs = [a.split("=", 1)[1] for c in seen.values() for a in c if a.startswith("-dir=")]
-    assert weed_dirs and not any(Path(d).exists() for d in weed_dirs)
+    assert weed_dirs and not any(Path(d).exists() for d in weed_dirs), out
     dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchall()
