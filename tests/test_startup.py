@@ -12,6 +12,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,3 +172,42 @@ def test_the_balancing_table_names_existing_files() -> None:
     missing = sorted(name for name in names if not (ROOT / "tests" / name).is_file())
     assert missing == []
     assert all(seconds > 0 for seconds in FILE_SECONDS.values())
+
+
+def _imports_of_every_process(args: list[str], data_dir: Path) -> tuple[list[str], str]:
+    """``contract-archive ARGS`` as installed, with ``PYTHONPROFILEIMPORTTIME``: the program and
+    every process it starts (they inherit the variable and the stderr) name each module they
+    import. Returns the names in order and stdout."""
+    script = Path(sys.executable).parent / "contract-archive"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env |= {
+        "ARCHIVE_DATA_DIR": str(data_dir),
+        "PYTHONPROFILEIMPORTTIME": "1",
+    }
+    proc = subprocess.run(
+        [str(script), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    imported = [
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+    return imported, proc.stdout
+
+
+def test_processes_the_program_starts_do_not_import_its_command_line(settings: Settings) -> None:
+    """An ingest reads the file in a parser process from the forkserver; multiprocessing ran the
+    `contract-archive` script again in each such process (as ``__mp_main__``), importing the
+    whole command line there: 0.07 s of CPU a process. Now only the program imports it."""
+    from tests.conftest import CORPUS
+
+    pdf = next((CORPUS / "en-cuad").rglob("*.pdf"))
+    imported, out = _imports_of_every_process(["ingest", "--json", str(pdf)], settings.data_dir)
+    assert '"archived"' in out, out[-1000:]
+    # A process was started and read the file (the parser runs pypdf, which the program
+    # itself does not import), so a command line imported there would be seen.
+    assert "multiprocessing.forkserver" in imported
+    assert "pypdf" in imported
+    assert imported.count("contract_archive.cli") == 1
+    assert imported.count("typer") == 1

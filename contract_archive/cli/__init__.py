@@ -13,7 +13,7 @@ own module (and what that needs).
 from __future__ import annotations
 
 import functools
-import importlib
+import importlib.machinery
 import inspect
 import logging
 import os
@@ -215,7 +215,23 @@ def acts(fn: Callable[Concatenate[Facade, P], T]) -> Callable[P, T]:
     return command
 
 
+def _children_skip_the_script() -> None:
+    """Processes this program starts import nothing of its entry script.
+
+    ``multiprocessing`` runs the parent's ``__main__`` again (as ``__mp_main__``) in every
+    process it starts with ``spawn`` or from the forkserver when ``__main__`` was run from a
+    file, as the installed ``contract-archive`` script is: each parser, OCR and upload process
+    then imported the command line (typer, rich, the command table: about 0.07 s of CPU and 50
+    modules a process, measured in issue 12). A ``__main__`` whose spec names a package's
+    ``__main__`` module is left alone (``multiprocessing.spawn._fixup_main_from_name``), as
+    under ``python -m``: the script defines nothing a child needs."""
+    module = sys.modules.get("__main__")
+    if module is not None and getattr(module, "__spec__", None) is None:
+        module.__spec__ = importlib.machinery.ModuleSpec("contract_archive.__main__", None)
+
+
 def main() -> None:
+    _children_skip_the_script()
     logging.basicConfig(
         level=os.environ.get("ARCHIVE_LOG_LEVEL", "warning").upper(),
         format="%(levelname)s %(name)s: %(message)s",
