@@ -6,6 +6,14 @@ the GIL on large buffers; each file is read once, in 1 MB chunks feeding both di
 is saved after every batch in ``fixity_runs``; an interrupted audit resumes after the last saved
 contract when it is run again. Contracts that are not PASSED are kept as findings of the run.
 
+**The seals are checked in worker processes** when the seal service has them
+(``SealService.isolate``: the archive's killable parser processes, :mod:`ingest.isolation`).
+The seal and timestamp check (pyHanko, 10-15 ms of pure Python a contract) holds the GIL, so in
+threads it had one core however many there were; in the workers it runs on every core while this
+process's threads hash and compare the records. A worker that dies or hangs (it is killed after
+``SEAL_CHECK_TIMEOUT`` seconds) is replaced, and that contract's seal, certificate and timestamp
+checks are INDETERMINATE with the reason: the audit goes on, and its findings name the contract.
+
 **The slower SM3 cycle** (``ARCHIVE_FIXITY_SM3_EVERY`` = N): SM3 costs five times SHA-256 in
 OpenSSL, so an audit compares every file's size and SHA-256 but the SM3 of only one contract in
 N: those whose id is congruent to the number of audits finished so far, modulo N. Over N
@@ -16,27 +24,41 @@ N = 1 compares both digests of every file in every audit.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigurationError
-from signing.report import Status, VerificationReport
-from signing.verify import verify_contract
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from core.errors import ArchiveError, ConfigurationError
+from signing.report import (
+    SEAL_CERTIFICATE,
+    SEAL_SIGNATURE,
+    TIMESTAMP,
+    Status,
+    VerificationReport,
+    indeterminate,
+)
+from signing.verify import SealChecker, verify_contract
 from storage.records.base import ContractRecord
 from storage.records.seals import Finding, RunRow
 
 if TYPE_CHECKING:
-    from signing.service import SealService
+    from signing.sealcheck import SealChecks
+    from signing.service import Isolator, SealService
 
 BATCH_CONTRACTS = 64
 BATCH_BYTES = 512 * 1024 * 1024
 STALE_AFTER = timedelta(minutes=10)
+SEAL_CHECK_TIMEOUT = 60.0
+"""Seconds a worker may spend on one seal check (10-15 ms normally) before it is killed."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,13 @@ def run_audit(
     if on_start is not None:
         on_start(run, resumed_from)
     last = run.last_contract_id
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fixity") as pool:
+    seal_checker: SealChecker | None = (
+        None if service.isolate is None else _SealsInWorkers(service.isolate)
+    )
+    # With the seals checked in worker processes, a thread spends part of each contract waiting
+    # for its worker: twice the threads keep both the workers and the hashing busy.
+    threads = max(1, workers) * (1 if seal_checker is None else 2)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fixity") as pool:
         while True:
             records = service.seals.contracts_after(last, batch_contracts * 4)
             if not records:
@@ -139,7 +167,12 @@ def run_audit(
                     if size >= batch_bytes:
                         break
                 reports = list(
-                    pool.map(lambda r: verify_contract(service, r, sm3=cycle.checks(r.id)), batch)
+                    pool.map(
+                        lambda r: verify_contract(
+                            service, r, sm3=cycle.checks(r.id), seal_checker=seal_checker
+                        ),
+                        batch,
+                    )
                 )
                 checked_now += len(reports)
                 sm3_now += sum("sm3" in r.digests for r in reports)
@@ -173,6 +206,68 @@ def run_audit(
         cycle=cycle,
         checked_now=checked_now,
         sm3_now=sm3_now,
+    )
+
+
+class _SealsInWorkers:
+    """A :data:`~signing.verify.SealChecker` that checks each seal in a worker process."""
+
+    def __init__(self, isolate: Isolator) -> None:
+        self.isolate = isolate
+
+    def __call__(
+        self, manifest: bytes, p7s: bytes, anchors: Sequence[x509.Certificate], now: datetime
+    ) -> SealChecks:
+        started = time.monotonic()
+        try:
+            return self.isolate(
+                check_seal_in_worker,
+                manifest,
+                p7s,
+                _der(tuple(anchors)),
+                now,
+                what="the seal",
+                timeout=SEAL_CHECK_TIMEOUT,
+            )
+        except ArchiveError as exc:
+            if time.monotonic() - started >= SEAL_CHECK_TIMEOUT:
+                why = f"checking the seal took longer than {SEAL_CHECK_TIMEOUT:g} s and was stopped"
+            else:
+                why = "the worker process checking the seal died or did not start"
+            return _not_checked(
+                f"{why}, so the seal was not checked in this audit (`contract-archive verify ID` "
+                "checks it again)",
+                exc.message,
+            )
+
+
+def check_seal_in_worker(
+    manifest: bytes, p7s: bytes, anchors_der: tuple[bytes, ...], now: datetime
+) -> SealChecks:
+    """:func:`signing.sealcheck.check_seal` in a worker process: the trust anchors travel as DER
+    (parsed once per worker and set of anchors)."""
+    from signing.sealcheck import check_seal
+
+    return check_seal(manifest, p7s, _parsed(anchors_der), now=now)
+
+
+@functools.lru_cache(maxsize=8)
+def _der(anchors: tuple[x509.Certificate, ...]) -> tuple[bytes, ...]:
+    return tuple(c.public_bytes(Encoding.DER) for c in anchors)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(anchors_der: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
+    return tuple(x509.load_der_x509_certificate(d) for d in anchors_der)
+
+
+def _not_checked(why: str, error: str) -> SealChecks:
+    from signing.sealcheck import SealChecks
+
+    return SealChecks(
+        signature=indeterminate(SEAL_SIGNATURE, why, error=error),
+        certificate=indeterminate(SEAL_CERTIFICATE, why, error=error),
+        timestamp=indeterminate(TIMESTAMP, why, error=error),
     )
 
 
