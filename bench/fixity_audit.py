@@ -258,9 +258,12 @@ def main() -> None:
                 ("full audit, warm (SM3 of every file: verify --all --full)", True),
             ]
             processes = settings.parser_workers or default_workers()
-            modes = [(f"seals checked in the archive's {processes} worker processes", True)]
+            modes = [("seals checked in the audit's threads", False)]
             if getattr(archive.seal, "isolate", None) is not None:
-                modes.append(("seals checked in the audit's threads (as before issue 19)", False))
+                modes = [
+                    (f"seals checked in the archive's {processes} worker processes", True),
+                    ("seals checked in the audit's threads (as before issue 19)", False),
+                ]
             for title, full in runs:
                 # the best of a few (the cycle turns between them; the ways of checking the
                 # seals alternate, back to back): a shared machine's noise only ever makes a
