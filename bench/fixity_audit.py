@@ -161,7 +161,7 @@ class Audit:
 
 def audit(archive: Archive, workers: int, *, full: bool, in_workers: bool = True) -> Audit:
     """One audit from the start; ``in_workers=False`` checks the seals in the audit's own
-    threads, as before issue 19's change (the seal service without its worker processes)."""
+    threads, as before issue 19's change (``run_audit(..., seals_in_workers=False)``)."""
     sm3_bytes = [0]
 
     def seen(report: VerificationReport) -> None:
@@ -169,22 +169,19 @@ def audit(archive: Archive, workers: int, *, full: bool, in_workers: bool = True
             sm3_bytes[0] += report.bytes_hashed
 
     isolate = getattr(archive.seal, "isolate", None)
-    if not in_workers and isolate is not None:
-        archive.seal.isolate = None
-    try:
-        started, cpu = time.perf_counter(), tree_cpu()
-        summary = run_audit(
-            archive.seal,
-            restart=True,
-            workers=workers,
-            on_report=seen,
-            sm3_every=archive.settings.fixity_sm3_every,
-            full=full,
-        )
-        wall, cpu = time.perf_counter() - started, tree_cpu() - cpu
-    finally:
-        if isolate is not None:
-            archive.seal.isolate = isolate
+    # whatever the archive's size (a small one is checked in the threads alone by default)
+    how = {} if isolate is None else {"seals_in_workers": in_workers}
+    started, cpu = time.perf_counter(), tree_cpu()
+    summary = run_audit(
+        archive.seal,
+        restart=True,
+        workers=workers,
+        on_report=seen,
+        sm3_every=archive.settings.fixity_sm3_every,
+        full=full,
+        **how,
+    )
+    wall, cpu = time.perf_counter() - started, tree_cpu() - cpu
     rate = Rate(summary.run.bytes_hashed / 1e6, wall, cpu)
     r = summary.run
     assert r.failed == 0, summary.findings

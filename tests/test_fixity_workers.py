@@ -86,11 +86,13 @@ def test_the_audit_checks_the_seals_in_workers_with_the_same_findings(damaged) -
     with Archive(make_settings(data), parser_workers=2).open() as archive:
         here: list = []
         counting = Counting(archive)
-        archive.seal.isolate = None  # every seal checked in this process, as before
-        before = run_audit(archive.seal, on_report=here.append, full=True)
         archive.seal.isolate = counting
+        before = run_audit(archive.seal, on_report=here.append, full=True, seals_in_workers=False)
+        assert not counting.calls  # every seal checked in this process, as before
         workers: list = []
-        after = run_audit(archive.seal, restart=True, on_report=workers.append, full=True)
+        after = run_audit(
+            archive.seal, restart=True, on_report=workers.append, full=True, seals_in_workers=True
+        )
     assert counting.calls == [check_seal_in_worker.__name__] * len(ids)  # every seal, elsewhere
     assert outcome(workers) == outcome(here)
     assert [(f.contract_id, f.overall) for f in after.findings] == [
@@ -110,7 +112,9 @@ def test_a_worker_that_dies_leaves_its_seal_indeterminate_and_the_audit_goes_on(
         # the first seal check's worker exits without an answer (as when it is killed)
         archive.seal.isolate = counting = Counting(archive, {1: (os._exit, 3)})
         reports: list = []
-        summary = run_audit(archive.seal, batch_contracts=1, on_report=reports.append)
+        summary = run_audit(
+            archive.seal, batch_contracts=1, on_report=reports.append, seals_in_workers=True
+        )
         assert len(counting.calls) == len(ids)
         first = reports[0]
         assert first.contract_id == ids[0]
@@ -130,7 +134,7 @@ def test_a_worker_that_dies_leaves_its_seal_indeterminate_and_the_audit_goes_on(
         assert [f.contract_id for f in summary.findings] == ids[:3]
         # the next audit checks that seal again
         archive.seal.isolate = counting.real
-        again = run_audit(archive.seal)
+        again = run_audit(archive.seal, seals_in_workers=True)
     assert [f.contract_id for f in again.findings] == ids[1:3]
 
 
@@ -141,7 +145,7 @@ def test_a_hung_seal_check_is_stopped_and_said(damaged, monkeypatch: pytest.Monk
         archive.seal.isolate = Counting(archive, {1: (time.sleep, 60)})
         reports: list = []
         started = time.monotonic()
-        run_audit(archive.seal, batch_contracts=1, on_report=reports.append)
+        run_audit(archive.seal, batch_contracts=1, on_report=reports.append, seals_in_workers=True)
         took = time.monotonic() - started
     assert took < 30  # the sleeping worker was killed, not waited for
     first = reports[0]
@@ -151,13 +155,19 @@ def test_a_hung_seal_check_is_stopped_and_said(damaged, monkeypatch: pytest.Monk
     assert first.overall is Status.INDETERMINATE
 
 
-def test_the_facade_audit_uses_the_workers(archived) -> None:
+def test_the_facade_audit_uses_the_workers_from_a_size_of_archive(
+    archived, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`verify --all` and the background job call the audit through the facade and the archive,
-    whose seal service hands the seals to its worker processes."""
+    whose seal service hands the seals to its worker processes once the archive is large enough
+    for them to pay for their start; a small archive's seals are checked in the threads."""
     data, ids = archived
     with Archive(make_settings(data), parser_workers=2).open() as archive:
         archive.seal.isolate = counting = Counting(archive)
         facade = Runtime(archive).facade(ensure_user(archive, "auditor", ("admin",)))
+        small = facade.seals.audit(restart=True)
+        assert small.ok and small.run.checked == len(ids) and not counting.calls
+        monkeypatch.setattr(signing.audit, "SEALS_IN_WORKERS_FROM", len(ids))
         summary = facade.seals.audit(restart=True)
     assert summary.run.checked == len(ids) and summary.ok and not summary.findings
     assert len(counting.calls) == len(ids)
