@@ -62,7 +62,8 @@ SEAL_CHECK_TIMEOUT = 60.0
 """Seconds a worker may spend on one seal check (10-15 ms normally) before it is killed."""
 SEALS_IN_WORKERS_FROM = 200
 """An archive of fewer contracts has its seals checked in the audit's threads: starting the
-worker processes (about 0.7 CPU s and a second, measured) would cost more than they save."""
+worker processes (0.7-1.4 CPU s and a second or more, measured) would cost more than they
+save."""
 
 
 @dataclass(frozen=True)
