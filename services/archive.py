@@ -119,7 +119,11 @@ class Archive:
         self.package_listeners: list[Callable[[ContractRecord], None]] = []
         """Called with the fresh record after a contract's evidence package changed."""
         self.seal = SealService(
-            settings, self.objects, self.records, check_signatures=self._check_signatures
+            settings,
+            self.objects,
+            self.records,
+            check_signatures=self._check_signatures,
+            isolate=self._isolated,
         )
         # Terms first: the manifest version the package change issues covers them as they are.
         self.package_listeners.append(self._reextract_terms)
@@ -361,6 +365,10 @@ class Archive:
             yield path
         finally:
             path.unlink(missing_ok=True)
+
+    def _isolated(self, fn: Callable[..., T], /, *args: Any, what: str, timeout: float) -> T:
+        """``fn(*args)`` in the killable worker (the seal service's :class:`Isolator`)."""
+        return self._workers().run(fn, *args, what=what, timeout=timeout)
 
     def _check_signatures(self, path: Path) -> EmbeddedReport:
         """The signatures inside an untrusted PDF, validated in the killable worker."""

@@ -6,6 +6,15 @@ the GIL on large buffers; each file is read once, in 1 MB chunks feeding both di
 is saved after every batch in ``fixity_runs``; an interrupted audit resumes after the last saved
 contract when it is run again. Contracts that are not PASSED are kept as findings of the run.
 
+**The seals are checked in worker processes** when the seal service has them
+(``SealService.isolate``: the archive's killable parser processes, :mod:`ingest.isolation`).
+The seal and timestamp check (pyHanko, 10-15 ms of pure Python a contract) holds the GIL, so in
+threads it had one core however many there were; in the workers it runs on every core while this
+process's threads hash and compare the records. A worker that dies or hangs (it is killed after
+``SEAL_CHECK_TIMEOUT`` seconds) is replaced, and that contract's seal, certificate and timestamp
+checks are INDETERMINATE with the reason: the audit goes on, and its findings name the contract.
+An archive of fewer than ``SEALS_IN_WORKERS_FROM`` contracts is checked in the threads alone.
+
 **The slower SM3 cycle** (``ARCHIVE_FIXITY_SM3_EVERY`` = N): SM3 costs five times SHA-256 in
 OpenSSL, so an audit compares every file's size and SHA-256 but the SM3 of only one contract in
 N: those whose id is congruent to the number of audits finished so far, modulo N. Over N
@@ -16,27 +25,45 @@ N = 1 compares both digests of every file in every audit.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigurationError
-from signing.report import Status, VerificationReport
-from signing.verify import verify_contract
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from core.errors import ArchiveError, ConfigurationError
+from signing.report import (
+    SEAL_CERTIFICATE,
+    SEAL_SIGNATURE,
+    TIMESTAMP,
+    Status,
+    VerificationReport,
+    indeterminate,
+)
+from signing.verify import SealChecker, verify_contract
 from storage.records.base import ContractRecord
 from storage.records.seals import Finding, RunRow
 
 if TYPE_CHECKING:
-    from signing.service import SealService
+    from signing.sealcheck import SealChecks
+    from signing.service import Isolator, SealService
 
 BATCH_CONTRACTS = 64
 BATCH_BYTES = 512 * 1024 * 1024
 STALE_AFTER = timedelta(minutes=10)
+SEAL_CHECK_TIMEOUT = 60.0
+"""Seconds a worker may spend on one seal check (10-15 ms normally) before it is killed."""
+SEALS_IN_WORKERS_FROM = 200
+"""An archive of fewer contracts has its seals checked in the audit's threads: starting the
+worker processes (0.7-1.4 CPU s and a second or more, measured) would cost more than they
+save."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +130,13 @@ def run_audit(
     sleep: Callable[[float], None] = time.sleep,
     sm3_every: int = 1,
     full: bool = False,
+    seals_in_workers: bool | None = None,
 ) -> AuditSummary:
     """Verify every contract; resume the unfinished audit unless ``restart``; read at most
     ``max_mb_per_s`` MB per second on average (0: no limit); compare the SM3 of one contract
-    in ``sm3_every`` (all when ``full``), the size and SHA-256 of every file."""
+    in ``sm3_every`` (all when ``full``), the size and SHA-256 of every file. The seals are
+    checked in the seal service's worker processes when it has them and ``seals_in_workers``
+    (None: when the archive holds at least ``SEALS_IN_WORKERS_FROM`` contracts)."""
     if sm3_every < 1:
         raise ConfigurationError(
             f"the SM3 cycle must be at least 1 audit, not {sm3_every}",
@@ -122,7 +152,17 @@ def run_audit(
     if on_start is not None:
         on_start(run, resumed_from)
     last = run.last_contract_id
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fixity") as pool:
+    if seals_in_workers is None:
+        seals_in_workers = service.records.count_contracts() >= SEALS_IN_WORKERS_FROM
+    seal_checker: SealChecker | None = (
+        _SealsInWorkers(service.isolate)
+        if seals_in_workers and service.isolate is not None
+        else None
+    )
+    # With the seals checked in worker processes, a thread spends part of each contract waiting
+    # for its worker: twice the threads keep both the workers and the hashing busy.
+    threads = max(1, workers) * (1 if seal_checker is None else 2)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fixity") as pool:
         while True:
             records = service.seals.contracts_after(last, batch_contracts * 4)
             if not records:
@@ -139,7 +179,12 @@ def run_audit(
                     if size >= batch_bytes:
                         break
                 reports = list(
-                    pool.map(lambda r: verify_contract(service, r, sm3=cycle.checks(r.id)), batch)
+                    pool.map(
+                        lambda r: verify_contract(
+                            service, r, sm3=cycle.checks(r.id), seal_checker=seal_checker
+                        ),
+                        batch,
+                    )
                 )
                 checked_now += len(reports)
                 sm3_now += sum("sm3" in r.digests for r in reports)
@@ -173,6 +218,68 @@ def run_audit(
         cycle=cycle,
         checked_now=checked_now,
         sm3_now=sm3_now,
+    )
+
+
+class _SealsInWorkers:
+    """A :data:`~signing.verify.SealChecker` that checks each seal in a worker process."""
+
+    def __init__(self, isolate: Isolator) -> None:
+        self.isolate = isolate
+
+    def __call__(
+        self, manifest: bytes, p7s: bytes, anchors: Sequence[x509.Certificate], now: datetime
+    ) -> SealChecks:
+        started = time.monotonic()
+        try:
+            return self.isolate(
+                check_seal_in_worker,
+                manifest,
+                p7s,
+                _der(tuple(anchors)),
+                now,
+                what="the seal",
+                timeout=SEAL_CHECK_TIMEOUT,
+            )
+        except ArchiveError as exc:
+            if time.monotonic() - started >= SEAL_CHECK_TIMEOUT:
+                why = f"checking the seal took longer than {SEAL_CHECK_TIMEOUT:g} s and was stopped"
+            else:
+                why = "the worker process checking the seal died or did not start"
+            return _not_checked(
+                f"{why}, so the seal was not checked in this audit (`contract-archive verify ID` "
+                "checks it again)",
+                exc.message,
+            )
+
+
+def check_seal_in_worker(
+    manifest: bytes, p7s: bytes, anchors_der: tuple[bytes, ...], now: datetime
+) -> SealChecks:
+    """:func:`signing.sealcheck.check_seal` in a worker process: the trust anchors travel as DER
+    (parsed once per worker and set of anchors)."""
+    from signing.sealcheck import check_seal
+
+    return check_seal(manifest, p7s, _parsed(anchors_der), now=now)
+
+
+@functools.lru_cache(maxsize=8)
+def _der(anchors: tuple[x509.Certificate, ...]) -> tuple[bytes, ...]:
+    return tuple(c.public_bytes(Encoding.DER) for c in anchors)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(anchors_der: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
+    return tuple(x509.load_der_x509_certificate(d) for d in anchors_der)
+
+
+def _not_checked(why: str, error: str) -> SealChecks:
+    from signing.sealcheck import SealChecks
+
+    return SealChecks(
+        signature=indeterminate(SEAL_SIGNATURE, why, error=error),
+        certificate=indeterminate(SEAL_CERTIFICATE, why, error=error),
+        timestamp=indeterminate(TIMESTAMP, why, error=error),
     )
 
 

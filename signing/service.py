@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from core import __version__
 from core.changes import CURRENT_CHANGE
@@ -75,6 +75,15 @@ log = logging.getLogger(__name__)
 
 SOFTWARE = f"contract-archive {__version__}"
 SignatureChecker = Callable[[Path], EmbeddedReport]
+T = TypeVar("T")
+
+
+class Isolator(Protocol):
+    """Runs ``fn(*args)`` in a killable worker process and returns its result; raises an
+    :class:`ArchiveError` when the worker takes longer than ``timeout`` seconds (it is killed),
+    dies or cannot start. The archive's is its parser pool (:mod:`ingest.isolation`)."""
+
+    def __call__(self, fn: Callable[..., T], /, *args: Any, what: str, timeout: float) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -121,12 +130,15 @@ class SealService:
         seals: SealStore | None = None,
         check_signatures: SignatureChecker | None = None,
         timestamper: TimeStamper | None = None,
+        isolate: Isolator | None = None,
     ) -> None:
         self.settings = settings
         self.objects = objects
         self.records = records
         self._seals = seals
         self.check_signatures = check_signatures
+        self.isolate = isolate
+        """Where the fixity audit checks seals (in both cores' worker processes); None: here."""
         self._timestamper_override = timestamper
         self._keys: SealKeys | None = None
         self._sealer: Sealer | None = None

@@ -24,7 +24,7 @@ The checks are independent: one changed byte fails the check that covers it and 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +54,15 @@ from storage.objects.base import package_key
 from storage.records.base import ContractRecord
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
+    from signing.sealcheck import SealChecks
     from signing.service import SealService
 
 Digester = Callable[[str], FileDigest | FileCheck]
+SealChecker = Callable[[bytes, bytes, Sequence["x509.Certificate"], datetime], "SealChecks"]
+"""Checks a seal: ``(manifest, p7s, trust anchors, now)``, as :func:`signing.sealcheck.check_seal`
+does here; the fixity audit gives one that checks in a worker process (:mod:`signing.audit`)."""
 
 
 def verify_contract(
@@ -66,9 +72,11 @@ def verify_contract(
     digester: Digester | None = None,
     now: datetime | None = None,
     sm3: bool = True,
+    seal_checker: SealChecker | None = None,
 ) -> VerificationReport:
     """Verify one contract; ``sm3=False`` compares each file's size and SHA-256 but not its
-    SM3 (the fixity audit's slower SM3 cycle), and says so in the report."""
+    SM3 (the fixity audit's slower SM3 cycle), and says so in the report; ``seal_checker``
+    checks the seal (by default in this process)."""
     now = now or datetime.now(UTC)
     keys = service.keys
     warnings = (keys.warning,) if keys.warning else ()
@@ -180,9 +188,12 @@ def verify_contract(
                 indeterminate(TIMESTAMP, "the seal is missing"),
             ]
         else:
-            from signing.sealcheck import check_seal  # pyHanko: loaded when a seal is checked
+            if seal_checker is None:
+                from signing.sealcheck import check_seal  # pyHanko: loaded when a seal is checked
 
-            sealed = check_seal(manifest_data, p7s, keys.anchors, now=now)
+                sealed = check_seal(manifest_data, p7s, keys.anchors, now=now)
+            else:
+                sealed = seal_checker(manifest_data, p7s, keys.anchors, now)
             checks += list(sealed.all())
             timestamp_time = sealed.timestamp_time
 

@@ -69,7 +69,13 @@ def verify(
         bool, typer.Option(help="With --all: start a new audit instead of resuming.")
     ] = False,
     workers: Annotated[
-        int, typer.Option(min=1, max=16, help="With --all: files hashed at once.")
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="With --all: contracts verified at once (twice this when their seals are "
+            "checked in the parser processes, from 200 contracts).",
+        ),
     ] = 2,
     full: Annotated[
         bool,
