@@ -128,6 +128,23 @@ def test_customer_contracts_terms_and_lifecycle_over_http(client: TestClient) ->
     assert client.get(f"/api/v1/contracts/{cid}/terms").json()["archival"]["held"] is True
 
 
+def test_a_customer_change_with_nulls_is_refused_or_clears(client: TestClient) -> None:
+    """Found by the API fuzz once it used ids that exist: ``{"contacts": null}`` answered 500
+    (a TypeError in the store) and ``{"name": null}`` renamed the customer "None"."""
+    made = client.post(
+        "/api/v1/customers",
+        json={"name": "青岛木门有限公司", "contacts": [{"name": "王工", "phone": "123"}]},
+    )
+    assert made.status_code == 201, made.text
+    ref = made.json()["id"]
+    cleared = client.patch(f"/api/v1/customers/{ref}", json={"contacts": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["contacts"] == []
+    refused = error(client.patch(f"/api/v1/customers/{ref}", json={"name": None}), 400)
+    assert "name" in refused["message"]
+    assert client.get(f"/api/v1/customers/{ref}").json()["customer"]["name"] == "青岛木门有限公司"
+
+
 def test_scheme_reminders_and_calendar_over_http(client: TestClient) -> None:
     scheme = client.get("/api/v1/classification").json()
     assert {c["code"] for c in scheme["codes"]} >= {"XS", "CG", "QT"}

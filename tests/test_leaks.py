@@ -1515,7 +1515,11 @@ def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) 
     # A few as the installed program, as a user runs them (with the twin naming missing ids),
     # as the caller who is cleared for nothing: the walk above ran every command for every
     # caller through the same app; this shows the installed entry point acts as ARCHIVE_USER
-    # in its own process (each run costs ~2 s of CPU before the command starts).
+    # in its own process. Each run costs ~2 s of CPU before the command starts, so three
+    # kinds of read, not every command again: a list (hidden classes applied), a read by the
+    # restricted id beside its twin (no oracle), a search. The other commands (terms,
+    # customer list, reminders, payments) go through the same entry point and are walked
+    # above for every caller; tests/test_access_cli.py runs the program as ARCHIVE_USER too.
     data = world.fresh("program")
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(data), "ARCHIVE_OCR_BACKGROUND": "false"}
     secret, customer = str(world.ids["secret"]), str(world.ids["secret_customer"])
@@ -1533,12 +1537,8 @@ def test_no_command_reveals_a_restricted_contract(world: World, tmp_path: Path) 
 
     for name in ("outsider",):
         for args in (
-            ["contract", "terms", str(world.ids["amendment"]), "--json"],
             ["contract", "list", "--json"],
-            ["customer", "list", "--json"],
             ["customer", "show", customer, "--json"],
-            ["reminders", "list", "--json"],
-            ["payment", "list", secret, "--json"],
             ["search", "Quillforge", "--json"],
         ):
             out = program(name, args)

@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from openpyxl import Workbook
 
 from core.errors import ArchiveError, InvalidRequest
 from core.rules import CURRENCIES, STATES
@@ -177,6 +176,10 @@ def _csv(rows: Sequence[ContractLine], lang: Lang) -> bytes:
 
 
 def _xlsx(rows: Sequence[ContractLine], lang: Lang) -> bytes:
+    # imported here: openpyxl costs every server start and worker 0.18 s of CPU, and only
+    # this export uses it
+    from openpyxl import Workbook
+
     cells = _cells(lang)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(translate(lang, "table.title")[:31])

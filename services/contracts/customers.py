@@ -44,6 +44,14 @@ log = logging.getLogger(__name__)
 
 class CustomersMixin(ContractServiceBase):
     # -- customers ----------------------------------------------------------------------------
+    def _name(self, name: str | None) -> str:
+        """A customer's name, its spaces tidied; null or no letters or digits is refused (a
+        null name in a change was stored as the text "None")."""
+        name = " ".join((name or "").split())
+        if not name_key(name):
+            raise InvalidRequest("a customer needs a name with letters or digits")
+        return name
+
     def _registration(self, number: str | None) -> tuple[str | None, str | None]:
         if number is None or not number.strip():
             return None, None
@@ -83,9 +91,7 @@ class CustomersMixin(ContractServiceBase):
         contacts: Sequence[Mapping[str, Any]] = (),
         notes: str | None = None,
     ) -> CustomerRecord:
-        name = " ".join(name.split())
-        if not name_key(name):
-            raise InvalidRequest("a customer needs a name with letters or digits")
+        name = self._name(name)
         number, kind = self._registration(registration_no)
         return self.store.create_customer(
             name,
@@ -106,7 +112,9 @@ class CustomersMixin(ContractServiceBase):
             values["registration_no"] = number
             values["registration_kind"] = kind
         if "name" in values:
-            values["name"] = " ".join(str(values["name"]).split())
+            values["name"] = self._name(values["name"])
+        if "contacts" in values and values["contacts"] is None:
+            values["contacts"] = []  # null clears them, as null clears the notes
         customer = self.store.update_customer(customer_id, values, actor=actor)
         if "name" in values:
             for summary in self._customer_contracts(customer_id):
