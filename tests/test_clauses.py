@@ -277,7 +277,7 @@ def test_the_shipped_model_is_small_and_finds_the_clauses_cuad_marks() -> None:
     contracts = load_contracts(CORPUS / "en-cuad" / "master_clauses.csv")
     _, held_out = split(contracts)
     assert len(held_out) == 84
-    rows = evaluate(types, contracts, held_out)
+    rows = evaluate(dict(model), contracts, held_out)
     strong = [f1 for _, n, _, _, f1 in rows if n >= MIN_POSITIVE_CONTRACTS]
     assert len(strong) == 25
     assert sum(strong) / len(strong) >= SHIPPED_HELD_OUT_MACRO_F1
