@@ -254,17 +254,18 @@ def test_clause_sentences_are_content_an_auditor_does_not_read(world: World) -> 
 
 
 WEB_PASSWORD = "clause search on the web 17"
-SHIPPED_HELD_OUT_MACRO_F1 = 0.80
-"""What the shipped model must reach on the held-out split's contracts (see below)."""
+SHIPPED_HELD_OUT_MACRO_F1 = 0.90
+"""What the shipped model must reach on the held-out split's contracts, which it has seen (see
+below): it measures 0.932 (main's model before: 0.896)."""
 
 
 def test_the_shipped_model_is_small_and_finds_the_clauses_cuad_marks() -> None:
     """A guard on the shipped model (``python -m bench.clauses --write``): every CUAD clause
     type with its weights and a threshold chosen by cross-validation, about a megabyte, and, on
-    the 84 contracts of the split's held-out side, at least the contract-level macro F1 that
-    the model trained without them measured there (README, Benchmarks, Clause detection). The
-    shipped model has seen those contracts, so this is no held-out figure: it fails when a
-    model is written that does worse than the one measured."""
+    the 84 contracts of the split's held-out side, a contract-level macro F1 near what it
+    measured (README, Benchmarks, Clause detection). The shipped model has seen those
+    contracts, so this is no held-out figure (the model trained without them: 0.7941): it
+    fails when a model is written that does worse than the one measured."""
     from bench.clauses import MIN_POSITIVE_CONTRACTS, evaluate, load_contracts, split
     from core.clauses import CUAD_TYPES
     from ingest.extraction.clauses import MODEL_PATH, load_model
@@ -277,15 +278,15 @@ def test_the_shipped_model_is_small_and_finds_the_clauses_cuad_marks() -> None:
     contracts = load_contracts(CORPUS / "en-cuad" / "master_clauses.csv")
     _, held_out = split(contracts)
     assert len(held_out) == 84
-    rows = evaluate(types, contracts, held_out)
+    rows = evaluate(dict(model), contracts, held_out)
     strong = [f1 for _, n, _, _, f1 in rows if n >= MIN_POSITIVE_CONTRACTS]
     assert len(strong) == 25
     assert sum(strong) / len(strong) >= SHIPPED_HELD_OUT_MACRO_F1
 
 
-SHIPPED_FULL_TEXT_PRECISION = 0.60
-"""The shipped model measured 0.62 there (49 right, 30 wrong); main's model before the
-full-text calibration, 0.51 (50 right, 49 wrong)."""
+SHIPPED_FULL_TEXT_PRECISION = 0.70
+"""The shipped model measures 0.75 there (47 right, 16 wrong, 3 missed); the one before it
+0.62 (49 right, 30 wrong), the one before the full-text calibration 0.51 (50 right, 49 wrong)."""
 SHIPPED_FULL_TEXT_RECALL = 0.85
 
 

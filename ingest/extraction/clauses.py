@@ -1,10 +1,11 @@
 """Clause detection: which of the clause types of ``core.clauses`` a contract contains, where.
 
-English: a small linear model per CUAD clause type (logistic scores over word unigrams and
-bigrams) trained offline by ``bench/clauses.py`` from CUAD's labelled clause texts and shipped
-as ``clause_model.json`` beside this module. Every sentence of the contract is scored; for each
-type the best sentences whose probability reaches the type's threshold are reported. Nothing is
-downloaded; scoring is a dictionary look-up per word, milliseconds per page.
+English: a small linear model per CUAD clause type (logistic scores over words, word bigrams
+and crude stems) trained offline by ``bench/clauses.py`` from CUAD's labelled clause texts and
+the corpus's full texts, shipped as ``clause_model.json`` beside this module. Every sentence of
+the contract is scored; for each type the best sentences whose probability reaches the type's
+threshold are reported. Nothing is downloaded; scoring is a dictionary look-up per word,
+milliseconds per page.
 
 Chinese: clause headings (第六条 违约责任, 七、不可抗力 ...) and, failing a heading, the type's
 wording in a sentence.
@@ -44,11 +45,19 @@ MIN_WORDS = 5
 some rare types, low enough that a text with no word the type knows could reach them.)"""
 
 
+STEM = 5
+"""The first letters of a long word, a feature of their own (``~termi`` for terminate,
+terminated, termination): a crude stem, so that a word form seen in few clause texts shares
+the evidence of the others."""
+
+
 def features(text: str) -> list[str]:
-    """The model's features of a text: lower-cased words and word bigrams."""
+    """The model's features of a text: lower-cased words, word bigrams, and the first STEM
+    letters of each word longer than STEM + 1."""
     words = _WORD.findall(text.lower())
     out = list(words)
     out += [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    out += ["~" + w[:STEM] for w in words if len(w) > STEM + 1]
     return out
 
 
