@@ -443,4 +443,8 @@ def test_a_contract_gives_the_same_terms_and_clauses_as_a_digital_file_and_as_a_
     (digital_terms, digital_clauses), (scan_terms, scan_clauses) = found["digital"], found["scan"]
     assert {"classification", "effective_date", "sign_date", "party"} <= set(digital_terms)
     assert scan_terms == digital_terms
-    assert len(digital_clauses) >= 5 and scan_clauses == digital_clauses
+    # The two pages' real clauses (termination on notice, the assignment of the work product);
+    # the model before the precision work also found a "volume restriction" in the hourly rate
+    # and a "competitive restriction exception" in the confidentiality exceptions.
+    assert {"termination_for_convenience", "ip_ownership_assignment"} <= digital_clauses
+    assert scan_clauses == digital_clauses
