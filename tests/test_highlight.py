@@ -65,7 +65,15 @@ def test_snippets_stop_scanning_without_changing_the_result() -> None:
     texts += [p.read_text(errors="replace") for p in corpus_files("zh", ".txt")]
     pages = [normalize(t[i : i + 3000]) for t in texts for i in range(0, len(t), 3000)]
     never = ["zzqxnevermatches"]
-    queries = ["agreement", "the party", "合同", "违约责任", "甲方 乙方", "shall 合同", "termination"]
+    queries = [
+        "agreement",
+        "the party",
+        "合同",
+        "违约责任",
+        "甲方 乙方",
+        "shall 合同",
+        "termination",
+    ]
     compared = 0
     for query in queries:
         patterns = [terms(word) for word in query.split()]
