@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.index import analysis
+from storage.index import analysis, tantivy_index
 from storage.index.analysis import analyze, index_string, normalize, terms, tokenize
 
 
@@ -116,3 +116,28 @@ def test_index_string_drops_words_longer_than_the_limit() -> None:
     for way in WAYS:
         assert way(f"甲乙 {long}é") == "甲乙"
         assert way("ΟΔΟΣ.ΑΣ ΟΣ") == "οδοσ.ας ος"
+
+
+def _tantivy_terms(text: str) -> list[str]:
+    # The index's own analyzer (whitespace): what a document's text field becomes.
+    return list(tantivy_index._analyzer().analyze(text))
+
+
+@given(text=st.text(max_size=120) | st.text(alphabet=st.sampled_from(TRICKY), max_size=60))
+def test_index_text_gives_the_index_the_terms(text: str) -> None:
+    """What the writer receives: the terms in order, between runs of ASCII spaces (no other
+    whitespace), so the index gets the terms and positions of the joined terms."""
+    spaced = analysis.index_text(text)
+    assert {c for c in spaced if c.isspace()} <= {" "}
+    assert [w for w in spaced.split(" ") if w] == [t.text for t in tokenize(text)]
+    assert _tantivy_terms(spaced) == _tantivy_terms(index_string(text))
+
+
+def test_index_text_on_the_corpus_and_long_words() -> None:
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+    texts = [normalize(p.read_text(errors="replace")) for p in sorted(root.rglob("*.txt"))]
+    long = "x" * 256
+    texts += [f"{long} a", f"a {long}", f"a\t{long} b", f"é {long}", "y" * 255 + " é"]
+    for text in texts:
+        expected = [t.text for t in tokenize(text)]
+        assert _tantivy_terms(analysis.index_text(text)) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storage.index.analysis import normalize, terms
 from storage.index.highlight import find_spans, highlight_title, lead, mark, snippets
+from tests.conftest import corpus_files
 
 
 def spans(text: str, query: str) -> list[str]:
@@ -54,3 +55,32 @@ def test_lead_when_nothing_to_highlight() -> None:
 
 def test_title() -> None:
     assert highlight_title("房屋租赁合同", [terms("租赁")]) == "房屋<mark>租赁</mark>合同"
+
+
+def test_snippets_stop_scanning_without_changing_the_result() -> None:
+    """The scan stops once every clause is found and there are enough hits; the snippets are
+    those of a scan of every page. A clause that matches nothing keeps the scan going to the
+    last page (it is never found), so adding one gives the full scan's snippets to compare."""
+    texts = [p.read_text(errors="replace") for p in corpus_files("en-cuad", ".txt")[:6]]
+    texts += [p.read_text(errors="replace") for p in corpus_files("zh", ".txt")]
+    pages = [normalize(t[i : i + 3000]) for t in texts for i in range(0, len(t), 3000)]
+    never = ["zzqxnevermatches"]
+    queries = [
+        "agreement",
+        "the party",
+        "合同",
+        "违约责任",
+        "甲方 乙方",
+        "shall 合同",
+        "termination",
+    ]
+    compared = 0
+    for query in queries:
+        patterns = [terms(word) for word in query.split()]
+        for first in range(0, len(pages) - 8, 5):  # contracts of 8 pages
+            contract = pages[first : first + 8]
+            for limit in (1, 3):
+                got = snippets(contract, patterns, width=120, limit=limit)
+                assert got == snippets(contract, [*patterns, never], width=120, limit=limit)
+                compared += bool(got)
+    assert compared > 100

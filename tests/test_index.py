@@ -276,3 +276,34 @@ def test_an_aborted_pooled_rebuild_keeps_the_old_index(
     assert index.ids() == {1}
     assert not session.path.exists()
     assert [p.name for p in (tmp_path / "i").glob("gen-*")] == [index._current_name()]
+
+
+def test_facets_beside_the_search_when_every_facet_thread_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's facets are computed in a thread beside it; when the facet threads are all
+    busy (other searches' facets), the search computes its own instead of queueing: the same
+    counts either way, and the counts of a search stay those of its reader."""
+    monkeypatch.setattr(tantivy_index, "FACET_THREADS", 1)
+    index = TantivyIndex(tmp_path / "index")
+    index.check()
+    index.add(DOCS)
+    free = index.search(parse("liability OR 责任"), facets=True)
+    expected = {name: list(values) for name, values in free.facets.items()}
+    assert {f.value: f.count for f in expected["customer"]} == {
+        "Acme Corp": 1,
+        "青岛木门有限公司": 1,
+        "南京房产": 1,
+    }
+    release = threading.Event()
+    blocker = index._facet_pool().submit(release.wait, 30)  # the one facet thread, busy
+    try:
+        busy = index.search(parse("liability OR 责任"), facets=True)
+        index.add([doc(6, "liability again", customer="Globex")])  # a later write
+        assert busy.facets == expected
+        assert not blocker.done()  # computed by the search itself, not by the pool
+    finally:
+        release.set()
+    later = index.search(parse("liability OR 责任"), facets=True).facets
+    assert {f.value: f.count for f in later["customer"]}["Globex"] == 1
+    index.close()

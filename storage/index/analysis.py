@@ -222,25 +222,32 @@ def _cjk_bigrams(runs: list[str]) -> list[str]:
 
 
 def index_string(normalized: str) -> str:
-    """Tokens joined by spaces: what the index's whitespace tokenizer receives.
+    """Tokens joined by single spaces: the terms of :func:`tokenize` (without offsets)."""
+    return " ".join(index_text(normalized).split())
 
-    Exactly the terms of :func:`tokenize` (without offsets), made without a Python step per
-    token: bulk indexing spends its time here (the README's benchmark section). Pure ASCII
-    text takes the short way; other text is cut at line breaks (which no token spans) into
-    stretches of ASCII lines, which take the short way, and the others."""
+
+def index_text(normalized: str) -> str:
+    """What the index's whitespace tokenizer receives: the terms of :func:`tokenize` (without
+    offsets) separated by one or more ASCII spaces, the only whitespace in it.
+
+    Made without a Python step per token: bulk indexing spends its time here (the README's
+    benchmark section). Runs of spaces are left as they are (the tokenizer skips them; a
+    term's position counts terms, not characters), which spares splitting the text into
+    words and joining them again. Pure ASCII text takes the short way; other text is cut at
+    line breaks (which no token spans) into stretches of ASCII lines, which take the short
+    way, and the others."""
     if normalized.isascii():
-        return _ascii_terms(normalized)
+        return _ascii_spaced(normalized)
     if 4 * (len(normalized.encode("utf-8", "surrogatepass")) - len(normalized)) > len(normalized):
         # Mostly CJK (some 15 % of the characters or more): bigrams one run at a time in
         # Python are as fast there as the whole-text passes.
         return _loop_terms(normalized)
     if "\n" not in normalized:
-        return _any_terms(normalized)
-    out = [
-        _ascii_terms(stretch) if ascii_ else _any_terms(stretch)
+        return _any_spaced(normalized)
+    return " ".join(
+        _ascii_spaced(stretch) if ascii_ else _any_spaced(stretch)
         for ascii_, stretch in _stretches(normalized.split("\n"))
-    ]
-    return " ".join(filter(None, out))
+    )
 
 
 def _stretches(lines: list[str]) -> Iterator[tuple[bool, str]]:
@@ -248,11 +255,33 @@ def _stretches(lines: list[str]) -> Iterator[tuple[bool, str]]:
         yield ascii_, "\n".join(group)
 
 
+_LONG_WORD = re.compile(rf" [^ ]{{{MAX_TOKEN_CHARS + 1}}}")
+
+
+def _without_long_words(spaced: str) -> str:
+    """``spaced`` (words between spaces) without its words longer than MAX_TOKEN_CHARS.
+
+    Looking for one is a regex scan that jumps from space to space; only a text that has one
+    is split into words."""
+    n = MAX_TOKEN_CHARS + 1
+    if len(spaced) < n or (" " in spaced[:n] and _LONG_WORD.search(spaced) is None):
+        return spaced
+    return " ".join(_short(spaced.split()))
+
+
+def _ascii_spaced(text: str) -> str:
+    return _without_long_words(_ASCII_BREAK.sub(" ", text).translate(_ASCII_TABLE))
+
+
 def _ascii_terms(text: str) -> str:
-    return " ".join(_short(_ASCII_BREAK.sub(" ", text).translate(_ASCII_TABLE).split()))
+    return " ".join(_ascii_spaced(text).split())
 
 
 def _any_terms(normalized: str) -> str:
+    return " ".join(_any_spaced(normalized).split())
+
+
+def _any_spaced(normalized: str) -> str:
     # Separators and joiners become spaces; the neighbours a joiner is judged by may have
     # become spaces before, which changes nothing (neither is a word character).
     text = _SEPARATOR.sub(" ", normalized)
@@ -268,7 +297,7 @@ def _any_terms(normalized: str) -> str:
     # Lower-cased after the length check (lower-casing may lengthen a word); the whole string
     # at once is the same as word by word (words are separated by spaces, which end the
     # context of a final sigma).
-    return " ".join(_short(text.split())).lower()
+    return _without_long_words(text).lower()
 
 
 def _loop_terms(normalized: str) -> str:

@@ -8,7 +8,7 @@ application can highlight hits the same way on every backend. Queries arrive as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -72,7 +72,9 @@ class FacetValue:
 class IndexResult:
     total: int
     hits: list[IndexHit]
-    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    facets: Mapping[str, list[FacetValue]] = field(default_factory=dict)
+    """Per facet field, its most frequent values among all hits; an index may still be
+    computing them when it returns the hits (reading them waits)."""
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """Analysis of a bulk index build (reindex, imports) in worker processes beside the writer.
 
 A rebuild session's costly part in Python is turning each contract into what the tantivy
-writer takes: the analysed body, title and customer (``analysis.index_string``) and the stored
+writer takes: the analysed body, title and customer (``analysis.index_text``) and the stored
 payload (JSON of the title, customer and pages). :func:`prepare` does that for one contract;
 :class:`AnalysisPool` runs it for chunks of contracts in a few worker processes, so that a
 build uses every core while the writer's own threads index, and hands the results back in the
@@ -22,10 +22,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from storage.index.analysis import index_string, normalize
+from storage.index.analysis import index_text, normalize
 
 Prepared = tuple[str, str, str, bytes]
-"""body, title and customer analysed (terms joined by spaces), and the stored payload."""
+"""body, title and customer analysed (terms between spaces, ``index_text``), and the stored
+payload."""
 Source = tuple[str, str | None, Sequence[str]]
 """title, customer and the normalised page texts of one contract."""
 
@@ -39,9 +40,9 @@ def payload_of(title: str, customer: str | None, pages: Sequence[str]) -> bytes:
 def prepare(title: str, customer: str | None, pages: Sequence[str]) -> Prepared:
     """What the writer takes of one contract, but the keyword fields."""
     return (
-        index_string("\n".join(pages)),
-        index_string(normalize(title)),
-        index_string(normalize(customer or "")),
+        index_text("\n".join(pages)),
+        index_text(normalize(title)),
+        index_text(normalize(customer or "")),
         payload_of(title, customer, pages),
     )
 

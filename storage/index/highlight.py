@@ -158,14 +158,24 @@ def snippets(
     width: int = 160,
     limit: int = 3,
 ) -> list[Snippet]:
-    """Up to ``limit`` snippets, each showing hits, preferring a different clause in each."""
+    """Up to ``limit`` snippets, each showing hits, preferring a different clause in each.
+
+    The pages are scanned in order and the scan stops after a page once every clause has been
+    found and there are ``4 * limit`` hits: the snippets are chosen from the first hit of
+    each clause and the first ``4 * limit`` hits in document order, and each snippet marks the
+    hits of its own page, so the pages after it cannot change them (most hits of a common word
+    need only the first page of a long contract)."""
     found: list[tuple[int, int, Span]] = []  # (page index, pattern index, span)
+    seen: set[int] = set()
     for page_index, text in enumerate(pages):
         for pattern_index, terms in enumerate(patterns):
             for n, span in enumerate(find_spans(text, terms)):
                 if n >= MAX_SPANS_PER_PAGE:
                     break
                 found.append((page_index, pattern_index, span))
+                seen.add(pattern_index)
+        if len(seen) == len(patterns) and len(found) >= limit * 4:
+            break
     if not found:
         return []
     # First the first hit of every clause, then further hits in document order.

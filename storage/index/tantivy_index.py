@@ -25,7 +25,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -240,6 +241,70 @@ def _write_error(what: str, exc: Exception) -> StorageError:
     return StorageError(f"{what}: {exc}")
 
 
+# --- facets -----------------------------------------------------------------------------------
+FACET_THREADS = max(1, os.cpu_count() or 1)
+"""Threads of a process that compute facets beside searches."""
+FACET_SPEC = {
+    name: {"terms": {"field": "customer_key" if name == "customer" else name, "size": 20}}
+    for name in FACET_FIELDS
+}
+
+
+def _facet_values(raw: dict[str, Any]) -> dict[str, list[FacetValue]]:
+    out: dict[str, list[FacetValue]] = {}
+    for name in FACET_FIELDS:
+        buckets = raw.get(name, {}).get("buckets", [])
+        out[name] = [
+            FacetValue(value=str(b["key"]), count=int(b["doc_count"]))
+            for b in buckets
+            if str(b["key"]) != _NONE
+        ]
+    return out
+
+
+class _PendingFacets(Mapping[str, list[FacetValue]]):
+    """A search's facets, computed in a thread of ``pool`` while the search goes on and
+    waited for when first read. When every thread is busy (other searches' facets) and the
+    computation has not started by then, the reader computes them itself instead of queueing
+    behind them."""
+
+    def __init__(self, pool: ThreadPoolExecutor, searcher: Any, compiled: Any) -> None:
+        self._searcher, self._compiled = searcher, compiled
+        self._future: Future[dict[str, Any]] | None = pool.submit(self._aggregate)
+        self._values: dict[str, list[FacetValue]] | None = None
+        self._lock = threading.Lock()
+
+    def _aggregate(self) -> dict[str, Any]:
+        return dict(self._searcher.aggregate(self._compiled, FACET_SPEC))
+
+    def _resolved(self) -> dict[str, list[FacetValue]]:
+        with self._lock:
+            if self._values is None:
+                future = self._future
+                try:
+                    # cancel() succeeds only when no thread has started it yet
+                    raw = (
+                        self._aggregate() if future is None or future.cancel() else future.result()
+                    )
+                except ValueError as exc:
+                    raise StorageError(f"the search index failed to count facets: {exc}") from exc
+                self._values = _facet_values(raw)
+                self._future = self._searcher = self._compiled = None
+            return self._values
+
+    def __getitem__(self, name: str) -> list[FacetValue]:
+        return self._resolved()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __repr__(self) -> str:
+        return repr(self._resolved())
+
+
 # --- the index --------------------------------------------------------------------------------
 @dataclass
 class _Change:
@@ -264,6 +329,8 @@ class TantivyIndex:
         self._leader_lock = threading.Lock()
         self._seen: tuple[str, int, int] | None = None
         """(generation, mtime_ns, size) of meta.json when the reader last reloaded."""
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     # -- generations -----------------------------------------------------------------------
     def _current_name(self) -> str | None:
@@ -339,6 +406,9 @@ class TantivyIndex:
             self._index = None
             self._generation = None
             self._seen = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)  # a search still running keeps its thread to the end
 
     @contextlib.contextmanager
     def _writer(self, index: Any) -> Iterator[Any]:
@@ -457,6 +527,10 @@ class TantivyIndex:
                 [(tantivy.Occur.Must, tantivy.Query.all_query()), _clause(query)]
             )
         searcher = self._searcher()
+        # The facets' aggregation runs over every hit, as the count does: it starts first, in
+        # a thread of its own (tantivy releases the GIL), and the caller waits for it only
+        # when it reads the facets, after the hits' documents and snippets.
+        pending = _PendingFacets(self._facet_pool(), searcher, compiled) if facets else None
         kwargs: dict[str, Any] = {"limit": limit, "offset": offset, "count": True}
         if sort != "relevance":
             kwargs["order_by_field"] = "archived"
@@ -479,24 +553,15 @@ class TantivyIndex:
                     pages=tuple(payload["pages"]),
                 )
             )
-        facet_values = self._facets(searcher, compiled) if facets else {}
-        return IndexResult(total=int(result.count or 0), hits=hits, facets=facet_values)
+        total = int(result.count or 0)
+        return IndexResult(total=total, hits=hits, facets={} if pending is None else pending)
 
-    def _facets(self, searcher: Any, compiled: Any) -> dict[str, list[FacetValue]]:
-        spec = {
-            name: {"terms": {"field": "customer_key" if name == "customer" else name, "size": 20}}
-            for name in FACET_FIELDS
-        }
-        raw = searcher.aggregate(compiled, spec)
-        out: dict[str, list[FacetValue]] = {}
-        for name in FACET_FIELDS:
-            buckets = raw.get(name, {}).get("buckets", [])
-            out[name] = [
-                FacetValue(value=str(b["key"]), count=int(b["doc_count"]))
-                for b in buckets
-                if str(b["key"]) != _NONE
-            ]
-        return out
+    def _facet_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():  # none yet, or forked
+                self._pool = ThreadPoolExecutor(FACET_THREADS, thread_name_prefix="facets")
+                self._pool_pid = os.getpid()
+            return self._pool
 
     def ids(self) -> set[int]:
         searcher = self._searcher()
