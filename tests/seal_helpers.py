@@ -1,5 +1,6 @@
 """Helpers for the seal tests: test certificates, a real RFC 3161 TSA over HTTP on localhost,
-signed PDFs made with pyHanko, and changing one byte of a stored object."""
+signed PDFs made with pyHanko, changing one byte of a stored object, and a small archive of
+English corpus contracts to check."""
 
 from __future__ import annotations
 
@@ -200,3 +201,24 @@ def replace_byte(path: Path, offset: int, value: int) -> None:
             fh.write(bytes([value]))
     finally:
         os.chmod(path, mode)
+
+
+def small_english() -> list[Path]:
+    """Four CUAD contracts under 200 kB: quick to archive, real to check."""
+    from tests.conftest import corpus_files
+
+    return [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:4]
+
+
+def archive_small_english(data: Path) -> list[int]:
+    """A new archive at ``data`` holding :func:`small_english` (customer Acme); their ids."""
+    from services.archive import Archive
+    from tests.conftest import make_settings
+
+    with Archive(make_settings(data), parser_workers=2).open() as archive:
+        ids = []
+        for path in small_english():
+            result = archive.ingest_path(path, customer="Acme")
+            assert result.status == "archived" and result.id is not None
+            ids.append(result.id)
+    return ids

@@ -19,24 +19,18 @@ from signing.audit import check_seal_in_worker, run_audit
 from signing.report import SEAL_CERTIFICATE, SEAL_SIGNATURE, TIMESTAMP, Status
 from storage.objects.base import package_key
 from tests.access_helpers import ensure_user
-from tests.conftest import corpus_files, make_settings
-from tests.seal_helpers import flip_byte
+from tests.conftest import make_settings
+from tests.seal_helpers import archive_small_english, flip_byte, small_english
 from tests.test_seal_tamper import _signing_time_offset
 
-EN = [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:4]
+EN = small_english()
 SEAL = (SEAL_SIGNATURE, SEAL_CERTIFICATE, TIMESTAMP)
 
 
 @pytest.fixture(scope="module")
 def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
     data = tmp_path_factory.mktemp("fixity-workers") / "var"
-    with Archive(make_settings(data), parser_workers=2).open() as archive:
-        ids = []
-        for path in EN:
-            result = archive.ingest_path(path, customer="Acme")
-            assert result.status == "archived" and result.id is not None
-            ids.append(result.id)
-    return data, ids
+    return data, archive_small_english(data)
 
 
 @pytest.fixture

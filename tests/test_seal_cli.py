@@ -29,23 +29,17 @@ from storage.objects.base import package_key
 from storage.records.access_base import LogFilter
 from tests.access_helpers import auth_headers, ensure_user
 from tests.cli_runner import invoke
-from tests.conftest import ROOT, corpus_files, make_settings
-from tests.seal_helpers import flip_byte
+from tests.conftest import ROOT, make_settings
+from tests.seal_helpers import archive_small_english, flip_byte, small_english
 from tests.test_cli import run
 
-EN = [p for p in corpus_files("en-cuad", ".pdf") if p.stat().st_size < 200_000][:4]
+EN = small_english()
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
     data = tmp_path_factory.mktemp("seal-cli") / "var"
-    with Archive(make_settings(data), parser_workers=2).open() as archive:
-        ids = []
-        for path in EN:
-            result = archive.ingest_path(path, customer="Acme")
-            assert result.status == "archived" and result.id is not None
-            ids.append(result.id)
-    return data, ids
+    return data, archive_small_english(data)
 
 
 @pytest.fixture

@@ -2677,6 +2677,7 @@ MESSAGES_ZH += [
         (r"index directory (.+) cannot be created: (.+)", "无法创建索引目录 {0}：{1}"),
         (r"cannot write the search index: (.+)", "无法写入检索索引：{0}"),
         (r"the search index failed: (.+)", "检索索引出错：{0}"),
+        (r"the search index failed to count facets: (.+)", "检索索引统计分面时出错：{0}"),
         (r"(.+) is not a leftover of the search index", "{0} 不是检索索引的残留文件"),
         (r"creating index (\S+)", "创建索引 {0}"),
         (r"deleting index (\S+)", "删除索引 {0}"),
