@@ -136,6 +136,15 @@ def admin_headers(data_dir: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def running(pid: int) -> bool:
+    """The process lives and is not a zombie (one that ended and waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
+
+
 def descendants(root: int) -> list[int]:
     """Every process below ``root`` now (from /proc; empty where there is none)."""
     children: dict[int, list[int]] = {}
@@ -228,9 +237,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        # Processes of the server in groups of their own (OCR workers and what they started)
-        # that outlived it: a known gap of issue 14 (orphans of a killed server); the bench
-        # does not leave them running.
+        # What the server leaves ending on its own gets a moment first: multiprocessing's
+        # resource tracker outlives the server on purpose and removes the named semaphores its
+        # pools registered once the last of them is gone (killed at once, it left 5-10
+        # /dev/shm/sem.mp-* files behind each run). Then processes of the server in groups of
+        # their own (OCR workers and what they started) that outlived it, a known gap of issue
+        # 14 (orphans of a killed server): the bench does not leave them running.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(running(pid) for pid in tree):
+            time.sleep(0.1)
         for pid in tree:
             try:
                 os.kill(pid, signal.SIGKILL)
