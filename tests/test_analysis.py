@@ -70,9 +70,19 @@ def _joined_terms(normalized: str) -> str:
     return " ".join(t.text for t in tokenize(normalized))
 
 
+def _ascii_terms(text: str) -> str:
+    """The pure-ASCII way of :func:`analysis.index_text`, its terms joined by single spaces."""
+    return " ".join(analysis._ascii_spaced(text).split())
+
+
+def _any_terms(text: str) -> str:
+    """The whole-text-passes way of :func:`analysis.index_text`, joined the same way."""
+    return " ".join(analysis._any_spaced(text).split())
+
+
 # index_string takes one of three ways (pure ASCII; whole-text passes; one run at a time for
 # mostly CJK text), chosen by the text: each is checked on its own, on any text.
-WAYS = [analysis._any_terms, analysis._loop_terms, index_string]
+WAYS = [_any_terms, analysis._loop_terms, index_string]
 TRICKY = "违约责任甲乙方・ー ,.':abcXYZ019_\n\u3000，。éΣσςΟİß²①\u0301\u3099Ⅻ½-\x00\x01§—"
 
 
@@ -95,7 +105,7 @@ def test_index_string_is_the_joined_terms_on_any_text(way: Callable[[str], str],
 
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=120))
 def test_the_ascii_way_is_the_joined_terms(text: str) -> None:
-    assert analysis._ascii_terms(text) == _joined_terms(text)
+    assert _ascii_terms(text) == _joined_terms(text)
 
 
 def test_index_string_is_the_joined_terms_on_the_corpus() -> None:
@@ -105,9 +115,9 @@ def test_index_string_is_the_joined_terms_on_the_corpus() -> None:
     for text in texts:
         expected = _joined_terms(text)
         assert index_string(text) == expected
-        assert analysis._any_terms(text) == expected
+        assert _any_terms(text) == expected
         if text.isascii():
-            assert analysis._ascii_terms(text) == expected
+            assert _ascii_terms(text) == expected
 
 
 def test_index_string_drops_words_longer_than_the_limit() -> None:

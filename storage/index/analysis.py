@@ -273,14 +273,6 @@ def _ascii_spaced(text: str) -> str:
     return _without_long_words(_ASCII_BREAK.sub(" ", text).translate(_ASCII_TABLE))
 
 
-def _ascii_terms(text: str) -> str:
-    return " ".join(_ascii_spaced(text).split())
-
-
-def _any_terms(normalized: str) -> str:
-    return " ".join(_any_spaced(normalized).split())
-
-
 def _any_spaced(normalized: str) -> str:
     # Separators and joiners become spaces; the neighbours a joiner is judged by may have
     # become spaces before, which changes nothing (neither is a word character).
