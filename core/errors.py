@@ -105,6 +105,15 @@ class Unavailable(ArchiveError):
     http_status = 503
 
 
+class WorkerStopped(ArchiveError):
+    """Work handed to a killable worker process (``ingest.isolation``) did not finish: it ran
+    past its time and was killed (``timed_out``), or the worker died or could not start. The
+    pool raises a subclass that is also the pipeline's rejection; a caller below the ingest
+    layer (the fixity audit's seal checks) tells the two cases apart by this class alone."""
+
+    timed_out: ClassVar[bool] = False
+
+
 class FourPropsFailed(Conflict):
     """Filing refused: an item of the 四性检测 (four-properties check) FAILED; a filing forced
     with a reason goes on (issue 13)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ArchiveError
+from core.errors import ArchiveError, WorkerStopped
 
 
 class IngestError(ArchiveError):
@@ -20,3 +20,13 @@ class RejectFile(IngestError):
 class FileTooLarge(RejectFile):
     code = "payload_too_large"
     http_status = 413
+
+
+class WorkerTimedOut(RejectFile, WorkerStopped):
+    """The worker took longer than its time limit on the file and was killed."""
+
+    timed_out = True
+
+
+class WorkerDied(RejectFile, WorkerStopped):
+    """The worker crashed on the file (a fault, out of memory) or could not be started."""

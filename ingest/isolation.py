@@ -22,7 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from ingest.errors import RejectFile
+from ingest.errors import RejectFile, WorkerDied, WorkerTimedOut
 
 T = TypeVar("T")
 
@@ -145,7 +145,7 @@ class WorkerPool:
             ex.submit(os.getpid).result(timeout=STARTUP_TIMEOUT)
         except (FutureTimeout, BrokenProcessPool, OSError) as exc:
             self._kill(slot)
-            raise RejectFile(
+            raise WorkerDied(
                 f"the worker process did not start ({type(exc).__name__})",
                 hint="the machine may be out of memory or processes; try again",
             ) from None
@@ -179,14 +179,14 @@ class WorkerPool:
                 return future.result(timeout=limit)
             except FutureTimeout:
                 self._kill(slot)
-                raise RejectFile(
+                raise WorkerTimedOut(
                     f"reading {what} took longer than {limit:g} s and was stopped",
                     hint="the file may be damaged or hostile; raise "
                     "ARCHIVE_PARSE_TIMEOUT_SECONDS if it is a genuine, very large document",
                 ) from None
             except BrokenProcessPool:
                 self._kill(slot)
-                raise RejectFile(
+                raise WorkerDied(
                     f"reading {what} crashed the PDF reader (out of memory or a fault)",
                     hint="the file may be damaged or hostile",
                 ) from None

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from core.errors import ArchiveError, ConfigurationError
+from core.errors import ArchiveError, ConfigurationError, WorkerStopped
 from signing.report import (
     SEAL_CERTIFICATE,
     SEAL_SIGNATURE,
@@ -230,7 +230,6 @@ class _SealsInWorkers:
     def __call__(
         self, manifest: bytes, p7s: bytes, anchors: Sequence[x509.Certificate], now: datetime
     ) -> SealChecks:
-        started = time.monotonic()
         try:
             return self.isolate(
                 check_seal_in_worker,
@@ -242,7 +241,9 @@ class _SealsInWorkers:
                 timeout=SEAL_CHECK_TIMEOUT,
             )
         except ArchiveError as exc:
-            if time.monotonic() - started >= SEAL_CHECK_TIMEOUT:
+            if not isinstance(exc, WorkerStopped):
+                why = "the worker process could not check the seal"
+            elif exc.timed_out:
                 why = f"checking the seal took longer than {SEAL_CHECK_TIMEOUT:g} s and was stopped"
             else:
                 why = "the worker process checking the seal died or did not start"

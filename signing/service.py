@@ -79,9 +79,10 @@ T = TypeVar("T")
 
 
 class Isolator(Protocol):
-    """Runs ``fn(*args)`` in a killable worker process and returns its result; raises an
-    :class:`ArchiveError` when the worker takes longer than ``timeout`` seconds (it is killed),
-    dies or cannot start. The archive's is its parser pool (:mod:`ingest.isolation`)."""
+    """Runs ``fn(*args)`` in a killable worker process and returns its result; raises a
+    :class:`~core.errors.WorkerStopped` when the worker takes longer than ``timeout`` seconds (it
+    is killed, ``timed_out``), dies or cannot start, and another :class:`ArchiveError` when the
+    work itself fails. The archive's is its parser pool (:mod:`ingest.isolation`)."""
 
     def __call__(self, fn: Callable[..., T], /, *args: Any, what: str, timeout: float) -> T: ...
 

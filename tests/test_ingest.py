@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from core.errors import ArchiveError
+from core.errors import ArchiveError, WorkerStopped
 from ingest.context import IngestContext, IngestWork
 from ingest.errors import RejectFile
 from ingest.isolation import WorkerPool
@@ -287,9 +287,11 @@ def test_worker_pool_stops_a_slow_parse_and_goes_on() -> None:
     pool = WorkerPool(1, timeout=2, memory_limit=0)
     try:
         started = time.monotonic()
-        with pytest.raises(RejectFile, match="took longer than 2 s"):
+        with pytest.raises(RejectFile, match="took longer than 2 s") as stopped:
             pool.run(time.sleep, 30)
         assert time.monotonic() - started < 10
+        # a caller below the ingest layer (the fixity audit) tells a timeout by its class alone
+        assert isinstance(stopped.value, WorkerStopped) and stopped.value.timed_out
         assert pool.run(len, "abc") == 3
     finally:
         pool.close()
@@ -311,8 +313,11 @@ def test_a_new_worker_starts_with_the_signature_reader_loaded() -> None:
 def test_worker_pool_survives_a_crashing_parser() -> None:
     pool = WorkerPool(1, timeout=30, memory_limit=0)
     try:
-        with pytest.raises(RejectFile, match="crashed"):
+        with pytest.raises(RejectFile, match="crashed") as stopped:
             pool.run(os.abort)
+        assert isinstance(stopped.value, WorkerStopped) and not stopped.value.timed_out
+        with pytest.raises(ZeroDivisionError):  # an error of the work itself is not a stop
+            pool.run(divmod, 1, 0)
         assert pool.run(len, "ab") == 2
     finally:
         pool.close()
