@@ -53,7 +53,10 @@ BENCH := "ingest_throughput --rounds 2 --stages" search_latency ocr_throughput o
 
 bench:                  ## the benchmarks whose numbers are in the README (lists what it runs)
 	@for b in $(BENCH); do echo "== python -m bench.$$b"; done
-	@set -e; for b in $(BENCH); do echo "== python -m bench.$$b"; uv run python -m bench.$$b; done
+	@set -e; start=$$(date +%s); for b in $(BENCH); do \
+		echo "== python -m bench.$$b (load average $$(cut -d' ' -f1-3 /proc/loadavg))"; t=$$(date +%s); \
+		uv run python -m bench.$$b; echo "== bench.$$b took $$(( $$(date +%s) - t )) s"; done; \
+		echo "== make bench took $$(( $$(date +%s) - start )) s in all (load average $$(cut -d' ' -f1-3 /proc/loadavg))"
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
