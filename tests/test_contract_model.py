@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core.errors import ArchiveError, Conflict, InvalidRequest, NotFound
 from services.archive import Archive
 from storage.records.models import Base
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, SharedParses, copy_empty_archive, make_settings
 
 ZH_SOFTWARE = CORPUS / "zh" / "contracttools-example" / "肇新合同管理系统源码销售合同.pdf"
 ZH_CAR = CORPUS / "zh" / "samr-model-contracts" / "新疆维吾尔自治区汽车买卖合同.pdf"
@@ -38,10 +38,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 KEEP = ("alembic_version", "classification_schemes", "classification_codes")
 
 
+@pytest.fixture(scope="module")
+def parses() -> SharedParses:
+    """The three contracts below are ingested 30 times in this module: each is read once."""
+    return SharedParses()
+
+
 @pytest.fixture
-def model(db_url: str, tmp_path: Path) -> Iterator[Archive]:
-    settings = make_settings(tmp_path / "var", database_url=db_url, fonds_code="Z001")
-    with Archive(settings, parser_workers=1).open() as a:
+def model(
+    db_url: str, tmp_path: Path, _empty_archive_template: Path, parses: SharedParses
+) -> Iterator[Archive]:
+    data = copy_empty_archive(_empty_archive_template, tmp_path / "var")
+    settings = make_settings(data, database_url=db_url, fonds_code="Z001")
+    with parses.install(Archive(settings, parser_workers=1)).open() as a:
         yield a
         # the database is shared by the module: empty it, keep the seeded scheme version 1
         with a.records.engine.begin() as conn:  # type: ignore[attr-defined]
