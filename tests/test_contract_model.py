@@ -38,19 +38,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 KEEP = ("alembic_version", "classification_schemes", "classification_codes")
 
 
-@pytest.fixture(scope="module")
-def parses() -> SharedParses:
-    """The three contracts below are ingested 30 times in this module: each is read once."""
-    return SharedParses()
-
-
 @pytest.fixture
 def model(
-    db_url: str, tmp_path: Path, _empty_archive_template: Path, parses: SharedParses
+    db_url: str, tmp_path: Path, _empty_archive_template: Path, shared_parses: SharedParses
 ) -> Iterator[Archive]:
+    """A new archive (a copy of the session's empty one) on the module's database; the three
+    contracts below, ingested 30 times in this module, are read by the PDF reader once each
+    (``SharedParses``): what is tested here is what the model makes of them."""
     data = copy_empty_archive(_empty_archive_template, tmp_path / "var")
     settings = make_settings(data, database_url=db_url, fonds_code="Z001")
-    with parses.install(Archive(settings, parser_workers=1)).open() as a:
+    with shared_parses.install(Archive(settings, parser_workers=1)).open() as a:
         yield a
         # the database is shared by the module: empty it, keep the seeded scheme version 1
         with a.records.engine.begin() as conn:  # type: ignore[attr-defined]
