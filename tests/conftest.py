@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import compileall
 import contextlib
+import copy
 import ctypes
+import hashlib
 import os
 import shutil
 import signal
@@ -22,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.settings import Settings, reset_settings
+from ingest.pdf import ParsedPdf
 from services.archive import Archive
 from storage.records.models import Base
 from storage.records.sql import SqlRecordStore
@@ -290,8 +293,8 @@ FILE_SECONDS: dict[str, float] = {  # junit of 2026-12-07 16:04, 2 workers, load
     "test_leaks.py": 126,  # 133 alone at load 2-5, less the 7 s of program runs cut since
     "test_fuzz_api.py": 79,
     "test_hostile.py": 71,
-    "test_ingest.py": 70,
-    "test_contract_model.py": 53,
+    "test_ingest.py": 61,  # 70 before the failing-stage cases shared their reads: x 0.87
+    "test_contract_model.py": 31,  # 53 before it read each contract once: x 0.58, its CPU cut
     "test_load.py": 52,
     "test_bad_input.py": 46,
     "test_screens_browser.py": 43,
@@ -477,11 +480,49 @@ def _empty_archive_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(tmp_path: Path, _empty_archive_template: Path) -> Settings:
     """Settings for a new, empty archive in ``tmp_path / "var"`` (a copy of the template: what
     a first start makes is tested with ``make_settings`` on a directory of the test's own)."""
-    data = tmp_path / "var"
-    shutil.copytree(_empty_archive_template, data, symlinks=True)
-    for path in (data, *data.rglob("*")):  # made now, as a new archive's are (the doctor ages)
+    return make_settings(copy_empty_archive(_empty_archive_template, tmp_path / "var"))
+
+
+def copy_empty_archive(template: Path, data: Path) -> Path:
+    """``data`` as a copy of the session's empty archive (``_empty_archive_template``), its
+    files made now, as a new archive's are (the doctor ages them)."""
+    shutil.copytree(template, data, symlinks=True)
+    for path in (data, *data.rglob("*")):
         os.utime(path, follow_symlinks=False)
-    return make_settings(data)
+    return data
+
+
+class SharedParses:
+    """The PDF reader's result for the same bytes, read once in the archive's worker and shared
+    by the archives it is installed on (a module's tests that ingest the same corpus files to
+    test what happens after the reading: the contract model, not the PDF reader). The first
+    reading of each file is the real one, in the killable worker process; later ingests of the
+    same bytes get a deep copy of it, so no test sees what another test's stages did to it.
+    What the reader itself does with each file is tested in tests/test_ingest.py and the PDF
+    files' own tests, which do not use this."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, int, int], ParsedPdf] = {}
+
+    def install(self, archive: Archive) -> Archive:
+        real = archive._read_pdf
+        limits = (archive.settings.max_pages, archive.settings.min_text_chars_per_page)
+
+        def read_pdf(path: Path) -> ParsedPdf:
+            key = (hashlib.sha256(path.read_bytes()).hexdigest(), *limits)
+            if key not in self._read:
+                self._read[key] = real(path)
+            return copy.deepcopy(self._read[key])
+
+        archive._read_pdf = read_pdf  # type: ignore[method-assign]
+        return archive
+
+
+@pytest.fixture(scope="session")
+def shared_parses() -> SharedParses:
+    """One :class:`SharedParses` per test process: a corpus file read in one module is not read
+    again in the next (the files that use it name what they share)."""
+    return SharedParses()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core.errors import ArchiveError, Conflict, InvalidRequest, NotFound
 from services.archive import Archive
 from storage.records.models import Base
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, SharedParses, copy_empty_archive, make_settings
 
 ZH_SOFTWARE = CORPUS / "zh" / "contracttools-example" / "肇新合同管理系统源码销售合同.pdf"
 ZH_CAR = CORPUS / "zh" / "samr-model-contracts" / "新疆维吾尔自治区汽车买卖合同.pdf"
@@ -39,9 +39,15 @@ KEEP = ("alembic_version", "classification_schemes", "classification_codes")
 
 
 @pytest.fixture
-def model(db_url: str, tmp_path: Path) -> Iterator[Archive]:
-    settings = make_settings(tmp_path / "var", database_url=db_url, fonds_code="Z001")
-    with Archive(settings, parser_workers=1).open() as a:
+def model(
+    db_url: str, tmp_path: Path, _empty_archive_template: Path, shared_parses: SharedParses
+) -> Iterator[Archive]:
+    """A new archive (a copy of the session's empty one) on the module's database; the three
+    contracts below, ingested 30 times in this module, are read by the PDF reader once each
+    (``SharedParses``): what is tested here is what the model makes of them."""
+    data = copy_empty_archive(_empty_archive_template, tmp_path / "var")
+    settings = make_settings(data, database_url=db_url, fonds_code="Z001")
+    with shared_parses.install(Archive(settings, parser_workers=1)).open() as a:
         yield a
         # the database is shared by the module: empty it, keep the seeded scheme version 1
         with a.records.engine.begin() as conn:  # type: ignore[attr-defined]

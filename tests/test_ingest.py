@@ -20,7 +20,7 @@ from ingest.isolation import WorkerPool
 from ingest.stages import Stage, default_stages
 from services.archive import Archive
 from storage.errors import StorageError
-from tests.conftest import CORPUS, corpus_files, make_settings
+from tests.conftest import CORPUS, SharedParses, corpus_files, make_settings
 
 CUAD = corpus_files("en-cuad", ".pdf")
 ZH = corpus_files("zh", ".pdf")
@@ -222,7 +222,7 @@ STAGE_NAMES = [s.name for s in default_stages()]
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("failing", STAGE_NAMES)
 def test_a_failing_stage_leaves_nothing_and_retry_works(
-    settings: object, failing: str, when: str, tmp_path: Path
+    settings: object, failing: str, when: str, tmp_path: Path, shared_parses: SharedParses
 ) -> None:
     assert STAGE_NAMES == [
         "validate",
@@ -238,6 +238,9 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         "index",
         "retain",
     ]
+    # Each case ingests the same file twice (the broken run, the retry): the PDF reader reads
+    # it once in the test process (``shared_parses``); what it does with each file is tested
+    # above, on archives of their own.
     if failing == "retain":
         pytest.skip("retain applies only on a store with Object Lock: tests/test_s3.py fails it")
     # queue_ocr applies to scans only: the Chinese scan, whose 3 pages need OCR;
@@ -250,7 +253,8 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         Boom(s, when, StorageError(f"{failing} broke")) if s.name == failing else s
         for s in default_stages()
     ]
-    with Archive(settings, stages=stages, parser_workers=1).open() as broken:  # type: ignore[arg-type]
+    broken_archive = Archive(settings, stages=stages, parser_workers=1)  # type: ignore[arg-type]
+    with shared_parses.install(broken_archive).open() as broken:
         result = broken.ingest_path(path)
         assert result.status == "failed"
         assert result.reason == f"{failing} broke"
@@ -258,7 +262,7 @@ def test_a_failing_stage_leaves_nothing_and_retry_works(
         assert broken.records.ocr_counts().total == 0  # no queued page left behind
         assert broken.records.claim(result.sha256, "test")  # the claim was released
         broken.records.release(result.sha256)  # type: ignore[arg-type]
-    with Archive(settings, parser_workers=1).open() as fixed:  # type: ignore[arg-type]
+    with shared_parses.install(Archive(settings, parser_workers=1)).open() as fixed:  # type: ignore[arg-type]
         retry = fixed.ingest_path(path)
         assert retry.status == "archived"
         if path == SCAN_ZH:
