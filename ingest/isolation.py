@@ -26,10 +26,16 @@ from ingest.errors import RejectFile
 
 T = TypeVar("T")
 
+
+class WorkerCrashed(RejectFile):
+    """The worker process died while reading (a fault in C code, or out of memory there)."""
+
+
 FORKSERVER_PRELOAD = [
     "ingest.forkserver_watchdog",
     "ingest.pdf",
     "pypdf",
+    "pypdfium2",
     "signing.embedded",
     # what signing.embedded imports when it runs (every parse looks for signatures): imported
     # there, not at its top, so that the command line starts without them
@@ -186,7 +192,7 @@ class WorkerPool:
                 ) from None
             except BrokenProcessPool:
                 self._kill(slot)
-                raise RejectFile(
+                raise WorkerCrashed(
                     f"reading {what} crashed the PDF reader (out of memory or a fault)",
                     hint="the file may be damaged or hostile",
                 ) from None
