@@ -51,6 +51,8 @@ map), U+FFFD and private-use code points. Any of them sends the page to pypdf.""
 SCAN_PIXELS = 1_000_000
 """An image of at least this many pixels on a page makes it a scanned page (a letter page at
 120 dpi); its text, when it has one, is another OCR program's layer, read by pypdf."""
+MAX_OBJECTS = 4000
+"""Page objects looked at for a scanned page's image, at each level."""
 TEXT_ENGINES = ("pdfium", "pypdf")
 
 
@@ -85,12 +87,14 @@ def sniff(head: bytes) -> str | None:
 
 
 def usable_chars(text: str) -> int:
-    return sum(1 for c in text if c.isalnum())
+    return sum(map(str.isalnum, text))
 
 
-def page_needs_ocr(text: str, min_chars: int) -> bool:
-    """A page whose text layer is missing, too thin, or mostly garbage needs OCR."""
-    letters = usable_chars(text)
+def page_needs_ocr(text: str, min_chars: int, letters: int | None = None) -> bool:
+    """A page whose text layer is missing, too thin, or mostly garbage needs OCR (``letters``:
+    its usable characters, when they are counted already)."""
+    if letters is None:
+        letters = usable_chars(text)
     if letters < min_chars:
         return True
     replacement = text.count("\ufffd") + len(_CID.findall(text)) * 5
@@ -166,17 +170,20 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int, text_from: str = "pd
                     got is None
                     or got.text is None
                     or got.unmapped
+                    or (got.scanned is None and _scanned_pypdf(reader.pages[i]))
+                    or got.scanned
                     or _pdfium_unusable(got.text, reader.pages[i], min_chars, unmapped)
                 ):
                     text = _pypdf_text(reader, i, notes)
                 else:
                     text = got.text
+                letters = usable_chars(text)
                 pages.append(
                     PageText(
                         page_no=i + 1,
                         text=text,
-                        chars=usable_chars(text),
-                        needs_ocr=page_needs_ocr(text, min_chars),
+                        chars=letters,
+                        needs_ocr=page_needs_ocr(text, min_chars, letters),
                     )
                 )
     finally:
@@ -200,6 +207,9 @@ class _PdfiumPage:
     unmapped: frozenset[str] = frozenset()
     """Names of the fonts whose characters on this page pdfium could not map to Unicode (it
     then gives their glyph numbers): non-empty only on a page whose text shows it."""
+    scanned: bool | None = False
+    """The page draws an image of SCAN_PIXELS or more: see :func:`_scanned` (None: it has
+    more objects than were looked at)."""
 
 
 MAP_SAMPLES = 32
@@ -239,7 +249,7 @@ def _pdfium_texts(path: Path, page_count: int) -> list[_PdfiumPage] | None:
                             unmapped = frozenset(_unmapped(textpage, sample=False)) or frozenset(
                                 {""}
                             )
-                        pages.append(_PdfiumPage(text, unmapped))
+                        pages.append(_PdfiumPage(text, unmapped, _scanned(page.raw)))
                     finally:
                         textpage.close()
                 finally:
@@ -285,9 +295,32 @@ def _pdfium_unusable(text: str, page: Any, min_chars: int, unmapped: frozenset[s
     """Whether pypdf should read this page instead: see the module's docstring."""
     if usable_chars(text) < max(1, min_chars):
         return True
-    if unmapped and not unmapped.isdisjoint(_font_names(page)):
-        return True
-    return _scanned(page)
+    return bool(unmapped) and not unmapped.isdisjoint(_font_names(page))
+
+
+def _scanned_pypdf(page: Any) -> bool:
+    """:func:`_scanned` from the pypdf page's resources (for a page of very many objects)."""
+
+    def images(holder: Any, depth: int) -> bool:
+        resources = _resolve(holder.get("/Resources"))
+        xobjects = _resolve(resources.get("/XObject")) if isinstance(resources, dict) else None
+        for value in list((xobjects or {}).values())[:64]:
+            obj = _resolve(value)
+            if not isinstance(obj, dict):
+                continue
+            kind, width, height = obj.get("/Subtype"), obj.get("/Width"), obj.get("/Height")
+            if kind == "/Image" and isinstance(width, int) and isinstance(height, int):
+                if width * height >= SCAN_PIXELS:
+                    return True
+            elif kind == "/Form" and depth == 0 and images(obj, 1):
+                return True
+        return False
+
+    try:
+        return images(page, 0)
+    except Exception as exc:  # noqa: BLE001 - advisory: pdfium's text stays
+        log.debug("image check stopped: %s", exc)
+        return False
 
 
 def _font_names(page: Any) -> set[str]:
@@ -309,39 +342,38 @@ def _resolve(obj: Any) -> Any:
     return obj.get_object() if hasattr(obj, "get_object") else obj
 
 
-def _scanned(page: Any) -> bool:
-    """Whether the page draws an image of at least SCAN_PIXELS pixels (directly or in a form
-    XObject one level down)."""
+def _scanned(page: Any) -> bool | None:
+    """Whether the pdfium page draws an image of at least SCAN_PIXELS pixels (directly or in
+    a form XObject one level down; among its first MAX_OBJECTS objects at each level)."""
+    import ctypes
 
-    def resolve(obj: Any) -> Any:
-        return obj.get_object() if hasattr(obj, "get_object") else obj
+    import pypdfium2.raw as pdfium_c
 
-    def images(holder: Any, depth: int) -> bool:
-        resources = resolve(holder.get("/Resources"))
-        if not isinstance(resources, dict):
-            return False
-        xobjects = resolve(resources.get("/XObject"))
-        if not isinstance(xobjects, dict):
-            return False
-        for value in list(xobjects.values())[:64]:
-            obj = resolve(value)
-            if not isinstance(obj, dict):
-                continue
-            kind = obj.get("/Subtype")
-            if kind == "/Image":
-                width, height = obj.get("/Width", 0), obj.get("/Height", 0)
+    width, height = ctypes.c_uint(), ctypes.c_uint()
+
+    def images(count: int, get: Any, depth: int) -> bool:
+        for k in range(min(count, MAX_OBJECTS)):
+            obj = get(k)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
                 if (
-                    isinstance(width, int)
-                    and isinstance(height, int)
-                    and width * height >= SCAN_PIXELS
+                    pdfium_c.FPDFImageObj_GetImagePixelSize(
+                        obj, ctypes.byref(width), ctypes.byref(height)
+                    )
+                    and width.value * height.value >= SCAN_PIXELS
                 ):
                     return True
-            elif kind == "/Form" and depth == 0 and images(obj, 1):
-                return True
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth == 0:
+                inner = pdfium_c.FPDFFormObj_CountObjects(obj)
+                if images(inner, lambda n, form=obj: pdfium_c.FPDFFormObj_GetObject(form, n), 1):
+                    return True
         return False
 
     try:
-        return images(page, 0)
+        count = pdfium_c.FPDFPage_CountObjects(page)
+        if images(count, lambda n: pdfium_c.FPDFPage_GetObject(page, n), 0):
+            return True
+        return None if count > MAX_OBJECTS else False
     except Exception as exc:  # noqa: BLE001 - advisory: pdfium's text stays
         log.debug("image check stopped: %s", exc)
         return False
