@@ -114,7 +114,7 @@ def test_a_file_that_crashes_pdfium_is_read_again_with_pypdfs_text(
     path = corpus_files("en-cuad", ".pdf")[0]
     with caplog.at_level(logging.WARNING, logger="services.archive"):
         result = archive.ingest_path(path)
-    assert result.status == "archived", result.reason
+    assert result.status == "archived" and result.id is not None, result.reason
     assert "crashed the PDF reader" in caplog.text and "read again with pypdf" in caplog.text
     stored = [page["text"] for page in archive.text_document(result.id)["pages"]]
     assert stored == read(path, text_from="pypdf") != read(path)
