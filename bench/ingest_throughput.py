@@ -5,7 +5,8 @@
 Each round archives every en-cuad PDF into a fresh data directory through the full pipeline
 (spool + hash, parse and extract in a worker process, store original and text, record, index).
 It is run with one job and one parser process ("per core"), then with two of each. For
-comparison it also times pypdf's text extraction alone on the same files, in the same run.
+comparison it also times pypdf's text extraction alone on the same files, in the same run (the
+goal's bare tool), and pdfium's (pypdfium2), which reads the page text at ingest.
 
 Beside pages/s (wall) it reports CPU milliseconds per page: pypdf alone (this process), and for
 the ingest this process (stages, records, index, seal) plus its parser processes (pypdf in
@@ -63,6 +64,25 @@ def pypdf_only(paths: list[Path]) -> tuple[float, float]:
             pages += 1
     wall = time.perf_counter() - started
     return pages / wall, (time.process_time() - cpu) / pages
+
+
+def pdfium_only(paths: list[Path]) -> float:
+    """CPU seconds per page of pdfium's page text (pypdfium2 ``get_text_range``) here."""
+    import pypdfium2 as pdfium
+
+    pages = 0
+    cpu = time.process_time()
+    for path in paths:
+        doc = pdfium.PdfDocument(str(path))
+        for i in range(len(doc)):
+            page = doc[i]
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            textpage.close()
+            page.close()
+            pages += 1
+        doc.close()
+    return (time.process_time() - cpu) / pages
 
 
 def time_stages(archive: Archive, spent: dict[str, float]) -> None:
@@ -127,6 +147,8 @@ def main() -> None:
         f"pypdf extract_text alone, one process: {alone:.1f} pages/s, "
         f"{alone_cpu * 1000:.2f} ms CPU/page"
     )
+    pdfium_cpu = min(pdfium_only(paths) for _ in range(2))
+    print(f"pdfium page text alone, one process: {pdfium_cpu * 1000:.2f} ms CPU/page")
     for jobs in (1, 2):
         best = 0.0
         least: tuple[float, float] | None = None  # the round with the least CPU

@@ -30,3 +30,8 @@ class WorkerTimedOut(RejectFile, WorkerStopped):
 
 class WorkerDied(RejectFile, WorkerStopped):
     """The worker crashed on the file (a fault, out of memory) or could not be started."""
+
+
+class WorkerCrashed(WorkerDied):
+    """The worker process died while reading (a fault in C code such as pdfium's, or out of
+    memory there): the file may be read again another way."""

@@ -22,14 +22,16 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from ingest.errors import RejectFile, WorkerDied, WorkerTimedOut
+from ingest.errors import RejectFile, WorkerCrashed, WorkerDied, WorkerTimedOut
 
 T = TypeVar("T")
+
 
 FORKSERVER_PRELOAD = [
     "ingest.forkserver_watchdog",
     "ingest.pdf",
     "pypdf",
+    "pypdfium2",
     "signing.embedded",
     # what signing.embedded imports when it runs (every parse looks for signatures): imported
     # there, not at its top, so that the command line starts without them
@@ -186,7 +188,7 @@ class WorkerPool:
                 ) from None
             except BrokenProcessPool:
                 self._kill(slot)
-                raise WorkerDied(
+                raise WorkerCrashed(
                     f"reading {what} crashed the PDF reader (out of memory or a fault)",
                     hint="the file may be damaged or hostile",
                 ) from None

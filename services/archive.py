@@ -29,7 +29,7 @@ from core.errors import ArchiveError, ConfigurationError, IntegrityFailure, NotF
 from core.rules import optional_classification
 from core.settings import Settings, get_settings
 from ingest.context import IngestContext, IngestLimits, IngestRequest, IngestResult, safe_name
-from ingest.errors import RejectFile
+from ingest.errors import RejectFile, WorkerCrashed
 from ingest.formats import EML, OFD, Format
 from ingest.images import Rendition, render_image
 from ingest.isolation import WorkerPool, default_workers
@@ -265,12 +265,16 @@ class Archive:
             return self._pool
 
     def _read_pdf(self, path: Path) -> ParsedPdf:
-        return self._workers().run(
-            read_pdf,
-            path,
-            max_pages=self.settings.max_pages,
-            min_chars=self.settings.min_text_chars_per_page,
-        )
+        pages, chars = self.settings.max_pages, self.settings.min_text_chars_per_page
+        try:
+            return self._workers().run(read_pdf, path, max_pages=pages, min_chars=chars)
+        except WorkerCrashed as exc:
+            # pdfium (C) reads the page text: a file that crashes it is read again with
+            # pypdf's text, as it was before pdfium; one that crashes that too is rejected.
+            log.warning("%s: %s; read again with pypdf's text", path, exc.message)
+            return self._workers().run(
+                read_pdf, path, max_pages=pages, min_chars=chars, text_from="pypdf"
+            )
 
     def plan_batch(self, path: Path, *, thumbnails: bool = False) -> BatchPlan:
         """Find the separator sheets of a batch scan and plan its split (in the killable
