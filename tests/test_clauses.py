@@ -254,18 +254,19 @@ def test_clause_sentences_are_content_an_auditor_does_not_read(world: World) -> 
 
 
 WEB_PASSWORD = "clause search on the web 17"
-SHIPPED_HELD_OUT_MACRO_F1 = 0.90
-"""What the shipped model must reach on the held-out split's contracts, which it has seen (see
-below): it measures 0.932 (main's model before: 0.896)."""
+SHIPPED_HELD_OUT_MACRO_F1 = 0.83
+"""What the shipped model must reach on the held-out split's contracts, which it has never
+seen: it measures 0.8347, issue 17's goal being 0.80 (the model before, trained on them too,
+measured 0.932 on them, 0.7941 when trained without them)."""
 
 
 def test_the_shipped_model_is_small_and_finds_the_clauses_cuad_marks() -> None:
     """A guard on the shipped model (``python -m bench.clauses --write``): every CUAD clause
     type with its weights and a threshold chosen by cross-validation, about a megabyte, and, on
-    the 84 contracts of the split's held-out side, a contract-level macro F1 near what it
-    measured (README, Benchmarks, Clause detection). The shipped model has seen those
-    contracts, so this is no held-out figure (the model trained without them: 0.7941): it
-    fails when a model is written that does worse than the one measured."""
+    the 84 contracts of the split's held-out side, the contract-level macro F1 it measured
+    (README, Benchmarks, Clause detection). The shipped model is the one measured, trained on
+    the other 332 contracts: this is its held-out figure, and the test fails when a model is
+    written that does worse."""
     from bench.clauses import MIN_POSITIVE_CONTRACTS, evaluate, load_contracts, split
     from core.clauses import CUAD_TYPES
     from ingest.extraction.clauses import MODEL_PATH, load_model
@@ -284,19 +285,22 @@ def test_the_shipped_model_is_small_and_finds_the_clauses_cuad_marks() -> None:
     assert sum(strong) / len(strong) >= SHIPPED_HELD_OUT_MACRO_F1
 
 
-SHIPPED_FULL_TEXT_PRECISION = 0.70
-"""The shipped model measures 0.75 there (47 right, 16 wrong, 3 missed); the one before it
-0.62 (49 right, 30 wrong), the one before the full-text calibration 0.51 (50 right, 49 wrong)."""
-SHIPPED_FULL_TEXT_RECALL = 0.85
+SHIPPED_FULL_TEXT_PRECISION = 0.75
+"""The shipped model measures 0.79 there (41 right, 11 wrong, 9 missed); the one before it
+0.75 (47 right, 16 wrong, 3 missed, having been trained on these contracts' clause texts; 0.75,
+40 right, 13 wrong, 10 missed, trained without them), the one before that 0.62 (49 right, 30
+wrong), the one before the full-text calibration 0.51 (50 right, 49 wrong)."""
+SHIPPED_FULL_TEXT_RECALL = 0.80
+"""It measures 0.82 (the model before: 0.80 on contracts it had not seen)."""
 
 
 def test_the_shipped_model_is_precise_on_whole_contracts_it_never_read() -> None:
     """Every sentence of the corpus's full texts of the six held-out contracts scored, as
     ingest scores a contract (``find_clauses_en``): the clause types found must be mostly
     those CUAD's lawyers marked in the contract (precision), and most of those found
-    (recall). The shipped model was trained on these contracts' labelled clause texts but not
-    on their full texts (``bench.clauses --write`` leaves them out): the boilerplate here
-    (definitions, notices, signature blocks) is new to it, as a user's contract is."""
+    (recall). The shipped model was trained on neither these contracts' labelled clause texts
+    nor their full texts (``bench.clauses --write`` leaves them out): the contracts and their
+    boilerplate (definitions, notices, signature blocks) are new to it, as a user's are."""
     from bench.clauses import full_text_counts, full_text_path, load_contracts, micro, split
     from ingest.extraction.clauses import load_model
 
