@@ -243,7 +243,7 @@ def _pdfium_texts(path: Path, page_count: int) -> list[_PdfiumPage] | None:
                 try:
                     textpage = page.get_textpage()
                     try:
-                        text = pdfium_text(textpage.get_text_range())
+                        text = pdfium_text(_without_cjk_gaps(textpage, textpage.get_text_range()))
                         unmapped: frozenset[str] = frozenset()
                         if _UNTRUSTED.search(text) is not None or _unmapped(textpage, sample=True):
                             unmapped = frozenset(_unmapped(textpage, sample=False)) or frozenset(
@@ -260,6 +260,29 @@ def _pdfium_texts(path: Path, page_count: int) -> list[_PdfiumPage] | None:
         return pages
     finally:
         doc.close()
+
+
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[{_CJK}])")
+"""A space between a Chinese (CJK) character or full-width form and an ASCII letter or digit."""
+
+
+def _without_cjk_gaps(textpage: Any, raw: str) -> str:
+    """``raw`` without the spaces pdfium made up between CJK characters and ASCII letters or
+    digits: it puts one where a run of text in another font starts after a gap ("起 30 日内"
+    where the page shows 起30日内, as pypdf reads it), and a phrase search for 起30日内 must
+    find it. Spaces the page's content holds are kept, and so are made-up spaces between two
+    CJK characters (a heading's gap, "第一章 合同当事人", which pypdf gives too); only when
+    pdfium's characters and the text line up one to one."""
+    import pypdfium2.raw as pdfium_c
+
+    gaps = [m.start() for m in _CJK_GAP.finditer(raw)]
+    if not gaps or pdfium_c.FPDFText_CountChars(textpage) != len(raw):
+        return raw
+    made_up = {i for i in gaps if pdfium_c.FPDFText_IsGenerated(textpage, i) == 1}
+    if not made_up:
+        return raw
+    return "".join(ch for i, ch in enumerate(raw) if i not in made_up)
 
 
 def _unmapped(textpage: Any, *, sample: bool) -> set[str]:

@@ -118,3 +118,17 @@ def test_a_file_that_crashes_pdfium_is_read_again_with_pypdfs_text(
     assert "crashed the PDF reader" in caplog.text and "read again with pypdf" in caplog.text
     stored = [page["text"] for page in archive.text_document(result.id)["pages"]]
     assert stored == read(path, text_from="pypdf") != read(path)
+
+
+def test_spaces_pdfium_makes_up_between_chinese_and_digits_are_dropped() -> None:
+    """pdfium puts a space where the digits' font run starts after a gap ("起 30 日内"); pypdf
+    and the page show 起30日内, and a phrase search for 之日起30日内 must find it. A space
+    between two Chinese characters (a heading's gap) stays, as pypdf gives it."""
+    path = CORPUS / "zh" / "samr-model-contracts" / "SF-2020-0102_广州市商品房买卖合同（预售）.pdf"
+    assert "起 30 日内" in raw_pdfium(path, 2)  # what pdfium itself makes of it
+    pages = read(path)
+    assert "之日起30日内将本合同" in pages[2]
+    assert "之日起15日内退还买受人" in pages[6]
+    assert "第一章 合同当事人" in "".join(pages)
+    made_up = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[0-9])|(?<=[0-9]) (?=[\u4e00-\u9fff])")
+    assert not any(made_up.search(p) for p in pages)
