@@ -548,7 +548,8 @@ def evaluate(
 
 
 def pdf_pages(path: Path) -> list[str]:
-    """The PDF's page texts as ingest reads them (``ingest.pdf.read_pdf``, pypdf)."""
+    """The PDF's page texts as ingest reads them (``ingest.pdf.read_pdf``: pdfium's text, pypdf's
+    where pdfium's cannot be trusted)."""
     from ingest.pdf import read_pdf
 
     parsed = read_pdf(path, max_pages=2000, min_chars=20)
@@ -648,9 +649,7 @@ def full_text_table(model: Model, contracts: Contracts, names: list[str]) -> lis
 
 def chinese_table() -> list[str]:
     """The Chinese detector against the hand-labelled table (bench/data/zh_clause_labels.json),
-    on the text pypdf reads from each PDF (as ingest does without OCR)."""
-    from pypdf import PdfReader
-
+    on each PDF's text as ingest reads it without OCR (:func:`pdf_pages`)."""
     from core.clauses import ZH_TYPES
     from ingest.extraction.clauses import find_clauses_zh
     from ingest.extraction.text import Document
@@ -659,7 +658,7 @@ def chinese_table() -> list[str]:
     counts = {t.slug: [0, 0, 0] for t in ZH_TYPES}  # tp, fp, fn
     lines = ["| contract | found right | found wrongly | missed |", "|---|---|---|---|"]
     for entry in table["documents"]:
-        pages = [p.extract_text() or "" for p in PdfReader(CORPUS / entry["file"]).pages]
+        pages = pdf_pages(CORPUS / entry["file"])
         found = {f.value["type"] for f in find_clauses_zh(Document.from_pages(pages))}
         truth = {slug for slug, has in entry["labels"].items() if has}
         for slug in counts:

@@ -6,7 +6,8 @@ governing law). Chinese: the Chinese contracts of the corpus against the hand-bu
 ``bench/data/zh_labels.json``. Classification: the keyword rules, and the naive Bayes classifier
 in leave-one-out over the same contracts with hand-given codes.
 
-The text is what ingest stores: pypdf's text of each page, run through ``extract_terms`` exactly
+The text is what ingest stores (``ingest.pdf.read_pdf``: pdfium's text of each page, pypdf's where
+pdfium's cannot be trusted), run through ``extract_terms`` exactly
 as the ingest stage does. Seven of the 28 CUAD contracts (every fourth, from the fourth) were
 never looked at while the rules were written; their figures are printed apart.
 
