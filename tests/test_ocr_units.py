@@ -265,3 +265,46 @@ def test_ocr_progress_shows_pages_rate_and_time_left() -> None:
     assert abs(left - 6 / rate) <= 1, line  # 6 pages left at that rate
     line, rate, left = shown(OcrCounts(total=100, queued=96, done=4))
     assert "4/100" in line and abs(left - 96 / rate) <= 1, line
+
+
+def test_an_ocr_worker_keeps_freed_memory_for_the_next_page_and_gives_it_back() -> None:
+    """RapidOCR frees its tensors after each call; glibc gave blocks over its mmap threshold
+    back to the kernel and took them again, zeroed, page by page (3.2 million page faults on a
+    worker's first Chinese page). A worker keeps them, and gives them back when idle."""
+    import sys
+
+    script = """
+import resource
+from ingest.ocr.engine import give_back_memory, keep_freed_memory
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+size = 256 << 20
+assert keep_freed_memory()
+block = b"\\x01" * size  # a page's tensors
+del block
+before = faults()
+block = b"\\x01" * size  # the next page's
+again = faults() - before
+del block
+kept = rss()
+give_back_memory()
+print(again, kept, rss())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    again, kept, after = (int(x) for x in done.stdout.split())
+    pages = (256 << 20) // os.sysconf("SC_PAGE_SIZE")
+    assert again < pages // 20, f"{again} page faults for the second block of {pages} pages"
+    assert kept >= 256 << 20, "the freed block was not kept"
+    assert after <= kept - (200 << 20), "the kept memory was not given back"

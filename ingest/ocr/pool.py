@@ -24,13 +24,16 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ingest.isolation import FORKSERVER_PRELOAD, die_with_parent
-from ingest.ocr.engine import worker_environment
+from ingest.ocr.engine import give_back_memory, worker_environment
 from ingest.ocr.errors import OcrPageError, OcrTimeout
 
 T = TypeVar("T")
 
 GRACE_SECONDS = 15.0
 MEMORY_LIMIT = 3 * 1024**3
+IDLE_SECONDS = 10.0
+"""A worker that has read no page for this long gives its freed memory back to the kernel
+(``ingest.ocr.engine.keep_freed_memory`` keeps it from one page to the next)."""
 
 
 class PoolStopped(Exception):
@@ -45,6 +48,23 @@ def _init_worker(memory_limit: int) -> None:
     if memory_limit > 0:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+
+_idle: threading.Timer | None = None
+
+
+def _in_worker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one call in the worker; :data:`IDLE_SECONDS` after the last call ends, the memory
+    the worker kept is given back (a call that starts before cancels that)."""
+    global _idle
+    if _idle is not None:
+        _idle.cancel()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _idle = threading.Timer(IDLE_SECONDS, give_back_memory)
+        _idle.daemon = True
+        _idle.start()
 
 
 def _ready() -> bool:
@@ -140,7 +160,7 @@ class OcrPool:
         slot = self._free.get()
         try:
             try:
-                future: Future[T] = self._executor(slot).submit(fn, *args, **kwargs)
+                future: Future[T] = self._executor(slot).submit(_in_worker, fn, *args, **kwargs)
             except RuntimeError:  # closed between taking the executor and submitting to it
                 if self._closed:
                     raise PoolStopped from None

@@ -66,9 +66,20 @@ def version() -> str:
         return ""
 
 
+REC_BATCH = 1
+"""Text lines the recogniser reads at once (RapidOCR's default is 6). A batch is padded to its
+widest line, and the recogniser's cost grows faster than a line's width (PP-OCRv4's
+recogniser mixes the whole line globally): on the Chinese scan's page 2 (26 lines, a batch of
+six up to 2,083 pixels wide) one line at a time took 6.4 s of CPU against 10.3 s. Without the
+padding a few characters read differently, mostly punctuation (``（`` and ``：`` for ``(`` and
+``:``); the Chinese synthetic pages' CER stays 5.80 % pooled and the scan's ten headings are
+read (``bench.ocr_quality``, README "Benchmarks")."""
+
+
 @functools.cache
 def _model() -> Any:
-    """RapidOCR with its shipped models, one per process, one ONNX Runtime thread."""
+    """RapidOCR with its shipped models, one per process, one ONNX Runtime thread, one line
+    recognised at a time (:data:`REC_BATCH`)."""
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as exc:
@@ -76,7 +87,7 @@ def _model() -> Any:
             f"the RapidOCR engine needs the {PACKAGE} package, which cannot be imported ({exc})",
             hint="uv sync (it is a dependency of the archive)",
         ) from exc
-    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, rec_batch_num=REC_BATCH)
 
 
 MODELS = (
