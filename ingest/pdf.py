@@ -166,18 +166,18 @@ def read_pdf(path: Path, *, max_pages: int, min_chars: int, text_from: str = "pd
             pages: list[PageText] = []
             for i in range(page_count):
                 got = None if fast is None else fast[i]
+                text = None if got is None else got.text
+                letters = 0 if text is None else usable_chars(text)
                 if (
                     got is None
-                    or got.text is None
+                    or text is None
                     or got.unmapped
                     or (got.scanned is None and _scanned_pypdf(reader.pages[i]))
                     or got.scanned
-                    or _pdfium_unusable(got.text, reader.pages[i], min_chars, unmapped)
+                    or _pdfium_unusable(letters, reader.pages[i], min_chars, unmapped)
                 ):
                     text = _pypdf_text(reader, i, notes)
-                else:
-                    text = got.text
-                letters = usable_chars(text)
+                    letters = usable_chars(text)
                 pages.append(
                     PageText(
                         page_no=i + 1,
@@ -262,8 +262,13 @@ def _pdfium_texts(path: Path, page_count: int) -> list[_PdfiumPage] | None:
         doc.close()
 
 
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[{_CJK}])")
+CJK = (
+    r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+    r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f"
+)
+"""The CJK characters, punctuation and full-width forms, as a regular expression's character
+class body (also the OCR text's, ``ingest.ocr.page``)."""
+_CJK_GAP = re.compile(rf"(?<=[{CJK}]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[{CJK}])")
 """A space between a Chinese (CJK) character or full-width form and an ASCII letter or digit."""
 
 
@@ -314,9 +319,10 @@ def pdfium_text(raw: str) -> str:
     )
 
 
-def _pdfium_unusable(text: str, page: Any, min_chars: int, unmapped: frozenset[str]) -> bool:
-    """Whether pypdf should read this page instead: see the module's docstring."""
-    if usable_chars(text) < max(1, min_chars):
+def _pdfium_unusable(letters: int, page: Any, min_chars: int, unmapped: frozenset[str]) -> bool:
+    """Whether pypdf should read this page instead, given the ``letters`` (usable characters) of
+    pdfium's text: see the module's docstring."""
+    if letters < max(1, min_chars):
         return True
     return bool(unmapped) and not unmapped.isdisjoint(_font_names(page))
 

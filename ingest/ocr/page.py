@@ -84,6 +84,7 @@ from ingest.ocr.engine import (
     TesseractEngine,
 )
 from ingest.ocr.errors import OcrPageError, OcrTimeout
+from ingest.pdf import CJK
 
 RENDER_DPI = 300
 MIN_IMAGE_DPI = 200
@@ -235,11 +236,7 @@ class PageOcr:
 
 
 # --- text ---------------------------------------------------------------------------------
-_CJK = (
-    r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
-    r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f"
-)
-_CJK_GAP = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+(?=[{_CJK}])")
+_CJK_GAP = re.compile(rf"(?<=[{CJK}])[ \t\u00a0]+(?=[{CJK}])")
 _TRAILING = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
