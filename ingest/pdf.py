@@ -281,13 +281,11 @@ def _without_cjk_gaps(textpage: Any, raw: str) -> str:
     pdfium's characters and the text line up one to one."""
     import pypdfium2.raw as pdfium_c
 
-    gaps = [m.start() for m in _CJK_GAP.finditer(raw)]
-    if not gaps or pdfium_c.FPDFText_CountChars(textpage) != len(raw):
+    if _CJK_GAP.search(raw) is None or pdfium_c.FPDFText_CountChars(textpage) != len(raw):
         return raw
-    made_up = {i for i in gaps if pdfium_c.FPDFText_IsGenerated(textpage, i) == 1}
-    if not made_up:
-        return raw
-    return "".join(ch for i, ch in enumerate(raw) if i not in made_up)
+    return _CJK_GAP.sub(
+        lambda gap: "" if pdfium_c.FPDFText_IsGenerated(textpage, gap.start()) == 1 else " ", raw
+    )
 
 
 def _unmapped(textpage: Any, *, sample: bool) -> set[str]:
